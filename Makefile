@@ -1,0 +1,57 @@
+# Every recipe runs with Node >= 22.12 (scripts/env.sh fetches Node 24 into .tools/ when needed).
+SHELL := /bin/bash
+ENV := source scripts/env.sh &&
+ADDR ?= :8080
+DB ?= ./deploykit.db
+
+.PHONY: run build frontend server dev dev-frontend test test-unit test-e2e lint bench clean deps docker test-images
+
+node_modules/.installed: package.json package-lock.json
+	$(ENV) npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+## run: install what is needed, build, and start deploykitd on $(ADDR) with $(DB)
+run: build
+	$(ENV) node dist/server/cmd/deploykitd/main.js -addr $(ADDR) -db $(DB)
+
+## build: backend and SPA into dist/ (dist/deploykitd runs it)
+build: deps server frontend
+
+server: deps
+	$(ENV) npm run build:server
+
+frontend: deps
+	$(ENV) npm run build:frontend
+
+## dev: backend with reload, SPA not served (use dev-frontend)
+dev: deps
+	$(ENV) node --watch src/cmd/deploykitd/main.ts -addr $(ADDR) -db $(DB)
+
+## dev-frontend: Vite on :5173 proxying /api (and WebSockets) to :8080
+dev-frontend: deps
+	$(ENV) npm run dev:frontend
+
+docker:
+	bash scripts/docker-up.sh
+
+test-images: docker
+	bash scripts/test-images.sh
+
+## test: lint, then every test (unit, Docker integration, end to end)
+test: deps lint test-images
+	$(ENV) npx vitest run
+	$(ENV) if [ -f test/e2e/run.ts ]; then node test/e2e/run.ts; fi
+
+test-unit: deps
+	$(ENV) npx vitest run --project unit
+
+lint: deps
+	$(ENV) npm run lint
+
+bench: deps test-images
+	$(ENV) node bench/run.ts
+
+clean:
+	rm -rf dist frontend/dist test-results coverage

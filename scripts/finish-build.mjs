@@ -1,0 +1,15 @@
+// After tsc: make the entry point executable and write dist/deploykitd, a launcher that runs it
+// with the Node it was built with (Node 24 from .tools/ when the system Node is too old).
+import { chmodSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const main = join(root, "dist/server/cmd/deploykitd/main.js");
+chmodSync(main, 0o755);
+const launcher = `#!/bin/sh
+# Starts DeployKit with the Node.js that built it.
+here="$(cd "$(dirname "$0")" && pwd)"
+exec "${process.execPath}" "$here/${relative(join(root, "dist"), main)}" "$@"
+`;
+writeFileSync(join(root, "dist/deploykitd"), launcher, { mode: 0o755 });

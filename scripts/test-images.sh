@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the local test images (no registry here, PRODUCT.md §6). Quick when they exist.
+#   deploykit-test/busybox:1  FROM scratch + Debian's static busybox (httpd, sh, nc)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+img="deploykit-test/busybox:1"
+if docker image inspect "$img" >/dev/null 2>&1; then exit 0; fi
+static_busybox() { [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; }
+if ! static_busybox; then
+  echo "test-images: installing busybox-static" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >&2
+fi
+bb=/bin/busybox
+ctx="$(mktemp -d)"
+trap 'rm -rf "$ctx"' EXIT
+cp "$bb" "$ctx/busybox"
+cp "$root/test/images/busybox/Dockerfile" "$ctx/Dockerfile"
+docker build -q -t "$img" "$ctx" >/dev/null
+echo "test-images: built $img" >&2

@@ -1,0 +1,127 @@
+import { FieldErrorCollector } from "./errors.ts";
+import type { User, UserCreate } from "./user.ts";
+import { isBlank } from "./validate.ts";
+
+export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
+export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** `last_used_at` of an API key is only written when the stored value is older than this. */
+export const API_KEY_TOUCH_INTERVAL_MS = 60 * 1000;
+
+/** Prefixes make leaked tokens recognisable to secret scanners. */
+export const ACCESS_TOKEN_PREFIX = "dka_";
+export const REFRESH_TOKEN_PREFIX = "dkr_";
+export const API_KEY_PREFIX = "dk_";
+/** Characters of an API key shown in lists (prefix included). */
+export const API_KEY_DISPLAY_LENGTH = 11;
+
+export const API_KEY_DESCRIPTION_MAX = 200;
+
+/** A signed-in device. Only digests of its tokens are stored. */
+export interface Session {
+  id: string;
+  user_id: string;
+  expires_at: string;
+  refresh_expires_at: string;
+  created_at: string;
+}
+
+/** Long-lived credential for scripts and CI. The token itself is shown once, at creation. */
+export interface APIKey {
+  id: string;
+  user_id: string;
+  description: string;
+  prefix: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+
+export interface APIKeyCreated extends APIKey {
+  token: string;
+}
+
+export interface APIKeyCreate {
+  description: string;
+  /** RFC 3339; null or missing means no expiry. */
+  expires_at?: string | null;
+}
+
+export interface AuthTokens {
+  access_token: string;
+  refresh_token: string;
+  /** Expiry of the access token (RFC 3339). */
+  expires_at: string;
+}
+
+/** Who is calling, as established by `authenticate`. */
+export interface Principal {
+  user: User;
+  /** Set when authenticated by an access token. */
+  session_id?: string;
+  /** Set when authenticated by an API key. */
+  api_key_id?: string;
+  /** When the presented credential stops working (RFC 3339), null for keys without expiry. */
+  expires_at: string | null;
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+}
+
+export function validateLogin(input: LoginInput): void {
+  const v = new FieldErrorCollector();
+  if (isBlank(input.email)) v.add("email", "Email is required.");
+  if (input.password === undefined || input.password === "") v.add("password", "Password is required.");
+  v.throwIfAny();
+}
+
+/** `now` is passed in so the check is pure; an unparseable or past expiry is refused. */
+export function validateAPIKeyCreate(input: APIKeyCreate, now: Date): void {
+  const v = new FieldErrorCollector();
+  if (isBlank(input.description)) v.add("description", "Description is required.");
+  else if (input.description.length > API_KEY_DESCRIPTION_MAX)
+    v.add("description", `Description is too long (max ${API_KEY_DESCRIPTION_MAX} characters).`);
+  if (input.expires_at !== undefined && input.expires_at !== null && input.expires_at !== "") {
+    const t = Date.parse(input.expires_at);
+    if (Number.isNaN(t)) v.add("expires_at", "Expiry must be an RFC 3339 timestamp.");
+    else if (t <= now.getTime()) v.add("expires_at", "Expiry must be in the future.");
+  }
+  v.throwIfAny();
+}
+
+/**
+ * AuthService owns credentials: passwords, sessions (access + refresh tokens) and API keys.
+ * Plaintext tokens are returned to the caller once and never stored; only SHA-256 digests are.
+ */
+export interface AuthService {
+  /** True only while no user exists. */
+  canRegister(): Promise<boolean>;
+  /**
+   * Creates the first user as admin and signs them in, atomically: of many concurrent calls exactly
+   * one succeeds. Throws ECONFLICT "Registration is closed.", EINVALID (fields).
+   */
+  register(input: UserCreate): Promise<{ user: User; tokens: AuthTokens }>;
+  /** Throws EINVALID (fields), EUNAUTHORIZED "Invalid email or password.". */
+  login(input: LoginInput): Promise<AuthTokens>;
+  /**
+   * Rotates the pair on the same session. Presenting a refresh token that was already rotated away
+   * revokes the whole session (reuse detection).
+   * Throws EUNAUTHORIZED "Refresh token is required." / "Invalid refresh token." / "Refresh token has expired.".
+   */
+  refresh(refreshToken: string): Promise<AuthTokens>;
+  /** Access token first, then API key. Throws EUNAUTHORIZED "Invalid or expired token.". */
+  authenticate(token: string): Promise<Principal>;
+  /** Ends one session. No error when it is already gone. */
+  logout(sessionID: string): Promise<void>;
+  /** Ends every session of the user. */
+  logoutAll(userID: string): Promise<void>;
+  /** Newest first; only the caller's keys. */
+  findAPIKeys(userID: string): Promise<APIKey[]>;
+  /** Throws EINVALID (fields). */
+  createAPIKey(userID: string, input: APIKeyCreate): Promise<APIKeyCreated>;
+  /** Throws ENOTFOUND "API key not found." also when the key belongs to someone else. */
+  deleteAPIKey(userID: string, id: string): Promise<void>;
+  /** Removes sessions whose refresh window has passed; returns how many. */
+  purgeExpiredSessions(): Promise<number>;
+}

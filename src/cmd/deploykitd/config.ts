@@ -1,0 +1,118 @@
+import { parseArgs } from "node:util";
+
+export const VERSION = "0.1.0";
+
+export interface Config {
+  addr: string;
+  db: string;
+  dataDir: string;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error";
+  corsOrigin: string;
+  reconcileIntervalMs: number;
+  /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
+  trustProxy: boolean;
+  spaDir: string | null;
+}
+
+export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
+
+Usage:
+  deploykitd [flags]
+  deploykitd backup <file>    copy the database online (safe while the daemon runs)
+
+Flags (Go style: -flag value or -flag=value; each also read from the environment):
+  -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
+  -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
+  -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
+  -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
+  -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
+  -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
+  -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
+  -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
+  -version                     print the version and exit
+  -help                        print this help and exit
+`;
+
+const LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** Parses Go-style durations: "30s", "1m30s", "500ms", "2h". */
+export function parseDuration(s: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    consumed += m[0].length;
+  }
+  if (consumed !== s.length || s.length === 0) throw new Error(`invalid duration "${s}" (use e.g. 30s, 2m, 500ms)`);
+  return total;
+}
+
+export type ParsedArgs =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; config: Config }
+  | { kind: "backup"; config: Config; file: string };
+
+/** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
+function normalizeArgv(argv: string[]): string[] {
+  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a));
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const { values, positionals } = parseArgs({
+    args: normalizeArgv(argv),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      addr: { type: "string" },
+      db: { type: "string" },
+      "data-dir": { type: "string" },
+      "log-level": { type: "string" },
+      "cors-origin": { type: "string" },
+      "reconcile-interval": { type: "string" },
+      "trust-proxy": { type: "boolean" },
+      "spa-dir": { type: "string" },
+      version: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const db = values.db ?? env.DEPLOYKIT_DB ?? "deploykit.db";
+  const logLevel = values["log-level"] ?? env.DEPLOYKIT_LOG_LEVEL ?? "info";
+  if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
+  const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
+  if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
+  const dataDir =
+    values["data-dir"] ??
+    env.DEPLOYKIT_DATA_DIR ??
+    (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
+  const config: Config = {
+    addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
+    db,
+    dataDir,
+    logLevel: logLevel as Config["logLevel"],
+    corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
+    reconcileIntervalMs: interval,
+    trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
+    spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
+  };
+  if (positionals[0] === "backup") {
+    const file = positionals[1];
+    if (!file || positionals.length > 2) throw new Error("usage: deploykitd backup <file>");
+    return { kind: "backup", config, file };
+  }
+  if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
+  return { kind: "serve", config };
+}
+
+/** Splits ":8080" / "127.0.0.1:8080" / "[::1]:8080" into host and port for Node's listen(). */
+export function splitAddr(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`invalid -addr "${addr}" (want host:port or :port)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port in -addr "${addr}"`);
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}

@@ -1,0 +1,239 @@
+import { FieldErrorCollector } from "./errors.ts";
+import type { Page, PageResult } from "./pagination.ts";
+import type { Service } from "./service.ts";
+import { validateImage, validateReplicas } from "./service.ts";
+import { hasControlChars } from "./validate.ts";
+
+export const DEPLOYMENT_PENDING = "pending";
+export const DEPLOYMENT_STARTING = "starting";
+export const DEPLOYMENT_HEALTHY = "healthy";
+export const DEPLOYMENT_FAILED = "failed";
+export const DEPLOYMENT_SUPERSEDED = "superseded";
+export const DEPLOYMENT_CANCELLED = "cancelled";
+export type DeploymentStatus =
+  | typeof DEPLOYMENT_PENDING
+  | typeof DEPLOYMENT_STARTING
+  | typeof DEPLOYMENT_HEALTHY
+  | typeof DEPLOYMENT_FAILED
+  | typeof DEPLOYMENT_SUPERSEDED
+  | typeof DEPLOYMENT_CANCELLED;
+
+/** Deployments whose containers the reconciler keeps: the new one starting and the one serving. */
+export const IN_FLIGHT_STATUSES: readonly DeploymentStatus[] = [DEPLOYMENT_PENDING, DEPLOYMENT_STARTING, DEPLOYMENT_HEALTHY];
+
+/** The log tail kept on a failed deployment. */
+export const LOG_TAIL_MAX_BYTES = 10 * 1024;
+/** Failed image pulls or container creations before a deployment is marked failed. */
+export const MAX_ATTEMPTS = 3;
+
+export const PROTOCOLS = ["tcp", "udp"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface PortMapping {
+  container_port: number;
+  /** Published on the host only when set and > 0. */
+  host_port?: number;
+  protocol?: Protocol;
+}
+
+/** A named Docker volume `dk-<slug>-<service>-<name>` mounted at `mount_path`. Never a host path. */
+export interface VolumeMount {
+  name: string;
+  mount_path: string;
+}
+
+export interface Resources {
+  /** Relative CPU weight (Docker CpuShares). */
+  cpu_shares?: number;
+  /** Hard CPU limit in cores, e.g. 0.5 (Docker NanoCpus). */
+  cpus?: number;
+  /** Hard memory limit in MiB. */
+  memory_mb?: number;
+}
+
+/**
+ * A deployment is an immutable snapshot of what should run: image, fully resolved env, ports,
+ * volumes, resources and replicas. Lifecycle: pending → starting → healthy → superseded, or failed;
+ * cancelled when a newer one is created while it is still pending/starting.
+ */
+export interface Deployment {
+  id: string;
+  service_id: string;
+  image: string;
+  env_vars: Record<string, string>;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  resources?: Resources;
+  replicas: number;
+  status: DeploymentStatus;
+  failure_reason?: string;
+  exit_code?: number;
+  log_tail?: string;
+  attempt_count: number;
+  /** Restart count of the containers when promoted (internal; not serialized by the HTTP layer). */
+  baseline_restart_count: number;
+  started_at?: string;
+  healthy_at?: string;
+  created_at: string;
+}
+
+export interface DeploymentCreate {
+  image: string;
+  env_vars?: Record<string, string>;
+  ports?: PortMapping[];
+  volumes?: VolumeMount[];
+  resources?: Resources | null;
+  replicas?: number;
+}
+
+export interface DeploymentFilter extends Page {
+  service_id?: string;
+  status?: DeploymentStatus[];
+}
+
+export interface DeploymentFailure {
+  reason: string;
+  exit_code?: number;
+  log_tail?: string;
+}
+
+export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_KEY_MESSAGE = "Key must contain only letters, digits and underscores, and cannot start with a digit.";
+export const MAX_PORTS = 20;
+export const MAX_VOLUMES = 10;
+
+function isPort(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+export function validatePorts(ports: PortMapping[], v: FieldErrorCollector): void {
+  if (!Array.isArray(ports)) {
+    v.add("ports", "Ports must be a list.");
+    return;
+  }
+  if (ports.length > MAX_PORTS) {
+    v.add("ports", `At most ${MAX_PORTS} ports.`);
+    return;
+  }
+  const seenHost = new Set<string>();
+  ports.forEach((p, i) => {
+    if (!isPort(p?.container_port)) v.add(`ports[${i}].container_port`, "Container port must be between 1 and 65535.");
+    if (p?.host_port !== undefined && p.host_port !== 0) {
+      if (!isPort(p.host_port)) v.add(`ports[${i}].host_port`, "Host port must be between 1 and 65535.");
+      else {
+        const key = `${p.host_port}/${p.protocol ?? "tcp"}`;
+        if (seenHost.has(key)) v.add(`ports[${i}].host_port`, `Host port ${p.host_port} is used twice.`);
+        seenHost.add(key);
+      }
+    }
+    if (p?.protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(p.protocol))
+      v.add(`ports[${i}].protocol`, "Protocol must be 'tcp' or 'udp'.");
+  });
+}
+
+export function validateVolumes(volumes: VolumeMount[], v: FieldErrorCollector): void {
+  if (!Array.isArray(volumes)) {
+    v.add("volumes", "Volumes must be a list.");
+    return;
+  }
+  if (volumes.length > MAX_VOLUMES) {
+    v.add("volumes", `At most ${MAX_VOLUMES} volumes.`);
+    return;
+  }
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  volumes.forEach((vol, i) => {
+    if (typeof vol?.name !== "string" || !VOLUME_NAME_PATTERN.test(vol.name))
+      v.add(`volumes[${i}].name`, "Volume name must be lowercase letters, digits and hyphens (max 32).");
+    else if (names.has(vol.name)) v.add(`volumes[${i}].name`, `Volume "${vol.name}" is listed twice.`);
+    else names.add(vol.name);
+    const p = vol?.mount_path;
+    if (typeof p !== "string" || !p.startsWith("/") || p.length > 255 || hasControlChars(p) || p.includes(":"))
+      v.add(`volumes[${i}].mount_path`, "Mount path must be an absolute path inside the container.");
+    else if (p === "/" || p.split("/").includes("..")) v.add(`volumes[${i}].mount_path`, "Mount path cannot be / or contain '..'.");
+    else if (paths.has(p)) v.add(`volumes[${i}].mount_path`, `Mount path ${p} is used twice.`);
+    else paths.add(p);
+  });
+}
+
+export function validateResources(r: Resources, v: FieldErrorCollector): void {
+  if (typeof r !== "object" || r === null) {
+    v.add("resources", "Resources must be an object.");
+    return;
+  }
+  if (r.cpu_shares !== undefined && (!Number.isInteger(r.cpu_shares) || r.cpu_shares < 0 || r.cpu_shares > 262144))
+    v.add("resources.cpu_shares", "CPU shares must be a whole number between 0 and 262144.");
+  if (r.cpus !== undefined && (typeof r.cpus !== "number" || !(r.cpus >= 0) || r.cpus > 1024))
+    v.add("resources.cpus", "CPUs must be a number between 0 and 1024.");
+  if (r.memory_mb !== undefined && (!Number.isInteger(r.memory_mb) || r.memory_mb < 0 || (r.memory_mb > 0 && r.memory_mb < 6)))
+    v.add("resources.memory_mb", "Memory must be 0 (no limit) or at least 6 MiB.");
+}
+
+export function validateEnvMap(env: Record<string, string>, v: FieldErrorCollector, field = "env_vars"): void {
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    v.add(field, "Env vars must be an object.");
+    return;
+  }
+  for (const [k, val] of Object.entries(env)) {
+    if (!ENV_KEY_PATTERN.test(k)) v.add(`${field}.${k}`, ENV_KEY_MESSAGE);
+    else if (typeof val !== "string") v.add(`${field}.${k}`, "Value must be a string.");
+    else if (val.includes("\u0000")) v.add(`${field}.${k}`, "Value cannot contain NUL characters.");
+  }
+}
+
+/** Throws a field error (422): image required, replicas ≥ 0, ports/volumes/resources well formed. */
+export function validateDeploymentCreate(input: DeploymentCreate): void {
+  const v = new FieldErrorCollector();
+  validateImage(input.image, v, true);
+  validateReplicas(input.replicas, v);
+  if (input.env_vars !== undefined) validateEnvMap(input.env_vars, v);
+  if (input.ports !== undefined) validatePorts(input.ports, v);
+  if (input.volumes !== undefined) validateVolumes(input.volumes, v);
+  if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
+  v.throwIfAny();
+}
+
+/** The last `LOG_TAIL_MAX_BYTES` characters of a log (the end is what explains a crash). */
+export function truncateLogTail(tail: string): string {
+  return tail.length > LOG_TAIL_MAX_BYTES ? tail.slice(tail.length - LOG_TAIL_MAX_BYTES) : tail;
+}
+
+/** Effective replica count: 0 means 1. */
+export function effectiveReplicas(replicas: number): number {
+  return replicas > 0 ? replicas : 1;
+}
+
+/**
+ * DeploymentService stores deployments and moves them through their lifecycle. The reconciler is
+ * the only caller of the `mark…` methods.
+ */
+export interface DeploymentService {
+  /** Throws ENOTFOUND "Deployment not found.". */
+  findDeploymentByID(id: string): Promise<Deployment>;
+  /** Newest first. */
+  findDeployments(filter: DeploymentFilter): Promise<PageResult<Deployment>>;
+  /**
+   * Inserts a pending deployment; cancels older pending/starting ones of the service; sets the service
+   * `deploying` when it has no active deployment. `input.env_vars` is used as given (already resolved).
+   * Throws EINVALID (fields), ENOTFOUND "Service not found.".
+   */
+  createDeployment(serviceID: string, input: DeploymentCreate): Promise<Deployment>;
+  /** pending → starting (started_at set once); no-op otherwise. Throws ENOTFOUND. */
+  markStarting(id: string): Promise<Deployment>;
+  /**
+   * Promotes in one transaction: healthy, previous active → superseded, service.active_deployment_id.
+   * No-op when already healthy. Returns the previously active deployment id. Throws ENOTFOUND.
+   */
+  markHealthy(id: string, baselineRestartCount: number): Promise<{ deployment: Deployment; previous_active_id: string | null }>;
+  /** Marks failed (log tail truncated to 10 KB); the service becomes failed when nothing healthy is left. Throws ENOTFOUND. */
+  markFailed(id: string, failure: DeploymentFailure): Promise<Deployment>;
+  /** Increments the attempt counter and returns the new count. Throws ENOTFOUND. */
+  recordAttempt(id: string, reason: string): Promise<number>;
+  /**
+   * Makes an earlier deployment serve again by creating a new pending deployment with its snapshot,
+   * so the reconciler switches over without downtime. Throws ENOTFOUND, EINVALID
+   * "Deployment does not belong to this service.".
+   */
+  rollback(serviceID: string, deploymentID: string): Promise<{ service: Service; deployment: Deployment }>;
+}

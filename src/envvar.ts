@@ -1,0 +1,146 @@
+import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
+import { FieldErrorCollector } from "./errors.ts";
+
+export const SCOPE_PROJECT = "project";
+export const SCOPE_GROUP = "group";
+export const SCOPE_SERVICE = "service";
+export type EnvScope = typeof SCOPE_PROJECT | typeof SCOPE_GROUP | typeof SCOPE_SERVICE;
+export const ENV_SCOPES: readonly EnvScope[] = [SCOPE_PROJECT, SCOPE_GROUP, SCOPE_SERVICE];
+
+export const ENV_KEY_MAX = 256;
+export const ENV_VALUE_MAX = 64 * 1024;
+
+/**
+ * A variable at project, group (canvas group node) or service scope. A service sees
+ * project < group < service, later winning; values may reference other services with
+ * `${{name.HOST}}` and `${{name.PORT}}`.
+ */
+export interface EnvVar {
+  id: string;
+  scope: EnvScope;
+  scope_id: string;
+  key: string;
+  value: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EnvVarCreate {
+  scope: EnvScope;
+  scope_id: string;
+  key: string;
+  value: string;
+}
+
+export interface EnvVarFilter {
+  scope?: EnvScope;
+  scope_id?: string;
+  key?: string;
+}
+
+/** How another service is reached from inside the project network. */
+export interface ServiceEndpoint {
+  /** The DNS alias on the project network: the service name. */
+  host: string;
+  /** First container port, when the service has one. */
+  port?: number;
+}
+
+/** A resolved env map and, per key, the service names it referenced (resolved or not). */
+export interface ResolvedEnv {
+  env: Record<string, string>;
+  refs: Record<string, string[]>;
+}
+
+export function isEnvScope(s: unknown): s is EnvScope {
+  return typeof s === "string" && (ENV_SCOPES as readonly string[]).includes(s);
+}
+
+export function validateEnvKey(key: unknown, v: FieldErrorCollector, field = "key"): void {
+  if (typeof key !== "string" || key === "") v.add(field, "Key is required.");
+  else if (key.length > ENV_KEY_MAX) v.add(field, `Key is too long (max ${ENV_KEY_MAX} characters).`);
+  else if (!ENV_KEY_PATTERN.test(key)) v.add(field, ENV_KEY_MESSAGE);
+}
+
+export function validateEnvValue(value: unknown, v: FieldErrorCollector, field = "value"): void {
+  if (typeof value !== "string") v.add(field, "value is required.");
+  else if (value.length > ENV_VALUE_MAX) v.add(field, `Value is too long (max ${ENV_VALUE_MAX} characters).`);
+  else if (value.includes("\u0000")) v.add(field, "Value cannot contain NUL characters.");
+}
+
+/** Throws a field error (422). */
+export function validateEnvVarInput(input: { key: unknown; value: unknown }): void {
+  const v = new FieldErrorCollector();
+  validateEnvKey(input.key, v);
+  validateEnvValue(input.value, v);
+  v.throwIfAny();
+}
+
+const REF_PATTERN = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.(HOST|PORT)\s*\}\}/g;
+
+/**
+ * Replaces `${{name.HOST}}` with the service's network alias and `${{name.PORT}}` with its first
+ * container port. Unknown names (and PORT of a service without ports) stay literal. Shell-style
+ * `${VAR}` is untouched. Returns the referenced names in order of appearance, without duplicates.
+ */
+export function resolveReferences(value: string, services: ReadonlyMap<string, ServiceEndpoint>): { value: string; refs: string[] } {
+  const refs: string[] = [];
+  const out = value.replace(REF_PATTERN, (match, name: string, field: string) => {
+    if (!refs.includes(name)) refs.push(name);
+    const svc = services.get(name);
+    if (!svc) return match;
+    if (field === "HOST") return svc.host;
+    return svc.port === undefined ? match : String(svc.port);
+  });
+  return { value: out, refs };
+}
+
+/** Overlays layers in order (later wins) and resolves references in every merged value. */
+export function resolveEnv(layers: ReadonlyArray<Record<string, string>>, services: ReadonlyMap<string, ServiceEndpoint>): ResolvedEnv {
+  const merged: Record<string, string> = Object.create(null);
+  for (const layer of layers) for (const [k, val] of Object.entries(layer)) merged[k] = val;
+  const env: Record<string, string> = {};
+  const refs: Record<string, string[]> = {};
+  for (const key of Object.keys(merged).sort()) {
+    const r = resolveReferences(merged[key] as string, services);
+    env[key] = r.value;
+    if (r.refs.length > 0) refs[key] = r.refs;
+  }
+  return { env, refs };
+}
+
+/** The referenced names of a resolved env, each with the sorted keys that reference it. */
+export function referencedServices(refs: Record<string, string[]>): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
+  for (const [key, names] of Object.entries(refs)) {
+    for (const name of names) byName.set(name, [...(byName.get(name) ?? []), key]);
+  }
+  for (const keys of byName.values()) keys.sort();
+  return byName;
+}
+
+/** Rewrites `${{old.HOST}}` / `${{old.PORT}}` (whitespace-tolerant) to the new name. */
+export function rewriteReferences(value: string, oldName: string, newName: string): string {
+  return value.replace(REF_PATTERN, (match, name: string, field: string) => (name === oldName ? `\${{${newName}.${field}}}` : match));
+}
+
+/**
+ * EnvVarService stores variables. User edits are staged; these methods are what Apply calls.
+ */
+export interface EnvVarService {
+  /** Throws ENOTFOUND "Env var not found.". */
+  findEnvVarByID(id: string): Promise<EnvVar>;
+  /** Ordered by key. */
+  findEnvVars(filter: EnvVarFilter): Promise<EnvVar[]>;
+  /** Throws EINVALID (fields), ECONFLICT `Env var "K" already exists.`. */
+  createEnvVar(input: EnvVarCreate): Promise<EnvVar>;
+  /** Throws EINVALID, ENOTFOUND. */
+  updateEnvVar(id: string, value: string): Promise<EnvVar>;
+  /** Throws ENOTFOUND. */
+  deleteEnvVar(id: string): Promise<void>;
+  /**
+   * The env a new deployment of the service gets: project < group (its canvas parent) < service,
+   * references resolved against the project's services. Throws ENOTFOUND "Service not found.".
+   */
+  resolveForService(serviceID: string): Promise<ResolvedEnv>;
+}

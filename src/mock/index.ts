@@ -1,0 +1,27 @@
+import type * as deploykit from "../index.ts";
+import { strictMock } from "./mock.ts";
+
+export { strictMock } from "./mock.ts";
+
+export const ProjectService = (impl: Partial<deploykit.ProjectService> = {}) =>
+  strictMock<deploykit.ProjectService>("ProjectService", impl);
+export const UserService = (impl: Partial<deploykit.UserService> = {}) => strictMock<deploykit.UserService>("UserService", impl);
+export const AuthService = (impl: Partial<deploykit.AuthService> = {}) => strictMock<deploykit.AuthService>("AuthService", impl);
+export const ServiceService = (impl: Partial<deploykit.ServiceService> = {}) =>
+  strictMock<deploykit.ServiceService>("ServiceService", impl);
+export const DeploymentService = (impl: Partial<deploykit.DeploymentService> = {}) =>
+  strictMock<deploykit.DeploymentService>("DeploymentService", impl);
+export const ContainerService = (impl: Partial<deploykit.ContainerService> = {}) =>
+  strictMock<deploykit.ContainerService>("ContainerService", impl);
+export const CanvasService = (impl: Partial<deploykit.CanvasService> = {}) => strictMock<deploykit.CanvasService>("CanvasService", impl);
+export const EnvVarService = (impl: Partial<deploykit.EnvVarService> = {}) => strictMock<deploykit.EnvVarService>("EnvVarService", impl);
+export const PendingChangeService = (impl: Partial<deploykit.PendingChangeService> = {}) =>
+  strictMock<deploykit.PendingChangeService>("PendingChangeService", impl);
+export const SystemService = (impl: Partial<deploykit.SystemService> = {}) => strictMock<deploykit.SystemService>("SystemService", impl);
+export const SettingsService = (impl: Partial<deploykit.SettingsService> = {}) =>
+  strictMock<deploykit.SettingsService>("SettingsService", impl);
+export const EventBus = (impl: Partial<deploykit.EventBus> = {}) => strictMock<deploykit.EventBus>("EventBus", impl);
+export const LogStreamer = (impl: Partial<deploykit.LogStreamer> = {}) => strictMock<deploykit.LogStreamer>("LogStreamer", impl);
+export const Provisioner = (impl: Partial<deploykit.Provisioner> = {}) => strictMock<deploykit.Provisioner>("Provisioner", impl);
+export const ContainerRuntime = (impl: Partial<deploykit.ContainerRuntime> = {}) =>
+  strictMock<deploykit.ContainerRuntime>("ContainerRuntime", impl);

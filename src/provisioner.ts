@@ -1,0 +1,124 @@
+import type { PortMapping, Resources } from "./deployment.ts";
+
+/** Labels on every Docker object DeployKit creates; nothing without both managed-by and instance is touched. */
+export const LABEL_MANAGED_BY = "managed-by";
+export const LABEL_MANAGED_BY_VALUE = "deploykit";
+export const LABEL_INSTANCE = "deploykit.instance";
+export const LABEL_PROJECT_ID = "deploykit.project-id";
+export const LABEL_SERVICE_ID = "deploykit.service-id";
+export const LABEL_DEPLOYMENT_ID = "deploykit.deployment-id";
+export const LABEL_REPLICA_INDEX = "deploykit.replica-index";
+export const LABEL_VOLUME_NAME = "deploykit.volume";
+
+export const LOG_MAX_SIZE = "10m";
+export const LOG_MAX_FILE = "3";
+
+export interface Network {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * Provisioner manages project networks. Implementations only list and remove networks carrying
+ * this instance's labels.
+ */
+export interface Provisioner {
+  /** Managed networks of this instance. Throws EUNAVAILABLE when Docker cannot be reached (never returns [] for that). */
+  listNetworks(): Promise<Network[]>;
+  /** Creates the bridge network when absent; returns it. */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<Network>;
+  /** No error when already gone. Refuses networks without this instance's labels. */
+  removeNetwork(name: string): Promise<void>;
+}
+
+/** Everything the runtime needs to create one container. Built by the reconciler, never from raw user input. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  network: string;
+  /** DNS aliases on `network` (the service name). */
+  aliases: string[];
+  env: Record<string, string>;
+  ports: PortMapping[];
+  resources?: Resources;
+  /** Named volumes: `volume` is the Docker volume name. */
+  volumes: { volume: string; mount_path: string }[];
+  labels: Record<string, string>;
+}
+
+export type ContainerState = "running" | "exited" | "restarting" | "created" | "paused" | "dead" | "removing";
+
+/** A managed container as Docker lists it, ids parsed from its labels. */
+export interface RunningContainer {
+  docker_id: string;
+  name: string;
+  project_id: string;
+  service_id: string;
+  deployment_id: string;
+  replica_index: number;
+  state: ContainerState | string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerInspection {
+  state: ContainerState | string;
+  restart_count: number;
+  /** Only when exited or dead. */
+  exit_code?: number;
+  started_at?: string;
+  finished_at?: string;
+  labels: Record<string, string>;
+}
+
+export interface Volume {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * ContainerRuntime is the reconciler's view of Docker. Every list throws EUNAVAILABLE when Docker
+ * cannot answer: an unknown state is never reported as an empty one. Removal refuses objects without
+ * this instance's labels.
+ */
+export interface ContainerRuntime {
+  /** Managed containers of this instance, running or not. */
+  listContainers(): Promise<RunningContainer[]>;
+  /** Uses a local image when present, pulls otherwise. Throws EUNAVAILABLE/EINVALID with a clear reason. */
+  ensureImage(ref: string): Promise<void>;
+  /** Creates and starts; removes the container again if start fails. Returns the Docker id. */
+  runContainer(spec: ContainerSpec): Promise<string>;
+  /** Stops (10 s grace) and removes. No error when already gone. */
+  removeContainer(dockerID: string): Promise<void>;
+  /** Throws ENOTFOUND when the container is gone. */
+  inspectContainer(dockerID: string): Promise<ContainerInspection>;
+  /** Last `lines` lines of stdout+stderr, demultiplexed. */
+  logTail(dockerID: string, lines: number): Promise<string>;
+  /** Managed volumes of this instance. */
+  listVolumes(): Promise<Volume[]>;
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** No error when already gone. */
+  removeVolume(name: string): Promise<void>;
+  /** Cheap reachability check. */
+  ping(): Promise<void>;
+}
+
+/** Name of the container for one replica of a deployment. */
+export function containerName(projectSlug: string, serviceName: string, replica: number, deploymentID: string): string {
+  return `dk-${projectSlug}-${serviceName}-${replica}-${deploymentID.slice(0, 8)}`;
+}
+
+/** Name of the Docker volume for a service's named volume. */
+export function volumeName(projectSlug: string, serviceName: string, name: string): string {
+  return `dk-${projectSlug}-${serviceName}-${name}`;
+}
+
+/** Labels carried by every object of an instance. */
+export function instanceLabels(instanceID: string): Record<string, string> {
+  return { [LABEL_MANAGED_BY]: LABEL_MANAGED_BY_VALUE, [LABEL_INSTANCE]: instanceID };
+}
+
+/** True when labels say the object belongs to this instance. */
+export function ownedBy(labels: Record<string, string> | undefined, instanceID: string): boolean {
+  return labels?.[LABEL_MANAGED_BY] === LABEL_MANAGED_BY_VALUE && labels?.[LABEL_INSTANCE] === instanceID;
+}

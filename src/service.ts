@@ -1,0 +1,193 @@
+import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
+import { validatePorts, validateResources, validateVolumes } from "./deployment.ts";
+import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
+import type { Page, PageResult } from "./pagination.ts";
+import { hasControlChars, isBlank } from "./validate.ts";
+
+export const SERVICE_CREATED = "created";
+export const SERVICE_DEPLOYING = "deploying";
+export const SERVICE_RUNNING = "running";
+export const SERVICE_DEGRADED = "degraded";
+export const SERVICE_FAILED = "failed";
+export const SERVICE_STOPPED = "stopped";
+export type ServiceStatus =
+  | typeof SERVICE_CREATED
+  | typeof SERVICE_DEPLOYING
+  | typeof SERVICE_RUNNING
+  | typeof SERVICE_DEGRADED
+  | typeof SERVICE_FAILED
+  | typeof SERVICE_STOPPED;
+export const SERVICE_STATUSES: readonly ServiceStatus[] = [
+  SERVICE_CREATED,
+  SERVICE_DEPLOYING,
+  SERVICE_RUNNING,
+  SERVICE_DEGRADED,
+  SERVICE_FAILED,
+  SERVICE_STOPPED,
+];
+
+/** Service names are DNS labels: they become the container's network alias. */
+export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const SERVICE_NAME_MESSAGE =
+  "Name must be a DNS label: lowercase letters, digits and hyphens, at most 63 characters, starting and ending with a letter or digit.";
+export const ICON_URL_MAX = 2048;
+export const IMAGE_MAX = 512;
+/** Docker image references: [registry[:port]/]path[:tag][@digest], no spaces or shell characters. */
+export const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
+export const MAX_REPLICAS = 20;
+
+/**
+ * A service is one Docker image run as `replicas` containers on its project's network, reachable by
+ * the other services under its name. Its settings (image, ports, volumes, resources, replicas) are
+ * the template for the next deployment; a deployment freezes them together with the resolved env.
+ */
+export interface Service {
+  id: string;
+  project_id: string;
+  name: string;
+  status: ServiceStatus;
+  icon_url: string | null;
+  active_deployment_id: string | null;
+  image: string;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  resources: Resources | null;
+  replicas: number;
+  created_at: string;
+  updated_at: string;
+  /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
+  active_deployment?: Deployment;
+}
+
+export interface ServiceCreate {
+  name: string;
+  image?: string;
+  icon_url?: string | null;
+  ports?: PortMapping[];
+  volumes?: VolumeMount[];
+  resources?: Resources | null;
+  replicas?: number;
+}
+
+/** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
+export interface ServiceUpdate {
+  name?: string;
+  icon_url?: string | null;
+  image?: string;
+  ports?: PortMapping[];
+  volumes?: VolumeMount[];
+  resources?: Resources | null;
+  replicas?: number;
+}
+
+export interface ServiceFilter extends Page {
+  id?: string;
+  project_id?: string;
+  name?: string;
+  status?: string;
+}
+
+export function validateServiceName(name: string | undefined, v: FieldErrorCollector, required: boolean): void {
+  if (name === undefined) {
+    if (required) v.add("name", "Name is required.");
+    return;
+  }
+  if (isBlank(name)) v.add("name", required ? "Name is required." : "Name cannot be empty.");
+  else if (!SERVICE_NAME_PATTERN.test(name)) v.add("name", SERVICE_NAME_MESSAGE);
+}
+
+/** The original's icon URL rules; `""` is allowed (it clears the icon). */
+export function validateIconURL(icon: string | null | undefined, v: FieldErrorCollector): void {
+  if (icon === undefined || icon === null || icon === "") return;
+  if (icon.length > ICON_URL_MAX) {
+    v.add("icon_url", `Icon URL is too long (max ${ICON_URL_MAX} characters).`);
+    return;
+  }
+  if (icon.trim() === "") {
+    v.add("icon_url", "Icon URL cannot be empty.");
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(icon);
+  } catch {
+    v.add("icon_url", "Icon URL is not a valid URL.");
+    return;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    v.add("icon_url", "Icon URL must use http or https.");
+    return;
+  }
+  if (url.hostname === "") v.add("icon_url", "Icon URL must include a host.");
+}
+
+export function validateImage(image: string | undefined, v: FieldErrorCollector, required: boolean, field = "image"): void {
+  if (image === undefined) {
+    if (required) v.add(field, "Image is required.");
+    return;
+  }
+  if (isBlank(image)) v.add(field, required ? "Image is required." : "Image cannot be empty.");
+  else if (image.length > IMAGE_MAX || !IMAGE_PATTERN.test(image) || hasControlChars(image))
+    v.add(field, "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.");
+}
+
+export function validateReplicas(replicas: number | undefined, v: FieldErrorCollector): void {
+  if (replicas === undefined) return;
+  if (!Number.isInteger(replicas) || replicas < 0) v.add("replicas", "Replicas must be a whole number of zero or more.");
+  else if (replicas > MAX_REPLICAS) v.add("replicas", `Replicas cannot exceed ${MAX_REPLICAS}.`);
+}
+
+function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
+  validateIconURL(input.icon_url, v);
+  if (input.ports !== undefined) validatePorts(input.ports, v);
+  if (input.volumes !== undefined) validateVolumes(input.volumes, v);
+  if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
+  validateReplicas(input.replicas, v);
+}
+
+/** Throws a field error (422). The image is optional here: a legacy `POST …/services` has none. */
+export function validateServiceCreate(input: ServiceCreate): void {
+  const v = new FieldErrorCollector();
+  validateServiceName(input.name, v, true);
+  validateImage(input.image, v, false);
+  validateSettings(input, v);
+  v.throwIfAny();
+}
+
+export function validateServiceUpdate(upd: ServiceUpdate): void {
+  const v = new FieldErrorCollector();
+  validateServiceName(upd.name, v, false);
+  validateImage(upd.image, v, false);
+  validateSettings(upd, v);
+  v.throwIfAny();
+}
+
+/** Name clash message used at staging and at apply time. */
+export function serviceNameTakenMessage(name: string): string {
+  return `A service named "${name}" already exists in the project.`;
+}
+
+/** Refuses a name that is not a DNS label with EINVALID (plain error, for WebSocket paths). */
+export function assertServiceName(name: string): void {
+  if (isBlank(name)) throw errorf(EINVALID, "Name is required.");
+  if (!SERVICE_NAME_PATTERN.test(name)) throw errorf(EINVALID, SERVICE_NAME_MESSAGE);
+}
+
+/**
+ * ServiceService stores services. User-facing edits are staged through PendingChangeService; these
+ * methods are what Apply and the reconciler call.
+ */
+export interface ServiceService {
+  /** Throws ENOTFOUND "Service not found.". */
+  findServiceByID(id: string): Promise<Service>;
+  /** Newest first, with the thin `active_deployment`. */
+  findServices(filter: ServiceFilter): Promise<PageResult<Service>>;
+  /** Throws EINVALID (fields), ENOTFOUND (project), ECONFLICT "A service named "x" already exists in the project.". */
+  createService(projectID: string, input: ServiceCreate): Promise<Service>;
+  /** Throws EINVALID, ENOTFOUND, ECONFLICT. */
+  updateService(id: string, upd: ServiceUpdate): Promise<Service>;
+  /** Sets the status (reconciler). Returns the previous status. Throws ENOTFOUND. */
+  updateServiceStatus(id: string, status: ServiceStatus): Promise<ServiceStatus>;
+  /** Deletes the service with its deployments, container rows, env vars and canvas node. Throws ENOTFOUND. */
+  deleteService(id: string): Promise<void>;
+}

@@ -1,0 +1,105 @@
+/** Admin introspection: what runs, on what, and how loaded it is. Every part is best effort. */
+
+export interface DockerAbout {
+  reachable: boolean;
+  error?: string;
+  server_version?: string;
+  api_version?: string;
+  os?: string;
+  kernel_version?: string;
+  architecture?: string;
+  storage_driver?: string;
+  logging_driver?: string;
+  cgroup_driver?: string;
+  docker_root_dir?: string;
+  warnings?: string[];
+}
+
+export interface SystemAbout {
+  deploykit: { version: string; node_version: string; started_at: string; instance_id: string };
+  docker: DockerAbout;
+  database: { path: string; size_bytes: number };
+}
+
+export interface UsageBytes {
+  total_bytes: number;
+  used_bytes: number;
+  usage_pct: number;
+}
+
+export interface DiskUsage extends UsageBytes {
+  mountpoint: string;
+}
+
+export interface HostStatus {
+  hostname: string;
+  uptime: number;
+  cpu: { cores: number; usage_pct: number; load1: number; load5: number; load15: number };
+  memory: UsageBytes;
+  swap: UsageBytes;
+  disks: DiskUsage[];
+}
+
+export interface DockerStatus {
+  reachable: boolean;
+  error?: string;
+  containers: number;
+  containers_running: number;
+  containers_stopped: number;
+  images: number;
+  images_size_bytes: number;
+  volumes: number;
+  volumes_size_bytes: number;
+  build_cache_bytes: number;
+}
+
+export interface DeployKitCounts {
+  projects: number;
+  services: number;
+  containers: number;
+  services_by_status: Record<string, number>;
+}
+
+export interface SystemStatus {
+  host: HostStatus;
+  docker: DockerStatus;
+  deploykit: DeployKitCounts;
+}
+
+/** Percentage with one decimal, 0 when the total is 0. */
+export function percent(used: number, total: number): number {
+  return total > 0 ? Math.round((used / total) * 1000) / 10 : 0;
+}
+
+/**
+ * SystemService reports on the host, Docker and the database. It never throws because Docker is
+ * unreachable: that is reported as `reachable: false` with the error.
+ */
+export interface SystemService {
+  about(): Promise<SystemAbout>;
+  status(): Promise<SystemStatus>;
+}
+
+/** Instance-wide settings, persisted in the database. */
+export interface Settings {
+  /** Shown in the UI title and page header. */
+  instance_name: string;
+}
+
+export const DEFAULT_SETTINGS: Settings = { instance_name: "DeployKit" };
+
+export interface SettingsUpdate {
+  instance_name?: string;
+}
+
+/**
+ * SettingsService stores instance settings and the instance id (generated at first start; it labels
+ * every Docker object of this installation).
+ */
+export interface SettingsService {
+  getSettings(): Promise<Settings>;
+  /** Throws EINVALID (fields). */
+  updateSettings(upd: SettingsUpdate): Promise<Settings>;
+  /** Stable across restarts; created on first call. */
+  instanceID(): Promise<string>;
+}
