@@ -12,6 +12,7 @@ export * from "./pending-change.ts";
 export * from "./preset.ts";
 export * from "./project.ts";
 export * from "./provisioner.ts";
+export * from "./reconcile.ts";
 export * from "./service.ts";
 export * from "./slug.ts";
 export * from "./system.ts";

@@ -103,3 +103,12 @@ export interface SettingsService {
   /** Stable across restarts; created on first call. */
   instanceID(): Promise<string>;
 }
+
+/**
+ * Docker introspection for SystemService (implemented by src/docker). Never throws for an
+ * unreachable daemon: `reachable: false` with the error instead.
+ */
+export interface DockerIntrospector {
+  about(): Promise<DockerAbout>;
+  status(): Promise<DockerStatus>;
+}

@@ -25,3 +25,6 @@ export const LogStreamer = (impl: Partial<deploykit.LogStreamer> = {}) => strict
 export const Provisioner = (impl: Partial<deploykit.Provisioner> = {}) => strictMock<deploykit.Provisioner>("Provisioner", impl);
 export const ContainerRuntime = (impl: Partial<deploykit.ContainerRuntime> = {}) =>
   strictMock<deploykit.ContainerRuntime>("ContainerRuntime", impl);
+export const Reconciler = (impl: Partial<deploykit.Reconciler> = {}) => strictMock<deploykit.Reconciler>("Reconciler", impl);
+export const DockerIntrospector = (impl: Partial<deploykit.DockerIntrospector> = {}) =>
+  strictMock<deploykit.DockerIntrospector>("DockerIntrospector", impl);
