@@ -45,6 +45,8 @@ export interface ContainerSpec {
   /** Named volumes: `volume` is the Docker volume name. */
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
+  /** Command override (argv, no shell). Set only by tests and presets, never from user input. */
+  cmd?: string[];
 }
 
 export type ContainerState = "running" | "exited" | "restarting" | "created" | "paused" | "dead" | "removing";
