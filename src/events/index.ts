@@ -1,0 +1,1 @@
+export { DEFAULT_BUFFER_SIZE, EventBus, Subscription } from "./bus.ts";
