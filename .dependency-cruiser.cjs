@@ -10,7 +10,7 @@ module.exports = {
       name: "domain-imports-only-domain",
       comment: "src/*.ts is the domain: it may import only other src/*.ts files, no folder and no npm package.",
       severity: "error",
-      from: { path: "^src/[^/]+\\.ts$" },
+      from: { path: "^src/[^/]+\\.ts$", pathNot: "\\.test\\.ts$" },
       to: { pathNot: "^src/[^/]+\\.ts$" },
     },
     {
@@ -49,7 +49,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: ["node_modules", "dist", "\\.tools"] },
+    exclude: { path: ["^dist/", "^\\.tools/"] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {

@@ -99,8 +99,9 @@ export function resolveReferences(value: string, services: ReadonlyMap<string, S
 export function resolveEnv(layers: ReadonlyArray<Record<string, string>>, services: ReadonlyMap<string, ServiceEndpoint>): ResolvedEnv {
   const merged: Record<string, string> = Object.create(null);
   for (const layer of layers) for (const [k, val] of Object.entries(layer)) merged[k] = val;
-  const env: Record<string, string> = {};
-  const refs: Record<string, string[]> = {};
+  // Null prototypes: "__proto__" is a legal env key and must stay an ordinary entry.
+  const env: Record<string, string> = Object.create(null);
+  const refs: Record<string, string[]> = Object.create(null);
   for (const key of Object.keys(merged).sort()) {
     const r = resolveReferences(merged[key] as string, services);
     env[key] = r.value;

@@ -1,0 +1,90 @@
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+// Proves the architecture rules of `npm run lint` bite: each case lays out a tiny tree in a temp
+// folder with the project's dependency-cruiser config and expects exactly the named rule to fire.
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const depcruise = join(root, "node_modules/.bin/depcruise");
+const dirs: string[] = [];
+
+function cruise(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "dk-arch-"));
+  dirs.push(dir);
+  copyFileSync(join(root, ".dependency-cruiser.cjs"), join(dir, ".dependency-cruiser.cjs"));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { allowImportingTsExtensions: true, noEmit: true, module: "NodeNext" } }),
+  );
+  symlinkNodeModules(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  try {
+    execFileSync(depcruise, ["--config", ".dependency-cruiser.cjs", "src", "frontend"], { cwd: dir, encoding: "utf8", stdio: "pipe" });
+    return "";
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout ?? "");
+  }
+}
+
+function symlinkNodeModules(dir: string): void {
+  execFileSync("ln", ["-s", join(root, "node_modules"), join(dir, "node_modules")]);
+}
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const domain = { "src/index.ts": "export const domain = 1;\n", "frontend/app/x.ts": "export const x = 1;\n" };
+
+describe("architecture rules", () => {
+  it.each([
+    [
+      "no-sibling-implementations",
+      {
+        "src/docker/client.ts": "export const c = 1;\n",
+        "src/sqlite/db.ts": 'import { c } from "../docker/client.ts";\nexport const d = c;\n',
+      },
+    ],
+    [
+      "domain-imports-only-domain",
+      { "src/sqlite/db.ts": "export const d = 1;\n", "src/project.ts": 'import { d } from "./sqlite/db.ts";\nexport const p = d;\n' },
+    ],
+    ["domain-imports-only-domain", { "src/project.ts": 'import { readFileSync } from "node:fs";\nexport const p = readFileSync;\n' }],
+    [
+      "only-cmd-imports-implementations",
+      {
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "frontend/app/y.ts": 'import type { d } from "../../src/sqlite/db.ts";\nexport type Y = typeof d;\n',
+      },
+    ],
+    [
+      "frontend-domain-types-only",
+      {
+        "src/project.ts": "export const p = 1;\n",
+        "frontend/app/y.ts": 'import { p } from "../../src/project.ts";\nexport const y = p;\n',
+      },
+    ],
+  ])("%s fires", (rule, files) => {
+    const out = cruise({ ...domain, ...files });
+    expect(out).toContain(`error ${rule}:`);
+  });
+
+  it("allowed shapes pass", () => {
+    const out = cruise({
+      ...domain,
+      "src/project.ts": "export const p = 1;\n",
+      "src/sqlite/db.ts": 'import { p } from "../project.ts";\nexport const d = p;\n',
+      "src/docker/client.ts": 'import { p } from "../index.ts";\nexport const c = p;\n',
+      "src/cmd/deploykitd/main.ts":
+        'import { d } from "../../sqlite/db.ts";\nimport { c } from "../../docker/client.ts";\nexport const m = [d, c];\n',
+      "frontend/app/z.ts": 'import type { p } from "../../src/project.ts";\nexport type Z = typeof p;\n',
+    });
+    expect(out).toBe("");
+  });
+});
