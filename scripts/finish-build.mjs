@@ -1,6 +1,6 @@
 // After tsc: make the entry point executable and write dist/deploykitd, a launcher that runs it
 // with the Node it was built with (Node 24 from .tools/ when the system Node is too old).
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,3 +13,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 exec "${process.execPath}" "$here/${relative(join(root, "dist"), main)}" "$@"
 `;
 writeFileSync(join(root, "dist/deploykitd"), launcher, { mode: 0o755 });
+
+// tsc copies no .sql: the SQLite layer reads its migrations next to the compiled module.
+const migrationsSrc = join(root, "src/sqlite/migrations");
+const migrationsOut = join(root, "dist/server/sqlite/migrations");
+mkdirSync(migrationsOut, { recursive: true });
+for (const f of readdirSync(migrationsSrc).filter((f) => f.endsWith(".sql"))) copyFileSync(join(migrationsSrc, f), join(migrationsOut, f));

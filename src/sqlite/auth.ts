@@ -1,0 +1,251 @@
+import { createHash, randomBytes } from "node:crypto";
+import bcrypt from "bcryptjs";
+import * as deploykit from "../index.ts";
+import type { DB, Tx } from "./db.ts";
+import { newID } from "./db.ts";
+import { countUsers, createUser, DEFAULT_BCRYPT_COST, findUserRowByEmail, hashPassword, type PasswordOptions, toUser } from "./user.ts";
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  access_token_hash: string;
+  refresh_token_hash: string;
+  expires_at: string;
+  refresh_expires_at: string;
+  created_at: string;
+}
+
+interface APIKeyRow {
+  id: string;
+  user_id: string;
+  description: string;
+  prefix: string;
+  token_hash: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+
+const INVALID_CREDENTIALS = "Invalid email or password.";
+const INVALID_TOKEN = "Invalid or expired token.";
+
+/** 32 random bytes, base64url, behind a prefix that secret scanners recognise. */
+export function generateToken(prefix: string): string {
+  return prefix + randomBytes(32).toString("base64url");
+}
+
+/** Only this digest is stored: a stolen database file yields no usable credential. */
+export function tokenDigest(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+function plusMs(d: Date, ms: number): string {
+  return new Date(d.getTime() + ms).toISOString();
+}
+
+export class AuthService implements deploykit.AuthService {
+  readonly #db: DB;
+  readonly #cost: number;
+  /** Compared against when the email is unknown, so both failures take the same time. */
+  #dummyHash: string | undefined;
+
+  constructor(db: DB, opts: PasswordOptions = {}) {
+    this.#db = db;
+    this.#cost = opts.bcryptCost ?? DEFAULT_BCRYPT_COST;
+  }
+
+  async canRegister(): Promise<boolean> {
+    return this.#db.read((tx) => countUsers(tx) === 0);
+  }
+
+  async register(input: deploykit.UserCreate): Promise<{ user: deploykit.User; tokens: deploykit.AuthTokens }> {
+    // Cheap early refusal; the authoritative check is inside the write transaction below.
+    if (!(await this.canRegister())) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
+    const candidate = { ...input, role: deploykit.ROLE_ADMIN };
+    deploykit.validateUserCreate(candidate);
+    const hash = await hashPassword(input.password, this.#cost);
+    return this.#db.write((tx) => {
+      // BEGIN IMMEDIATE serialises writers, so of many concurrent registrations only the first sees zero users.
+      if (countUsers(tx) > 0) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
+      const user = createUser(tx, candidate, hash, deploykit.ROLE_ADMIN);
+      return { user, tokens: createSession(tx, user.id) };
+    });
+  }
+
+  async login(input: deploykit.LoginInput): Promise<deploykit.AuthTokens> {
+    deploykit.validateLogin(input);
+    const row = this.#db.read((tx) => findUserRowByEmail(tx, input.email));
+    if (!row) {
+      this.#dummyHash ??= await bcrypt.hash("deploykit-timing-equaliser", this.#cost);
+      await bcrypt.compare(input.password, this.#dummyHash);
+      throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    }
+    if (!(await bcrypt.compare(input.password, row.password_hash))) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    return this.#db.write((tx) => {
+      // The user may have been deleted while bcrypt ran.
+      if (!tx.get("SELECT 1 FROM users WHERE id = ?", row.id)) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+      return createSession(tx, row.id);
+    });
+  }
+
+  async refresh(refreshToken: string): Promise<deploykit.AuthTokens> {
+    if (typeof refreshToken !== "string" || refreshToken.trim() === "")
+      throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Refresh token is required.");
+    const digest = tokenDigest(refreshToken);
+    // Revocations must commit, so the transaction returns the verdict and the throw happens after it.
+    const result = this.#db.write((tx): deploykit.AuthTokens | "reused" | "expired" | "invalid" => {
+      const session = tx.get<SessionRow>("SELECT * FROM sessions WHERE refresh_token_hash = ?", digest);
+      if (!session) {
+        const rotated = tx.get<{ session_id: string }>("SELECT session_id FROM rotated_refresh_tokens WHERE token_hash = ?", digest);
+        if (!rotated) return "invalid";
+        tx.run("DELETE FROM sessions WHERE id = ?", rotated.session_id);
+        return "reused";
+      }
+      if (session.refresh_expires_at <= tx.now) {
+        tx.run("DELETE FROM sessions WHERE id = ?", session.id);
+        return "expired";
+      }
+      tx.run("INSERT INTO rotated_refresh_tokens (token_hash, session_id, rotated_at) VALUES (?, ?, ?)", digest, session.id, tx.now);
+      const tokens = newTokens(tx);
+      tx.run(
+        "UPDATE sessions SET access_token_hash = ?, refresh_token_hash = ?, expires_at = ?, refresh_expires_at = ? WHERE id = ?",
+        tokenDigest(tokens.access_token),
+        tokenDigest(tokens.refresh_token),
+        tokens.expires_at,
+        plusMs(tx.nowDate, deploykit.REFRESH_TOKEN_TTL_MS),
+        session.id,
+      );
+      return tokens;
+    });
+    if (result === "invalid") throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Invalid refresh token.");
+    if (result === "expired") throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Refresh token has expired.");
+    if (result === "reused") throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Refresh token reuse detected; the session was revoked.");
+    return result;
+  }
+
+  async authenticate(token: string): Promise<deploykit.Principal> {
+    if (typeof token !== "string" || token === "") throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+    const digest = tokenDigest(token);
+    const found = this.#db.read((tx) => {
+      const session = tx.get<SessionRow>("SELECT * FROM sessions WHERE access_token_hash = ? AND expires_at > ?", digest, tx.now);
+      if (session) {
+        const principal: deploykit.Principal = {
+          user: loadUser(tx, session.user_id),
+          session_id: session.id,
+          expires_at: session.expires_at,
+        };
+        return { principal, touch: false };
+      }
+      const key = tx.get<APIKeyRow>(
+        "SELECT * FROM api_keys WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)",
+        digest,
+        tx.now,
+      );
+      if (!key) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+      const principal: deploykit.Principal = { user: loadUser(tx, key.user_id), api_key_id: key.id, expires_at: key.expires_at };
+      // Writing on every request would turn each API call into a disk sync; a minute's precision is enough.
+      const touch = key.last_used_at === null || tx.nowDate.getTime() - Date.parse(key.last_used_at) >= deploykit.API_KEY_TOUCH_INTERVAL_MS;
+      return { principal, touch };
+    });
+    if (found.touch && found.principal.api_key_id) {
+      const id = found.principal.api_key_id;
+      this.#db.write((tx) => tx.run("UPDATE api_keys SET last_used_at = ? WHERE id = ?", tx.now, id));
+    }
+    return found.principal;
+  }
+
+  async logout(sessionID: string): Promise<void> {
+    this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE id = ?", sessionID));
+  }
+
+  async logoutAll(userID: string): Promise<void> {
+    this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE user_id = ?", userID));
+  }
+
+  async findAPIKeys(userID: string): Promise<deploykit.APIKey[]> {
+    return this.#db.read((tx) =>
+      tx.all<APIKeyRow>("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC, rowid DESC", userID).map(toAPIKey),
+    );
+  }
+
+  async createAPIKey(userID: string, input: deploykit.APIKeyCreate): Promise<deploykit.APIKeyCreated> {
+    return this.#db.write((tx) => {
+      deploykit.validateAPIKeyCreate(input, tx.nowDate);
+      if (!tx.get("SELECT 1 FROM users WHERE id = ?", userID)) throw deploykit.errorf(deploykit.ENOTFOUND, "User not found.");
+      const token = generateToken(deploykit.API_KEY_PREFIX);
+      const expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+      const key: deploykit.APIKey = {
+        id: newID(),
+        user_id: userID,
+        description: input.description.trim(),
+        prefix: token.slice(0, deploykit.API_KEY_DISPLAY_LENGTH),
+        expires_at: expires,
+        last_used_at: null,
+        created_at: tx.now,
+      };
+      tx.run(
+        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        key.id,
+        userID,
+        key.description,
+        key.prefix,
+        tokenDigest(token),
+        expires,
+        tx.now,
+      );
+      return { ...key, token };
+    });
+  }
+
+  async deleteAPIKey(userID: string, id: string): Promise<void> {
+    this.#db.write((tx) => {
+      if (tx.run("DELETE FROM api_keys WHERE id = ? AND user_id = ?", id, userID).changes === 0)
+        throw deploykit.errorf(deploykit.ENOTFOUND, "API key not found.");
+    });
+  }
+
+  async purgeExpiredSessions(): Promise<number> {
+    return this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE refresh_expires_at <= ?", tx.now).changes);
+  }
+}
+
+function loadUser(tx: Tx, id: string): deploykit.User {
+  const row = tx.get<Parameters<typeof toUser>[0]>("SELECT * FROM users WHERE id = ?", id);
+  if (!row) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+  return toUser(row);
+}
+
+function newTokens(tx: Tx): deploykit.AuthTokens {
+  return {
+    access_token: generateToken(deploykit.ACCESS_TOKEN_PREFIX),
+    refresh_token: generateToken(deploykit.REFRESH_TOKEN_PREFIX),
+    expires_at: plusMs(tx.nowDate, deploykit.ACCESS_TOKEN_TTL_MS),
+  };
+}
+
+function createSession(tx: Tx, userID: string): deploykit.AuthTokens {
+  const tokens = newTokens(tx);
+  tx.run(
+    "INSERT INTO sessions (id, user_id, access_token_hash, refresh_token_hash, expires_at, refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    newID(),
+    userID,
+    tokenDigest(tokens.access_token),
+    tokenDigest(tokens.refresh_token),
+    tokens.expires_at,
+    plusMs(tx.nowDate, deploykit.REFRESH_TOKEN_TTL_MS),
+    tx.now,
+  );
+  return tokens;
+}
+
+function toAPIKey(r: APIKeyRow): deploykit.APIKey {
+  return {
+    id: r.id,
+    user_id: r.user_id,
+    description: r.description,
+    prefix: r.prefix,
+    expires_at: r.expires_at,
+    last_used_at: r.last_used_at,
+    created_at: r.created_at,
+  };
+}

@@ -1,0 +1,251 @@
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import * as deploykit from "../index.ts";
+
+/** Ordered `NNNNN_name.sql` files, applied once each. Copied next to the build output by scripts/finish-build.mjs. */
+const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
+
+export interface DBOptions {
+  /** The clock; every row written in one transaction gets the same `now`. */
+  now?: () => Date;
+  /** When set, service.created/updated/deleted are published after commit. */
+  bus?: deploykit.EventBus;
+  logger?: deploykit.Logger;
+  /** Folder of migration files (tests point it at a broken set). */
+  migrationsDir?: string;
+}
+
+export type Param = string | number | bigint | null | Buffer;
+
+/**
+ * One transaction. Private helpers take it as their first argument (`findServices(tx, filter)`), so
+ * a public method is always "begin, call helpers, commit".
+ */
+export interface Tx {
+  /** The transaction's single timestamp (RFC 3339 with milliseconds). */
+  readonly now: string;
+  readonly nowDate: Date;
+  get<T>(sql: string, ...params: Param[]): T | undefined;
+  all<T>(sql: string, ...params: Param[]): T[];
+  run(sql: string, ...params: Param[]): { changes: number };
+  /** Runs after a successful commit (event publication); never after a rollback. */
+  afterCommit(fn: () => void): void;
+}
+
+/** The database: one better-sqlite3 connection, its pragmas, migrations and transactions. */
+export class DB {
+  readonly path: string;
+  readonly now: () => Date;
+  readonly bus: deploykit.EventBus | undefined;
+  readonly logger: deploykit.Logger;
+  readonly #migrationsDir: string;
+  #conn: Database.Database | null = null;
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  constructor(path: string, opts: DBOptions = {}) {
+    this.path = path;
+    this.now = opts.now ?? (() => new Date());
+    this.bus = opts.bus;
+    this.logger = opts.logger ?? deploykit.nopLogger;
+    this.#migrationsDir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+  }
+
+  /** Opens the file (created when missing), sets the pragmas and applies pending migrations. */
+  open(): void {
+    if (this.#conn) return;
+    const conn = new Database(this.path);
+    try {
+      // WAL: readers never block the writer and a crash mid-write cannot corrupt the main file.
+      if (this.path !== ":memory:") conn.pragma("journal_mode = WAL");
+      // SQLite ships with foreign keys off; cascades and references depend on them.
+      conn.pragma("foreign_keys = ON");
+      // Another connection (a second process, a backup) holding the write lock makes us wait, not fail.
+      conn.pragma("busy_timeout = 5000");
+      // FULL fsyncs the WAL at every commit, so an acknowledged write survives a power loss (NORMAL may lose the last ones).
+      conn.pragma("synchronous = FULL");
+      // Temporary b-trees (sorts, window counts) stay in memory instead of touching the disk.
+      conn.pragma("temp_store = MEMORY");
+      this.#migrate(conn);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    this.#conn = conn;
+  }
+
+  close(): void {
+    this.#stmts.clear();
+    this.#conn?.close();
+    this.#conn = null;
+  }
+
+  /** Online backup to `file` (consistent while writers keep working). */
+  async backup(file: string): Promise<void> {
+    await this.#connection().backup(file);
+  }
+
+  /** Names of the applied migrations, in order. */
+  migrations(): string[] {
+    return this.#connection()
+      .prepare("SELECT name FROM _migrations ORDER BY name")
+      .all()
+      .map((r) => (r as { name: string }).name);
+  }
+
+  #migrate(conn: Database.Database): void {
+    conn.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)");
+    const applied = new Set(
+      conn
+        .prepare("SELECT name FROM _migrations")
+        .all()
+        .map((r) => (r as { name: string }).name),
+    );
+    const files = readdirSync(this.#migrationsDir)
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
+    for (const file of files) {
+      if (applied.has(file)) continue;
+      const sql = readFileSync(`${this.#migrationsDir}/${file}`, "utf8");
+      // DDL is transactional in SQLite: a failure (or a crash) leaves the previous schema untouched.
+      conn.exec("BEGIN IMMEDIATE");
+      try {
+        conn.exec(sql);
+        conn.prepare("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)").run(file, this.now().toISOString());
+        conn.exec("COMMIT");
+      } catch (err) {
+        if (conn.inTransaction) conn.exec("ROLLBACK");
+        throw new deploykit.DeployKitError(deploykit.EINTERNAL, `Migration ${file} failed: ${(err as Error).message}`, { cause: err });
+      }
+      this.logger.info({ migration: file }, "migration applied");
+    }
+  }
+
+  #connection(): Database.Database {
+    if (!this.#conn) throw deploykit.errorf(deploykit.EINTERNAL, "Database is not open.");
+    return this.#conn;
+  }
+
+  #prepare(sql: string): Database.Statement {
+    let stmt = this.#stmts.get(sql);
+    if (!stmt) {
+      stmt = this.#connection().prepare(sql);
+      this.#stmts.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs `fn` in a write transaction (BEGIN IMMEDIATE takes the write lock up front, so no upgrade deadlock). */
+  write<T>(fn: (tx: Tx) => T): T {
+    return this.#transact("BEGIN IMMEDIATE", fn);
+  }
+
+  /** Runs `fn` in a read transaction: one consistent snapshot for a count and its page. */
+  read<T>(fn: (tx: Tx) => T): T {
+    return this.#transact("BEGIN", fn);
+  }
+
+  #transact<T>(begin: string, fn: (tx: Tx) => T): T {
+    const conn = this.#connection();
+    if (conn.inTransaction) throw deploykit.errorf(deploykit.EINTERNAL, "Nested transaction.");
+    const nowDate = this.now();
+    const after: (() => void)[] = [];
+    const tx: Tx = {
+      now: nowDate.toISOString(),
+      nowDate,
+      get: <R>(sql: string, ...params: Param[]) => this.#prepare(sql).get(...params) as R | undefined,
+      all: <R>(sql: string, ...params: Param[]) => this.#prepare(sql).all(...params) as R[],
+      run: (sql: string, ...params: Param[]) => ({ changes: this.#prepare(sql).run(...params).changes }),
+      afterCommit: (f) => after.push(f),
+    };
+    let result: T;
+    try {
+      conn.exec(begin);
+      result = fn(tx);
+      conn.exec("COMMIT");
+    } catch (err) {
+      if (conn.inTransaction) conn.exec("ROLLBACK");
+      throw translateError(err);
+    }
+    for (const f of after) {
+      try {
+        f();
+      } catch (err) {
+        this.logger.error({ err }, "after-commit hook failed");
+      }
+    }
+    return result;
+  }
+
+  /** Publishes after commit when a bus is configured. */
+  publish(tx: Tx, event: deploykit.Event): void {
+    const bus = this.bus;
+    if (bus) tx.afterCommit(() => bus.publish(event));
+  }
+}
+
+function sqliteCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "";
+}
+
+export function isUniqueError(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** Constraint failures become ECONFLICT; a lock held too long becomes EUNAVAILABLE; domain errors pass. */
+export function translateError(err: unknown): unknown {
+  if (deploykit.isDeployKitError(err)) return err;
+  const code = sqliteCode(err);
+  if (isUniqueError(err))
+    return new deploykit.DeployKitError(deploykit.ECONFLICT, "A record with the same unique value already exists.", { cause: err });
+  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY")
+    return new deploykit.DeployKitError(deploykit.ECONFLICT, "A referenced record does not exist or is still referenced.", { cause: err });
+  if (code.startsWith("SQLITE_CONSTRAINT"))
+    return new deploykit.DeployKitError(deploykit.ECONFLICT, "The change violates a database constraint.", { cause: err });
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED")
+    return new deploykit.DeployKitError(deploykit.EUNAVAILABLE, "The database is busy; try again.", { cause: err });
+  return err;
+}
+
+export function newID(): string {
+  return randomUUID();
+}
+
+export function toJSON(v: unknown): string {
+  return JSON.stringify(v);
+}
+
+export function fromJSON<T>(s: string | null | undefined, fallback: T): T {
+  if (s === null || s === undefined || s === "") return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** `LIKE %x%` with the wildcards in `x` escaped. */
+export function likeContains(s: string): string {
+  return `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `WHERE …` from conditions (empty when none). */
+export function where(conds: string[]): string {
+  return conds.length > 0 ? `WHERE ${conds.join(" AND ")}` : "";
+}
+
+/** A page of rows plus the total matching the conditions, both from one snapshot. */
+export function queryPage<R>(
+  tx: Tx,
+  q: { select: string; from: string; conds: string[]; params: Param[]; order: string; page: deploykit.Page },
+): { rows: R[]; total: number } {
+  const { offset, limit } = deploykit.normalizePage(q.page);
+  const w = where(q.conds);
+  const total = tx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${w}`, ...q.params)?.n ?? 0;
+  const rows =
+    total === 0 ? [] : tx.all<R>(`SELECT ${q.select} FROM ${q.from} ${w} ORDER BY ${q.order} LIMIT ? OFFSET ?`, ...q.params, limit, offset);
+  return { rows, total };
+}

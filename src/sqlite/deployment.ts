@@ -1,0 +1,231 @@
+import * as deploykit from "../index.ts";
+import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { findServiceByID, setServiceStatus } from "./service.ts";
+
+interface DeploymentRow {
+  id: string;
+  service_id: string;
+  image: string;
+  env_vars: string;
+  ports: string;
+  volumes: string;
+  resources: string | null;
+  replicas: number;
+  status: deploykit.DeploymentStatus;
+  failure_reason: string | null;
+  exit_code: number | null;
+  log_tail: string | null;
+  attempt_count: number;
+  baseline_restart_count: number;
+  started_at: string | null;
+  healthy_at: string | null;
+  created_at: string;
+}
+
+export class DeploymentService implements deploykit.DeploymentService {
+  readonly #db: DB;
+
+  constructor(db: DB) {
+    this.#db = db;
+  }
+
+  async findDeploymentByID(id: string): Promise<deploykit.Deployment> {
+    return this.#db.read((tx) => findDeploymentByID(tx, id));
+  }
+
+  async findDeployments(filter: deploykit.DeploymentFilter): Promise<deploykit.PageResult<deploykit.Deployment>> {
+    return this.#db.read((tx) => findDeployments(tx, filter));
+  }
+
+  async createDeployment(serviceID: string, input: deploykit.DeploymentCreate): Promise<deploykit.Deployment> {
+    deploykit.validateDeploymentCreate(input);
+    return this.#db.write((tx) => createDeployment(tx, serviceID, input));
+  }
+
+  async markStarting(id: string): Promise<deploykit.Deployment> {
+    return this.#db.write((tx) => {
+      const d = findDeploymentByID(tx, id);
+      if (d.status !== deploykit.DEPLOYMENT_PENDING) return d;
+      tx.run("UPDATE deployments SET status = 'starting', started_at = COALESCE(started_at, ?) WHERE id = ?", tx.now, id);
+      return findDeploymentByID(tx, id);
+    });
+  }
+
+  async markHealthy(
+    id: string,
+    baselineRestartCount: number,
+  ): Promise<{ deployment: deploykit.Deployment; previous_active_id: string | null }> {
+    return this.#db.write((tx) => {
+      const d = findDeploymentByID(tx, id);
+      if (d.status === deploykit.DEPLOYMENT_HEALTHY) return { deployment: d, previous_active_id: null };
+      const svc = findServiceByID(tx, d.service_id);
+      const previous = svc.active_deployment_id;
+      tx.run(
+        "UPDATE deployments SET status = 'healthy', healthy_at = ?, started_at = COALESCE(started_at, ?), baseline_restart_count = ? WHERE id = ?",
+        tx.now,
+        tx.now,
+        Math.max(0, Math.trunc(baselineRestartCount) || 0),
+        id,
+      );
+      // One serving deployment per service: whatever served before is superseded.
+      tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
+      tx.run("UPDATE services SET active_deployment_id = ?, status = 'running', updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+      return { deployment: findDeploymentByID(tx, id), previous_active_id: previous && previous !== id ? previous : null };
+    });
+  }
+
+  async markFailed(id: string, failure: deploykit.DeploymentFailure): Promise<deploykit.Deployment> {
+    return this.#db.write((tx) => {
+      const d = findDeploymentByID(tx, id);
+      tx.run(
+        "UPDATE deployments SET status = 'failed', failure_reason = ?, exit_code = ?, log_tail = ? WHERE id = ?",
+        failure.reason ?? "",
+        failure.exit_code ?? null,
+        failure.log_tail === undefined ? null : deploykit.truncateLogTail(failure.log_tail),
+        id,
+      );
+      const healthy = tx.get("SELECT 1 FROM deployments WHERE service_id = ? AND status = 'healthy'", d.service_id);
+      if (!healthy) setServiceStatus(tx, d.service_id, deploykit.SERVICE_FAILED);
+      return findDeploymentByID(tx, id);
+    });
+  }
+
+  async recordAttempt(id: string, reason: string): Promise<number> {
+    return this.#db.write((tx) => {
+      findDeploymentByID(tx, id);
+      tx.run("UPDATE deployments SET attempt_count = attempt_count + 1, failure_reason = ? WHERE id = ?", reason, id);
+      return findDeploymentByID(tx, id).attempt_count;
+    });
+  }
+
+  async rollback(serviceID: string, deploymentID: string): Promise<{ service: deploykit.Service; deployment: deploykit.Deployment }> {
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, serviceID);
+      const target = findDeploymentByID(tx, deploymentID);
+      if (target.service_id !== svc.id) throw deploykit.errorf(deploykit.EINVALID, "Deployment does not belong to this service.");
+      if (target.status === deploykit.DEPLOYMENT_PENDING || target.status === deploykit.DEPLOYMENT_STARTING)
+        throw deploykit.errorf(deploykit.EINVALID, "Cannot roll back to a deployment that is still in progress.");
+      const snapshot = snapshotOf(target);
+      // The service's settings follow the rollback, so the next Apply refresh does not undo it.
+      tx.run(
+        "UPDATE services SET image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
+        snapshot.image,
+        toJSON(snapshot.ports ?? []),
+        toJSON(snapshot.volumes ?? []),
+        snapshot.resources ? toJSON(snapshot.resources) : null,
+        snapshot.replicas ?? 1,
+        tx.now,
+        svc.id,
+      );
+      const deployment = createDeployment(tx, svc.id, snapshot);
+      return { service: findServiceByID(tx, svc.id), deployment };
+    });
+  }
+}
+
+export function toDeployment(r: DeploymentRow): deploykit.Deployment {
+  const d: deploykit.Deployment = {
+    id: r.id,
+    service_id: r.service_id,
+    image: r.image,
+    env_vars: fromJSON(r.env_vars, {}),
+    ports: fromJSON(r.ports, []),
+    volumes: fromJSON(r.volumes, []),
+    replicas: r.replicas,
+    status: r.status,
+    attempt_count: r.attempt_count,
+    baseline_restart_count: r.baseline_restart_count,
+    created_at: r.created_at,
+  };
+  const resources = fromJSON<deploykit.Resources | null>(r.resources, null);
+  if (resources) d.resources = resources;
+  if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
+  if (r.exit_code !== null) d.exit_code = r.exit_code;
+  if (r.log_tail !== null) d.log_tail = r.log_tail;
+  if (r.started_at !== null) d.started_at = r.started_at;
+  if (r.healthy_at !== null) d.healthy_at = r.healthy_at;
+  return d;
+}
+
+export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate {
+  return {
+    image: d.image,
+    env_vars: d.env_vars,
+    ports: d.ports,
+    volumes: d.volumes,
+    resources: d.resources ?? null,
+    replicas: d.replicas,
+  };
+}
+
+export function findDeploymentByID(tx: Tx, id: string): deploykit.Deployment {
+  const row = tx.get<DeploymentRow>("SELECT * FROM deployments WHERE id = ?", id);
+  if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Deployment not found.");
+  return toDeployment(row);
+}
+
+function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.PageResult<deploykit.Deployment> {
+  const conds: string[] = [];
+  const params: Param[] = [];
+  if (filter.service_id !== undefined) {
+    conds.push("service_id = ?");
+    params.push(filter.service_id);
+  }
+  if (filter.status && filter.status.length > 0) {
+    conds.push(`status IN (${filter.status.map(() => "?").join(", ")})`);
+    params.push(...filter.status);
+  }
+  const { rows, total } = queryPage<DeploymentRow>(tx, {
+    select: "*",
+    from: "deployments",
+    conds,
+    params,
+    order: "created_at DESC, rowid DESC",
+    page: filter,
+  });
+  return { items: rows.map(toDeployment), total };
+}
+
+/** The newest deployment that was meant to run (not cancelled or failed), if any. */
+export function latestLiveDeployment(tx: Tx, serviceID: string): deploykit.Deployment | null {
+  const row = tx.get<DeploymentRow>(
+    "SELECT * FROM deployments WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    serviceID,
+  );
+  return row ? toDeployment(row) : null;
+}
+
+/** Inserts a pending deployment, cancels older pending/starting ones, and marks a never-served service deploying. */
+export function createDeployment(tx: Tx, serviceID: string, input: deploykit.DeploymentCreate): deploykit.Deployment {
+  const svc = findServiceByID(tx, serviceID);
+  tx.run("UPDATE deployments SET status = 'cancelled' WHERE service_id = ? AND status IN ('pending', 'starting')", serviceID);
+  const d: deploykit.Deployment = {
+    id: newID(),
+    service_id: serviceID,
+    image: input.image,
+    env_vars: input.env_vars ?? {},
+    ports: input.ports ?? [],
+    volumes: input.volumes ?? [],
+    replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
+    status: deploykit.DEPLOYMENT_PENDING,
+    attempt_count: 0,
+    baseline_restart_count: 0,
+    created_at: tx.now,
+  };
+  if (input.resources) d.resources = input.resources;
+  tx.run(
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    d.id,
+    serviceID,
+    d.image,
+    toJSON(d.env_vars),
+    toJSON(d.ports),
+    toJSON(d.volumes),
+    d.resources ? toJSON(d.resources) : null,
+    d.replicas,
+    tx.now,
+  );
+  if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);
+  return d;
+}

@@ -1,0 +1,161 @@
+import * as deploykit from "../index.ts";
+import { findServiceNode } from "./canvas.ts";
+import { type DB, isUniqueError, newID, type Param, type Tx } from "./db.ts";
+import { findServiceByID, projectServiceRows } from "./service.ts";
+
+export class EnvVarService implements deploykit.EnvVarService {
+  readonly #db: DB;
+
+  constructor(db: DB) {
+    this.#db = db;
+  }
+
+  async findEnvVarByID(id: string): Promise<deploykit.EnvVar> {
+    return this.#db.read((tx) => findEnvVarByID(tx, id));
+  }
+
+  async findEnvVars(filter: deploykit.EnvVarFilter): Promise<deploykit.EnvVar[]> {
+    return this.#db.read((tx) => findEnvVars(tx, filter));
+  }
+
+  async createEnvVar(input: deploykit.EnvVarCreate): Promise<deploykit.EnvVar> {
+    validateEnvVarCreate(input);
+    return this.#db.write((tx) => {
+      assertOwnerExists(tx, input.scope, input.scope_id);
+      return createEnvVar(tx, input);
+    });
+  }
+
+  async updateEnvVar(id: string, value: string): Promise<deploykit.EnvVar> {
+    const v = new deploykit.FieldErrorCollector();
+    deploykit.validateEnvValue(value, v);
+    v.throwIfAny();
+    return this.#db.write((tx) => updateEnvVar(tx, findEnvVarByID(tx, id), value));
+  }
+
+  async deleteEnvVar(id: string): Promise<void> {
+    this.#db.write((tx) => {
+      findEnvVarByID(tx, id);
+      tx.run("DELETE FROM env_vars WHERE id = ?", id);
+    });
+  }
+
+  async resolveForService(serviceID: string): Promise<deploykit.ResolvedEnv> {
+    return this.#db.read((tx) => resolveForService(tx, findServiceByID(tx, serviceID)));
+  }
+}
+
+export const SCOPE_MESSAGE = "Scope must be 'project', 'group' or 'service'.";
+
+export function validateEnvVarCreate(input: deploykit.EnvVarCreate): void {
+  const v = new deploykit.FieldErrorCollector();
+  if (!deploykit.isEnvScope(input.scope)) v.add("scope", SCOPE_MESSAGE);
+  if (deploykit.isBlank(input.scope_id)) v.add("scope_id", "Scope id is required.");
+  deploykit.validateEnvKey(input.key, v);
+  deploykit.validateEnvValue(input.value, v);
+  v.throwIfAny();
+}
+
+/** The project an owner belongs to; throws ENOTFOUND naming the missing owner. */
+export function assertOwnerExists(tx: Tx, scope: deploykit.EnvScope, scopeID: string): string {
+  if (scope === deploykit.SCOPE_PROJECT) {
+    if (!tx.get("SELECT 1 FROM projects WHERE id = ?", scopeID)) throw deploykit.errorf(deploykit.ENOTFOUND, "Project not found.");
+    return scopeID;
+  }
+  if (scope === deploykit.SCOPE_GROUP) {
+    const g = tx.get<{ project_id: string }>("SELECT project_id FROM canvas_nodes WHERE id = ? AND type = 'group'", scopeID);
+    if (!g) throw deploykit.errorf(deploykit.ENOTFOUND, "Group not found.");
+    return g.project_id;
+  }
+  const s = tx.get<{ project_id: string }>("SELECT project_id FROM services WHERE id = ?", scopeID);
+  if (!s) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
+  return s.project_id;
+}
+
+export function findEnvVarByID(tx: Tx, id: string): deploykit.EnvVar {
+  const row = tx.get<deploykit.EnvVar>("SELECT * FROM env_vars WHERE id = ?", id);
+  if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Env var not found.");
+  return { ...row };
+}
+
+export function findEnvVars(tx: Tx, filter: deploykit.EnvVarFilter): deploykit.EnvVar[] {
+  const conds: string[] = [];
+  const params: Param[] = [];
+  for (const field of ["scope", "scope_id", "key"] as const) {
+    const v = filter[field];
+    if (v !== undefined) {
+      conds.push(`${field} = ?`);
+      params.push(v);
+    }
+  }
+  const w = conds.length > 0 ? `WHERE ${conds.join(" AND ")}` : "";
+  return tx.all<deploykit.EnvVar>(`SELECT * FROM env_vars ${w} ORDER BY key, scope, scope_id`, ...params).map((r) => ({ ...r }));
+}
+
+export function createEnvVar(tx: Tx, input: deploykit.EnvVarCreate): deploykit.EnvVar {
+  const ev: deploykit.EnvVar = {
+    id: newID(),
+    scope: input.scope,
+    scope_id: input.scope_id,
+    key: input.key,
+    value: input.value,
+    created_at: tx.now,
+    updated_at: tx.now,
+  };
+  try {
+    tx.run(
+      "INSERT INTO env_vars (id, scope, scope_id, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ev.id,
+      ev.scope,
+      ev.scope_id,
+      ev.key,
+      ev.value,
+      tx.now,
+      tx.now,
+    );
+  } catch (err) {
+    if (isUniqueError(err)) throw deploykit.errorf(deploykit.ECONFLICT, `Env var "${input.key}" already exists.`);
+    throw err;
+  }
+  return ev;
+}
+
+export function updateEnvVar(tx: Tx, ev: deploykit.EnvVar, value: string): deploykit.EnvVar {
+  tx.run("UPDATE env_vars SET value = ?, updated_at = ? WHERE id = ?", value, tx.now, ev.id);
+  return { ...ev, value, updated_at: tx.now };
+}
+
+function layer(tx: Tx, scope: deploykit.EnvScope, scopeID: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of tx.all<{ key: string; value: string }>(
+    "SELECT key, value FROM env_vars WHERE scope = ? AND scope_id = ?",
+    scope,
+    scopeID,
+  ))
+    out[r.key] = r.value;
+  return out;
+}
+
+/** How each service of the project is reached on its network: its name, and its first container port. */
+export function projectEndpoints(tx: Tx, projectID: string): Map<string, deploykit.ServiceEndpoint> {
+  const m = new Map<string, deploykit.ServiceEndpoint>();
+  for (const s of projectServiceRows(tx, projectID)) {
+    const ports = JSON.parse(s.ports) as deploykit.PortMapping[];
+    const port = ports[0]?.container_port;
+    m.set(s.name, port === undefined ? { host: s.name } : { host: s.name, port });
+  }
+  return m;
+}
+
+/** project < group (the canvas parent of the service's node) < service, references resolved. */
+export function resolveForService(
+  tx: Tx,
+  svc: deploykit.Service,
+  endpoints: Map<string, deploykit.ServiceEndpoint> = projectEndpoints(tx, svc.project_id),
+): deploykit.ResolvedEnv {
+  const layers = [layer(tx, deploykit.SCOPE_PROJECT, svc.project_id)];
+  const parent = findServiceNode(tx, svc.id)?.parent_id;
+  if (parent) layers.push(layer(tx, deploykit.SCOPE_GROUP, parent));
+  layers.push(layer(tx, deploykit.SCOPE_SERVICE, svc.id));
+  return deploykit.resolveEnv(layers, endpoints);
+}

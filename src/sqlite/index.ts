@@ -1,0 +1,12 @@
+/** The SQLite implementation of the domain services (better-sqlite3, one connection per DB). */
+export { AuthService } from "./auth.ts";
+export { CanvasService } from "./canvas.ts";
+export { ContainerService } from "./container.ts";
+export { DB, type DBOptions } from "./db.ts";
+export { DeploymentService } from "./deployment.ts";
+export { EnvVarService } from "./envvar.ts";
+export { PendingChangeService } from "./pending-change.ts";
+export { ProjectService } from "./project.ts";
+export { ServiceService } from "./service.ts";
+export { SettingsService } from "./settings.ts";
+export { UserService } from "./user.ts";

@@ -1,0 +1,278 @@
+import * as deploykit from "../index.ts";
+import { type DB, fromJSON, isUniqueError, likeContains, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+
+export interface ServiceRow {
+  id: string;
+  project_id: string;
+  name: string;
+  status: deploykit.ServiceStatus;
+  icon_url: string | null;
+  active_deployment_id: string | null;
+  image: string;
+  ports: string;
+  volumes: string;
+  resources: string | null;
+  replicas: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface ServiceJoinRow extends ServiceRow {
+  ad_id: string | null;
+  ad_image: string | null;
+  ad_replicas: number | null;
+  ad_created_at: string | null;
+}
+
+const SELECT_SERVICE = `SELECT s.*, d.id AS ad_id, d.image AS ad_image, d.replicas AS ad_replicas, d.created_at AS ad_created_at
+  FROM services s LEFT JOIN deployments d ON d.id = s.active_deployment_id`;
+
+export class ServiceService implements deploykit.ServiceService {
+  readonly #db: DB;
+
+  constructor(db: DB) {
+    this.#db = db;
+  }
+
+  async findServiceByID(id: string): Promise<deploykit.Service> {
+    return this.#db.read((tx) => findServiceByID(tx, id));
+  }
+
+  async findServices(filter: deploykit.ServiceFilter): Promise<deploykit.PageResult<deploykit.Service>> {
+    return this.#db.read((tx) => findServices(tx, filter));
+  }
+
+  async createService(projectID: string, input: deploykit.ServiceCreate): Promise<deploykit.Service> {
+    deploykit.validateServiceCreate(input);
+    return this.#db.write((tx) => {
+      if (!tx.get("SELECT 1 FROM projects WHERE id = ?", projectID)) throw deploykit.errorf(deploykit.ENOTFOUND, "Project not found.");
+      const svc = createService(tx, projectID, input);
+      this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_CREATED, projectID, { service: svc }));
+      return svc;
+    });
+  }
+
+  async updateService(id: string, upd: deploykit.ServiceUpdate): Promise<deploykit.Service> {
+    deploykit.validateServiceUpdate(upd);
+    return this.#db.write((tx) => {
+      const { service } = updateService(tx, findServiceByID(tx, id), upd);
+      this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_UPDATED, service.project_id, { service }));
+      return service;
+    });
+  }
+
+  async updateServiceStatus(id: string, status: deploykit.ServiceStatus): Promise<deploykit.ServiceStatus> {
+    if (!deploykit.SERVICE_STATUSES.includes(status)) throw deploykit.errorf(deploykit.EINVALID, "Service status is invalid.");
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      if (svc.status !== status) setServiceStatus(tx, id, status);
+      return svc.status;
+    });
+  }
+
+  async deleteService(id: string): Promise<void> {
+    this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      deleteService(tx, id);
+      this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_DELETED, svc.project_id, { service_id: id }));
+    });
+  }
+}
+
+function toService(r: ServiceJoinRow): deploykit.Service {
+  const svc: deploykit.Service = {
+    id: r.id,
+    project_id: r.project_id,
+    name: r.name,
+    status: r.status,
+    icon_url: r.icon_url,
+    active_deployment_id: r.active_deployment_id,
+    image: r.image,
+    ports: fromJSON(r.ports, []),
+    volumes: fromJSON(r.volumes, []),
+    resources: fromJSON(r.resources, null),
+    replicas: r.replicas,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+  if (r.ad_id) {
+    // The thin view the original returned: enough to show what serves, not the env snapshot.
+    svc.active_deployment = {
+      id: r.ad_id,
+      service_id: r.id,
+      image: r.ad_image ?? "",
+      env_vars: {},
+      ports: [],
+      volumes: [],
+      replicas: r.ad_replicas ?? 1,
+      status: deploykit.DEPLOYMENT_HEALTHY,
+      attempt_count: 0,
+      baseline_restart_count: 0,
+      created_at: r.ad_created_at ?? "",
+    };
+  }
+  return svc;
+}
+
+export function findServiceByID(tx: Tx, id: string): deploykit.Service {
+  const row = tx.get<ServiceJoinRow>(`${SELECT_SERVICE} WHERE s.id = ?`, id);
+  if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
+  return toService(row);
+}
+
+export function findServices(tx: Tx, filter: deploykit.ServiceFilter): deploykit.PageResult<deploykit.Service> {
+  const conds: string[] = [];
+  const params: Param[] = [];
+  if (filter.id !== undefined) {
+    conds.push("s.id = ?");
+    params.push(filter.id);
+  }
+  if (filter.project_id !== undefined) {
+    conds.push("s.project_id = ?");
+    params.push(filter.project_id);
+  }
+  if (filter.name) {
+    conds.push("s.name LIKE ? ESCAPE '\\'");
+    params.push(likeContains(filter.name));
+  }
+  if (filter.status) {
+    conds.push("s.status = ?");
+    params.push(filter.status);
+  }
+  const { rows, total } = queryPage<ServiceJoinRow>(tx, {
+    select: "s.*, d.id AS ad_id, d.image AS ad_image, d.replicas AS ad_replicas, d.created_at AS ad_created_at",
+    from: "services s LEFT JOIN deployments d ON d.id = s.active_deployment_id",
+    conds,
+    params,
+    order: "s.created_at DESC, s.rowid DESC",
+    page: filter,
+  });
+  return { items: rows.map(toService), total };
+}
+
+/** Every service of a project (id, name, first port), for name checks and reference resolution. */
+export function projectServiceRows(tx: Tx, projectID: string): ServiceRow[] {
+  return tx.all<ServiceRow>("SELECT * FROM services WHERE project_id = ? ORDER BY created_at, rowid", projectID);
+}
+
+export function assertServiceNameFree(tx: Tx, projectID: string, name: string, exceptID: string | null): void {
+  const clash = tx.get<{ id: string }>("SELECT id FROM services WHERE project_id = ? AND name = ? COLLATE NOCASE", projectID, name);
+  if (clash && clash.id !== exceptID) throw deploykit.errorf(deploykit.ECONFLICT, deploykit.serviceNameTakenMessage(name));
+}
+
+export function createService(tx: Tx, projectID: string, input: deploykit.ServiceCreate): deploykit.Service {
+  assertServiceNameFree(tx, projectID, input.name, null);
+  const svc: deploykit.Service = {
+    id: newID(),
+    project_id: projectID,
+    name: input.name,
+    status: deploykit.SERVICE_CREATED,
+    icon_url: input.icon_url ? input.icon_url : null,
+    active_deployment_id: null,
+    image: input.image ?? "",
+    ports: input.ports ?? [],
+    volumes: input.volumes ?? [],
+    resources: input.resources ?? null,
+    replicas: input.replicas ?? 1,
+    created_at: tx.now,
+    updated_at: tx.now,
+  };
+  try {
+    tx.run(
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
+      svc.id,
+      projectID,
+      svc.name,
+      svc.status,
+      svc.icon_url,
+      svc.image,
+      toJSON(svc.ports),
+      toJSON(svc.volumes),
+      svc.resources === null ? null : toJSON(svc.resources),
+      svc.replicas,
+      tx.now,
+      tx.now,
+    );
+  } catch (err) {
+    if (isUniqueError(err)) throw deploykit.errorf(deploykit.ECONFLICT, deploykit.serviceNameTakenMessage(input.name));
+    throw err;
+  }
+  return svc;
+}
+
+/** What an update changed: the name (old → new) and whether the next deployment would differ. */
+export interface ServiceChange {
+  service: deploykit.Service;
+  renamedFrom: string | null;
+  settingsChanged: boolean;
+  changed: boolean;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return toJSON(a) === toJSON(b);
+}
+
+export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.ServiceUpdate): ServiceChange {
+  const next = { ...svc };
+  let renamedFrom: string | null = null;
+  let settingsChanged = false;
+  if (upd.name !== undefined && upd.name !== svc.name) {
+    assertServiceNameFree(tx, svc.project_id, upd.name, svc.id);
+    renamedFrom = svc.name;
+    next.name = upd.name;
+  }
+  if (upd.icon_url !== undefined) next.icon_url = upd.icon_url ? upd.icon_url : null;
+  if (upd.image !== undefined && upd.image !== svc.image) {
+    next.image = upd.image;
+    settingsChanged = true;
+  }
+  if (upd.ports !== undefined && !same(upd.ports, svc.ports)) {
+    next.ports = upd.ports;
+    settingsChanged = true;
+  }
+  if (upd.volumes !== undefined && !same(upd.volumes, svc.volumes)) {
+    next.volumes = upd.volumes;
+    settingsChanged = true;
+  }
+  if (upd.resources !== undefined && !same(upd.resources, svc.resources)) {
+    next.resources = upd.resources;
+    settingsChanged = true;
+  }
+  if (upd.replicas !== undefined && upd.replicas !== svc.replicas) {
+    next.replicas = upd.replicas;
+    settingsChanged = true;
+  }
+  const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
+  if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
+  next.updated_at = tx.now;
+  try {
+    tx.run(
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
+      next.name,
+      next.icon_url,
+      next.image,
+      toJSON(next.ports),
+      toJSON(next.volumes),
+      next.resources === null ? null : toJSON(next.resources),
+      next.replicas,
+      tx.now,
+      svc.id,
+    );
+  } catch (err) {
+    if (isUniqueError(err)) throw deploykit.errorf(deploykit.ECONFLICT, deploykit.serviceNameTakenMessage(next.name));
+    throw err;
+  }
+  if (renamedFrom !== null) tx.run("UPDATE canvas_nodes SET label = ?, updated_at = ? WHERE service_id = ?", next.name, tx.now, svc.id);
+  return { service: next, renamedFrom, settingsChanged, changed };
+}
+
+export function setServiceStatus(tx: Tx, id: string, status: deploykit.ServiceStatus): void {
+  tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", status, tx.now, id);
+}
+
+/** Deployments, containers and env vars go by cascade/trigger; the canvas node is removed explicitly. */
+export function deleteService(tx: Tx, id: string): void {
+  tx.run("DELETE FROM canvas_nodes WHERE service_id = ?", id);
+  tx.run("DELETE FROM services WHERE id = ?", id);
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from "node:crypto";
+import * as deploykit from "../index.ts";
+import type { DB, Tx } from "./db.ts";
+
+const KEY_INSTANCE_NAME = "instance_name";
+const KEY_INSTANCE_ID = "instance_id";
+export const INSTANCE_NAME_MAX = 100;
+
+export class SettingsService implements deploykit.SettingsService {
+  readonly #db: DB;
+
+  constructor(db: DB) {
+    this.#db = db;
+  }
+
+  async getSettings(): Promise<deploykit.Settings> {
+    return this.#db.read((tx) => getSettings(tx));
+  }
+
+  async updateSettings(upd: deploykit.SettingsUpdate): Promise<deploykit.Settings> {
+    const v = new deploykit.FieldErrorCollector();
+    if (upd.instance_name !== undefined) {
+      if (typeof upd.instance_name !== "string" || deploykit.isBlank(upd.instance_name))
+        v.add("instance_name", "Instance name cannot be empty.");
+      else if (upd.instance_name.trim().length > INSTANCE_NAME_MAX)
+        v.add("instance_name", `Instance name is too long (max ${INSTANCE_NAME_MAX} characters).`);
+      else if (deploykit.hasControlChars(upd.instance_name)) v.add("instance_name", "Instance name cannot contain control characters.");
+    }
+    v.throwIfAny();
+    return this.#db.write((tx) => {
+      if (upd.instance_name !== undefined) setValue(tx, KEY_INSTANCE_NAME, upd.instance_name.trim());
+      return getSettings(tx);
+    });
+  }
+
+  async instanceID(): Promise<string> {
+    const existing = this.#db.read((tx) => getValue(tx, KEY_INSTANCE_ID));
+    if (existing) return existing;
+    return this.#db.write((tx) => {
+      // Another process may have won the race between the read and this write; keep its id.
+      tx.run(
+        "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+        KEY_INSTANCE_ID,
+        randomBytes(8).toString("hex"),
+        tx.now,
+      );
+      return getValue(tx, KEY_INSTANCE_ID) as string;
+    });
+  }
+}
+
+function getValue(tx: Tx, key: string): string | undefined {
+  return tx.get<{ value: string }>("SELECT value FROM settings WHERE key = ?", key)?.value;
+}
+
+function setValue(tx: Tx, key: string, value: string): void {
+  tx.run(
+    "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    key,
+    value,
+    tx.now,
+  );
+}
+
+function getSettings(tx: Tx): deploykit.Settings {
+  return { instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? deploykit.DEFAULT_SETTINGS.instance_name };
+}
