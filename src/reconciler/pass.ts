@@ -1,0 +1,574 @@
+import * as deploykit from "../index.ts";
+import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import type { DockerSnapshot } from "./snapshot.ts";
+
+/** The slices of the domain services the reconciler uses. */
+export type ProjectReader = Pick<deploykit.ProjectService, "findProjectByID" | "findProjects">;
+export type ServiceStore = Pick<deploykit.ServiceService, "findServiceByID" | "findServices" | "updateServiceStatus">;
+export type DeploymentStore = Pick<
+  deploykit.DeploymentService,
+  "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt"
+>;
+export type ContainerStore = Pick<
+  deploykit.ContainerService,
+  "findContainers" | "createContainer" | "updateContainerStatus" | "deleteContainer"
+>;
+
+export interface PassContext {
+  projects: ProjectReader;
+  services: ServiceStore;
+  deployments: DeploymentStore;
+  containers: ContainerStore;
+  runtime: deploykit.ContainerRuntime;
+  provisioner: deploykit.Provisioner;
+  bus: Pick<deploykit.EventBus, "publish">;
+  instanceID: string;
+  logger: deploykit.Logger;
+  stableWindowMs: number;
+  now: () => number;
+  ledger: Ledger;
+  snapshot: DockerSnapshot;
+}
+
+export interface PassResult {
+  /** Something is in flight (starting, promoted, failing): look again after the fast tick. */
+  again: boolean;
+}
+
+type Desired = { dep: deploykit.Deployment; replica: number };
+
+/**
+ * One level-triggered pass over a service: tear down what is not desired, create what is missing,
+ * keep container rows true to Docker, run the readiness gate, then derive the service status.
+ * Stages that depend on a Docker list that failed are skipped; the first error is thrown at the end
+ * so the caller retries with backoff.
+ */
+export async function reconcileService(ctx: PassContext, serviceID: string): Promise<PassResult> {
+  const pass = new ServicePass(ctx, serviceID);
+  return pass.run();
+}
+
+class ServicePass {
+  readonly ctx: PassContext;
+  readonly id: string;
+  readonly log: deploykit.Logger;
+  readonly errors: unknown[] = [];
+  again = false;
+  service: deploykit.Service | null = null;
+  project: deploykit.Project | null = null;
+  deps: deploykit.Deployment[] = [];
+  /** Kept containers by "deployment/replica". */
+  readonly byKey = new Map<string, deploykit.RunningContainer>();
+  /** Last status this pass knows the service to have (for old_status in events). */
+  status: deploykit.ServiceStatus | null = null;
+
+  constructor(ctx: PassContext, serviceID: string) {
+    this.ctx = ctx;
+    this.id = serviceID;
+    this.log = ctx.logger.child({ service_id: serviceID });
+  }
+
+  async run(): Promise<PassResult> {
+    const { ctx } = this;
+    this.service = await orNull(ctx.services.findServiceByID(this.id));
+    this.project = this.service ? await orNull(ctx.projects.findProjectByID(this.service.project_id)) : null;
+    this.status = this.service?.status ?? null;
+    if (this.service) {
+      const id = this.id;
+      this.deps = await pageAll((p) =>
+        ctx.deployments.findDeployments({ service_id: id, status: [...deploykit.IN_FLIGHT_STATUSES], ...p }),
+      );
+    }
+    const rows = await pageAll((p) => ctx.containers.findContainers({ service_id: this.id, ...p }));
+
+    let actual: deploykit.RunningContainer[] | null = null;
+    try {
+      actual = (await ctx.snapshot.containers()).filter((c) => c.service_id === this.id);
+    } catch (err) {
+      // Unknown is not empty: without the list nothing is torn down, created or judged.
+      this.errors.push(err);
+    }
+
+    const live = this.service !== null && this.project !== null && this.service.status !== deploykit.SERVICE_STOPPED;
+    let desired: Map<string, Desired> | null = new Map();
+    if (actual && live) {
+      try {
+        desired = await this.desired();
+      } catch (err) {
+        if (deploykit.errorCode(err) !== deploykit.EUNAVAILABLE) throw err;
+        this.errors.push(err);
+        desired = null;
+      }
+    }
+    if (actual && desired) {
+      await this.teardown(actual, desired, rows);
+      if (live) await this.createMissing(desired);
+      if (live && this.deps.length > 0) await this.gate();
+      else ctx.ledger.clear(this.id);
+      if (live) await this.updateStatus();
+    }
+    if (this.service === null) {
+      ctx.ledger.clear(this.id);
+      await this.removeVolumes();
+    }
+    if (this.deps.some((d) => d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING)) this.again = true;
+    if (this.errors.length > 0) throw this.errors[0];
+    return { again: this.again };
+  }
+
+  /** Desired replicas of every in-flight deployment, minus those whose image is not available. */
+  async desired(): Promise<Map<string, Desired>> {
+    const desired = new Map<string, Desired>();
+    const images = new Map<string, string | null>();
+    for (const dep of [...this.deps]) {
+      if (dep.status === deploykit.DEPLOYMENT_PENDING || dep.status === deploykit.DEPLOYMENT_STARTING) {
+        if (!images.has(dep.image)) {
+          try {
+            await this.ctx.runtime.ensureImage(dep.image);
+            images.set(dep.image, null);
+          } catch (err) {
+            // Docker being down is not the image's fault: no attempt is counted and nothing is torn down.
+            if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) throw err;
+            images.set(dep.image, describe(err));
+          }
+        }
+        const failure = images.get(dep.image);
+        if (failure) {
+          await this.attempt(dep, `image pull failed: ${failure}`);
+          this.again = true;
+          continue;
+        }
+      }
+      for (let r = 0; r < deploykit.effectiveReplicas(dep.replicas); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
+    }
+    return desired;
+  }
+
+  async teardown(actual: deploykit.RunningContainer[], desired: Map<string, Desired>, rows: deploykit.Container[]): Promise<void> {
+    const rowsByDocker = new Map<string, deploykit.Container[]>();
+    for (const row of rows) {
+      const list = rowsByDocker.get(row.docker_container_id) ?? [];
+      list.push(row);
+      rowsByDocker.set(row.docker_container_id, list);
+    }
+    // A running duplicate is kept in preference to a stopped one.
+    const ordered = [...actual].sort((a, b) => Number(b.state === "running") - Number(a.state === "running"));
+    for (const c of ordered) {
+      const key = Ledger.key(c.deployment_id, c.replica_index);
+      if (desired.has(key) && !this.byKey.has(key)) {
+        this.byKey.set(key, c);
+        continue;
+      }
+      try {
+        await this.ctx.runtime.removeContainer(c.docker_id);
+        this.ctx.snapshot.removeContainer(c.docker_id);
+        this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
+      } catch (err) {
+        this.errors.push(err);
+        continue;
+      }
+      const cRows = rowsByDocker.get(c.docker_id) ?? [];
+      rowsByDocker.delete(c.docker_id);
+      for (const row of cRows) await this.deleteRow(row);
+      if (cRows.length === 0) this.publishDeleted(c.project_id, c.docker_id);
+    }
+    // Rows follow Docker: adopted containers get one, state changes are copied, vanished ones go.
+    for (const c of this.byKey.values()) {
+      const want = rowStatus(c.state);
+      const cRows = rowsByDocker.get(c.docker_id);
+      rowsByDocker.delete(c.docker_id);
+      try {
+        if (!cRows) {
+          await this.ctx.containers.createContainer({
+            service_id: this.id,
+            deployment_id: c.deployment_id,
+            docker_container_id: c.docker_id,
+            replica_index: c.replica_index,
+            status: want,
+          });
+        } else {
+          for (const row of cRows) if (row.status !== want) await this.ctx.containers.updateContainerStatus(row.id, want);
+        }
+      } catch (err) {
+        if (deploykit.errorCode(err) !== deploykit.ENOTFOUND) this.errors.push(err);
+      }
+    }
+    for (const list of rowsByDocker.values()) for (const row of list) await this.deleteRow(row);
+  }
+
+  async createMissing(desired: Map<string, Desired>): Promise<void> {
+    const missing = [...desired.entries()].filter(([k]) => !this.byKey.has(k));
+    if (missing.length === 0) return;
+    const project = this.project!;
+    const service = this.service!;
+    try {
+      await this.ensureNetwork(project);
+    } catch (err) {
+      this.errors.push(err);
+      return;
+    }
+    const byDep = new Map<string, { dep: deploykit.Deployment; replicas: number[] }>();
+    for (const [, d] of missing) {
+      const entry = byDep.get(d.dep.id) ?? { dep: d.dep, replicas: [] };
+      entry.replicas.push(d.replica);
+      byDep.set(d.dep.id, entry);
+    }
+    for (let { dep, replicas } of byDep.values()) {
+      let volumes: ContainerVolume[];
+      try {
+        volumes = await this.ensureVolumes(project, service, dep);
+      } catch (err) {
+        this.errors.push(err);
+        continue;
+      }
+      if (dep.status === deploykit.DEPLOYMENT_PENDING) {
+        dep = await this.ctx.deployments.markStarting(dep.id);
+        this.replaceDep(dep);
+        this.publishDeployment(deploykit.EVENT_DEPLOYMENT_STARTING, dep);
+      }
+      for (const replica of replicas) {
+        const spec = this.spec(project, service, dep, replica, volumes);
+        let dockerID: string;
+        try {
+          dockerID = await this.ctx.runtime.runContainer(spec);
+        } catch (err) {
+          if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) this.errors.push(err);
+          else await this.attempt(dep, `container start failed: ${describe(err)}`);
+          this.again = true;
+          break;
+        }
+        const rc: deploykit.RunningContainer = {
+          docker_id: dockerID,
+          name: spec.name,
+          project_id: project.id,
+          service_id: service.id,
+          deployment_id: dep.id,
+          replica_index: replica,
+          state: "running",
+          labels: spec.labels,
+        };
+        this.ctx.snapshot.addContainer(rc);
+        this.byKey.set(Ledger.key(dep.id, replica), rc);
+        this.again = true;
+        this.log.info({ container: spec.name, deployment_id: dep.id }, "created container");
+        try {
+          const row = await this.ctx.containers.createContainer({
+            service_id: service.id,
+            deployment_id: dep.id,
+            docker_container_id: dockerID,
+            replica_index: replica,
+            status: deploykit.CONTAINER_RUNNING,
+          });
+          this.ctx.bus.publish(
+            deploykit.newEvent(deploykit.EVENT_CONTAINER_CREATED, project.id, {
+              service_id: service.id,
+              container_id: row.id,
+              status: row.status,
+            }),
+          );
+        } catch (err) {
+          this.errors.push(err);
+        }
+      }
+    }
+  }
+
+  spec(
+    project: deploykit.Project,
+    service: deploykit.Service,
+    dep: deploykit.Deployment,
+    replica: number,
+    volumes: ContainerVolume[],
+  ): deploykit.ContainerSpec {
+    const spec: deploykit.ContainerSpec = {
+      name: deploykit.containerName(project.slug, service.name, replica, dep.id),
+      image: dep.image,
+      network: deploykit.projectNetworkName(project.slug),
+      aliases: [service.name],
+      env: { ...dep.env_vars },
+      ports: dep.ports ?? [],
+      volumes,
+      labels: {
+        ...deploykit.instanceLabels(this.ctx.instanceID),
+        [deploykit.LABEL_PROJECT_ID]: project.id,
+        [deploykit.LABEL_SERVICE_ID]: service.id,
+        [deploykit.LABEL_DEPLOYMENT_ID]: dep.id,
+        [deploykit.LABEL_REPLICA_INDEX]: String(replica),
+      },
+    };
+    if (dep.resources) spec.resources = dep.resources;
+    return spec;
+  }
+
+  async ensureNetwork(project: deploykit.Project): Promise<void> {
+    const name = deploykit.projectNetworkName(project.slug);
+    const networks = await this.ctx.snapshot.networks();
+    if (networks.some((n) => n.name === name)) return;
+    const net = await this.ctx.provisioner.ensureNetwork(name, {
+      ...deploykit.instanceLabels(this.ctx.instanceID),
+      [deploykit.LABEL_PROJECT_ID]: project.id,
+    });
+    this.ctx.snapshot.addNetwork(net);
+  }
+
+  /**
+   * The Docker volume of each of the deployment's volumes. A volume is found by its labels first, so
+   * a renamed service keeps mounting the volume created under its old name.
+   */
+  async ensureVolumes(project: deploykit.Project, service: deploykit.Service, dep: deploykit.Deployment): Promise<ContainerVolume[]> {
+    if (!dep.volumes || dep.volumes.length === 0) return [];
+    const existing = await this.ctx.snapshot.volumes();
+    const out: ContainerVolume[] = [];
+    for (const vol of dep.volumes) {
+      const found = existing.find(
+        (v) => v.labels[deploykit.LABEL_SERVICE_ID] === service.id && v.labels[deploykit.LABEL_VOLUME_NAME] === vol.name,
+      );
+      if (found) {
+        out.push({ volume: found.name, mount_path: vol.mount_path });
+        continue;
+      }
+      const name = deploykit.volumeName(project.slug, service.name, vol.name);
+      const labels = {
+        ...deploykit.instanceLabels(this.ctx.instanceID),
+        [deploykit.LABEL_PROJECT_ID]: project.id,
+        [deploykit.LABEL_SERVICE_ID]: service.id,
+        [deploykit.LABEL_VOLUME_NAME]: vol.name,
+      };
+      await this.ctx.runtime.ensureVolume(name, labels);
+      this.ctx.snapshot.addVolume({ name, labels });
+      out.push({ volume: name, mount_path: vol.mount_path });
+    }
+    return out;
+  }
+
+  /** Readiness gate (original §7.2 step 4): promote, fail, or flag a live crash-loop. */
+  async gate(): Promise<void> {
+    const { ctx } = this;
+    const keep = new Set<string>();
+    const now = ctx.now();
+    for (const dep of [...this.deps]) {
+      if (dep.status !== deploykit.DEPLOYMENT_STARTING && dep.status !== deploykit.DEPLOYMENT_HEALTHY) continue;
+      const n = deploykit.effectiveReplicas(dep.replicas);
+      const seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[] = [];
+      for (let r = 0; r < n; r++) {
+        const key = Ledger.key(dep.id, r);
+        const c = this.byKey.get(key);
+        if (!c) continue;
+        let insp: deploykit.ContainerInspection;
+        try {
+          insp = await ctx.runtime.inspectContainer(c.docker_id);
+        } catch (err) {
+          if (deploykit.errorCode(err) === deploykit.ENOTFOUND) {
+            // Removed behind our back: forget it so the next pass recreates it.
+            ctx.snapshot.removeContainer(c.docker_id);
+            this.byKey.delete(key);
+            this.again = true;
+          } else this.errors.push(err);
+          continue;
+        }
+        keep.add(key);
+        seen.push({ o: ctx.ledger.observe(this.id, dep, r, c.docker_id, insp, now), c });
+      }
+      if (dep.status === deploykit.DEPLOYMENT_STARTING) {
+        const failing = seen.find((s) => s.o.bad >= BAD_OBSERVATIONS_TO_FAIL);
+        if (failing) {
+          await this.failCrashLoop(dep, failing.o, failing.c);
+          for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
+          continue;
+        }
+        if (seen.length === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
+          const baseline = Math.max(0, ...seen.map((s) => s.o.max_restart_count));
+          const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
+          this.replaceDep(deployment);
+          this.publishDeployment(deploykit.EVENT_DEPLOYMENT_HEALTHY, deployment);
+          this.log.info({ deployment_id: dep.id }, "deployment healthy");
+          // The superseded deployment leaves the in-flight set: its containers go next pass.
+          this.deps = this.deps.filter((d) => d.id === deployment.id || d.status !== deploykit.DEPLOYMENT_HEALTHY);
+          this.again = true;
+        }
+        continue;
+      }
+      for (const { o } of seen) {
+        if (o.bad >= BAD_OBSERVATIONS_TO_FAIL) {
+          o.crash_looping = true;
+          o.bad = 0;
+          this.log.warn({ deployment_id: dep.id, reason: o.reason }, "healthy deployment is crash-looping");
+        } else if (Ledger.ready(o, now, ctx.stableWindowMs)) o.crash_looping = false;
+        if (o.bad > 0 || o.crash_looping) this.again = true;
+      }
+    }
+    ctx.ledger.retain(this.id, keep);
+  }
+
+  async failCrashLoop(dep: deploykit.Deployment, o: ReplicaObservation, c: deploykit.RunningContainer): Promise<void> {
+    let logTail = "";
+    try {
+      logTail = await this.ctx.runtime.logTail(c.docker_id, FAILURE_LOG_LINES);
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, "could not read the log tail of a failed container");
+    }
+    const failure: deploykit.DeploymentFailure = { reason: o.reason ?? "container failed runtime checks", log_tail: logTail };
+    if (o.exit_code !== undefined) failure.exit_code = o.exit_code;
+    await this.markFailed(dep, failure, dep.attempt_count);
+  }
+
+  /** Counts a failed pull/create; at MAX_ATTEMPTS the deployment fails. */
+  async attempt(dep: deploykit.Deployment, reason: string): Promise<void> {
+    const count = await this.ctx.deployments.recordAttempt(dep.id, reason);
+    if (count < deploykit.MAX_ATTEMPTS) {
+      this.log.warn({ deployment_id: dep.id, attempt: count, reason }, "deployment attempt failed");
+      return;
+    }
+    await this.markFailed(dep, { reason }, count);
+  }
+
+  async markFailed(dep: deploykit.Deployment, failure: deploykit.DeploymentFailure, attempts: number): Promise<void> {
+    const failed = await this.ctx.deployments.markFailed(dep.id, failure);
+    this.log.warn({ deployment_id: dep.id, reason: failure.reason }, "deployment failed");
+    this.deps = this.deps.filter((d) => d.id !== dep.id);
+    this.again = true;
+    this.publishDeployment(deploykit.EVENT_DEPLOYMENT_FAILED, failed, { failure_reason: failure.reason, attempt_count: attempts });
+    // markFailed may have failed the service; report it.
+    const svc = await orNull(this.ctx.services.findServiceByID(this.id));
+    if (svc && this.status !== null && svc.status !== this.status) {
+      this.publishStatus(this.status, svc.status);
+      this.status = svc.status;
+    }
+  }
+
+  /** Service status from the active deployment's replicas and the gate's crash-loop verdicts. */
+  async updateStatus(): Promise<void> {
+    const svc = await orNull(this.ctx.services.findServiceByID(this.id));
+    if (!svc || svc.status === deploykit.SERVICE_STOPPED) return;
+    if (this.status !== null && svc.status !== this.status) {
+      this.publishStatus(this.status, svc.status);
+    }
+    this.status = svc.status;
+    const active = this.deps.find((d) => d.id === svc.active_deployment_id);
+    if (!active) return;
+    const want = deploykit.effectiveReplicas(active.replicas);
+    const entries = this.ctx.ledger.forService(this.id);
+    let present = 0;
+    let looping = 0;
+    for (let r = 0; r < want; r++) {
+      const key = Ledger.key(active.id, r);
+      const c = this.byKey.get(key);
+      if (c && c.state !== "exited" && c.state !== "dead") present++;
+      if (entries.get(key)?.crash_looping) looping++;
+    }
+    let next: deploykit.ServiceStatus;
+    if (looping > 0) next = looping >= want ? deploykit.SERVICE_FAILED : deploykit.SERVICE_DEGRADED;
+    else if (present === want) next = deploykit.SERVICE_RUNNING;
+    else if (present > 0) next = deploykit.SERVICE_DEGRADED;
+    else next = deploykit.SERVICE_DEPLOYING;
+    if (next === svc.status) return;
+    const old = await this.ctx.services.updateServiceStatus(this.id, next);
+    this.status = next;
+    if (old !== next) this.publishStatus(old, next);
+  }
+
+  async removeVolumes(): Promise<void> {
+    let volumes: deploykit.Volume[];
+    try {
+      volumes = await this.ctx.snapshot.volumes();
+    } catch (err) {
+      this.errors.push(err);
+      return;
+    }
+    for (const v of volumes) {
+      if (v.labels[deploykit.LABEL_SERVICE_ID] !== this.id) continue;
+      try {
+        await this.ctx.runtime.removeVolume(v.name);
+        this.ctx.snapshot.removeVolume(v.name);
+        this.log.info({ volume: v.name }, "removed volume of a deleted service");
+      } catch (err) {
+        // Usually still mounted by a container that failed to go: retried with backoff.
+        this.errors.push(err);
+      }
+    }
+  }
+
+  async deleteRow(row: deploykit.Container): Promise<void> {
+    try {
+      await this.ctx.containers.deleteContainer(row.id);
+    } catch (err) {
+      this.errors.push(err);
+      return;
+    }
+    this.publishDeleted(this.project?.id ?? this.service?.project_id, row.id);
+  }
+
+  publishDeleted(projectID: string | undefined, containerID: string): void {
+    if (!projectID) return;
+    this.ctx.bus.publish(
+      deploykit.newEvent(deploykit.EVENT_CONTAINER_DELETED, projectID, { service_id: this.id, container_id: containerID }),
+    );
+  }
+
+  publishDeployment(
+    type: typeof deploykit.EVENT_DEPLOYMENT_STARTING | typeof deploykit.EVENT_DEPLOYMENT_HEALTHY | typeof deploykit.EVENT_DEPLOYMENT_FAILED,
+    dep: deploykit.Deployment,
+    extra: { failure_reason?: string; attempt_count?: number } = {},
+  ): void {
+    const projectID = this.project?.id ?? this.service?.project_id;
+    if (!projectID) return;
+    this.ctx.bus.publish(deploykit.newEvent(type, projectID, { deployment_id: dep.id, service_id: this.id, status: dep.status, ...extra }));
+  }
+
+  publishStatus(old: deploykit.ServiceStatus, next: deploykit.ServiceStatus): void {
+    const projectID = this.project?.id ?? this.service?.project_id;
+    if (!projectID) return;
+    this.ctx.bus.publish(
+      deploykit.newEvent(deploykit.EVENT_SERVICE_STATUS_CHANGED, projectID, { service_id: this.id, old_status: old, new_status: next }),
+    );
+  }
+
+  replaceDep(dep: deploykit.Deployment): void {
+    this.deps = this.deps.map((d) => (d.id === dep.id ? dep : d));
+  }
+}
+
+type ContainerVolume = { volume: string; mount_path: string };
+
+/** Row status for a Docker state. */
+export function rowStatus(state: string): deploykit.ContainerStatus {
+  switch (state) {
+    case "running":
+    case "restarting":
+    case "paused":
+      return deploykit.CONTAINER_RUNNING;
+    case "created":
+      return deploykit.CONTAINER_CREATED;
+    case "dead":
+      return deploykit.CONTAINER_FAILED;
+    default:
+      return deploykit.CONTAINER_STOPPED;
+  }
+}
+
+/** Resolves null for ENOTFOUND; other errors propagate. */
+export async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (deploykit.errorCode(err) === deploykit.ENOTFOUND) return null;
+    throw err;
+  }
+}
+
+/** Every item of a paged `find…s`. */
+export async function pageAll<T>(find: (page: { offset: number; limit: number }) => Promise<deploykit.PageResult<T>>): Promise<T[]> {
+  const out: T[] = [];
+  for (let offset = 0; ; offset += deploykit.MAX_LIMIT) {
+    const page = await find({ offset, limit: deploykit.MAX_LIMIT });
+    out.push(...page.items);
+    if (page.items.length < deploykit.MAX_LIMIT || out.length >= page.total) return out;
+  }
+}
+
+/** A short reason for the deployment record: the domain message, or the error's own text. */
+export function describe(err: unknown): string {
+  if (deploykit.isDeployKitError(err)) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,110 @@
+import type * as deploykit from "../index.ts";
+
+/** Consecutive bad observations of a replica that fail a starting deployment. */
+export const BAD_OBSERVATIONS_TO_FAIL = 3;
+/** Lines of container output kept on a failed deployment. */
+export const FAILURE_LOG_LINES = 50;
+
+/** What the gate remembers about one replica between passes (in memory only). */
+export interface ReplicaObservation {
+  docker_id: string;
+  /** Restart count at the previous observation. */
+  last_restart_count: number;
+  /** Highest restart count seen: the promotion baseline. */
+  max_restart_count: number;
+  /** Consecutive bad observations. */
+  bad: number;
+  /** Docker's StartedAt of the current run (ms), when running. */
+  running_since?: number;
+  /** Why the last bad observation was bad. */
+  reason?: string;
+  exit_code?: number;
+  /** Set when a healthy deployment's replica crash-looped; cleared once it is ready again. */
+  crash_looping: boolean;
+}
+
+/**
+ * The readiness ledger, keyed service → "deployment/replica". A replica is ready when it is running,
+ * its last observation was good and it has been up for the stable window.
+ */
+export class Ledger {
+  readonly #byService = new Map<string, Map<string, ReplicaObservation>>();
+
+  static key(deploymentID: string, replica: number): string {
+    return `${deploymentID}/${replica}`;
+  }
+
+  forService(serviceID: string): Map<string, ReplicaObservation> {
+    let m = this.#byService.get(serviceID);
+    if (!m) {
+      m = new Map();
+      this.#byService.set(serviceID, m);
+    }
+    return m;
+  }
+
+  clear(serviceID: string): void {
+    this.#byService.delete(serviceID);
+  }
+
+  /**
+   * Records one inspection. The first observation of a replica starts from the deployment's stored
+   * baseline when it is already healthy, so restarts that happened while the reconciler was down
+   * count, but the ones before promotion do not.
+   */
+  observe(
+    serviceID: string,
+    dep: Pick<deploykit.Deployment, "id" | "status" | "baseline_restart_count">,
+    replica: number,
+    dockerID: string,
+    insp: deploykit.ContainerInspection,
+    now: number,
+  ): ReplicaObservation {
+    const entries = this.forService(serviceID);
+    const key = Ledger.key(dep.id, replica);
+    let o = entries.get(key);
+    if (!o || o.docker_id !== dockerID) {
+      const start = dep.status === "healthy" ? dep.baseline_restart_count : insp.restart_count;
+      o = {
+        docker_id: dockerID,
+        last_restart_count: start,
+        max_restart_count: Math.max(dep.baseline_restart_count, insp.restart_count),
+        bad: 0,
+        crash_looping: false,
+      };
+      entries.set(key, o);
+    }
+    const exited = insp.state === "exited" || insp.state === "dead";
+    const restarted = insp.restart_count > o.last_restart_count;
+    if (exited || restarted) {
+      o.bad++;
+      if (exited) {
+        o.exit_code = insp.exit_code;
+        o.reason = insp.exit_code !== undefined ? `container exited with code ${insp.exit_code}` : "container exited";
+      } else {
+        o.exit_code = insp.exit_code;
+        o.reason = `container is restarting (restart count ${insp.restart_count})`;
+      }
+    } else {
+      o.bad = 0;
+    }
+    o.last_restart_count = insp.restart_count;
+    o.max_restart_count = Math.max(o.max_restart_count, insp.restart_count);
+    const started = insp.started_at ? Date.parse(insp.started_at) : Number.NaN;
+    o.running_since = insp.state === "running" ? (Number.isFinite(started) ? started : (o.running_since ?? now)) : undefined;
+    return o;
+  }
+
+  /** Running, last observation good, and up for at least `windowMs`. */
+  static ready(o: ReplicaObservation, now: number, windowMs: number): boolean {
+    return o.bad === 0 && o.running_since !== undefined && now - o.running_since >= windowMs;
+  }
+
+  /** Drops entries whose deployment/replica is not in `keep`. */
+  retain(serviceID: string, keep: Set<string>): void {
+    const entries = this.#byService.get(serviceID);
+    if (!entries) return;
+    for (const k of entries.keys()) if (!keep.has(k)) entries.delete(k);
+    if (entries.size === 0) this.#byService.delete(serviceID);
+  }
+}

@@ -1,0 +1,521 @@
+import { afterEach, describe, expect, it } from "vitest";
+import * as deploykit from "../index.ts";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
+import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+
+const INSTANCE = "inst-test";
+const running: Reconciler[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop()));
+});
+
+function setup(opts: Partial<ReconcilerOptions> = {}) {
+  const clock = new Clock();
+  const rt = new FakeRuntime(INSTANCE, clock);
+  const store = new MemStore(clock);
+  const bus = new RecordingBus();
+  const log = new RecordingLogger();
+  const make = (extra: Partial<ReconcilerOptions> = {}) => {
+    const r = new Reconciler({
+      projects: store.projects,
+      services: store.services,
+      deployments: store.deployments,
+      containers: store.containers,
+      runtime: rt,
+      provisioner: rt,
+      bus,
+      instanceID: INSTANCE,
+      logger: log,
+      now: clock.now,
+      ...opts,
+      ...extra,
+    });
+    running.push(r);
+    return r;
+  };
+  const project = store.addProject("shop");
+  return { clock, rt, store, bus, log, make, rec: make(), project };
+}
+
+/** A service whose deployment is healthy and whose container runs (as after an earlier pass). */
+async function mustDeployHealthy(h: ReturnType<typeof setup>, name: string, input: Partial<deploykit.DeploymentCreate> = {}) {
+  const svc = h.store.addService(h.project.id, name);
+  const dep = h.store.addDeployment(svc.id, { image: "app:1", ...input });
+  h.rt.startedAgoMs = 60_000;
+  await h.rec.reconcileOnce();
+  h.rt.startedAgoMs = 0;
+  expect(h.store.dep(dep.id).status).toBe("healthy");
+  return { svc, dep };
+}
+
+async function passes(rec: Reconciler, n: number, clock?: Clock, stepMs = 2_000): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    clock?.advance(stepMs);
+    await rec.reconcileOnce();
+  }
+}
+
+describe("Reconciler lifecycle", () => {
+  it("promotes a good deployment in one pass when the container started long enough ago", async () => {
+    const h = setup();
+    h.rt.startedAgoMs = 11_000;
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1", env_vars: { A: "1" }, ports: [{ container_port: 80 }], replicas: 2 });
+    await h.rec.reconcileOnce();
+
+    expect(h.store.dep(dep.id).status).toBe("healthy");
+    expect(h.store.svc(svc.id)).toMatchObject({ status: "running", active_deployment_id: dep.id });
+    const cs = h.rt.ofService(svc.id);
+    expect(cs.map((c) => c.name).sort()).toEqual([`dk-shop-web-0-${dep.id.slice(0, 8)}`, `dk-shop-web-1-${dep.id.slice(0, 8)}`]);
+    expect(cs[0]).toMatchObject({ network: "dk-shop", aliases: ["web"], env: { A: "1" } });
+    expect(cs[0]!.labels).toMatchObject({
+      [deploykit.LABEL_MANAGED_BY]: "deploykit",
+      [deploykit.LABEL_INSTANCE]: INSTANCE,
+      [deploykit.LABEL_PROJECT_ID]: h.project.id,
+      [deploykit.LABEL_SERVICE_ID]: svc.id,
+      [deploykit.LABEL_DEPLOYMENT_ID]: dep.id,
+      [deploykit.LABEL_REPLICA_INDEX]: "0",
+    });
+    expect(h.rt.networks.get("dk-shop")?.labels[deploykit.LABEL_INSTANCE]).toBe(INSTANCE);
+    expect(h.store.rowsOf(svc.id).map((r) => r.status)).toEqual(["running", "running"]);
+    expect(h.bus.types()).toEqual([
+      "deployment.starting",
+      "container.created",
+      "container.created",
+      "deployment.healthy",
+      "service.status.changed",
+    ]);
+    expect(h.bus.ofType("service.status.changed")).toEqual([{ service_id: svc.id, old_status: "deploying", new_status: "running" }]);
+  });
+
+  it("waits for the stable window before promoting", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    h.clock.advance(9_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    h.clock.advance(1_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).status).toBe("healthy");
+    expect(h.rt.count("runContainer")).toBe(1);
+  });
+
+  it("keeps the old deployment serving when the new image is bad, and fails it after 3 attempts", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "web");
+    const oldContainer = h.rt.ofService(svc.id)[0]!;
+    const bad = h.store.addDeployment(svc.id, { image: "nope:404" });
+    h.bus.events.length = 0;
+
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(bad.id)).toMatchObject({ status: "pending", attempt_count: 1 });
+    await passes(h.rec, 2, h.clock);
+    expect(h.store.dep(bad.id)).toMatchObject({ status: "failed", attempt_count: 3 });
+    expect(h.store.dep(bad.id).failure_reason).toBe("image pull failed: pull access denied for nope:404");
+    expect(h.bus.ofType("deployment.failed")).toEqual([
+      {
+        deployment_id: bad.id,
+        service_id: svc.id,
+        status: "failed",
+        failure_reason: "image pull failed: pull access denied for nope:404",
+        attempt_count: 3,
+      },
+    ]);
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    expect(h.store.svc(svc.id)).toMatchObject({ status: "running", active_deployment_id: old.id });
+    expect(h.rt.ofService(svc.id).map((c) => c.docker_id)).toEqual([oldContainer.docker_id]);
+    expect(h.bus.ofType("service.status.changed")).toEqual([]);
+  });
+
+  it("fails a first deployment after 3 failed attempts and marks the service failed", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "missing:1" });
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "failed", attempt_count: 3 });
+    expect(h.store.svc(svc.id).status).toBe("failed");
+    expect(h.bus.ofType("service.status.changed")).toEqual([{ service_id: svc.id, old_status: "deploying", new_status: "failed" }]);
+    expect(h.rt.count("runContainer")).toBe(0);
+  });
+
+  it("counts a failed container start as an attempt", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    h.rt.addForeign(`dk-shop-web-0-${dep.id.slice(0, 8)}`, {});
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(dep.id).status).toBe("failed");
+    expect(h.store.dep(dep.id).failure_reason).toMatch(/^container start failed: Conflict/);
+  });
+
+  it("supersedes the old deployment when the new one is healthy and removes its containers on the next pass", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "web");
+    const oldID = h.rt.ofService(svc.id)[0]!.docker_id;
+    const next = h.store.addDeployment(svc.id, { image: "app:2" });
+
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("starting");
+    expect(h.rt.ofService(svc.id)).toHaveLength(2);
+    h.clock.advance(10_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
+    expect(h.store.dep(old.id).status).toBe("superseded");
+    // Zero downtime: the old container answered until the promotion.
+    expect(h.rt.containers.has(oldID)).toBe(true);
+    await h.rec.reconcileOnce();
+    expect(h.rt.containers.has(oldID)).toBe(false);
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
+    expect(h.store.rowsOf(svc.id).map((r) => r.deployment_id)).toEqual([next.id]);
+    expect(h.bus.ofType("container.deleted")).toHaveLength(1);
+  });
+
+  it("fails a starting deployment whose container keeps exiting, with exit code and log tail", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "web");
+    h.rt.onRun = (c) => {
+      c.state = "exited";
+      c.exit_code = 3;
+      c.logs = Array.from({ length: 80 }, (_, i) => `line ${i}`).join("\n");
+    };
+    const dep = h.store.addDeployment(svc.id, { image: "app:2" });
+    await passes(h.rec, 2, h.clock);
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    await passes(h.rec, 1, h.clock);
+    const failed = h.store.dep(dep.id);
+    expect(failed).toMatchObject({ status: "failed", exit_code: 3, failure_reason: "container exited with code 3" });
+    expect(failed.log_tail?.split("\n")).toHaveLength(50);
+    expect(failed.log_tail?.endsWith("line 79")).toBe(true);
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:1"]);
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
+  it("fails a starting deployment whose restart count keeps climbing", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    await h.rec.reconcileOnce();
+    for (let i = 0; i < 3; i++) {
+      const c = h.rt.ofService(svc.id)[0]!;
+      c.restart_count++;
+      c.started_at = new Date(h.clock.now()).toISOString();
+      await passes(h.rec, 1, h.clock);
+    }
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "failed", failure_reason: "container is restarting (restart count 3)" });
+    expect(h.store.svc(svc.id).status).toBe("failed");
+  });
+
+  it.each([
+    { replicas: 2, crashing: [0], want: "degraded" },
+    { replicas: 1, crashing: [0], want: "failed" },
+    { replicas: 2, crashing: [0, 1], want: "failed" },
+  ])(
+    "marks a service $want when $crashing of $replicas replicas of its healthy deployment crash-loop",
+    async ({ replicas, crashing, want }) => {
+      const h = setup();
+      const { svc, dep } = await mustDeployHealthy(h, "web", { replicas });
+      for (let i = 0; i < 3; i++) {
+        for (const r of crashing) {
+          const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_REPLICA_INDEX] === String(r))!;
+          c.restart_count++;
+          c.started_at = new Date(h.clock.now()).toISOString();
+        }
+        await passes(h.rec, 1, h.clock);
+      }
+      expect(h.store.dep(dep.id).status).toBe("healthy");
+      expect(h.store.svc(svc.id).status).toBe(want);
+      expect(h.bus.ofType("service.status.changed").at(-1)).toEqual({ service_id: svc.id, old_status: "running", new_status: want });
+      // Once the replica has run quietly for the stable window the service is running again.
+      h.clock.advance(10_000);
+      await h.rec.reconcileOnce();
+      expect(h.store.svc(svc.id).status).toBe("running");
+    },
+  );
+
+  it("keeps the promotion baseline across a reconciler restart", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    h.rt.onRun = (c) => {
+      c.restart_count = 4;
+    };
+    h.rt.startedAgoMs = 60_000;
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "healthy", baseline_restart_count: 4 });
+    await h.rec.stop();
+
+    const fresh = h.make();
+    await passes(fresh, 4, h.clock);
+    expect(h.store.svc(svc.id).status).toBe("running");
+    expect(h.rt.count("runContainer")).toBe(1);
+  });
+});
+
+describe("Reconciler and Docker state", () => {
+  it("treats a failed container list as unknown: nothing removed, created or forgotten", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web");
+    const next = h.store.addDeployment(svc.id, { image: "app:2" });
+    h.store.deleteService(h.store.addService(h.project.id, "gone").id);
+    h.rt.failList.containers = true;
+    h.rt.resetCalls();
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.EUNAVAILABLE });
+    expect(h.rt.count("removeContainer")).toBe(0);
+    expect(h.rt.count("runContainer")).toBe(0);
+    expect(h.store.rowsOf(svc.id)).toHaveLength(1);
+    expect(h.store.dep(next.id).status).toBe("pending");
+    expect(h.rec.status()).toMatchObject({ docker_reachable: false });
+  });
+
+  it("creates nothing when the network or volume list fails, and removes no network", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "db");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/data" }] });
+    h.rt.networks.set("dk-old", { id: "n-old", name: "dk-old", labels: deploykit.instanceLabels(INSTANCE) });
+    h.rt.failList = { networks: true };
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.EUNAVAILABLE });
+    expect(h.rt.count("runContainer")).toBe(0);
+    expect(h.rt.count("removeNetwork")).toBe(0);
+    expect(h.rt.networks.has("dk-old")).toBe(true);
+    h.rt.failList = { volumes: true };
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.EUNAVAILABLE });
+    expect(h.rt.count("runContainer")).toBe(0);
+    expect(h.rt.count("ensureVolume")).toBe(0);
+    expect(h.store.dep(dep.id).attempt_count).toBe(0);
+    h.rt.failList = {};
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)).toHaveLength(1);
+  });
+
+  it.each([10, 300])("lists Docker a constant number of times for %i services in sync", async (n) => {
+    const h = setup();
+    for (let i = 0; i < n; i++) {
+      const svc = h.store.addService(h.project.id, `svc-${i}`);
+      h.store.addDeployment(svc.id, { image: "app:1" });
+    }
+    h.rt.startedAgoMs = 60_000;
+    await h.rec.reconcileOnce();
+    expect([...h.store.serviceRows.values()].every((s) => s.status === "running")).toBe(true);
+    await h.rec.reconcileOnce(); // old containers of nothing; now everything is in sync
+    h.rt.resetCalls();
+    h.bus.events.length = 0;
+    await h.rec.reconcileOnce();
+    expect(h.rt.count("listContainers")).toBe(1);
+    expect(h.rt.count("listNetworks")).toBe(1);
+    expect(h.rt.count("listVolumes")).toBe(1);
+    expect(h.rt.count("runContainer") + h.rt.count("removeContainer") + h.rt.count("ensureImage")).toBe(0);
+    expect(h.bus.events).toEqual([]);
+  });
+
+  it("keeps the list count constant while creating containers for many services", async () => {
+    const h = setup();
+    for (let i = 0; i < 50; i++) h.store.addDeployment(h.store.addService(h.project.id, `s${i}`).id, { image: "app:1" });
+    await h.rec.reconcileOnce();
+    expect(h.rt.count("runContainer")).toBe(50);
+    expect(h.rt.count("listContainers")).toBe(1);
+    // The snapshot was patched with the creations: the next pass lists again and creates nothing more.
+    await h.rec.reconcileOnce();
+    expect(h.rt.count("runContainer")).toBe(50);
+  });
+
+  it("adopts its own containers after a restart instead of recreating them", async () => {
+    const h = setup();
+    const { svc, dep } = await mustDeployHealthy(h, "web");
+    const id = h.rt.ofService(svc.id)[0]!.docker_id;
+    h.store.containerRows.clear();
+    const fresh = h.make();
+    await fresh.reconcileOnce();
+    expect(h.rt.count("runContainer")).toBe(1);
+    expect(h.store.rowsOf(svc.id)).toMatchObject([{ docker_container_id: id, deployment_id: dep.id, status: "running" }]);
+  });
+
+  it("keeps container rows true to Docker", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2 });
+    const [a, b] = h.rt.ofService(svc.id);
+    a!.state = "exited";
+    await h.rec.reconcileOnce();
+    const byDocker = (id: string) => h.store.rowsOf(svc.id).find((r) => r.docker_container_id === id);
+    expect(byDocker(a!.docker_id)?.status).toBe("stopped");
+    b!.state = "dead";
+    await h.rec.reconcileOnce();
+    expect(byDocker(b!.docker_id)?.status).toBe("failed");
+    // Removed behind DeployKit's back: the row goes and a replacement is created in the same pass.
+    h.rt.containers.delete(a!.docker_id);
+    await h.rec.reconcileOnce();
+    expect(byDocker(a!.docker_id)).toBeUndefined();
+    expect(h.rt.ofService(svc.id)).toHaveLength(2);
+    expect(h.store.rowsOf(svc.id)).toHaveLength(2);
+  });
+
+  it("ensures labelled volumes and keeps using them after a service rename", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "db");
+    const vols = [{ name: "data", mount_path: "/var/lib/data" }];
+    h.store.addDeployment(svc.id, { image: "app:1", volumes: vols });
+    await h.rec.reconcileOnce();
+    expect(h.rt.volumes.get("dk-shop-db-data")).toEqual({
+      ...deploykit.instanceLabels(INSTANCE),
+      [deploykit.LABEL_PROJECT_ID]: h.project.id,
+      [deploykit.LABEL_SERVICE_ID]: svc.id,
+      [deploykit.LABEL_VOLUME_NAME]: "data",
+    });
+    expect(h.rt.ofService(svc.id)[0]!.volumes).toEqual([{ volume: "dk-shop-db-data", mount_path: "/var/lib/data" }]);
+
+    h.store.svc(svc.id).name = "postgres";
+    const next = h.store.addDeployment(svc.id, { image: "app:2", volumes: vols });
+    await h.rec.reconcileOnce();
+    const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
+    expect(c.name).toBe(`dk-shop-postgres-0-${next.id.slice(0, 8)}`);
+    expect(c.aliases).toEqual(["postgres"]);
+    expect(c.volumes).toEqual([{ volume: "dk-shop-db-data", mount_path: "/var/lib/data" }]);
+    expect([...h.rt.volumes.keys()]).toEqual(["dk-shop-db-data"]);
+  });
+
+  it("never touches foreign containers, networks or volumes, even with forged labels", async () => {
+    const h = setup();
+    const forged = { ...deploykit.instanceLabels("another-instance"), [deploykit.LABEL_SERVICE_ID]: "s-deleted" };
+    const f1 = h.rt.addForeign("postgres-by-hand", {});
+    const f2 = h.rt.addForeign("dk-shop-web-0-deadbeef", forged);
+    h.rt.networks.set("dk-foreign", { id: "n1", name: "dk-foreign", labels: forged });
+    h.rt.networks.set("mine", { id: "n2", name: "mine", labels: {} });
+    h.rt.volumes.set("dk-shop-x-data", forged);
+    await mustDeployHealthy(h, "web");
+    await h.rec.reconcileOnce();
+    expect(h.rt.containers.has(f1.docker_id) && h.rt.containers.has(f2.docker_id)).toBe(true);
+    expect(h.rt.networks.has("dk-foreign") && h.rt.networks.has("mine")).toBe(true);
+    expect(h.rt.volumes.has("dk-shop-x-data")).toBe(true);
+    expect(h.rt.count("removeContainer") + h.rt.count("removeNetwork") + h.rt.count("removeVolume")).toBe(0);
+  });
+
+  it("sweeps orphans: containers and volumes of deleted services, networks of deleted projects", async () => {
+    const h = setup();
+    const other = h.store.addProject("other");
+    const keep = h.store.addService(h.project.id, "keep");
+    h.store.addDeployment(keep.id, { image: "app:1" });
+    const gone = h.store.addService(other.id, "db");
+    h.store.addDeployment(gone.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 });
+    await h.rec.reconcileOnce();
+    expect(h.rt.networks.has("dk-other")).toBe(true);
+    expect(h.rt.volumes.has("dk-other-db-data")).toBe(true);
+    h.bus.events.length = 0;
+
+    h.store.deleteProject(other.id);
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(gone.id)).toEqual([]);
+    expect(h.rt.volumes.has("dk-other-db-data")).toBe(false);
+    expect(h.bus.ofType("container.deleted")).toHaveLength(2);
+    expect(h.bus.events.every((e) => e.project_id === other.id)).toBe(true);
+    // The network was still in use during the sweep; the next sweep removes it.
+    await h.rec.reconcileOnce();
+    expect(h.rt.networks.has("dk-other")).toBe(false);
+    expect(h.rt.networks.has("dk-shop")).toBe(true);
+    expect(h.rt.ofService(keep.id)).toHaveLength(1);
+  });
+
+  it("stops a stopped service's containers but keeps its volumes", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
+    h.store.svc(svc.id).status = "stopped";
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)).toEqual([]);
+    expect(h.rt.volumes.has("dk-shop-db-data")).toBe(true);
+    expect(h.store.svc(svc.id).status).toBe("stopped");
+  });
+});
+
+describe("Reconciler loop", () => {
+  const waitFor = async (cond: () => boolean, ms = 3_000) => {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error("timed out");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it("a slow image on one service does not hold up another", async () => {
+    const h = setup({ now: Date.now, fastTickMs: 20, stableWindowMs: 0 });
+    let release!: () => void;
+    h.rt.imageHooks.set("slow:1", () => new Promise<void>((r) => (release = r)));
+    h.rt.images.add("slow:1");
+    const slow = h.store.addService(h.project.id, "slow");
+    h.store.addDeployment(slow.id, { image: "slow:1" });
+    const fast = h.store.addService(h.project.id, "fast");
+    const dep = h.store.addDeployment(fast.id, { image: "app:1" });
+    h.rec.start();
+    await waitFor(() => h.store.dep(dep.id).status === "healthy");
+    expect(h.rt.ofService(slow.id)).toEqual([]);
+    release();
+    await waitFor(() => h.rt.ofService(slow.id).length === 1);
+  });
+
+  it("drives a failing deployment to failed through its own re-queues, without the resync ticker", async () => {
+    const h = setup({ now: Date.now, fastTickMs: 10, intervalMs: 3_600_000 });
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "missing:1" });
+    h.rec.start();
+    await waitFor(() => h.store.dep(dep.id).status === "failed");
+    expect(h.store.dep(dep.id).attempt_count).toBe(3);
+  });
+
+  it("triggerService passes over that one service only, and triggers never block", async () => {
+    const h = setup({ now: Date.now, intervalMs: 3_600_000, fastTickMs: 3_600_000 });
+    h.rec.start();
+    await waitFor(() => h.rec.status().last_pass_at !== undefined || h.store.serviceRows.size === 0);
+    await new Promise((r) => setTimeout(r, 20));
+    const a = h.store.addService(h.project.id, "a");
+    h.store.addDeployment(a.id, { image: "app:1" });
+    const b = h.store.addService(h.project.id, "b");
+    h.store.addDeployment(b.id, { image: "app:1" });
+    for (let i = 0; i < 100; i++) h.rec.triggerService(a.id);
+    await waitFor(() => h.rt.ofService(a.id).length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.rt.ofService(b.id)).toEqual([]);
+    expect(h.rt.count("runContainer")).toBe(1);
+    for (let i = 0; i < 100; i++) h.rec.trigger();
+    await waitFor(() => h.rt.ofService(b.id).length === 1);
+  });
+
+  it("backs off while Docker is down, warns once, and converges when it is back", async () => {
+    const h = setup({ now: Date.now, backoffBaseMs: 5, backoffMaxMs: 20, stableWindowMs: 0, fastTickMs: 10 });
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    h.rt.down = true;
+    h.rec.start();
+    await waitFor(() => h.rt.count("listContainers") >= 5);
+    expect(h.rec.status()).toMatchObject({ docker_reachable: false, last_error: expect.stringContaining("unreachable") });
+    expect(h.log.at("warn").filter((m) => m.includes("Docker is unreachable"))).toHaveLength(1);
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "pending", attempt_count: 0 });
+    h.rt.down = false;
+    await waitFor(() => h.store.dep(dep.id).status === "healthy");
+    expect(h.rec.status().docker_reachable).toBe(true);
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
+  it("stop waits for the pass in flight", async () => {
+    const h = setup({ now: Date.now });
+    let release!: () => void;
+    let entered = false;
+    h.rt.imageHooks.set("app:1", () => {
+      entered = true;
+      return new Promise<void>((r) => (release = r));
+    });
+    const svc = h.store.addService(h.project.id, "web");
+    h.store.addDeployment(svc.id, { image: "app:1" });
+    h.rec.start();
+    await waitFor(() => entered);
+    let stopped = false;
+    const stopping = h.rec.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(h.rt.ofService(svc.id)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,313 @@
+import * as deploykit from "../index.ts";
+import {
+  type ContainerStore,
+  type DeploymentStore,
+  describe,
+  type PassContext,
+  type ProjectReader,
+  pageAll,
+  reconcileService,
+  type ServiceStore,
+} from "./pass.ts";
+import { WorkQueue } from "./queue.ts";
+import { Ledger } from "./readiness.ts";
+import { DockerSnapshot } from "./snapshot.ts";
+import { sweep } from "./sweep.ts";
+
+export const DEFAULT_INTERVAL_MS = 30_000;
+export const DEFAULT_WORKERS = 4;
+export const DEFAULT_STABLE_WINDOW_MS = 10_000;
+export const DEFAULT_FAST_TICK_MS = 2_000;
+/** How long a Docker list is reused by passes outside a resync. */
+export const SNAPSHOT_TTL_MS = 1_000;
+export const SWEEP_KEY = "sweep";
+
+export interface ReconcilerOptions {
+  projects: ProjectReader;
+  services: ServiceStore;
+  deployments: DeploymentStore;
+  containers: ContainerStore;
+  runtime: deploykit.ContainerRuntime;
+  provisioner: deploykit.Provisioner;
+  bus: Pick<deploykit.EventBus, "publish">;
+  /** Stamped on (and required of) every Docker object the reconciler touches. */
+  instanceID: string;
+  logger?: deploykit.Logger;
+  /** Full resync period (default 30 s). */
+  intervalMs?: number;
+  /** Concurrent service passes (default 4). */
+  workers?: number;
+  /** How long every replica must run unrestarted before a deployment is promoted (default 10 s). */
+  stableWindowMs?: number;
+  /** Re-pass delay for services with something in flight (default 2 s). */
+  fastTickMs?: number;
+  /** Retry backoff of a failing pass: base (default 1 s), doubling up to max (default 30 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  now?: () => number;
+}
+
+/** What the System page shows about the reconciler. */
+export interface ReconcilerStatus {
+  docker_reachable: boolean;
+  last_error?: string;
+  /** RFC 3339 time of the last finished pass. */
+  last_pass_at?: string;
+}
+
+/**
+ * Reconciler makes Docker match the database (original §7, PRODUCT §4.9–4.10). Triggers only
+ * enqueue work; service passes run on `workers` workers from a keyed queue (one pass per service at
+ * a time), the sweep on its own worker. A resync lists Docker once and shares that snapshot across
+ * every service pass it enqueues.
+ */
+export class Reconciler implements deploykit.Reconciler {
+  readonly #ctx: PassContext;
+  readonly #queue: WorkQueue<string>;
+  readonly #sweepQueue: WorkQueue<string>;
+  readonly #intervalMs: number;
+  readonly #workerCount: number;
+  readonly #fastTickMs: number;
+  readonly #log: deploykit.Logger;
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #workers: Promise<void>[] = [];
+  #timer?: ReturnType<typeof setInterval>;
+  #resyncTimer?: ReturnType<typeof setTimeout>;
+  #resyncScheduled = false;
+  #resyncRunning?: Promise<void>;
+  #resyncFailures = 0;
+  /** Ids of the current resync not yet passed over; the snapshot stays pinned until it is empty. */
+  #resyncLeft = new Set<string>();
+  #started = false;
+  #stopped = false;
+  #reachable = true;
+  #lastError?: string;
+  #lastPassAt?: string;
+
+  constructor(opts: ReconcilerOptions) {
+    const now = opts.now ?? Date.now;
+    this.#log = (opts.logger ?? deploykit.nopLogger).child({ component: "reconciler" });
+    this.#intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.#workerCount = Math.max(1, opts.workers ?? DEFAULT_WORKERS);
+    this.#fastTickMs = opts.fastTickMs ?? DEFAULT_FAST_TICK_MS;
+    const backoff = { backoffBaseMs: opts.backoffBaseMs, backoffMaxMs: opts.backoffMaxMs };
+    this.#queue = new WorkQueue<string>(backoff);
+    this.#sweepQueue = new WorkQueue<string>(backoff);
+    const snapshot = new DockerSnapshot({
+      runtime: opts.runtime,
+      provisioner: opts.provisioner,
+      ttlMs: Math.min(SNAPSHOT_TTL_MS, this.#fastTickMs / 2),
+      now,
+      observe: (err) => this.#observeDocker(err),
+    });
+    this.#ctx = {
+      projects: opts.projects,
+      services: opts.services,
+      deployments: opts.deployments,
+      containers: opts.containers,
+      runtime: opts.runtime,
+      provisioner: opts.provisioner,
+      bus: opts.bus,
+      instanceID: opts.instanceID,
+      logger: this.#log,
+      stableWindowMs: opts.stableWindowMs ?? DEFAULT_STABLE_WINDOW_MS,
+      now,
+      ledger: new Ledger(),
+      snapshot,
+    };
+  }
+
+  /** Starts the workers and the resync ticker, and schedules a first resync. */
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    for (let i = 0; i < this.#workerCount; i++) this.#workers.push(this.#serviceWorker());
+    this.#workers.push(this.#sweepWorker());
+    this.#timer = setInterval(() => this.trigger(), this.#intervalMs);
+    this.#timer.unref?.();
+    this.trigger();
+  }
+
+  /** Stops taking work and waits for the passes in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
+    this.#queue.shutdown();
+    this.#sweepQueue.shutdown();
+    await this.#resyncRunning;
+    await Promise.all(this.#workers);
+    await Promise.allSettled([...this.#locks.values()]);
+    this.#workers = [];
+  }
+
+  /** Schedules a full resync; triggers coalesce until it has started. Never blocks. */
+  trigger(): void {
+    if (this.#stopped || !this.#started || this.#resyncScheduled) return;
+    this.#resyncScheduled = true;
+    setImmediate(() => {
+      this.#resyncScheduled = false;
+      this.#resyncRunning = this.#resync().finally(() => {
+        this.#resyncRunning = undefined;
+      });
+    });
+  }
+
+  /** Schedules one service's pass. Never blocks. */
+  triggerService(serviceID: string): void {
+    if (this.#stopped) return;
+    this.#queue.add(serviceID);
+  }
+
+  status(): ReconcilerStatus {
+    const s: ReconcilerStatus = { docker_reachable: this.#reachable };
+    if (this.#lastError !== undefined) s.last_error = this.#lastError;
+    if (this.#lastPassAt !== undefined) s.last_pass_at = this.#lastPassAt;
+    return s;
+  }
+
+  /**
+   * Passes over every service (concurrently, `workers` at a time, on one fresh Docker snapshot),
+   * then the sweep and the passes of the orphans it found. For tests, benchmarks and tools; rejects
+   * with the first error after doing everything it could.
+   */
+  async reconcileOnce(): Promise<void> {
+    const ctx = this.#ctx;
+    ctx.snapshot.invalidate();
+    ctx.snapshot.pin();
+    const errors: unknown[] = [];
+    try {
+      const ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      const run = async (id: string) => {
+        try {
+          await this.#locked(id, () => reconcileService(ctx, id));
+        } catch (err) {
+          errors.push(err);
+          this.#noteError(id, err);
+        }
+      };
+      let next = 0;
+      const worker = async () => {
+        while (next < ids.length) await run(ids[next++] as string);
+      };
+      await Promise.all(Array.from({ length: Math.min(this.#workerCount, ids.length) }, worker));
+      const swept = await this.#locked(SWEEP_KEY, () => sweep(ctx));
+      if (swept.error !== undefined) {
+        errors.push(swept.error);
+        this.#noteError(SWEEP_KEY, swept.error);
+      }
+      for (const id of swept.orphans) await run(id);
+      this.#lastPassAt = new Date(ctx.now()).toISOString();
+    } finally {
+      ctx.snapshot.unpin();
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  async #resync(): Promise<void> {
+    if (this.#stopped) return;
+    const ctx = this.#ctx;
+    let ids: string[];
+    try {
+      ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      this.#resyncFailures = 0;
+    } catch (err) {
+      this.#resyncFailures++;
+      const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.#resyncFailures - 1, 5));
+      this.#log.error({ err: describe(err), retry_in_ms: delay }, "resync: could not list services");
+      this.#resyncTimer = setTimeout(() => this.trigger(), delay);
+      this.#resyncTimer.unref?.();
+      return;
+    }
+    if (this.#stopped) return;
+    ctx.snapshot.invalidate();
+    if (this.#resyncLeft.size === 0 && ids.length > 0) ctx.snapshot.pin();
+    for (const id of ids) this.#resyncLeft.add(id);
+    this.#sweepQueue.add(SWEEP_KEY);
+    for (const id of ids) this.#queue.add(id);
+  }
+
+  async #serviceWorker(): Promise<void> {
+    for (;;) {
+      const id = await this.#queue.get();
+      if (id === undefined) return;
+      try {
+        const res = await this.#locked(id, () => reconcileService(this.#ctx, id));
+        this.#queue.forget(id);
+        if (res.again) this.#queue.addAfter(id, this.#fastTickMs);
+      } catch (err) {
+        this.#queue.addRateLimited(id);
+        this.#noteError(id, err);
+      } finally {
+        this.#lastPassAt = new Date(this.#ctx.now()).toISOString();
+        if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) this.#ctx.snapshot.unpin();
+        this.#queue.done(id);
+      }
+    }
+  }
+
+  async #sweepWorker(): Promise<void> {
+    for (;;) {
+      const key = await this.#sweepQueue.get();
+      if (key === undefined) return;
+      try {
+        const res = await this.#locked(key, () => sweep(this.#ctx));
+        for (const id of res.orphans) this.#queue.add(id);
+        if (res.error !== undefined) {
+          this.#sweepQueue.addRateLimited(key);
+          this.#noteError(key, res.error);
+        } else {
+          this.#sweepQueue.forget(key);
+          if (res.again) this.#sweepQueue.addAfter(key, this.#fastTickMs);
+        }
+      } catch (err) {
+        this.#sweepQueue.addRateLimited(key);
+        this.#noteError(key, err);
+      } finally {
+        this.#sweepQueue.done(key);
+      }
+    }
+  }
+
+  /** Runs `fn` after any other run for `key` (reconcileOnce can overlap the workers). */
+  async #locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+
+  #noteError(key: string, err: unknown): void {
+    this.#lastError = describe(err);
+    if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) {
+      this.#markUnreachable(err);
+      return;
+    }
+    this.#log.error({ key, err: describe(err) }, "reconcile pass failed; retrying with backoff");
+  }
+
+  #observeDocker(err?: unknown): void {
+    if (err === undefined) {
+      if (!this.#reachable) {
+        this.#reachable = true;
+        this.#log.info("Docker is reachable again; resyncing");
+        this.trigger();
+      }
+      return;
+    }
+    this.#lastError = describe(err);
+    if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) this.#markUnreachable(err);
+  }
+
+  /** Warns once per outage, not once per failed pass. */
+  #markUnreachable(err: unknown): void {
+    if (!this.#reachable) return;
+    this.#reachable = false;
+    this.#log.warn({ err: describe(err) }, "Docker is unreachable; reconciling with backoff until it is back");
+  }
+}

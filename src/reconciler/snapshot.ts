@@ -1,0 +1,172 @@
+import type * as deploykit from "../index.ts";
+
+/**
+ * DockerSnapshot caches the three Docker lists the reconciler reads, so one resync makes a constant
+ * number of list calls however many services it passes over. Passes patch the cache with their own
+ * creates and removes instead of invalidating it; other changes show up on the next fresh list.
+ * A failed list is cached too (for the same TTL), so a Docker outage does not turn into one failing
+ * list call per service.
+ */
+export class DockerSnapshot {
+  readonly #runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes">;
+  readonly #provisioner: Pick<deploykit.Provisioner, "listNetworks">;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #observe: (err?: unknown) => void;
+  #pins = 0;
+  readonly #containers: Entry<deploykit.RunningContainer>;
+  readonly #volumes: Entry<deploykit.Volume>;
+  readonly #networks: Entry<deploykit.Network>;
+
+  constructor(opts: {
+    runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes">;
+    provisioner: Pick<deploykit.Provisioner, "listNetworks">;
+    ttlMs: number;
+    now: () => number;
+    /** Called after every list: no argument on success, the error on failure. */
+    observe: (err?: unknown) => void;
+  }) {
+    this.#runtime = opts.runtime;
+    this.#provisioner = opts.provisioner;
+    this.#ttlMs = opts.ttlMs;
+    this.#now = opts.now;
+    this.#observe = opts.observe;
+    this.#containers = new Entry(() => this.#runtime.listContainers());
+    this.#volumes = new Entry(() => this.#runtime.listVolumes());
+    this.#networks = new Entry(() => this.#provisioner.listNetworks());
+  }
+
+  /** Managed containers; throws what the list threw. */
+  containers(): Promise<deploykit.RunningContainer[]> {
+    return this.#get(this.#containers);
+  }
+
+  volumes(): Promise<deploykit.Volume[]> {
+    return this.#get(this.#volumes);
+  }
+
+  networks(): Promise<deploykit.Network[]> {
+    return this.#get(this.#networks);
+  }
+
+  /** The next read of each list asks Docker again. */
+  invalidate(): void {
+    this.#containers.clear();
+    this.#volumes.clear();
+    this.#networks.clear();
+  }
+
+  /** While pinned (a resync in progress), cached lists do not expire. */
+  pin(): void {
+    this.#pins++;
+  }
+
+  unpin(): void {
+    if (this.#pins > 0) this.#pins--;
+  }
+
+  addContainer(c: deploykit.RunningContainer): void {
+    this.#containers.patch((list) => {
+      if (!list.some((x) => x.docker_id === c.docker_id)) list.push(c);
+    });
+  }
+
+  removeContainer(dockerID: string): void {
+    this.#containers.patch((list) => removeWhere(list, (c) => c.docker_id === dockerID));
+  }
+
+  addVolume(v: deploykit.Volume): void {
+    this.#volumes.patch((list) => {
+      if (!list.some((x) => x.name === v.name)) list.push(v);
+    });
+  }
+
+  removeVolume(name: string): void {
+    this.#volumes.patch((list) => removeWhere(list, (v) => v.name === name));
+  }
+
+  addNetwork(n: deploykit.Network): void {
+    this.#networks.patch((list) => {
+      if (!list.some((x) => x.name === n.name)) list.push(n);
+    });
+  }
+
+  removeNetwork(name: string): void {
+    this.#networks.patch((list) => removeWhere(list, (n) => n.name === name));
+  }
+
+  async #get<T>(entry: Entry<T>): Promise<T[]> {
+    const now = this.#now();
+    if (!entry.fresh(now, this.#ttlMs, this.#pins > 0)) entry.load(now, this.#observe);
+    return entry.read();
+  }
+}
+
+class Entry<T> {
+  readonly #list: () => Promise<T[]>;
+  #at = 0;
+  #promise?: Promise<T[]>;
+  #value?: T[];
+  #failed = false;
+  /** Patches made while a list call is in flight, applied to its result (which may predate them). */
+  #pending: ((list: T[]) => void)[] = [];
+
+  constructor(list: () => Promise<T[]>) {
+    this.#list = list;
+  }
+
+  fresh(now: number, ttlMs: number, pinned: boolean): boolean {
+    if (!this.#promise) return false;
+    // A cached failure expires with the TTL even when pinned, so a resync notices Docker coming back.
+    if (pinned && !this.#failed) return true;
+    return now - this.#at < ttlMs;
+  }
+
+  load(now: number, observe: (err?: unknown) => void): void {
+    this.#at = now;
+    this.#value = undefined;
+    this.#failed = false;
+    this.#pending = [];
+    const p = this.#list().then(
+      (list) => {
+        if (this.#promise === p) {
+          for (const fn of this.#pending) fn(list);
+          this.#pending = [];
+          this.#value = list;
+        }
+        observe();
+        return list;
+      },
+      (err: unknown) => {
+        if (this.#promise === p) this.#failed = true;
+        observe(err);
+        throw err;
+      },
+    );
+    // The rejection is delivered to every reader; this keeps an unread one from being "unhandled".
+    p.catch(() => {});
+    this.#promise = p;
+  }
+
+  async read(): Promise<T[]> {
+    await this.#promise;
+    // Readers get a copy so patches and iteration never interfere.
+    return [...(this.#value ?? (await this.#promise!))];
+  }
+
+  patch(fn: (list: T[]) => void): void {
+    if (this.#value) fn(this.#value);
+    else if (this.#promise && !this.#failed) this.#pending.push(fn);
+  }
+
+  clear(): void {
+    this.#promise = undefined;
+    this.#value = undefined;
+    this.#failed = false;
+    this.#pending = [];
+  }
+}
+
+function removeWhere<T>(list: T[], pred: (x: T) => boolean): void {
+  for (let i = list.length - 1; i >= 0; i--) if (pred(list[i] as T)) list.splice(i, 1);
+}
