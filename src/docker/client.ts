@@ -1,0 +1,71 @@
+import Dockerode from "dockerode";
+import * as deploykit from "../index.ts";
+import { ContainerRuntime } from "./container.ts";
+import { Introspector } from "./introspect.ts";
+import { LogStreamer } from "./logs.ts";
+import { Provisioner } from "./network.ts";
+
+/** Deadline (socket idle time) for ordinary API calls, so a hung dockerd cannot hang callers. */
+export const API_TIMEOUT_MS = 10_000;
+/** Calls that legitimately wait: stop (10 s grace), disk usage, image pulls between progress messages. */
+export const SLOW_TIMEOUT_MS = 60_000;
+export const STOP_GRACE_SECONDS = 10;
+
+/** What every part of the adapter shares: the daemon connections and whose objects it may touch. */
+export interface Conn {
+  /** Ordinary calls (API_TIMEOUT_MS). */
+  api: Dockerode;
+  /** Calls that may take long (SLOW_TIMEOUT_MS). */
+  slow: Dockerode;
+  /** Log streams: no timeout, a follow can be silent for hours. */
+  stream: Dockerode;
+  instanceID: string;
+  logger: deploykit.Logger;
+}
+
+export interface ClientOptions {
+  /** Labels every object; nothing without it is listed or removed. */
+  instanceID: string;
+  /** Defaults to the unix path of DOCKER_HOST, else /var/run/docker.sock. */
+  socketPath?: string;
+  logger?: deploykit.Logger;
+}
+
+/**
+ * Client is DeployKit's Docker adapter. Constructing it does not connect: every call reaches the
+ * daemon on its own and fails with EUNAVAILABLE "Docker is unreachable: …" when it cannot.
+ */
+export class Client {
+  readonly provisioner: Provisioner;
+  readonly runtime: ContainerRuntime;
+  readonly logs: LogStreamer;
+  readonly introspector: Introspector;
+  readonly socketPath: string;
+
+  constructor(opts: ClientOptions) {
+    if (!opts.instanceID) throw deploykit.errorf(deploykit.EINVALID, "Docker client needs an instance id.");
+    this.socketPath = opts.socketPath ?? defaultSocketPath();
+    const conn: Conn = {
+      api: new Dockerode({ socketPath: this.socketPath, timeout: API_TIMEOUT_MS }),
+      slow: new Dockerode({ socketPath: this.socketPath, timeout: SLOW_TIMEOUT_MS }),
+      stream: new Dockerode({ socketPath: this.socketPath }),
+      instanceID: opts.instanceID,
+      logger: (opts.logger ?? deploykit.nopLogger).child({ component: "docker" }),
+    };
+    this.provisioner = new Provisioner(conn);
+    this.runtime = new ContainerRuntime(conn);
+    this.logs = new LogStreamer(conn);
+    this.introspector = new Introspector(conn);
+  }
+}
+
+export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST;
+  if (host?.startsWith("unix://")) return host.slice("unix://".length);
+  return "/var/run/docker.sock";
+}
+
+/** Docker list filter for this instance's objects (label filters are ANDed by the daemon). */
+export function ownedFilter(instanceID: string): { label: string[] } {
+  return { label: Object.entries(deploykit.instanceLabels(instanceID)).map(([k, v]) => `${k}=${v}`) };
+}

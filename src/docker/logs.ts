@@ -1,0 +1,292 @@
+import type { Readable } from "node:stream";
+import * as deploykit from "../index.ts";
+import type { Conn } from "./client.ts";
+import { Demuxer, type StreamKind } from "./demux.ts";
+import { statusCode, wrap } from "./errors.ts";
+
+/** Lines kept per followed container, so a late viewer gets history without a second Docker stream. */
+export const RING_SIZE = deploykit.LOG_TAIL_MAX;
+/** Longest line kept; the rest of a longer line is dropped (a binary blob must not eat the heap). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+type OnLine = (line: deploykit.LogLine) => void;
+type OnEnd = (err?: Error) => void;
+
+interface Viewer {
+  onLine: OnLine;
+  onEnd: OnEnd;
+}
+
+/** Fixed-size ring of the latest lines. */
+class Ring {
+  private readonly items: (deploykit.LogLine | undefined)[];
+  private start = 0;
+  length = 0;
+
+  constructor(size: number) {
+    this.items = new Array(size);
+  }
+
+  push(line: deploykit.LogLine): void {
+    const size = this.items.length;
+    if (this.length < size) {
+      this.items[(this.start + this.length) % size] = line;
+      this.length++;
+    } else {
+      this.items[this.start] = line;
+      this.start = (this.start + 1) % size;
+    }
+  }
+
+  last(n: number): deploykit.LogLine[] {
+    const k = Math.min(n, this.length);
+    const out: deploykit.LogLine[] = new Array(k);
+    const size = this.items.length;
+    for (let i = 0; i < k; i++) out[i] = this.items[(this.start + this.length - k + i) % size]!;
+    return out;
+  }
+}
+
+/** Splits one output stream into lines across chunk boundaries. */
+class LineSplitter {
+  private partial: Buffer[] = [];
+  private partialLen = 0;
+  private overflow = false;
+  private readonly emit: (line: string) => void;
+
+  constructor(emit: (line: string) => void) {
+    this.emit = emit;
+  }
+
+  push(buf: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl === -1) break;
+      if (this.partialLen === 0 && !this.overflow) {
+        // The common case: a whole line inside one chunk, decoded without copying.
+        this.emit(buf.toString("utf8", start, Math.min(nl, start + MAX_LINE_BYTES)));
+      } else {
+        this.append(buf.subarray(start, nl));
+        this.flush();
+      }
+      start = nl + 1;
+    }
+    if (start < buf.length) this.append(buf.subarray(start));
+  }
+
+  /** Emits what is left when the stream ends without a final newline. */
+  end(): void {
+    if (this.partialLen > 0) this.flush();
+  }
+
+  private append(part: Buffer): void {
+    if (this.overflow || part.length === 0) return;
+    const room = MAX_LINE_BYTES - this.partialLen;
+    if (part.length > room) {
+      part = part.subarray(0, room);
+      this.overflow = true;
+    }
+    // Copy: the chunk belongs to the socket and may be large; we keep only this slice.
+    this.partial.push(Buffer.from(part));
+    this.partialLen += part.length;
+  }
+
+  private flush(): void {
+    const s =
+      this.partial.length === 0
+        ? ""
+        : this.partial.length === 1
+          ? this.partial[0]!.toString("utf8")
+          : Buffer.concat(this.partial).toString("utf8");
+    this.partial = [];
+    this.partialLen = 0;
+    this.overflow = false;
+    this.emit(s);
+  }
+}
+
+/** One Docker log stream of a container, fanned out to every viewer. */
+class Shared {
+  readonly viewers = new Set<Viewer>();
+  readonly ring = new Ring(RING_SIZE);
+  readonly ready: Promise<void>;
+  stream?: Readable;
+  done = false;
+  private readonly splitters: LineSplitter[] = [];
+  private readonly owner: LogStreamer;
+  private readonly key: string;
+  private shortID = "";
+
+  constructor(owner: LogStreamer, key: string, tail: number) {
+    this.owner = owner;
+    this.key = key;
+    this.ready = this.open(tail);
+  }
+
+  private async open(tail: number): Promise<void> {
+    const conn = this.owner.conn;
+    let tty: boolean;
+    let id: string;
+    try {
+      const info = await conn.api.getContainer(this.key).inspect();
+      tty = info.Config.Tty === true;
+      id = info.Id;
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err);
+    }
+    this.shortID = id.slice(0, 12);
+    let stream: Readable;
+    try {
+      stream = (await conn.stream
+        .getContainer(id)
+        .logs({ follow: true, stdout: true, stderr: true, timestamps: true, tail })) as unknown as Readable;
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err);
+    }
+    this.stream = stream;
+    this.owner.openStreams++;
+    this.owner.streamsOpened++;
+    const out = new LineSplitter((l) => this.line("stdout", l));
+    const errs = new LineSplitter((l) => this.line("stderr", l));
+    this.splitters.push(out, errs);
+    if (tty) {
+      stream.on("data", (chunk: Buffer) => out.push(chunk));
+    } else {
+      const demux = new Demuxer((kind: StreamKind, payload) => (kind === "stderr" ? errs : out).push(payload));
+      stream.on("data", (chunk: Buffer) => demux.push(chunk));
+    }
+    stream.on("end", () => this.finish());
+    stream.on("close", () => this.finish());
+    stream.on("error", (err: Error) => this.finish(err));
+  }
+
+  private line(kind: StreamKind, raw: string): void {
+    // With timestamps: "2024-01-02T03:04:05.123456789Z text"; the text may itself be empty.
+    let ts: string | undefined;
+    let text = raw;
+    const sp = raw.indexOf(" ");
+    if (sp > 0 && raw.charCodeAt(4) === 45 /* - */ && raw.charCodeAt(10) === 84 /* T */) {
+      ts = raw.slice(0, sp);
+      text = raw.slice(sp + 1);
+    } else if (sp === -1 && raw.length >= 20 && raw.charCodeAt(10) === 84 && raw.endsWith("Z")) {
+      return;
+    }
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (text === "") return;
+    const line: deploykit.LogLine = { container_id: this.shortID, stream: kind, line: text };
+    if (ts) line.ts = ts;
+    this.ring.push(line);
+    for (const v of this.viewers) {
+      try {
+        v.onLine(line);
+      } catch (err) {
+        // One broken viewer must not cost the others their lines.
+        this.owner.conn.logger.warn({ err }, "log viewer callback failed");
+      }
+    }
+  }
+
+  /** The Docker stream ended (container exited or removed) or failed: tell every viewer once. */
+  finish(err?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    for (const s of this.splitters) s.end();
+    this.release();
+    const viewers = [...this.viewers];
+    this.viewers.clear();
+    for (const v of viewers) {
+      try {
+        v.onEnd(err);
+      } catch (e) {
+        this.owner.conn.logger.warn({ err: e }, "log viewer end callback failed");
+      }
+    }
+  }
+
+  /** Drops the Docker stream and forgets this container. */
+  release(): void {
+    this.done = true;
+    this.owner.forget(this.key, this);
+    if (this.stream) {
+      const s = this.stream;
+      this.stream = undefined;
+      this.owner.openStreams--;
+      s.destroy();
+    }
+  }
+}
+
+/**
+ * LogStreamer follows container output with one Docker stream per container, however many viewers
+ * watch it (PRODUCT.md §4.22). Callbacks are synchronous and must not block: a consumer that
+ * writes to a slow socket buffers on its side.
+ */
+export class LogStreamer implements deploykit.LogStreamer {
+  readonly conn: Conn;
+  /** Docker log streams open right now (one per followed container). */
+  openStreams = 0;
+  /** Docker log streams opened since construction. */
+  streamsOpened = 0;
+  private readonly shared = new Map<string, Shared>();
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  async follow(
+    dockerContainerID: string,
+    opts: deploykit.LogStreamOptions,
+    onLine: OnLine,
+    onEnd: OnEnd,
+  ): Promise<deploykit.LogSubscription> {
+    const tail = Math.max(0, Math.min(Math.floor(opts.tail) || 0, deploykit.LOG_TAIL_MAX));
+    let sh = this.shared.get(dockerContainerID);
+    const first = !sh;
+    if (!sh) {
+      sh = new Shared(this, dockerContainerID, tail);
+      this.shared.set(dockerContainerID, sh);
+    }
+    const s = sh;
+    try {
+      await s.ready;
+    } catch (err) {
+      this.forget(dockerContainerID, s);
+      throw err;
+    }
+    if (s.done) {
+      // The container's stream ended while this viewer was joining.
+      queueMicrotask(() => onEnd());
+      return { close() {} };
+    }
+    const viewer: Viewer = { onLine, onEnd };
+    // The first viewer's history comes from Docker's own tail as the stream starts; later ones get
+    // the ring (replayed synchronously, so no live line slips between history and attach).
+    if (!first) {
+      for (const line of s.ring.last(tail)) {
+        try {
+          onLine(line);
+        } catch (err) {
+          this.conn.logger.warn({ err }, "log viewer callback failed");
+        }
+      }
+    }
+    s.viewers.add(viewer);
+    let closed = false;
+    return {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        s.viewers.delete(viewer);
+        if (s.viewers.size === 0 && !s.done) s.release();
+      },
+    };
+  }
+
+  /** Removes `sh` from the map when it is still the entry for `key`. */
+  forget(key: string, sh: Shared): void {
+    if (this.shared.get(key) === sh) this.shared.delete(key);
+  }
+}

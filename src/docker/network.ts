@@ -1,0 +1,93 @@
+import * as deploykit from "../index.ts";
+import type { Conn } from "./client.ts";
+import { ownedFilter } from "./client.ts";
+import { forbidden, ignoreNotFound, statusCode, wrap } from "./errors.ts";
+
+/** Docker object names: what the daemon itself accepts, checked before anything is sent. */
+export const DOCKER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+export function validateName(kind: string, name: string): void {
+  if (typeof name !== "string" || !DOCKER_NAME_PATTERN.test(name)) {
+    throw deploykit.errorf(deploykit.EINVALID, `Invalid ${kind} name "${String(name)}".`);
+  }
+}
+
+/** Docker's predefined networks: joining "host" would share the host's network stack. */
+const RESERVED_NETWORKS = new Set(["host", "none", "bridge", "default"]);
+
+/** A project network name: a valid Docker name that is not one of Docker's predefined networks. */
+export function validateNetworkName(name: string): void {
+  validateName("network", name);
+  if (RESERVED_NETWORKS.has(name.toLowerCase())) throw deploykit.errorf(deploykit.EINVALID, `Network name "${name}" is reserved.`);
+}
+
+/** Provisioner manages one bridge network per project, labelled with this instance's labels. */
+export class Provisioner implements deploykit.Provisioner {
+  private readonly conn: Conn;
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  async listNetworks(): Promise<deploykit.Network[]> {
+    try {
+      const list = await this.conn.api.listNetworks({ filters: ownedFilter(this.conn.instanceID) });
+      return list
+        .filter((n) => deploykit.ownedBy(n.Labels, this.conn.instanceID))
+        .map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<deploykit.Network> {
+    validateNetworkName(name);
+    try {
+      const existing = await this.inspect(name);
+      if (existing) return this.checkOwned(existing, name);
+      const all = { ...labels, ...deploykit.instanceLabels(this.conn.instanceID) };
+      try {
+        const net = await this.conn.api.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: all });
+        return { id: net.id, name, labels: all };
+      } catch (err) {
+        // Lost a race with a concurrent ensure: the winner's network is as good as ours.
+        if (statusCode(err) !== 409) throw err;
+        const raced = await this.inspect(name);
+        if (!raced) throw err;
+        return this.checkOwned(raced, name);
+      }
+    } catch (err) {
+      throw wrap(err, "network create failed");
+    }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    validateNetworkName(name);
+    try {
+      const net = await this.inspect(name);
+      if (!net) return;
+      if (!deploykit.ownedBy(net.labels, this.conn.instanceID)) throw forbidden("network", name);
+      await ignoreNotFound(this.conn.api.getNetwork(net.id).remove());
+    } catch (err) {
+      // "network has active endpoints" (403): still in use; the caller retries once containers are gone.
+      if (statusCode(err) === 403) {
+        throw new deploykit.DeployKitError(deploykit.ECONFLICT, `network ${name} is in use`, { cause: err });
+      }
+      throw wrap(err, "network remove failed");
+    }
+  }
+
+  private async inspect(name: string): Promise<deploykit.Network | undefined> {
+    const info = await ignoreNotFound(this.conn.api.getNetwork(name).inspect());
+    // Docker resolves ids and id prefixes too; only an exact name is the network we mean.
+    if (!info || info.Name !== name) return undefined;
+    return { id: info.Id, name: info.Name, labels: info.Labels ?? {} };
+  }
+
+  private checkOwned(net: deploykit.Network, name: string): deploykit.Network {
+    if (!deploykit.ownedBy(net.labels, this.conn.instanceID)) {
+      throw deploykit.errorf(deploykit.ECONFLICT, `A network named ${name} exists and is not managed by this DeployKit instance.`);
+    }
+    return net;
+  }
+}

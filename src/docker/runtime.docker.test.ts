@@ -1,0 +1,344 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as deploykit from "../index.ts";
+import { Client } from "./client.ts";
+import { randomID, rawDocker, removeLabelled, TEST_IMAGE, TEST_RUN_LABEL, waitFor } from "./testutil.ts";
+
+const instanceID = randomID("inst-");
+const otherInstanceID = randomID("other-");
+const run = randomID("run");
+const docker = rawDocker();
+const client = new Client({ instanceID });
+const rt = client.runtime;
+
+/** Labels that make an object this test's (cleanup) but not necessarily DeployKit's. */
+const runLabels = { [TEST_RUN_LABEL]: run };
+
+function spec(over: Partial<deploykit.ContainerSpec> = {}): deploykit.ContainerSpec {
+  return {
+    name: randomID(`dk-${run}-`),
+    image: TEST_IMAGE,
+    network: `dk-${run}`,
+    aliases: [],
+    env: {},
+    ports: [],
+    volumes: [],
+    labels: { ...runLabels, [deploykit.LABEL_PROJECT_ID]: "p1", [deploykit.LABEL_SERVICE_ID]: "s1" },
+    // PID 1 ignores SIGTERM unless it traps it: without the trap every removal waits the 10 s grace.
+    cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"],
+    ...over,
+  };
+}
+
+/** Runs a throwaway plain container (not DeployKit's: no restart policy) on `network`; returns its output. */
+async function execOnce(network: string, cmd: string[]): Promise<{ code: number; out: string }> {
+  const c = await docker.createContainer({ Image: TEST_IMAGE, Cmd: cmd, Labels: runLabels, HostConfig: { NetworkMode: network } });
+  try {
+    await c.start();
+    const res = (await c.wait()) as { StatusCode: number };
+    const out = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return { code: res.StatusCode, out: out.subarray(8).toString("utf8").trim() };
+  } finally {
+    await c.remove({ force: true });
+  }
+}
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<deploykit.DeployKitError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(deploykit.isDeployKitError(err), `expected a DeployKitError, got ${String(err)}`).toBe(true);
+  expect((err as deploykit.DeployKitError).code).toBe(code);
+  return err as deploykit.DeployKitError;
+}
+
+let net: deploykit.Network;
+
+beforeAll(async () => {
+  await docker.getImage(TEST_IMAGE).inspect(); // run scripts/test-images.sh when this fails
+  net = await client.provisioner.ensureNetwork(`dk-${run}`, runLabels);
+});
+
+afterAll(async () => {
+  await removeLabelled(docker, deploykit.LABEL_INSTANCE, instanceID);
+  await removeLabelled(docker, TEST_RUN_LABEL, run);
+});
+
+describe("Provisioner", () => {
+  it("creates a labelled bridge network once and lists it", async () => {
+    expect(net.labels).toMatchObject({ ...deploykit.instanceLabels(instanceID), ...runLabels });
+    const again = await client.provisioner.ensureNetwork(`dk-${run}`, runLabels);
+    expect(again.id).toBe(net.id);
+    const info = await docker.getNetwork(net.id).inspect();
+    expect(info.Driver).toBe("bridge");
+    const list = await client.provisioner.listNetworks();
+    expect(list.map((n) => n.name)).toEqual([`dk-${run}`]);
+  });
+
+  it("removes its own network; a missing one is success", async () => {
+    const name = `dk-${run}-gone`;
+    await client.provisioner.ensureNetwork(name, runLabels);
+    await client.provisioner.removeNetwork(name);
+    await client.provisioner.removeNetwork(name);
+    expect((await client.provisioner.listNetworks()).map((n) => n.name)).not.toContain(name);
+  });
+
+  it("refuses bad names", async () => {
+    await expectCode(client.provisioner.ensureNetwork("bad name; rm -rf /", {}), deploykit.EINVALID);
+  });
+});
+
+describe("foreign objects", () => {
+  const foreignLabelSets: [string, Record<string, string>][] = [
+    ["unlabelled", runLabels],
+    ["another instance", { ...runLabels, ...deploykit.instanceLabels(otherInstanceID) }],
+  ];
+
+  it.each(foreignLabelSets)("never lists or removes a %s network, volume or container", async (_what, labels) => {
+    const name = randomID(`foreign-${run}-`);
+    await docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels });
+    await docker.createVolume({ Name: name, Labels: labels });
+    const c = await docker.createContainer({ name, Image: TEST_IMAGE, Cmd: ["sleep", "300"], Labels: labels });
+
+    expect((await client.provisioner.listNetworks()).map((n) => n.name)).not.toContain(name);
+    expect((await rt.listVolumes()).map((v) => v.name)).not.toContain(name);
+    expect((await rt.listContainers()).map((x) => x.docker_id)).not.toContain(c.id);
+
+    await expectCode(client.provisioner.removeNetwork(name), deploykit.EFORBIDDEN);
+    await expectCode(rt.removeVolume(name), deploykit.EFORBIDDEN);
+    await expectCode(rt.removeContainer(c.id), deploykit.EFORBIDDEN);
+    // Ensuring an object whose name a foreign one holds is a conflict, not an adoption.
+    await expectCode(client.provisioner.ensureNetwork(name, {}), deploykit.ECONFLICT);
+    await expectCode(rt.ensureVolume(name, {}), deploykit.ECONFLICT);
+
+    await docker.getNetwork(name).inspect();
+    await docker.getVolume(name).inspect();
+    await c.inspect();
+  });
+});
+
+describe("ContainerRuntime.runContainer", () => {
+  it("serves on the project network under its alias", async () => {
+    const id = await rt.runContainer(
+      spec({
+        aliases: ["web"],
+        cmd: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"],
+      }),
+    );
+    const res = await waitFor(
+      async () => {
+        const r = await execOnce(net.name, ["wget", "-qO-", "http://web:8080/"]);
+        return r.code === 0 ? r : undefined;
+      },
+      20_000,
+      "httpd reachable via alias",
+    );
+    expect(res.out).toBe("hello-from-web");
+    await rt.removeContainer(id);
+  });
+
+  it("applies env, labels, limits, log rotation and the unprivileged host config", async () => {
+    const s = spec({
+      env: { GREETING: "hello world", EMPTY: "" },
+      ports: [{ container_port: 8080 }, { container_port: 53, protocol: "udp" }],
+      resources: { memory_mb: 64, cpus: 0.5, cpu_shares: 512 },
+      labels: { ...runLabels, [deploykit.LABEL_INSTANCE]: "forged", custom: "x" },
+    });
+    const id = await rt.runContainer(s);
+    const info = await docker.getContainer(id).inspect();
+    expect(info.State.Running).toBe(true);
+    expect(info.Name).toBe(`/${s.name}`);
+    expect(info.Config.Env).toEqual(expect.arrayContaining(["GREETING=hello world", "EMPTY="]));
+    expect(info.Config.Labels).toMatchObject({ custom: "x", ...deploykit.instanceLabels(instanceID) });
+    expect(info.Config.Cmd).toEqual(s.cmd);
+    expect(Object.keys(info.Config.ExposedPorts ?? {}).sort()).toEqual(["53/udp", "8080/tcp"]);
+    const hc = info.HostConfig;
+    expect(hc.PortBindings ?? {}).toEqual({});
+    expect(hc.Privileged).toBe(false);
+    expect(hc.Binds ?? []).toEqual([]);
+    expect(hc.CapAdd ?? []).toEqual([]);
+    expect(hc.SecurityOpt).toEqual(["no-new-privileges"]);
+    expect(hc.NetworkMode).toBe(net.name);
+    expect(hc.PidMode).toBe("");
+    expect(hc.IpcMode).not.toBe("host");
+    expect(hc.RestartPolicy?.Name).toBe("unless-stopped");
+    expect(hc.Memory).toBe(64 * 1024 * 1024);
+    expect(hc.NanoCpus).toBe(500_000_000);
+    expect(hc.CpuShares).toBe(512);
+    expect(hc.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([net.name]);
+    await rt.removeContainer(id);
+  });
+
+  it("binds a host port only when asked", async () => {
+    const id = await rt.runContainer(
+      spec({
+        ports: [
+          { container_port: 8080, host_port: 0 },
+          { container_port: 8081, host_port: 18_000 + Math.floor(Math.random() * 2000) },
+        ],
+      }),
+    );
+    const info = await docker.getContainer(id).inspect();
+    const bindings = info.HostConfig.PortBindings as Record<string, { HostPort: string }[]>;
+    expect(Object.keys(bindings)).toEqual(["8081/tcp"]);
+    expect(Number(bindings["8081/tcp"]![0]!.HostPort)).toBeGreaterThanOrEqual(18_000);
+    await rt.removeContainer(id);
+  });
+
+  it("removes the container again when start fails, and says why", async () => {
+    const s = spec({ cmd: ["/no/such/binary"] });
+    const err = await rt.runContainer(s).then(
+      () => undefined,
+      (e: unknown) => e as deploykit.DeployKitError,
+    );
+    // Docker answers 400 or 500 depending on its version: the message and the cleanup are the contract.
+    expect(deploykit.isDeployKitError(err)).toBe(true);
+    expect(err!.message).toMatch(/^container start failed: .*no such file/i);
+    await expect(docker.getContainer(s.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("keeps volume data when the container is replaced", async () => {
+    const vol = `dk-${run}-data`;
+    await rt.ensureVolume(vol, runLabels);
+    const volumes = [{ volume: vol, mount_path: "/data" }];
+    const writer = await rt.runContainer(
+      spec({ volumes, cmd: ["sh", "-c", "echo persisted > /data/file && echo written; trap 'exit 0' TERM; sleep 300 & wait"] }),
+    );
+    await waitFor(async () => (await rt.logTail(writer, 5)) === "written", 10_000, "writer");
+    await rt.removeContainer(writer);
+    const reader = await rt.runContainer(spec({ volumes, cmd: ["sh", "-c", "cat /data/file; trap 'exit 0' TERM; sleep 300 & wait"] }));
+    await waitFor(async () => (await rt.logTail(reader, 5)) === "persisted", 10_000, "reader output");
+    const info = await docker.getContainer(reader).inspect();
+    expect(info.Mounts.map((m) => ({ type: m.Type, name: m.Name, dest: m.Destination }))).toEqual([
+      { type: "volume", name: vol, dest: "/data" },
+    ]);
+    await rt.removeContainer(reader);
+    expect((await rt.listVolumes()).map((v) => v.name)).toContain(vol);
+  });
+
+  it("labels a volume it has to create for a mount", async () => {
+    const vol = `dk-${run}-auto`;
+    const id = await rt.runContainer(spec({ volumes: [{ volume: vol, mount_path: "/data" }] }));
+    const v = await docker.getVolume(vol).inspect();
+    expect(v.Labels).toMatchObject({ ...deploykit.instanceLabels(instanceID), [deploykit.LABEL_SERVICE_ID]: "s1" });
+    await rt.removeContainer(id);
+  });
+
+  it("refuses specs that could reach the host", async () => {
+    await expectCode(rt.runContainer(spec({ volumes: [{ volume: "/etc", mount_path: "/host" }] })), deploykit.EINVALID);
+    await expectCode(rt.runContainer(spec({ volumes: [{ volume: "ok", mount_path: "relative" }] })), deploykit.EINVALID);
+    await expectCode(rt.runContainer(spec({ network: "host" })), deploykit.EINVALID);
+    await expectCode(rt.runContainer(spec({ network: "container:abc" })), deploykit.EINVALID);
+    await expectCode(client.provisioner.ensureNetwork("bridge", {}), deploykit.EINVALID);
+    await expectCode(client.provisioner.removeNetwork("host"), deploykit.EINVALID);
+  });
+});
+
+describe("ContainerRuntime lifecycle", () => {
+  it("lists, inspects and removes its containers; removal of a gone one is success", async () => {
+    const s = spec({
+      labels: {
+        ...runLabels,
+        [deploykit.LABEL_PROJECT_ID]: "proj",
+        [deploykit.LABEL_SERVICE_ID]: "svc",
+        [deploykit.LABEL_DEPLOYMENT_ID]: "dep",
+        [deploykit.LABEL_REPLICA_INDEX]: "2",
+      },
+    });
+    const id = await rt.runContainer(s);
+    const listed = (await rt.listContainers()).find((c) => c.docker_id === id);
+    expect(listed).toMatchObject({
+      name: s.name,
+      project_id: "proj",
+      service_id: "svc",
+      deployment_id: "dep",
+      replica_index: 2,
+      state: "running",
+    });
+    const running = await rt.inspectContainer(id);
+    expect(running.state).toBe("running");
+    expect(running.exit_code).toBeUndefined();
+    expect(running.finished_at).toBeUndefined();
+    expect(Date.parse(running.started_at!)).toBeGreaterThan(Date.now() - 60_000);
+
+    await docker.getContainer(id).kill();
+    const exited = await waitFor(async () => {
+      const i = await rt.inspectContainer(id);
+      return i.state === "exited" ? i : undefined;
+    });
+    expect(exited.exit_code).toBe(137);
+    expect(exited.finished_at).toBeDefined();
+    expect((await rt.listContainers()).find((c) => c.docker_id === id)?.state).toBe("exited");
+
+    await rt.removeContainer(id);
+    await rt.removeContainer(id);
+    await expectCode(rt.inspectContainer(id), deploykit.ENOTFOUND);
+    expect((await rt.listContainers()).map((c) => c.docker_id)).not.toContain(id);
+  });
+
+  it("logTail returns the last lines of stdout and stderr, trailing newline trimmed", async () => {
+    const id = await rt.runContainer(
+      spec({ cmd: ["sh", "-c", "for i in 1 2 3 4 5; do echo out$i; done; sleep 1; echo err >&2; trap 'exit 0' TERM; sleep 300 & wait"] }),
+    );
+    const tail = await waitFor(async () => {
+      const t = await rt.logTail(id, 3);
+      return t.includes("err") ? t : undefined;
+    });
+    expect(tail).toBe("out4\nout5\nerr");
+    await rt.removeContainer(id);
+  });
+
+  it("removeVolume: in use is a conflict, then succeeds, then gone is success", async () => {
+    const vol = `dk-${run}-busy`;
+    await rt.ensureVolume(vol, runLabels);
+    const id = await rt.runContainer(spec({ volumes: [{ volume: vol, mount_path: "/data" }] }));
+    await expectCode(rt.removeVolume(vol), deploykit.ECONFLICT);
+    await rt.removeContainer(id);
+    await rt.removeVolume(vol);
+    await rt.removeVolume(vol);
+    expect((await rt.listVolumes()).map((v) => v.name)).not.toContain(vol);
+  });
+
+  it("ensureImage: a present image is used as is; a missing remote one fails fast and clearly", async () => {
+    await rt.ensureImage(TEST_IMAGE);
+    const start = Date.now();
+    const err = await rt.ensureImage("deploykit-test/does-not-exist:1").then(
+      () => undefined,
+      (e: unknown) => e as deploykit.DeployKitError,
+    );
+    expect(Date.now() - start).toBeLessThan(15_000);
+    expect([deploykit.EUNAVAILABLE, deploykit.EINVALID]).toContain(err?.code);
+    expect(err?.message).toMatch(/^image pull failed: \S/);
+    await expectCode(rt.ensureImage("--privileged"), deploykit.EINVALID);
+  });
+
+  it("ping answers", async () => {
+    await rt.ping();
+  });
+});
+
+describe("unreachable daemon", () => {
+  const dead = new Client({ instanceID, socketPath: "/nonexistent/docker.sock" });
+
+  it.each([
+    ["listContainers", () => dead.runtime.listContainers()],
+    ["listVolumes", () => dead.runtime.listVolumes()],
+    ["listNetworks", () => dead.provisioner.listNetworks()],
+    ["ensureImage", () => dead.runtime.ensureImage(TEST_IMAGE)],
+    ["ping", () => dead.runtime.ping()],
+    [
+      "follow",
+      () =>
+        dead.logs.follow(
+          "abc",
+          { tail: 1 },
+          () => {},
+          () => {},
+        ),
+    ],
+  ] as [string, () => Promise<unknown>][])("%s throws EUNAVAILABLE, never an empty answer", async (_name, call) => {
+    const err = await expectCode(call(), deploykit.EUNAVAILABLE);
+    expect(err.message).toMatch(/^Docker is unreachable: /);
+  });
+});
