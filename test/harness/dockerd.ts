@@ -1,0 +1,215 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { sleep, waitFor } from "./wait.ts";
+
+/** The host engine the other tests use. The harness reads images from it and never stops or pauses it. */
+export const HOST_SOCKET = "/var/run/docker.sock";
+export const TEST_IMAGE = "deploykit-test/busybox:1";
+
+export interface DockerdOptions {
+  /** Images copied from the host engine into this one (docker save | docker load). */
+  images?: string[];
+}
+
+/**
+ * A second, disposable dockerd for fault tests: its own --data-root, --exec-root, --pidfile and unix
+ * socket under a temp dir, so tests can stop, restart or SIGSTOP it without disturbing the host's
+ * engine. It creates no default bridge and touches no iptables rules, and allocates project networks
+ * from its own address pool (10.2xx.0.0/16), so its objects cannot collide with the host engine's.
+ */
+export class Dockerd {
+  readonly dir: string;
+  readonly socketPath: string;
+  /** `unix://…`, for DOCKER_HOST. */
+  readonly dockerHost: string;
+  /** A client with a short timeout (health checks, inspection by tests). */
+  readonly docker: Docker;
+  private readonly pool: string;
+  private proc: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private paused = false;
+  private logTail: string[] = [];
+
+  private constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), "dk2-"));
+    this.socketPath = join(this.dir, "docker.sock");
+    this.dockerHost = `unix://${this.socketPath}`;
+    this.docker = new Docker({ socketPath: this.socketPath, timeout: 15_000 });
+    this.pool = `10.${randomInt(200, 250)}.0.0/16`;
+  }
+
+  /** Starts a fresh engine and loads the images (default: the busybox test image). */
+  static async start(opts: DockerdOptions = {}): Promise<Dockerd> {
+    const d = new Dockerd();
+    registerForExit(d);
+    try {
+      await d.start();
+      for (const image of opts.images ?? [TEST_IMAGE]) await d.loadFromHost(image);
+    } catch (err) {
+      await d.destroy();
+      throw err;
+    }
+    return d;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get running(): boolean {
+    return this.proc !== null;
+  }
+
+  /** (Re)starts dockerd on the same data; resolves when it answers /_ping. */
+  async start(): Promise<void> {
+    if (this.proc) return;
+    const args = [
+      "--data-root",
+      join(this.dir, "data"),
+      "--exec-root",
+      join(this.dir, "exec"),
+      "--pidfile",
+      join(this.dir, "dockerd.pid"),
+      "-H",
+      this.dockerHost,
+      "--bridge=none",
+      "--iptables=false",
+      "--ip-masq=false",
+      "--default-address-pool",
+      `base=${this.pool},size=24`,
+      "--storage-driver=overlay2",
+    ];
+    const proc = spawn("dockerd", args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = proc;
+    const keep = (b: Buffer) => {
+      this.logTail.push(...b.toString("utf8").split("\n"));
+      if (this.logTail.length > 200) this.logTail.splice(0, this.logTail.length - 200);
+    };
+    proc.stdout?.on("data", keep);
+    proc.stderr?.on("data", keep);
+    this.exited = new Promise((resolve) =>
+      proc.once("exit", () => {
+        if (this.proc === proc) this.proc = null;
+        resolve();
+      }),
+    );
+    await waitFor(
+      async () => {
+        if (!this.proc) throw new Error(`dockerd exited during startup:\n${this.log()}`);
+        return (await this.docker.ping().then(
+          () => true,
+          () => false,
+        )) as boolean;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: "second dockerd to answer" },
+    );
+  }
+
+  /** Graceful stop (SIGTERM); the data root is kept, so start() brings the same objects back. */
+  async stop(): Promise<void> {
+    if (!this.proc) return;
+    this.resume();
+    this.proc.kill("SIGTERM");
+    const done = await Promise.race([this.exited.then(() => true), sleep(30_000).then(() => false)]);
+    if (!done) {
+      this.proc?.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+
+  /** SIGSTOP: the socket still accepts connections but nothing answers, like a hung engine. */
+  pause(): void {
+    if (!this.proc || this.paused) return;
+    this.proc.kill("SIGSTOP");
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.proc || !this.paused) return;
+    this.proc.kill("SIGCONT");
+    this.paused = false;
+  }
+
+  /** Copies an image from the host engine into this one. */
+  async loadFromHost(image: string): Promise<void> {
+    const host = new Docker({ socketPath: HOST_SOCKET });
+    const tar = await host.getImage(image).get();
+    const res = await this.docker.loadImage(tar);
+    await new Promise<void>((resolve, reject) => {
+      res.on("error", reject);
+      res.on("end", () => resolve());
+      res.resume();
+    });
+    await this.docker.getImage(image).inspect();
+  }
+
+  log(): string {
+    return this.logTail.join("\n");
+  }
+
+  /** Removes every container, stops the engine, unmounts whatever it left and deletes the temp dir. */
+  async destroy(): Promise<void> {
+    this.resume();
+    if (this.proc) {
+      try {
+        for (const c of await this.docker.listContainers({ all: true })) {
+          await this.docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {});
+        }
+      } catch {
+        // The engine is unreachable; stopping it below still tears its containers down.
+      }
+    }
+    await this.stop();
+    unmountUnder(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+}
+
+/** Unmounts anything still mounted below dir (overlay layers, shm, netns) so rm cannot walk into it. */
+export function unmountUnder(dir: string): void {
+  if (!existsSync("/proc/self/mounts")) return;
+  const mounts = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1] ?? "")
+    .map((p) => p.replace(/\\040/g, " "))
+    .filter((p) => p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    const r = spawnSyncQuiet("umount", ["-l", m]);
+    if (r !== 0) spawnSyncQuiet("umount", ["-f", m]);
+  }
+}
+
+function spawnSyncQuiet(cmd: string, args: string[]): number {
+  return spawnSync(cmd, args, { stdio: "ignore" }).status ?? 1;
+}
+
+// Engines still alive when the test worker exits are stopped, so a crashed test cannot leave one behind.
+const live = new Set<Dockerd>();
+let hooked = false;
+function registerForExit(d: Dockerd): void {
+  live.add(d);
+  if (hooked) return;
+  hooked = true;
+  process.once("exit", () => {
+    for (const e of live) {
+      const pid = e.pid;
+      if (pid) {
+        try {
+          process.kill(pid, "SIGCONT");
+          process.kill(pid, "SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+}
