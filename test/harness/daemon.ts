@@ -191,6 +191,7 @@ export class Daemon {
   }
 
   /** One HTTP call; never throws on a status, returns it with the parsed body (or the text). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read untyped JSON bodies
   async request<T = any>(method: string, path: string, o: RequestOptions = {}): Promise<Response<T>> {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     const token = o.token === undefined ? this.token : o.token;
@@ -220,6 +221,7 @@ export class Daemon {
   }
 
   /** Like request, but throws unless the status is the expected one; returns the body. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read untyped JSON bodies
   async must<T = any>(method: string, path: string, expected: number, o: RequestOptions = {}): Promise<T> {
     const r = await this.request<T>(method, path, o);
     if (r.status !== expected) throw new Error(`${method} ${path}: want ${expected}, got ${r.status} ${r.text.slice(0, 500)}`);
