@@ -28,6 +28,8 @@ export interface PassContext {
   now: () => number;
   ledger: Ledger;
   snapshot: DockerSnapshot;
+  /** Test builds only: called at each named step of a pass so the fault suite can kill the process there. */
+  faultPoint?: (name: string) => void;
 }
 
 export interface PassResult {
@@ -134,7 +136,7 @@ class ServicePass {
         }
         const failure = images.get(dep.image);
         if (failure) {
-          await this.attempt(dep, `image pull failed: ${failure}`);
+          await this.attempt(dep, reason("image pull failed", failure));
           this.again = true;
           continue;
         }
@@ -161,6 +163,7 @@ class ServicePass {
       }
       try {
         await this.ctx.runtime.removeContainer(c.docker_id);
+        this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
         this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
       } catch (err) {
@@ -203,6 +206,7 @@ class ServicePass {
     const service = this.service!;
     try {
       await this.ensureNetwork(project);
+      this.ctx.faultPoint?.("reconcile:after-network");
     } catch (err) {
       this.errors.push(err);
       return;
@@ -223,6 +227,7 @@ class ServicePass {
       }
       if (dep.status === deploykit.DEPLOYMENT_PENDING) {
         dep = await this.ctx.deployments.markStarting(dep.id);
+        this.ctx.faultPoint?.("reconcile:after-mark-starting");
         this.replaceDep(dep);
         this.publishDeployment(deploykit.EVENT_DEPLOYMENT_STARTING, dep);
       }
@@ -231,9 +236,10 @@ class ServicePass {
         let dockerID: string;
         try {
           dockerID = await this.ctx.runtime.runContainer(spec);
+          this.ctx.faultPoint?.("reconcile:after-container-start");
         } catch (err) {
           if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) this.errors.push(err);
-          else await this.attempt(dep, `container start failed: ${describe(err)}`);
+          else await this.attempt(dep, reason("container start failed", err));
           this.again = true;
           break;
         }
@@ -259,6 +265,7 @@ class ServicePass {
             replica_index: replica,
             status: deploykit.CONTAINER_RUNNING,
           });
+          this.ctx.faultPoint?.("reconcile:after-container-row");
           this.ctx.bus.publish(
             deploykit.newEvent(deploykit.EVENT_CONTAINER_CREATED, project.id, {
               service_id: service.id,
@@ -301,14 +308,7 @@ class ServicePass {
   }
 
   async ensureNetwork(project: deploykit.Project): Promise<void> {
-    const name = deploykit.projectNetworkName(project.slug);
-    const networks = await this.ctx.snapshot.networks();
-    if (networks.some((n) => n.name === name)) return;
-    const net = await this.ctx.provisioner.ensureNetwork(name, {
-      ...deploykit.instanceLabels(this.ctx.instanceID),
-      [deploykit.LABEL_PROJECT_ID]: project.id,
-    });
-    this.ctx.snapshot.addNetwork(net);
+    await ensureProjectNetwork(this.ctx, project);
   }
 
   /**
@@ -378,7 +378,9 @@ class ServicePass {
         }
         if (seen.length === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
           const baseline = Math.max(0, ...seen.map((s) => s.o.max_restart_count));
+          ctx.faultPoint?.("reconcile:before-promote");
           const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
+          ctx.faultPoint?.("reconcile:after-promote");
           this.replaceDep(deployment);
           this.publishDeployment(deploykit.EVENT_DEPLOYMENT_HEALTHY, deployment);
           this.log.info({ deployment_id: dep.id }, "deployment healthy");
@@ -529,6 +531,21 @@ class ServicePass {
 }
 
 type ContainerVolume = { volume: string; mount_path: string };
+
+/** Creates the project's network unless the snapshot shows it. */
+export async function ensureProjectNetwork(ctx: PassContext, project: deploykit.Project): Promise<void> {
+  const name = deploykit.projectNetworkName(project.slug);
+  await ctx.snapshot.ensureNetwork(name, () =>
+    ctx.provisioner.ensureNetwork(name, { ...deploykit.instanceLabels(ctx.instanceID), [deploykit.LABEL_PROJECT_ID]: project.id }),
+  );
+}
+
+/** "<what>: <error>", unless the runtime's message already says what failed ("container create failed: …"). */
+function reason(what: string, err: unknown): string {
+  const msg = typeof err === "string" ? err : describe(err);
+  const subject = what.split(" ")[0]!;
+  return msg.startsWith(`${subject} `) ? msg : `${what}: ${msg}`;
+}
 
 /** Row status for a Docker state. */
 export function rowStatus(state: string): deploykit.ContainerStatus {

@@ -45,6 +45,8 @@ export interface ReconcilerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   now?: () => number;
+  /** Test builds only: called at named steps of a pass (see PassContext.faultPoint). */
+  faultPoint?: (name: string) => void;
 }
 
 /** What the System page shows about the reconciler. */
@@ -115,6 +117,7 @@ export class Reconciler implements deploykit.Reconciler {
       ledger: new Ledger(),
       snapshot,
     };
+    if (opts.faultPoint) this.#ctx.faultPoint = opts.faultPoint;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

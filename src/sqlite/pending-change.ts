@@ -42,11 +42,21 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
 
 const SETTINGS_KEYS = ["name", "icon_url", "image", "ports", "volumes", "resources", "replicas"] as const;
 
+export interface PendingChangeServiceOptions {
+  /**
+   * Test builds only: called at each named step of Apply (`apply:begin`, `apply:after-entry:<seq>`,
+   * `apply:before-commit`, `apply:after-commit`) so the fault suite can kill the process there.
+   */
+  faultPoint?: (name: string) => void;
+}
+
 export class PendingChangeService implements deploykit.PendingChangeService {
   readonly #db: DB;
+  readonly #fault: (name: string) => void;
 
-  constructor(db: DB) {
+  constructor(db: DB, opts: PendingChangeServiceOptions = {}) {
     this.#db = db;
+    this.#fault = opts.faultPoint ?? (() => {});
   }
 
   async findPendingChanges(projectID: string): Promise<deploykit.PendingChange[]> {
@@ -132,7 +142,9 @@ export class PendingChangeService implements deploykit.PendingChangeService {
   }
 
   async applyPendingChanges(projectID: string): Promise<deploykit.ApplyResult> {
-    return this.#db.write((tx) => apply(tx, this.#db, projectID));
+    const result = this.#db.write((tx) => apply(tx, this.#db, projectID, this.#fault));
+    this.#fault("apply:after-commit");
+    return result;
   }
 }
 
@@ -595,11 +607,15 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
   ]);
 }
 
-function apply(tx: Tx, db: DB, projectID: string): deploykit.ApplyResult {
+function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void): deploykit.ApplyResult {
   findProjectByID(tx, projectID);
   const log = loadLog(tx, projectID);
   const st: ApplyState = { projectID, temp: new Map(), created: [], marked: new Set(), updated: new Set(), deleted: new Set() };
-  for (const c of log) applyEntry(tx, st, c);
+  fault("apply:begin");
+  for (const c of log) {
+    applyEntry(tx, st, c);
+    fault(`apply:after-entry:${c.seq}`);
+  }
 
   // Deployments are made after every entry, so a new service sees the env vars and the names staged after it.
   const endpoints = projectEndpoints(tx, projectID);
@@ -652,6 +668,7 @@ function apply(tx: Tx, db: DB, projectID: string): deploykit.ApplyResult {
     if (!createdSet.has(id))
       db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_UPDATED, projectID, { service: findServiceByID(tx, id) }));
   for (const id of st.deleted) db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_DELETED, projectID, { service_id: id }));
+  fault("apply:before-commit");
 
   return {
     applied_count: log.length,
