@@ -319,6 +319,8 @@ describe("Reconciler and Docker state", () => {
     await h.rec.reconcileOnce();
     expect(h.rt.count("runContainer")).toBe(50);
     expect(h.rt.count("listContainers")).toBe(1);
+    // Concurrent passes of one project create its network once (Docker would accept duplicates).
+    expect(h.rt.count("ensureNetwork")).toBe(1);
     // The snapshot was patched with the creations: the next pass lists again and creates nothing more.
     await h.rec.reconcileOnce();
     expect(h.rt.count("runContainer")).toBe(50);

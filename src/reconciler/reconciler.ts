@@ -237,12 +237,12 @@ export class Reconciler implements deploykit.Reconciler {
       try {
         const res = await this.#locked(id, () => reconcileService(this.#ctx, id));
         this.#queue.forget(id);
+        this.#lastPassAt = new Date(this.#ctx.now()).toISOString();
         if (res.again) this.#queue.addAfter(id, this.#fastTickMs);
       } catch (err) {
         this.#queue.addRateLimited(id);
         this.#noteError(id, err);
       } finally {
-        this.#lastPassAt = new Date(this.#ctx.now()).toISOString();
         if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) this.#ctx.snapshot.unpin();
         this.#queue.done(id);
       }

@@ -14,6 +14,7 @@ export class DockerSnapshot {
   readonly #now: () => number;
   readonly #observe: (err?: unknown) => void;
   #pins = 0;
+  readonly #ensuring = new Map<string, Promise<void>>();
   readonly #containers: Entry<deploykit.RunningContainer>;
   readonly #volumes: Entry<deploykit.Volume>;
   readonly #networks: Entry<deploykit.Network>;
@@ -47,6 +48,22 @@ export class DockerSnapshot {
 
   networks(): Promise<deploykit.Network[]> {
     return this.#get(this.#networks);
+  }
+
+  /**
+   * Runs `create` once per network name at a time: Docker accepts two networks with one name, and
+   * passes of two services of a project would otherwise both create it.
+   */
+  async ensureNetwork(name: string, create: () => Promise<deploykit.Network>): Promise<void> {
+    let p = this.#ensuring.get(name);
+    if (!p) {
+      p = (async () => {
+        if ((await this.networks()).some((n) => n.name === name)) return;
+        this.addNetwork(await create());
+      })().finally(() => this.#ensuring.delete(name));
+      this.#ensuring.set(name, p);
+    }
+    await p;
   }
 
   /** The next read of each list asks Docker again. */

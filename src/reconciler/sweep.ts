@@ -1,5 +1,5 @@
 import * as deploykit from "../index.ts";
-import { describe, type PassContext, pageAll } from "./pass.ts";
+import { describe, ensureProjectNetwork, type PassContext, pageAll } from "./pass.ts";
 
 export interface SweepResult {
   /** Ids of services that have Docker objects but no database row: their passes clean up. */
@@ -32,11 +32,7 @@ export async function sweep(ctx: PassContext): Promise<SweepResult> {
     for (const [name, project] of wanted) {
       if (have.has(name)) continue;
       try {
-        const net = await ctx.provisioner.ensureNetwork(name, {
-          ...deploykit.instanceLabels(ctx.instanceID),
-          [deploykit.LABEL_PROJECT_ID]: project.id,
-        });
-        ctx.snapshot.addNetwork(net);
+        await ensureProjectNetwork(ctx, project);
       } catch (err) {
         errors.push(err);
       }
