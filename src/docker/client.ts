@@ -1,27 +1,10 @@
 import Dockerode from "dockerode";
 import * as deploykit from "../index.ts";
+import { API_TIMEOUT_MS, type Conn, SLOW_TIMEOUT_MS } from "./conn.ts";
 import { ContainerRuntime } from "./container.ts";
 import { Introspector } from "./introspect.ts";
 import { LogStreamer } from "./logs.ts";
 import { Provisioner } from "./network.ts";
-
-/** Deadline (socket idle time) for ordinary API calls, so a hung dockerd cannot hang callers. */
-export const API_TIMEOUT_MS = 10_000;
-/** Calls that legitimately wait: stop (10 s grace), disk usage, image pulls between progress messages. */
-export const SLOW_TIMEOUT_MS = 60_000;
-export const STOP_GRACE_SECONDS = 10;
-
-/** What every part of the adapter shares: the daemon connections and whose objects it may touch. */
-export interface Conn {
-  /** Ordinary calls (API_TIMEOUT_MS). */
-  api: Dockerode;
-  /** Calls that may take long (SLOW_TIMEOUT_MS). */
-  slow: Dockerode;
-  /** Log streams: no timeout, a follow can be silent for hours. */
-  stream: Dockerode;
-  instanceID: string;
-  logger: deploykit.Logger;
-}
 
 export interface ClientOptions {
   /** Labels every object; nothing without it is listed or removed. */
@@ -63,9 +46,4 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
   const host = env.DOCKER_HOST;
   if (host?.startsWith("unix://")) return host.slice("unix://".length);
   return "/var/run/docker.sock";
-}
-
-/** Docker list filter for this instance's objects (label filters are ANDed by the daemon). */
-export function ownedFilter(instanceID: string): { label: string[] } {
-  return { label: Object.entries(deploykit.instanceLabels(instanceID)).map(([k, v]) => `${k}=${v}`) };
 }

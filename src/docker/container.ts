@@ -1,11 +1,9 @@
 import type Dockerode from "dockerode";
 import * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
-import { ownedFilter, STOP_GRACE_SECONDS } from "./client.ts";
+import { type Conn, ownedFilter, STOP_GRACE_SECONDS, validateName, validateNetworkName } from "./conn.ts";
 import { demuxAll } from "./demux.ts";
 import { dockerMessage, forbidden, ignoreNotFound, statusCode, wrap } from "./errors.ts";
 import { ensureImage } from "./image.ts";
-import { validateName, validateNetworkName } from "./network.ts";
 import { ensureVolume, listVolumes, removeVolume } from "./volume.ts";
 
 const MIB = 1024 * 1024;

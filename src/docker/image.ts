@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
+import type { Conn } from "./conn.ts";
 import { dockerMessage, ignoreNotFound, isUnreachable, statusCode, unavailable } from "./errors.ts";
 
 /** A Docker image reference: no whitespace or control characters, no leading dash (never an option). */

@@ -1,5 +1,5 @@
 import type * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
+import type { Conn } from "./conn.ts";
 import { wrap } from "./errors.ts";
 
 interface DiskUsageAnswer {

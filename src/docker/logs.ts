@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
+import type { Conn } from "./conn.ts";
 import { Demuxer, type StreamKind } from "./demux.ts";
 import { statusCode, wrap } from "./errors.ts";
 
@@ -106,6 +106,46 @@ class LineSplitter {
   }
 }
 
+/** "2024-01-02T03:04:05.123456789Z text" → [timestamp, text]; text as is when it has no timestamp. */
+function splitTimestamp(raw: string): [string | undefined, string] {
+  const sp = raw.indexOf(" ");
+  if (sp > 0 && sp < 40 && raw.charCodeAt(4) === 45 /* - */ && raw.charCodeAt(10) === 84 /* T */)
+    return [raw.slice(0, sp), raw.slice(sp + 1)];
+  return [undefined, raw];
+}
+
+/**
+ * Lines of one demultiplexed stream. Docker sends one frame per log entry and prefixes every frame
+ * with a timestamp, including the continuation frames of a line longer than 16 KiB: the prefix is
+ * stripped per frame, and a line keeps the timestamp of its first frame.
+ */
+class FrameLines {
+  private readonly splitter: LineSplitter;
+  private atLineStart = true;
+  private ts: string | undefined;
+
+  constructor(emit: (text: string, ts: string | undefined) => void) {
+    this.splitter = new LineSplitter((text) => emit(text, this.ts));
+  }
+
+  push(frame: Buffer): void {
+    let payload = frame;
+    let ts: string | undefined;
+    const sp = frame.indexOf(32);
+    if (sp > 0 && sp < 40 && frame[4] === 45 && frame[10] === 84) {
+      ts = frame.toString("latin1", 0, sp);
+      payload = frame.subarray(sp + 1);
+    }
+    if (this.atLineStart) this.ts = ts;
+    if (payload.length > 0) this.splitter.push(payload);
+    this.atLineStart = payload.length === 0 || payload[payload.length - 1] === 10;
+  }
+
+  end(): void {
+    this.splitter.end();
+  }
+}
+
 /** One Docker log stream of a container, fanned out to every viewer. */
 class Shared {
   readonly viewers = new Set<Viewer>();
@@ -113,7 +153,7 @@ class Shared {
   readonly ready: Promise<void>;
   stream?: Readable;
   done = false;
-  private readonly splitters: LineSplitter[] = [];
+  private readonly splitters: { end(): void }[] = [];
   private readonly owner: LogStreamer;
   private readonly key: string;
   private shortID = "";
@@ -149,12 +189,18 @@ class Shared {
     this.stream = stream;
     this.owner.openStreams++;
     this.owner.streamsOpened++;
-    const out = new LineSplitter((l) => this.line("stdout", l));
-    const errs = new LineSplitter((l) => this.line("stderr", l));
-    this.splitters.push(out, errs);
     if (tty) {
+      // A TTY stream has no frames: every line carries its own timestamp prefix.
+      const out = new LineSplitter((raw) => {
+        const [ts, text] = splitTimestamp(raw);
+        this.line("stdout", text, ts);
+      });
+      this.splitters.push(out);
       stream.on("data", (chunk: Buffer) => out.push(chunk));
     } else {
+      const out = new FrameLines((text, ts) => this.line("stdout", text, ts));
+      const errs = new FrameLines((text, ts) => this.line("stderr", text, ts));
+      this.splitters.push(out, errs);
       const demux = new Demuxer((kind: StreamKind, payload) => (kind === "stderr" ? errs : out).push(payload));
       stream.on("data", (chunk: Buffer) => demux.push(chunk));
     }
@@ -163,18 +209,8 @@ class Shared {
     stream.on("error", (err: Error) => this.finish(err));
   }
 
-  private line(kind: StreamKind, raw: string): void {
-    // With timestamps: "2024-01-02T03:04:05.123456789Z text"; the text may itself be empty.
-    let ts: string | undefined;
-    let text = raw;
-    const sp = raw.indexOf(" ");
-    if (sp > 0 && raw.charCodeAt(4) === 45 /* - */ && raw.charCodeAt(10) === 84 /* T */) {
-      ts = raw.slice(0, sp);
-      text = raw.slice(sp + 1);
-    } else if (sp === -1 && raw.length >= 20 && raw.charCodeAt(10) === 84 && raw.endsWith("Z")) {
-      return;
-    }
-    if (text.endsWith("\r")) text = text.slice(0, -1);
+  private line(kind: StreamKind, raw: string, ts: string | undefined): void {
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (text === "") return;
     const line: deploykit.LogLine = { container_id: this.shortID, stream: kind, line: text };
     if (ts) line.ts = ts;

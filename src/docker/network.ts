@@ -1,25 +1,6 @@
 import * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
-import { ownedFilter } from "./client.ts";
+import { type Conn, ownedFilter, validateNetworkName } from "./conn.ts";
 import { forbidden, ignoreNotFound, statusCode, wrap } from "./errors.ts";
-
-/** Docker object names: what the daemon itself accepts, checked before anything is sent. */
-export const DOCKER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-
-export function validateName(kind: string, name: string): void {
-  if (typeof name !== "string" || !DOCKER_NAME_PATTERN.test(name)) {
-    throw deploykit.errorf(deploykit.EINVALID, `Invalid ${kind} name "${String(name)}".`);
-  }
-}
-
-/** Docker's predefined networks: joining "host" would share the host's network stack. */
-const RESERVED_NETWORKS = new Set(["host", "none", "bridge", "default"]);
-
-/** A project network name: a valid Docker name that is not one of Docker's predefined networks. */
-export function validateNetworkName(name: string): void {
-  validateName("network", name);
-  if (RESERVED_NETWORKS.has(name.toLowerCase())) throw deploykit.errorf(deploykit.EINVALID, `Network name "${name}" is reserved.`);
-}
 
 /** Provisioner manages one bridge network per project, labelled with this instance's labels. */
 export class Provisioner implements deploykit.Provisioner {

@@ -1,8 +1,6 @@
 import * as deploykit from "../index.ts";
-import type { Conn } from "./client.ts";
-import { ownedFilter } from "./client.ts";
+import { type Conn, ownedFilter, validateName } from "./conn.ts";
 import { forbidden, ignoreNotFound, statusCode, wrap } from "./errors.ts";
-import { validateName } from "./network.ts";
 
 /** Named volumes of this instance. Never bind mounts: these are the only storage a container gets. */
 export async function listVolumes(conn: Conn): Promise<deploykit.Volume[]> {
