@@ -18,7 +18,14 @@ module.exports = {
       comment: "An implementation folder imports the domain root only, never a sibling folder.",
       severity: "error",
       from: { path: "^src/([^/]+)/", pathNot: "^src/cmd/" },
-      to: { path: "^src/([^/]+)/", pathNot: "^src/$1/" },
+      to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/"] },
+    },
+    {
+      name: "mocks-only-in-tests",
+      comment: "The strict mocks in src/mock are for consumer tests (STYLE.md §11), never for production code.",
+      severity: "error",
+      from: { path: "^src/", pathNot: ["\\.test\\.ts$", "^src/mock/"] },
+      to: { path: "^src/mock/" },
     },
     {
       name: "only-cmd-imports-implementations",
