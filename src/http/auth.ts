@@ -1,0 +1,137 @@
+import type { FastifyInstance } from "fastify";
+import * as deploykit from "../index.ts";
+import { type Deps, principalOf } from "./context.ts";
+import * as present from "./present.ts";
+import { body, ERRORS, NO_CONTENT, ref, str } from "./schemas.ts";
+
+const EMAIL = str(1000);
+const PASSWORD = str(1000);
+const tags = ["auth"];
+
+export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
+  app.get(
+    "/api/auth/register",
+    {
+      schema: {
+        tags,
+        summary: "Whether the first user may still register",
+        security: [],
+        response: { 200: { type: "object", properties: { can_register: { type: "boolean" } } } },
+      },
+    },
+    async () => ({ can_register: await d.auth.canRegister() }),
+  );
+
+  app.post<{ Body: deploykit.UserCreate }>(
+    "/api/auth/register",
+    {
+      schema: {
+        tags,
+        summary: "Register the first user (admin) and sign in",
+        security: [],
+        body: body({ email: EMAIL, name: str(1000), password: PASSWORD, role: str(100) }),
+        response: { 201: { type: "object", properties: { user: ref("User"), tokens: ref("AuthTokens") } }, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      d.registerLimiter.take(req.ip);
+      const { email, name, password } = req.body;
+      const { user, tokens } = await d.auth.register({ email, name, password });
+      return reply.code(201).send({ user: present.user(user), tokens: present.tokens(tokens) });
+    },
+  );
+
+  app.post<{ Body: deploykit.LoginInput }>(
+    "/api/auth/login",
+    {
+      schema: {
+        tags,
+        summary: "Sign in",
+        description: "Limited to 5 failures per email and 20 per client address in 15 minutes (429 with Retry-After).",
+        security: [],
+        body: body({ email: EMAIL, password: PASSWORD }),
+        response: { 200: ref("AuthTokens"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const input = { email: req.body.email, password: req.body.password };
+      deploykit.validateLogin(input);
+      const emailKey = deploykit.normalizeEmail(input.email);
+      d.loginLimiter.byIP.check(req.ip);
+      d.loginLimiter.byEmail.check(emailKey);
+      try {
+        const tokens = await d.auth.login(input);
+        d.loginLimiter.byEmail.reset(emailKey);
+        return present.tokens(tokens);
+      } catch (err) {
+        if (deploykit.errorCode(err) === deploykit.EUNAUTHORIZED) {
+          d.loginLimiter.byIP.hit(req.ip);
+          d.loginLimiter.byEmail.hit(emailKey);
+        }
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Body: { refresh_token?: string } }>(
+    "/api/auth/refresh",
+    {
+      schema: {
+        tags,
+        summary: "Rotate the token pair",
+        security: [],
+        body: body({ refresh_token: str(1000) }),
+        response: { 200: ref("AuthTokens"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      d.refreshLimiter.take(req.ip);
+      return present.tokens(await d.auth.refresh(req.body.refresh_token ?? ""));
+    },
+  );
+
+  app.post(
+    "/api/auth/logout",
+    {
+      onRequest: d.authenticated,
+      schema: { tags, summary: "End the current session (no-op for API keys)", response: { 204: NO_CONTENT, ...ERRORS } },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      if (p.session_id) await d.auth.logout(p.session_id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    "/api/auth/logout-all",
+    {
+      onRequest: d.authenticated,
+      schema: { tags, summary: "End every session of the current user", response: { 204: NO_CONTENT, ...ERRORS } },
+    },
+    async (req, reply) => {
+      await d.auth.logoutAll(principalOf(req).user.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    "/api/auth/me",
+    { onRequest: d.authenticated, schema: { tags, summary: "The current user", response: { 200: ref("User"), ...ERRORS } } },
+    async (req) => present.user(principalOf(req).user),
+  );
+
+  app.patch<{ Body: deploykit.ProfileUpdate }>(
+    "/api/auth/profile",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Edit your own profile",
+        body: body({ email: EMAIL, name: str(1000), new_password: PASSWORD, current_password: PASSWORD }),
+        response: { 200: ref("User"), ...ERRORS },
+      },
+    },
+    async (req) => present.user(await d.users.updateProfile(principalOf(req).user.id, req.body)),
+  );
+}

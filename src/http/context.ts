@@ -1,0 +1,127 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import * as deploykit from "../index.ts";
+import type { CanvasHub } from "./canvas-hub.ts";
+import type { RateLimiter } from "./ratelimit.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every authenticated route. */
+    principal: deploykit.Principal | null;
+  }
+}
+
+/** The reconciler as the HTTP layer sees it; `status` is optional (shown in /api/system/status). */
+export type ReconcilerHandle = deploykit.Reconciler & { status?: () => unknown };
+
+/** What the server is built from: domain services injected by main. */
+export interface ServerOptions {
+  projects: deploykit.ProjectService;
+  users: deploykit.UserService;
+  auth: deploykit.AuthService;
+  services: deploykit.ServiceService;
+  deployments: deploykit.DeploymentService;
+  containers: deploykit.ContainerService;
+  canvas: deploykit.CanvasService;
+  envVars: deploykit.EnvVarService;
+  pendingChanges: deploykit.PendingChangeService;
+  settings: deploykit.SettingsService;
+  system: deploykit.SystemService;
+  bus: deploykit.EventBus;
+  logs: deploykit.LogStreamer;
+  reconciler: ReconcilerHandle;
+  logger?: deploykit.Logger;
+  /** `-cors-origin`: "*" or a comma-separated list of origins. */
+  corsOrigin: string;
+  /** Trust X-Forwarded-For for the client address (rate limits). */
+  trustProxy: boolean;
+  /** Directory of the built SPA (index.html + assets/); null or missing index.html → "not built" page. */
+  spaDir: string | null;
+  now?: () => Date;
+  version: string;
+  /** Tuning, mostly for tests. */
+  limits?: Partial<Limits>;
+}
+
+export interface Limits {
+  /** Canvas WebSocket: ms to send the auth frame. */
+  wsAuthTimeoutMs: number;
+  /** Canvas WebSocket: bytes queued for one client before it is dropped as too slow. */
+  wsSendBufferBytes: number;
+  /** Canvas WebSocket: how long a successful token check is trusted before it is repeated. */
+  wsAuthRecheckMs: number;
+  /** SSE: bytes queued for one viewer before lines are dropped. */
+  sseBufferBytes: number;
+  /** SSE heartbeat interval. */
+  sseHeartbeatMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  wsAuthTimeoutMs: 5000,
+  wsSendBufferBytes: 1024 * 1024,
+  wsAuthRecheckMs: 5000,
+  sseBufferBytes: 1024 * 1024,
+  sseHeartbeatMs: 15_000,
+};
+
+/** Everything a route file needs. */
+export interface Deps extends ServerOptions {
+  logger: deploykit.Logger;
+  now: () => Date;
+  limits: Limits;
+  hub: CanvasHub;
+  /** onRequest hooks of routes any signed-in user may call. */
+  authenticated: Hook[];
+  /** onRequest hooks of admin-only routes. */
+  adminOnly: Hook[];
+  loginLimiter: { byEmail: RateLimiter; byIP: RateLimiter };
+  registerLimiter: RateLimiter;
+  refreshLimiter: RateLimiter;
+}
+
+export type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** `Authorization: Bearer <token>` (scheme case-insensitive) → token, else null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? (m[1] as string) : null;
+}
+
+/** onRequest hook: establishes the principal or answers 401. */
+export function authenticateHook(auth: deploykit.AuthService) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Authentication required.");
+    req.principal = await auth.authenticate(token);
+  };
+}
+
+/** onRequest hook (after authenticateHook): admins only. */
+export async function adminOnlyHook(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (!deploykit.isAdmin(req.principal?.user)) throw deploykit.errorf(deploykit.EFORBIDDEN, "Insufficient permissions.");
+}
+
+export function principalOf(req: FastifyRequest): deploykit.Principal {
+  if (!req.principal) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Authentication required.");
+  return req.principal;
+}
+
+/** The paginated envelope: `{data, total_count, offset, limit}` with the effective paging. */
+export function pageBody<T, U>(result: deploykit.PageResult<T>, page: { offset: number; limit: number }, present: (t: T) => U) {
+  return { data: result.items.map(present), total_count: result.total, offset: page.offset, limit: page.limit };
+}
+
+/** Integer query params arrive as validated digit strings; paging is clamped like the original. */
+export function pageOf(q: { offset?: string; limit?: string }): { offset: number; limit: number } {
+  return deploykit.normalizePage({
+    offset: q.offset === undefined ? undefined : Number(q.offset),
+    limit: q.limit === undefined ? undefined : Number(q.limit),
+  });
+}
+
+/** The service, when it belongs to the project in the URL (PRODUCT §4.7); ENOTFOUND otherwise. */
+export async function serviceInProject(d: Deps, projectID: string, serviceID: string): Promise<deploykit.Service> {
+  const svc = await d.services.findServiceByID(serviceID);
+  if (svc.project_id !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
+  return svc;
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from "fastify";
+import * as deploykit from "../index.ts";
+import { type Deps, pageBody, pageOf, serviceInProject } from "./context.ts";
+import * as present from "./present.ts";
+import { body, ENV_MAP, ERRORS, ID, PAGE_QUERY, PORTS, pageOfRef, params, query, RESOURCES, ref, str, VOLUMES } from "./schemas.ts";
+
+const tags = ["deployments"];
+type PS = { Params: { projectId: string; serviceId: string } };
+
+export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
+  app.post<PS & { Body: deploykit.DeploymentCreate }>(
+    "/api/projects/:projectId/services/:serviceId/deployments",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Deploy now with explicit settings (env = the service's resolved env overlaid by env_vars)",
+        params: params("projectId", "serviceId"),
+        body: body({
+          image: str(1000),
+          env_vars: ENV_MAP,
+          ports: PORTS,
+          volumes: VOLUMES,
+          resources: RESOURCES,
+          replicas: { type: "integer" },
+        }),
+        response: { 201: ref("Deployment"), ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const { projectId, serviceId } = req.params;
+      await serviceInProject(d, projectId, serviceId);
+      const input: deploykit.DeploymentCreate = { ...req.body };
+      deploykit.validateDeploymentCreate(input);
+      const resolved = await d.envVars.resolveForService(serviceId);
+      input.env_vars = { ...resolved.env, ...(req.body.env_vars ?? {}) };
+      const dep = await d.deployments.createDeployment(serviceId, input);
+      d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
+      d.reconciler.triggerService(serviceId);
+      return reply.code(201).send(present.deployment(dep));
+    },
+  );
+
+  app.get<PS & { Querystring: { offset?: string; limit?: string } }>(
+    "/api/projects/:projectId/services/:serviceId/deployments",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "List a service's deployments, newest first",
+        params: params("projectId", "serviceId"),
+        querystring: query(PAGE_QUERY),
+        response: { 200: pageOfRef("Deployment"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const { projectId, serviceId } = req.params;
+      await serviceInProject(d, projectId, serviceId);
+      const page = pageOf(req.query);
+      return pageBody(await d.deployments.findDeployments({ service_id: serviceId, ...page }), page, present.deployment);
+    },
+  );
+
+  app.get<{ Params: { projectId: string; serviceId: string; deploymentId: string } }>(
+    "/api/projects/:projectId/services/:serviceId/deployments/:deploymentId",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Get a deployment",
+        params: params("projectId", "serviceId", "deploymentId"),
+        response: { 200: ref("Deployment"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const { projectId, serviceId, deploymentId } = req.params;
+      await serviceInProject(d, projectId, serviceId);
+      const dep = await d.deployments.findDeploymentByID(deploymentId);
+      if (dep.service_id !== serviceId) throw deploykit.errorf(deploykit.ENOTFOUND, "Deployment not found.");
+      return present.deployment(dep);
+    },
+  );
+
+  app.post<PS & { Body: { deployment_id?: string } }>(
+    "/api/projects/:projectId/services/:serviceId/rollback",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Serve an earlier deployment again (a new deployment with its snapshot; zero-downtime switch)",
+        params: params("projectId", "serviceId"),
+        body: body({ deployment_id: ID }),
+        response: { 200: ref("Service"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const { projectId, serviceId } = req.params;
+      const deploymentID = req.body.deployment_id;
+      if (!deploymentID) throw deploykit.fieldError({ deployment_id: ["Deployment id is required."] });
+      await serviceInProject(d, projectId, serviceId);
+      const { deployment } = await d.deployments.rollback(serviceId, deploymentID);
+      d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment }));
+      d.reconciler.triggerService(serviceId);
+      return present.service(await d.services.findServiceByID(serviceId));
+    },
+  );
+}

@@ -1,0 +1,179 @@
+import type { ServerResponse } from "node:http";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import * as deploykit from "../index.ts";
+import { type Deps, serviceInProject } from "./context.ts";
+import { ERRORS, INT_QUERY, params, query } from "./schemas.ts";
+
+/** One SSE response following every running container of a service. */
+class LogSession {
+  private readonly res: ServerResponse;
+  private readonly subs: deploykit.LogSubscription[] = [];
+  private readonly bufferBytes: number;
+  private open: number;
+  private dropped = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private ended = false;
+  onEnd: () => void = () => {};
+
+  constructor(res: ServerResponse, containers: number, bufferBytes: number) {
+    this.res = res;
+    this.open = containers;
+    this.bufferBytes = bufferBytes;
+  }
+
+  start(heartbeatMs: number): void {
+    this.heartbeat = setInterval(() => this.write(": ping\n\n", true), heartbeatMs);
+    this.res.on("close", () => this.end(false));
+    this.res.on("drain", () => {
+      if (this.dropped > 0 && !this.ended) {
+        const n = this.dropped;
+        this.dropped = 0;
+        this.write(`data: ${JSON.stringify({ event: "dropped", count: n })}\n\n`, true);
+      }
+    });
+  }
+
+  addSubscription(s: deploykit.LogSubscription): void {
+    if (this.ended) s.close();
+    else this.subs.push(s);
+  }
+
+  line(l: deploykit.LogLine): void {
+    if (l.line === "") return;
+    this.write(`data: ${JSON.stringify({ container_id: l.container_id, stream: l.stream, line: l.line })}\n\n`, false);
+  }
+
+  exited(containerID: string): void {
+    if (this.ended) return;
+    this.write(`data: ${JSON.stringify({ container_id: containerID.slice(0, 12), event: "container_exited" })}\n\n`, true);
+    this.open--;
+    if (this.open <= 0) this.end(true);
+  }
+
+  /** Lines are dropped (and counted) while the viewer's buffer is full; control frames always go out. */
+  private write(frame: string, always: boolean): void {
+    if (this.ended) return;
+    if (!always && this.res.writableLength > this.bufferBytes) {
+      this.dropped++;
+      return;
+    }
+    this.res.write(frame);
+  }
+
+  end(graceful: boolean): void {
+    if (this.ended) return;
+    if (graceful) this.write("event: end\ndata: {}\n\n", true);
+    this.ended = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const s of this.subs) s.close();
+    this.subs.length = 0;
+    if (!this.res.writableEnded) this.res.end();
+    this.onEnd();
+  }
+}
+
+/** Tracks live SSE sessions so shutdown can end them. */
+export class LogStreams {
+  private readonly sessions = new Set<LogSession>();
+  private readonly d: Deps;
+
+  constructor(d: Deps) {
+    this.d = d;
+  }
+
+  async stream(reply: FastifyReply, projectID: string, serviceID: string, tail: number): Promise<void> {
+    const d = this.d;
+    await serviceInProject(d, projectID, serviceID);
+    const containers: deploykit.Container[] = [];
+    for (let offset = 0; ; offset += deploykit.MAX_LIMIT) {
+      const page = await d.containers.findContainers({
+        service_id: serviceID,
+        status: deploykit.CONTAINER_RUNNING,
+        offset,
+        limit: deploykit.MAX_LIMIT,
+      });
+      containers.push(...page.items);
+      if (page.items.length < deploykit.MAX_LIMIT || containers.length >= page.total) break;
+    }
+    if (containers.length === 0) throw deploykit.errorf(deploykit.ENOTFOUND, "No running containers for this service.");
+
+    const res = reply.raw;
+    const session = new LogSession(res, containers.length, d.limits.sseBufferBytes);
+    // Lines arriving before the headers are written wait here (history comes first).
+    let early: (() => void)[] | null = [];
+    const later = (fn: () => void) => (early ? early.push(fn) : fn());
+    const follows = await Promise.allSettled(
+      containers.map((c) =>
+        d.logs.follow(
+          c.docker_container_id,
+          { tail },
+          (l) => later(() => session.line(l)),
+          () => later(() => session.exited(c.docker_container_id)),
+        ),
+      ),
+    );
+    const failures = follows.filter((f) => f.status === "rejected").map((f) => (f as PromiseRejectedResult).reason);
+    const subs = follows.filter((f) => f.status === "fulfilled").map((f) => (f as PromiseFulfilledResult<deploykit.LogSubscription>).value);
+    if (subs.length === 0) {
+      const unavailable = failures.find((e) => deploykit.errorCode(e) === deploykit.EUNAVAILABLE);
+      if (unavailable) throw unavailable;
+      throw deploykit.errorf(deploykit.ENOTFOUND, "No running containers for this service.");
+    }
+
+    reply.hijack();
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = String(v);
+    res.writeHead(200, {
+      ...headers,
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      Connection: "keep-alive",
+      "X-Accel-Buffering": "no",
+    });
+    res.flushHeaders();
+    this.sessions.add(session);
+    session.onEnd = () => this.sessions.delete(session);
+    session.start(d.limits.sseHeartbeatMs);
+    for (const s of subs) session.addSubscription(s);
+    if (res.destroyed) return session.end(false);
+    const queued = early;
+    early = null;
+    for (const fn of queued) fn();
+    // Containers that vanished between the listing and the follow count as exited.
+    for (const [i, f] of follows.entries()) {
+      if (f.status === "rejected") session.exited((containers[i] as deploykit.Container).docker_container_id);
+    }
+  }
+
+  /** Ends every stream (server shutdown). */
+  async closeAll(): Promise<void> {
+    for (const s of [...this.sessions]) s.end(true);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStreams): void {
+  app.get<{ Params: { projectId: string; serviceId: string }; Querystring: { tail?: string } }>(
+    "/api/projects/:projectId/services/:serviceId/logs",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags: ["services"],
+        summary: "Follow the logs of every running container (Server-Sent Events)",
+        description:
+          'Frames: `data: {"container_id","stream","line"}`; `data: {"container_id","event":"container_exited"}`; ' +
+          '`data: {"event":"dropped","count":N}` when the viewer fell behind; `event: end` when every stream ended; `: ping` every 15 s.',
+        params: params("projectId", "serviceId"),
+        querystring: query({ tail: INT_QUERY }),
+        response: { 200: { description: "text/event-stream", type: "string" }, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      await streams.stream(reply, req.params.projectId, req.params.serviceId, deploykit.normalizeLogTail(req.query.tail));
+      return reply;
+    },
+  );
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from "fastify";
+import * as deploykit from "../index.ts";
+import type { Deps } from "./context.ts";
+import * as present from "./present.ts";
+import { ERRORS, listOfRef, NO_CONTENT, params, ref } from "./schemas.ts";
+
+const tags = ["pending-changes"];
+type P = { Params: { projectId: string } };
+
+export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void {
+  app.get<P>(
+    "/api/projects/:projectId/pending-changes",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "The staged-edit log, by seq",
+        params: params("projectId"),
+        response: { 200: listOfRef("PendingChange"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      await d.projects.findProjectByID(req.params.projectId);
+      const list = await d.pendingChanges.findPendingChanges(req.params.projectId);
+      return { data: list.map(present.pendingChange) };
+    },
+  );
+
+  app.delete<P>(
+    "/api/projects/:projectId/pending-changes",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Discard every staged change (pending-service nodes are removed, reparented nodes move back)",
+        params: params("projectId"),
+        response: { 204: NO_CONTENT, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const { projectId } = req.params;
+      await d.projects.findProjectByID(projectId);
+      await d.pendingChanges.discardPendingChanges(projectId);
+      await d.hub.broadcastCanvasState(projectId);
+      d.hub.broadcast(projectId, "pending-changes:cleared", {});
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { projectId: string; changeId: string } }>(
+    "/api/projects/:projectId/pending-changes/:changeId",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Undo one staged change (project.update, service.update, env_var.*)",
+        params: params("projectId", "changeId"),
+        response: { 204: NO_CONTENT, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const { projectId, changeId } = req.params;
+      await d.pendingChanges.removePendingChange(projectId, changeId);
+      d.hub.broadcast(projectId, "pending-changes:removed", { ids: [changeId] });
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<P>(
+    "/api/projects/:projectId/deploy",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Apply the staged changes (Deploy)",
+        description: "Applies the whole log in one transaction; a clash found while applying is 409 and leaves the log untouched.",
+        params: params("projectId"),
+        response: { 200: ref("ApplyResult"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const { projectId } = req.params;
+      const result = await d.pendingChanges.applyPendingChanges(projectId);
+      for (const dep of result.created_deployments) {
+        d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
+      }
+      const body = present.applyResult(result);
+      await d.hub.broadcastCanvasState(projectId);
+      d.hub.broadcast(projectId, "pending-changes:applied", body);
+      if (result.applied_count > 0) d.reconciler.trigger();
+      return body;
+    },
+  );
+}

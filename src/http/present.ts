@@ -1,0 +1,156 @@
+import type * as deploykit from "../index.ts";
+
+/**
+ * Presenters: the exact JSON every response carries. Fields are picked, never spread, so an internal
+ * field added to a domain type does not leak by accident.
+ */
+
+export function user(u: deploykit.User) {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, created_at: u.created_at, updated_at: u.updated_at };
+}
+
+export function tokens(t: deploykit.AuthTokens) {
+  return { access_token: t.access_token, refresh_token: t.refresh_token, expires_at: t.expires_at };
+}
+
+export function project(p: deploykit.Project) {
+  return { id: p.id, name: p.name, slug: p.slug, created_at: p.created_at, updated_at: p.updated_at };
+}
+
+/** Deployment without the internal baseline_restart_count; optional fields omitted when unset. */
+export function deployment(d: deploykit.Deployment) {
+  const out: Record<string, unknown> = {
+    id: d.id,
+    service_id: d.service_id,
+    image: d.image,
+    env_vars: d.env_vars,
+    ports: d.ports,
+    volumes: d.volumes,
+    replicas: d.replicas,
+    status: d.status,
+    attempt_count: d.attempt_count,
+    created_at: d.created_at,
+  };
+  if (d.resources) out.resources = d.resources;
+  if (d.failure_reason !== undefined && d.failure_reason !== null) out.failure_reason = d.failure_reason;
+  if (d.exit_code !== undefined && d.exit_code !== null) out.exit_code = d.exit_code;
+  if (d.log_tail !== undefined && d.log_tail !== null) out.log_tail = d.log_tail;
+  if (d.started_at) out.started_at = d.started_at;
+  if (d.healthy_at) out.healthy_at = d.healthy_at;
+  return out;
+}
+
+export function service(s: deploykit.Service) {
+  const out: Record<string, unknown> = {
+    id: s.id,
+    project_id: s.project_id,
+    name: s.name,
+    status: s.status,
+    icon_url: s.icon_url,
+    active_deployment_id: s.active_deployment_id,
+    image: s.image,
+    ports: s.ports,
+    volumes: s.volumes,
+    resources: s.resources,
+    replicas: s.replicas,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+  };
+  if (s.active_deployment) out.active_deployment = deployment(s.active_deployment);
+  return out;
+}
+
+export function container(c: deploykit.Container) {
+  return {
+    id: c.id,
+    service_id: c.service_id,
+    deployment_id: c.deployment_id,
+    docker_container_id: c.docker_container_id,
+    replica_index: c.replica_index,
+    status: c.status,
+    created_at: c.created_at,
+  };
+}
+
+export function envVar(e: deploykit.EnvVar) {
+  return { id: e.id, scope: e.scope, scope_id: e.scope_id, key: e.key, value: e.value, created_at: e.created_at, updated_at: e.updated_at };
+}
+
+export function pendingChange(c: deploykit.PendingChange) {
+  const out: Record<string, unknown> = {
+    id: c.id,
+    project_id: c.project_id,
+    seq: c.seq,
+    op: c.op,
+    target_type: c.target_type,
+    payload: c.payload,
+    created_at: c.created_at,
+  };
+  if (c.target_id) out.target_id = c.target_id;
+  if (c.target_temp_id) out.target_temp_id = c.target_temp_id;
+  if (c.parent_temp_id) out.parent_temp_id = c.parent_temp_id;
+  if (c.user_id) out.user_id = c.user_id;
+  return out;
+}
+
+export function applyResult(r: deploykit.ApplyResult) {
+  return {
+    applied_count: r.applied_count,
+    temp_id_to_service_id: r.temp_id_to_service_id,
+    redeployed_service_ids: r.redeployed_service_ids,
+    created_deployments: r.created_deployments.map(deployment),
+  };
+}
+
+export function apiKey(k: deploykit.APIKey) {
+  return {
+    id: k.id,
+    user_id: k.user_id,
+    description: k.description,
+    prefix: k.prefix,
+    expires_at: k.expires_at,
+    last_used_at: k.last_used_at,
+    created_at: k.created_at,
+  };
+}
+
+export function apiKeyCreated(k: deploykit.APIKeyCreated) {
+  return { ...apiKey(k), token: k.token };
+}
+
+export function node(n: deploykit.CanvasNode) {
+  const out: Record<string, unknown> = {
+    id: n.id,
+    project_id: n.project_id,
+    type: n.type,
+    label: n.label,
+    position_x: n.position_x,
+    position_y: n.position_y,
+    data: n.data,
+    created_at: n.created_at,
+    updated_at: n.updated_at,
+  };
+  if (n.width !== undefined && n.width !== null) out.width = n.width;
+  if (n.height !== undefined && n.height !== null) out.height = n.height;
+  if (n.service_id) out.service_id = n.service_id;
+  if (n.parent_id) out.parent_id = n.parent_id;
+  return out;
+}
+
+export function edge(e: deploykit.CanvasEdge) {
+  const out: Record<string, unknown> = {
+    id: e.id,
+    project_id: e.project_id,
+    source_id: e.source_id,
+    target_id: e.target_id,
+    data: e.data,
+    created_at: e.created_at,
+    updated_at: e.updated_at,
+  };
+  if (e.label !== undefined && e.label !== null) out.label = e.label;
+  return out;
+}
+
+export function canvasState(s: deploykit.CanvasState) {
+  return { nodes: s.nodes.map(node), edges: s.edges.map(edge) };
+}

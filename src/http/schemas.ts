@@ -1,0 +1,230 @@
+/**
+ * JSON schemas shared by the route files. Request schemas check shapes and bound sizes; the domain
+ * validators give the precise per-field messages (422), so fields are rarely `required` here.
+ * Response schemas document the API (OpenAPI) — responses are serialized with JSON.stringify.
+ */
+
+export const str = (maxLength: number) => ({ type: "string", maxLength }) as const;
+export const ID = str(128);
+export const NAME = str(1000);
+/** Integer query params arrive as strings; validated here, parsed by the handler. */
+export const INT_QUERY = { type: "string", pattern: "^-?[0-9]{1,9}$" } as const;
+
+export function params(...names: string[]) {
+  return {
+    type: "object",
+    properties: Object.fromEntries(names.map((n) => [n, ID])),
+    required: names,
+  } as const;
+}
+
+export function query(props: Record<string, unknown>) {
+  return { type: "object", additionalProperties: false, properties: props } as const;
+}
+
+export const PAGE_QUERY = { offset: INT_QUERY, limit: INT_QUERY };
+
+export function body(props: Record<string, unknown>, required: string[] = []) {
+  return { type: "object", additionalProperties: false, properties: props, required } as const;
+}
+
+export const PORT = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    container_port: { type: "integer" },
+    host_port: { type: "integer" },
+    protocol: { type: "string", maxLength: 8 },
+  },
+} as const;
+export const PORTS = { type: "array", maxItems: 100, items: PORT } as const;
+
+export const VOLUME = {
+  type: "object",
+  additionalProperties: false,
+  properties: { name: str(100), mount_path: str(1000) },
+} as const;
+export const VOLUMES = { type: "array", maxItems: 100, items: VOLUME } as const;
+
+export const RESOURCES = {
+  type: ["object", "null"],
+  additionalProperties: false,
+  properties: { cpu_shares: { type: "integer" }, cpus: { type: "number" }, memory_mb: { type: "integer" } },
+} as const;
+
+export const ENV_MAP = {
+  type: "object",
+  maxProperties: 1000,
+  propertyNames: { maxLength: 256 },
+  additionalProperties: { type: "string", maxLength: 65536 },
+} as const;
+
+export const ENV_LIST = {
+  type: "array",
+  maxItems: 1000,
+  items: body({ key: str(256), value: str(65536) }),
+} as const;
+
+/** Settings a service carries into its next deployment (PRODUCT §4.3). */
+export const SERVICE_SETTINGS = {
+  image: str(1000),
+  icon_url: { type: ["string", "null"], maxLength: 4096 },
+  ports: PORTS,
+  volumes: VOLUMES,
+  resources: RESOURCES,
+  replicas: { type: "integer" },
+};
+
+const TIME = { type: "string", format: "date-time" } as const;
+const NULLABLE_TIME = { type: ["string", "null"], format: "date-time" } as const;
+const obj = (props: Record<string, unknown>) => ({ type: "object", properties: props }) as const;
+
+/** Entity schemas, registered with `$id` and referenced as `{$ref: "Name#"}` in route responses. */
+export const ENTITY_SCHEMAS = [
+  { $id: "Error", ...obj({ error: { type: "string" }, message: { type: "string" }, errors: { type: "object" } }) },
+  {
+    $id: "User",
+    ...obj({ id: ID, email: { type: "string" }, name: { type: "string" }, role: { type: "string" }, created_at: TIME, updated_at: TIME }),
+  },
+  { $id: "AuthTokens", ...obj({ access_token: { type: "string" }, refresh_token: { type: "string" }, expires_at: TIME }) },
+  { $id: "Project", ...obj({ id: ID, name: { type: "string" }, slug: { type: "string" }, created_at: TIME, updated_at: TIME }) },
+  {
+    $id: "Deployment",
+    ...obj({
+      id: ID,
+      service_id: ID,
+      image: { type: "string" },
+      env_vars: { type: "object", additionalProperties: { type: "string" } },
+      ports: PORTS,
+      volumes: VOLUMES,
+      resources: RESOURCES,
+      replicas: { type: "integer" },
+      status: { type: "string" },
+      failure_reason: { type: "string" },
+      exit_code: { type: "integer" },
+      log_tail: { type: "string" },
+      attempt_count: { type: "integer" },
+      started_at: TIME,
+      healthy_at: TIME,
+      created_at: TIME,
+    }),
+  },
+  {
+    $id: "Service",
+    ...obj({
+      id: ID,
+      project_id: ID,
+      name: { type: "string" },
+      status: { type: "string" },
+      icon_url: { type: ["string", "null"] },
+      active_deployment_id: { type: ["string", "null"] },
+      image: { type: "string" },
+      ports: PORTS,
+      volumes: VOLUMES,
+      resources: RESOURCES,
+      replicas: { type: "integer" },
+      created_at: TIME,
+      updated_at: TIME,
+      active_deployment: { $ref: "Deployment#" },
+    }),
+  },
+  {
+    $id: "Container",
+    ...obj({
+      id: ID,
+      service_id: ID,
+      deployment_id: ID,
+      docker_container_id: { type: "string" },
+      replica_index: { type: "integer" },
+      status: { type: "string" },
+      created_at: TIME,
+    }),
+  },
+  {
+    $id: "EnvVar",
+    ...obj({
+      id: ID,
+      scope: { type: "string" },
+      scope_id: ID,
+      key: { type: "string" },
+      value: { type: "string" },
+      created_at: TIME,
+      updated_at: TIME,
+    }),
+  },
+  {
+    $id: "PendingChange",
+    ...obj({
+      id: ID,
+      project_id: ID,
+      seq: { type: "integer" },
+      op: { type: "string" },
+      target_type: { type: "string" },
+      target_id: ID,
+      target_temp_id: ID,
+      parent_temp_id: ID,
+      payload: { type: "object" },
+      user_id: ID,
+      created_at: TIME,
+    }),
+  },
+  {
+    $id: "ApplyResult",
+    ...obj({
+      applied_count: { type: "integer" },
+      temp_id_to_service_id: { type: "object", additionalProperties: { type: "string" } },
+      redeployed_service_ids: { type: "array", items: { type: "string" } },
+      created_deployments: { type: "array", items: { $ref: "Deployment#" } },
+    }),
+  },
+  {
+    $id: "APIKey",
+    ...obj({
+      id: ID,
+      user_id: ID,
+      description: { type: "string" },
+      prefix: { type: "string" },
+      expires_at: NULLABLE_TIME,
+      last_used_at: NULLABLE_TIME,
+      created_at: TIME,
+      token: { type: "string", description: "Only in the creation response." },
+    }),
+  },
+  {
+    $id: "Preset",
+    ...obj({
+      id: { type: "string" },
+      name: { type: "string" },
+      image: { type: "string" },
+      icon_url: { type: "string" },
+      ports: PORTS,
+      volumes: VOLUMES,
+      env_vars: {
+        type: "array",
+        items: obj({ key: { type: "string" }, value: { type: "string" }, generate: { type: "string" } }),
+      },
+    }),
+  },
+];
+
+export const ref = (name: string) => ({ $ref: `${name}#` });
+export const pageOfRef = (name: string) => ({
+  type: "object",
+  properties: {
+    data: { type: "array", items: ref(name) },
+    total_count: { type: "integer" },
+    offset: { type: "integer" },
+    limit: { type: "integer" },
+  },
+});
+export const listOfRef = (name: string) => ({ type: "object", properties: { data: { type: "array", items: ref(name) } } });
+export const NO_CONTENT = { type: "null", description: "No content" } as const;
+export const ERRORS = {
+  400: ref("Error"),
+  401: ref("Error"),
+  403: ref("Error"),
+  404: ref("Error"),
+  409: ref("Error"),
+  422: ref("Error"),
+  429: ref("Error"),
+};

@@ -1,0 +1,274 @@
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUI from "@fastify/swagger-ui";
+import fastifyWebsocket from "@fastify/websocket";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import * as deploykit from "../index.ts";
+import { registerAPIKeyRoutes } from "./apikey.ts";
+import { registerAuthRoutes } from "./auth.ts";
+import { CanvasHub } from "./canvas-hub.ts";
+import { registerContainerRoutes } from "./container.ts";
+import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type ServerOptions } from "./context.ts";
+import { registerDeploymentRoutes } from "./deployment.ts";
+import { registerEnvVarRoutes } from "./envvar.ts";
+import { formatSchemaError, handleError } from "./errors.ts";
+import { LogStreams, registerLogRoutes } from "./logs.ts";
+import { openAPIOptions } from "./openapi.ts";
+import { registerPendingChangeRoutes } from "./pending-change.ts";
+import { registerPresetRoutes } from "./preset.ts";
+import { registerProjectRoutes } from "./project.ts";
+import { RateLimiter } from "./ratelimit.ts";
+import { ENTITY_SCHEMAS } from "./schemas.ts";
+import { registerServiceRoutes } from "./service.ts";
+import { registerSettingsRoutes } from "./settings.ts";
+import { SPA } from "./spa.ts";
+import { registerSystemRoutes } from "./system.ts";
+import { registerUserRoutes } from "./user.ts";
+
+export type { ServerOptions } from "./context.ts";
+
+const BODY_LIMIT = 1024 * 1024;
+const METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
+
+/** Adapts the domain logger to what Fastify expects of a pino-like instance. */
+function fastifyLogger(l: deploykit.Logger, level = "info"): FastifyBaseLogger {
+  const log = (fn: (o: object | string, m?: string) => void) => (o: object | string, m?: string) => fn.call(l, o, m);
+  return {
+    level,
+    trace: log(l.trace),
+    debug: log(l.debug),
+    info: log(l.info),
+    warn: log(l.warn),
+    error: log(l.error),
+    fatal: log(l.error),
+    silent: () => {},
+    child: (bindings: Record<string, unknown>) => fastifyLogger(l.child(bindings), level),
+  } as unknown as FastifyBaseLogger;
+}
+
+/** Parses `-cors-origin`: "*" or a comma-separated list. */
+function parseOrigins(s: string): { any: boolean; list: Set<string> } {
+  const list = new Set(
+    s
+      .split(",")
+      .map((o) => o.trim().replace(/\/+$/, ""))
+      .filter((o) => o !== ""),
+  );
+  return { any: list.has("*"), list };
+}
+
+/**
+ * The HTTP server: the JSON API under /api, the canvas WebSocket hub, SSE logs, OpenAPI docs and the
+ * SPA. Built from domain interfaces only (main wires the implementations in).
+ */
+export class Server {
+  readonly app: FastifyInstance;
+  readonly hub: CanvasHub;
+  private readonly deps: Deps;
+  private readonly logStreams: LogStreams;
+  private readonly routePatterns: { method: string; re: RegExp }[] = [];
+  private readonly origins: { any: boolean; list: Set<string> };
+  private closing: Promise<void> | null = null;
+  private readonly ready: Promise<void>;
+
+  constructor(opts: ServerOptions) {
+    const logger = opts.logger ?? deploykit.nopLogger;
+    const now = opts.now ?? (() => new Date());
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const clock = () => now().getTime();
+    this.origins = parseOrigins(opts.corsOrigin);
+
+    this.app = Fastify({
+      loggerInstance: fastifyLogger(logger),
+      logController: new LogController({ disableRequestLogging: true }),
+      genReqId: () => randomUUID(),
+      bodyLimit: BODY_LIMIT,
+      trustProxy: opts.trustProxy,
+      onProtoPoisoning: "error",
+      onConstructorPoisoning: "error",
+      routerOptions: { maxParamLength: 200 },
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+      schemaErrorFormatter: formatSchemaError,
+      forceCloseConnections: "idle",
+      frameworkErrors: (err, _req, reply) => {
+        void (reply as FastifyReply)
+          .code(400)
+          .send({ error: deploykit.EINVALID, message: err.code === "FST_ERR_BAD_URL" ? "Malformed URL." : "Bad request." });
+      },
+    });
+    // Responses are serialized with JSON.stringify; response schemas are documentation only.
+    this.app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    for (const s of ENTITY_SCHEMAS) this.app.addSchema(s);
+
+    const authn = authenticateHook(opts.auth);
+    const message = "Too many attempts. Try again later.";
+    this.hub = new CanvasHub({
+      auth: opts.auth,
+      projects: opts.projects,
+      services: opts.services,
+      canvas: opts.canvas,
+      pendingChanges: opts.pendingChanges,
+      bus: opts.bus,
+      logger: logger.child({ component: "canvas-hub" }),
+      now,
+      sendBufferBytes: limits.wsSendBufferBytes,
+      authTimeoutMs: limits.wsAuthTimeoutMs,
+      authRecheckMs: limits.wsAuthRecheckMs,
+    });
+    this.deps = {
+      ...opts,
+      logger,
+      now,
+      limits,
+      hub: this.hub,
+      authenticated: [authn],
+      adminOnly: [authn, adminOnlyHook],
+      loginLimiter: {
+        byEmail: new RateLimiter({ max: 5, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
+        byIP: new RateLimiter({ max: 20, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
+      },
+      registerLimiter: new RateLimiter({ max: 10, windowMs: 60_000, now: clock, message }),
+      refreshLimiter: new RateLimiter({ max: 30, windowMs: 60_000, now: clock, message }),
+    };
+    this.logStreams = new LogStreams(this.deps);
+    this.ready = this.setup();
+  }
+
+  private async setup(): Promise<void> {
+    const app = this.app;
+    const d = this.deps;
+
+    this.parseJSONLeniently();
+    app.addHook("onRoute", (r) => {
+      if (!r.url.startsWith("/api/") || r.url.includes("*")) return;
+      const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`);
+      for (const m of Array.isArray(r.method) ? r.method : [r.method]) this.routePatterns.push({ method: m, re });
+    });
+    app.addHook("onRequest", async (req, reply) => {
+      reply.header("X-Request-Id", req.id);
+      this.cors(req, reply);
+    });
+    app.addHook("onResponse", async (req, reply) => {
+      req.log.info(
+        { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        "request",
+      );
+    });
+    app.setErrorHandler(handleError);
+
+    await app.register(fastifySwagger, openAPIOptions(d.version));
+    await app.register(fastifySwaggerUI, { routePrefix: "/api/docs" });
+    await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+
+    app.route({ method: "OPTIONS", url: "*", schema: { hide: true }, handler: async (_req, reply) => reply.code(204).send() });
+    app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+    app.get(
+      "/api/health",
+      {
+        schema: {
+          tags: ["system"],
+          summary: "Liveness",
+          response: { 200: { type: "object", properties: { status: { type: "string" } } } },
+        },
+      },
+      async () => ({ status: "ok" }),
+    );
+
+    registerAuthRoutes(app, d);
+    registerProjectRoutes(app, d);
+    registerServiceRoutes(app, d);
+    registerDeploymentRoutes(app, d);
+    registerContainerRoutes(app, d);
+    registerLogRoutes(app, d, this.logStreams);
+    registerEnvVarRoutes(app, d);
+    registerPendingChangeRoutes(app, d);
+    registerPresetRoutes(app, d);
+    registerAPIKeyRoutes(app, d);
+    registerUserRoutes(app, d);
+    registerSystemRoutes(app, d);
+    registerSettingsRoutes(app, d);
+    this.hub.register(app, (req) => this.originAllowed(req));
+
+    const spa = new SPA(d.spaDir);
+    app.setNotFoundHandler(async (req, reply) => {
+      const path = req.url.split("?")[0] ?? "/";
+      if (path === "/api" || path.startsWith("/api/")) return this.apiNotFound(req, reply, path);
+      if (req.method === "GET" || req.method === "HEAD") return spa.serve(req, reply, path);
+      return reply.code(404).send({ error: deploykit.ENOTFOUND, message: "Not found." });
+    });
+    this.hub.start();
+    await app.ready();
+  }
+
+  /** JSON bodies: an empty body is "no body" (clients often send the header anyway). */
+  private parseJSONLeniently(): void {
+    const parse = this.app.getDefaultJsonParser("error", "error");
+    this.app.removeContentTypeParser("application/json");
+    this.app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+      if (typeof body === "string" && body.trim() === "") return done(null, undefined);
+      parse(req, body as string, done);
+    });
+  }
+
+  private apiNotFound(req: FastifyRequest, reply: FastifyReply, path: string) {
+    const allowed = [...new Set(this.routePatterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    if (allowed.length > 0) {
+      reply.header("Allow", [...allowed, "OPTIONS"].join(", "));
+      return reply.code(405).send({ error: deploykit.EINVALID, message: `Method ${req.method} not allowed.` });
+    }
+    return reply.code(404).send({ error: deploykit.ENOTFOUND, message: "Not found." });
+  }
+
+  private cors(req: FastifyRequest, reply: FastifyReply): void {
+    const origin = req.headers.origin;
+    if (this.origins.any) reply.header("Access-Control-Allow-Origin", "*");
+    else if (origin && this.origins.list.has(origin)) {
+      reply.header("Access-Control-Allow-Origin", origin);
+      reply.header("Vary", "Origin");
+    } else return;
+    reply.header("Access-Control-Allow-Methods", METHODS);
+    reply.header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    reply.header("Access-Control-Max-Age", "86400");
+  }
+
+  /** WebSocket Origin check: absent (non-browser), same origin as the request, or an allowed origin. */
+  originAllowed(req: FastifyRequest): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return true;
+    if (this.origins.any || this.origins.list.has(origin)) return true;
+    const host = req.headers.host;
+    if (!host) return false;
+    try {
+      const u = new URL(origin);
+      return u.host === host && (u.protocol === "http:" || u.protocol === "https:");
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts listening; `port: 0` picks a free port. */
+  async listen(addr: { host: string; port: number }): Promise<{ port: number }> {
+    await this.ready;
+    await this.app.listen({ host: addr.host, port: addr.port });
+    const a = this.app.server.address() as AddressInfo;
+    return { port: a.port };
+  }
+
+  /** Resolves once routes are registered (for `app.inject` in tests). */
+  async whenReady(): Promise<void> {
+    await this.ready;
+  }
+
+  /** Stops accepting, closes WebSockets (1001) and ends SSE streams, then closes the server. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await this.ready.catch(() => {});
+        await Promise.all([this.hub.close(), this.logStreams.closeAll()]);
+        await this.app.close();
+      })();
+    }
+    return this.closing;
+  }
+}

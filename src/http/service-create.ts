@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import * as deploykit from "../index.ts";
+
+/** A request to create a service, from `POST …/services` or the canvas `service:create` message. */
+export interface ServiceCreateRequest {
+  name?: unknown;
+  image?: unknown;
+  icon_url?: unknown;
+  ports?: deploykit.PortMapping[];
+  volumes?: deploykit.VolumeMount[];
+  resources?: deploykit.Resources | null;
+  replicas?: number;
+  env_vars?: { key: unknown; value: unknown }[];
+  position_x?: number;
+  position_y?: number;
+}
+
+function asString(v: unknown, field: string, c: deploykit.FieldErrorCollector): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") {
+    c.add(field, "Must be a string.");
+    return undefined;
+  }
+  return v;
+}
+
+/**
+ * The one staging path for new services (PRODUCT §4.8): validates, places a canvas node, then
+ * appends `service.create` with the node id as temp id; the node is removed again when staging fails.
+ * Throws EINVALID (fields), ENOTFOUND, ECONFLICT (name taken).
+ */
+export async function stageServiceCreate(
+  deps: { canvas: deploykit.CanvasService; pendingChanges: deploykit.PendingChangeService },
+  projectID: string,
+  userID: string | null,
+  input: ServiceCreateRequest,
+): Promise<{ node: deploykit.CanvasNode; change: deploykit.PendingChange }> {
+  const v = new deploykit.FieldErrorCollector();
+  const name = asString(input.name, "name", v);
+  const image = asString(input.image, "image", v);
+  const icon = asString(input.icon_url, "icon_url", v);
+  deploykit.validateServiceName(name, v, true);
+  deploykit.validateImage(image, v, true);
+  deploykit.validateIconURL(icon, v);
+  if (input.ports !== undefined) deploykit.validatePorts(input.ports, v);
+  if (input.volumes !== undefined) deploykit.validateVolumes(input.volumes, v);
+  if (input.resources !== undefined && input.resources !== null) deploykit.validateResources(input.resources, v);
+  deploykit.validateReplicas(input.replicas, v);
+  const env: { scope: string; key: string; value: string }[] = [];
+  if (input.env_vars !== undefined) {
+    if (!Array.isArray(input.env_vars) || input.env_vars.length > 1000) v.add("env_vars", "Env vars must be a list of at most 1000.");
+    else {
+      const seen = new Set<string>();
+      input.env_vars.forEach((e, i) => {
+        const before = Object.keys(v.fields).length;
+        deploykit.validateEnvKey(e?.key, v, `env_vars[${i}].key`);
+        deploykit.validateEnvValue(e?.value, v, `env_vars[${i}].value`);
+        if (Object.keys(v.fields).length !== before) return;
+        const key = e.key as string;
+        if (seen.has(key)) v.add(`env_vars[${i}].key`, `Duplicate env var key: ${key}`);
+        seen.add(key);
+        env.push({ scope: deploykit.SCOPE_SERVICE, key, value: e.value as string });
+      });
+    }
+  }
+  v.throwIfAny();
+
+  const payload: Record<string, unknown> = { name, image };
+  if (icon) payload.icon_url = icon;
+  if (input.ports !== undefined) payload.ports = input.ports;
+  if (input.volumes !== undefined) payload.volumes = input.volumes;
+  if (input.resources !== undefined) payload.resources = input.resources;
+  if (input.replicas !== undefined) payload.replicas = input.replicas;
+  if (env.length > 0) payload.env_vars = env;
+
+  const upsert: deploykit.CanvasNodeUpsert = {
+    id: randomUUID(),
+    type: deploykit.NODE_SERVICE,
+    label: name as string,
+    position_x: input.position_x ?? 0,
+    position_y: input.position_y ?? 0,
+    data: JSON.stringify({ image }),
+  };
+  deploykit.validateNodeUpsert(upsert);
+  const { node } = await deps.canvas.upsertNode(projectID, upsert);
+  try {
+    const change = await deps.pendingChanges.appendPendingChange(projectID, userID, {
+      op: deploykit.OP_SERVICE_CREATE,
+      target_type: deploykit.TARGET_SERVICE,
+      target_temp_id: node.id,
+      payload,
+    });
+    return { node, change };
+  } catch (err) {
+    await deps.canvas.deleteNode(projectID, node.id).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from "fastify";
+import type { Deps } from "./context.ts";
+import { ERRORS } from "./schemas.ts";
+
+const tags = ["system"];
+
+export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
+  app.get(
+    "/api/system/about",
+    {
+      onRequest: d.adminOnly,
+      schema: { tags, summary: "Versions: DeployKit, Node, Docker, database", response: { 200: { type: "object" }, ...ERRORS } },
+    },
+    async () => d.system.about(),
+  );
+
+  app.get(
+    "/api/system/status",
+    {
+      onRequest: d.adminOnly,
+      schema: {
+        tags,
+        summary: "Host, Docker and DeployKit load (plus the reconciler's view when available)",
+        response: { 200: { type: "object" }, ...ERRORS },
+      },
+    },
+    async () => {
+      const status = await d.system.status();
+      return d.reconciler.status ? { ...status, reconciler: d.reconciler.status() } : status;
+    },
+  );
+}
