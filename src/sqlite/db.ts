@@ -58,15 +58,15 @@ export class DB {
     const conn = new Database(this.path);
     try {
       // WAL: readers never block the writer and a crash mid-write cannot corrupt the main file.
-      if (this.path !== ":memory:") conn.pragma("journal_mode = WAL");
+      if (this.path !== ":memory:") conn.exec("PRAGMA journal_mode = WAL");
       // SQLite ships with foreign keys off; cascades and references depend on them.
-      conn.pragma("foreign_keys = ON");
+      conn.exec("PRAGMA foreign_keys = ON");
       // Another connection (a second process, a backup) holding the write lock makes us wait, not fail.
-      conn.pragma("busy_timeout = 5000");
+      conn.exec("PRAGMA busy_timeout = 5000");
       // FULL fsyncs the WAL at every commit, so an acknowledged write survives a power loss (NORMAL may lose the last ones).
-      conn.pragma("synchronous = FULL");
+      conn.exec("PRAGMA synchronous = FULL");
       // Temporary b-trees (sorts, window counts) stay in memory instead of touching the disk.
-      conn.pragma("temp_store = MEMORY");
+      conn.exec("PRAGMA temp_store = MEMORY");
       this.#migrate(conn);
     } catch (err) {
       conn.close();
@@ -81,7 +81,7 @@ export class DB {
     this.#conn = null;
   }
 
-  /** Online backup to `file` (consistent while writers keep working). */
+  /** Online backup (better-sqlite3's page-by-page copy): consistent while writers keep working. */
   async backup(file: string): Promise<void> {
     await this.#connection().backup(file);
   }

@@ -1,0 +1,163 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as deploykit from "../index.ts";
+import { DB, translateError } from "./db.ts";
+import { ProjectService } from "./project.ts";
+import { expectError, FakeClock, mustCreateProject, mustOpenDB } from "./testing.ts";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "dk-db-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("DB.open", () => {
+  it("creates a fresh file and reopens it without reapplying migrations", async () => {
+    const path = join(dir, "a.db");
+    const db = mustOpenDB({ path });
+    const p = await mustCreateProject(db, "Keep me");
+    expect(db.migrations()).toEqual(["00001_init.sql"]);
+    db.close();
+    const again = mustOpenDB({ path });
+    expect(again.migrations()).toEqual(["00001_init.sql"]);
+    expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
+    again.close();
+  });
+
+  it("sets the pragmas on a file database", () => {
+    const path = join(dir, "p.db");
+    const db = mustOpenDB({ path });
+    db.close();
+    const raw = new Database(path);
+    expect(raw.prepare("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    raw.close();
+    const db2 = mustOpenDB({ path });
+    // The connection-level pragmas are observable through behaviour: a dangling reference is refused.
+    expect(() =>
+      db2.write((tx) =>
+        tx.run("INSERT INTO services (id, project_id, name, created_at, updated_at) VALUES ('s', 'missing', 'x', 'now', 'now')"),
+      ),
+    ).toThrow(/referenced record/);
+    db2.close();
+  });
+
+  it("keeps the previous schema when a migration fails midway", () => {
+    const migrations = join(dir, "migrations");
+    const path = join(dir, "m.db");
+    mkdirSync(migrations);
+    writeFileSync(join(migrations, "00001_a.sql"), "CREATE TABLE a (id TEXT PRIMARY KEY);");
+    writeFileSync(join(migrations, "00002_b.sql"), "CREATE TABLE b (id TEXT); INSERT INTO a VALUES ('x'); THIS IS NOT SQL;");
+    const db = new DB(path, { migrationsDir: migrations });
+    expect(() => db.open()).toThrow(/Migration 00002_b.sql failed/);
+    const raw = new Database(path);
+    const tables = raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all()
+      .map((r) => (r as { name: string }).name);
+    expect(tables).toEqual(["_migrations", "a"]);
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM a").get()).toEqual({ n: 0 });
+    expect(raw.prepare("SELECT name FROM _migrations").all()).toEqual([{ name: "00001_a.sql" }]);
+    raw.close();
+    // Fixing the file lets the next start finish the job.
+    writeFileSync(join(migrations, "00002_b.sql"), "CREATE TABLE b (id TEXT);");
+    const fixed = new DB(path, { migrationsDir: migrations });
+    fixed.open();
+    expect(fixed.migrations()).toEqual(["00001_a.sql", "00002_b.sql"]);
+    fixed.close();
+  });
+
+  it("refuses work before open", async () => {
+    const db = new DB(":memory:");
+    await expectError(new ProjectService(db).findProjects({}), deploykit.EINTERNAL, "Database is not open.");
+  });
+});
+
+describe("DB transactions", () => {
+  it("gives every row of one transaction the same injected now", async () => {
+    const clock = new FakeClock("2030-05-06T07:08:09.123Z");
+    const db = mustOpenDB({ now: clock.now });
+    const p = await mustCreateProject(db);
+    expect(p.created_at).toBe("2030-05-06T07:08:09.123Z");
+    expect(p.updated_at).toBe(p.created_at);
+    clock.advance(1000);
+    const u = await new ProjectService(db).updateProject(p.id, { name: "Renamed" });
+    expect(u.updated_at).toBe("2030-05-06T07:08:10.123Z");
+    expect(u.created_at).toBe(p.created_at);
+  });
+
+  it("rolls back everything when the function throws and runs no after-commit hook", () => {
+    const db = mustOpenDB();
+    let hooked = false;
+    expect(() =>
+      db.write((tx) => {
+        tx.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', ?)", tx.now);
+        tx.afterCommit(() => {
+          hooked = true;
+        });
+        throw deploykit.errorf(deploykit.EINVALID, "boom");
+      }),
+    ).toThrow("boom");
+    expect(hooked).toBe(false);
+    expect(db.read((tx) => tx.get("SELECT * FROM settings WHERE key = 'k'"))).toBeUndefined();
+  });
+
+  it("runs after-commit hooks after a successful commit", () => {
+    const db = mustOpenDB();
+    const seen: unknown[] = [];
+    db.write((tx) => {
+      tx.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', ?)", tx.now);
+      tx.afterCommit(() => seen.push(db.read((t) => t.get("SELECT value FROM settings WHERE key = 'k'"))));
+    });
+    expect(seen).toEqual([{ value: "v" }]);
+  });
+
+  it("refuses nested transactions", () => {
+    const db = mustOpenDB();
+    expect(() => db.write(() => db.write(() => 1))).toThrow("Nested transaction.");
+  });
+
+  it.each([
+    ["SQLITE_CONSTRAINT_UNIQUE", deploykit.ECONFLICT, "A record with the same unique value already exists."],
+    ["SQLITE_CONSTRAINT_PRIMARYKEY", deploykit.ECONFLICT, "A record with the same unique value already exists."],
+    ["SQLITE_CONSTRAINT_FOREIGNKEY", deploykit.ECONFLICT, "A referenced record does not exist or is still referenced."],
+    ["SQLITE_CONSTRAINT_CHECK", deploykit.ECONFLICT, "The change violates a database constraint."],
+    ["SQLITE_BUSY", deploykit.EUNAVAILABLE, "The database is busy; try again."],
+  ])("translates %s", (code, want, message) => {
+    const err = Object.assign(new Error("raw"), { code });
+    const got = translateError(err);
+    expect(deploykit.errorCode(got)).toBe(want);
+    expect(deploykit.errorMessage(got)).toBe(message);
+  });
+
+  it("passes other errors through", () => {
+    const err = new Error("other");
+    expect(translateError(err)).toBe(err);
+  });
+
+  it("translates a real unique violation", () => {
+    const db = mustOpenDB();
+    db.write((tx) => tx.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 'now')"));
+    expect(() => db.write((tx) => tx.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 'now')"))).toThrow(
+      "A record with the same unique value already exists.",
+    );
+  });
+});
+
+describe("DB.backup", () => {
+  it("writes a consistent copy that opens", async () => {
+    const db = mustOpenDB({ path: join(dir, "src.db") });
+    const p = await mustCreateProject(db, "Backed up");
+    const copy = join(dir, "copy.db");
+    await db.backup(copy);
+    db.close();
+    expect(readdirSync(dir)).toContain("copy.db");
+    const restored = mustOpenDB({ path: copy });
+    expect((await new ProjectService(restored).findProjectByID(p.id)).name).toBe("Backed up");
+    restored.close();
+  });
+});

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import * as deploykit from "../index.ts";
+import { SettingsService } from "./settings.ts";
+import { expectError, mustOpenDB } from "./testing.ts";
+
+describe("SettingsService", () => {
+  it("returns defaults, then the stored name", async () => {
+    const s = new SettingsService(mustOpenDB());
+    expect(await s.getSettings()).toEqual(deploykit.DEFAULT_SETTINGS);
+    expect(await s.updateSettings({ instance_name: "  Lab  " })).toEqual({ instance_name: "Lab" });
+    expect(await s.getSettings()).toEqual({ instance_name: "Lab" });
+    expect(await s.updateSettings({})).toEqual({ instance_name: "Lab" });
+  });
+
+  it.each([
+    ["", "Instance name cannot be empty."],
+    ["x".repeat(101), "Instance name is too long (max 100 characters)."],
+    ["a\u0007", "Instance name cannot contain control characters."],
+  ])("refuses instance_name %j", async (name, message) => {
+    const err = await expectError(new SettingsService(mustOpenDB()).updateSettings({ instance_name: name }), deploykit.EINVALID);
+    expect(err.fields).toEqual({ instance_name: [message] });
+  });
+
+  it("keeps one instance id across restarts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dk-settings-"));
+    try {
+      const path = join(dir, "s.db");
+      const db = mustOpenDB({ path });
+      const id = await new SettingsService(db).instanceID();
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      expect(await new SettingsService(db).instanceID()).toBe(id);
+      db.close();
+      const again = mustOpenDB({ path });
+      expect(await new SettingsService(again).instanceID()).toBe(id);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
