@@ -12,6 +12,8 @@ export interface ClientOptions {
   /** Defaults to the unix path of DOCKER_HOST, else /var/run/docker.sock. */
   socketPath?: string;
   logger?: deploykit.Logger;
+  /** Overrides API_TIMEOUT_MS (tests of a hung daemon). */
+  apiTimeoutMs?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class Client {
     if (!opts.instanceID) throw deploykit.errorf(deploykit.EINVALID, "Docker client needs an instance id.");
     this.socketPath = opts.socketPath ?? defaultSocketPath();
     const conn: Conn = {
-      api: new Dockerode({ socketPath: this.socketPath, timeout: API_TIMEOUT_MS }),
+      api: new Dockerode({ socketPath: this.socketPath, timeout: opts.apiTimeoutMs ?? API_TIMEOUT_MS }),
       slow: new Dockerode({ socketPath: this.socketPath, timeout: SLOW_TIMEOUT_MS }),
       stream: new Dockerode({ socketPath: this.socketPath }),
       instanceID: opts.instanceID,
