@@ -8,7 +8,10 @@ import Database from "better-sqlite3";
 import { sleep, waitFor } from "./wait.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const MAIN = join(ROOT, "src/cmd/deploykitd/main.ts");
+/** The daemon entry point (DEPLOYKIT_TEST_MAIN overrides it, e.g. to run a built dist/ main). */
+export const MAIN = process.env.DEPLOYKIT_TEST_MAIN ?? join(ROOT, "src/cmd/deploykitd/main.ts");
+
+const PROBE = join(ROOT, "test/harness/probe.ts");
 
 export const ADMIN = { email: "admin@faults.test", name: "Admin", password: "correct-horse-battery-staple" };
 
@@ -29,6 +32,18 @@ export interface DaemonOptions {
   logLevel?: string;
   /** Fixed port (restart keeps it); default a free one. */
   port?: number;
+  /** Load test/harness/probe.ts into the daemon (event-loop delay and memory, read with probe()). */
+  probe?: boolean;
+}
+
+export interface Probe {
+  at: number;
+  eld: { p50: number; p99: number; max: number; mean: number; count: number };
+  rss: number;
+  max_rss: number;
+  heap_used: number;
+  external: number;
+  handles: number;
 }
 
 export interface Response<T = unknown> {
@@ -114,6 +129,7 @@ export class Daemon {
 
   private async spawn(env: Record<string, string>): Promise<void> {
     const args = [
+      ...(this.opts.probe ? ["--import", PROBE] : []),
       MAIN,
       "-addr",
       `127.0.0.1:${this.port}`,
@@ -130,6 +146,7 @@ export class Daemon {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "test", ...env };
     delete childEnv.DEPLOYKIT_DB;
     delete childEnv.DEPLOYKIT_ADDR;
+    if (this.opts.probe) childEnv.DEPLOYKIT_PROBE_FILE = join(this.dataDir, "probe.json");
     if (this.opts.dockerSocket) childEnv.DOCKER_HOST = `unix://${this.opts.dockerSocket}`;
     if (!env.DEPLOYKIT_FAULT_POINT) delete childEnv.DEPLOYKIT_FAULT_POINT;
     const proc = spawn(process.execPath, args, { env: childEnv, stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
@@ -268,6 +285,26 @@ export class Daemon {
     if (!this.proc?.pid) return 0;
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : 0;
+  }
+
+  /** The probe's latest figures (option probe), waiting for one written after `after` (ms epoch). */
+  async probe(after = 0): Promise<Probe> {
+    return await waitFor(
+      () => {
+        try {
+          const p = JSON.parse(readFileSync(join(this.dataDir, "probe.json"), "utf8")) as Probe;
+          return p.at > after ? p : null;
+        } catch {
+          return null;
+        }
+      },
+      { timeoutMs: 5000, intervalMs: 50, what: "daemon probe figures" },
+    );
+  }
+
+  /** Resets the probe's event-loop histogram (the measured phase starts now). */
+  resetProbe(): void {
+    if (this.proc?.pid) process.kill(this.proc.pid, "SIGUSR2");
   }
 
   /** Number of open file descriptors of the daemon. */
