@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Daemon } from "../harness/daemon.ts";
+import { Dockerd } from "../harness/dockerd.ts";
+import { buildWorkloads, WORKLOADS } from "../harness/images.ts";
+import { apply, checkInvariants, dbState, stageProject, waitConverged } from "../harness/invariants.ts";
+import { waitFor } from "../harness/wait.ts";
+
+// D05 for the reconciler: deploykitd SIGKILLs itself at each step of a reconcile pass (test-only
+// fault points), is restarted on the same data and must converge: one running container per desired
+// replica, container rows true to Docker, no deployment left starting, nothing leaked or duplicated.
+// The points run concurrently, one daemon each, against one disposable dockerd.
+const CREATE_POINTS = [
+  "reconcile:after-network",
+  "reconcile:after-mark-starting",
+  "reconcile:after-container-start",
+  "reconcile:after-container-row",
+  "reconcile:before-promote",
+  "reconcile:after-promote",
+];
+const REMOVE_POINT = "reconcile:after-container-remove";
+
+let dockerd: Dockerd;
+const daemons: Daemon[] = [];
+
+beforeAll(async () => {
+  dockerd = await Dockerd.start();
+  await buildWorkloads(dockerd.socketPath, ["idle"]);
+});
+
+afterAll(async () => {
+  await Promise.all(daemons.map((d) => d.destroy()));
+  await dockerd?.destroy();
+});
+
+/** Deploys a two-replica service with a volume on a daemon armed with `point`; returns once it died there. */
+async function crashDuringDeploy(point: string): Promise<{ d: Daemon; projectID: string }> {
+  const d = await Daemon.start({ dockerSocket: dockerd.socketPath, env: { DEPLOYKIT_FAULT_POINT: point } });
+  daemons.push(d);
+  const p = await stageProject(d, "rc", [
+    { name: "web", image: WORKLOADS.idle.tag, replicas: 2, volumes: [{ name: "data", mount_path: "/data" }] },
+  ]);
+  await apply(d, p.id);
+  const exit = await d.waitExit(40_000);
+  expect(exit.signal).toBe("SIGKILL");
+  return { d, projectID: p.id };
+}
+
+describe("SIGKILL at every step of a reconcile pass", () => {
+  it("every creation step: the restarted daemon converges without duplicates and promotes the deployment", async () => {
+    const runs = await Promise.all(CREATE_POINTS.map((point) => crashDuringDeploy(point).then((r) => ({ ...r, point }))));
+    await Promise.all(
+      runs.map(async ({ d, point }) => {
+        await d.restart();
+        expect(d.integrity(), point).toEqual({ integrity: "ok", foreignKeyViolations: 0 });
+        await waitConverged(d, dockerd.socketPath, 75_000);
+        const st = dbState(d);
+        expect(
+          st.deployments.map((x) => x.status),
+          point,
+        ).toEqual(["healthy"]);
+        expect(st.containers, point).toHaveLength(2);
+        expect(
+          st.services.map((s) => s.status),
+          point,
+        ).toEqual(["running"]);
+        const vols = await dockerd.docker.listVolumes({ filters: { label: [`deploykit.instance=${d.instanceID()}`] } });
+        expect(vols.Volumes ?? [], point).toHaveLength(1);
+      }),
+    );
+  });
+
+  it("teardown step: a deleted service's containers, rows and volumes are gone after the restart", async () => {
+    const d = await Daemon.start({ dockerSocket: dockerd.socketPath });
+    daemons.push(d);
+    const p = await stageProject(d, "rm", [{ name: "web", image: WORKLOADS.idle.tag, volumes: [{ name: "data", mount_path: "/data" }] }]);
+    await apply(d, p.id);
+    await waitFor(() => dbState(d).containers.length === 1, { timeoutMs: 30_000, what: "the container row" });
+    const svc = dbState(d).services[0]!;
+
+    await d.restart({ DEPLOYKIT_FAULT_POINT: REMOVE_POINT });
+    await d.must("DELETE", `/api/projects/${p.id}/services/${svc.id}`, 200);
+    await d.request("POST", `/api/projects/${p.id}/deploy`).catch(() => null);
+    expect((await d.waitExit(40_000)).signal).toBe("SIGKILL");
+
+    await d.restart();
+    expect(d.integrity()).toEqual({ integrity: "ok", foreignKeyViolations: 0 });
+    await waitFor(
+      async () => {
+        const vols = await dockerd.docker.listVolumes({ filters: { label: [`deploykit.instance=${d.instanceID()}`] } });
+        return (vols.Volumes ?? []).length === 0 && (await checkInvariants(d, dockerd.socketPath)).length === 0;
+      },
+      { timeoutMs: 45_000, what: "the deleted service's objects to be gone" },
+    );
+    const st = dbState(d);
+    expect(st.services).toHaveLength(0);
+    expect(st.containers).toHaveLength(0);
+  });
+});
