@@ -1,0 +1,67 @@
+import { type Node, type NodeProps, NodeResizer } from "@xyflow/react";
+import { memo, useEffect, useState } from "react";
+import { cn } from "../../../../lib/utils.ts";
+import type { GroupNodeData } from "../../lib/flow.ts";
+import { useCanvasActions } from "../canvas-context.ts";
+
+function GroupNodeView({ id, data, selected }: NodeProps<Node<GroupNodeData>>) {
+  const actions = useCanvasActions();
+  const [editing, setEditing] = useState(false);
+  const [label, setLabel] = useState(data.label);
+  useEffect(() => {
+    if (!editing) setLabel(data.label);
+  }, [data.label, editing]);
+  const commit = () => {
+    setEditing(false);
+    if (label.trim() !== data.label) actions.updateNode(id, { label: label.trim() });
+  };
+  return (
+    <div
+      className={cn(
+        "relative h-full w-full rounded-2xl border-2 border-dashed bg-primary/[0.03]",
+        selected ? "border-primary/70" : "border-zinc-600/70",
+      )}
+      data-testid="group-node"
+      data-group-label={data.label || "Group"}
+    >
+      <NodeResizer
+        isVisible={selected}
+        minWidth={200}
+        minHeight={140}
+        lineClassName="!border-primary/50"
+        handleClassName="!h-2.5 !w-2.5 !rounded-sm !border-primary !bg-background"
+        onResizeEnd={(_e, p) => actions.updateNode(id, { width: p.width, height: p.height, position_x: p.x, position_y: p.y })}
+      />
+      <div className="absolute -top-3 left-3">
+        {editing ? (
+          <input
+            className="nodrag h-6 rounded-md border border-primary bg-background px-2 text-xs outline-none"
+            value={label}
+            ref={(el) => el?.focus()}
+            onChange={(e) => setLabel(e.target.value)}
+            onBlur={commit}
+            onKeyDown={(e) => {
+              e.stopPropagation();
+              if (e.key === "Enter") commit();
+              if (e.key === "Escape") {
+                setLabel(data.label);
+                setEditing(false);
+              }
+            }}
+          />
+        ) : (
+          <button
+            type="button"
+            className="h-6 rounded-md border border-border bg-card px-2 text-xs font-medium text-muted-foreground"
+            onDoubleClick={() => setEditing(true)}
+            title="Double-click to rename"
+          >
+            {data.label || "Group"}
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export const GroupNode = memo(GroupNodeView);

@@ -1,0 +1,128 @@
+import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
+import { Container, ExternalLink, Network } from "lucide-react";
+import { memo, useState } from "react";
+import { cn } from "../../../../lib/utils.ts";
+import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
+
+export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
+  created: { label: "Created", dot: "bg-zinc-500", bar: "bg-zinc-600", text: "text-zinc-400" },
+  pending: { label: "Pending deploy", dot: "bg-sky-400", bar: "bg-sky-500/60", text: "text-sky-300" },
+  deploying: { label: "Deploying", dot: "bg-amber-400", bar: "bg-amber-500", text: "text-amber-300" },
+  running: {
+    label: "Running",
+    dot: "bg-emerald-400 shadow-[0_0_8px_2px_rgba(52,211,153,0.6)]",
+    bar: "bg-emerald-500",
+    text: "text-emerald-300",
+  },
+  degraded: {
+    label: "Degraded",
+    dot: "bg-amber-400",
+    bar: "bg-amber-500",
+    text: "text-amber-300",
+    tip: "Containers are restarting unexpectedly. Check the logs.",
+  },
+  failed: {
+    label: "Failed",
+    dot: "bg-red-500",
+    bar: "bg-red-500",
+    text: "text-red-300",
+    tip: "The last deployment failed. Open the Deployments tab for the reason.",
+  },
+  stopped: { label: "Stopped", dot: "bg-zinc-500", bar: "bg-zinc-600", text: "text-zinc-400" },
+};
+
+const HANDLE = "!h-2 !w-2 !min-h-0 !min-w-0 !border-0 !bg-primary/0 hover:!bg-primary";
+
+export function NodeHandles() {
+  return (
+    <>
+      <Handle id="t" type="source" position={Position.Top} className={HANDLE} />
+      <Handle id="r" type="source" position={Position.Right} className={HANDLE} />
+      <Handle id="b" type="source" position={Position.Bottom} className={HANDLE} />
+      <Handle id="l" type="source" position={Position.Left} className={HANDLE} />
+    </>
+  );
+}
+
+export function ServiceIcon({ url, className }: { url: string | null; className?: string }) {
+  const [broken, setBroken] = useState<string | null>(null);
+  if (!url || broken === url)
+    return (
+      <span className={cn("flex items-center justify-center rounded-md bg-muted text-muted-foreground", className)}>
+        <Container className="size-4" />
+      </span>
+    );
+  return <img src={url} alt="" className={cn("rounded-md object-contain", className)} onError={() => setBroken(url)} draggable={false} />;
+}
+
+function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
+  const meta = STATUS_META[data.status];
+  return (
+    <div
+      className={cn(
+        "group relative w-[300px] overflow-hidden rounded-xl border bg-card text-card-foreground shadow-lg transition-[opacity,border-color]",
+        selected ? "border-primary ring-2 ring-primary/40" : "border-border hover:border-zinc-500",
+        data.pendingDelete && "pointer-events-none border-dashed opacity-45 grayscale",
+        data.pendingCreate && "border-dashed border-sky-500/60",
+      )}
+      data-testid="service-node"
+      data-service-name={data.name}
+      data-status={data.status}
+      title={meta.tip}
+    >
+      <NodeHandles />
+      <div className="flex items-start gap-3 p-3">
+        <ServiceIcon url={data.iconUrl} className="size-9 shrink-0" />
+        <div className="min-w-0 flex-1">
+          <div className="flex items-center gap-2">
+            <span className={cn("truncate font-semibold", data.pendingDelete && "line-through")}>{data.name}</span>
+            {data.renamed ? (
+              <span className="rounded bg-amber-500/15 px-1 text-[10px] font-medium text-amber-300" title="Rename staged">
+                renamed
+              </span>
+            ) : null}
+            {data.pendingDelete ? <span className="rounded bg-red-500/15 px-1 text-[10px] font-medium text-red-300">deleting</span> : null}
+          </div>
+          <p className="truncate font-mono text-xs text-muted-foreground">{data.image ?? "— awaiting deployment"}</p>
+        </div>
+      </div>
+      <div className="grid min-h-[1.25rem] gap-0.5 px-3 pb-2 font-mono text-[11px] text-muted-foreground">
+        {data.publicUrl ? (
+          <a
+            href={data.publicUrl}
+            target="_blank"
+            rel="noreferrer"
+            className="nodrag nopan flex w-fit items-center gap-1 text-primary hover:underline"
+            onClick={(e) => e.stopPropagation()}
+            data-testid="service-public-url"
+          >
+            <ExternalLink className="size-3" />
+            {data.publicLabel}
+          </a>
+        ) : null}
+        {data.internal ? (
+          <span className="flex items-center gap-1" title="Reachable by other services of the project">
+            <Network className="size-3" />
+            {data.internal}
+          </span>
+        ) : null}
+      </div>
+      <div className="flex items-center gap-2 border-t border-border px-3 py-1.5 text-xs">
+        <span className="relative flex size-2">
+          {data.status === "deploying" ? (
+            <span className="absolute inline-flex size-full animate-ping rounded-full bg-amber-400 opacity-75" />
+          ) : null}
+          <span className={cn("relative inline-flex size-2 rounded-full", meta.dot)} />
+        </span>
+        <span className={cn("font-medium", meta.text)} data-testid="service-status">
+          {meta.label}
+        </span>
+      </div>
+      <div className={cn("absolute inset-x-0 bottom-0 h-0.5 overflow-hidden", meta.bar)}>
+        {data.status === "deploying" ? <div className="dk-scan h-full w-1/3 bg-amber-200/80" /> : null}
+      </div>
+    </div>
+  );
+}
+
+export const ServiceNode = memo(ServiceNodeView);

@@ -1,0 +1,526 @@
+import "@xyflow/react/dist/style.css";
+import {
+  applyEdgeChanges,
+  applyNodeChanges,
+  Background,
+  BackgroundVariant,
+  type Connection,
+  ConnectionMode,
+  type Edge,
+  type EdgeChange,
+  type Node,
+  type NodeChange,
+  type OnNodeDrag,
+  Panel,
+  ReactFlow,
+  useReactFlow,
+} from "@xyflow/react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { toast } from "sonner";
+import type { CanvasEdge, CanvasNode, NodePosition } from "../../../../../src/canvas.ts";
+import type { Preset } from "../../../../../src/preset.ts";
+import type { Project } from "../../../../../src/project.ts";
+import type { Service } from "../../../../../src/service.ts";
+import { Skeleton } from "../../../components/ui/skeleton.tsx";
+import { pendingServices, serviceOverrides, takenNames } from "../../../lib/diff.ts";
+import { useUser } from "../../auth/auth-context.tsx";
+import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { PendingChangesBar } from "../../pending-changes/components/pending-changes-bar.tsx";
+import { useServices } from "../../services/api/services.ts";
+import { PendingServicePanel } from "../../services/components/pending-service-panel.tsx";
+import { ServicePanel } from "../../services/components/service-panel.tsx";
+import { useCanvasSync } from "../hooks/use-canvas-sync.ts";
+import { deriveFlowEdges, deriveFlowNodes, type LocalDraft, mergeFlowEdges, mergeFlowNodes, NOTE_COLORS } from "../lib/flow.ts";
+import { groupAt } from "../lib/geometry.ts";
+import { AddDatabaseDialog } from "./add-database-dialog.tsx";
+import { type CanvasActions, CanvasActionsContext, type DraftSubmit, TakenNamesContext } from "./canvas-context.ts";
+import { FloatingEdge } from "./floating-edge.tsx";
+import { GroupPanel } from "./group-panel.tsx";
+import { DraftNode, GhostNode } from "./nodes/draft-node.tsx";
+import { GroupNode } from "./nodes/group-node.tsx";
+import { NoteNode } from "./nodes/note-node.tsx";
+import { ServiceNode } from "./nodes/service-node.tsx";
+import { CanvasControls, ConnectionBadge, ContextMenu, type MenuState, PresenceAvatars, RemoteCursors } from "./overlays.tsx";
+
+// Defined once at module scope: React Flow re-mounts every node when these objects change.
+const NODE_TYPES = { service: ServiceNode, note: NoteNode, group: GroupNode, "service-draft": DraftNode, "service-drafting": GhostNode };
+const EDGE_TYPES = { floating: FloatingEdge };
+const PANEL_WIDTH = 520;
+const MOVE_THROTTLE_MS = 50;
+const CURSOR_THROTTLE_MS = 100;
+
+function isTyping(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null;
+  return !!el && (/INPUT|TEXTAREA|SELECT/.test(el.tagName) || el.isContentEditable);
+}
+
+function uuid(): string {
+  return crypto.randomUUID();
+}
+
+function upsertPayload(n: CanvasNode) {
+  return {
+    id: n.id,
+    type: n.type,
+    label: n.label,
+    position_x: n.position_x,
+    position_y: n.position_y,
+    width: n.width ?? null,
+    height: n.height ?? null,
+    parent_id: n.parent_id ?? null,
+    data: n.data,
+  };
+}
+
+export function ProjectCanvas({ project }: { project: Project }) {
+  const projectID = project.id;
+  const user = useUser();
+  const rf = useReactFlow();
+  const sync = useCanvasSync(projectID, user.id);
+  const { canvas, dispatch, send, drafts, setDrafts } = sync;
+  const services = useServices(projectID);
+  const pending = usePendingChanges(projectID);
+  const changes = pending.data ?? [];
+
+  const servicesByID = useMemo(() => new Map((services.data ?? []).map((s) => [s.id, s])), [services.data]);
+  const overrides = useMemo(() => serviceOverrides(changes), [changes]);
+  const pendingSvcs = useMemo(() => pendingServices(changes), [changes]);
+  const taken = useMemo(() => takenNames(services.data ?? [], changes), [services.data, changes]);
+  const host = typeof window === "undefined" ? "localhost" : window.location.hostname;
+
+  const derivedNodes = useMemo(
+    () =>
+      deriveFlowNodes({ nodes: canvas.nodes, services: servicesByID, overrides, pending: pendingSvcs, host, drafts, ghosts: sync.ghosts }),
+    [canvas.nodes, servicesByID, overrides, pendingSvcs, host, drafts, sync.ghosts],
+  );
+  const derivedEdges = useMemo(() => deriveFlowEdges(canvas.edges, new Set(canvas.nodes.map((n) => n.id))), [canvas.edges, canvas.nodes]);
+  const [nodes, setNodes] = useState<Node[]>([]);
+  const [edges, setEdges] = useState<Edge[]>([]);
+  useLayoutEffect(() => setNodes((prev) => mergeFlowNodes(prev, derivedNodes)), [derivedNodes]);
+  useLayoutEffect(() => setEdges((prev) => mergeFlowEdges(prev, derivedEdges)), [derivedEdges]);
+
+  const canvasRef = useRef(canvas);
+  canvasRef.current = canvas;
+  const draftsRef = useRef(drafts);
+  draftsRef.current = drafts;
+
+  // --- selection and side panels -------------------------------------------------------------
+  const [selected, setSelected] = useState<string | null>(null);
+  const selectedNode = selected ? canvas.nodes.find((n) => n.id === selected) : undefined;
+  const selectedService: Service | undefined = selectedNode?.service_id ? servicesByID.get(selectedNode.service_id) : undefined;
+  const panel: "service" | "pending" | "group" | null = !selectedNode
+    ? null
+    : selectedNode.type === "group"
+      ? "group"
+      : selectedNode.type === "service" && selectedService && !overrides.get(selectedService.id)?.deleted
+        ? "service"
+        : selectedNode.type === "service" && !selectedNode.service_id && pendingSvcs.has(selectedNode.id)
+          ? "pending"
+          : null;
+  useEffect(() => {
+    // The panel closes when its node disappears, becomes pending-delete, or stops being a service.
+    if (!selected || !sync.loaded) return;
+    const gone = !selectedNode || (selectedNode.service_id && overrides.get(selectedNode.service_id)?.deleted);
+    if (gone || (panel === null && services.isSuccess && !services.isFetching)) setSelected(null);
+  }, [selected, selectedNode, panel, sync.loaded, overrides, services.isSuccess, services.isFetching]);
+
+  const recentre = useCallback(
+    (id: string) => {
+      const n = rf.getInternalNode(id);
+      if (!n) return;
+      const zoom = rf.getZoom();
+      const w = n.measured.width ?? 300;
+      const h = n.measured.height ?? 120;
+      rf.setCenter(n.internals.positionAbsolute.x + w / 2 + PANEL_WIDTH / 2 / zoom, n.internals.positionAbsolute.y + h / 2, {
+        zoom,
+        duration: 300,
+      });
+    },
+    [rf],
+  );
+  const select = useCallback(
+    (id: string | null) => {
+      setSelected(id);
+      if (id) recentre(id);
+    },
+    [recentre],
+  );
+  sync.onCreated.current = (nodeID) => select(nodeID);
+
+  // --- sending ---------------------------------------------------------------------------------
+  const requireSend = useCallback(
+    (type: string, payload: unknown) => {
+      const ok = send(type, payload);
+      if (!ok) toast.error("Not connected", { description: "Reconnect to change the canvas." });
+      return ok;
+    },
+    [send],
+  );
+
+  const actions = useMemo<CanvasActions>(
+    () => ({
+      updateNode: (id, patch) => {
+        const n = canvasRef.current.nodes.find((x) => x.id === id);
+        if (!n) return;
+        const next = { ...n, ...patch };
+        if (requireSend("node:upsert", upsertPayload(next))) dispatch({ type: "node-upsert", node: next });
+      },
+      submitDraft: (draftID: string, v: DraftSubmit) => {
+        const d = draftsRef.current.find((x) => x.id === draftID);
+        if (!d) return;
+        if (!requireSend("service:create", { draft_id: draftID, x: d.x, y: d.y, ...v })) return;
+        setDrafts((ds) => ds.map((x) => (x.id === draftID ? ({ ...x, submitting: true, error: undefined } as LocalDraft) : x)));
+      },
+      cancelDraft: (draftID: string) => {
+        setDrafts((ds) => ds.filter((x) => x.id !== draftID));
+        send("service:draft-cancel", { draft_id: draftID });
+      },
+    }),
+    [dispatch, requireSend, send, setDrafts],
+  );
+
+  const addNode = useCallback(
+    (type: "note" | "group", x: number, y: number) => {
+      const w = type === "note" ? 220 : 520;
+      const h = type === "note" ? 220 : 360;
+      const now = new Date().toISOString();
+      const node: CanvasNode = {
+        id: uuid(),
+        project_id: projectID,
+        type,
+        label: "",
+        position_x: x - w / 2,
+        position_y: y - h / 2,
+        width: w,
+        height: h,
+        data: type === "note" ? JSON.stringify({ backgroundColor: NOTE_COLORS[0] }) : "{}",
+        created_at: now,
+        updated_at: now,
+      };
+      if (requireSend("node:upsert", upsertPayload(node))) dispatch({ type: "node-upsert", node });
+    },
+    [projectID, requireSend, dispatch],
+  );
+
+  const addDraft = useCallback(
+    (x: number, y: number, prefill?: LocalDraft["prefill"]) => {
+      const id = uuid();
+      const draft: LocalDraft = { id, x: x - 160, y: y - 40, ...(prefill ? { prefill } : {}) };
+      setDrafts((ds) => [...ds, draft]);
+      send("service:draft-start", { draft_id: id, x: draft.x, y: draft.y });
+    },
+    [send, setDrafts],
+  );
+
+  const deleteNodes = useCallback(
+    (ids: string[]) => {
+      for (const id of ids) {
+        if (id.startsWith("draft-")) {
+          actions.cancelDraft(id.slice(6));
+          continue;
+        }
+        if (id.startsWith("ghost-")) continue;
+        const n = canvasRef.current.nodes.find((x) => x.id === id);
+        if (!n) continue;
+        if (!requireSend("node:delete", { id })) return;
+        // A deployed service stays (faded) until Deploy; anything else goes at once.
+        if (!(n.type === "service" && n.service_id)) dispatch({ type: "node-delete", id });
+      }
+    },
+    [actions, requireSend, dispatch],
+  );
+
+  // --- React Flow handlers ---------------------------------------------------------------------
+  const moveQueue = useRef(new Map<string, NodePosition>());
+  const moveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const flushMoves = useCallback(() => {
+    moveTimer.current = null;
+    if (moveQueue.current.size === 0) return;
+    const positions = [...moveQueue.current.values()].filter((p) => !p.id.startsWith("draft-"));
+    moveQueue.current.clear();
+    if (positions.length) send("node:move", { positions });
+  }, [send]);
+
+  const onNodesChange = useCallback(
+    (chs: NodeChange[]) => {
+      setNodes((nds) => applyNodeChanges(chs, nds));
+      for (const c of chs) {
+        if (c.type === "position" && c.position && c.dragging) {
+          moveQueue.current.set(c.id, { id: c.id, position_x: c.position.x, position_y: c.position.y });
+          if (moveTimer.current === null) moveTimer.current = setTimeout(flushMoves, MOVE_THROTTLE_MS);
+        }
+      }
+    },
+    [flushMoves],
+  );
+  const onEdgesChange = useCallback(
+    (chs: EdgeChange[]) =>
+      setEdges((eds) =>
+        applyEdgeChanges(
+          chs.filter((c) => c.type !== "remove"),
+          eds,
+        ),
+      ),
+    [],
+  );
+
+  const onNodeDragStart = useCallback(
+    ((_e, _n, dragged) => {
+      for (const d of dragged) sync.localDrag.current.add(d.id);
+    }) satisfies OnNodeDrag,
+    [sync.localDrag],
+  );
+
+  const onNodeDragStop = useCallback(
+    ((_e, _n, dragged) => {
+      if (moveTimer.current !== null) clearTimeout(moveTimer.current);
+      moveQueue.current.clear();
+      moveTimer.current = null;
+      const groups = canvasRef.current.nodes
+        .filter((g) => g.type === "group")
+        .map((g) => ({ id: g.id, x: g.position_x, y: g.position_y, width: g.width ?? 520, height: g.height ?? 360 }));
+      const moves: NodePosition[] = [];
+      for (const d of dragged) {
+        sync.localDrag.current.delete(d.id);
+        if (d.id.startsWith("draft-")) {
+          const draftID = d.id.slice(6);
+          setDrafts((ds) => ds.map((x) => (x.id === draftID ? { ...x, x: d.position.x, y: d.position.y } : x)));
+          send("service:draft-start", { draft_id: draftID, x: d.position.x, y: d.position.y });
+          continue;
+        }
+        const n = canvasRef.current.nodes.find((x) => x.id === d.id);
+        const internal = rf.getInternalNode(d.id);
+        if (!n || !internal) continue;
+        if (n.type !== "group") {
+          const abs = internal.internals.positionAbsolute;
+          const w = internal.measured.width ?? 0;
+          const h = internal.measured.height ?? 0;
+          const hit = groupAt(groups, { x: abs.x + w / 2, y: abs.y + h / 2 }, n.id);
+          const newParent = hit?.id ?? null;
+          if (newParent !== (n.parent_id ?? null)) {
+            const next: CanvasNode = { ...n, position_x: abs.x - (hit?.x ?? 0), position_y: abs.y - (hit?.y ?? 0) };
+            if (newParent) next.parent_id = newParent;
+            else delete next.parent_id;
+            if (send("node:upsert", upsertPayload(next))) dispatch({ type: "node-upsert", node: next });
+            continue;
+          }
+        }
+        moves.push({ id: d.id, position_x: d.position.x, position_y: d.position.y });
+      }
+      if (moves.length) {
+        dispatch({ type: "nodes-move", positions: moves });
+        send("node:move", { positions: moves });
+      }
+    }) satisfies OnNodeDrag,
+    [rf, send, dispatch, setDrafts, sync.localDrag],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      if (!c.source || !c.target || c.source === c.target) return;
+      const id = `e-${c.source}-${c.target}`;
+      const now = new Date().toISOString();
+      const edge: CanvasEdge = {
+        id,
+        project_id: projectID,
+        source_id: c.source,
+        target_id: c.target,
+        data: "{}",
+        created_at: now,
+        updated_at: now,
+      };
+      if (requireSend("edge:upsert", { id, source_id: c.source, target_id: c.target, data: "{}" })) dispatch({ type: "edge-upsert", edge });
+    },
+    [projectID, requireSend, dispatch],
+  );
+
+  const onBeforeDelete = useCallback(
+    async ({ nodes: ns, edges: es }: { nodes: Node[]; edges: Edge[] }) => {
+      deleteNodes(ns.map((n) => n.id));
+      const nodeIDs = new Set(ns.map((n) => n.id));
+      for (const e of es) {
+        if ((e.data as { managed?: boolean } | undefined)?.managed) continue;
+        if (nodeIDs.has(e.source) || nodeIDs.has(e.target)) continue;
+        if (requireSend("edge:delete", { id: e.id })) dispatch({ type: "edge-delete", id: e.id });
+      }
+      return false;
+    },
+    [deleteNodes, requireSend, dispatch],
+  );
+
+  // --- menus, cursor, keyboard ---------------------------------------------------------------
+  const wrapper = useRef<HTMLDivElement>(null);
+  const [menu, setMenu] = useState<MenuState | null>(null);
+  const [dbAt, setDbAt] = useState<{ x: number; y: number } | null>(null);
+  const openMenu = (kind: MenuState["kind"], e: { clientX: number; clientY: number; preventDefault: () => void }, nodeID?: string) => {
+    e.preventDefault();
+    const r = wrapper.current?.getBoundingClientRect();
+    const f = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    setMenu({
+      kind,
+      left: e.clientX - (r?.left ?? 0),
+      top: e.clientY - (r?.top ?? 0),
+      flowX: f.x,
+      flowY: f.y,
+      ...(nodeID ? { nodeID } : {}),
+    });
+  };
+  const lastCursor = useRef(0);
+  const onMouseMove = (e: React.MouseEvent) => {
+    const now = performance.now();
+    if (now - lastCursor.current < CURSOR_THROTTLE_MS) return;
+    lastCursor.current = now;
+    const f = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    send("cursor:move", { x: Math.round(f.x), y: Math.round(f.y) });
+  };
+  const viewportCentre = useCallback(() => {
+    const r = wrapper.current?.getBoundingClientRect();
+    return rf.screenToFlowPosition({
+      x: (r?.left ?? 0) + (r?.width ?? 800) / 2 - (selected ? PANEL_WIDTH / 2 : 0),
+      y: (r?.top ?? 0) + (r?.height ?? 600) / 2,
+    });
+  }, [rf, selected]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        setMenu(null);
+        if (selected) setSelected(null);
+        return;
+      }
+      if (isTyping(e.target) || e.metaKey || e.ctrlKey || e.altKey || document.querySelector("[role=dialog]")) return;
+      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200 });
+      else if (e.key === "=" || e.key === "+") void rf.zoomIn({ duration: 150 });
+      else if (e.key === "-") void rf.zoomOut({ duration: 150 });
+      else if (e.key === "s") {
+        const c = viewportCentre();
+        addDraft(c.x, c.y);
+      } else if (e.key === "n") {
+        const c = viewportCentre();
+        addNode("note", c.x, c.y);
+      } else return;
+      e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [rf, selected, addDraft, addNode, viewportCentre]);
+
+  const fitted = useRef(false);
+  useEffect(() => {
+    if (sync.loaded && !fitted.current && nodes.length > 0) {
+      fitted.current = true;
+      requestAnimationFrame(() => void rf.fitView({ padding: 0.2, maxZoom: 1 }));
+    }
+  }, [sync.loaded, nodes.length, rf]);
+
+  const pickPreset = (p: Preset) => {
+    if (!dbAt) return;
+    addDraft(dbAt.x, dbAt.y, {
+      name: p.id,
+      image: p.image,
+      icon_url: p.icon_url,
+      env_vars: p.env_vars.map((e) => ({ key: e.key, value: e.value ?? "" })),
+      ...(p.ports ? { ports: p.ports } : {}),
+      ...(p.volumes ? { volumes: p.volumes } : {}),
+    });
+  };
+
+  return (
+    <CanvasActionsContext.Provider value={actions}>
+      <TakenNamesContext.Provider value={taken}>
+        <div
+          ref={wrapper}
+          role="application"
+          aria-label="Project canvas"
+          className="relative h-full w-full"
+          onMouseMove={onMouseMove}
+          data-testid="canvas"
+        >
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={NODE_TYPES}
+            edgeTypes={EDGE_TYPES}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onNodeDragStart={onNodeDragStart}
+            onNodeDragStop={onNodeDragStop}
+            onConnect={onConnect}
+            onBeforeDelete={onBeforeDelete}
+            onNodeClick={(_e, n) => {
+              setMenu(null);
+              if (n.type === "service" || n.type === "group") select(n.id);
+            }}
+            onPaneClick={() => {
+              setMenu(null);
+              setSelected(null);
+            }}
+            onPaneContextMenu={(e) => openMenu("pane", e)}
+            onNodeContextMenu={(e, n) => {
+              if (n.type === "service-draft" || n.type === "service-drafting") return e.preventDefault();
+              openMenu("node", e, n.id);
+            }}
+            connectionMode={ConnectionMode.Loose}
+            deleteKeyCode={["Backspace", "Delete"]}
+            maxZoom={1.5}
+            minZoom={0.1}
+            panOnScroll
+            zoomOnScroll={false}
+            zoomOnPinch
+            proOptions={{ hideAttribution: true }}
+            colorMode="dark"
+            onlyRenderVisibleElements
+          >
+            <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#2e3546" />
+            <RemoteCursors store={sync.cursorStore} />
+            <CanvasControls projectID={projectID} />
+            <Panel position="top-left">
+              <ConnectionBadge status={sync.status} onReconnect={sync.reconnect} />
+            </Panel>
+            {panel === null ? (
+              <Panel position="top-right">
+                <PresenceAvatars users={sync.users} />
+              </Panel>
+            ) : null}
+            <Panel position="bottom-center" className="!mb-4">
+              <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
+            </Panel>
+          </ReactFlow>
+          {!sync.loaded ? (
+            <div className="absolute inset-0 flex items-center justify-center bg-background/70" aria-busy="true">
+              <div className="grid w-72 gap-3">
+                <Skeleton className="h-24" />
+                <Skeleton className="h-24" />
+                <p className="text-center text-sm text-muted-foreground">Loading project canvas…</p>
+              </div>
+            </div>
+          ) : null}
+          {menu ? (
+            <ContextMenu
+              menu={menu}
+              onClose={() => setMenu(null)}
+              onAddService={() => addDraft(menu.flowX, menu.flowY)}
+              onAddDatabase={() => setDbAt({ x: menu.flowX, y: menu.flowY })}
+              onAddNote={() => addNode("note", menu.flowX, menu.flowY)}
+              onAddGroup={() => addNode("group", menu.flowX, menu.flowY)}
+              onDelete={() => menu.nodeID && deleteNodes([menu.nodeID])}
+            />
+          ) : null}
+          {panel === "service" && selectedService ? (
+            <ServicePanel
+              key={selectedService.id}
+              projectID={projectID}
+              service={selectedService}
+              taken={taken}
+              onClose={() => setSelected(null)}
+            />
+          ) : panel === "pending" && selectedNode ? (
+            <PendingServicePanel key={selectedNode.id} projectID={projectID} tempID={selectedNode.id} onClose={() => setSelected(null)} />
+          ) : panel === "group" && selectedNode ? (
+            <GroupPanel key={selectedNode.id} projectID={projectID} group={selectedNode} onClose={() => setSelected(null)} />
+          ) : null}
+          <AddDatabaseDialog open={dbAt !== null} onOpenChange={(o) => !o && setDbAt(null)} onPick={pickPreset} />
+        </div>
+      </TakenNamesContext.Provider>
+    </CanvasActionsContext.Provider>
+  );
+}

@@ -1,0 +1,94 @@
+import { queryOptions, useQuery } from "@tanstack/react-query";
+import type { EnvVar } from "../../../../../src/envvar.ts";
+import type { PendingChange } from "../../../../../src/pending-change.ts";
+import { api } from "../../../lib/api-client.ts";
+import { useStageMutation } from "../../pending-changes/api/pending-changes.ts";
+
+/** Whose variables: the project, a canvas group, or a deployed service. */
+export interface EnvOwner {
+  scope: "project" | "group" | "service";
+  id: string;
+}
+
+function ownerPath(pid: string, owner: EnvOwner): string {
+  const p = `/api/projects/${encodeURIComponent(pid)}`;
+  if (owner.scope === "project") return `${p}/env-vars`;
+  if (owner.scope === "group") return `${p}/groups/${encodeURIComponent(owner.id)}/env-vars`;
+  return `${p}/services/${encodeURIComponent(owner.id)}/env-vars`;
+}
+
+export async function getEnvVars(pid: string, owner: EnvOwner): Promise<EnvVar[]> {
+  return (await api<{ data: EnvVar[] }>(ownerPath(pid, owner))).data;
+}
+
+export function envVarsQueryOptions(pid: string, owner: EnvOwner) {
+  const key =
+    owner.scope === "project"
+      ? (["projects", pid, "env-vars"] as const)
+      : owner.scope === "group"
+        ? (["projects", pid, "groups", owner.id, "env-vars"] as const)
+        : (["projects", pid, "services", owner.id, "env-vars"] as const);
+  return queryOptions({ queryKey: [...key], queryFn: () => getEnvVars(pid, owner) });
+}
+
+export function useEnvVars(pid: string, owner: EnvOwner, enabled = true) {
+  return useQuery({ ...envVarsQueryOptions(pid, owner), enabled });
+}
+
+export function useCreateEnvVar(pid: string, owner: EnvOwner) {
+  return useStageMutation(
+    pid,
+    (v: { key: string; value: string }) => api<PendingChange>(ownerPath(pid, owner), { method: "POST", body: v }),
+    (v) => ({
+      op: "env_var.create",
+      target_type: "env_var",
+      target_id: owner.id,
+      payload: { scope: owner.scope, key: v.key, value: v.value },
+    }),
+  );
+}
+
+export function useUpdateEnvVar(pid: string, owner: EnvOwner) {
+  return useStageMutation(
+    pid,
+    (v: { envVar: EnvVar; value: string }) =>
+      api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.envVar.id)}`, { method: "PATCH", body: { value: v.value } }),
+    (v) => ({
+      op: "env_var.update",
+      target_type: "env_var",
+      target_id: v.envVar.id,
+      payload: { value: v.value, old_value: v.envVar.value, scope: owner.scope, scope_id: owner.id, key: v.envVar.key },
+    }),
+  );
+}
+
+export function useDeleteEnvVar(pid: string, owner: EnvOwner) {
+  return useStageMutation(
+    pid,
+    (v: EnvVar) => api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.id)}`, { method: "DELETE" }),
+    (v) => ({
+      op: "env_var.delete",
+      target_type: "env_var",
+      target_id: v.id,
+      payload: { scope: owner.scope, scope_id: owner.id, key: v.key, old_value: v.value },
+    }),
+  );
+}
+
+/** Stages a variable on a service that exists only as a staged create. */
+export function useCreatePendingServiceEnvVar(pid: string, tempID: string) {
+  return useStageMutation(
+    pid,
+    (v: { key: string; value: string }) =>
+      api<PendingChange>(`/api/projects/${encodeURIComponent(pid)}/pending-services/${encodeURIComponent(tempID)}/env-vars`, {
+        method: "POST",
+        body: v,
+      }),
+    (v) => ({
+      op: "env_var.create",
+      target_type: "env_var",
+      parent_temp_id: tempID,
+      payload: { scope: "service", key: v.key, value: v.value },
+    }),
+  );
+}

@@ -1,0 +1,273 @@
+import { Eye, EyeOff, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
+import { useMemo, useState } from "react";
+import { toast } from "sonner";
+import type { EnvVar } from "../../../../../src/envvar.ts";
+import { Badge } from "../../../components/ui/badge.tsx";
+import { Button } from "../../../components/ui/button.tsx";
+import { ConfirmDialog, Dialog } from "../../../components/ui/dialog.tsx";
+import { Dropdown, MenuItem } from "../../../components/ui/dropdown.tsx";
+import { Field, Input, Textarea } from "../../../components/ui/input.tsx";
+import { Skeleton } from "../../../components/ui/skeleton.tsx";
+import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { type EnvRow, mergeEnvRows } from "../../../lib/diff.ts";
+import { maskValue } from "../../../lib/format.ts";
+import { cn } from "../../../lib/utils.ts";
+import { envKeyError } from "../../../lib/validation.ts";
+import { usePendingChanges, useRemovePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { type EnvOwner, useCreateEnvVar, useDeleteEnvVar, useEnvVars, useUpdateEnvVar } from "../api/env-vars.ts";
+
+const STATE_BADGE = { add: "pending add", edit: "pending edit", remove: "pending delete" } as const;
+
+/** Applied variables of one owner merged with its staged edits; every edit is staged for Deploy. */
+export function EnvVarsSection({
+  projectID,
+  owner,
+  serviceNames,
+}: {
+  projectID: string;
+  owner: EnvOwner;
+  serviceNames?: ReadonlySet<string>;
+}) {
+  const envVars = useEnvVars(projectID, owner);
+  const pending = usePendingChanges(projectID);
+  const rows = useMemo(
+    () => mergeEnvRows(envVars.data ?? [], pending.data ?? [], owner.scope, owner.id),
+    [envVars.data, pending.data, owner.scope, owner.id],
+  );
+  const [revealed, setRevealed] = useState<ReadonlySet<string>>(new Set());
+  const [editing, setEditing] = useState<{ row?: EnvRow } | null>(null);
+  const [deleting, setDeleting] = useState<EnvVar | null>(null);
+  const del = useDeleteEnvVar(projectID, owner);
+  const undo = useRemovePendingChanges(projectID);
+  const toggle = (key: string) =>
+    setRevealed((s) => {
+      const n = new Set(s);
+      if (n.has(key)) n.delete(key);
+      else n.add(key);
+      return n;
+    });
+  return (
+    <div className="grid gap-3">
+      <div className="flex items-center justify-between">
+        <p className="text-sm text-muted-foreground">
+          {rows.length} variable{rows.length === 1 ? "" : "s"}
+        </p>
+        <Button size="sm" variant="outline" onClick={() => setEditing({})}>
+          <Plus /> Add variable
+        </Button>
+      </div>
+      {envVars.isPending ? (
+        <div className="grid gap-2">
+          <Skeleton className="h-9" />
+          <Skeleton className="h-9" />
+        </div>
+      ) : envVars.isError ? (
+        <p className="text-sm text-destructive">{errorText(envVars.error)}</p>
+      ) : rows.length === 0 ? (
+        <p className="rounded-lg border border-dashed border-border p-4 text-center text-sm text-muted-foreground">No variables yet.</p>
+      ) : (
+        <ul className="divide-y divide-border rounded-lg border border-border" aria-label="Variables">
+          {rows.map((r) => (
+            <li key={r.key} className="flex min-h-11 items-center gap-3 px-3 py-1.5 text-sm" data-testid={`env-row-${r.key}`}>
+              <span
+                className={cn("w-40 shrink-0 truncate font-mono text-xs", r.state === "remove" && "line-through opacity-60")}
+                title={r.key}
+              >
+                {r.key}
+              </span>
+              <span
+                className={cn("min-w-0 flex-1 truncate font-mono text-xs text-muted-foreground", r.state === "remove" && "line-through")}
+              >
+                {revealed.has(r.key) ? r.value || "—" : maskValue(r.value)}
+              </span>
+              {r.state !== "unchanged" ? (
+                <Badge variant={r.state === "remove" ? "destructive" : "warning"}>{STATE_BADGE[r.state]}</Badge>
+              ) : null}
+              <Button
+                variant="ghost"
+                size="icon"
+                onClick={() => toggle(r.key)}
+                aria-label={revealed.has(r.key) ? `Hide ${r.key}` : `Reveal ${r.key}`}
+              >
+                {revealed.has(r.key) ? <EyeOff /> : <Eye />}
+              </Button>
+              {r.state === "unchanged" && r.envVar ? (
+                <Dropdown
+                  label={`Actions for ${r.key}`}
+                  trigger={(p) => (
+                    <Button variant="ghost" size="icon" {...p} aria-label={`Actions for ${r.key}`}>
+                      <MoreHorizontal />
+                    </Button>
+                  )}
+                >
+                  {(close) => (
+                    <>
+                      <MenuItem
+                        onSelect={() => {
+                          close();
+                          setEditing({ row: r });
+                        }}
+                      >
+                        <Pencil /> Edit
+                      </MenuItem>
+                      <MenuItem
+                        destructive
+                        onSelect={() => {
+                          close();
+                          setDeleting(r.envVar ?? null);
+                        }}
+                      >
+                        <Trash2 /> Delete
+                      </MenuItem>
+                    </>
+                  )}
+                </Dropdown>
+              ) : (
+                <Button
+                  variant="ghost"
+                  size="sm"
+                  disabled={r.changeIds.some((id) => id.startsWith("optimistic-")) || undo.isPending}
+                  onClick={() =>
+                    undo.mutate(r.changeIds, {
+                      onSuccess: () => toast.success("Change discarded"),
+                      onError: (e) => toast.error(errorText(e)),
+                    })
+                  }
+                >
+                  <Undo2 /> Undo
+                </Button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="text-xs text-muted-foreground">
+        Reference another service with <code className="font-mono">{"${{name.HOST}}"}</code> or{" "}
+        <code className="font-mono">{"${{name.PORT}}"}</code>. Changes apply on Deploy.
+      </p>
+      {editing ? (
+        <EnvVarDialog
+          projectID={projectID}
+          owner={owner}
+          row={editing.row}
+          serviceNames={serviceNames}
+          taken={new Set(rows.filter((r) => r.state !== "remove").map((r) => r.key))}
+          onClose={() => setEditing(null)}
+        />
+      ) : null}
+      <ConfirmDialog
+        open={deleting !== null}
+        onOpenChange={(o) => !o && setDeleting(null)}
+        title={`Delete ${deleting?.key ?? ""}?`}
+        description="The deletion is staged and takes effect on Deploy."
+        confirmLabel="Stage deletion"
+        pending={del.isPending}
+        onConfirm={() => {
+          if (!deleting) return;
+          const key = deleting.key;
+          del.mutate(deleting, { onSuccess: () => toast.success(`Staged deletion of ${key}`), onError: (e) => toast.error(errorText(e)) });
+          setDeleting(null);
+        }}
+      />
+    </div>
+  );
+}
+
+const REF = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.(HOST|PORT)\s*\}\}/g;
+
+function EnvVarDialog({
+  projectID,
+  owner,
+  row,
+  taken,
+  serviceNames,
+  onClose,
+}: {
+  projectID: string;
+  owner: EnvOwner;
+  row: EnvRow | undefined;
+  taken: ReadonlySet<string>;
+  serviceNames: ReadonlySet<string> | undefined;
+  onClose: () => void;
+}) {
+  const [key, setKey] = useState(row?.key ?? "");
+  const [value, setValue] = useState(row?.value ?? "");
+  const create = useCreateEnvVar(projectID, owner);
+  const update = useUpdateEnvVar(projectID, owner);
+  const m = row ? update : create;
+  const keyErr = row ? null : key !== "" ? (envKeyError(key) ?? (taken.has(key) ? `Env var "${key}" already exists.` : null)) : null;
+  const unknownRefs = serviceNames
+    ? [...value.matchAll(REF)].map((x) => x[1] as string).filter((n) => !serviceNames.has(n.toLowerCase()))
+    : [];
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    if (row?.envVar) {
+      update.mutate(
+        { envVar: row.envVar, value },
+        {
+          onSuccess: () => {
+            toast.success(`Staged change to ${row.key}`);
+          },
+          onError: (err) => toast.error(errorText(err)),
+        },
+      );
+      onClose();
+    } else {
+      create.mutate(
+        { key, value },
+        {
+          onSuccess: () => {
+            toast.success(`Staged ${key}`);
+            onClose();
+          },
+        },
+      );
+    }
+  };
+  return (
+    <Dialog
+      open
+      onOpenChange={(o) => !o && onClose()}
+      title={row ? `Edit ${row.key}` : "Add variable"}
+      description="Staged until you Deploy."
+    >
+      <form onSubmit={submit} className="grid gap-4">
+        <Field label="Key" htmlFor="env-key" error={keyErr ?? fieldError(m.error, "key")}>
+          <Input
+            id="env-key"
+            value={key}
+            disabled={!!row}
+            onChange={(e) => setKey(e.target.value)}
+            placeholder="DATABASE_URL"
+            className="font-mono"
+            autoFocus={!row}
+            aria-invalid={!!keyErr}
+          />
+        </Field>
+        <Field
+          label="Value"
+          htmlFor="env-value"
+          error={fieldError(m.error, "value") ?? (m.error && !fieldError(m.error, "key") ? errorText(m.error) : null)}
+          hint={unknownRefs.length ? `No service named ${unknownRefs.join(", ")} in this project.` : undefined}
+        >
+          <Textarea
+            id="env-value"
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            className="font-mono"
+            rows={3}
+            autoFocus={!!row}
+          />
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button variant="outline" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={m.isPending || (!row && (key === "" || !!keyErr))}>
+            {row ? "Stage change" : "Stage variable"}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

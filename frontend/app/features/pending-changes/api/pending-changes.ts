@@ -1,0 +1,135 @@
+import { type QueryClient, queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ApplyResult, PendingChange } from "../../../../../src/pending-change.ts";
+import { api } from "../../../lib/api-client.ts";
+
+const base = (pid: string) => `/api/projects/${encodeURIComponent(pid)}`;
+
+export async function getPendingChanges(pid: string): Promise<PendingChange[]> {
+  return (await api<{ data: PendingChange[] }>(`${base(pid)}/pending-changes`)).data;
+}
+
+export function pendingChangesQueryOptions(pid: string) {
+  return queryOptions({ queryKey: ["projects", pid, "pending-changes"], queryFn: () => getPendingChanges(pid), staleTime: 60_000 });
+}
+
+export function usePendingChanges(pid: string) {
+  return useQuery(pendingChangesQueryOptions(pid));
+}
+
+// Cache writers shared by the WebSocket handler and the staging mutations: sorted by seq, one per id.
+
+function sortBySeq(list: PendingChange[]): PendingChange[] {
+  return [...list].sort((a, b) => a.seq - b.seq);
+}
+
+export function setPendingChanges(qc: QueryClient, pid: string, changes: PendingChange[]): void {
+  qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, sortBySeq(changes));
+}
+
+export function addPendingChange(qc: QueryClient, pid: string, change: PendingChange, replacesID?: string): void {
+  qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, (old: PendingChange[] | undefined) =>
+    sortBySeq([...(old ?? []).filter((c) => c.id !== change.id && c.id !== replacesID), change]),
+  );
+}
+
+export function removePendingChanges(qc: QueryClient, pid: string, ids: readonly string[]): void {
+  const drop = new Set(ids);
+  qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, (old: PendingChange[] | undefined) => old?.filter((c) => !drop.has(c.id)));
+}
+
+let optimisticSeq = 0;
+/** A provisional entry shown until the server answers (ids prefixed `optimistic-`). */
+export function optimisticChange(
+  pid: string,
+  partial: Pick<PendingChange, "op" | "target_type" | "payload"> & Partial<PendingChange>,
+): PendingChange {
+  optimisticSeq++;
+  return {
+    id: `optimistic-${optimisticSeq}`,
+    project_id: pid,
+    seq: Number.MAX_SAFE_INTEGER - 1000 + optimisticSeq,
+    created_at: new Date().toISOString(),
+    ...partial,
+  };
+}
+
+/**
+ * A staging mutation with an optimistic entry: the provisional change appears at once, is replaced
+ * by the server's entry on success and removed (rolled back) on error.
+ */
+export function useStageMutation<V>(
+  pid: string,
+  fn: (v: V) => Promise<PendingChange>,
+  optimistic: (v: V) => Pick<PendingChange, "op" | "target_type" | "payload"> & Partial<PendingChange>,
+) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: fn,
+    onMutate: (v) => {
+      const change = optimisticChange(pid, optimistic(v));
+      addPendingChange(qc, pid, change);
+      return { optimisticID: change.id };
+    },
+    onError: (_e, _v, ctx) => {
+      if (ctx) removePendingChanges(qc, pid, [ctx.optimisticID]);
+    },
+    onSuccess: (change, _v, ctx) => addPendingChange(qc, pid, change, ctx?.optimisticID),
+  });
+}
+
+export function discardPendingChanges(pid: string): Promise<void> {
+  return api<void>(`${base(pid)}/pending-changes`, { method: "DELETE" });
+}
+
+export function useDiscardPendingChanges(pid: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => discardPendingChanges(pid),
+    onMutate: () => {
+      const prev = qc.getQueryData(pendingChangesQueryOptions(pid).queryKey);
+      setPendingChanges(qc, pid, []);
+      return { prev };
+    },
+    onError: (_e, _v, ctx) => {
+      if (ctx?.prev) setPendingChanges(qc, pid, ctx.prev);
+    },
+  });
+}
+
+export function removePendingChange(pid: string, id: string): Promise<void> {
+  return api<void>(`${base(pid)}/pending-changes/${encodeURIComponent(id)}`, { method: "DELETE" });
+}
+
+/** Undo: removes several entries (an env row may be made of a delete and a create). */
+export function useRemovePendingChanges(pid: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (ids: string[]) => {
+      for (const id of ids) await removePendingChange(pid, id);
+    },
+    onMutate: (ids) => {
+      const prev = qc.getQueryData(pendingChangesQueryOptions(pid).queryKey);
+      removePendingChanges(qc, pid, ids);
+      return { prev };
+    },
+    onError: (_e, _v, ctx) => {
+      if (ctx?.prev) setPendingChanges(qc, pid, ctx.prev);
+      void qc.invalidateQueries({ queryKey: pendingChangesQueryOptions(pid).queryKey });
+    },
+  });
+}
+
+export function deploy(pid: string): Promise<ApplyResult> {
+  return api<ApplyResult>(`${base(pid)}/deploy`, { method: "POST" });
+}
+
+export function useDeploy(pid: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => deploy(pid),
+    onSuccess: () => {
+      setPendingChanges(qc, pid, []);
+      void qc.invalidateQueries({ queryKey: ["projects", pid] });
+    },
+  });
+}

@@ -1,0 +1,163 @@
+import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, History, Loader2, RotateCcw } from "lucide-react";
+import { useState } from "react";
+import { toast } from "sonner";
+import type { Deployment, DeploymentStatus } from "../../../../../src/deployment.ts";
+import type { Service } from "../../../../../src/service.ts";
+import { Badge, type BadgeVariant } from "../../../components/ui/badge.tsx";
+import { Button } from "../../../components/ui/button.tsx";
+import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
+import { Skeleton } from "../../../components/ui/skeleton.tsx";
+import { errorText } from "../../../lib/api-client.ts";
+import { formatPorts } from "../../../lib/diff.ts";
+import { formatDateTime, relativeTime } from "../../../lib/format.ts";
+import { cn } from "../../../lib/utils.ts";
+import { useDeployments } from "../api/deployments.ts";
+import { useRollback } from "../api/services.ts";
+
+const PILL: Record<DeploymentStatus, { label: string; variant: BadgeVariant }> = {
+  pending: { label: "Pending", variant: "info" },
+  starting: { label: "Starting", variant: "info" },
+  healthy: { label: "Healthy", variant: "secondary" },
+  failed: { label: "Failed", variant: "destructive" },
+  superseded: { label: "Superseded", variant: "secondary" },
+  cancelled: { label: "Cancelled", variant: "outline" },
+};
+
+/** Splits a service's deployments into in flight, active and history (newest first). */
+export function classifyDeployments(list: readonly Deployment[], activeID: string | null) {
+  const active = list.find((d) => d.id === activeID) ?? null;
+  const activeAt = active ? Date.parse(active.created_at) : Number.NEGATIVE_INFINITY;
+  const inFlight: Deployment[] = [];
+  const history: Deployment[] = [];
+  for (const d of list) {
+    if (d.id === activeID) continue;
+    const newer = Date.parse(d.created_at) >= activeAt;
+    if (d.status === "pending" || d.status === "starting" || (d.status === "failed" && newer)) inFlight.push(d);
+    else history.push(d);
+  }
+  return { active, inFlight, history };
+}
+
+export function DeploymentsTab({ projectID, service }: { projectID: string; service: Service }) {
+  const deployments = useDeployments(projectID, service.id);
+  const [showHistory, setShowHistory] = useState(true);
+  const [target, setTarget] = useState<Deployment | null>(null);
+  const rollback = useRollback(projectID, service.id);
+  if (deployments.isPending)
+    return (
+      <div className="grid gap-2">
+        <Skeleton className="h-16" />
+        <Skeleton className="h-16" />
+      </div>
+    );
+  if (deployments.isError) return <p className="text-sm text-destructive">{errorText(deployments.error)}</p>;
+  if (deployments.data.length === 0) return <p className="py-8 text-center text-sm text-muted-foreground">No deployments yet</p>;
+  const { active, inFlight, history } = classifyDeployments(deployments.data, service.active_deployment_id);
+  return (
+    <div className="grid gap-3" data-testid="deployments">
+      {inFlight.map((d) => (
+        <DeploymentRow key={d.id} d={d} />
+      ))}
+      {active ? <DeploymentRow d={active} active /> : null}
+      {history.length > 0 ? (
+        <div className="grid gap-2">
+          <button
+            type="button"
+            className="flex items-center gap-1 text-sm font-medium text-muted-foreground"
+            onClick={() => setShowHistory((s) => !s)}
+          >
+            {showHistory ? <ChevronDown className="size-4" /> : <ChevronRight className="size-4" />}
+            <History className="size-4" /> History ({history.length})
+          </button>
+          {showHistory
+            ? history.map((d) => (
+                <DeploymentRow
+                  key={d.id}
+                  d={d}
+                  onRollback={d.status === "healthy" || d.status === "superseded" ? () => setTarget(d) : undefined}
+                />
+              ))
+            : null}
+        </div>
+      ) : null}
+      <ConfirmDialog
+        open={target !== null}
+        onOpenChange={(o) => !o && setTarget(null)}
+        title="Roll back to this deployment?"
+        description={
+          target
+            ? `A new deployment of ${target.image} from ${formatDateTime(target.created_at)} replaces the current one, with its environment as it was.`
+            : ""
+        }
+        confirmLabel="Roll back"
+        destructive={false}
+        pending={rollback.isPending}
+        onConfirm={() => {
+          if (!target) return;
+          rollback.mutate(target.id, {
+            onSuccess: () => {
+              toast.success("Rollback started");
+              setTarget(null);
+            },
+            onError: (e) => toast.error("Rollback failed", { description: errorText(e) }),
+          });
+        }}
+      />
+    </div>
+  );
+}
+
+function DeploymentRow({ d, active = false, onRollback }: { d: Deployment; active?: boolean; onRollback?: (() => void) | undefined }) {
+  const pill = PILL[d.status];
+  const busy = d.status === "pending" || d.status === "starting";
+  return (
+    <div
+      className={cn("grid gap-2 rounded-lg border p-3", active ? "border-emerald-500/50 bg-emerald-500/5" : "border-border")}
+      data-testid="deployment-row"
+      data-status={d.status}
+      data-active={active}
+    >
+      <div className="flex items-center gap-2">
+        {busy ? (
+          <Loader2 className="size-4 animate-spin text-sky-400" />
+        ) : d.status === "failed" ? (
+          <AlertTriangle className="size-4 text-red-400" />
+        ) : (
+          <GitBranch className="size-4 text-muted-foreground" />
+        )}
+        {active ? (
+          <Badge variant="success">Active</Badge>
+        ) : (
+          <Badge variant={pill.variant} className={cn(d.status === "cancelled" && "line-through")}>
+            {pill.label}
+          </Badge>
+        )}
+        <span className="min-w-0 flex-1 truncate font-mono text-xs">{d.image}</span>
+        <span className="text-xs text-muted-foreground" title={formatDateTime(d.created_at)}>
+          {relativeTime(d.created_at)}
+        </span>
+        {onRollback ? (
+          <Button size="sm" variant="outline" onClick={onRollback} title="Roll back to this deployment">
+            <RotateCcw /> Rollback
+          </Button>
+        ) : null}
+      </div>
+      <div className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-muted-foreground">
+        <span>replicas {d.replicas || 1}</span>
+        <span>ports {formatPorts(d.ports)}</span>
+        {d.status === "failed" && d.attempt_count > 1 ? <span>{d.attempt_count} attempts</span> : null}
+      </div>
+      {d.status === "failed" ? (
+        <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
+          <p className="text-red-200">
+            {d.failure_reason ?? "Failed."}
+            {d.exit_code !== undefined && d.exit_code !== null ? ` (exit code ${d.exit_code})` : ""}
+          </p>
+          <pre className="max-h-40 overflow-auto whitespace-pre-wrap font-mono text-[11px] text-red-100/80">
+            {d.log_tail || "(no logs — container never started)"}
+          </pre>
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,123 @@
+import { ImageIcon } from "lucide-react";
+import { useEffect, useState } from "react";
+import { toast } from "sonner";
+import type { Service } from "../../../../../src/service.ts";
+import { SidePanel } from "../../../components/side-panel.tsx";
+import { Button } from "../../../components/ui/button.tsx";
+import { Input } from "../../../components/ui/input.tsx";
+import { Tabs } from "../../../components/ui/tabs.tsx";
+import { errorText } from "../../../lib/api-client.ts";
+import { serviceOverrides } from "../../../lib/diff.ts";
+import { cn } from "../../../lib/utils.ts";
+import { iconURLError } from "../../../lib/validation.ts";
+import { ServiceIcon } from "../../canvas/components/nodes/service-node.tsx";
+import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { useUpdateService } from "../api/services.ts";
+import { DeploymentsTab } from "./deployments-tab.tsx";
+import { LogsTab } from "./logs-tab.tsx";
+import { SettingsTab } from "./settings-tab.tsx";
+import { VariablesTab } from "./variables-tab.tsx";
+
+type Tab = "deployments" | "logs" | "variables" | "settings";
+const TABS = [
+  { value: "deployments", label: "Deployments" },
+  { value: "logs", label: "Logs" },
+  { value: "variables", label: "Variables" },
+  { value: "settings", label: "Settings" },
+] as const;
+
+export function ServicePanel({
+  projectID,
+  service,
+  taken,
+  onClose,
+}: {
+  projectID: string;
+  service: Service;
+  taken: ReadonlySet<string>;
+  onClose: () => void;
+}) {
+  const [tab, setTab] = useState<Tab>("deployments");
+  const pending = usePendingChanges(projectID);
+  const override = serviceOverrides(pending.data ?? []).get(service.id);
+  const name = override?.name ?? service.name;
+  const icon = override && override.icon_url !== undefined ? override.icon_url : service.icon_url;
+  return (
+    <SidePanel
+      testID="service-panel"
+      title={<span className={cn(override?.deleted && "line-through")}>{name}</span>}
+      subtitle={<span className="font-mono text-xs">{service.active_deployment?.image ?? "— awaiting deployment"}</span>}
+      icon={<IconEditor projectID={projectID} service={service} icon={icon ?? null} />}
+      onClose={onClose}
+    >
+      <div className="sticky top-0 z-10 border-b border-border bg-card px-4 py-2">
+        <Tabs value={tab} onValueChange={setTab} items={TABS} />
+      </div>
+      <div className="p-4">
+        {tab === "deployments" ? (
+          <DeploymentsTab projectID={projectID} service={service} />
+        ) : tab === "logs" ? (
+          <LogsTab projectID={projectID} service={service} />
+        ) : tab === "variables" ? (
+          <VariablesTab projectID={projectID} service={service} taken={taken} />
+        ) : (
+          <SettingsTab projectID={projectID} service={service} taken={taken} />
+        )}
+      </div>
+    </SidePanel>
+  );
+}
+
+function IconEditor({ projectID, service, icon }: { projectID: string; service: Service; icon: string | null }) {
+  const [open, setOpen] = useState(false);
+  const [url, setURL] = useState(icon ?? "");
+  const update = useUpdateService(projectID, service.id);
+  useEffect(() => {
+    if (open) setURL(icon ?? "");
+  }, [open, icon]);
+  const err = iconURLError(url.trim());
+  const save = (value: string) =>
+    update.mutate(
+      { icon_url: value },
+      {
+        onSuccess: () => {
+          toast.success(value ? "Icon change staged" : "Icon removal staged");
+          setOpen(false);
+        },
+        onError: (e) => toast.error(errorText(e)),
+      },
+    );
+  return (
+    <div className="relative">
+      <button
+        type="button"
+        onClick={() => setOpen((o) => !o)}
+        className="rounded-md focus-visible:ring-2 focus-visible:ring-ring"
+        aria-label="Change icon"
+        title="Change icon"
+      >
+        <ServiceIcon url={icon} className="size-10" />
+      </button>
+      {open ? (
+        <div className="absolute top-12 left-0 z-30 grid w-80 gap-2 rounded-lg border border-border bg-popover p-3 shadow-xl">
+          <label htmlFor="icon-url" className="flex items-center gap-2 text-sm font-medium">
+            <ImageIcon className="size-4" /> Icon URL
+          </label>
+          <Input id="icon-url" value={url} onChange={(e) => setURL(e.target.value)} placeholder="https://example.com/icon.svg" autoFocus />
+          <p className={cn("text-xs", err ? "text-destructive" : "text-muted-foreground")}>{err ?? "Http(s) URL to a PNG, SVG, or JPG."}</p>
+          <div className="flex justify-end gap-2">
+            <Button size="sm" variant="ghost" onClick={() => setOpen(false)}>
+              Cancel
+            </Button>
+            <Button size="sm" variant="outline" onClick={() => save("")} disabled={!icon}>
+              Clear
+            </Button>
+            <Button size="sm" onClick={() => save(url.trim())} disabled={!!err || url.trim() === "" || url.trim() === icon}>
+              Save
+            </Button>
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,348 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { Plus, Trash2, X } from "lucide-react";
+import { useMemo, useState } from "react";
+import { toast } from "sonner";
+import type { PortMapping, Resources, VolumeMount } from "../../../../../src/deployment.ts";
+import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
+import { Button } from "../../../components/ui/button.tsx";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
+import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
+import { Field, Input } from "../../../components/ui/input.tsx";
+import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
+import { MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
+import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { stageServiceDelete, useUpdateService } from "../api/services.ts";
+
+export function SettingsTab({ projectID, service, taken }: { projectID: string; service: Service; taken: ReadonlySet<string> }) {
+  const pending = usePendingChanges(projectID);
+  const override = serviceOverrides(pending.data ?? []).get(service.id);
+  const current = effectiveSettings(service, override);
+  const currentName = override?.name ?? service.name;
+  return (
+    <div className="grid gap-4">
+      <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
+      <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
+      <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
+    </div>
+  );
+}
+
+function RenameCard({
+  projectID,
+  service,
+  currentName,
+  taken,
+}: {
+  projectID: string;
+  service: Service;
+  currentName: string;
+  taken: ReadonlySet<string>;
+}) {
+  const [name, setName] = useState(currentName);
+  const update = useUpdateService(projectID, service.id);
+  const trimmed = name.trim();
+  const err = trimmed === currentName ? null : serviceNameError(trimmed, taken, service.name);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Name</CardTitle>
+        <CardDescription>
+          Other services reach this one as {currentName} on the project network. Renaming rewrites references.
+        </CardDescription>
+      </CardHeader>
+      <CardContent>
+        <form
+          className="flex items-start gap-2"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update.mutate(
+              { name: trimmed },
+              { onSuccess: () => toast.success("Rename staged"), onError: (er) => toast.error(errorText(er)) },
+            );
+          }}
+        >
+          <Field
+            label={<span className="sr-only">Service name</span>}
+            htmlFor="service-name"
+            error={err ?? fieldError(update.error, "name")}
+            className="flex-1"
+          >
+            <Input id="service-name" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!!err} />
+          </Field>
+          <Button type="submit" disabled={trimmed === currentName || !!err || update.isPending}>
+            Rename
+          </Button>
+        </form>
+      </CardContent>
+    </Card>
+  );
+}
+
+interface RuntimeForm {
+  image: string;
+  containerPort: string;
+  hostPort: string;
+  replicas: string;
+  memory: string;
+  cpus: string;
+  volumes: VolumeMount[];
+}
+
+function toForm(s: ReturnType<typeof effectiveSettings>): RuntimeForm {
+  const p = s.ports[0];
+  return {
+    image: s.image,
+    containerPort: p ? String(p.container_port) : "",
+    hostPort: p?.host_port ? String(p.host_port) : "",
+    replicas: String(s.replicas || 1),
+    memory: s.resources?.memory_mb ? String(s.resources.memory_mb) : "",
+    cpus: s.resources?.cpus ? String(s.resources.cpus) : "",
+    volumes: s.volumes.map((v) => ({ ...v })),
+  };
+}
+
+function RuntimeCard({
+  projectID,
+  service,
+  current,
+}: {
+  projectID: string;
+  service: Service;
+  current: ReturnType<typeof effectiveSettings>;
+}) {
+  const initial = useMemo(() => toForm(current), [current]);
+  const [f, setF] = useState<RuntimeForm>(initial);
+  const update = useUpdateService(projectID, service.id);
+  const set = <K extends keyof RuntimeForm>(k: K, v: RuntimeForm[K]) => setF((x) => ({ ...x, [k]: v }));
+  const cp = parsePort(f.containerPort, "Container port");
+  const hp = parsePort(f.hostPort, "Public port");
+  const replicas = Number(f.replicas);
+  const replicasErr =
+    !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS ? `Replicas must be between 1 and ${MAX_REPLICAS}.` : null;
+  const memory = f.memory.trim() === "" ? 0 : Number(f.memory);
+  const memoryErr =
+    !Number.isInteger(memory) || memory < 0 || (memory > 0 && memory < 6) ? "Memory must be empty (no limit) or at least 6 MiB." : null;
+  const cpus = f.cpus.trim() === "" ? 0 : Number(f.cpus);
+  const cpusErr = !Number.isFinite(cpus) || cpus < 0 || cpus > 1024 ? "CPUs must be a number such as 0.5." : null;
+  const volErr = f.volumes
+    .map((v) =>
+      !VOLUME_NAME_PATTERN.test(v.name)
+        ? `Volume "${v.name}": lowercase letters, digits and hyphens.`
+        : !v.mount_path.startsWith("/") || v.mount_path === "/"
+          ? `Volume "${v.name}": mount path must be absolute.`
+          : null,
+    )
+    .find(Boolean);
+  const portErr =
+    cp.error ?? hp.error ?? (hp.value !== undefined && cp.value === undefined ? "Set the container port to publish it." : null);
+
+  const build = (): ServiceUpdate => {
+    const upd: ServiceUpdate = {};
+    if (f.image.trim() !== initial.image) upd.image = f.image.trim();
+    if (f.containerPort !== initial.containerPort || f.hostPort !== initial.hostPort) {
+      const rest = current.ports.slice(1);
+      const ports: PortMapping[] =
+        cp.value !== undefined
+          ? [{ container_port: cp.value, ...(hp.value !== undefined ? { host_port: hp.value } : {}), protocol: "tcp" }, ...rest]
+          : rest;
+      upd.ports = ports;
+    }
+    if (f.replicas !== initial.replicas) upd.replicas = replicas;
+    if (f.memory !== initial.memory || f.cpus !== initial.cpus) {
+      const r: Resources = { ...(current.resources ?? {}) };
+      if (memory > 0) r.memory_mb = memory;
+      else delete r.memory_mb;
+      if (cpus > 0) r.cpus = cpus;
+      else delete r.cpus;
+      upd.resources = Object.keys(r).length ? r : null;
+    }
+    if (JSON.stringify(f.volumes) !== JSON.stringify(initial.volumes)) upd.volumes = f.volumes;
+    return upd;
+  };
+  const upd = build();
+  const dirty = Object.keys(upd).length > 0;
+  const invalid = !!(portErr || replicasErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
+  const serverErr = (k: string) => fieldError(update.error, k);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Runtime</CardTitle>
+        <CardDescription>Image, ports, replicas, limits and volumes. Changes are staged and apply on Deploy.</CardDescription>
+      </CardHeader>
+      <CardContent>
+        <form
+          className="grid gap-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update.mutate(upd, { onSuccess: () => toast.success("Settings staged"), onError: (er) => toast.error(errorText(er)) });
+          }}
+        >
+          <Field label="Image" htmlFor="svc-image" error={serverErr("image")}>
+            <Input id="svc-image" className="font-mono" value={f.image} onChange={(e) => set("image", e.target.value)} />
+          </Field>
+          <div className="grid grid-cols-2 gap-3">
+            <Field label="Container port" htmlFor="svc-cport" error={cp.error ?? serverErr("ports[0].container_port")}>
+              <Input
+                id="svc-cport"
+                inputMode="numeric"
+                value={f.containerPort}
+                onChange={(e) => set("containerPort", e.target.value)}
+                placeholder="none"
+              />
+            </Field>
+            <Field
+              label="Public port"
+              htmlFor="svc-hport"
+              error={hp.error ?? (portErr && !cp.error ? portErr : null) ?? serverErr("ports[0].host_port")}
+              hint="Published on this host."
+            >
+              <Input
+                id="svc-hport"
+                inputMode="numeric"
+                value={f.hostPort}
+                onChange={(e) => set("hostPort", e.target.value)}
+                placeholder="not published"
+              />
+            </Field>
+          </div>
+          <div className="grid grid-cols-3 gap-3">
+            <Field label="Replicas" htmlFor="svc-replicas" error={replicasErr ?? serverErr("replicas")}>
+              <Input
+                id="svc-replicas"
+                type="number"
+                min={1}
+                max={MAX_REPLICAS}
+                value={f.replicas}
+                onChange={(e) => set("replicas", e.target.value)}
+              />
+            </Field>
+            <Field label="Memory (MiB)" htmlFor="svc-mem" error={memoryErr ?? serverErr("resources.memory_mb")}>
+              <Input
+                id="svc-mem"
+                inputMode="numeric"
+                value={f.memory}
+                onChange={(e) => set("memory", e.target.value)}
+                placeholder="no limit"
+              />
+            </Field>
+            <Field label="CPUs" htmlFor="svc-cpus" error={cpusErr ?? serverErr("resources.cpus")}>
+              <Input
+                id="svc-cpus"
+                inputMode="decimal"
+                value={f.cpus}
+                onChange={(e) => set("cpus", e.target.value)}
+                placeholder="no limit"
+              />
+            </Field>
+          </div>
+          <div className="grid gap-2">
+            <span className="text-sm font-medium">Volumes</span>
+            {f.volumes.length === 0 ? (
+              <p className="text-xs text-muted-foreground">No volumes: data is lost when the container is replaced.</p>
+            ) : null}
+            {f.volumes.map((v, i) => (
+              <div key={i} className="flex gap-2">
+                <Input
+                  aria-label="Volume name"
+                  value={v.name}
+                  placeholder="data"
+                  className="w-36 font-mono"
+                  onChange={(e) =>
+                    set(
+                      "volumes",
+                      f.volumes.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)),
+                    )
+                  }
+                />
+                <Input
+                  aria-label="Mount path"
+                  value={v.mount_path}
+                  placeholder="/var/lib/data"
+                  className="flex-1 font-mono"
+                  onChange={(e) =>
+                    set(
+                      "volumes",
+                      f.volumes.map((x, j) => (j === i ? { ...x, mount_path: e.target.value } : x)),
+                    )
+                  }
+                />
+                <Button
+                  variant="ghost"
+                  size="icon"
+                  aria-label="Remove volume"
+                  onClick={() =>
+                    set(
+                      "volumes",
+                      f.volumes.filter((_, j) => j !== i),
+                    )
+                  }
+                >
+                  <X />
+                </Button>
+              </div>
+            ))}
+            <p className="min-h-4 text-xs text-destructive">{volErr ?? serverErr("volumes")}</p>
+            <Button
+              variant="outline"
+              size="sm"
+              className="w-fit"
+              onClick={() =>
+                set("volumes", [...f.volumes, { name: `data${f.volumes.length ? f.volumes.length + 1 : ""}`, mount_path: "" }])
+              }
+            >
+              <Plus /> Add volume
+            </Button>
+          </div>
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" disabled={!dirty} onClick={() => setF(initial)}>
+              Reset
+            </Button>
+            <Button type="submit" disabled={!dirty || invalid || update.isPending}>
+              Stage changes
+            </Button>
+          </div>
+        </form>
+      </CardContent>
+    </Card>
+  );
+}
+
+function DeleteCard({ projectID, service, staged }: { projectID: string; service: Service; staged: boolean }) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const qc = useQueryClient();
+  return (
+    <Card className="border-red-900/60">
+      <CardHeader>
+        <CardTitle>Delete service</CardTitle>
+        <CardDescription>Stages the deletion: containers, volumes and variables go on Deploy. Discard all to cancel.</CardDescription>
+      </CardHeader>
+      <CardContent>
+        <Button variant="destructive" disabled={staged} onClick={() => setOpen(true)}>
+          <Trash2 /> {staged ? "Deletion staged" : "Delete service"}
+        </Button>
+      </CardContent>
+      <ConfirmDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={`Delete ${service.name}?`}
+        description="The service is removed on the next Deploy."
+        confirmLabel="Stage deletion"
+        pending={busy}
+        onConfirm={async () => {
+          setBusy(true);
+          try {
+            addPendingChange(qc, projectID, await stageServiceDelete(projectID, service.id));
+            toast.success("Deletion staged");
+            setOpen(false);
+          } catch (e) {
+            toast.error(errorText(e));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,81 @@
+import { useState } from "react";
+import { toast } from "sonner";
+import { Button } from "../../../components/ui/button.tsx";
+import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
+import { Field, Input } from "../../../components/ui/input.tsx";
+import { Skeleton } from "../../../components/ui/skeleton.tsx";
+import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { useAbout } from "../../system/api/system.ts";
+import { useSettings, useUpdateSettings } from "../api/settings.ts";
+
+export function GeneralSettings() {
+  const settings = useSettings();
+  const about = useAbout();
+  return (
+    <div className="grid gap-6">
+      {settings.isPending ? (
+        <Skeleton className="h-44" />
+      ) : settings.isError ? (
+        <p className="text-sm text-destructive">{errorText(settings.error)}</p>
+      ) : (
+        <InstanceNameCard name={settings.data.instance_name} />
+      )}
+      <Card>
+        <CardHeader>
+          <CardTitle>Instance</CardTitle>
+          <CardDescription>Set when the daemon starts; change them with its flags.</CardDescription>
+        </CardHeader>
+        <CardContent>
+          <dl className="grid grid-cols-[10rem_1fr] gap-y-2 text-sm">
+            <dt className="text-muted-foreground">Instance id</dt>
+            <dd className="min-h-5 font-mono text-xs">
+              {about.data?.deploykit.instance_id ?? (about.isPending ? <Skeleton className="h-4 w-64" /> : "—")}
+            </dd>
+            <dt className="text-muted-foreground">Database</dt>
+            <dd className="min-h-5 font-mono text-xs">
+              {about.data?.database.path ?? (about.isPending ? <Skeleton className="h-4 w-48" /> : "—")}
+            </dd>
+            <dt className="text-muted-foreground">Version</dt>
+            <dd className="min-h-5 font-mono text-xs">
+              {about.data?.deploykit.version ?? (about.isPending ? <Skeleton className="h-4 w-16" /> : "—")}
+            </dd>
+          </dl>
+        </CardContent>
+      </Card>
+    </div>
+  );
+}
+
+function InstanceNameCard({ name }: { name: string }) {
+  const [value, setValue] = useState(name);
+  const update = useUpdateSettings();
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Instance name</CardTitle>
+        <CardDescription>Shown in the header and the browser tab.</CardDescription>
+      </CardHeader>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate({ instance_name: value.trim() }, { onSuccess: () => toast.success("Settings saved") });
+        }}
+      >
+        <CardContent>
+          <Field
+            label="Name"
+            htmlFor="instance-name"
+            error={fieldError(update.error, "instance_name") ?? (update.error ? errorText(update.error) : null)}
+          >
+            <Input id="instance-name" value={value} onChange={(e) => setValue(e.target.value)} />
+          </Field>
+        </CardContent>
+        <CardFooter className="justify-end">
+          <Button type="submit" disabled={value.trim() === "" || value.trim() === name || update.isPending}>
+            Save
+          </Button>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}

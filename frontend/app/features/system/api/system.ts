@@ -1,0 +1,34 @@
+import { queryOptions, useQuery } from "@tanstack/react-query";
+import type { SystemAbout, SystemStatus } from "../../../../../src/system.ts";
+import { api } from "../../../lib/api-client.ts";
+
+export function getAbout(): Promise<SystemAbout> {
+  return api<SystemAbout>("/api/system/about");
+}
+
+export function aboutQueryOptions() {
+  return queryOptions({ queryKey: ["system", "about"], queryFn: getAbout });
+}
+
+export function useAbout() {
+  return useQuery(aboutQueryOptions());
+}
+
+export function getStatus(): Promise<SystemStatus> {
+  return api<SystemStatus>("/api/system/status");
+}
+
+/** Polled every 3 s while the page is visible (not in the background). */
+export function statusQueryOptions() {
+  return queryOptions({
+    queryKey: ["system", "status"],
+    queryFn: getStatus,
+    refetchInterval: 3000,
+    refetchIntervalInBackground: false,
+    staleTime: 0,
+  });
+}
+
+export function useStatus() {
+  return useQuery(statusQueryOptions());
+}

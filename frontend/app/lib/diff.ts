@@ -1,0 +1,394 @@
+import type { CanvasNode } from "../../../src/canvas.ts";
+import type { PortMapping, Resources, VolumeMount } from "../../../src/deployment.ts";
+import type { EnvVar } from "../../../src/envvar.ts";
+import type { PendingChange } from "../../../src/pending-change.ts";
+import type { Service } from "../../../src/service.ts";
+
+/**
+ * The UI's projection of the staged-change log (original §8.6): what each service will look like,
+ * which names are taken, and the compacted diff shown above the Deploy button. Pure functions.
+ */
+
+/** Ops that can be undone one by one (mirrors REMOVABLE_OPS in src/pending-change.ts). */
+export const REMOVABLE_OPS: ReadonlySet<string> = new Set([
+  "project.update",
+  "service.update",
+  "env_var.create",
+  "env_var.update",
+  "env_var.delete",
+]);
+
+export interface ServiceSettings {
+  image: string;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  resources: Resources | null;
+  replicas: number;
+}
+
+export interface ServiceOverride {
+  name?: string;
+  /** `null` means the staged change clears the icon. */
+  icon_url?: string | null;
+  image?: string;
+  ports?: PortMapping[];
+  volumes?: VolumeMount[];
+  resources?: Resources | null;
+  replicas?: number;
+  deleted: boolean;
+}
+
+const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas"] as const;
+
+/** Latest staged name, icon, settings and delete flag per service id. */
+export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
+  const out = new Map<string, ServiceOverride>();
+  const get = (id: string) => {
+    let o = out.get(id);
+    if (!o) {
+      o = { deleted: false };
+      out.set(id, o);
+    }
+    return o;
+  };
+  for (const c of changes) {
+    if (!c.target_id) continue;
+    if (c.op === "service.update") {
+      const p = c.payload;
+      const o = get(c.target_id);
+      if (typeof p.name === "string" && p.name !== "") o.name = p.name;
+      if (p.icon_url !== undefined) o.icon_url = p.icon_url === "" || p.icon_url === null ? null : String(p.icon_url);
+      for (const k of SETTINGS_KEYS) if (p[k] !== undefined) (o as unknown as Record<string, unknown>)[k] = p[k];
+    } else if (c.op === "service.delete") {
+      get(c.target_id).deleted = true;
+    }
+  }
+  return out;
+}
+
+/** A service's settings with staged edits applied on top. */
+export function effectiveSettings(service: Service, override: ServiceOverride | undefined): ServiceSettings {
+  return {
+    image: override?.image ?? service.image,
+    ports: override?.ports ?? service.ports ?? [],
+    volumes: override?.volumes ?? service.volumes ?? [],
+    resources: override?.resources !== undefined ? override.resources : (service.resources ?? null),
+    replicas: override?.replicas ?? service.replicas ?? 1,
+  };
+}
+
+/**
+ * The project's taken service names, lowercased: applied names, plus staged creates and renames,
+ * minus staged deletes (the same walk as effectiveServiceNames in src/pending-change.ts).
+ */
+export function takenNames(applied: ReadonlyArray<{ id: string; name: string }>, changes: readonly PendingChange[]): Set<string> {
+  const byOwner = new Map<string, string>();
+  for (const s of applied) byOwner.set(s.id, s.name.toLowerCase());
+  for (const c of changes) {
+    if (c.op === "service.create" && c.target_temp_id) {
+      if (typeof c.payload.name === "string") byOwner.set(c.target_temp_id, c.payload.name.toLowerCase());
+    } else if (c.op === "service.update" && c.target_id && byOwner.has(c.target_id)) {
+      if (typeof c.payload.name === "string" && c.payload.name !== "") byOwner.set(c.target_id, c.payload.name.toLowerCase());
+    } else if (c.op === "service.delete" && c.target_id) {
+      byOwner.delete(c.target_id);
+    }
+  }
+  return new Set(byOwner.values());
+}
+
+/** A service that exists only as a staged `service.create`. */
+export interface PendingService {
+  tempId: string;
+  change: PendingChange;
+  name: string;
+  image: string;
+  icon_url: string | null;
+  /** Env vars sent inline with the create (removable only by deleting the node). */
+  inlineEnv: { key: string; value: string }[];
+  /** Env vars staged later against the pending service (removable one by one). */
+  stagedEnv: PendingChange[];
+}
+
+export function pendingServices(changes: readonly PendingChange[]): Map<string, PendingService> {
+  const out = new Map<string, PendingService>();
+  for (const c of changes) {
+    if (c.op === "service.create" && c.target_temp_id) {
+      const p = c.payload;
+      const env = Array.isArray(p.env_vars) ? (p.env_vars as { key: string; value: string }[]) : [];
+      out.set(c.target_temp_id, {
+        tempId: c.target_temp_id,
+        change: c,
+        name: String(p.name ?? ""),
+        image: String(p.image ?? ""),
+        icon_url: typeof p.icon_url === "string" && p.icon_url !== "" ? p.icon_url : null,
+        inlineEnv: env.map((e) => ({ key: e.key, value: e.value })),
+        stagedEnv: [],
+      });
+    }
+  }
+  for (const c of changes) {
+    if (c.op === "env_var.create" && c.parent_temp_id) out.get(c.parent_temp_id)?.stagedEnv.push(c);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compacted diff
+
+export interface DiffField {
+  label: string;
+  before: string;
+  after: string;
+  changeIds: string[];
+}
+
+export type EnvDiffKind = "add" | "edit" | "remove";
+
+export interface DiffEnv {
+  key: string;
+  kind: EnvDiffKind;
+  before?: string;
+  after?: string;
+  changeIds: string[];
+}
+
+export interface DiffGroup {
+  /** `project`, `service:<id>`, `service:temp:<tempId>` or `group:<id>`. */
+  id: string;
+  title: string;
+  badge?: "creating" | "deleting";
+  fields: DiffField[];
+  env: DiffEnv[];
+  /** Every entry that contributed to the group. */
+  changeIds: string[];
+}
+
+export interface DiffContext {
+  project: { id: string; name: string } | undefined;
+  services: ReadonlyMap<string, Service>;
+  /** Live canvas nodes by id (group labels, a service node's current parent). */
+  nodes: ReadonlyMap<string, Pick<CanvasNode, "id" | "type" | "label" | "service_id" | "parent_id">>;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+export function formatPorts(ports: readonly PortMapping[] | undefined): string {
+  if (!ports || ports.length === 0) return "none";
+  return ports.map((p) => `${p.host_port ? `${p.host_port}→` : ""}${p.container_port}${p.protocol === "udp" ? "/udp" : ""}`).join(", ");
+}
+
+export function formatVolumes(vols: readonly VolumeMount[] | undefined): string {
+  if (!vols || vols.length === 0) return "none";
+  return vols.map((v) => `${v.name}:${v.mount_path}`).join(", ");
+}
+
+export function formatResources(r: Resources | null | undefined): string {
+  if (!r) return "no limits";
+  const parts: string[] = [];
+  if (r.memory_mb) parts.push(`${r.memory_mb} MiB`);
+  if (r.cpus) parts.push(`${r.cpus} CPU`);
+  if (r.cpu_shares) parts.push(`${r.cpu_shares} shares`);
+  return parts.length ? parts.join(", ") : "no limits";
+}
+
+const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string }> = {
+  name: { label: "Name", fmt: (v) => str(v) },
+  icon_url: { label: "Icon", fmt: (v) => (v === "" || v === null || v === undefined ? "cleared" : String(v)) },
+  image: { label: "Image", fmt: (v) => str(v) },
+  ports: { label: "Ports", fmt: (v) => formatPorts(v as PortMapping[]) },
+  volumes: { label: "Volumes", fmt: (v) => formatVolumes(v as VolumeMount[]) },
+  resources: { label: "Limits", fmt: (v) => formatResources(v as Resources | null) },
+  replicas: { label: "Replicas", fmt: (v) => String(v ?? 1) },
+};
+
+function groupLabel(ctx: DiffContext, id: string | null | undefined): string {
+  if (!id) return "(top-level)";
+  const n = ctx.nodes.get(id);
+  return n ? `Group "${n.label || "Group"}"` : "(deleted group)";
+}
+
+function serviceNodeParent(ctx: DiffContext, serviceID: string): string | null {
+  for (const n of ctx.nodes.values()) if (n.service_id === serviceID) return n.parent_id ?? null;
+  return null;
+}
+
+/** Groups the log per target with latest-wins fields and merged env var rows; empty groups hidden. */
+export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext): DiffGroup[] {
+  const groups = new Map<string, DiffGroup & { fieldMap: Map<string, DiffField>; envMap: Map<string, DiffEnv> }>();
+  const group = (id: string, title: string) => {
+    let g = groups.get(id);
+    if (!g) {
+      g = { id, title, fields: [], env: [], changeIds: [], fieldMap: new Map(), envMap: new Map() };
+      groups.set(id, g);
+    }
+    return g;
+  };
+  const serviceTitle = (id: string) => `Service "${ctx.services.get(id)?.name ?? "unknown"}"`;
+  const tempTitles = new Map<string, string>();
+  for (const c of changes) if (c.op === "service.create" && c.target_temp_id) tempTitles.set(c.target_temp_id, str(c.payload.name));
+  const ownerGroup = (scope: string, ownerID: string | undefined, tempID: string | undefined) => {
+    if (tempID) return group(`service:temp:${tempID}`, `Service "${tempTitles.get(tempID) ?? "new"}"`);
+    if (scope === "project") return group("project", `Project "${ctx.project?.name ?? ""}"`);
+    if (scope === "group" && ownerID) {
+      const n = ctx.nodes.get(ownerID);
+      return group(`group:${ownerID}`, n?.label ? `Group "${n.label}"` : "Group");
+    }
+    return group(`service:${ownerID ?? "unknown"}`, serviceTitle(ownerID ?? ""));
+  };
+  const setField = (g: ReturnType<typeof group>, key: string, label: string, before: string, after: string, changeID: string) => {
+    const f = g.fieldMap.get(key);
+    if (f) {
+      f.after = after;
+      f.changeIds.push(changeID);
+    } else g.fieldMap.set(key, { label, before, after, changeIds: [changeID] });
+  };
+  const reparentBefore = new Map<string, string | null>();
+
+  for (const c of changes) {
+    const p = c.payload;
+    switch (c.op) {
+      case "project.update": {
+        const g = group("project", `Project "${ctx.project?.name ?? ""}"`);
+        g.changeIds.push(c.id);
+        if (typeof p.name === "string") setField(g, "name", "Name", ctx.project?.name ?? "", p.name, c.id);
+        break;
+      }
+      case "service.create": {
+        if (!c.target_temp_id) break;
+        const g = group(`service:temp:${c.target_temp_id}`, `Service "${str(p.name)}"`);
+        g.badge = "creating";
+        g.changeIds.push(c.id);
+        setField(g, "image", "Image", "", str(p.image), c.id);
+        if (Array.isArray(p.ports) && p.ports.length > 0) setField(g, "ports", "Ports", "", formatPorts(p.ports as PortMapping[]), c.id);
+        for (const e of (Array.isArray(p.env_vars) ? p.env_vars : []) as { key: string; value: string }[])
+          g.envMap.set(e.key, { key: e.key, kind: "add", after: e.value, changeIds: [c.id] });
+        break;
+      }
+      case "service.update": {
+        if (!c.target_id) break;
+        const svc = ctx.services.get(c.target_id);
+        const g = group(`service:${c.target_id}`, serviceTitle(c.target_id));
+        g.changeIds.push(c.id);
+        for (const [key, meta] of Object.entries(FIELD_FORMAT)) {
+          if (p[key] === undefined) continue;
+          if (key === "name" && p.name === "") continue;
+          const before = meta.fmt(svc ? (svc as unknown as Record<string, unknown>)[key] : undefined);
+          setField(g, key, meta.label, key === "icon_url" && !svc?.icon_url ? "none" : before, meta.fmt(p[key]), c.id);
+        }
+        if (p.reparented === true) {
+          if (!reparentBefore.has(c.target_id)) reparentBefore.set(c.target_id, str(p.previous_parent_id) || null);
+          const before = groupLabel(ctx, reparentBefore.get(c.target_id));
+          setField(g, "group", "Group", before, groupLabel(ctx, serviceNodeParent(ctx, c.target_id)), c.id);
+        }
+        break;
+      }
+      case "service.delete": {
+        if (!c.target_id) break;
+        const g = group(`service:${c.target_id}`, serviceTitle(c.target_id));
+        g.badge = "deleting";
+        g.changeIds.push(c.id);
+        break;
+      }
+      case "env_var.create": {
+        const g = ownerGroup(str(p.scope), c.target_id, c.parent_temp_id);
+        g.changeIds.push(c.id);
+        const key = str(p.key);
+        const prev = g.envMap.get(key);
+        if (prev?.kind === "remove")
+          g.envMap.set(key, { key, kind: "edit", before: prev.before, after: str(p.value), changeIds: [...prev.changeIds, c.id] });
+        else g.envMap.set(key, { key, kind: "add", after: str(p.value), changeIds: [...(prev?.changeIds ?? []), c.id] });
+        break;
+      }
+      case "env_var.update": {
+        const g = ownerGroup(str(p.scope), str(p.scope_id), undefined);
+        g.changeIds.push(c.id);
+        const key = str(p.key);
+        const prev = g.envMap.get(key);
+        if (prev && (prev.kind === "add" || prev.kind === "edit")) {
+          prev.after = str(p.value);
+          prev.changeIds.push(c.id);
+        } else g.envMap.set(key, { key, kind: "edit", before: str(p.old_value), after: str(p.value), changeIds: [c.id] });
+        break;
+      }
+      case "env_var.delete": {
+        const g = ownerGroup(str(p.scope), str(p.scope_id), undefined);
+        g.changeIds.push(c.id);
+        const key = str(p.key);
+        const prev = g.envMap.get(key);
+        const before = prev?.kind === "edit" ? prev.before : str(p.old_value);
+        g.envMap.set(key, { key, kind: "remove", before, changeIds: [...(prev?.changeIds ?? []), c.id] });
+        break;
+      }
+    }
+  }
+
+  const out: DiffGroup[] = [];
+  for (const g of groups.values()) {
+    const fields = [...g.fieldMap.values()].filter((f) => f.before !== f.after || g.badge === "creating");
+    const env = [...g.envMap.values()]
+      .filter((e) => !(e.kind === "edit" && e.before === e.after))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    if (fields.length === 0 && env.length === 0 && !g.badge) continue;
+    out.push({ id: g.id, title: g.title, ...(g.badge ? { badge: g.badge } : {}), fields, env, changeIds: g.changeIds });
+  }
+  const rank = (id: string) => (id === "project" ? 0 : id.startsWith("group:") ? 1 : 2);
+  return out.sort((a, b) => rank(a.id) - rank(b.id));
+}
+
+/** True when every listed change can be removed on its own. */
+export function canUndo(changes: readonly PendingChange[], ids: readonly string[]): boolean {
+  if (ids.length === 0) return false;
+  const byID = new Map(changes.map((c) => [c.id, c]));
+  return ids.every((id) => {
+    const c = byID.get(id);
+    return c !== undefined && REMOVABLE_OPS.has(c.op);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Env var table rows (project, group or service scope)
+
+export type EnvRowState = "unchanged" | "add" | "edit" | "remove";
+
+export interface EnvRow {
+  key: string;
+  /** The value the row will have after Deploy (the old one for removals). */
+  value: string;
+  state: EnvRowState;
+  /** The applied variable, when there is one. */
+  envVar?: EnvVar;
+  /** Staged entries that make up the row's pending state (undo removes them all). */
+  changeIds: string[];
+}
+
+/**
+ * Merges applied variables of one owner with the staged entries for it. Delete-then-create of the
+ * same key is an edit. Pending rows come after unchanged ones, then by key.
+ */
+export function mergeEnvRows(applied: readonly EnvVar[], changes: readonly PendingChange[], scope: string, ownerID: string): EnvRow[] {
+  const rows = new Map<string, EnvRow>();
+  for (const v of applied) rows.set(v.key, { key: v.key, value: v.value, state: "unchanged", envVar: v, changeIds: [] });
+  for (const c of changes) {
+    const p = c.payload;
+    if (str(p.scope) !== scope) continue;
+    const key = str(p.key);
+    if (c.op === "env_var.create") {
+      if (c.target_id !== ownerID && c.parent_temp_id !== ownerID) continue;
+      const prev = rows.get(key);
+      if (prev && prev.state === "remove")
+        rows.set(key, { ...prev, value: str(p.value), state: "edit", changeIds: [...prev.changeIds, c.id] });
+      else rows.set(key, { key, value: str(p.value), state: "add", changeIds: [...(prev?.changeIds ?? []), c.id] });
+    } else if (c.op === "env_var.update" || c.op === "env_var.delete") {
+      if (str(p.scope_id) !== ownerID) continue;
+      const prev = rows.get(key);
+      const base: EnvRow = prev ?? { key, value: str(p.old_value), state: "unchanged", changeIds: [] };
+      if (c.op === "env_var.update")
+        rows.set(key, { ...base, value: str(p.value), state: base.state === "add" ? "add" : "edit", changeIds: [...base.changeIds, c.id] });
+      else rows.set(key, { ...base, value: base.envVar?.value ?? str(p.old_value), state: "remove", changeIds: [...base.changeIds, c.id] });
+    }
+  }
+  const order = (r: EnvRow) => (r.state === "unchanged" ? 0 : 1);
+  return [...rows.values()].sort((a, b) => order(a) - order(b) || a.key.localeCompare(b.key));
+}

@@ -1,0 +1,24 @@
+import "./app.css";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { RouterProvider } from "react-router";
+import { Toaster } from "sonner";
+import { AuthProvider } from "./features/auth/auth-context.tsx";
+import { makeQueryClient } from "./lib/query-client.ts";
+import { router } from "./router.tsx";
+
+const queryClient = makeQueryClient();
+
+const root = document.getElementById("root");
+if (!root) throw new Error("#root missing");
+createRoot(root).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <AuthProvider>
+        <RouterProvider router={router} />
+      </AuthProvider>
+      <Toaster theme="dark" position="top-right" closeButton richColors />
+    </QueryClientProvider>
+  </StrictMode>,
+);
