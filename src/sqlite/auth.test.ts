@@ -25,7 +25,11 @@ describe("AuthService registration", () => {
     expect(user).toMatchObject({ email: "first@x.io", role: "admin" });
     expect((await auth.authenticate(tokens.access_token)).user.id).toBe(user.id);
     expect(await auth.canRegister()).toBe(false);
-    await expectError(auth.register({ email: "b@x.io", name: "B", password: "password123" }), deploykit.ECONFLICT, "Registration is closed.");
+    await expectError(
+      auth.register({ email: "b@x.io", name: "B", password: "password123" }),
+      deploykit.ECONFLICT,
+      "Registration is closed.",
+    );
   });
 
   it("validates the registration", async () => {
@@ -48,7 +52,9 @@ describe("AuthService registration", () => {
       expect(deploykit.errorCode(r.reason)).toBe(deploykit.ECONFLICT);
       expect(deploykit.errorMessage(r.reason)).toBe("Registration is closed.");
     }
-    const count = dbs[0]!.read((tx) => tx.get<{ n: number; admins: number }>("SELECT COUNT(*) AS n, SUM(role = 'admin') AS admins FROM users"));
+    const count = dbs[0]!.read((tx) =>
+      tx.get<{ n: number; admins: number }>("SELECT COUNT(*) AS n, SUM(role = 'admin') AS admins FROM users"),
+    );
     expect(count).toEqual({ n: 1, admins: 1 });
     for (const db of dbs) db.close();
   });
@@ -121,7 +127,11 @@ describe("AuthService tokens", () => {
     const { tokens } = await mustCreateAuthUser(db);
     const auth = authOf(db);
     const next = await auth.refresh(tokens.refresh_token);
-    await expectError(auth.refresh(tokens.refresh_token), deploykit.EUNAUTHORIZED, "Refresh token reuse detected; the session was revoked.");
+    await expectError(
+      auth.refresh(tokens.refresh_token),
+      deploykit.EUNAUTHORIZED,
+      "Refresh token reuse detected; the session was revoked.",
+    );
     await expectError(auth.authenticate(next.access_token), deploykit.EUNAUTHORIZED, "Invalid or expired token.");
     await expectError(auth.refresh(next.refresh_token), deploykit.EUNAUTHORIZED, "Invalid refresh token.");
   });

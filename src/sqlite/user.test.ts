@@ -26,8 +26,14 @@ describe("UserService.createUser", () => {
   });
 
   it.each([
-    [{ email: "", name: "", password: "" }, { email: ["Email is required."], name: ["Name is required."], password: ["Password is required."] }],
-    [{ email: "nope", name: "N", password: "short" }, { email: ["Email is not valid."], password: ["Password must be at least 8 characters."] }],
+    [
+      { email: "", name: "", password: "" },
+      { email: ["Email is required."], name: ["Name is required."], password: ["Password is required."] },
+    ],
+    [
+      { email: "nope", name: "N", password: "short" },
+      { email: ["Email is not valid."], password: ["Password must be at least 8 characters."] },
+    ],
     [{ email: "a@b.c", name: "N", password: "é".repeat(37) }, { password: ["Password must be at most 72 bytes."] }],
     [{ email: "a@b.c", name: "N", password: "password123", role: "root" }, { role: ["Role must be 'admin' or 'member'."] }],
   ])("validates %j", async (input, fields) => {
@@ -72,7 +78,11 @@ describe("UserService.updateUser", () => {
     await expectError(users(db).updateUser(admin.id, { role: "member" }), deploykit.EFORBIDDEN, "You cannot remove the last admin.");
     const err = await expectError(users(db).updateUser(admin.id, { name: " " }), deploykit.EINVALID);
     expect(err.fields).toEqual({ name: ["Name cannot be empty."] });
-    await expectError(users(db).updateUser(other.id, { email: admin.email }), deploykit.ECONFLICT, "A user with that email already exists.");
+    await expectError(
+      users(db).updateUser(other.id, { email: admin.email }),
+      deploykit.ECONFLICT,
+      "A user with that email already exists.",
+    );
     await expectError(users(db).updateUser("nope", { name: "x" }), deploykit.ENOTFOUND, "User not found.");
     await users(db).updateUser(other.id, { role: "admin" });
     expect((await users(db).updateUser(admin.id, { role: "member" })).role).toBe("member");
@@ -83,7 +93,10 @@ describe("UserService.updateProfile", () => {
   it("changes the password only with the current one", async () => {
     const db = mustOpenDB();
     const { user } = await mustCreateAuthUser(db);
-    const err = await expectError(users(db).updateProfile(user.id, { new_password: "brand-new-pw", current_password: "wrong-one" }), deploykit.EINVALID);
+    const err = await expectError(
+      users(db).updateProfile(user.id, { new_password: "brand-new-pw", current_password: "wrong-one" }),
+      deploykit.EINVALID,
+    );
     expect(err.fields).toEqual({ current_password: ["Current password is incorrect."] });
     const missing = await expectError(users(db).updateProfile(user.id, { new_password: "brand-new-pw" }), deploykit.EINVALID);
     expect(missing.fields).toEqual({ current_password: ["Current password is required."] });
@@ -96,7 +109,11 @@ describe("UserService.updateProfile", () => {
     const db = mustOpenDB();
     const { user } = await mustCreateAuthUser(db);
     const other = await mustCreateUser(db);
-    await expectError(users(db).updateProfile(user.id, { email: other.email }), deploykit.ECONFLICT, "A user with that email already exists.");
+    await expectError(
+      users(db).updateProfile(user.id, { email: other.email }),
+      deploykit.ECONFLICT,
+      "A user with that email already exists.",
+    );
     await expectError(users(db).updateProfile("nope", { name: "x" }), deploykit.ENOTFOUND, "User not found.");
   });
 });
