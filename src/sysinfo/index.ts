@@ -1,0 +1,1 @@
+export { databaseSize, type HostProbe, parseMeminfo, SystemService, type SystemServiceOptions } from "./system.ts";
