@@ -67,7 +67,7 @@ describe("CanvasService nodes", () => {
     [node("n", { position_x: Number.NaN }), deploykit.EINVALID, "Node position is invalid."],
     [node("n", { data: "[]" }), deploykit.EINVALID, "Node data must be a JSON object."],
     [node("n", { service_id: "nope" }), deploykit.EINVALID, "Service not found in this project."],
-  ])("refuses %j", async (n, code, message) => {
+  ] as const)("refuses %j", async (n, code, message) => {
     const { canvas, p } = await setup();
     await canvas.upsertNode(p.id, node("g", { type: "group" }));
     await canvas.upsertNode(p.id, node("note"));
