@@ -63,6 +63,8 @@ class ServicePass {
   readonly byKey = new Map<string, deploykit.RunningContainer>();
   /** Last status this pass knows the service to have (for old_status in events). */
   status: deploykit.ServiceStatus | null = null;
+  /** A deployment was promoted this pass (the service row changed). */
+  promoted = false;
 
   constructor(ctx: PassContext, serviceID: string) {
     this.ctx = ctx;
@@ -356,7 +358,7 @@ class ServicePass {
         if (!c) continue;
         let insp: deploykit.ContainerInspection;
         try {
-          insp = await ctx.runtime.inspectContainer(c.docker_id);
+          insp = await ctx.snapshot.inspect(c.docker_id);
         } catch (err) {
           if (deploykit.errorCode(err) === deploykit.ENOTFOUND) {
             // Removed behind our back: forget it so the next pass recreates it.
@@ -382,6 +384,7 @@ class ServicePass {
           const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
           ctx.faultPoint?.("reconcile:after-promote");
           this.replaceDep(deployment);
+          this.promoted = true;
           this.publishDeployment(deploykit.EVENT_DEPLOYMENT_HEALTHY, deployment);
           this.log.info({ deployment_id: dep.id }, "deployment healthy");
           // The superseded deployment leaves the in-flight set: its containers go next pass.
@@ -440,12 +443,14 @@ class ServicePass {
 
   /** Service status from the active deployment's replicas and the gate's crash-loop verdicts. */
   async updateStatus(): Promise<void> {
-    const svc = await orNull(this.ctx.services.findServiceByID(this.id));
-    if (!svc || svc.status === deploykit.SERVICE_STOPPED) return;
-    if (this.status !== null && svc.status !== this.status) {
-      this.publishStatus(this.status, svc.status);
-    }
-    this.status = svc.status;
+    // Only a promotion moves active_deployment_id; otherwise the service read at the start will do.
+    const fresh = this.promoted ? await orNull(this.ctx.services.findServiceByID(this.id)) : null;
+    const svc = fresh ?? this.service;
+    if (!svc) return;
+    if (fresh && this.status !== null && fresh.status !== this.status) this.publishStatus(this.status, fresh.status);
+    const current = fresh ? fresh.status : (this.status ?? svc.status);
+    this.status = current;
+    if (current === deploykit.SERVICE_STOPPED) return;
     const active = this.deps.find((d) => d.id === svc.active_deployment_id);
     if (!active) return;
     const want = deploykit.effectiveReplicas(active.replicas);
@@ -463,7 +468,7 @@ class ServicePass {
     else if (present === want) next = deploykit.SERVICE_RUNNING;
     else if (present > 0) next = deploykit.SERVICE_DEGRADED;
     else next = deploykit.SERVICE_DEPLOYING;
-    if (next === svc.status) return;
+    if (next === current) return;
     const old = await this.ctx.services.updateServiceStatus(this.id, next);
     this.status = next;
     if (old !== next) this.publishStatus(old, next);

@@ -21,6 +21,8 @@ export const DEFAULT_FAST_TICK_MS = 2_000;
 /** How long a Docker list is reused by passes outside a resync. */
 export const SNAPSHOT_TTL_MS = 1_000;
 export const SWEEP_KEY = "sweep";
+/** Parallel container inspections when a resync starts (they are cheap for dockerd). */
+export const INSPECT_CONCURRENCY = 16;
 
 export interface ReconcilerOptions {
   projects: ProjectReader;
@@ -180,6 +182,7 @@ export class Reconciler implements deploykit.Reconciler {
     ctx.snapshot.pin();
     const errors: unknown[] = [];
     try {
+      await ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
       const ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
       const run = async (id: string) => {
         try {
@@ -226,6 +229,7 @@ export class Reconciler implements deploykit.Reconciler {
     ctx.snapshot.invalidate();
     if (this.#resyncLeft.size === 0 && ids.length > 0) ctx.snapshot.pin();
     for (const id of ids) this.#resyncLeft.add(id);
+    void ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
     this.#sweepQueue.add(SWEEP_KEY);
     for (const id of ids) this.#queue.add(id);
   }

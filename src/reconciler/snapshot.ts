@@ -8,19 +8,20 @@ import type * as deploykit from "../index.ts";
  * list call per service.
  */
 export class DockerSnapshot {
-  readonly #runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes">;
+  readonly #runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes" | "inspectContainer">;
   readonly #provisioner: Pick<deploykit.Provisioner, "listNetworks">;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #observe: (err?: unknown) => void;
   #pins = 0;
   readonly #ensuring = new Map<string, Promise<void>>();
+  readonly #inspections = new Map<string, { at: number; promise: Promise<deploykit.ContainerInspection> }>();
   readonly #containers: Entry<deploykit.RunningContainer>;
   readonly #volumes: Entry<deploykit.Volume>;
   readonly #networks: Entry<deploykit.Network>;
 
   constructor(opts: {
-    runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes">;
+    runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes" | "inspectContainer">;
     provisioner: Pick<deploykit.Provisioner, "listNetworks">;
     ttlMs: number;
     now: () => number;
@@ -66,8 +67,42 @@ export class DockerSnapshot {
     await p;
   }
 
+  /**
+   * Inspection of one container, shared like the lists: a resync prefetches every listed container's
+   * inspection in parallel, and the passes read them from here.
+   */
+  inspect(dockerID: string): Promise<deploykit.ContainerInspection> {
+    const now = this.#now();
+    const hit = this.#inspections.get(dockerID);
+    if (hit && (this.#pins > 0 || now - hit.at < this.#ttlMs)) return hit.promise;
+    const promise = this.#runtime.inspectContainer(dockerID);
+    promise.catch(() => {});
+    this.#inspections.set(dockerID, { at: now, promise });
+    return promise;
+  }
+
+  /**
+   * Lists containers and starts inspecting all of them, `concurrency` at a time. Inspections are
+   * per-container calls that a pass would make anyway; overlapping them is what keeps a resync of
+   * hundreds of services short. Resolves when every inspection has answered.
+   */
+  async prefetchInspections(concurrency: number): Promise<void> {
+    let ids: string[];
+    try {
+      ids = (await this.containers()).map((c) => c.docker_id);
+    } catch {
+      return;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) await this.inspect(ids[next++] as string).catch(() => {});
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  }
+
   /** The next read of each list asks Docker again. */
   invalidate(): void {
+    this.#inspections.clear();
     this.#containers.clear();
     this.#volumes.clear();
     this.#networks.clear();
@@ -89,6 +124,7 @@ export class DockerSnapshot {
   }
 
   removeContainer(dockerID: string): void {
+    this.#inspections.delete(dockerID);
     this.#containers.patch((list) => removeWhere(list, (c) => c.docker_id === dockerID));
   }
 
