@@ -2,7 +2,11 @@ import type { LogLine } from "../../../../../src/logs.ts";
 import { rawRequest, responseError } from "../../../lib/api-client.ts";
 import { SSEParser } from "../../../lib/sse.ts";
 
-export type LogEvent = { kind: "line"; line: LogLine } | { kind: "exited"; container_id: string } | { kind: "end" };
+export type LogEvent =
+  | { kind: "line"; line: LogLine }
+  | { kind: "exited"; container_id: string }
+  | { kind: "dropped"; count: number }
+  | { kind: "end" };
 
 /**
  * Follows a service's logs over SSE (fetch with a streaming reader, since EventSource cannot send
@@ -31,13 +35,14 @@ export async function streamLogs(
         onEvent({ kind: "end" });
         continue;
       }
-      let data: { container_id?: string; stream?: "stdout" | "stderr"; line?: string; event?: string; ts?: string };
+      let data: { container_id?: string; stream?: "stdout" | "stderr"; line?: string; event?: string; count?: number };
       try {
         data = JSON.parse(ev.data);
       } catch {
         continue;
       }
-      if (data.event === "container_exited") onEvent({ kind: "exited", container_id: data.container_id ?? "" });
+      if (data.event === "dropped") onEvent({ kind: "dropped", count: Number(data.count ?? 0) });
+      else if (data.event === "container_exited") onEvent({ kind: "exited", container_id: data.container_id ?? "" });
       else if (typeof data.line === "string")
         onEvent({
           kind: "line",

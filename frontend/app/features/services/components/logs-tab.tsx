@@ -62,6 +62,8 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
         }
         if (e.kind === "line") buffer.push({ container_id: e.line.container_id, stream: e.line.stream, text: e.line.line });
         else if (e.kind === "exited") buffer.push({ container_id: e.container_id, stream: "event", text: "— container exited" });
+        else if (e.kind === "dropped")
+          buffer.push({ container_id: "", stream: "event", text: `— ${e.count} lines skipped (the view fell behind)` });
         else if (e.kind === "end") setState("ended");
         schedule();
       },

@@ -1,0 +1,232 @@
+import { describe, expect, it } from "vitest";
+import type { EnvVar } from "../../../src/envvar.ts";
+import type { PendingChange } from "../../../src/pending-change.ts";
+import type { Service } from "../../../src/service.ts";
+import { canUndo, compactDiff, effectiveSettings, mergeEnvRows, pendingServices, serviceOverrides, takenNames } from "./diff.ts";
+
+let seq = 0;
+function change(op: PendingChange["op"], fields: Partial<PendingChange> & { payload?: Record<string, unknown> }): PendingChange {
+  seq++;
+  return {
+    id: `c${seq}`,
+    project_id: "p1",
+    seq,
+    op,
+    target_type: op.startsWith("env_var") ? "env_var" : op.startsWith("project") ? "project" : "service",
+    payload: {},
+    created_at: "2026-01-01T00:00:00Z",
+    ...fields,
+  };
+}
+
+function service(id: string, name: string, extra: Partial<Service> = {}): Service {
+  return {
+    id,
+    project_id: "p1",
+    name,
+    status: "running",
+    icon_url: null,
+    active_deployment_id: null,
+    image: "nginx:1",
+    ports: [{ container_port: 80 }],
+    volumes: [],
+    resources: null,
+    replicas: 1,
+    created_at: "",
+    updated_at: "",
+    ...extra,
+  };
+}
+
+function envVar(id: string, key: string, value: string, scope: EnvVar["scope"] = "service", scope_id = "s1"): EnvVar {
+  return { id, scope, scope_id, key, value, created_at: "", updated_at: "" };
+}
+
+describe("serviceOverrides", () => {
+  it("keeps the latest name, clears icons with empty strings and marks deletes", () => {
+    const o = serviceOverrides([
+      change("service.update", { target_id: "s1", payload: { name: "api" } }),
+      change("service.update", { target_id: "s1", payload: { name: "api2", icon_url: "https://x/i.svg" } }),
+      change("service.update", { target_id: "s1", payload: { icon_url: "" } }),
+      change("service.update", { target_id: "s1", payload: { replicas: 3, ports: [{ container_port: 8080, host_port: 9000 }] } }),
+      change("service.delete", { target_id: "s2" }),
+    ]);
+    expect(o.get("s1")).toEqual({
+      name: "api2",
+      icon_url: null,
+      replicas: 3,
+      ports: [{ container_port: 8080, host_port: 9000 }],
+      deleted: false,
+    });
+    expect(o.get("s2")).toEqual({ deleted: true });
+  });
+
+  it("ignores a reparent-only update", () => {
+    const o = serviceOverrides([change("service.update", { target_id: "s1", payload: { reparented: true, previous_parent_id: "" } })]);
+    expect(o.get("s1")).toEqual({ deleted: false });
+  });
+
+  it("effectiveSettings overlays staged fields on the service", () => {
+    const s = service("s1", "web", { replicas: 2, resources: { memory_mb: 128 } });
+    expect(effectiveSettings(s, { deleted: false, resources: null, image: "nginx:2" })).toEqual({
+      image: "nginx:2",
+      ports: [{ container_port: 80 }],
+      volumes: [],
+      resources: null,
+      replicas: 2,
+    });
+  });
+});
+
+describe("takenNames", () => {
+  it.each([
+    ["applied names, lowercased", [], ["web", "db"]],
+    [
+      "plus staged creates",
+      [change("service.create", { target_temp_id: "t1", payload: { name: "Cache", image: "redis" } })],
+      ["web", "db", "cache"],
+    ],
+    ["renames free the old name", [change("service.update", { target_id: "s1", payload: { name: "front" } })], ["front", "db"]],
+    ["deletes free the name", [change("service.delete", { target_id: "s2" })], ["web"]],
+    ["an empty rename changes nothing", [change("service.update", { target_id: "s1", payload: { name: "" } })], ["web", "db"]],
+  ] as const)("%s", (_name, log, want) => {
+    expect([...takenNames([service("s1", "Web"), service("s2", "db")], log)].sort()).toEqual([...want].sort());
+  });
+});
+
+describe("pendingServices", () => {
+  it("collects inline and later-staged variables per temp id", () => {
+    const create = change("service.create", {
+      target_temp_id: "t1",
+      payload: { name: "api", image: "node:22", env_vars: [{ scope: "service", key: "A", value: "1" }] },
+    });
+    const later = change("env_var.create", { parent_temp_id: "t1", payload: { scope: "service", key: "B", value: "2" } });
+    const p = pendingServices([create, later]).get("t1");
+    expect(p?.name).toBe("api");
+    expect(p?.inlineEnv).toEqual([{ key: "A", value: "1" }]);
+    expect(p?.stagedEnv.map((c) => c.id)).toEqual([later.id]);
+  });
+});
+
+describe("compactDiff", () => {
+  const ctx = {
+    project: { id: "p1", name: "Shop" },
+    services: new Map([["s1", service("s1", "web")]]),
+    nodes: new Map([
+      ["g1", { id: "g1", type: "group" as const, label: "Backend" }],
+      ["n1", { id: "n1", type: "service" as const, label: "web", service_id: "s1", parent_id: "g1" }],
+    ]),
+  };
+
+  it("shows latest-wins fields with before → after per target", () => {
+    const d = compactDiff(
+      [
+        change("project.update", { target_id: "p1", payload: { name: "Shop 2" } }),
+        change("service.update", { target_id: "s1", payload: { name: "front" } }),
+        change("service.update", { target_id: "s1", payload: { name: "frontend" } }),
+      ],
+      ctx,
+    );
+    expect(d.map((g) => g.id)).toEqual(["project", "service:s1"]);
+    expect(d[0]?.title).toBe('Project "Shop"');
+    expect(d[0]?.fields).toEqual([{ label: "Name", before: "Shop", after: "Shop 2", changeIds: [expect.any(String)] }]);
+    expect(d[1]?.fields[0]).toMatchObject({ label: "Name", before: "web", after: "frontend" });
+    expect(d[1]?.fields[0]?.changeIds).toHaveLength(2);
+  });
+
+  it("hides a rename back to the applied name", () => {
+    const d = compactDiff(
+      [
+        change("service.update", { target_id: "s1", payload: { name: "x" } }),
+        change("service.update", { target_id: "s1", payload: { name: "web" } }),
+      ],
+      ctx,
+    );
+    expect(d).toEqual([]);
+  });
+
+  it("reads the Group after-value from the live canvas parent", () => {
+    const d = compactDiff([change("service.update", { target_id: "s1", payload: { reparented: true, previous_parent_id: "" } })], ctx);
+    expect(d[0]?.fields).toEqual([{ label: "Group", before: "(top-level)", after: 'Group "Backend"', changeIds: [expect.any(String)] }]);
+  });
+
+  it("merges env changes: remove then add is an edit, update on an add stays an add", () => {
+    const d = compactDiff(
+      [
+        change("env_var.delete", { target_id: "e1", payload: { scope: "service", scope_id: "s1", key: "A", old_value: "1" } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "A", value: "2" } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "B", value: "x" } }),
+        change("env_var.update", { target_id: "e9", payload: { scope: "service", scope_id: "s1", key: "B", value: "y", old_value: "x" } }),
+        change("env_var.delete", { target_id: "e2", payload: { scope: "service", scope_id: "s1", key: "C", old_value: "3" } }),
+      ],
+      ctx,
+    );
+    expect(d).toHaveLength(1);
+    expect(d[0]?.env.map(({ key, kind, before, after }) => ({ key, kind, before, after }))).toEqual([
+      { key: "A", kind: "edit", before: "1", after: "2" },
+      { key: "B", kind: "add", before: undefined, after: "y" },
+      { key: "C", kind: "remove", before: "3", after: undefined },
+    ]);
+  });
+
+  it("groups creates, deletes, project and group variables with badges and titles", () => {
+    const d = compactDiff(
+      [
+        change("service.create", {
+          target_temp_id: "t1",
+          payload: { name: "api", image: "node:22", env_vars: [{ scope: "service", key: "K", value: "v" }] },
+        }),
+        change("env_var.create", { parent_temp_id: "t1", payload: { scope: "service", key: "L", value: "w" } }),
+        change("service.delete", { target_id: "s1" }),
+        change("env_var.create", { target_id: "g1", payload: { scope: "group", key: "G", value: "1" } }),
+        change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "P", value: "1" } }),
+      ],
+      ctx,
+    );
+    expect(d.map((g) => [g.id, g.title, g.badge])).toEqual([
+      ["project", 'Project "Shop"', undefined],
+      ["group:g1", 'Group "Backend"', undefined],
+      ["service:temp:t1", 'Service "api"', "creating"],
+      ["service:s1", 'Service "web"', "deleting"],
+    ]);
+    expect(d[2]?.env.map((e) => e.key)).toEqual(["K", "L"]);
+  });
+
+  it("undo is offered only for removable entries", () => {
+    const create = change("service.create", { target_temp_id: "t1", payload: { name: "a", image: "b" } });
+    const env = change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "P", value: "1" } });
+    expect(canUndo([create, env], [env.id])).toBe(true);
+    expect(canUndo([create, env], [create.id])).toBe(false);
+    expect(canUndo([create, env], [])).toBe(false);
+  });
+});
+
+describe("mergeEnvRows", () => {
+  it("combines applied rows with staged add, edit, remove; pending rows sort last", () => {
+    const rows = mergeEnvRows(
+      [envVar("e1", "A", "1"), envVar("e2", "B", "2"), envVar("e3", "C", "3")],
+      [
+        change("env_var.update", { target_id: "e2", payload: { scope: "service", scope_id: "s1", key: "B", value: "20", old_value: "2" } }),
+        change("env_var.delete", { target_id: "e3", payload: { scope: "service", scope_id: "s1", key: "C", old_value: "3" } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "AA", value: "new" } }),
+        change("env_var.create", { target_id: "other", payload: { scope: "service", key: "Z", value: "no" } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "group", key: "Y", value: "no" } }),
+      ],
+      "service",
+      "s1",
+    );
+    expect(rows.map((r) => [r.key, r.state, r.value])).toEqual([
+      ["A", "unchanged", "1"],
+      ["AA", "add", "new"],
+      ["B", "edit", "20"],
+      ["C", "remove", "3"],
+    ]);
+  });
+
+  it("treats delete-then-create of the same key as an edit that undoes both", () => {
+    const del = change("env_var.delete", { target_id: "e1", payload: { scope: "project", scope_id: "p1", key: "A", old_value: "1" } });
+    const add = change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "A", value: "2" } });
+    const rows = mergeEnvRows([envVar("e1", "A", "1", "project", "p1")], [del, add], "project", "p1");
+    expect(rows).toEqual([expect.objectContaining({ key: "A", state: "edit", value: "2", changeIds: [del.id, add.id] })]);
+  });
+});
