@@ -247,7 +247,7 @@ function validateStagedCreate(p: Payload): void {
     if (deploykit.isDeployKitError(err) && err.fields) Object.assign(fields, err.fields);
     else throw err;
   }
-  if (typeof p.image !== "string" || deploykit.isBlank(p.image)) fields.image ??= ["Image is required."];
+  if (typeof p.image !== "string" || deploykit.isBlank(p.image)) fields.image = ["Image is required."];
   const envs = p.env_vars;
   if (envs !== undefined) {
     if (!Array.isArray(envs)) fields.env_vars = ["Env vars must be a list."];
@@ -454,6 +454,8 @@ interface ApplyState {
   temp: Map<string, string>;
   created: string[];
   marked: Set<string>;
+  /** Renamed services: their network alias is the name, so their containers must be replaced. */
+  forced: Set<string>;
   updated: Set<string>;
   deleted: Set<string>;
 }
@@ -539,6 +541,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       if (p.reparented === true || change.settingsChanged) st.marked.add(before.id);
       if (change.renamedFrom !== null) {
         st.marked.add(before.id);
+        st.forced.add(before.id);
         rewriteRenamed(tx, st, change.renamedFrom, change.service.name);
       }
       // Consumers may resolve ${{name.PORT}}; the snapshot comparison keeps the unaffected ones untouched.
@@ -610,7 +613,15 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
 function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void): deploykit.ApplyResult {
   findProjectByID(tx, projectID);
   const log = loadLog(tx, projectID);
-  const st: ApplyState = { projectID, temp: new Map(), created: [], marked: new Set(), updated: new Set(), deleted: new Set() };
+  const st: ApplyState = {
+    projectID,
+    temp: new Map(),
+    created: [],
+    marked: new Set(),
+    forced: new Set(),
+    updated: new Set(),
+    deleted: new Set(),
+  };
   fault("apply:begin");
   for (const c of log) {
     applyEntry(tx, st, c);
@@ -656,7 +667,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.
-    if (snapshotKey(input) === snapshotKey({ ...base, resources: base.resources ?? null })) continue;
+    if (!st.forced.has(id) && snapshotKey(input) === snapshotKey({ ...base, resources: base.resources ?? null })) continue;
     created_deployments.push(createDeployment(tx, id, input));
     redeployed_service_ids.push(id);
   }
