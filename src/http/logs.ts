@@ -24,13 +24,15 @@ class LogSession {
   start(heartbeatMs: number): void {
     this.heartbeat = setInterval(() => this.write(": ping\n\n", true), heartbeatMs);
     this.res.on("close", () => this.end(false));
-    this.res.on("drain", () => {
-      if (this.dropped > 0 && !this.ended) {
-        const n = this.dropped;
-        this.dropped = 0;
-        this.write(`data: ${JSON.stringify({ event: "dropped", count: n })}\n\n`, true);
-      }
-    });
+    this.res.on("drain", () => this.reportDropped());
+  }
+
+  /** Tells the viewer how many lines it missed while its buffer was full. */
+  private reportDropped(): void {
+    if (this.dropped === 0 || this.ended) return;
+    const n = this.dropped;
+    this.dropped = 0;
+    this.write(`data: ${JSON.stringify({ event: "dropped", count: n })}\n\n`, true);
   }
 
   addSubscription(s: deploykit.LogSubscription): void {
@@ -62,7 +64,10 @@ class LogSession {
 
   end(graceful: boolean): void {
     if (this.ended) return;
-    if (graceful) this.write("event: end\ndata: {}\n\n", true);
+    if (graceful) {
+      this.reportDropped();
+      this.write("event: end\ndata: {}\n\n", true);
+    }
     this.ended = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const s of this.subs) s.close();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ADMIN, ADMIN_TOKEN, type Harness, KEY_TOKEN, MEMBER_TOKEN, type Overrides, startServer, T0 } from "../../test/http/harness.ts";
+import { ADMIN, ADMIN_TOKEN, type Harness, KEY_TOKEN, MEMBER_TOKEN, type Overrides, startServer } from "../../test/http/harness.ts";
 import * as deploykit from "../index.ts";
 import * as mock from "../mock/index.ts";
 
@@ -12,8 +12,6 @@ async function start(o: Overrides = {}): Promise<Harness> {
   h = await startServer(o);
   return h;
 }
-
-const PROJECT: deploykit.Project = { id: "p1", name: "Shop", slug: "shop-abc123", created_at: T0, updated_at: T0 };
 
 async function raw(method: string, path: string, o: { token?: string | null; body?: string; headers?: Record<string, string> } = {}) {
   const headers: Record<string, string> = { ...(o.headers ?? {}) };
@@ -120,7 +118,14 @@ describe("errors", () => {
   });
 
   it("answers field errors with 422 and the field map, through the client too", async () => {
-    await start({ users: mock.UserService({ createUser: async (u) => (deploykit.validateUserCreate(u), ADMIN) }) });
+    await start({
+      users: mock.UserService({
+        createUser: async (u) => {
+          deploykit.validateUserCreate(u);
+          return ADMIN;
+        },
+      }),
+    });
     const r = await raw("POST", "/api/users", { body: JSON.stringify({ email: "x", name: "", password: "short" }) });
     expect(r.status).toBe(422);
     expect(r.json).toEqual({

@@ -29,6 +29,7 @@ import { registerUserRoutes } from "./user.ts";
 export type { ServerOptions } from "./context.ts";
 
 const BODY_LIMIT = 1024 * 1024;
+const CLOSE_GRACE_MS = 3000;
 const METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 
 /** Adapts the domain logger to what Fastify expects of a pino-like instance. */
@@ -266,7 +267,10 @@ export class Server {
       this.closing = (async () => {
         await this.ready.catch(() => {});
         await Promise.all([this.hub.close(), this.logStreams.closeAll()]);
+        // Requests still running after the grace period are cut off rather than holding shutdown.
+        const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await this.app.close();
+        clearTimeout(force);
       })();
     }
     return this.closing;

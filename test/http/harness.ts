@@ -185,6 +185,7 @@ export class WSClient {
     await c.open();
     c.send("auth", { token });
     await c.next("pending-changes:state");
+    c.messages.length = 0;
     return c;
   }
 }
