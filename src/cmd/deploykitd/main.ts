@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { HELP, parseConfig, VERSION } from "./config.ts";
+import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
+import { backup, type Daemon, startDaemon } from "./daemon.ts";
+import { newLogger } from "./logger.ts";
 
-function main(): void {
-  let parsed: ReturnType<typeof parseConfig>;
+async function main(): Promise<void> {
+  let parsed: ParsedArgs;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
   } catch (err) {
@@ -11,7 +13,47 @@ function main(): void {
   }
   if (parsed.kind === "help") return void process.stdout.write(HELP);
   if (parsed.kind === "version") return void process.stdout.write(`deploykitd ${VERSION}\n`);
-  process.stdout.write(`deploykitd ${VERSION}: would serve on ${parsed.config.addr} with ${parsed.config.db}\n`);
+
+  if (parsed.kind === "backup") {
+    try {
+      await backup(parsed.config, parsed.file);
+      process.stdout.write(`deploykitd: backed up ${parsed.config.db} to ${parsed.file}\n`);
+      return;
+    } catch (err) {
+      process.stderr.write(`deploykitd: backup failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  const logger = newLogger(parsed.config.logLevel);
+  let daemon: Daemon | null = null;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal, exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const done = daemon ? daemon.close() : Promise.resolve();
+    done.then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    daemon = await startDaemon(parsed.config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, "startup failed");
+    process.exit(1);
+  }
+  if (stopping) await daemon.close();
 }
 
-main();
+await main();

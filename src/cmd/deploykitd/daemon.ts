@@ -1,0 +1,176 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as docker from "../../docker/index.ts";
+import { EventBus } from "../../events/index.ts";
+import { Server } from "../../http/index.ts";
+import type * as deploykit from "../../index.ts";
+import { Reconciler } from "../../reconciler/reconciler.ts";
+import * as sqlite from "../../sqlite/index.ts";
+import { SystemService } from "../../sysinfo/index.ts";
+import { type Config, splitAddr, VERSION } from "./config.ts";
+
+export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * The built SPA: `dist/public` next to the compiled server (dist/server/cmd/deploykitd/main.js), or
+ * the repository's dist/public when running from source.
+ */
+export function defaultSPADir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, "../../../public"), resolve(here, "../../../dist/public")];
+  return candidates.find((d) => existsSync(join(d, "index.html"))) ?? (candidates[0] as string);
+}
+
+export interface DaemonOptions {
+  logger: deploykit.Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Daemon {
+  readonly port: number;
+  readonly instanceID: string;
+  /** Graceful stop: close WebSockets and SSE, stop the reconciler, close the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Test builds only: DEPLOYKIT_FAULT_POINT names a step at which the process kills itself. */
+function faultPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => void) | undefined {
+  const point = env.NODE_ENV === "test" ? env.DEPLOYKIT_FAULT_POINT : undefined;
+  if (!point) return undefined;
+  return (name: string) => {
+    if (name === point) process.kill(process.pid, "SIGKILL");
+  };
+}
+
+/**
+ * Wires every implementation together and starts serving (the startup order of original §13, with
+ * Docker optional: an unreachable daemon is reported, retried by the reconciler, never fatal).
+ */
+export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
+  const { logger } = opts;
+  const env = opts.env ?? process.env;
+  const faultPoint = faultPointFromEnv(env);
+  const startedAt = new Date();
+
+  // The bus exists before the database because the database publishes service events on it.
+  const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
+  const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }) });
+  db.open();
+  const settings = new sqlite.SettingsService(db);
+  const instanceID = await settings.instanceID();
+  logger.info({ db: cfg.db, instance_id: instanceID, version: VERSION }, "database open");
+
+  const projects = new sqlite.ProjectService(db);
+  const users = new sqlite.UserService(db);
+  const auth = new sqlite.AuthService(db);
+  const services = new sqlite.ServiceService(db);
+  const deployments = new sqlite.DeploymentService(db);
+  const containers = new sqlite.ContainerService(db);
+  const canvas = new sqlite.CanvasService(db);
+  const envVars = new sqlite.EnvVarService(db);
+  const pendingChanges = new sqlite.PendingChangeService(db, faultPoint ? { faultPoint } : {});
+
+  const dockerOpts: docker.ClientOptions = { instanceID, logger };
+  if (env.DOCKER_HOST) dockerOpts.socketPath = docker.defaultSocketPath(env);
+  const dk = new docker.Client(dockerOpts);
+  const about = await dk.introspector.about();
+  if (about.reachable) logger.info({ socket: dk.socketPath, version: about.server_version }, "docker reachable");
+  else logger.warn({ socket: dk.socketPath, error: about.error }, "docker unreachable; starting degraded, the reconciler will retry");
+
+  const reconciler = new Reconciler({
+    projects,
+    services,
+    deployments,
+    containers,
+    runtime: dk.runtime,
+    provisioner: dk.provisioner,
+    bus,
+    instanceID,
+    logger: logger.child({ component: "reconciler" }),
+    intervalMs: cfg.reconcileIntervalMs,
+    ...(faultPoint ? { faultPoint } : {}),
+  });
+  const system = new SystemService({
+    docker: dk.introspector,
+    dbPath: cfg.db,
+    version: VERSION,
+    instanceID,
+    startedAt,
+    projects,
+    services,
+    containers,
+    logger,
+  });
+
+  const server = new Server({
+    projects,
+    users,
+    auth,
+    services,
+    deployments,
+    containers,
+    canvas,
+    envVars,
+    pendingChanges,
+    settings,
+    system,
+    bus,
+    logs: dk.logs,
+    reconciler,
+    logger: logger.child({ component: "http" }),
+    corsOrigin: cfg.corsOrigin,
+    trustProxy: cfg.trustProxy,
+    spaDir: cfg.spaDir ?? defaultSPADir(),
+    version: VERSION,
+  });
+  let port: number;
+  try {
+    ({ port } = await server.listen(splitAddr(cfg.addr)));
+  } catch (err) {
+    await server.close().catch(() => {});
+    db.close();
+    throw err;
+  }
+  logger.info({ addr: cfg.addr, port }, "listening");
+  reconciler.start();
+
+  const purge = async () => {
+    try {
+      const n = await auth.purgeExpiredSessions();
+      if (n > 0) logger.info({ sessions: n }, "purged expired sessions");
+    } catch (err) {
+      logger.error({ err }, "session purge failed");
+    }
+  };
+  void purge();
+  const purgeTimer = setInterval(purge, SESSION_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    instanceID,
+    close() {
+      closing ??= (async () => {
+        clearInterval(purgeTimer);
+        await server.close().catch((err) => logger.error({ err }, "http close failed"));
+        await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
+        db.close();
+        logger.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `deploykitd backup <file>`: an online copy of the database. */
+export async function backup(cfg: Config, file: string): Promise<void> {
+  const db = new sqlite.DB(cfg.db);
+  db.open();
+  try {
+    await db.backup(file);
+  } finally {
+    db.close();
+  }
+}
