@@ -48,7 +48,7 @@ class Ring {
 }
 
 /** Splits one output stream into lines across chunk boundaries. */
-class LineSplitter {
+export class LineSplitter {
   private partial: Buffer[] = [];
   private partialLen = 0;
   private overflow = false;
@@ -119,7 +119,7 @@ function splitTimestamp(raw: string): [string | undefined, string] {
  * with a timestamp, including the continuation frames of a line longer than 16 KiB: the prefix is
  * stripped per frame, and a line keeps the timestamp of its first frame.
  */
-class FrameLines {
+export class FrameLines {
   private readonly splitter: LineSplitter;
   private atLineStart = true;
   private ts: string | undefined;
