@@ -21,10 +21,10 @@ describe("DB.open", () => {
     const path = join(dir, "a.db");
     const db = mustOpenDB({ path });
     const p = await mustCreateProject(db, "Keep me");
-    expect(db.migrations()).toEqual(["00001_init.sql"]);
+    expect(db.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql"]);
     db.close();
     const again = mustOpenDB({ path });
-    expect(again.migrations()).toEqual(["00001_init.sql"]);
+    expect(again.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql"]);
     expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
     again.close();
   });

@@ -142,6 +142,7 @@ export function findServices(tx: Tx, filter: deploykit.ServiceFilter): deploykit
   const { rows, total } = queryPage<ServiceJoinRow>(tx, {
     select: "s.*, d.id AS ad_id, d.image AS ad_image, d.replicas AS ad_replicas, d.created_at AS ad_created_at",
     from: "services s LEFT JOIN deployments d ON d.id = s.active_deployment_id",
+    countFrom: "services s",
     conds,
     params,
     order: "s.created_at DESC, s.rowid DESC",
