@@ -1,0 +1,256 @@
+/**
+ * The HTTP layer over the real SQLite services and the real EventBus (Docker-facing pieces mocked):
+ * the flows a user goes through, end to end inside one process.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EventBus } from "../../src/events/index.ts";
+import { Client } from "../../src/http/index.ts";
+import * as deploykit from "../../src/index.ts";
+import * as mock from "../../src/mock/index.ts";
+import * as sqlite from "../../src/sqlite/index.ts";
+import { mustOpenDB, TEST_BCRYPT_COST } from "../../src/sqlite/testing.ts";
+import { type Harness, startServer, WSClient, waitUntil } from "./harness.ts";
+
+let h: Harness;
+let db: sqlite.DB;
+let bus: EventBus;
+let events: deploykit.Event[];
+let trigger: ReturnType<typeof vi.fn>;
+let triggerService: ReturnType<typeof vi.fn>;
+const sockets: WSClient[] = [];
+
+beforeEach(async () => {
+  bus = new EventBus();
+  events = [];
+  bus.subscribe((e) => {
+    events.push(e);
+  });
+  db = mustOpenDB({ bus });
+  trigger = vi.fn();
+  triggerService = vi.fn();
+  h = await startServer({
+    projects: new sqlite.ProjectService(db),
+    users: new sqlite.UserService(db, { bcryptCost: TEST_BCRYPT_COST }),
+    auth: new sqlite.AuthService(db, { bcryptCost: TEST_BCRYPT_COST }),
+    services: new sqlite.ServiceService(db),
+    deployments: new sqlite.DeploymentService(db),
+    containers: new sqlite.ContainerService(db),
+    canvas: new sqlite.CanvasService(db),
+    envVars: new sqlite.EnvVarService(db),
+    pendingChanges: new sqlite.PendingChangeService(db),
+    settings: new sqlite.SettingsService(db),
+    bus,
+    reconciler: mock.Reconciler({ trigger, triggerService }),
+    limits: { wsAuthRecheckMs: 0 },
+  });
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.ws.terminate();
+  await h.close();
+  db.close();
+});
+
+const ADMIN = { email: "ada@example.com", name: "Ada", password: "correct-horse-1" };
+
+async function admin(): Promise<Client> {
+  const c = h.client(null);
+  const { tokens } = await c.register(ADMIN);
+  c.token = tokens.access_token;
+  return c;
+}
+
+async function ws(c: Client, projectID: string): Promise<WSClient> {
+  const s = await WSClient.connect(h, projectID, c.token as string);
+  sockets.push(s);
+  return s;
+}
+
+describe("accounts", () => {
+  it("registers the first admin only, logs in, rotates refresh tokens with reuse detection", async () => {
+    const anon = h.client(null);
+    expect(await anon.canRegister()).toBe(true);
+    const { user, tokens } = await anon.register(ADMIN);
+    expect(user.role).toBe("admin");
+    expect(user).not.toHaveProperty("password_hash");
+    expect(await anon.canRegister()).toBe(false);
+    const closed = await anon.register({ ...ADMIN, email: "eve@example.com" }).catch((e) => e);
+    expect([closed.code, closed.message]).toEqual(["conflict", "Registration is closed."]);
+
+    const bad = await anon.login(ADMIN.email, "wrong-password").catch((e) => e);
+    expect([bad.code, bad.message]).toEqual(["unauthorized", "Invalid email or password."]);
+    const t2 = await anon.login(` ${ADMIN.email.toUpperCase()} `, ADMIN.password).catch((e) => e);
+    expect(typeof t2.access_token).toBe("string");
+
+    const rotated = await anon.refresh(tokens.refresh_token);
+    expect((await new Client(h.url, { token: rotated.access_token }).me()).id).toBe(user.id);
+    const reuse = await anon.refresh(tokens.refresh_token).catch((e) => e);
+    expect(reuse.code).toBe("unauthorized");
+    // Reuse revoked the whole session: the rotated pair is dead too.
+    expect((await new Client(h.url, { token: rotated.access_token }).me().catch((e) => e)).code).toBe("unauthorized");
+  });
+
+  it("ends the current session on logout and every session on logout-all", async () => {
+    const c = await admin();
+    const s1 = new Client(h.url, { token: (await c.login(ADMIN.email, ADMIN.password)).access_token });
+    const s2 = new Client(h.url, { token: (await c.login(ADMIN.email, ADMIN.password)).access_token });
+    await s1.logout();
+    expect((await s1.me().catch((e) => e)).code).toBe("unauthorized");
+    expect((await s2.me()).email).toBe(ADMIN.email);
+    await s2.logoutAll();
+    expect((await s2.me().catch((e) => e)).code).toBe("unauthorized");
+    expect((await c.me().catch((e) => e)).code).toBe("unauthorized");
+  });
+
+  it("manages API keys that work as bearer tokens until revoked", async () => {
+    const c = await admin();
+    const key = await c.createAPIKey({ description: "CI" });
+    expect(key.token.startsWith(deploykit.API_KEY_PREFIX)).toBe(true);
+    const byKey = new Client(h.url, { token: key.token });
+    expect((await byKey.findProjects()).total).toBe(0);
+    const listed = await c.findAPIKeys();
+    expect(listed.map((k) => k.id)).toEqual([key.id]);
+    expect(listed[0]).not.toHaveProperty("token");
+    expect((await c.createAPIKey({ description: "" }).catch((e) => e)).fields).toEqual({ description: ["Description is required."] });
+    await c.deleteAPIKey(key.id);
+    expect((await byKey.findProjects().catch((e) => e)).code).toBe("unauthorized");
+  });
+
+  it("lets admins manage users and keeps members out of admin routes", async () => {
+    const c = await admin();
+    const member = await c.createUser({ email: "max@example.com", name: "Max", password: "password-max", role: "member" });
+    expect(
+      (await c.createUser({ email: "x@example.com", name: "X", password: "password-x", role: "root" }).catch((e) => e)).fields,
+    ).toEqual({
+      role: ["Role must be 'admin' or 'member'."],
+    });
+    const m = new Client(h.url, { token: (await c.login(member.email, "password-max")).access_token });
+    expect((await m.findUsers().catch((e) => e)).code).toBe("forbidden");
+    expect((await m.updateSettings({ instance_name: "Mine" }).catch((e) => e)).code).toBe("forbidden");
+    expect((await m.getSettings()).instance_name).toBe("DeployKit");
+    expect((await c.updateSettings({ instance_name: "Prod" })).instance_name).toBe("Prod");
+    const me = await c.me();
+    expect((await c.deleteUser(me.id).catch((e) => e)).message).toBe("You cannot delete yourself.");
+    const page = await c.findUsers({ limit: 1 });
+    expect([page.items.length, page.total]).toEqual([1, 2]);
+    await c.deleteUser(member.id);
+    expect((await m.me().catch((e) => e)).code).toBe("unauthorized");
+  });
+});
+
+describe("projects, staging and deploy", () => {
+  it("stages a service and env vars, deploys, then rolls back", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    expect(trigger).toHaveBeenCalled();
+    const pc = await c.createService(p.id, {
+      name: "web",
+      image: "deploykit-test/greeter:1",
+      ports: [{ container_port: 8080, host_port: 18081 }],
+      env_vars: [{ key: "GREETING", value: "hello" }],
+    });
+    expect(pc.op).toBe("service.create");
+    const dup = await c.createService(p.id, { name: "WEB", image: "x" }).catch((e) => e);
+    expect(dup.code).toBe("invalid");
+    const dup2 = await c.createService(p.id, { name: "web", image: "x" }).catch((e) => e);
+    expect([dup2.code, dup2.message]).toEqual(["conflict", 'A service named "web" already exists in the project.']);
+    await c.createEnvVar(p.id, { scope: "project" }, "REGION", "eu");
+    expect((await c.findPendingChanges(p.id)).map((x) => x.op)).toEqual(["service.create", "env_var.create"]);
+
+    const applied = await c.deploy(p.id);
+    expect(applied.applied_count).toBe(2);
+    const serviceID = applied.temp_id_to_service_id[pc.target_temp_id as string] as string;
+    const svc = await c.findServiceByID(p.id, serviceID);
+    expect(svc).toMatchObject({ name: "web", status: "deploying", ports: [{ container_port: 8080, host_port: 18081 }] });
+    await waitUntil(() => events.some((e) => e.type === "deployment.created"));
+    const deps = await c.findDeployments(p.id, serviceID);
+    expect(deps.items[0]?.env_vars).toEqual({ GREETING: "hello", REGION: "eu" });
+    expect(deps.items[0]).not.toHaveProperty("baseline_restart_count");
+    expect(await c.findEnvVars(p.id, { scope: "project" })).toMatchObject([{ key: "REGION", value: "eu" }]);
+
+    await c.updateService(p.id, serviceID, { replicas: 2, resources: { memory_mb: 64 } });
+    const second = await c.deploy(p.id);
+    expect(second.created_deployments.map((d) => [d.replicas, d.resources])).toEqual([[2, { memory_mb: 64 }]]);
+    expect((await c.findServiceByID(p.id, serviceID)).replicas).toBe(2);
+
+    const first = deps.items[0] as deploykit.Deployment;
+    const rolled = await c.rollback(p.id, serviceID, first.id);
+    expect(rolled.id).toBe(serviceID);
+    expect(triggerService).toHaveBeenCalledWith(serviceID);
+    const after = await c.findDeployments(p.id, serviceID);
+    expect(after.total).toBe(3);
+    expect(after.items[0]).toMatchObject({ replicas: 1, env_vars: first.env_vars, status: "pending" });
+
+    const other = await c.createProject("Other");
+    expect((await c.findServiceByID(other.id, serviceID).catch((e) => e)).code).toBe("not_found");
+    expect((await c.rollback(other.id, serviceID, first.id).catch((e) => e)).code).toBe("not_found");
+
+    await c.deleteService(p.id, serviceID);
+    expect((await c.deleteService(p.id, serviceID).catch((e) => e)).code).toBe("conflict");
+    await c.deploy(p.id);
+    expect((await c.findServices(p.id)).total).toBe(0);
+    await c.deleteProject(p.id);
+    expect((await c.findProjectByID(p.id).catch((e) => e)).code).toBe("not_found");
+  });
+
+  it("keeps the log and answers 409 when applying finds a clash", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    await c.createService(p.id, { name: "web", image: "nginx" });
+    // Created out of band after staging, so only Apply can notice.
+    await new sqlite.ServiceService(db).createService(p.id, { name: "web", image: "nginx" });
+    const err = await c.deploy(p.id).catch((e) => e);
+    expect([err.code, err.message]).toEqual(["conflict", 'A service named "web" already exists in the project.']);
+    expect((await c.findPendingChanges(p.id)).map((x) => x.op)).toEqual(["service.create"]);
+  });
+});
+
+describe("canvas over the real database", () => {
+  it("creates a service from the canvas, deploys over HTTP and tells every client", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const a = await ws(c, p.id);
+    const b = await ws(c, p.id);
+    a.send("node:upsert", { id: "g1", type: "group", label: "Backend", position_x: 0, position_y: 0 });
+    await b.next("node:upserted");
+    a.send("service:create", {
+      draft_id: "d1",
+      name: "db",
+      image: "postgres:16",
+      x: 10,
+      y: 10,
+      env_vars: [{ key: "POSTGRES_DB", value: "app" }],
+    });
+    const created = (await a.next("service:created")).payload as { node: deploykit.CanvasNode };
+    await b.next("pending-change:added");
+    a.send("node:move", { positions: [{ id: created.node.id, position_x: 99, position_y: 42 }] });
+    expect((await b.next("node:moved")).payload).toMatchObject({ positions: [{ id: created.node.id, position_x: 99, position_y: 42 }] });
+
+    const applied = await c.deploy(p.id);
+    const state = (await b.next("canvas:state")).payload as deploykit.CanvasState;
+    const node = state.nodes.find((n) => n.id === created.node.id);
+    expect(node).toMatchObject({ service_id: applied.temp_id_to_service_id[created.node.id], position_x: 99 });
+    expect((await b.next("pending-changes:applied")).payload).toMatchObject({ applied_count: 1 });
+    expect((await b.next("deployment:created")).payload).toMatchObject({ deployment: { image: "postgres:16" } });
+
+    a.send("node:delete", { id: created.node.id });
+    expect((await b.next("pending-change:added")).payload).toMatchObject({ op: "service.delete" });
+    a.send("node:delete", { id: created.node.id });
+    expect((await a.next("error")).payload).toEqual({ message: "This service is already staged for deletion." });
+    await c.discardPendingChanges(p.id);
+    await b.next("canvas:state");
+    await b.next("pending-changes:cleared");
+  });
+
+  it("disconnects a user deleted by an admin at their next message", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const m = await c.createUser({ email: "max@example.com", name: "Max", password: "password-max" });
+    const mc = new Client(h.url, { token: (await c.login(m.email, "password-max")).access_token });
+    const s = await ws(mc, p.id);
+    await c.deleteUser(m.id);
+    s.send("cursor:move", { x: 1, y: 1 });
+    await s.closed();
+    expect(s.closeCode).toBe(4001);
+  });
+});
