@@ -202,9 +202,11 @@ class Entry<T> {
   }
 
   async read(): Promise<T[]> {
-    await this.#promise;
+    // The list is the promise's own result (patches land in that same array); re-reading #promise
+    // after the await would find it gone when invalidate() ran meanwhile.
+    const list = await this.#promise!;
     // Readers get a copy so patches and iteration never interfere.
-    return [...(this.#value ?? (await this.#promise!))];
+    return [...list];
   }
 
   patch(fn: (list: T[]) => void): void {
