@@ -15,8 +15,8 @@ let h: Harness;
 let db: sqlite.DB;
 let bus: EventBus;
 let events: deploykit.Event[];
-let trigger: ReturnType<typeof vi.fn>;
-let triggerService: ReturnType<typeof vi.fn>;
+let trigger: ReturnType<typeof vi.fn<() => void>>;
+let triggerService: ReturnType<typeof vi.fn<(id: string) => void>>;
 const sockets: WSClient[] = [];
 
 beforeEach(async () => {
@@ -26,8 +26,8 @@ beforeEach(async () => {
     events.push(e);
   });
   db = mustOpenDB({ bus });
-  trigger = vi.fn();
-  triggerService = vi.fn();
+  trigger = vi.fn<() => void>();
+  triggerService = vi.fn<(id: string) => void>();
   h = await startServer({
     projects: new sqlite.ProjectService(db),
     users: new sqlite.UserService(db, { bcryptCost: TEST_BCRYPT_COST }),
