@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Demuxer, demuxAll } from "./demux.ts";
-import { FrameLines, LineSplitter, MAX_LINE_BYTES } from "./logs.ts";
+import { FrameLines, LineSplitter, MAX_LINE_BYTES, Ring } from "./logs.ts";
 
 function frame(type: number, text: string | Buffer): Buffer {
   const payload = typeof text === "string" ? Buffer.from(text) : text;
@@ -65,5 +65,25 @@ describe("LineSplitter", () => {
     // A single chunk holding an over-long whole line is capped too.
     s.push(Buffer.concat([Buffer.alloc(MAX_LINE_BYTES + 1, "b"), Buffer.from("\n")]));
     expect(got[2]!.length).toBe(MAX_LINE_BYTES);
+  });
+});
+
+describe("Ring", () => {
+  const line = (text: string) => ({ container_id: "c", stream: "stdout" as const, line: text });
+
+  it("keeps the latest lines by count", () => {
+    const r = new Ring(3);
+    for (const t of ["a", "b", "c", "d", "e"]) r.push(line(t));
+    expect(r.last(10).map((l) => l.line)).toEqual(["c", "d", "e"]);
+    expect(r.last(2).map((l) => l.line)).toEqual(["d", "e"]);
+    expect(r.last(0)).toEqual([]);
+  });
+
+  it("drops the oldest lines when over its character budget, but always keeps the newest", () => {
+    const r = new Ring(100, 10);
+    for (const t of ["aaaa", "bbbb", "cccc"]) r.push(line(t));
+    expect(r.last(10).map((l) => l.line)).toEqual(["bbbb", "cccc"]);
+    r.push(line("x".repeat(50)));
+    expect(r.last(10).map((l) => l.line.length)).toEqual([50]);
   });
 });

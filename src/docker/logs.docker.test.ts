@@ -135,10 +135,13 @@ describe("LogStreamer", () => {
     await client.runtime.removeContainer(id);
   });
 
-  it("concurrent first viewers still share one stream", async () => {
+  it("concurrent first viewers share one stream, whatever reference they use", async () => {
     const id = await run_(`echo ready; ${KEEP_ALIVE}`);
     const opened = client.logs.streamsOpened;
-    const viewers = await Promise.all(Array.from({ length: 10 }, () => view(id, 10)));
+    // Full id, short id and name all mean the same container and the same stream.
+    const name = (await docker.getContainer(id).inspect()).Name.slice(1);
+    const refs = [id, id.slice(0, 12), name];
+    const viewers = await Promise.all(Array.from({ length: 10 }, (_, i) => view(refs[i % 3]!, 10)));
     expect(client.logs.openStreams).toBe(1);
     expect(client.logs.streamsOpened).toBe(opened + 1);
     await waitFor(() => viewers.every((v) => texts(v).includes("ready")), 10_000, "every viewer sees output");

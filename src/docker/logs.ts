@@ -17,25 +17,37 @@ interface Viewer {
   onEnd: OnEnd;
 }
 
-/** Fixed-size ring of the latest lines. */
-class Ring {
+/** Characters kept per ring, whatever the line count: 5000 lines of 1 MiB each would be 5 GiB. */
+export const RING_MAX_CHARS = 8 * 1024 * 1024;
+
+/** Ring of the latest lines, bounded by count and by total characters. */
+export class Ring {
   private readonly items: (deploykit.LogLine | undefined)[];
+  private readonly maxChars: number;
   private start = 0;
+  private chars = 0;
   length = 0;
 
-  constructor(size: number) {
+  constructor(size: number, maxChars = RING_MAX_CHARS) {
     this.items = new Array(size);
+    this.maxChars = maxChars;
   }
 
   push(line: deploykit.LogLine): void {
     const size = this.items.length;
-    if (this.length < size) {
-      this.items[(this.start + this.length) % size] = line;
-      this.length++;
-    } else {
-      this.items[this.start] = line;
-      this.start = (this.start + 1) % size;
-    }
+    if (this.length === size) this.dropOldest();
+    this.items[(this.start + this.length) % size] = line;
+    this.length++;
+    this.chars += line.line.length;
+    while (this.chars > this.maxChars && this.length > 1) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const old = this.items[this.start]!;
+    this.items[this.start] = undefined;
+    this.chars -= old.line.length;
+    this.start = (this.start + 1) % this.items.length;
+    this.length--;
   }
 
   last(n: number): deploykit.LogLine[] {
@@ -158,24 +170,15 @@ class Shared {
   private readonly key: string;
   private shortID = "";
 
-  constructor(owner: LogStreamer, key: string, tail: number) {
+  /** `id` is Docker's full container id: short ids and names resolve to the same shared stream. */
+  constructor(owner: LogStreamer, id: string, tty: boolean, tail: number) {
     this.owner = owner;
-    this.key = key;
-    this.ready = this.open(tail);
+    this.key = id;
+    this.ready = this.open(id, tty, tail);
   }
 
-  private async open(tail: number): Promise<void> {
+  private async open(id: string, tty: boolean, tail: number): Promise<void> {
     const conn = this.owner.conn;
-    let tty: boolean;
-    let id: string;
-    try {
-      const info = await conn.api.getContainer(this.key).inspect();
-      tty = info.Config.Tty === true;
-      id = info.Id;
-    } catch (err) {
-      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
-      throw wrap(err);
-    }
     this.shortID = id.slice(0, 12);
     let stream: Readable;
     try {
@@ -279,17 +282,25 @@ export class LogStreamer implements deploykit.LogStreamer {
     onEnd: OnEnd,
   ): Promise<deploykit.LogSubscription> {
     const tail = Math.max(0, Math.min(Math.floor(opts.tail) || 0, deploykit.LOG_TAIL_MAX));
-    let sh = this.shared.get(dockerContainerID);
+    let info: { Id: string; Config: { Tty?: boolean } };
+    try {
+      info = await this.conn.api.getContainer(dockerContainerID).inspect();
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err);
+    }
+    // Looked up and created with no await in between, so concurrent first viewers find one entry.
+    let sh = this.shared.get(info.Id);
     const first = !sh;
     if (!sh) {
-      sh = new Shared(this, dockerContainerID, tail);
-      this.shared.set(dockerContainerID, sh);
+      sh = new Shared(this, info.Id, info.Config.Tty === true, tail);
+      this.shared.set(info.Id, sh);
     }
     const s = sh;
     try {
       await s.ready;
     } catch (err) {
-      this.forget(dockerContainerID, s);
+      this.forget(info.Id, s);
       throw err;
     }
     if (s.done) {
