@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Builds the local test images (no registry here, PRODUCT.md §6). Quick when they exist.
 #   deploykit-test/busybox:1  FROM scratch + Debian's static busybox (httpd, sh, nc)
+#   deploykit-test/greeter:1  FROM busybox: serves $GREETING over httpd on :8080, one log line per request
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 img="deploykit-test/busybox:1"
-if docker image inspect "$img" >/dev/null 2>&1; then exit 0; fi
+
+# Images FROM the busybox one, each from test/images/<name>/Dockerfile.
+derived() {
+  local name tag
+  for name in greeter; do
+    tag="deploykit-test/$name:1"
+    if docker image inspect "$tag" >/dev/null 2>&1; then continue; fi
+    docker build -q -t "$tag" "$root/test/images/$name" >/dev/null
+    echo "test-images: built $tag" >&2
+  done
+}
+
+if docker image inspect "$img" >/dev/null 2>&1; then
+  derived
+  exit 0
+fi
 static_busybox() { [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; }
 if ! static_busybox; then
   echo "test-images: installing busybox-static" >&2
@@ -18,3 +34,4 @@ cp "$bb" "$ctx/busybox"
 cp "$root/test/images/busybox/Dockerfile" "$ctx/Dockerfile"
 docker build -q -t "$img" "$ctx" >/dev/null
 echo "test-images: built $img" >&2
+derived
