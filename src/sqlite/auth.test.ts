@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { AuthService, tokenDigest } from "./auth.ts";
@@ -57,6 +58,36 @@ describe("AuthService registration", () => {
     );
     expect(count).toEqual({ n: 1, admins: 1 });
     for (const db of dbs) db.close();
+  });
+
+  it("creates exactly one admin when 8 threads register at the same instant", async () => {
+    tmp = mkdtempSync(join(tmpdir(), "dk-race-threads-"));
+    const path = join(tmp, "race.db");
+    mustOpenDB({ path }).close();
+    const start = new SharedArrayBuffer(4);
+    const workers = Array.from(
+      { length: 8 },
+      (_, index) => new Worker(new URL("./testdata-register-worker.ts", import.meta.url), { workerData: { path, index, start } }),
+    );
+    const results = workers.map(
+      (w) =>
+        new Promise<{ ok: boolean; code?: string; message?: string }>((resolve, reject) => {
+          w.once("message", resolve);
+          w.once("error", reject);
+        }),
+    );
+    // Give every thread time to open its connection and block on the signal, then release them together.
+    await new Promise((r) => setTimeout(r, 300));
+    Atomics.store(new Int32Array(start), 0, 1);
+    Atomics.notify(new Int32Array(start), 0);
+    const settled = await Promise.all(results);
+    await Promise.all(workers.map((w) => w.terminate()));
+    expect(settled.filter((r) => r.ok)).toHaveLength(1);
+    for (const r of settled.filter((r) => !r.ok))
+      expect(r).toEqual({ ok: false, code: deploykit.ECONFLICT, message: "Registration is closed." });
+    const db = mustOpenDB({ path });
+    expect(db.read((tx) => tx.get("SELECT COUNT(*) AS n FROM users"))).toEqual({ n: 1 });
+    db.close();
   });
 });
 
