@@ -88,6 +88,17 @@ describe("CanvasService nodes", () => {
     await expectError(canvas.upsertNode("nope", node("n3")), deploykit.ENOTFOUND, "Project not found.");
   });
 
+  it("refuses turning a group with children into another type", async () => {
+    const { canvas, p } = await setup();
+    await canvas.upsertNode(p.id, node("g", { type: "group" }));
+    await canvas.upsertNode(p.id, node("c", { parent_id: "g" }));
+    await expectError(
+      canvas.upsertNode(p.id, node("g", { type: "note" })),
+      deploykit.EINVALID,
+      "A group with children cannot change its type.",
+    );
+  });
+
   it("returns parents before children", async () => {
     const { canvas, p, clock } = await setup();
     await canvas.upsertNode(p.id, node("g", { type: "group" }));
@@ -159,6 +170,21 @@ describe("CanvasService edges", () => {
     const { canvas, p } = await setup();
     await canvas.upsertNode(p.id, node("a"));
     await expectError(canvas.upsertEdge(p.id, edge), deploykit.EINVALID, message);
+  });
+
+  it("refuses an edge id of another project", async () => {
+    const { db, canvas, p } = await setup();
+    const q = await mustCreateProject(db);
+    await canvas.upsertNode(p.id, node("a"));
+    await canvas.upsertNode(q.id, node("b"));
+    await canvas.upsertEdge(q.id, { id: "e", source_id: "b", target_id: "b" });
+    await expectError(
+      canvas.upsertEdge(p.id, { id: "e", source_id: "a", target_id: "a" }),
+      deploykit.ECONFLICT,
+      "Edge id is already used in another project.",
+    );
+    await canvas.deleteEdge(p.id, "e");
+    expect((await canvas.getCanvas(q.id)).edges).toHaveLength(1);
   });
 
   it("protects managed edges from edits and deletion", async () => {

@@ -152,6 +152,36 @@ describe("PendingChangeService.appendPendingChange", () => {
     await expectError(pending.appendPendingChange("nope", null, create("t", "web")), deploykit.ENOTFOUND, "Project not found.");
   });
 
+  it.each([
+    ["a project update aimed at another project", "project-other", deploykit.EINVALID, "Target must be the project."],
+    ["a non-boolean reparented flag", "reparented", deploykit.EINVALID, "reparented must be a boolean."],
+    ["a non-string previous parent", "previous", deploykit.EINVALID, "previous_parent_id must be a string."],
+    ["a group-scoped var for a staged service", "temp-scope", deploykit.EINVALID, "Env vars of a new service must have service scope."],
+    ["a create on a node linked to a service", "linked-node", deploykit.ECONFLICT, "This canvas node already belongs to a service."],
+    ["a create on another project's node", "foreign-node", deploykit.ECONFLICT, "Node id is already used in another project."],
+    ["an env var of a bad scope", "bad-scope", deploykit.EINVALID, "Validation failed."],
+    ["an env update without a value", "no-value", deploykit.EINVALID, "Validation failed."],
+  ] as const)("refuses %s", async (_, kind, code, message) => {
+    const { db, pending, canvas, p } = await setup();
+    const s = await mustCreateService(db, p.id, { name: "web" });
+    const q = await mustCreateProject(db);
+    await canvas.upsertNode(p.id, { id: "linked", type: "service", position_x: 0, position_y: 0, service_id: s.id });
+    await canvas.upsertNode(q.id, { id: "foreign", type: "service", position_x: 0, position_y: 0 });
+    await pending.appendPendingChange(p.id, null, create("t1", "api"));
+    const ev = await mustCreateEnvVar(db, { scope: "project", scope_id: p.id, key: "K", value: "v" });
+    const changes: Record<typeof kind, Append> = {
+      "project-other": { op: "project.update", target_type: "project", target_id: q.id, payload: { name: "x" } },
+      reparented: update(s.id, { reparented: "yes" }),
+      previous: update(s.id, { reparented: true, previous_parent_id: 5 }),
+      "temp-scope": { ...envCreateFor("t1", "K", "v"), payload: { scope: "group", key: "K", value: "v" } },
+      "linked-node": create("linked", "other"),
+      "foreign-node": create("foreign", "other"),
+      "bad-scope": envCreate("planet", p.id, "K2", "v"),
+      "no-value": { op: "env_var.update", target_type: "env_var", target_id: ev.id, payload: {} },
+    };
+    await expectError(pending.appendPendingChange(p.id, null, changes[kind]), code, message);
+  });
+
   it("validates staged service settings with field messages", async () => {
     const { pending, p } = await setup();
     const err = await expectError(

@@ -357,8 +357,8 @@ function prepareEntry(
         "SELECT project_id, service_id FROM canvas_nodes WHERE id = ?",
         temp,
       );
-      if (node && (node.project_id !== projectID || node.service_id !== null))
-        throw deploykit.errorf(deploykit.ECONFLICT, "This canvas node already belongs to a service.");
+      if (node && node.project_id !== projectID) throw deploykit.errorf(deploykit.ECONFLICT, "Node id is already used in another project.");
+      if (node && node.service_id !== null) throw deploykit.errorf(deploykit.ECONFLICT, "This canvas node already belongs to a service.");
       assertNameFree(tx, projectID, log, p.name as string, temp);
       return { ...base, target_temp_id: temp, payload: pick(p, [...SETTINGS_KEYS, "env_vars"]) };
     }
