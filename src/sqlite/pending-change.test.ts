@@ -591,6 +591,20 @@ describe("PendingChangeService.applyPendingChanges", () => {
     expect((await canvas.getCanvas(p.id)).nodes).toEqual([]);
   });
 
+  it("skips env changes of a service deleted earlier in the log", async () => {
+    const { db, pending, p, env } = await setup();
+    const a = await mustDeployService(db, p.id, "a");
+    const ev = await mustCreateEnvVar(db, { scope: "service", scope_id: a.service.id, key: "K", value: "1" });
+    const ev2 = await mustCreateEnvVar(db, { scope: "service", scope_id: a.service.id, key: "K2", value: "1" });
+    await pending.appendPendingChange(p.id, null, del(a.service.id));
+    await pending.appendPendingChange(p.id, null, envUpdate(ev.id, "2"));
+    await pending.appendPendingChange(p.id, null, envDelete(ev2.id));
+    await pending.appendPendingChange(p.id, null, envCreate("service", a.service.id, "NEW", "x"));
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.applied_count).toBe(4);
+    expect(await env.findEnvVars({ scope: "service", scope_id: a.service.id })).toEqual([]);
+  });
+
   it("a pure reparent redeploys with the new group's variables", async () => {
     const { db, pending, canvas, p } = await setup();
     await canvas.upsertNode(p.id, { id: "g1", type: "group", position_x: 0, position_y: 0 });

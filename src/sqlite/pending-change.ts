@@ -534,7 +534,6 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       if (!row || row.project_id !== st.projectID) return;
       validateStagedUpdate(p);
       const upd = pick(p, SETTINGS_KEYS) as deploykit.ServiceUpdate;
-      if (upd.name === "") delete upd.name;
       const before = findServiceByID(tx, c.target_id);
       const change = updateService(tx, before, upd);
       if (change.changed) st.updated.add(before.id);
@@ -577,6 +576,8 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       } else if (c.target_id) owner = c.target_id;
       else throw deploykit.errorf(deploykit.EINVALID, "Pending env var has no target.");
       const scope = p.scope as deploykit.EnvScope;
+      // The service was deleted earlier in this log: its variables went with it.
+      if (scope === deploykit.SCOPE_SERVICE && st.deleted.has(owner)) return;
       if (assertOwnerExists(tx, scope, owner) !== st.projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
       createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string });
       markScope(tx, st, scope, owner);
@@ -584,6 +585,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
     }
     case deploykit.OP_ENV_UPDATE:
     case deploykit.OP_ENV_DELETE: {
+      if (p.scope === deploykit.SCOPE_SERVICE && typeof p.scope_id === "string" && st.deleted.has(p.scope_id)) return;
       const ev = envVarInProject(tx, st.projectID, c.target_id);
       if (c.op === deploykit.OP_ENV_UPDATE) {
         const v = new deploykit.FieldErrorCollector();
