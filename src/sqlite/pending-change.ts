@@ -458,6 +458,8 @@ interface ApplyState {
   forced: Set<string>;
   updated: Set<string>;
   deleted: Set<string>;
+  /** Services with a non-cancelled deployment; no deployment is created until every entry ran, so it is read once. */
+  deployed?: string[];
 }
 
 function hasDeployment(tx: Tx, serviceID: string): boolean {
@@ -465,7 +467,13 @@ function hasDeployment(tx: Tx, serviceID: string): boolean {
 }
 
 function markAllDeployed(tx: Tx, st: ApplyState): void {
-  for (const s of projectServiceRows(tx, st.projectID)) if (hasDeployment(tx, s.id)) st.marked.add(s.id);
+  st.deployed ??= tx
+    .all<{ id: string }>(
+      "SELECT s.id FROM services s WHERE s.project_id = ? AND EXISTS (SELECT 1 FROM deployments d WHERE d.service_id = s.id AND d.status != 'cancelled') ORDER BY s.created_at, s.rowid",
+      st.projectID,
+    )
+    .map((r) => r.id);
+  for (const id of st.deployed) if (!st.deleted.has(id)) st.marked.add(id);
 }
 
 /** Marks the services that see a variable of this owner. */
