@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
@@ -27,6 +28,22 @@ describe("DB.open", () => {
     expect(again.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql"]);
     expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
     again.close();
+  });
+
+  it("upgrades an existing file by applying only the migrations it lacks", async () => {
+    const v1 = join(dir, "v1");
+    mkdirSync(v1);
+    const here = fileURLToPath(new URL("./migrations/", import.meta.url));
+    copyFileSync(join(here, "00001_init.sql"), join(v1, "00001_init.sql"));
+    const path = join(dir, "old.db");
+    const old = new DB(path, { migrationsDir: v1 });
+    old.open();
+    const p = await mustCreateProject(old, "From v1");
+    old.close();
+    const db = mustOpenDB({ path });
+    expect(db.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql"]);
+    expect((await new ProjectService(db).findProjectByID(p.id)).name).toBe("From v1");
+    db.close();
   });
 
   it("sets the pragmas on a file database", () => {
