@@ -46,7 +46,8 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
       throw wrap(err, "container create failed");
     }
     try {
-      await container.start();
+      // Start sets up mounts and networking, which a loaded host can take well over 10 s to do.
+      await this.conn.slow.getContainer(container.id).start();
     } catch (err) {
       await ignoreNotFound(container.remove({ force: true, v: false })).catch((rmErr: unknown) =>
         this.conn.logger.warn({ err: rmErr, container: spec.name }, "could not remove container that failed to start"),

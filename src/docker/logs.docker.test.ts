@@ -165,6 +165,17 @@ describe("LogStreamer", () => {
     await client.runtime.removeContainer(id);
   });
 
+  it("gives the tail of an exited container, then ends", async () => {
+    const id = await run_(`echo a; echo b; echo c; ${KEEP_ALIVE}`);
+    await waitFor(async () => (await client.runtime.logTail(id, 5)).endsWith("c"), 10_000, "output");
+    await docker.getContainer(id).stop({ t: 5 });
+    const v = await view(id, 2);
+    await waitFor(() => v.ended === 1, 10_000, "onEnd");
+    expect(texts(v)).toEqual(["b", "c"]);
+    expect(client.logs.openStreams).toBe(0);
+    await client.runtime.removeContainer(id);
+  });
+
   it("ends viewers when the container is removed", async () => {
     const id = await run_(`echo up; ${KEEP_ALIVE}`);
     const a = await view(id, 1);
