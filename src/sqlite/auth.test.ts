@@ -8,6 +8,28 @@ import { AuthService, tokenDigest } from "./auth.ts";
 import type { DB } from "./db.ts";
 import { expectError, FakeClock, mustCreateAuthUser, mustCreateUser, mustOpenDB, TEST_BCRYPT_COST } from "./testing.ts";
 
+/** One connection per thread; every thread blocks on `start` until the test releases them at once. */
+const RACE_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { path, index, start, here } = workerData;
+(async () => {
+  const deploykit = await import(new URL("../index.ts", here).href);
+  const { DB } = await import(new URL("./db.ts", here).href);
+  const { AuthService } = await import(new URL("./auth.ts", here).href);
+  const db = new DB(path);
+  db.open();
+  Atomics.wait(new Int32Array(start), 0, 0);
+  try {
+    await new AuthService(db, { bcryptCost: 4 }).register({ email: "t" + index + "@x.io", name: "T" + index, password: "password123" });
+    parentPort.postMessage({ ok: true });
+  } catch (err) {
+    parentPort.postMessage({ ok: false, code: deploykit.errorCode(err), message: deploykit.errorMessage(err) });
+  } finally {
+    db.close();
+  }
+})();
+`;
+
 const authOf = (db: DB) => new AuthService(db, { bcryptCost: TEST_BCRYPT_COST });
 const MIN = 60 * 1000;
 
@@ -67,7 +89,7 @@ describe("AuthService registration", () => {
     const start = new SharedArrayBuffer(4);
     const workers = Array.from(
       { length: 8 },
-      (_, index) => new Worker(new URL("./testdata-register-worker.ts", import.meta.url), { workerData: { path, index, start } }),
+      (_, index) => new Worker(RACE_WORKER, { eval: true, workerData: { path, index, start, here: import.meta.url } }),
     );
     const results = workers.map(
       (w) =>
