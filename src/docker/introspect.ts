@@ -12,6 +12,8 @@ interface DiskUsageAnswer {
 /** Introspector answers the admin System page; an unreachable daemon is a value, not an error. */
 export class Introspector implements deploykit.DockerIntrospector {
   private readonly conn: Conn;
+  /** Disk usage walks every layer and volume: one answer serves the System page's polls for a while. */
+  private df?: { at: number; value: DiskUsageAnswer };
 
   constructor(conn: Conn) {
     this.conn = conn;
@@ -64,7 +66,7 @@ export class Introspector implements deploykit.DockerIntrospector {
     }
     try {
       // Disk usage walks every volume: the slow client, and sizes stay 0 if it fails.
-      const df = (await this.conn.slow.df()) as DiskUsageAnswer;
+      const df = await this.diskUsage();
       st.images_size_bytes = df.LayersSize ?? sum((df.Images ?? []).map((i) => i.Size));
       const volumes = df.Volumes ?? [];
       st.volumes = volumes.length;
@@ -80,7 +82,16 @@ export class Introspector implements deploykit.DockerIntrospector {
     }
     return st;
   }
+
+  private async diskUsage(): Promise<DiskUsageAnswer> {
+    if (this.df && Date.now() - this.df.at < DISK_USAGE_TTL_MS) return this.df.value;
+    const value = (await this.conn.slow.df()) as DiskUsageAnswer;
+    this.df = { at: Date.now(), value };
+    return value;
+  }
 }
+
+export const DISK_USAGE_TTL_MS = 30_000;
 
 /** Sums sizes, ignoring Docker's -1 ("not computed"). */
 function sum(values: (number | undefined)[]): number {
