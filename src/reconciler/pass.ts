@@ -159,7 +159,11 @@ class ServicePass {
     const ordered = [...actual].sort((a, b) => Number(b.state === "running") - Number(a.state === "running"));
     for (const c of ordered) {
       const key = Ledger.key(c.deployment_id, c.replica_index);
-      if (desired.has(key) && !this.byKey.has(key)) {
+      // Under the unless-stopped policy a container that exits by itself is restarted by Docker (and
+      // the gate counts the restarts); one left exited or never started was stopped by someone else
+      // (a dockerd shutdown, `docker stop`, a crash between create and start). That is not the
+      // deployment's fault: replace it instead of counting it against the deployment.
+      if (desired.has(key) && !this.byKey.has(key) && !STOPPED_STATES.has(c.state)) {
         this.byKey.set(key, c);
         continue;
       }
@@ -536,6 +540,9 @@ class ServicePass {
 }
 
 type ContainerVolume = { volume: string; mount_path: string };
+
+/** Docker states of a container that Docker will not restart on its own. */
+const STOPPED_STATES = new Set(["exited", "dead", "created"]);
 
 /** Creates the project's network unless the snapshot shows it. */
 export async function ensureProjectNetwork(ctx: PassContext, project: deploykit.Project): Promise<void> {
