@@ -52,7 +52,13 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
       await ignoreNotFound(container.remove({ force: true, v: false })).catch((rmErr: unknown) =>
         this.conn.logger.warn({ err: rmErr, container: spec.name }, "could not remove container that failed to start"),
       );
-      throw wrap(err, "container start failed");
+      const failed = wrap(err, "container start failed");
+      // A host port still held (by the previous deployment's container, say) is a conflict the caller
+      // can resolve by freeing the port, not an internal failure.
+      if (/port is already allocated|address already in use/i.test(failed.message)) {
+        throw new deploykit.DeployKitError(deploykit.ECONFLICT, failed.message, { cause: err });
+      }
+      throw failed;
     }
     return container.id;
   }

@@ -186,6 +186,16 @@ describe("ContainerRuntime.runContainer", () => {
     await rt.removeContainer(id);
   });
 
+  it("a host port already taken is a conflict, and the failed container is removed", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 5000);
+    const first = await rt.runContainer(spec({ ports: [{ container_port: 8080, host_port: port }] }));
+    const second = spec({ ports: [{ container_port: 8080, host_port: port }] });
+    const err = await expectCode(rt.runContainer(second), deploykit.ECONFLICT);
+    expect(err.message).toMatch(/^container start failed: .*(port is already allocated|address already in use)/);
+    await expect(docker.getContainer(second.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await rt.removeContainer(first);
+  });
+
   it("removes the container again when start fails, and says why", async () => {
     const s = spec({ cmd: ["/no/such/binary"] });
     const err = await rt.runContainer(s).then(
