@@ -481,10 +481,16 @@ export function ProjectCanvas({ project }: { project: Project }) {
                 <PresenceAvatars users={sync.users} />
               </Panel>
             ) : null}
-            <Panel position="bottom-center" className="!mb-4">
-              <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
-            </Panel>
           </ReactFlow>
+          {/* Centred in the part of the canvas the side panel leaves visible, never under it. */}
+          <div
+            className="pointer-events-none absolute bottom-4 left-0 z-30 flex justify-center px-4"
+            style={{ right: panel !== null ? PANEL_WIDTH : 0 }}
+          >
+            <div className="pointer-events-auto">
+              <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
+            </div>
+          </div>
           {!sync.loaded ? (
             <div className="absolute inset-0 flex items-center justify-center bg-background/70" aria-busy="true">
               <div className="grid w-72 gap-3">

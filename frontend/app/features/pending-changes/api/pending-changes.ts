@@ -26,10 +26,27 @@ export function setPendingChanges(qc: QueryClient, pid: string, changes: Pending
   qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, sortBySeq(changes));
 }
 
-export function addPendingChange(qc: QueryClient, pid: string, change: PendingChange, replacesID?: string): void {
-  qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, (old: PendingChange[] | undefined) =>
-    sortBySeq([...(old ?? []).filter((c) => c.id !== change.id && c.id !== replacesID), change]),
+/** True when `opt` is the provisional stand-in for the server entry `real` (same op, target and key). */
+export function isStandIn(opt: PendingChange, real: PendingChange): boolean {
+  return (
+    opt.id.startsWith("optimistic-") &&
+    opt.op === real.op &&
+    (opt.target_id ?? "") === (real.target_id ?? "") &&
+    (opt.parent_temp_id ?? "") === (real.parent_temp_id ?? "") &&
+    (opt.payload.key ?? null) === (real.payload.key ?? null)
   );
+}
+
+/**
+ * Adds a server entry, replacing its optimistic stand-in: the WebSocket broadcast often arrives
+ * before the HTTP response, and the row must not show twice in between.
+ */
+export function addPendingChange(qc: QueryClient, pid: string, change: PendingChange, replacesID?: string): void {
+  qc.setQueryData(pendingChangesQueryOptions(pid).queryKey, (old: PendingChange[] | undefined) => {
+    const list = old ?? [];
+    const standIn = replacesID ?? list.find((c) => isStandIn(c, change))?.id;
+    return sortBySeq([...list.filter((c) => c.id !== change.id && c.id !== standIn), change]);
+  });
 }
 
 export function removePendingChanges(qc: QueryClient, pid: string, ids: readonly string[]): void {

@@ -30,11 +30,14 @@ export function ServicePanel({
   projectID,
   service,
   taken,
+  groupID,
   onClose,
 }: {
   projectID: string;
   service: Service;
   taken: ReadonlySet<string>;
+  /** The canvas group the service's node sits in, whose variables it inherits. */
+  groupID: string | null;
   onClose: () => void;
 }) {
   const [tab, setTab] = useState<Tab>("deployments");
@@ -59,7 +62,7 @@ export function ServicePanel({
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
         ) : tab === "variables" ? (
-          <VariablesTab projectID={projectID} service={service} taken={taken} />
+          <VariablesTab projectID={projectID} service={service} taken={taken} groupID={groupID} />
         ) : (
           <SettingsTab projectID={projectID} service={service} taken={taken} />
         )}

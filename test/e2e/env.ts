@@ -1,0 +1,197 @@
+/**
+ * What the end-to-end suite runs against: a real deploykitd on a free port with a fresh database,
+ * the real dockerd, and Debian's Chromium driven by playwright-core (PRODUCT.md §6).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium } from "playwright-core";
+
+export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const OUT = join(ROOT, "test-results/e2e");
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The image the suite deploys: the greeter test image when present, else one derived from busybox. */
+export const BASE_IMAGE = "deploykit-test/busybox:1";
+export const WEB_IMAGE = "dk-e2e/web:1";
+/** Serves "<GREETING>" over HTTP on :80 and prints a tick every second (for the live logs). */
+const WEB_CMD = [
+  "sh",
+  "-c",
+  'mkdir -p /www && echo "${GREETING:-hello} from $(hostname)" > /www/index.html && echo "serving ${GREETING:-hello}" && echo "stderr check" >&2 && ' +
+    '(i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) & exec httpd -f -v -p 80 -h /www',
+];
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function sh(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+export function ensureImages(): string {
+  try {
+    sh("docker", ["image", "inspect", BASE_IMAGE]);
+  } catch {
+    execFileSync("bash", [join(ROOT, "scripts/test-images.sh")], { stdio: "inherit" });
+  }
+  try {
+    sh("docker", ["image", "inspect", WEB_IMAGE]);
+  } catch {
+    sh("docker", ["build", "-q", "-t", WEB_IMAGE, "-"], `FROM ${BASE_IMAGE}\nCMD ${JSON.stringify(WEB_CMD)}\n`);
+  }
+  return WEB_IMAGE;
+}
+
+export function ensureSPA(): string {
+  const dir = join(ROOT, "dist/public");
+  if (!existsSync(join(dir, "index.html"))) execFileSync("npm", ["run", "build:frontend"], { cwd: ROOT, stdio: "inherit" });
+  return dir;
+}
+
+export interface Daemon {
+  url: string;
+  port: number;
+  proc: ChildProcess | null;
+  dataDir: string;
+  log: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts deploykitd (or uses DK_E2E_URL, for developing the suite against a running daemon). */
+export async function startDaemon(spaDir: string): Promise<Daemon> {
+  const dataDir = mkdtempSync(join(tmpdir(), "dk-e2e-"));
+  const log: string[] = [];
+  if (process.env.DK_E2E_URL) {
+    const url = process.env.DK_E2E_URL.replace(/\/$/, "");
+    return {
+      url,
+      port: Number(new URL(url).port),
+      proc: null,
+      dataDir,
+      log,
+      stop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [
+      join(ROOT, "src/cmd/deploykitd/main.ts"),
+      "-addr",
+      `127.0.0.1:${port}`,
+      "-db",
+      join(dataDir, "deploykit.db"),
+      "-reconcile-interval",
+      "2s",
+      "-spa-dir",
+      spaDir,
+      "-log-level",
+      "warn",
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const keep = (b: Buffer) => {
+    for (const l of b.toString().split("\n")) if (l) log.push(l);
+    if (log.length > 500) log.splice(0, log.length - 500);
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`deploykitd exited with ${proc.exitCode}:\n${log.join("\n")}`);
+    try {
+      const r = await fetch(`${url}/api/health`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`deploykitd did not answer /api/health:\n${log.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    port,
+    proc,
+    dataDir,
+    log,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await Promise.race([new Promise((r) => proc.once("exit", r)), new Promise((r) => setTimeout(r, 8000))]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** chromium.launch gives every run a fresh temporary profile (user-data-dir) and removes it on close. */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/** Removes every Docker object labelled with the daemon's instance id (the last safety net). */
+export function removeDockerObjects(instanceID: string): string[] {
+  const label = `label=deploykit.instance=${instanceID}`;
+  const removed: string[] = [];
+  const list = (args: string[]) =>
+    sh("docker", args)
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean);
+  try {
+    const containers = list(["ps", "-aq", "--filter", label]);
+    if (containers.length) {
+      sh("docker", ["rm", "-f", "-v", ...containers]);
+      removed.push(...containers.map((c) => `container ${c}`));
+    }
+    const networks = list(["network", "ls", "-q", "--filter", label]);
+    for (const n of networks) {
+      sh("docker", ["network", "rm", n]);
+      removed.push(`network ${n}`);
+    }
+    const volumes = list(["volume", "ls", "-q", "--filter", label]);
+    if (volumes.length) {
+      sh("docker", ["volume", "rm", "-f", ...volumes]);
+      removed.push(...volumes.map((v) => `volume ${v}`));
+    }
+  } catch (err) {
+    removed.push(`cleanup error: ${(err as Error).message}`);
+  }
+  return removed;
+}
+
+export function dockerCount(kind: "ps" | "network" | "volume", instanceID: string): number {
+  const args = kind === "ps" ? ["ps", "-aq"] : [kind, "ls", "-q"];
+  return sh("docker", [...args, "--filter", `label=deploykit.instance=${instanceID}`])
+    .split("\n")
+    .filter((s) => s.trim()).length;
+}
+
+export function outDir(): string {
+  mkdirSync(OUT, { recursive: true });
+  return OUT;
+}
