@@ -517,6 +517,7 @@ export function ProjectCanvas({ project }: { project: Project }) {
               projectID={projectID}
               service={selectedService}
               taken={taken}
+              groupID={selectedNode?.parent_id ?? null}
               onClose={() => setSelected(null)}
             />
           ) : panel === "pending" && selectedNode ? (
