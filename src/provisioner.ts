@@ -61,6 +61,8 @@ export interface RunningContainer {
   replica_index: number;
   state: ContainerState | string;
   labels: Record<string, string>;
+  /** IP address on each attached network, by network name (when Docker reports one). */
+  ip_addresses?: Record<string, string>;
 }
 
 export interface ContainerInspection {
@@ -71,6 +73,8 @@ export interface ContainerInspection {
   started_at?: string;
   finished_at?: string;
   labels: Record<string, string>;
+  /** IP address on each attached network, by network name. */
+  ip_addresses?: Record<string, string>;
 }
 
 export interface Volume {
@@ -123,4 +127,29 @@ export function instanceLabels(instanceID: string): Record<string, string> {
 /** True when labels say the object belongs to this instance. */
 export function ownedBy(labels: Record<string, string> | undefined, instanceID: string): boolean {
   return labels?.[LABEL_MANAGED_BY] === LABEL_MANAGED_BY_VALUE && labels?.[LABEL_INSTANCE] === instanceID;
+}
+
+/** Where a published TCP port forwards: the serving containers' addresses on their project network. */
+export interface PortRoute {
+  host_port: number;
+  targets: { host: string; port: number }[];
+}
+
+export interface ForwardedPort {
+  host_port: number;
+  service_id: string;
+  targets: number;
+  listening: boolean;
+  error?: string;
+}
+
+/**
+ * PortForwarder publishes services' TCP host ports. Containers never bind host ports themselves: the
+ * daemon listens and forwards to whichever containers serve now, so a redeploy switches over without
+ * a refused connection and replicas share one public port.
+ */
+export interface PortForwarder {
+  /** Replaces a service's routes; [] withdraws them. A port claimed by another service stays with it. */
+  setServiceRoutes(serviceID: string, routes: PortRoute[]): void;
+  status(): ForwardedPort[];
 }

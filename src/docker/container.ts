@@ -101,6 +101,7 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
       state,
       restart_count: info.RestartCount ?? 0,
       labels: info.Config.Labels ?? {},
+      ip_addresses: networkIPs(info.NetworkSettings?.Networks),
     };
     if (state === "exited" || state === "dead") out.exit_code = info.State.ExitCode;
     if (info.State.StartedAt && !info.State.StartedAt.startsWith(ZERO_TIME.slice(0, 10))) out.started_at = info.State.StartedAt;
@@ -208,7 +209,14 @@ function toRunningContainer(c: Dockerode.ContainerInfo): deploykit.RunningContai
     replica_index: Number.isFinite(replica) ? replica : 0,
     state: c.State,
     labels,
+    ip_addresses: networkIPs(c.NetworkSettings?.Networks),
   };
+}
+
+function networkIPs(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, n] of Object.entries(networks ?? {})) if (n?.IPAddress) out[name] = n.IPAddress;
+  return out;
 }
 
 function pickLabels(labels: Record<string, string>, keys: string[]): Record<string, string> {

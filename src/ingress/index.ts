@@ -1,0 +1,1 @@
+export { PortForwarder } from "./forwarder.ts";
