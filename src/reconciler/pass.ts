@@ -30,6 +30,8 @@ export interface PassContext {
   snapshot: DockerSnapshot;
   /** Test builds only: called at each named step of a pass so the fault suite can kill the process there. */
   faultPoint?: (name: string) => void;
+  /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
+  forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
 }
 
 export interface PassResult {
@@ -110,8 +112,10 @@ class ServicePass {
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
       if (live) await this.updateStatus();
+      if (ctx.forwarder) await this.publishRoutes(live);
     }
     if (this.service === null) {
+      ctx.forwarder?.setServiceRoutes(this.id, []);
       ctx.ledger.clear(this.id);
       await this.removeVolumes();
     }
@@ -299,7 +303,8 @@ class ServicePass {
       network: deploykit.projectNetworkName(project.slug),
       aliases: [service.name],
       env: { ...dep.env_vars },
-      ports: dep.ports ?? [],
+      // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
+      ports: (dep.ports ?? []).map((p) => (this.ctx.forwarder && p.protocol !== "udp" ? { container_port: p.container_port, protocol: "tcp" as const } : p)),
       volumes,
       labels: {
         ...deploykit.instanceLabels(this.ctx.instanceID),
@@ -311,6 +316,36 @@ class ServicePass {
     };
     if (dep.resources) spec.resources = dep.resources;
     return spec;
+  }
+
+  /**
+   * Routes the service's published TCP ports to the containers that serve now: the active
+   * deployment's running replicas, or before the first promotion the newest starting one's. Switching
+   * at promotion, before the old containers are torn down, is what keeps a public port answering.
+   */
+  async publishRoutes(live: boolean): Promise<void> {
+    const { ctx } = this;
+    if (!ctx.forwarder) return;
+    const svc = this.promoted ? ((await orNull(ctx.services.findServiceByID(this.id))) ?? this.service) : this.service;
+    if (!live || !svc || !this.project) return ctx.forwarder.setServiceRoutes(this.id, []);
+    const serving =
+      this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED) ??
+      this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
+    const published = (serving?.ports ?? []).filter((p) => (p.host_port ?? 0) > 0 && p.protocol !== "udp");
+    if (!serving || published.length === 0) return ctx.forwarder.setServiceRoutes(this.id, []);
+    const network = deploykit.projectNetworkName(this.project.slug);
+    const hosts: string[] = [];
+    for (let r = 0; r < deploykit.effectiveReplicas(serving.replicas); r++) {
+      const c = this.byKey.get(Ledger.key(serving.id, r));
+      if (!c || c.state === "exited" || c.state === "dead") continue;
+      let ip = c.ip_addresses?.[network];
+      if (!ip) ip = (await ctx.snapshot.inspect(c.docker_id).catch(() => null))?.ip_addresses?.[network];
+      if (ip) hosts.push(ip);
+    }
+    ctx.forwarder.setServiceRoutes(
+      this.id,
+      published.map((p) => ({ host_port: p.host_port as number, targets: hosts.map((host) => ({ host, port: p.container_port })) })),
+    );
   }
 
   async ensureNetwork(project: deploykit.Project): Promise<void> {

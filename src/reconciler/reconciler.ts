@@ -49,6 +49,8 @@ export interface ReconcilerOptions {
   now?: () => number;
   /** Test builds only: called at named steps of a pass (see PassContext.faultPoint). */
   faultPoint?: (name: string) => void;
+  /** Publishes services' TCP host ports (see PassContext.forwarder). */
+  forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
 }
 
 /** What the System page shows about the reconciler. */
@@ -120,6 +122,7 @@ export class Reconciler implements deploykit.Reconciler {
       snapshot,
     };
     if (opts.faultPoint) this.#ctx.faultPoint = opts.faultPoint;
+    if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */
