@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as docker from "../../docker/index.ts";
 import { EventBus } from "../../events/index.ts";
 import { Server } from "../../http/index.ts";
+import { PortForwarder } from "../../ingress/index.ts";
 import type * as deploykit from "../../index.ts";
 import { Reconciler } from "../../reconciler/reconciler.ts";
 import * as sqlite from "../../sqlite/index.ts";
@@ -78,7 +79,9 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
   if (about.reachable) logger.info({ socket: dk.socketPath, version: about.server_version }, "docker reachable");
   else logger.warn({ socket: dk.socketPath, error: about.error }, "docker unreachable; starting degraded, the reconciler will retry");
 
+  const forwarder = new PortForwarder({ logger: logger.child({ component: "forwarder" }) });
   const reconciler = new Reconciler({
+    forwarder,
     projects,
     services,
     deployments,
@@ -156,6 +159,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
         clearInterval(purgeTimer);
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
+        await forwarder.close();
         db.close();
         logger.info("stopped");
       })();
