@@ -18,6 +18,8 @@ export interface CanvasHubOptions {
   sendBufferBytes: number;
   authTimeoutMs: number;
   authRecheckMs: number;
+  /** Called synchronously for every bus event before it is forwarded (cache invalidation). */
+  onEvent?: (e: deploykit.Event) => void;
 }
 
 const OPEN = 1;
@@ -346,6 +348,7 @@ export class CanvasHub implements HubOps {
   }
 
   private onEvent(e: deploykit.Event): void {
+    this.deps.onEvent?.(e);
     if (!e.project_id || !this.rooms.has(e.project_id)) return;
     const type = EVENT_MESSAGES[e.type];
     if (!type) return;

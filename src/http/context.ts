@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import type { CanvasHub } from "./canvas-hub.ts";
+import type { ListCache } from "./list-cache.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 
 declare module "fastify" {
@@ -53,6 +54,8 @@ export interface Limits {
   sseBufferBytes: number;
   /** SSE heartbeat interval. */
   sseHeartbeatMs: number;
+  /** How long a serialized service list may be reused at most (0 disables the cache). */
+  listCacheMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -61,6 +64,7 @@ export const DEFAULT_LIMITS: Limits = {
   wsAuthRecheckMs: 5000,
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
+  listCacheMs: 1000,
 };
 
 /** Everything a route file needs. */
@@ -69,6 +73,8 @@ export interface Deps extends ServerOptions {
   now: () => Date;
   limits: Limits;
   hub: CanvasHub;
+  /** Serialized service lists; invalidated by bus events and by the routes that change services. */
+  listCache: ListCache;
   /** onRequest hooks of routes any signed-in user may call. */
   authenticated: Hook[];
   /** onRequest hooks of admin-only routes. */

@@ -35,6 +35,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       const resolved = await d.envVars.resolveForService(serviceId);
       input.env_vars = { ...resolved.env, ...(req.body.env_vars ?? {}) };
       const dep = await d.deployments.createDeployment(serviceId, input);
+      d.listCache.invalidate(projectId);
       d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
       d.reconciler.triggerService(serviceId);
       return reply.code(201).send(present.deployment(dep));
@@ -99,6 +100,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       if (!deploymentID) throw deploykit.fieldError({ deployment_id: ["Deployment id is required."] });
       await serviceInProject(d, projectId, serviceId);
       const { deployment } = await d.deployments.rollback(serviceId, deploymentID);
+      d.listCache.invalidate(projectId);
       d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment }));
       d.reconciler.triggerService(serviceId);
       return present.service(await d.services.findServiceByID(serviceId));

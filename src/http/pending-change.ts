@@ -81,6 +81,7 @@ export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void
     async (req) => {
       const { projectId } = req.params;
       const result = await d.pendingChanges.applyPendingChanges(projectId);
+      d.listCache.invalidate(projectId);
       for (const dep of result.created_deployments) {
         d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
       }

@@ -90,6 +90,7 @@ export function registerProjectRoutes(app: FastifyInstance, d: Deps): void {
     },
     async (req, reply) => {
       await d.projects.deleteProject(req.params.projectId);
+      d.listCache.invalidate(req.params.projectId);
       d.hub.closeRoom(req.params.projectId);
       d.reconciler.trigger();
       return reply.code(204).send();

@@ -442,3 +442,41 @@ describe("presets", () => {
     expect((await c.findPreset("oracle").catch((e) => e)).message).toBe('Preset "oracle" not found.');
   });
 });
+
+describe("service list cache", () => {
+  it("reuses a serialized list until a bus event, a write of this server, or the TTL", async () => {
+    let now = 0;
+    let name = "web";
+    const findServices = vi.fn(async () => ({ items: [{ ...SERVICE, name }], total: 1 }));
+    await start({
+      services: mock.ServiceService({ findServices }),
+      pendingChanges: mock.PendingChangeService({
+        applyPendingChanges: async () => ({
+          applied_count: 0,
+          temp_id_to_service_id: {},
+          redeployed_service_ids: [],
+          created_deployments: [],
+        }),
+      }),
+      now: () => new Date(now),
+    });
+    const c = h.client();
+    const names = async () => (await c.findServices("p1")).items.map((s) => s.name);
+    expect(await names()).toEqual(["web"]);
+    name = "api";
+    expect(await names()).toEqual(["web"]);
+    expect(findServices).toHaveBeenCalledTimes(1);
+    h.bus.publish(deploykit.newEvent(deploykit.EVENT_SERVICE_UPDATED, "p1", { service: SERVICE }));
+    expect(await names()).toEqual(["api"]);
+    name = "db";
+    await c.deploy("p1");
+    expect(await names()).toEqual(["db"]);
+    name = "cache";
+    now += 1000;
+    expect(await names()).toEqual(["cache"]);
+    // Another page or another project is another entry.
+    await c.findServices("p1", { limit: 5 });
+    await c.findServices("p2");
+    expect(findServices).toHaveBeenCalledTimes(6);
+  });
+});

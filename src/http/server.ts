@@ -13,6 +13,7 @@ import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type Server
 import { registerDeploymentRoutes } from "./deployment.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
+import { ListCache } from "./list-cache.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
 import { openAPIOptions } from "./openapi.ts";
 import { registerPendingChangeRoutes } from "./pending-change.ts";
@@ -103,6 +104,7 @@ export class Server {
     for (const s of ENTITY_SCHEMAS) this.app.addSchema(s);
 
     const authn = authenticateHook(opts.auth);
+    const listCache = new ListCache({ ttlMs: limits.listCacheMs, now: clock });
     const message = "Too many attempts. Try again later.";
     this.hub = new CanvasHub({
       auth: opts.auth,
@@ -116,6 +118,7 @@ export class Server {
       sendBufferBytes: limits.wsSendBufferBytes,
       authTimeoutMs: limits.wsAuthTimeoutMs,
       authRecheckMs: limits.wsAuthRecheckMs,
+      onEvent: (e) => listCache.invalidate(e.project_id),
     });
     this.deps = {
       ...opts,
@@ -123,6 +126,7 @@ export class Server {
       now,
       limits,
       hub: this.hub,
+      listCache,
       authenticated: [authn],
       adminOnly: [authn, adminOnlyHook],
       loginLimiter: {

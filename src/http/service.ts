@@ -48,12 +48,20 @@ export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
         response: { 200: pageOfRef("Service"), ...ERRORS },
       },
     },
-    async (req) => {
+    async (req, reply) => {
+      const { projectId } = req.params;
       const page = pageOf(req.query);
-      const filter: deploykit.ServiceFilter = { project_id: req.params.projectId, ...page };
+      const filter: deploykit.ServiceFilter = { project_id: projectId, ...page };
       if (req.query.name) filter.name = req.query.name;
       if (req.query.status) filter.status = req.query.status;
-      return pageBody(await d.services.findServices(filter), page, present.service);
+      const key = JSON.stringify([filter.name, filter.status, page.offset, page.limit]);
+      reply.type("application/json; charset=utf-8");
+      const hit = d.listCache.get(projectId, key);
+      if (hit !== undefined) return reply.send(hit);
+      const gen = d.listCache.generation(projectId);
+      const body = JSON.stringify(pageBody(await d.services.findServices(filter), page, present.service));
+      d.listCache.set(projectId, key, gen, body);
+      return reply.send(body);
     },
   );
 
