@@ -136,7 +136,7 @@ class ServicePass {
             images.set(dep.image, null);
           } catch (err) {
             // Docker being down is not the image's fault: no attempt is counted and nothing is torn down.
-            if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) throw err;
+            if (await this.dockerDown(err)) throw err;
             images.set(dep.image, describe(err));
           }
         }
@@ -248,7 +248,7 @@ class ServicePass {
           dockerID = await this.ctx.runtime.runContainer(spec);
           this.ctx.faultPoint?.("reconcile:after-container-start");
         } catch (err) {
-          if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) this.errors.push(err);
+          if (await this.dockerDown(err)) this.errors.push(err);
           else await this.attempt(dep, reason("container start failed", err));
           this.again = true;
           break;
@@ -304,7 +304,9 @@ class ServicePass {
       aliases: [service.name],
       env: { ...dep.env_vars },
       // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
-      ports: (dep.ports ?? []).map((p) => (this.ctx.forwarder && p.protocol !== "udp" ? { container_port: p.container_port, protocol: "tcp" as const } : p)),
+      ports: (dep.ports ?? []).map((p) =>
+        this.ctx.forwarder && p.protocol !== "udp" ? { container_port: p.container_port, protocol: "tcp" as const } : p,
+      ),
       volumes,
       labels: {
         ...deploykit.instanceLabels(this.ctx.instanceID),
@@ -454,6 +456,20 @@ class ServicePass {
     const failure: deploykit.DeploymentFailure = { reason: o.reason ?? "container failed runtime checks", log_tail: logTail };
     if (o.exit_code !== undefined) failure.exit_code = o.exit_code;
     await this.markFailed(dep, failure, dep.attempt_count);
+  }
+
+  /**
+   * EUNAVAILABLE means either the daemon or something behind it (a registry) did not answer; only
+   * the first is an outage rather than the deployment's failure, and a ping tells them apart.
+   */
+  async dockerDown(err: unknown): Promise<boolean> {
+    if (deploykit.errorCode(err) !== deploykit.EUNAVAILABLE) return false;
+    try {
+      await this.ctx.runtime.ping();
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   /** Counts a failed pull/create; at MAX_ATTEMPTS the deployment fails. */

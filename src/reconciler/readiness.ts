@@ -75,7 +75,9 @@ export class Ledger {
       entries.set(key, o);
     }
     const exited = insp.state === "exited" || insp.state === "dead";
-    const restarted = insp.restart_count > o.last_restart_count;
+    // "restarting" is Docker waiting out its restart delay after a crash: as bad as a higher count,
+    // and what a crash loop mostly looks like once that delay has grown past the observation interval.
+    const restarted = insp.restart_count > o.last_restart_count || insp.state === "restarting";
     if (exited || restarted) {
       o.bad++;
       if (exited) {

@@ -142,6 +142,20 @@ describe("Reconciler lifecycle", () => {
     expect(h.rt.count("runContainer")).toBe(0);
   });
 
+  it("counts an unreachable registry as a failed attempt, not as Docker being down", async () => {
+    const h = setup();
+    h.rt.unreachableRegistries = ["registry.invalid:5000"];
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "registry.invalid:5000/app:1" });
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(dep.id)).toMatchObject({
+      status: "failed",
+      attempt_count: 3,
+      failure_reason: "image pull failed: dial tcp registry.invalid:5000: connect: connection refused",
+    });
+    expect(h.rec.status().docker_reachable).toBe(true);
+  });
+
   it("counts a failed container start as an attempt", async () => {
     const h = setup();
     const svc = h.store.addService(h.project.id, "web");
@@ -214,6 +228,23 @@ describe("Reconciler lifecycle", () => {
     }
     expect(h.store.dep(dep.id)).toMatchObject({ status: "failed", failure_reason: "container is restarting (restart count 3)" });
     expect(h.store.svc(svc.id).status).toBe("failed");
+  });
+
+  it("fails a starting deployment that Docker keeps restarting", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    h.rt.onRun = (c) => {
+      c.state = "restarting";
+      c.restart_count = 5;
+      c.logs = "boom";
+    };
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(dep.id)).toMatchObject({
+      status: "failed",
+      failure_reason: "container is restarting (restart count 5)",
+      log_tail: "boom",
+    });
   });
 
   it.each([

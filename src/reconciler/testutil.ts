@@ -52,6 +52,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
   onRun?: (c: FakeContainer) => void;
   /** Per-image hook run by ensureImage before it answers (e.g. a slow pull). */
   imageHooks = new Map<string, () => Promise<void>>();
+  /** Registries whose pulls fail with EUNAVAILABLE while the daemon itself answers. */
+  unreachableRegistries: string[] = [];
   #seq = 0;
 
   constructor(instanceID: string, clock: Clock) {
@@ -93,6 +95,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     this.#call("ensureImage");
     const hook = this.imageHooks.get(ref);
     if (hook) await hook();
+    if (this.unreachableRegistries.some((r) => ref.startsWith(`${r}/`)))
+      throw deploykit.errorf(deploykit.EUNAVAILABLE, `image pull failed: dial tcp ${ref.split("/")[0]}: connect: connection refused`);
     if (!this.images.has(ref)) throw deploykit.errorf(deploykit.EINVALID, `pull access denied for ${ref}`);
   }
 

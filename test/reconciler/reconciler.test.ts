@@ -1,0 +1,333 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as docker from "../../src/docker/index.ts";
+import { randomID, rawDocker, removeLabelled, TEST_RUN_LABEL, waitFor } from "../../src/docker/testutil.ts";
+import * as events from "../../src/events/index.ts";
+import * as deploykit from "../../src/index.ts";
+import { Reconciler } from "../../src/reconciler/reconciler.ts";
+import * as sqlite from "../../src/sqlite/index.ts";
+import { BASE_IMAGE, ensureWebImage, fetchScript, WEB_IMAGE } from "./helpers.ts";
+
+// The reconciler against the real dockerd and a real SQLite: every object it creates carries a
+// fresh instance id, and everything the test creates besides carries TEST_RUN_LABEL; both are
+// removed in afterAll.
+const instanceID = randomID("recon-");
+const run = randomID("run");
+const runLabels = { [TEST_RUN_LABEL]: run };
+const raw = rawDocker();
+
+function stores() {
+  const db = new sqlite.DB(":memory:");
+  db.open();
+  return {
+    db,
+    projects: new sqlite.ProjectService(db),
+    services: new sqlite.ServiceService(db),
+    deployments: new sqlite.DeploymentService(db),
+    containers: new sqlite.ContainerService(db),
+  };
+}
+
+const s = stores();
+const bus = new events.EventBus();
+const client = new docker.Client({ instanceID });
+const rec = new Reconciler({
+  ...s,
+  runtime: client.runtime,
+  provisioner: client.provisioner,
+  bus,
+  instanceID,
+  stableWindowMs: 1_000,
+  fastTickMs: 250,
+  intervalMs: 5_000,
+});
+const reconcilers: Reconciler[] = [rec];
+
+/** Output of one `wget` from a throwaway container on `network` (not DeployKit's). */
+async function httpGet(network: string, host: string, path = "/"): Promise<string> {
+  const c = await raw.createContainer({
+    Image: BASE_IMAGE,
+    Cmd: ["sh", "-c", fetchScript(host, path)],
+    Labels: runLabels,
+    HostConfig: { NetworkMode: network },
+  });
+  try {
+    await c.start();
+    const res = await c.wait();
+    if (process.env.DEBUG_RECON)
+      console.log(
+        "httpGet",
+        host,
+        res,
+        demux((await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer),
+        JSON.stringify(
+          (await raw.listContainers({ filters: { label: [`${deploykit.LABEL_INSTANCE}=${instanceID}`] } })).map((x) => [
+            x.Names,
+            x.State,
+            x.Status,
+            x.NetworkSettings,
+          ]),
+        ),
+      );
+    return demux((await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer).trim();
+  } finally {
+    await c.remove({ force: true }).catch(() => {});
+  }
+}
+
+/** Docker's multiplexed log frames → text. */
+function demux(buf: Buffer): string {
+  let out = "";
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString("utf8");
+    i += 8 + len;
+  }
+  return out;
+}
+
+async function managed(label: string, value: string) {
+  return raw.listContainers({ all: true, filters: { label: [`${deploykit.LABEL_INSTANCE}=${instanceID}`, `${label}=${value}`] } });
+}
+
+async function deployment(id: string): Promise<deploykit.Deployment> {
+  return s.deployments.findDeploymentByID(id);
+}
+
+async function until<T>(what: string, cond: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  return waitFor(cond, ms, what);
+}
+
+let project: deploykit.Project;
+let network: string;
+let web: deploykit.Service;
+
+beforeAll(async () => {
+  await ensureWebImage(raw);
+  project = await s.projects.createProject({ name: "Integration" });
+  network = deploykit.projectNetworkName(project.slug);
+  rec.start();
+});
+
+afterAll(async () => {
+  await Promise.all(reconcilers.map((r) => r.stop()));
+  await removeLabelled(raw, deploykit.LABEL_INSTANCE, instanceID);
+  await removeLabelled(raw, TEST_RUN_LABEL, run);
+  s.db.close();
+});
+
+describe("Reconciler with dockerd and SQLite", () => {
+  it("deploys a service that goes healthy and answers on its alias from another container", async () => {
+    web = await s.services.createService(project.id, { name: "web", image: WEB_IMAGE });
+    const dep = await s.deployments.createDeployment(web.id, { image: WEB_IMAGE, env_vars: { VERSION: "v1" } });
+    rec.trigger();
+    await until("v1 healthy", async () => (await deployment(dep.id)).status === "healthy");
+    expect(await httpGet(network, "web")).toBe("v1");
+    const svc = await s.services.findServiceByID(web.id);
+    expect(svc).toMatchObject({ status: "running", active_deployment_id: dep.id });
+    const rows = await s.containers.findContainers({ service_id: web.id });
+    const listed = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    expect(rows.items.map((r) => [r.docker_container_id, r.status])).toEqual([[listed[0]!.Id, "running"]]);
+    expect(listed[0]!.Names[0]).toBe(`/${deploykit.containerName(project.slug, "web", 0, dep.id)}`);
+  });
+
+  it("switches a redeploy over with the old container answering until the new one is promoted", async () => {
+    const old = (await s.services.findServiceByID(web.id)).active_deployment_id!;
+    // A client on the project network asks every 100 ms and prints the answer or FAIL.
+    const poller = await raw.createContainer({
+      Image: BASE_IMAGE,
+      Cmd: ["sh", "-c", `trap 'exit 0' TERM; while true; do ${fetchScript("web")} || echo FAIL; sleep 0.1; done`],
+      Labels: runLabels,
+      HostConfig: { NetworkMode: network },
+    });
+    await poller.start();
+    try {
+      await until("poller sees v1", async () =>
+        demux((await poller.logs({ stdout: true, stderr: true })) as unknown as Buffer).includes("v1"),
+      );
+      const dep = await s.deployments.createDeployment(web.id, { image: WEB_IMAGE, env_vars: { VERSION: "v2" } });
+      rec.triggerService(web.id);
+      await until("v2 healthy", async () => (await deployment(dep.id)).status === "healthy");
+      await until("old container gone", async () => (await managed(deploykit.LABEL_DEPLOYMENT_ID, old)).length === 0);
+      await new Promise((r) => setTimeout(r, 700));
+      const lines = demux((await poller.logs({ stdout: true, stderr: true })) as unknown as Buffer)
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+      expect(
+        lines.filter((l) => l !== "v1" && l !== "v2"),
+        lines.join(" "),
+      ).toEqual([]);
+      expect(lines.at(-1)).toBe("v2");
+      expect((await deployment(old)).status).toBe("superseded");
+    } finally {
+      await poller.remove({ force: true });
+    }
+  });
+
+  it("fails a bad image after three attempts while the previous deployment keeps serving", async () => {
+    // A registry that refuses connections at once (there is no registry here at all).
+    const dep = await s.deployments.createDeployment(web.id, { image: "127.0.0.1:9/deploykit-test/does-not-exist:404" });
+    rec.triggerService(web.id);
+    const failed = await until("bad image failed", async () => {
+      const d = await deployment(dep.id);
+      return d.status === "failed" && d;
+    });
+    expect(failed.attempt_count).toBe(3);
+    expect(failed.failure_reason).toMatch(/^image pull failed/);
+    expect(await httpGet(network, "web")).toBe("v2");
+    expect((await s.services.findServiceByID(web.id)).status).toBe("running");
+  });
+
+  it("fails a crash-looping deployment with reason, exit code and log tail while the previous one keeps serving", async () => {
+    const dep = await s.deployments.createDeployment(web.id, { image: WEB_IMAGE, env_vars: { VERSION: "v3", CRASH: "yes" } });
+    rec.triggerService(web.id);
+    const failed = await until("crash loop failed", async () => {
+      const d = await deployment(dep.id);
+      return d.status === "failed" && d;
+    });
+    expect(failed.failure_reason).toMatch(/^container (exited with code 7|is restarting \(restart count \d+\))$/);
+    if (failed.failure_reason?.startsWith("container exited")) expect(failed.exit_code).toBe(7);
+    expect(failed.log_tail).toContain("fatal: crash requested (yes)");
+    expect(failed.log_tail).toContain("starting v3");
+    await until("crashing container removed", async () => (await managed(deploykit.LABEL_DEPLOYMENT_ID, dep.id)).length === 0);
+    expect(await httpGet(network, "web")).toBe("v2");
+    expect((await s.services.findServiceByID(web.id)).status).toBe("running");
+  });
+
+  it("repairs a managed container removed with docker rm -f in one pass", async () => {
+    const [c] = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    await raw.getContainer(c!.Id).remove({ force: true });
+    await rec.reconcileOnce();
+    const now = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    expect(now).toHaveLength(1);
+    expect(now[0]!.Id).not.toBe(c!.Id);
+    expect(now[0]!.Labels[deploykit.LABEL_DEPLOYMENT_ID]).toBe(c!.Labels[deploykit.LABEL_DEPLOYMENT_ID]);
+    const rows = await s.containers.findContainers({ service_id: web.id });
+    expect(rows.items.map((r) => r.docker_container_id)).toEqual([now[0]!.Id]);
+    await until("replacement serves", async () => (await httpGet(network, "web")) === "v2");
+  });
+
+  it("never touches foreign objects, even ones with a forged managed-by label of another instance", async () => {
+    const forged = { ...runLabels, ...deploykit.instanceLabels("another-instance"), [deploykit.LABEL_SERVICE_ID]: "no-such-service" };
+    const net = await raw.createNetwork({ Name: `dk-${run}-foreign`, Labels: forged });
+    const plainNet = await raw.createNetwork({ Name: `dk-${run}-plain`, Labels: runLabels });
+    await raw.createVolume({ Name: `dk-${run}-foreign`, Labels: forged });
+    await raw.createVolume({ Name: `dk-${run}-plain`, Labels: runLabels });
+    const mk = (name: string, labels: Record<string, string>) =>
+      raw.createContainer({ name, Image: BASE_IMAGE, Cmd: ["sleep", "300"], Labels: labels, HostConfig: { NetworkMode: "none" } });
+    const forgedC = await mk(`dk-${run}-forged`, forged);
+    const plainC = await mk(`dk-${run}-plain`, runLabels);
+    await rec.reconcileOnce();
+    await rec.reconcileOnce();
+    for (const c of [forgedC, plainC]) await expect(c.inspect()).resolves.toBeTruthy();
+    for (const n of [net, plainNet]) await expect(n.inspect()).resolves.toBeTruthy();
+    for (const v of [`dk-${run}-foreign`, `dk-${run}-plain`]) await expect(raw.getVolume(v).inspect()).resolves.toBeTruthy();
+  });
+
+  it("keeps a volume's data across a redeploy", async () => {
+    const db = await s.services.createService(project.id, { name: "db", image: WEB_IMAGE });
+    const volumes = [{ name: "data", mount_path: "/data" }];
+    const d1 = await s.deployments.createDeployment(db.id, { image: WEB_IMAGE, volumes, env_vars: { VERSION: "d1", DATA_DIR: "/data" } });
+    rec.triggerService(db.id);
+    await until("d1 healthy", async () => (await deployment(d1.id)).status === "healthy");
+    const name = deploykit.volumeName(project.slug, "db", "data");
+    const info = await raw.getVolume(name).inspect();
+    expect(info.Labels).toMatchObject({
+      [deploykit.LABEL_INSTANCE]: instanceID,
+      [deploykit.LABEL_SERVICE_ID]: db.id,
+      [deploykit.LABEL_VOLUME_NAME]: "data",
+    });
+    expect(await httpGet(network, "db", "/born")).toBe("d1");
+
+    const d2 = await s.deployments.createDeployment(db.id, { image: WEB_IMAGE, volumes, env_vars: { VERSION: "d2", DATA_DIR: "/data" } });
+    rec.triggerService(db.id);
+    await until("d2 healthy", async () => (await deployment(d2.id)).status === "healthy");
+    await until("d1 container gone", async () => (await managed(deploykit.LABEL_DEPLOYMENT_ID, d1.id)).length === 0);
+    expect(await httpGet(network, "db")).toBe("d2");
+    expect(await httpGet(network, "db", "/born")).toBe("d1");
+  });
+
+  it("removes a deleted project's containers, volumes and network", async () => {
+    const p2 = await s.projects.createProject({ name: "Doomed" });
+    const svc = await s.services.createService(p2.id, { name: "cache", image: WEB_IMAGE });
+    const dep = await s.deployments.createDeployment(svc.id, {
+      image: WEB_IMAGE,
+      replicas: 2,
+      volumes: [{ name: "data", mount_path: "/data" }],
+      env_vars: { VERSION: "c1", DATA_DIR: "/data" },
+    });
+    rec.trigger();
+    await until("cache healthy", async () => (await deployment(dep.id)).status === "healthy");
+    const net2 = deploykit.projectNetworkName(p2.slug);
+    expect((await raw.listNetworks({ filters: { name: [net2] } })).length).toBe(1);
+
+    await s.projects.deleteProject(p2.id);
+    rec.trigger();
+    const byProject = { label: [`${deploykit.LABEL_INSTANCE}=${instanceID}`, `${deploykit.LABEL_PROJECT_ID}=${p2.id}`] };
+    await until("project objects removed", async () => {
+      const cs = await raw.listContainers({ all: true, filters: byProject });
+      const vs = (await raw.listVolumes({ filters: byProject })).Volumes ?? [];
+      const ns = (await raw.listNetworks({ filters: { name: [net2] } })).filter((n) => n.Name === net2);
+      return cs.length === 0 && vs.length === 0 && ns.length === 0;
+    });
+    // The other project is untouched.
+    expect(await httpGet(network, "web")).toBe("v2");
+  });
+
+  it("waits out an unreachable Docker with backoff and converges when it is reachable again", async () => {
+    const other = stores();
+    const id2 = randomID("recon-down-");
+    const real = new docker.Client({ instanceID: id2 });
+    const bogus = new docker.Client({ instanceID: id2, socketPath: `/tmp/${run}-no-docker.sock` });
+    let current = bogus;
+    // The daemon "comes back" when the socket the client uses starts answering.
+    const forward = <T extends object>(pick: () => T): T =>
+      new Proxy({} as T, {
+        get: (_, prop) => {
+          const target = pick();
+          const fn = Reflect.get(target, prop) as (...args: unknown[]) => unknown;
+          return (...args: unknown[]) => fn.apply(target, args);
+        },
+      });
+    const runtime = forward<deploykit.ContainerRuntime>(() => current.runtime);
+    const provisioner = forward<deploykit.Provisioner>(() => current.provisioner);
+    const warns: string[] = [];
+    const logger: deploykit.Logger = {
+      ...deploykit.nopLogger,
+      warn: (o, m) => warns.push(typeof o === "string" ? o : (m ?? "")),
+      child: () => logger,
+    };
+    const r2 = new Reconciler({
+      ...other,
+      runtime,
+      provisioner,
+      bus,
+      instanceID: id2,
+      logger,
+      stableWindowMs: 500,
+      fastTickMs: 200,
+      backoffBaseMs: 100,
+      backoffMaxMs: 400,
+    });
+    reconcilers.push(r2);
+    try {
+      const p = await other.projects.createProject({ name: "Outage" });
+      const svc = await other.services.createService(p.id, { name: "api", image: WEB_IMAGE });
+      const dep = await other.deployments.createDeployment(svc.id, { image: WEB_IMAGE, env_vars: { VERSION: "o1" } });
+      r2.start();
+      await until("unreachable reported", async () => r2.status().docker_reachable === false);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(r2.status().last_error).toMatch(/unreachable/i);
+      expect(warns.filter((w) => /unreachable/i.test(w))).toHaveLength(1);
+      expect(await other.deployments.findDeploymentByID(dep.id)).toMatchObject({ status: "pending", attempt_count: 0 });
+
+      current = real;
+      await until("converged", async () => (await other.deployments.findDeploymentByID(dep.id)).status === "healthy");
+      expect(r2.status().docker_reachable).toBe(true);
+      expect(await httpGet(deploykit.projectNetworkName(p.slug), "api")).toBe("o1");
+    } finally {
+      await r2.stop();
+      await removeLabelled(raw, deploykit.LABEL_INSTANCE, id2);
+      other.db.close();
+    }
+  });
+});
