@@ -18,8 +18,11 @@ export interface DockerdOptions {
 /**
  * A second, disposable dockerd for fault tests: its own --data-root, --exec-root, --pidfile and unix
  * socket under a temp dir, so tests can stop, restart or SIGSTOP it without disturbing the host's
- * engine. It creates no default bridge and touches no iptables rules, and allocates project networks
- * from its own address pool (10.2xx.0.0/16), so its objects cannot collide with the host engine's.
+ * engine. It runs in a network namespace of its own (`nsenter --net`): dockerd manages links named
+ * docker0 and br-* and deletes "stale" ones at startup (a second engine in the host namespace deleted
+ * the host engine's docker0), so every link, bridge and veth it makes stays in that namespace and
+ * goes with it. Its unix socket is an ordinary file, reachable from the host; published ports are
+ * not (they bind inside the namespace).
  */
 export class Dockerd {
   readonly dir: string;
@@ -29,6 +32,8 @@ export class Dockerd {
   /** A client with a short timeout (health checks, inspection by tests). */
   readonly docker: Docker;
   private readonly pool: string;
+  private readonly netns: string;
+  private readonly octet: number;
   private proc: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private paused = false;
@@ -39,7 +44,9 @@ export class Dockerd {
     this.socketPath = join(this.dir, "docker.sock");
     this.dockerHost = `unix://${this.socketPath}`;
     this.docker = new Docker({ socketPath: this.socketPath, timeout: 15_000 });
-    this.pool = `10.${randomInt(200, 250)}.0.0/16`;
+    this.octet = randomInt(200, 250);
+    this.pool = `10.${this.octet}.0.0/16`;
+    this.netns = `dk2-${randomInt(0, 2 ** 31).toString(36)}`;
   }
 
   /** Starts a fresh engine and loads the images (default: the busybox test image). */
@@ -67,7 +74,11 @@ export class Dockerd {
   /** (Re)starts dockerd on the same data; resolves when it answers /_ping. */
   async start(): Promise<void> {
     if (this.proc) return;
+    ensureNetns(this.netns);
+    // nsenter enters only the network namespace (`ip netns exec` would also remount /sys and lose the cgroup mounts).
     const args = [
+      `--net=/run/netns/${this.netns}`,
+      "dockerd",
       "--data-root",
       join(this.dir, "data"),
       "--exec-root",
@@ -76,14 +87,14 @@ export class Dockerd {
       join(this.dir, "dockerd.pid"),
       "-H",
       this.dockerHost,
-      "--bridge=none",
+      `--bip=10.${this.octet}.255.1/24`,
       "--iptables=false",
       "--ip-masq=false",
       "--default-address-pool",
       `base=${this.pool},size=24`,
       "--storage-driver=overlay2",
     ];
-    const proc = spawn("dockerd", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn("nsenter", args, { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
     const keep = (b: Buffer) => {
       this.logTail.push(...b.toString("utf8").split("\n"));
@@ -154,6 +165,7 @@ export class Dockerd {
   /** Removes every container, stops the engine, unmounts whatever it left and deletes the temp dir. */
   async destroy(): Promise<void> {
     this.resume();
+    if (!this.proc) await this.start().catch(() => {});
     if (this.proc) {
       try {
         for (const c of await this.docker.listContainers({ all: true })) {
@@ -162,15 +174,31 @@ export class Dockerd {
             .remove({ force: true })
             .catch(() => {});
         }
+        // Each network is a bridge link in the host's namespace; dockerd leaves them behind on exit.
+        for (const n of await this.docker.listNetworks()) {
+          if (["bridge", "host", "none"].includes(n.Name)) continue;
+          await this.docker
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => {});
+        }
       } catch {
         // The engine is unreachable; stopping it below still tears its containers down.
       }
     }
     await this.stop();
+    spawnSyncQuiet("ip", ["netns", "del", this.netns]);
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
   }
+}
+
+/** Creates the engine's network namespace with loopback up (idempotent). */
+function ensureNetns(name: string): void {
+  if (spawnSyncQuiet("ip", ["netns", "exec", name, "true"]) === 0) return;
+  if (spawnSyncQuiet("ip", ["netns", "add", name]) !== 0) throw new Error(`cannot create network namespace ${name} (root needed)`);
+  spawnSyncQuiet("ip", ["netns", "exec", name, "ip", "link", "set", "lo", "up"]);
 }
 
 /** Unmounts anything still mounted below dir (overlay layers, shm, netns) so rm cannot walk into it. */
