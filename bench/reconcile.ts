@@ -7,13 +7,13 @@
 //   node bench/reconcile.ts [services=300]
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
 import * as docker from "../src/docker/index.ts";
 import * as events from "../src/events/index.ts";
 import * as deploykit from "../src/index.ts";
-import { Reconciler } from "../src/reconciler/reconciler.ts";
+import * as reconciler from "../src/reconciler/index.ts";
 import * as sqlite from "../src/sqlite/index.ts";
 import { ensureWebImage, WEB_IMAGE } from "../test/reconciler/helpers.ts";
 
@@ -89,7 +89,7 @@ const bus = new events.EventBus();
 
 try {
   await ensureWebImage(raw);
-  const rec = new Reconciler({
+  const rec = new reconciler.Reconciler({
     projects,
     services,
     deployments,
@@ -136,6 +136,11 @@ try {
     lists.push((counts.listContainers ?? 0) + (counts.listNetworks ?? 0) + (counts.listVolumes ?? 0));
     writes.push((counts.runContainer ?? 0) + (counts.removeContainer ?? 0));
   }
+  console.log(
+    `load average during the passes: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   console.log(
     `reconcileOnce, ${N} services in sync: median ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)} (${PASSES} passes)`,
   );

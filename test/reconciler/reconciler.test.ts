@@ -3,7 +3,7 @@ import * as docker from "../../src/docker/index.ts";
 import { randomID, rawDocker, removeLabelled, TEST_RUN_LABEL, waitFor } from "../../src/docker/testutil.ts";
 import * as events from "../../src/events/index.ts";
 import * as deploykit from "../../src/index.ts";
-import { Reconciler } from "../../src/reconciler/reconciler.ts";
+import * as reconciler from "../../src/reconciler/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
 import { BASE_IMAGE, ensureWebImage, fetchScript, WEB_IMAGE } from "./helpers.ts";
 
@@ -30,7 +30,7 @@ function stores() {
 const s = stores();
 const bus = new events.EventBus();
 const client = new docker.Client({ instanceID });
-const rec = new Reconciler({
+const rec = new reconciler.Reconciler({
   ...s,
   runtime: client.runtime,
   provisioner: client.provisioner,
@@ -40,7 +40,7 @@ const rec = new Reconciler({
   fastTickMs: 250,
   intervalMs: 5_000,
 });
-const reconcilers: Reconciler[] = [rec];
+const reconcilers: reconciler.Reconciler[] = [rec];
 
 /** Output of one `wget` from a throwaway container on `network` (not DeployKit's). */
 async function httpGet(network: string, host: string, path = "/"): Promise<string> {
@@ -296,7 +296,7 @@ describe("Reconciler with dockerd and SQLite", () => {
       warn: (o, m) => warns.push(typeof o === "string" ? o : (m ?? "")),
       child: () => logger,
     };
-    const r2 = new Reconciler({
+    const r2 = new reconciler.Reconciler({
       ...other,
       runtime,
       provisioner,

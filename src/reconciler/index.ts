@@ -1,0 +1,15 @@
+/** The reconciler: makes Docker match the database (original §7, PRODUCT.md §4.9–4.10). */
+export { WorkQueue, type WorkQueueOptions } from "./queue.ts";
+export { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES } from "./readiness.ts";
+export {
+  DEFAULT_FAST_TICK_MS,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_STABLE_WINDOW_MS,
+  DEFAULT_WORKERS,
+  INSPECT_CONCURRENCY,
+  Reconciler,
+  type ReconcilerOptions,
+  type ReconcilerStatus,
+  SNAPSHOT_TTL_MS,
+  SWEEP_KEY,
+} from "./reconciler.ts";
