@@ -79,9 +79,12 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** Starts deploykitd (or uses DK_E2E_URL, for developing the suite against a running daemon). */
-export async function startDaemon(spaDir: string): Promise<Daemon> {
-  const dataDir = mkdtempSync(join(tmpdir(), "dk-e2e-"));
+/**
+ * Starts deploykitd on a fresh database (DEPLOYKIT_TEST_MAIN overrides the entry point; DK_E2E_URL
+ * uses a daemon that is already running, for developing the suite).
+ */
+export async function startDaemon(spaDir: string, opts: { dataDir?: string } = {}): Promise<Daemon> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "dk-e2e-"));
   const log: string[] = [];
   if (process.env.DK_E2E_URL) {
     const url = process.env.DK_E2E_URL.replace(/\/$/, "");
@@ -98,7 +101,7 @@ export async function startDaemon(spaDir: string): Promise<Daemon> {
   const proc = spawn(
     process.execPath,
     [
-      join(ROOT, "src/cmd/deploykitd/main.ts"),
+      process.env.DEPLOYKIT_TEST_MAIN ?? join(ROOT, "src/cmd/deploykitd/main.ts"),
       "-addr",
       `127.0.0.1:${port}`,
       "-db",

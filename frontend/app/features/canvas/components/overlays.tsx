@@ -1,5 +1,6 @@
 import { Panel, useReactFlow, ViewportPortal } from "@xyflow/react";
 import { Maximize, Minus, Plus, RefreshCw, Settings, Wifi, WifiOff } from "lucide-react";
+import { memo } from "react";
 import { Link } from "react-router";
 import { Button, buttonClass } from "../../../components/ui/button.tsx";
 import { Avatar } from "../../../components/user-menu.tsx";
@@ -9,7 +10,7 @@ import type { SocketStatus } from "../../../lib/ws-client.ts";
 import { type CursorStore, type PresenceUser, useCursors } from "../hooks/use-canvas-sync.ts";
 
 /** Remote cursors in flow coordinates; CSS transitions smooth the 10 Hz updates. */
-export function RemoteCursors({ store }: { store: CursorStore }) {
+export const RemoteCursors = memo(function RemoteCursors({ store }: { store: CursorStore }) {
   const cursors = useCursors(store);
   return (
     <ViewportPortal>
@@ -37,9 +38,9 @@ export function RemoteCursors({ store }: { store: CursorStore }) {
       })}
     </ViewportPortal>
   );
-}
+});
 
-export function PresenceAvatars({ users }: { users: readonly PresenceUser[] }) {
+export const PresenceAvatars = memo(function PresenceAvatars({ users }: { users: readonly PresenceUser[] }) {
   const shown = users.slice(0, 3);
   const more = users.length - shown.length;
   return (
@@ -55,7 +56,7 @@ export function PresenceAvatars({ users }: { users: readonly PresenceUser[] }) {
       ) : null}
     </div>
   );
-}
+});
 
 export function ConnectionBadge({ status, onReconnect }: { status: SocketStatus; onReconnect: () => void }) {
   if (status === "connected")
@@ -87,7 +88,7 @@ export function ConnectionBadge({ status, onReconnect }: { status: SocketStatus;
   );
 }
 
-export function CanvasControls({ projectID }: { projectID: string }) {
+export const CanvasControls = memo(function CanvasControls({ projectID }: { projectID: string }) {
   const rf = useReactFlow();
   return (
     <Panel position="bottom-left" className="flex flex-col gap-1 rounded-lg border border-border bg-card/95 p-1 shadow-lg">
@@ -108,7 +109,7 @@ export function CanvasControls({ projectID }: { projectID: string }) {
       <Button
         variant="ghost"
         size="icon"
-        onClick={() => rf.fitView({ padding: 0.2, duration: 200 })}
+        onClick={() => rf.fitView({ padding: 0.2, duration: 200, includeHiddenNodes: true })}
         aria-label="Fit view"
         title="Fit view (F)"
       >
@@ -116,7 +117,7 @@ export function CanvasControls({ projectID }: { projectID: string }) {
       </Button>
     </Panel>
   );
-}
+});
 
 export interface MenuState {
   kind: "pane" | "node";

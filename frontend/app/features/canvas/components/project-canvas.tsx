@@ -388,7 +388,7 @@ export function ProjectCanvas({ project }: { project: Project }) {
         return;
       }
       if (isTyping(e.target) || e.metaKey || e.ctrlKey || e.altKey || document.querySelector("[role=dialog]")) return;
-      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200 });
+      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200, includeHiddenNodes: true });
       else if (e.key === "=" || e.key === "+") void rf.zoomIn({ duration: 150 });
       else if (e.key === "-") void rf.zoomOut({ duration: 150 });
       else if (e.key === "s") {
@@ -408,7 +408,8 @@ export function ProjectCanvas({ project }: { project: Project }) {
   useEffect(() => {
     if (sync.loaded && !fitted.current && nodes.length > 0) {
       fitted.current = true;
-      requestAnimationFrame(() => void rf.fitView({ padding: 0.2, maxZoom: 1 }));
+      // includeHiddenNodes: culled (never rendered) nodes count by their declared size.
+      requestAnimationFrame(() => void rf.fitView({ padding: 0.2, maxZoom: 1, includeHiddenNodes: true }));
     }
   }, [sync.loaded, nodes.length, rf]);
 

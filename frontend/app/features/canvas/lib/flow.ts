@@ -11,6 +11,8 @@ import type { PendingService, ServiceOverride } from "../../../lib/diff.ts";
  */
 
 export const SERVICE_NODE_WIDTH = 300;
+/** Fixed, so fitView and visibility culling work before a node is measured and live data never shifts layout. */
+export const SERVICE_NODE_HEIGHT = 132;
 export const NOTE_COLORS = ["#FFE69A", "#FFB3BA", "#BAE1FF", "#BAFFC9", "#E0BBE4", "#D9D9D9"] as const;
 
 export type DisplayStatus = ServiceStatus | "pending";
@@ -144,7 +146,14 @@ export function deriveFlowNodes(input: DeriveInput): Node[] {
     switch (n.type) {
       case "service": {
         const data = serviceData(n, input);
-        out.push({ ...base, type: "service", data, width: SERVICE_NODE_WIDTH, ...(data.pendingDelete ? { selectable: false } : {}) });
+        out.push({
+          ...base,
+          type: "service",
+          data,
+          width: SERVICE_NODE_WIDTH,
+          height: SERVICE_NODE_HEIGHT,
+          ...(data.pendingDelete ? { selectable: false } : {}),
+        });
         break;
       }
       case "note": {

@@ -1,5 +1,5 @@
 import { ChevronDown, ChevronUp, Minus, Pencil, Plus, Rocket, Trash2, Undo2 } from "lucide-react";
-import { useEffect, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { toast } from "sonner";
 import type { CanvasNode } from "../../../../../src/canvas.ts";
 import type { Project } from "../../../../../src/project.ts";
@@ -13,7 +13,7 @@ import { cn } from "../../../lib/utils.ts";
 import { useDeploy, useDiscardPendingChanges, usePendingChanges, useRemovePendingChanges } from "../api/pending-changes.ts";
 
 /** Bottom bar: staged change count, the compacted diff, Discard all and Deploy (Ctrl/⌘+Enter). */
-export function PendingChangesBar({
+function PendingChangesBarView({
   project,
   services,
   nodes,
@@ -49,16 +49,18 @@ export function PendingChangesBar({
       onError: (e) => toast.error("Deploy failed", { description: errorText(e) }),
     });
   };
+  const deployRef = useRef(doDeploy);
+  deployRef.current = doDeploy;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        doDeploy();
+        deployRef.current();
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  });
+  }, []);
   if (count === 0) return null;
   return (
     <div
@@ -158,6 +160,9 @@ export function PendingChangesBar({
     </div>
   );
 }
+
+/** Memoized: the canvas re-renders on every drag frame, the bar only when its inputs change. */
+export const PendingChangesBar = memo(PendingChangesBarView);
 
 function UndoButton({ onClick }: { onClick: () => void }) {
   return (

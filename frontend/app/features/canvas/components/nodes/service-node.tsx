@@ -60,7 +60,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
   return (
     <div
       className={cn(
-        "group relative w-[300px] overflow-hidden rounded-xl border bg-card text-card-foreground shadow-lg transition-[opacity,border-color]",
+        "group relative flex h-[132px] w-[300px] flex-col overflow-hidden rounded-xl border bg-card text-card-foreground shadow-lg transition-[opacity,border-color]",
         selected ? "border-primary ring-2 ring-primary/40" : "border-border hover:border-zinc-500",
         data.pendingDelete && "pointer-events-none border-dashed opacity-45 grayscale",
         data.pendingCreate && "border-dashed border-sky-500/60",
@@ -71,7 +71,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
       title={meta.tip}
     >
       <NodeHandles />
-      <div className="flex items-start gap-3 p-3">
+      <div className="flex items-start gap-3 p-3 pb-2">
         <ServiceIcon url={data.iconUrl} className="size-9 shrink-0" />
         <div className="min-w-0 flex-1">
           <div className="flex items-center gap-2">
@@ -86,7 +86,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
           <p className="truncate font-mono text-xs text-muted-foreground">{data.image ?? "— awaiting deployment"}</p>
         </div>
       </div>
-      <div className="grid min-h-[1.25rem] gap-0.5 px-3 pb-2 font-mono text-[11px] text-muted-foreground">
+      <div className="grid flex-1 content-start gap-0.5 px-3 pb-2 font-mono text-[11px] leading-4 text-muted-foreground">
         {data.publicUrl ? (
           <a
             href={data.publicUrl}
