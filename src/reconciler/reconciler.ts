@@ -56,6 +56,7 @@ export interface ReconcilerOptions {
 /** What the System page shows about the reconciler. */
 export interface ReconcilerStatus {
   docker_reachable: boolean;
+  /** The last error a pass met; cleared when Docker becomes reachable again. */
   last_error?: string;
   /** RFC 3339 time of the last finished pass. */
   last_pass_at?: string;
@@ -305,6 +306,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (err === undefined) {
       if (!this.#reachable) {
         this.#reachable = true;
+        this.#lastError = undefined;
         this.#log.info("Docker is reachable again; resyncing");
         this.trigger();
       }
