@@ -129,7 +129,7 @@ export class Daemon {
 
   private async spawn(env: Record<string, string>): Promise<void> {
     const args = [
-      ...(this.opts.probe ? ["--import", PROBE] : []),
+      ...(this.opts.probe ? ["--expose-gc", "--import", PROBE] : []),
       MAIN,
       "-addr",
       `127.0.0.1:${this.port}`,
@@ -302,9 +302,16 @@ export class Daemon {
     );
   }
 
-  /** Resets the probe's event-loop histogram (the measured phase starts now). */
+  /** Collects garbage in the daemon and resets the probe's event-loop histogram (the measured phase starts now). */
   resetProbe(): void {
     if (this.proc?.pid) process.kill(this.proc.pid, "SIGUSR2");
+  }
+
+  /** Collects garbage in the daemon, then returns fresh probe figures. */
+  async probeAfterGC(): Promise<Probe> {
+    this.resetProbe();
+    await sleep(300);
+    return await this.probe(Date.now());
   }
 
   /** Number of open file descriptors of the daemon. */

@@ -27,7 +27,9 @@ export function dbState(d: Daemon) {
   return d.withDB((db) => ({
     projects: db.prepare("SELECT id, slug FROM projects").all() as Row[],
     services: db.prepare("SELECT id, project_id, name, status, active_deployment_id FROM services").all() as Row[],
-    deployments: db.prepare("SELECT id, service_id, status, replicas FROM deployments").all() as Row[],
+    deployments: db
+      .prepare("SELECT id, service_id, status, replicas, failure_reason, attempt_count FROM deployments ORDER BY created_at")
+      .all() as Row[],
     containers: db
       .prepare("SELECT id, service_id, deployment_id, docker_container_id, replica_index, status FROM containers")
       .all() as Row[],
