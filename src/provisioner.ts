@@ -68,7 +68,7 @@ export interface RunningContainer {
 export interface ContainerInspection {
   state: ContainerState | string;
   restart_count: number;
-  /** Only when exited or dead. */
+  /** When exited or dead; also when restarting (the code the last run exited with), if the runtime knows it. */
   exit_code?: number;
   started_at?: string;
   finished_at?: string;
