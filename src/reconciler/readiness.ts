@@ -85,7 +85,10 @@ export class Ledger {
         o.reason = insp.exit_code !== undefined ? `container exited with code ${insp.exit_code}` : "container exited";
       } else {
         o.exit_code = insp.exit_code;
-        o.reason = `container is restarting (restart count ${insp.restart_count})`;
+        o.reason =
+          insp.state === "restarting" && insp.exit_code !== undefined
+            ? `container exited with code ${insp.exit_code}`
+            : `container is restarting (restart count ${insp.restart_count})`;
       }
     } else {
       o.bad = 0;

@@ -230,6 +230,32 @@ describe("Reconciler lifecycle", () => {
     expect(h.store.svc(svc.id).status).toBe("failed");
   });
 
+  it("fails a crash-looping starting deployment with exit code and log tail while the old one keeps serving", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "web");
+    h.rt.onRun = (c) => {
+      c.state = "restarting";
+      c.restart_count = 2;
+      c.exit_code = 3;
+      c.logs = Array.from({ length: 80 }, (_, i) => `line ${i}`).join("\n");
+    };
+    const dep = h.store.addDeployment(svc.id, { image: "app:2" });
+    await passes(h.rec, 2, h.clock);
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    await passes(h.rec, 1, h.clock);
+    const failed = h.store.dep(dep.id);
+    expect(failed).toMatchObject({ status: "failed", exit_code: 3, failure_reason: "container exited with code 3" });
+    expect(failed.log_tail?.split("\n")).toHaveLength(50);
+    expect(failed.log_tail?.endsWith("line 79")).toBe(true);
+    expect(h.bus.ofType("deployment.failed")).toEqual([
+      { deployment_id: dep.id, service_id: svc.id, status: "failed", failure_reason: "container exited with code 3", attempt_count: 0 },
+    ]);
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:1"]);
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
   it("fails a starting deployment that Docker keeps restarting", async () => {
     const h = setup();
     const svc = h.store.addService(h.project.id, "web");

@@ -145,7 +145,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       started_at: c.started_at,
       labels: { ...c.labels },
     };
-    if ((c.state === "exited" || c.state === "dead") && c.exit_code !== undefined) out.exit_code = c.exit_code;
+    if ((c.state === "exited" || c.state === "dead" || c.state === "restarting") && c.exit_code !== undefined) out.exit_code = c.exit_code;
     return out;
   }
 
