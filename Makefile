@@ -3,6 +3,8 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 ADDR ?= :8080
 DB ?= ./deploykit.db
+# A small young generation keeps the idle daemon inside its memory budget (PRODUCT.md §5, bench/memory.ts).
+DAEMON_NODE_FLAGS := --max-semi-space-size=2
 
 .PHONY: run build frontend server dev dev-frontend test test-unit test-e2e lint bench clean deps docker test-images
 
@@ -14,7 +16,7 @@ deps: node_modules/.installed
 
 ## run: install what is needed, build, and start deploykitd on $(ADDR) with $(DB)
 run: build
-	$(ENV) node dist/server/cmd/deploykitd/main.js -addr $(ADDR) -db $(DB)
+	$(ENV) node $(DAEMON_NODE_FLAGS) dist/server/cmd/deploykitd/main.js -addr $(ADDR) -db $(DB)
 
 ## build: backend and SPA into dist/ (dist/deploykitd runs it)
 build: deps server frontend
