@@ -21,6 +21,8 @@ export interface ReplicaObservation {
   exit_code?: number;
   /** Set when a healthy deployment's replica crash-looped; cleared once it is ready again. */
   crash_looping: boolean;
+  /** The inspection last counted. */
+  inspection?: deploykit.ContainerInspection;
 }
 
 /**
@@ -74,6 +76,9 @@ export class Ledger {
       };
       entries.set(key, o);
     }
+    // A cached inspection (shared within a resync) seen again is not a new observation.
+    if (o.inspection === insp) return o;
+    o.inspection = insp;
     const exited = insp.state === "exited" || insp.state === "dead";
     // "restarting" is Docker waiting out its restart delay after a crash: as bad as a higher count,
     // and what a crash loop mostly looks like once that delay has grown past the observation interval.
