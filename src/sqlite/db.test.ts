@@ -178,3 +178,13 @@ describe("DB.backup", () => {
     restored.close();
   });
 });
+
+describe("translateError on a full disk", () => {
+  // Found by the fault suite (test/faults/disk-full.test.ts): SQLITE_FULL surfaced as 500 "Internal error.".
+  it("turns SQLITE_FULL into EUNAVAILABLE with a message that says what to do", () => {
+    const err = Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+    const out = translateError(err);
+    expect(deploykit.errorCode(out)).toBe(deploykit.EUNAVAILABLE);
+    expect(deploykit.errorMessage(out)).toBe("The database disk is full; free some space and try again.");
+  });
+});

@@ -195,7 +195,7 @@ export function isUniqueError(err: unknown): boolean {
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
-/** Constraint failures become ECONFLICT; a lock held too long becomes EUNAVAILABLE; domain errors pass. */
+/** Constraint failures become ECONFLICT; a lock held too long or a full disk becomes EUNAVAILABLE; domain errors pass. */
 export function translateError(err: unknown): unknown {
   if (deploykit.isDeployKitError(err)) return err;
   const code = sqliteCode(err);
@@ -207,6 +207,11 @@ export function translateError(err: unknown): unknown {
     return new deploykit.DeployKitError(deploykit.ECONFLICT, "The change violates a database constraint.", { cause: err });
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED")
     return new deploykit.DeployKitError(deploykit.EUNAVAILABLE, "The database is busy; try again.", { cause: err });
+  // ENOSPC: the transaction rolled back and nothing is corrupted; writes work again once space is freed.
+  if (code === "SQLITE_FULL")
+    return new deploykit.DeployKitError(deploykit.EUNAVAILABLE, "The database disk is full; free some space and try again.", {
+      cause: err,
+    });
   return err;
 }
 
