@@ -151,7 +151,11 @@ export class Daemon {
     if (!env.DEPLOYKIT_FAULT_POINT) delete childEnv.DEPLOYKIT_FAULT_POINT;
     const proc = spawn(process.execPath, args, { env: childEnv, stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
     this.proc = proc;
-    this.logFile ??= createWriteStream(join(this.dataDir, "daemon.log"), { flags: "a" });
+    if (!this.logFile) {
+      this.logFile = createWriteStream(join(this.dataDir, "daemon.log"), { flags: "a" });
+      // The data dir may be the full disk under test; the log copy is best effort.
+      this.logFile.on("error", () => {});
+    }
     const logFile = this.logFile;
     logFile.write(`--- start pid=${proc.pid} env=${JSON.stringify(env)}\n`);
     const keep = (b: Buffer) => {
