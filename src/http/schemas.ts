@@ -10,12 +10,17 @@ export const NAME = str(1000);
 /** Integer query params arrive as strings; validated here, parsed by the handler. */
 export const INT_QUERY = { type: "string", pattern: "^-?[0-9]{1,9}$" } as const;
 
-export function params(...names: string[]) {
-  return {
-    type: "object",
-    properties: Object.fromEntries(names.map((n) => [n, ID])),
-    required: names,
-  } as const;
+const paramSchemas = new Map<string, object>();
+
+/** Path params schema; one shared object per name list so Ajv compiles each shape once. */
+export function params(...names: string[]): object {
+  const key = names.join(",");
+  let s = paramSchemas.get(key);
+  if (!s) {
+    s = { type: "object", properties: Object.fromEntries(names.map((n) => [n, ID])), required: names };
+    paramSchemas.set(key, s);
+  }
+  return s;
 }
 
 export function query(props: Record<string, unknown>) {
