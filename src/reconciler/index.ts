@@ -7,6 +7,7 @@ export {
   DEFAULT_STABLE_WINDOW_MS,
   DEFAULT_WORKERS,
   INSPECT_CONCURRENCY,
+  OUTAGE_GRACE_MS,
   Reconciler,
   type ReconcilerOptions,
   type ReconcilerStatus,

@@ -30,6 +30,12 @@ export interface PassContext {
   snapshot: DockerSnapshot;
   /** Test builds only: called at each named step of a pass so the fault suite can kill the process there. */
   faultPoint?: (name: string) => void;
+  /**
+   * True while Docker is unreachable or has come back only moments ago: a daemon shutting down or
+   * starting up fails calls in odd ways ("failed to update store …"), and none of that is a
+   * deployment's fault, so no attempt is counted then.
+   */
+  dockerUnsettled?: () => boolean;
   /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
   forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
 }
@@ -136,7 +142,7 @@ class ServicePass {
             images.set(dep.image, null);
           } catch (err) {
             // Docker being down is not the image's fault: no attempt is counted and nothing is torn down.
-            if (await this.dockerDown(err)) throw err;
+            if (await this.dockerAtFault(err)) throw err;
             images.set(dep.image, describe(err));
           }
         }
@@ -248,7 +254,7 @@ class ServicePass {
           dockerID = await this.ctx.runtime.runContainer(spec);
           this.ctx.faultPoint?.("reconcile:after-container-start");
         } catch (err) {
-          if (await this.dockerDown(err)) this.errors.push(err);
+          if (await this.dockerAtFault(err)) this.errors.push(err);
           else await this.attempt(dep, reason("container start failed", err));
           this.again = true;
           break;
@@ -459,10 +465,12 @@ class ServicePass {
   }
 
   /**
-   * EUNAVAILABLE means either the daemon or something behind it (a registry) did not answer; only
-   * the first is an outage rather than the deployment's failure, and a ping tells them apart.
+   * Whether a failed pull/create is Docker's trouble rather than the deployment's. EUNAVAILABLE
+   * means the daemon or something behind it (a registry) did not answer; a ping tells them apart.
+   * Anything failing around an outage is the outage's.
    */
-  async dockerDown(err: unknown): Promise<boolean> {
+  async dockerAtFault(err: unknown): Promise<boolean> {
+    if (this.ctx.dockerUnsettled?.()) return true;
     if (deploykit.errorCode(err) !== deploykit.EUNAVAILABLE) return false;
     try {
       await this.ctx.runtime.ping();

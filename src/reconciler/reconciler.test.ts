@@ -156,6 +156,24 @@ describe("Reconciler lifecycle", () => {
     expect(h.rec.status().docker_reachable).toBe(true);
   });
 
+  it("blames failures on Docker, not the deployment, while it is down and just after it is back", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "app:1" });
+    // Docker answering oddly while it shuts down or starts (here: a name clash on create).
+    h.rt.addForeign(`dk-shop-web-0-${dep.id.slice(0, 8)}`, {});
+    h.rt.failList.containers = true;
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.EUNAVAILABLE });
+    h.rt.failList = {};
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.ECONFLICT });
+    h.clock.advance(9_000);
+    await expect(h.rec.reconcileOnce()).rejects.toMatchObject({ code: deploykit.ECONFLICT });
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "starting", attempt_count: 0 });
+    h.clock.advance(1_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).attempt_count).toBe(1);
+  });
+
   it("counts a failed container start as an attempt", async () => {
     const h = setup();
     const svc = h.store.addService(h.project.id, "web");

@@ -21,6 +21,8 @@ export const DEFAULT_FAST_TICK_MS = 2_000;
 /** How long a Docker list is reused by passes outside a resync. */
 export const SNAPSHOT_TTL_MS = 1_000;
 export const SWEEP_KEY = "sweep";
+/** After Docker comes back, failures are still blamed on the outage for this long. */
+export const OUTAGE_GRACE_MS = 10_000;
 /** Parallel container inspections when a resync starts (they are cheap for dockerd). */
 export const INSPECT_CONCURRENCY = 16;
 
@@ -88,6 +90,8 @@ export class Reconciler implements deploykit.Reconciler {
   #started = false;
   #stopped = false;
   #reachable = true;
+  /** When Docker last became reachable again after an outage. */
+  #recoveredAt?: number;
   #lastError?: string;
   #lastPassAt?: string;
 
@@ -123,6 +127,8 @@ export class Reconciler implements deploykit.Reconciler {
       snapshot,
     };
     if (opts.faultPoint) this.#ctx.faultPoint = opts.faultPoint;
+    this.#ctx.dockerUnsettled = () =>
+      !this.#reachable || (this.#recoveredAt !== undefined && this.#ctx.now() - this.#recoveredAt < OUTAGE_GRACE_MS);
     if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
   }
 
@@ -306,6 +312,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (err === undefined) {
       if (!this.#reachable) {
         this.#reachable = true;
+        this.#recoveredAt = this.#ctx.now();
         this.#lastError = undefined;
         this.#log.info("Docker is reachable again; resyncing");
         this.trigger();
