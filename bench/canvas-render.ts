@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
 import { ensureSPA, launchBrowser, startDaemon } from "../test/e2e/env.ts";
 
@@ -60,6 +61,77 @@ async function seed(dbPath: string) {
   return { tokens, projectID: project.id };
 }
 
+/** Drags the node nearest the middle of the canvas and returns the animation-frame deltas. */
+async function measureDrag(page: Page): Promise<{ frames: number[]; dragMs: number }> {
+  // The node nearest the middle of the canvas, so the drag never comes close to an edge (where
+  // React Flow auto-pans and every frame repaints the whole viewport).
+  const centre = await page.evaluate(() => {
+    const pane = document.querySelector(".react-flow")?.getBoundingClientRect();
+    const cx = (pane?.left ?? 0) + (pane?.width ?? 0) / 2 - 180;
+    const cy = (pane?.top ?? 0) + (pane?.height ?? 0) / 2;
+    let best = "";
+    let bestD = Number.POSITIVE_INFINITY;
+    document.querySelectorAll<HTMLElement>("[data-testid=service-node]").forEach((el) => {
+      const r = el.getBoundingClientRect();
+      const d = Math.hypot(r.left + r.width / 2 - cx, r.top + r.height / 2 - cy);
+      if (d < bestD) {
+        bestD = d;
+        best = el.dataset.serviceName ?? "";
+      }
+    });
+    return best;
+  });
+  const target = page.locator(`[data-testid=service-node][data-service-name="${centre}"]`);
+  const box = await target.boundingBox();
+  if (!box) throw new Error("node not on screen");
+  await page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __sampling: boolean };
+    w.__frames = [];
+    w.__sampling = true;
+    let last = performance.now();
+    const tick = (t: number) => {
+      w.__frames.push(t - last);
+      last = t;
+      if (w.__sampling) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const x0 = box.x + box.width / 2;
+  const y0 = box.y + 6;
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  const started = Date.now();
+  for (let i = 1; i <= 120; i++) await page.mouse.move(x0 + i * 3, y0 + Math.sin(i / 10) * 40);
+  await page.mouse.up();
+  const dragMs = Date.now() - started;
+  const frames = await page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __sampling: boolean };
+    w.__sampling = false;
+    return w.__frames.slice(1);
+  });
+  const moved = await target.boundingBox();
+  if (!moved || Math.abs(moved.x - box.x) < 100) throw new Error("the drag did not move the node");
+  return { frames, dragMs };
+}
+
+async function zoom(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const t = (document.querySelector(".react-flow__viewport") as HTMLElement | null)?.style.transform ?? "";
+    return Number(/scale\(([\d.]+)\)/.exec(t)?.[1] ?? 0);
+  });
+}
+
+function stats(frames: number[], dragMs: number) {
+  const mean = frames.reduce((a, b) => a + b, 0) / frames.length;
+  return {
+    frames: frames.length,
+    duration_ms: dragMs,
+    mean_frame_ms: +mean.toFixed(2),
+    p95_frame_ms: +pct(frames, 95).toFixed(2),
+    fps: +(1000 / mean).toFixed(1),
+  };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -101,56 +173,29 @@ try {
   }
 
   // Drag one node across the canvas while sampling animation frames.
-  const target = page.locator("[data-testid=service-node]").nth(45);
-  const box = await target.boundingBox();
-  if (!box) throw new Error("node not on screen");
-  await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __sampling: boolean };
-    w.__frames = [];
-    w.__sampling = true;
-    let last = performance.now();
-    const tick = (t: number) => {
-      w.__frames.push(t - last);
-      last = t;
-      if (w.__sampling) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  });
-  const x0 = box.x + box.width / 2;
-  const y0 = box.y + 6;
-  await page.mouse.move(x0, y0);
-  await page.mouse.down();
-  const started = Date.now();
-  for (let i = 1; i <= 120; i++) await page.mouse.move(x0 + i * 3, y0 + Math.sin(i / 10) * 40);
-  await page.mouse.up();
-  const dragMs = Date.now() - started;
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __sampling: boolean };
-    w.__sampling = false;
-    return w.__frames.slice(1);
-  });
-  const moved = await target.boundingBox();
-  if (!moved || Math.abs(moved.x - box.x) < 100) throw new Error("the drag did not move the node");
-  const mean = frames.reduce((a, b) => a + b, 0) / frames.length;
+  const fitted = await measureDrag(page);
+  const fittedZoom = await zoom(page);
+  // Zoom in to 100 % (full-detail nodes, most of the 200 culled) and drag again.
+  while ((await zoom(page)) < 1) {
+    await page.keyboard.press("=");
+    await page.waitForTimeout(200);
+  }
+  const detailed = await measureDrag(page);
   const js = shippedJS(spa);
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   const result = {
     services: SERVICES,
     first_render_ms: { median: Math.round(median(renders)), runs: renders.map(Math.round) },
-    drag: {
-      frames: frames.length,
-      duration_ms: dragMs,
-      mean_frame_ms: +mean.toFixed(2),
-      p95_frame_ms: +pct(frames, 95).toFixed(2),
-      fps: +(1000 / mean).toFixed(1),
-    },
+    drag_all_visible: { zoom: +fittedZoom.toFixed(3), ...stats(fitted.frames, fitted.dragMs) },
+    drag_zoom_100: { zoom: +(await zoom(page)).toFixed(2), ...stats(detailed.frames, detailed.dragMs) },
     first_load_gzip: { js: kb(js.firstLoadJS), css: kb(js.firstLoadCSS), files: js.files },
     canvas_route_gzip: kb(js.canvasRoute),
   };
   console.log(JSON.stringify(result, null, 2));
-  const ok = result.first_render_ms.median <= 1000 && result.drag.fps >= 50;
+  const fps = Math.min(result.drag_all_visible.fps, result.drag_zoom_100.fps);
+  const ok = result.first_render_ms.median <= 1000 && fps >= 50;
   console.log(
-    `first render ${result.first_render_ms.median} ms (target ≤ 1000), drag ${result.drag.fps} fps (target ≥ 50): ${ok ? "PASS" : "FAIL"}`,
+    `first render ${result.first_render_ms.median} ms (target ≤ 1000), slowest drag ${fps} fps (target ≥ 50): ${ok ? "PASS" : "FAIL"}`,
   );
   process.exitCode = ok ? 0 : 1;
 } finally {

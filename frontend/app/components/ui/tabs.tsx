@@ -28,7 +28,7 @@ export function Tabs<T extends string>({
           aria-selected={value === it.value}
           onClick={() => onValueChange(it.value)}
           className={cn(
-            "inline-flex h-7 items-center gap-1.5 rounded-md px-3 text-sm font-medium transition-colors",
+            "inline-flex h-7 items-center gap-1.5 rounded-md px-3 text-sm font-medium",
             value === it.value ? "bg-background text-foreground shadow-sm" : "hover:text-foreground",
           )}
         >
