@@ -1,7 +1,9 @@
 // Child process for bench/http.ts and bench/canvas.ts: the HTTP server over a real SQLite file
 // (WAL, synchronous=FULL), the real EventBus, and no Docker (log streaming and the reconciler are
-// stand-ins). Prints one JSON line {port, token, projectID} when listening; exits on SIGTERM.
+// stand-ins). Prints one JSON line {port, token, projectID} when listening; exits on SIGTERM. The
+// parents start it with the Node flags `make run` uses (--max-semi-space-size=2).
 //   node bench/_http-server.ts [services=100]      the DeployKit server
+//   node bench/_http-server.ts 100 nocache         the same without the service list cache
 //   node bench/_http-server.ts bare                a bare Fastify route answering the same JSON
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,6 +74,7 @@ if (arg === "bare") {
     trustProxy: false,
     spaDir: null,
     version: "bench",
+    limits: process.argv[3] === "nocache" ? { listCacheMs: 0 } : {},
   });
   const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
   process.stdout.write(`${JSON.stringify({ port, token, projectID })}\n`);

@@ -15,7 +15,9 @@ const INTERVAL = Number(process.argv[3] ?? 20);
 const CLIENTS = 50;
 const here = dirname(fileURLToPath(import.meta.url));
 
-const proc = spawn(process.execPath, [join(here, "_http-server.ts"), "0"], { stdio: ["ignore", "pipe", "inherit"] });
+const proc = spawn(process.execPath, ["--max-semi-space-size=2", join(here, "_http-server.ts"), "0"], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
 const rl = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
 const [line] = (await once(rl, "line")) as [string];
 rl.close();

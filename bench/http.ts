@@ -3,7 +3,7 @@
 // Baseline in the same run: a bare Fastify route answering the same JSON bytes (pre-serialized), so
 // the ratio shows what authentication, hooks and the list cache cost on top of Fastify itself. Server and baseline each run in their own child
 // process (bench/_http-server.ts); rounds alternate A/B.
-//   node bench/http.ts [seconds=10] [rounds=3]
+//   node bench/http.ts [seconds=10] [rounds=3] [nocache]   (nocache: without the service list cache)
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
@@ -23,8 +23,10 @@ interface Child {
   projectID: string;
 }
 
-async function child(arg: string): Promise<Child> {
-  const proc = spawn(process.execPath, [join(here, "_http-server.ts"), arg], { stdio: ["ignore", "pipe", "inherit"] });
+async function child(...args: string[]): Promise<Child> {
+  const proc = spawn(process.execPath, ["--max-semi-space-size=2", join(here, "_http-server.ts"), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const rl = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
   const [line] = (await once(rl, "line")) as [string];
   rl.close();
@@ -63,7 +65,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-const server = await child("100");
+const server = await child("100", ...(process.argv[4] === "nocache" ? ["nocache"] : []));
 const bare = await child("bare");
 const api = `http://127.0.0.1:${server.port}/api/projects/${server.projectID}/services?limit=100`;
 const check = await fetch(api, { headers: { authorization: `Bearer ${server.token}` } });

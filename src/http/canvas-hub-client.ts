@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import type * as deploykit from "../index.ts";
+import type { MoveWriter } from "./canvas-hub-moves.ts";
 
 /** A ghost of a service being created by someone in the room (canvas "drafts"). */
 export interface Draft {
@@ -61,6 +62,8 @@ export interface HubOps {
     services: deploykit.ServiceService;
     logger: deploykit.Logger;
   };
+  /** Node moves: broadcast at once, persisted behind. */
+  readonly moves: MoveWriter;
   room(projectID: string): Room | undefined;
   /** Sends to one client (dropping it when too slow). */
   send(c: HubClient, type: string, payload: unknown): void;

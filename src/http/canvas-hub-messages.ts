@@ -47,6 +47,7 @@ async function nodeUpsert(h: HubOps, c: HubClient, p: unknown): Promise<void> {
     return h.send(c, "error", { message: "Invalid node upsert payload." });
   }
   let result: { node: deploykit.CanvasNode; previous: deploykit.CanvasNode | null };
+  h.moves.forget(c.projectID, upsert.id);
   try {
     result = await h.deps.canvas.upsertNode(c.projectID, upsert);
   } catch (err) {
@@ -86,6 +87,7 @@ async function nodeDelete(h: HubOps, c: HubClient, p: unknown): Promise<void> {
       });
       return h.broadcast(c.projectID, "pending-change:added", present.pendingChange(change));
     }
+    h.moves.forget(c.projectID, node.id);
     const children =
       node.type === deploykit.NODE_GROUP ? (await canvas.getCanvas(c.projectID)).nodes.filter((n) => n.parent_id === node.id) : [];
     await canvas.deleteNode(c.projectID, node.id);
@@ -115,12 +117,10 @@ async function nodeMove(h: HubOps, c: HubClient, p: unknown): Promise<void> {
     return h.send(c, "error", { message: clientMessage(err, "Invalid node move payload.") });
   }
   const list = (positions as deploykit.NodePosition[]).map((x) => ({ id: x.id, position_x: x.position_x, position_y: x.position_y }));
-  try {
-    const applied = await h.deps.canvas.moveNodes(c.projectID, list);
-    if (applied.length > 0) h.broadcast(c.projectID, "node:moved", { positions: applied, user_id: c.userID }, c);
-  } catch (err) {
-    h.send(c, "error", { message: clientMessage(err, "Failed to move nodes.") });
-  }
+  if (list.length === 0) return;
+  // Peers see the move now; the database gets the latest positions shortly (MoveWriter).
+  h.broadcast(c.projectID, "node:moved", { positions: list, user_id: c.userID }, c);
+  h.moves.add(c.projectID, list);
 }
 
 async function edgeUpsert(h: HubOps, c: HubClient, p: unknown): Promise<void> {

@@ -21,6 +21,7 @@ const PROJECT: deploykit.Project = { id: "p1", name: "Shop", slug: "shop-abc123"
 /** An in-memory canvas: enough behaviour for the hub's protocol. */
 function memCanvas() {
   const nodes = new Map<string, deploykit.CanvasNode>();
+  const moves: deploykit.NodePosition[][] = [];
   const svc = mock.CanvasService({
     getCanvas: async () => ({ nodes: [...nodes.values()], edges: [] }),
     findNodeByID: async (_p, id) => {
@@ -52,9 +53,15 @@ function memCanvas() {
       nodes.delete(id);
       for (const n of nodes.values()) if (n.parent_id === id) delete n.parent_id;
     },
-    moveNodes: async (_p, positions) => positions.filter((p) => nodes.has(p.id)),
+    moveNodes: async (_p, positions) => {
+      moves.push(positions);
+      const applied = positions.filter((p) => nodes.has(p.id));
+      for (const p of applied)
+        Object.assign(nodes.get(p.id) as deploykit.CanvasNode, { position_x: p.position_x, position_y: p.position_y });
+      return applied;
+    },
   });
-  return { svc, nodes };
+  return { svc, nodes, moves };
 }
 
 let h: Harness;
@@ -264,6 +271,31 @@ describe("canvas hub: collaboration", () => {
     expect((await b.next("node:moved")).payload).toEqual({ positions: [{ id: "n1", position_x: 50, position_y: 60 }], user_id: ADMIN.id });
     await new Promise((r) => setTimeout(r, 50));
     expect(a.has("node:moved")).toBe(false);
+  });
+
+  it("writes a drag's moves behind, coalesced, and never over a newer upsert", async () => {
+    const { canvas } = await start({ limits: {} });
+    const a = await connect(ADMIN_TOKEN);
+    const b = await connect(MEMBER_TOKEN);
+    a.send("node:upsert", { id: "n1", type: "note", position_x: 0, position_y: 0 });
+    await b.next("node:upserted");
+    for (let i = 1; i <= 20; i++) a.send("node:move", { positions: [{ id: "n1", position_x: i, position_y: i }] });
+    for (let i = 1; i <= 20; i++) expect((await b.next("node:moved")).payload).toMatchObject({ positions: [{ position_x: i }] });
+    await waitUntil(() => canvas.nodes.get("n1")?.position_x === 20, 2000, "positions saved");
+    expect(canvas.moves.length).toBeLessThan(5);
+    a.send("node:move", { positions: [{ id: "n1", position_x: 500, position_y: 500 }] });
+    a.send("node:upsert", { id: "n1", type: "note", position_x: 7, position_y: 7 });
+    await b.next("node:upserted");
+    await new Promise((r) => setTimeout(r, 250));
+    expect(canvas.nodes.get("n1")?.position_x).toBe(7);
+    // A newcomer sees the latest position even before the write-behind timer fires.
+    a.send("node:move", { positions: [{ id: "n1", position_x: 42, position_y: 1 }] });
+    await b.next("node:moved");
+    const late = rawClient();
+    await late.open();
+    late.send("auth", { token: KEY_TOKEN });
+    const state = (await late.next("canvas:state")).payload as deploykit.CanvasState;
+    expect(state.nodes.find((n) => n.id === "n1")?.position_x).toBe(42);
   });
 
   it("stages the deletion of a deployed service node instead of deleting it, and deletes other nodes", async () => {

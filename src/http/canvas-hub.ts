@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from "ws";
 import * as deploykit from "../index.ts";
 import { type Draft, HubClient, type HubOps, type Room } from "./canvas-hub-client.ts";
 import { handleMessage } from "./canvas-hub-messages.ts";
+import { MoveWriter } from "./canvas-hub-moves.ts";
 import * as present from "./present.ts";
 
 export interface CanvasHubOptions {
@@ -18,6 +19,8 @@ export interface CanvasHubOptions {
   sendBufferBytes: number;
   authTimeoutMs: number;
   authRecheckMs: number;
+  /** How long node moves are coalesced before they are written (default 100 ms). */
+  moveFlushMs?: number;
   /** Called synchronously for every bus event before it is forwarded (cache invalidation). */
   onEvent?: (e: deploykit.Event) => void;
 }
@@ -64,12 +67,14 @@ function eventPayload(e: deploykit.Event): unknown {
  */
 export class CanvasHub implements HubOps {
   readonly deps: CanvasHubOptions;
+  readonly moves: MoveWriter;
   private readonly rooms = new Map<string, Room>();
   private readonly all = new Set<HubClient>();
   private subscription: deploykit.Subscription | null = null;
 
   constructor(opts: CanvasHubOptions) {
     this.deps = opts;
+    this.moves = new MoveWriter(opts.canvas, opts.logger, opts.moveFlushMs ?? 100);
   }
 
   /** Subscribes to the bus. */
@@ -137,6 +142,7 @@ export class CanvasHub implements HubOps {
   /** Sends the project's current canvas to everyone in its room. */
   async broadcastCanvasState(projectID: string): Promise<void> {
     if (!this.rooms.has(projectID)) return;
+    await this.moves.flush(projectID);
     const state = await this.deps.canvas.getCanvas(projectID);
     this.broadcast(projectID, "canvas:state", present.canvasState(state));
   }
@@ -157,6 +163,7 @@ export class CanvasHub implements HubOps {
     const deadline = Date.now() + 1000;
     while (sockets.some((s) => s.readyState !== 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sockets) if (s.readyState !== 3) s.terminate();
+    await this.moves.flushAll();
   }
 
   private sendRaw(c: HubClient, data: string): void {
@@ -326,6 +333,7 @@ export class CanvasHub implements HubOps {
     let state: deploykit.CanvasState;
     let changes: deploykit.PendingChange[];
     try {
+      await this.moves.flush(c.projectID);
       [state, changes] = await Promise.all([
         this.deps.canvas.getCanvas(c.projectID),
         this.deps.pendingChanges.findPendingChanges(c.projectID),

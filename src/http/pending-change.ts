@@ -40,6 +40,7 @@ export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void
     async (req, reply) => {
       const { projectId } = req.params;
       await d.projects.findProjectByID(projectId);
+      await d.hub.moves.flush(projectId);
       await d.pendingChanges.discardPendingChanges(projectId);
       await d.hub.broadcastCanvasState(projectId);
       d.hub.broadcast(projectId, "pending-changes:cleared", {});
@@ -80,6 +81,7 @@ export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void
     },
     async (req) => {
       const { projectId } = req.params;
+      await d.hub.moves.flush(projectId);
       const result = await d.pendingChanges.applyPendingChanges(projectId);
       d.listCache.invalidate(projectId);
       for (const dep of result.created_deployments) {
