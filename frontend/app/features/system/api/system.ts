@@ -14,8 +14,17 @@ export function useAbout() {
   return useQuery(aboutQueryOptions());
 }
 
-export function getStatus(): Promise<SystemStatus> {
-  return api<SystemStatus>("/api/system/status");
+/** The reconciler's view, added to the status by the daemon when it has one. */
+export interface ReconcilerStatus {
+  docker_reachable: boolean;
+  last_error?: string;
+  last_pass_at?: string;
+}
+
+export type StatusWithReconciler = SystemStatus & { reconciler?: ReconcilerStatus };
+
+export function getStatus(): Promise<StatusWithReconciler> {
+  return api<StatusWithReconciler>("/api/system/status");
 }
 
 /** Polled every 3 s while the page is visible (not in the background). */

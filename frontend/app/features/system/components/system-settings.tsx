@@ -6,7 +6,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { UsageBar } from "../../../components/ui/progress.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
-import { formatBytes, formatDuration } from "../../../lib/format.ts";
+import { formatBytes, formatDuration, relativeTime } from "../../../lib/format.ts";
 import { useStatus } from "../api/system.ts";
 
 function Gauge({ icon, label, pct, detail }: { icon: ReactNode; label: string; pct: number; detail: ReactNode }) {
@@ -45,7 +45,7 @@ export function SystemSettings() {
       </div>
     );
   if (status.isError) return <p className="text-sm text-destructive">{errorText(status.error)}</p>;
-  const { host, docker, deploykit } = status.data;
+  const { host, docker, deploykit, reconciler } = status.data;
   return (
     <div className="grid gap-6 lg:grid-cols-2" data-testid="system-status">
       <Card>
@@ -102,6 +102,12 @@ export function SystemSettings() {
             <Stat label="Services" value={deploykit.services} />
             <Stat label="Containers" value={deploykit.containers} />
           </div>
+          {reconciler ? (
+            <p className="text-sm text-muted-foreground">
+              Reconciler: last pass {reconciler.last_pass_at ? relativeTime(reconciler.last_pass_at) : "not yet"}
+              {reconciler.last_error ? <span className="text-red-300"> · last error: {reconciler.last_error}</span> : null}
+            </p>
+          ) : null}
           <div className="flex flex-wrap gap-2">
             {Object.entries(deploykit.services_by_status).map(([s, n]) => (
               <Badge
