@@ -6,13 +6,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 img="deploykit-test/busybox:1"
 
-# Images FROM the busybox one, each from test/images/<name>/Dockerfile.
+# Images FROM the busybox one, each from test/images/<name>/Dockerfile; rebuilt when it changes.
 derived() {
-  local name tag
+  local name tag sum
   for name in greeter; do
     tag="deploykit-test/$name:1"
-    if docker image inspect "$tag" >/dev/null 2>&1; then continue; fi
-    docker build -q -t "$tag" "$root/test/images/$name" >/dev/null
+    sum="$(sha256sum "$root/test/images/$name/Dockerfile" | cut -c1-16)"
+    if [ "$(docker image inspect -f '{{index .Config.Labels "deploykit-test.dockerfile"}}' "$tag" 2>/dev/null)" = "$sum" ]; then continue; fi
+    docker build -q --label "deploykit-test.dockerfile=$sum" -t "$tag" "$root/test/images/$name" >/dev/null
     echo "test-images: built $tag" >&2
   done
 }
