@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
-import { ensureSPA, launchBrowser, startDaemon } from "../test/e2e/env.ts";
+import { ensureSPA, launchBrowser, removeDockerObjects, startDaemon } from "../test/e2e/env.ts";
 
 const SERVICES = 200;
 const LOADS = 3;
@@ -57,8 +57,9 @@ async function seed(dbPath: string) {
       data: JSON.stringify({ image: "nginx:1.27" }),
     });
   }
+  const instanceID = await new sqlite.SettingsService(db).instanceID();
   db.close();
-  return { tokens, projectID: project.id };
+  return { tokens, projectID: project.id, instanceID };
 }
 
 /** Drags the node nearest the middle of the canvas and returns the animation-frame deltas. */
@@ -144,7 +145,7 @@ function pct(xs: number[], p: number): number {
 
 const spa = ensureSPA();
 const dataDir = mkdtempSync(join(tmpdir(), "dk-bench-canvas-"));
-const { tokens, projectID } = await seed(join(dataDir, "deploykit.db"));
+const { tokens, projectID, instanceID } = await seed(join(dataDir, "deploykit.db"));
 const daemon = await startDaemon(spa, { dataDir });
 const browser = await launchBrowser();
 try {
@@ -202,4 +203,6 @@ try {
   await browser.close();
   await daemon.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  // The reconciler created the project's network; nothing of this run stays in Docker.
+  removeDockerObjects(instanceID);
 }

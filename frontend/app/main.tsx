@@ -18,7 +18,7 @@ createRoot(root).render(
       <AuthProvider>
         <RouterProvider router={router} />
       </AuthProvider>
-      <Toaster theme="dark" position="top-right" closeButton richColors />
+      <Toaster theme="dark" position="top-right" offset={{ top: 64, right: 16 }} closeButton richColors />
     </QueryClientProvider>
   </StrictMode>,
 );

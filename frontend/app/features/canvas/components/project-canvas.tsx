@@ -492,6 +492,15 @@ export function ProjectCanvas({ project }: { project: Project }) {
               <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
             </div>
           </div>
+          {sync.loaded && canvas.nodes.length === 0 && drafts.length === 0 ? (
+            <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
+              <div className="rounded-xl border border-dashed border-border bg-card/60 px-6 py-4 text-center text-sm text-muted-foreground">
+                <p className="font-medium text-foreground">An empty canvas</p>
+                <p>Right-click to add a service, a database, a note or a group.</p>
+                <p className="mt-1 text-xs">Shortcuts: S service · N note · F fit view · Ctrl+Enter deploy</p>
+              </div>
+            </div>
+          ) : null}
           {!sync.loaded ? (
             <div className="absolute inset-0 flex items-center justify-center bg-background/70" aria-busy="true">
               <div className="grid w-72 gap-3">
