@@ -37,8 +37,8 @@ let publicPort = 0;
 let publicURL = "";
 const consoleErrors: string[] = [];
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(outDir(), `${name}.png`) });
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.screenshot({ path: join(outDir(), `${name}.png`), fullPage });
 }
 
 async function token(page: Page): Promise<string> {
@@ -326,7 +326,7 @@ test("two users see each other's cursor and moves", async () => {
   await admin.getByLabel("Password").fill(MEMBER.password);
   await admin.getByRole("button", { name: "Create user" }).click();
   await admin.getByTestId(`user-row-${MEMBER.email}`).waitFor();
-  await shot(admin, "10-settings-users");
+  await shot(admin, "10-settings-users", true);
 
   memberCtx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const member = await memberCtx.newPage();
@@ -388,10 +388,10 @@ test("admin screens: system gauges poll, about shows Docker and the database", a
     if (r.url().endsWith("/api/system/status")) polls.push(Date.now());
   });
   await waitUntil("two status polls", async () => polls.length >= 2, 8000);
-  await shot(admin, "13-settings-system");
+  await shot(admin, "13-settings-system", true);
   await admin.goto(`${daemon.url}/settings/about`);
   await admin.getByTestId("about").getByText("Server version").waitFor();
-  await shot(admin, "14-settings-about");
+  await shot(admin, "14-settings-about", true);
   await admin.goto(`${daemon.url}/profile`);
   await admin.getByRole("button", { name: "Create key" }).click();
   await admin.getByLabel("Description").fill("ci");
@@ -401,7 +401,7 @@ test("admin screens: system gauges poll, about shows Docker and the database", a
   const viaKey = await fetch(`${daemon.url}/api/auth/me`, { headers: { Authorization: `Bearer ${key}` } });
   assert.equal(viaKey.status, 200);
   await admin.getByRole("button", { name: "Done" }).click();
-  await shot(admin, "15-profile");
+  await shot(admin, "15-profile", true);
 });
 
 test("delete the service and the project; the reconciler removes the containers", async () => {
