@@ -1,0 +1,178 @@
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CanvasClient } from "../harness/canvas.ts";
+import { Daemon } from "../harness/daemon.ts";
+import { Dockerd } from "../harness/dockerd.ts";
+import { buildWorkloads, WORKLOADS } from "../harness/images.ts";
+import { dbState, waitConverged } from "../harness/invariants.ts";
+import { percentile } from "../harness/wait.ts";
+
+// Load suite (catalogue E01, E02, E04): 200 concurrent API clients mixing reads and staged writes,
+// 100 canvas clients in one project, 20 parallel Applies on different projects and 20 on one project.
+// Zero errors other than the expected 409/429, nothing lost or duplicated, p99 latencies reported.
+//
+// Profiles: CI runs the API phase for 10 s; DEPLOYKIT_LOAD_SECONDS=60 runs the issue's full minute
+// (`DEPLOYKIT_LOAD_SECONDS=60 npx vitest run test/load`). Figures go to test-results/load.json.
+
+const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const SECONDS = Number(process.env.DEPLOYKIT_LOAD_SECONDS ?? 10);
+const run = promisify(execFile);
+const MB = 1024 * 1024;
+let dockerd: Dockerd;
+let d: Daemon;
+const figures: Record<string, unknown> = { profile: { api_seconds: SECONDS } };
+
+beforeAll(async () => {
+  dockerd = await Dockerd.start();
+  await buildWorkloads(dockerd.socketPath, ["idle"]);
+  d = await Daemon.start({ dockerSocket: dockerd.socketPath, probe: true, reconcileInterval: "30s" });
+});
+
+afterAll(async () => {
+  const dir = join(ROOT, "test-results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "load.json"), `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(`load figures: ${JSON.stringify(figures)}`);
+  await d?.destroy();
+  await dockerd?.destroy();
+});
+
+describe("load", () => {
+  it(`200 concurrent API clients, reads and staged writes, for ${SECONDS} s: only 2xx, no lost or duplicated staged change`, async () => {
+    const projects: string[] = [];
+    for (let i = 0; i < 10; i++) projects.push((await d.must("POST", "/api/projects", 201, { body: { name: `load-${i}` } })).id);
+    await d.probeAfterGC();
+    const base = await d.probe(Date.now());
+    const { stdout } = await run(
+      process.execPath,
+      [
+        join(ROOT, "test/harness/loadgen.ts"),
+        JSON.stringify({ url: d.url, token: d.token, projects, clients: 200, seconds: SECONDS, writeShare: 0.2 }),
+      ],
+      { maxBuffer: 256 * MB },
+    );
+    const res = JSON.parse(stdout);
+    const during = await d.probe(Date.now());
+    const { written, ...summary } = res;
+    figures.api = {
+      ...summary,
+      eld_p99_ms: during.eld.p99,
+      eld_max_ms: during.eld.max,
+      rss_base_mb: Math.round(base.rss / MB),
+      rss_peak_mb: Math.round(during.max_rss / MB),
+    };
+
+    for (const [op, o] of Object.entries<{ statuses: Record<string, number> }>(res.ops)) {
+      const bad = Object.keys(o.statuses).filter((s) => !["200", "201", "409", "429"].includes(s));
+      expect(bad, op).toEqual([]);
+    }
+    expect(res.errors).toEqual([]);
+    expect(res.requests).toBeGreaterThan(SECONDS * 200);
+
+    // Every acknowledged staged write is in its project's log exactly once, and nothing else is.
+    for (const p of projects) {
+      const log = (await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p}/pending-changes`, 200)).data.map(
+        (c) => c.payload.key,
+      );
+      const acked = (written as { project: string; key: string }[]).filter((w) => w.project === p).map((w) => w.key);
+      expect(new Set(log).size, "duplicates in the log").toBe(log.length);
+      expect([...log].sort()).toEqual([...acked].sort());
+    }
+  });
+
+  it("100 canvas clients in one project receive every broadcast, in order", async () => {
+    const project = (await d.must("POST", "/api/projects", 201, { body: { name: "crowd" } })).id;
+    const clients: CanvasClient[] = [];
+    for (let i = 0; i < 100; i += 20)
+      clients.push(...(await Promise.all(Array.from({ length: 20 }, () => CanvasClient.join(d.url, project, d.token)))));
+    const mover = clients[0]!;
+    d.resetProbe();
+    const N = 100;
+    const sentAt: number[] = [];
+    const id = randomUUID();
+    for (let i = 0; i < N; i++) {
+      const label = `n${i}`;
+      const echo = mover.waitFor("node:upserted", (f) => f.payload?.label === label, 20_000);
+      sentAt.push(performance.now());
+      mover.send("node:upsert", { id, type: "note", label, position_x: i, position_y: i, data: "{}" });
+      await echo;
+    }
+    const lat: number[] = [];
+    for (const c of clients.slice(1)) {
+      await c.waitFor("node:upserted", (f) => f.payload?.label === `n${N - 1}`, 20_000);
+      const got = c.frames.filter((f) => f.type === "node:upserted" && /^n\d+$/.test(f.payload?.label));
+      expect(got.map((f) => f.payload.label)).toEqual(Array.from({ length: N }, (_, i) => `n${i}`));
+      got.forEach((f, i) => lat.push(f.at - (sentAt[i] as number)));
+    }
+    const probe = await d.probe(Date.now());
+    figures.canvas = {
+      clients: clients.length,
+      broadcasts: N,
+      deliveries: lat.length,
+      delivery_p50_ms: Math.round(percentile(lat, 50)),
+      delivery_p99_ms: Math.round(percentile(lat, 99)),
+      eld_p99_ms: probe.eld.p99,
+    };
+    for (const c of clients) c.close();
+    expect(lat).toHaveLength((clients.length - 1) * N);
+    expect(percentile(lat, 99)).toBeLessThan(2000);
+  });
+
+  it("20 parallel Applies on different projects and 20 on one project: no errors but 409, nothing applied twice", async () => {
+    const ps: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p = (await d.must("POST", "/api/projects", 201, { body: { name: `apply-${i}` } })).id;
+      await d.must("POST", `/api/projects/${p}/services`, 201, { body: { name: "svc", image: WORKLOADS.idle.tag } });
+      await d.must("POST", `/api/projects/${p}/env-vars`, 201, { body: { key: "N", value: String(i) } });
+      ps.push(p);
+    }
+    const t0 = performance.now();
+    const many = await Promise.all(ps.map((p) => d.request("POST", `/api/projects/${p}/deploy`)));
+    const manyMs = performance.now() - t0;
+    expect(many.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(many.map((r) => r.body.applied_count)).toEqual(Array(20).fill(2));
+
+    const same = (await d.must("POST", "/api/projects", 201, { body: { name: "apply-same" } })).id;
+    await d.must("POST", `/api/projects/${same}/services`, 201, { body: { name: "a", image: WORKLOADS.idle.tag } });
+    await d.must("POST", `/api/projects/${same}/services`, 201, { body: { name: "b", image: WORKLOADS.idle.tag } });
+    const t1 = performance.now();
+    const one = await Promise.all(Array.from({ length: 20 }, () => d.request("POST", `/api/projects/${same}/deploy`)));
+    const oneMs = performance.now() - t1;
+    const statuses = one.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    const applied = one.filter((r) => r.status === 200 && r.body.applied_count > 0);
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.body.applied_count).toBe(2);
+
+    const st = dbState(d);
+    const sameServices = st.services.filter((s) => s.project_id === same);
+    expect(sameServices.map((s) => s.name).sort()).toEqual(["a", "b"]);
+    expect(st.deployments.filter((x) => sameServices.some((s) => s.id === x.service_id))).toHaveLength(2);
+    figures.apply = {
+      parallel_different_projects: {
+        calls: 20,
+        all_ms: Math.round(manyMs),
+        p99_ms: Math.round(
+          percentile(
+            many.map((r) => r.ms),
+            99,
+          ),
+        ),
+      },
+      parallel_same_project: {
+        calls: 20,
+        applied: 1,
+        statuses: Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length])),
+        all_ms: Math.round(oneMs),
+      },
+    };
+    await waitConverged(d, dockerd.socketPath, 120_000);
+    const running = (await dockerd.docker.listContainers()).length;
+    expect(running).toBe(22);
+  });
+});
