@@ -75,11 +75,11 @@ describe("api client", () => {
           : json(429, { error: "rate_limited", message: "Too many login attempts." }, { "Retry-After": "30" }),
       ),
     );
-    const v = await api("/api/v").catch((e) => e);
+    const v = (await api("/api/v").catch((e) => e)) as ApiError;
     expect(v).toBeInstanceOf(ApiError);
     expect(v.field("name")).toBe("Name is required.");
     expect(errorText(v)).toBe("Name is required.");
-    const r = await api("/api/r", { anonymous: true }).catch((e) => e);
+    const r = (await api("/api/r", { anonymous: true }).catch((e) => e)) as ApiError;
     expect([r.status, r.retryAfterSeconds]).toEqual([429, 30]);
     expect(errorText(r)).toBe("Too many login attempts. Try again in 30s.");
   });
