@@ -55,7 +55,7 @@ describe("dockerd faults", () => {
     const p = await stageProject(d, "d01", [{ name: "web", image: WORKLOADS.idle.tag }]);
     expect((await apply(d, p.id)).applied_count).toBe(1);
 
-    const { statuses, latencies } = await hammer(4000, p.id);
+    const { statuses, latencies } = await hammer(2000, p.id);
     expect(new Set(statuses)).toEqual(new Set([200]));
     expect(percentile(latencies, 99)).toBeLessThan(500);
     const status = await d.must("GET", "/api/system/status", 200);
@@ -77,7 +77,7 @@ describe("dockerd faults", () => {
     await apply(d, p.id);
     await waitFor(() => dbState(d).deployments.some((x) => x.status === "starting"), { timeoutMs: 20_000, what: "deployment starting" });
     await dockerd.stop();
-    const { statuses } = await hammer(3000, p.id);
+    const { statuses } = await hammer(2000, p.id);
     expect(new Set(statuses)).toEqual(new Set([200]));
     expect(dbState(d).deployments.filter((x) => x.status === "failed")).toEqual([]);
     await dockerd.start();
@@ -111,7 +111,7 @@ describe("dockerd faults", () => {
         statusMs = Date.now() - t0;
         return r;
       });
-      const { statuses, latencies } = await hammer(6000, p.id);
+      const { statuses, latencies } = await hammer(4000, p.id);
       expect(new Set(statuses)).toEqual(new Set([200]));
       expect(percentile(latencies, 99)).toBeLessThan(500);
       const st = await statusCall;

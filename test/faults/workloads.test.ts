@@ -81,7 +81,7 @@ describe("hostile workloads", () => {
     await d.must("DELETE", `/api/projects/${p.id}/services/${svc.id}`, 200);
     await apply(d, p.id);
     const t0 = Date.now();
-    const lat = healthLatencies(8000);
+    const lat = healthLatencies(5000);
     await waitFor(
       async () => (await dockerd.docker.listContainers({ all: true, filters: { label: [`deploykit.service-id=${svc.id}`] } })).length === 0,
       { timeoutMs: 40_000, intervalMs: 250, what: "the SIGTERM-ignoring container to be gone" },
@@ -107,8 +107,8 @@ describe("hostile workloads", () => {
 
     const viewers = Array.from({ length: 20 }, (_, i) => new SSEViewer(url, d.token, { stalled: i === 0 }));
     expect(await Promise.all(viewers.map((v) => v.ready))).toEqual(Array(20).fill(200));
-    const lat = pingFromChild(`${d.url}/api/projects`, d.token, 10_000);
-    await sleep(4000);
+    const lat = pingFromChild(`${d.url}/api/projects`, d.token, 6000);
+    await sleep(3000);
     const early = await d.probe(Date.now());
     for (const v of viewers.slice(15)) v.vanish();
     const { latencies, statuses } = await lat;
