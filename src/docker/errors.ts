@@ -49,7 +49,7 @@ function reason(err: unknown): string {
  */
 export function wrap(err: unknown, what?: string): deploykit.DeployKitError {
   if (deploykit.isDeployKitError(err)) return err;
-  if (isUnreachable(err)) return unavailable(err);
+  if (isUnreachable(err) || runtimeUnavailable(err)) return unavailable(err);
   const msg = what ? `${what}: ${dockerMessage(err)}` : dockerMessage(err);
   switch (statusCode(err)) {
     case 400:
@@ -63,6 +63,17 @@ export function wrap(err: unknown, what?: string): deploykit.DeployKitError {
     default:
       return new deploykit.DeployKitError(deploykit.EINTERNAL, msg, { cause: err });
   }
+}
+
+/**
+ * A 5xx whose cause is dockerd's own runtime going away (containerd's gRPC "Unavailable" while the
+ * engine shuts down or restarts) says nothing about the request: it is Docker being unreachable, so
+ * the reconciler must not count it as a failed attempt of the deployment.
+ */
+function runtimeUnavailable(err: unknown): boolean {
+  const code = statusCode(err);
+  if (code === undefined || code < 500) return false;
+  return /transport is closing|connection error: desc = "transport|: unavailable$|daemon is shutting down/i.test(dockerMessage(err));
 }
 
 /** Runs a Docker call, treating 404 as success (`undefined`). */
