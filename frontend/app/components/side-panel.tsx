@@ -34,7 +34,7 @@ export function SidePanel({
           <X />
         </Button>
       </header>
-      <div className="min-h-0 flex-1 overflow-y-auto">{children}</div>
+      <div className="min-h-0 min-w-0 flex-1 overflow-y-auto overflow-x-hidden">{children}</div>
     </aside>
   );
 }

@@ -47,7 +47,7 @@ export function EnvVarsSection({
       return n;
     });
   return (
-    <div className="grid gap-3">
+    <div className="grid grid-cols-1 gap-3">
       <div className="flex items-center justify-between">
         <p className="text-sm text-muted-foreground">
           {rows.length} variable{rows.length === 1 ? "" : "s"}
@@ -57,7 +57,7 @@ export function EnvVarsSection({
         </Button>
       </div>
       {envVars.isPending ? (
-        <div className="grid gap-2">
+        <div className="grid grid-cols-1 gap-2">
           <Skeleton className="h-9" />
           <Skeleton className="h-9" />
         </div>
@@ -231,7 +231,7 @@ function EnvVarDialog({
       title={row ? `Edit ${row.key}` : "Add variable"}
       description="Staged until you Deploy."
     >
-      <form onSubmit={submit} className="grid gap-4">
+      <form onSubmit={submit} className="grid grid-cols-1 gap-4">
         <Field label="Key" htmlFor="env-key" error={keyErr ?? fieldError(m.error, "key")}>
           <Input
             id="env-key"

@@ -45,7 +45,7 @@ export function DeploymentsTab({ projectID, service }: { projectID: string; serv
   const rollback = useRollback(projectID, service.id);
   if (deployments.isPending)
     return (
-      <div className="grid gap-2">
+      <div className="grid grid-cols-1 gap-2">
         <Skeleton className="h-16" />
         <Skeleton className="h-16" />
       </div>
@@ -54,13 +54,13 @@ export function DeploymentsTab({ projectID, service }: { projectID: string; serv
   if (deployments.data.length === 0) return <p className="py-8 text-center text-sm text-muted-foreground">No deployments yet</p>;
   const { active, inFlight, history } = classifyDeployments(deployments.data, service.active_deployment_id);
   return (
-    <div className="grid gap-3" data-testid="deployments">
+    <div className="grid grid-cols-1 gap-3" data-testid="deployments">
       {inFlight.map((d) => (
         <DeploymentRow key={d.id} d={d} />
       ))}
       {active ? <DeploymentRow d={active} active /> : null}
       {history.length > 0 ? (
-        <div className="grid gap-2">
+        <div className="grid grid-cols-1 gap-2">
           <button
             type="button"
             className="flex items-center gap-1 text-sm font-medium text-muted-foreground"

@@ -123,7 +123,7 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
   const badge = STATE_BADGE[paused ? "paused" : state];
 
   return (
-    <div className="grid gap-2" data-testid="logs">
+    <div className="grid grid-cols-1 gap-2" data-testid="logs">
       <div className="flex items-center gap-2">
         <Badge variant={badge.variant} data-testid="logs-state">
           {badge.label}

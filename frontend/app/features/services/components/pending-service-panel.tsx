@@ -32,14 +32,14 @@ export function PendingServicePanel({ projectID, tempID, onClose }: { projectID:
       icon={<ServiceIcon url={svc.icon_url} className="size-10" />}
       onClose={onClose}
     >
-      <div className="grid gap-5 p-4">
+      <div className="grid grid-cols-1 gap-5 p-4">
         <dl className="grid grid-cols-[7rem_1fr] gap-y-1.5 text-sm">
           <dt className="text-muted-foreground">Image</dt>
           <dd className="font-mono text-xs">{svc.image}</dd>
           <dt className="text-muted-foreground">Ports</dt>
           <dd className="font-mono text-xs">{formatPorts(ports)}</dd>
         </dl>
-        <section className="grid gap-2">
+        <section className="grid grid-cols-1 gap-2">
           <h3 className="text-sm font-medium">Variables</h3>
           <ul className="divide-y divide-border rounded-lg border border-border">
             {svc.inlineEnv.length + svc.stagedEnv.length === 0 ? (

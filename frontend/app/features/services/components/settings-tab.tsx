@@ -20,7 +20,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
   const current = effectiveSettings(service, override);
   const currentName = override?.name ?? service.name;
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
       <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
       <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
@@ -172,7 +172,7 @@ function RuntimeCard({
       </CardHeader>
       <CardContent>
         <form
-          className="grid gap-4"
+          className="grid grid-cols-1 gap-4"
           onSubmit={(e) => {
             e.preventDefault();
             update.mutate(upd, { onSuccess: () => toast.success("Settings staged"), onError: (er) => toast.error(errorText(er)) });
@@ -236,7 +236,7 @@ function RuntimeCard({
               />
             </Field>
           </div>
-          <div className="grid gap-2">
+          <div className="grid grid-cols-1 gap-2">
             <span className="text-sm font-medium">Volumes</span>
             {f.volumes.length === 0 ? (
               <p className="text-xs text-muted-foreground">No volumes: data is lost when the container is replaced.</p>

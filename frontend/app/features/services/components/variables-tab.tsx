@@ -21,7 +21,7 @@ export function VariablesTab({
   const pn = project.data?.length ?? 0;
   const gn = group.data?.length ?? 0;
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <div className="grid gap-1 text-sm text-muted-foreground">
         <p className="min-h-5">
           {project.isPending
