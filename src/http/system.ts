@@ -24,9 +24,15 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
         response: { 200: { type: "object" }, ...ERRORS },
       },
     },
-    async () => {
+    async (req) => {
       const status = await d.system.status();
-      return d.reconciler.status ? { ...status, reconciler: d.reconciler.status() } : status;
+      if (!d.reconciler.status) return status;
+      try {
+        return { ...status, reconciler: d.reconciler.status() };
+      } catch (err) {
+        req.log.warn({ err }, "reconciler status unavailable");
+        return status;
+      }
     },
   );
 }

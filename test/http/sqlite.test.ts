@@ -9,6 +9,7 @@ import * as deploykit from "../../src/index.ts";
 import * as mock from "../../src/mock/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
 import { mustOpenDB, TEST_BCRYPT_COST } from "../../src/sqlite/testing.ts";
+import { SystemService } from "../../src/sysinfo/index.ts";
 import { type Harness, startServer, WSClient, waitUntil } from "./harness.ts";
 
 let h: Harness;
@@ -39,8 +40,32 @@ beforeEach(async () => {
     envVars: new sqlite.EnvVarService(db),
     pendingChanges: new sqlite.PendingChangeService(db),
     settings: new sqlite.SettingsService(db),
+    system: new SystemService({
+      docker: mock.DockerIntrospector({
+        about: async () => ({ reachable: false, error: "no Docker in this test" }),
+        status: async () => ({
+          reachable: false,
+          error: "no Docker in this test",
+          containers: 0,
+          containers_running: 0,
+          containers_stopped: 0,
+          images: 0,
+          images_size_bytes: 0,
+          volumes: 0,
+          volumes_size_bytes: 0,
+          build_cache_bytes: 0,
+        }),
+      }),
+      dbPath: ":memory:",
+      version: "test",
+      instanceID: "test-instance",
+      startedAt: new Date(),
+      projects: new sqlite.ProjectService(db),
+      services: new sqlite.ServiceService(db),
+      containers: new sqlite.ContainerService(db),
+    }),
     bus,
-    reconciler: mock.Reconciler({ trigger, triggerService }),
+    reconciler: { trigger, triggerService, status: () => ({ docker_reachable: false }) },
     limits: { wsAuthRecheckMs: 0 },
   });
 });
@@ -253,4 +278,55 @@ describe("canvas over the real database", () => {
     await s.closed();
     expect(s.closeCode).toBe(4001);
   });
+});
+
+describe("hostile input", () => {
+  it("answers every route with 4xx and a message for malformed input, never 500", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const doc = (await (await fetch(`${h.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const bodies = [
+      "{}",
+      "[]",
+      '"text"',
+      "42",
+      "null",
+      '{"name":null,"image":5,"ports":"80","env_vars":{"A":1}}',
+      '{"name":"\\u0000\\u0007","value":"\\u0000","key":"A B"}',
+      `{"name":"${"é".repeat(2000)}"}`,
+      '{"ports":[{"container_port":-1,"host_port":70000,"protocol":"sctp"}],"replicas":1.5,"resources":{"memory_mb":-5,"cpus":"x"}}',
+      '{"volumes":[{"name":"../etc","mount_path":"/"}],"icon_url":"javascript:alert(1)"}',
+      '{"positions":[{"id":"x"}],"deployment_id":"../../x","refresh_token":{"a":1},"expires_at":"yesterday"}',
+      JSON.stringify({ a: { b: { c: { d: { e: { f: { g: [[[[[[1]]]]]] } } } } } } }),
+    ];
+    const ids = ["nope", p.id, "%00", "x".repeat(300)];
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods).map((m) => m.toUpperCase())) {
+        if (method === "HEAD" || path.startsWith("/api/auth/")) continue;
+        for (const id of ids) {
+          // Deleting the real project is valid input; it is checked last instead.
+          if (method === "DELETE" && path === "/api/projects/{projectId}" && id === p.id) continue;
+          const url = path.replace(/\{[^}]+\}/g, id);
+          for (const body of method === "GET" || method === "DELETE" ? [undefined] : bodies) {
+            const r = await fetch(`${h.url}${url}?offset=x`, {
+              method,
+              headers: { authorization: `Bearer ${c.token}`, ...(body ? { "content-type": "application/json" } : {}) },
+              body,
+            });
+            const text = await r.text();
+            expect([r.status < 500, `${method} ${url} ${body ?? ""} → ${r.status} ${text.slice(0, 200)}`]).toEqual([
+              true,
+              `${method} ${url} ${body ?? ""} → ${r.status} ${text.slice(0, 200)}`,
+            ]);
+            if (r.status >= 400) expect(JSON.parse(text).message).toEqual(expect.any(String));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+    // The project survived all of it.
+    expect((await c.findProjectByID(p.id)).name).toBe("Shop");
+  }, 120_000);
 });
