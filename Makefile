@@ -49,6 +49,10 @@ test: deps lint test-images
 test-unit: deps
 	$(ENV) npx vitest run --project unit
 
+## test-e2e: the browser suite alone (real deploykitd + dockerd + Chromium); screenshots in test-results/e2e
+test-e2e: deps test-images
+	$(ENV) node test/e2e/run.ts
+
 lint: deps
 	$(ENV) npm run lint
 
