@@ -23,7 +23,7 @@ const ADMIN = { name: "Ada Admin", email: "ada@e2e.test", password: "correct-hor
 const MEMBER = { name: "Max Member", email: "max@e2e.test", password: "member-pass-42" };
 const PROJECT = "Storefront";
 const GREETING = "hello-from-e2e";
-const DEPLOY_TIMEOUT = 60_000;
+const DEPLOY_TIMEOUT = 90_000;
 
 let daemon: Daemon;
 let browser: Browser;
