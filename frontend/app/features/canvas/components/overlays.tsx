@@ -109,7 +109,7 @@ export const CanvasControls = memo(function CanvasControls({ projectID }: { proj
       <Button
         variant="ghost"
         size="icon"
-        onClick={() => rf.fitView({ padding: 0.2, duration: 200, includeHiddenNodes: true })}
+        onClick={() => rf.fitView({ padding: 0.2, duration: 200, maxZoom: 1, includeHiddenNodes: true })}
         aria-label="Fit view"
         title="Fit view (F)"
       >

@@ -388,7 +388,7 @@ export function ProjectCanvas({ project }: { project: Project }) {
         return;
       }
       if (isTyping(e.target) || e.metaKey || e.ctrlKey || e.altKey || document.querySelector("[role=dialog]")) return;
-      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200, includeHiddenNodes: true });
+      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200, maxZoom: 1, includeHiddenNodes: true });
       else if (e.key === "=" || e.key === "+") void rf.zoomIn({ duration: 150 });
       else if (e.key === "-") void rf.zoomOut({ duration: 150 });
       else if (e.key === "s") {

@@ -115,8 +115,18 @@ describe("deriveFlowNodes", () => {
       }),
     );
     expect(nodes[0]?.selectable).toBe(false);
-    expect(nodes[0]?.data).toMatchObject({ pendingDelete: true, image: null, status: "created" });
+    expect(nodes[0]?.data).toMatchObject({ pendingDelete: true, image: "web:1", status: "created" });
     expect(nodes[1]?.data).toMatchObject({ name: "api", image: "api:2", status: "pending", pendingCreate: true });
+  });
+
+  it("has no image for a legacy service created without one", () => {
+    const [n] = deriveFlowNodes(
+      input({
+        nodes: [node("n1", "service", { service_id: "s1" })],
+        services: new Map([["s1", svc("s1", "web", { image: "", active_deployment: undefined, ports: [] })]]),
+      }),
+    );
+    expect(n?.data).toMatchObject({ image: null, publicUrl: null, internal: null });
   });
 
   it("keeps parents before children, drops dangling parents and sizes notes and groups", () => {

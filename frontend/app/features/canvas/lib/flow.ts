@@ -19,7 +19,7 @@ export type DisplayStatus = ServiceStatus | "pending";
 
 export interface ServiceNodeData extends Record<string, unknown> {
   name: string;
-  /** Image of the active deployment (or of the staged create); null while awaiting deployment. */
+  /** Image of the active deployment, else the service's (or the staged create's); null when unknown. */
   image: string | null;
   status: DisplayStatus;
   iconUrl: string | null;
@@ -118,7 +118,10 @@ function serviceData(n: CanvasNode, input: DeriveInput): ServiceNodeData {
   const pend = !n.service_id ? input.pending.get(n.id) : undefined;
   const name = o?.name ?? svc?.name ?? pend?.name ?? n.label;
   const nodeImage = parseData(n.data).image;
-  const image = svc ? (svc.active_deployment?.image ?? null) : (pend?.image ?? (typeof nodeImage === "string" ? nodeImage : null));
+  // The serving image, else the one being deployed (a first deploy that is starting or failed).
+  const image = svc
+    ? (svc.active_deployment?.image ?? (svc.image || null))
+    : (pend?.image ?? (typeof nodeImage === "string" ? nodeImage : null));
   const icon = o && o.icon_url !== undefined ? o.icon_url : (svc?.icon_url ?? pend?.icon_url ?? null);
   const ports = svc?.ports ?? (Array.isArray(pend?.change.payload.ports) ? (pend.change.payload.ports as PortMapping[]) : undefined);
   return {

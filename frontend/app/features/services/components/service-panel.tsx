@@ -49,7 +49,7 @@ export function ServicePanel({
     <SidePanel
       testID="service-panel"
       title={<span className={cn(override?.deleted && "line-through")}>{name}</span>}
-      subtitle={<span className="font-mono text-xs">{service.active_deployment?.image ?? "— awaiting deployment"}</span>}
+      subtitle={<span className="font-mono text-xs">{service.active_deployment?.image ?? service.image ?? "— awaiting deployment"}</span>}
       icon={<IconEditor projectID={projectID} service={service} icon={icon ?? null} />}
       onClose={onClose}
     >
