@@ -10,7 +10,7 @@ import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
-import { MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
+import { iconURLError, MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
 
@@ -22,6 +22,12 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
   return (
     <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
+      <IconCard
+        key={String(override?.icon_url ?? service.icon_url)}
+        projectID={projectID}
+        service={service}
+        current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
+      />
       <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
       <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
     </div>
@@ -72,6 +78,59 @@ function RenameCard({
           </Field>
           <Button type="submit" disabled={trimmed === currentName || !!err || update.isPending}>
             Rename
+          </Button>
+        </form>
+      </CardContent>
+    </Card>
+  );
+}
+
+function IconCard({ projectID, service, current }: { projectID: string; service: Service; current: string | null }) {
+  const [url, setURL] = useState(current ?? "");
+  const update = useUpdateService(projectID, service.id);
+  const trimmed = url.trim();
+  const err = iconURLError(trimmed);
+  const stage = (icon_url: string) =>
+    update.mutate(
+      { icon_url },
+      {
+        onSuccess: () => toast.success(icon_url ? "Icon change staged" : "Icon removal staged"),
+        onError: (e) => toast.error(errorText(e)),
+      },
+    );
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Icon</CardTitle>
+        <CardDescription>An http(s) URL to a PNG, SVG or JPG shown on the canvas.</CardDescription>
+      </CardHeader>
+      <CardContent>
+        <form
+          className="flex items-start gap-2"
+          onSubmit={(e) => {
+            e.preventDefault();
+            stage(trimmed);
+          }}
+        >
+          <Field
+            label={<span className="sr-only">Icon URL</span>}
+            htmlFor="service-icon"
+            error={err ?? fieldError(update.error, "icon_url")}
+            className="flex-1"
+          >
+            <Input
+              id="service-icon"
+              value={url}
+              onChange={(e) => setURL(e.target.value)}
+              placeholder="https://example.com/icon.svg"
+              aria-invalid={!!err}
+            />
+          </Field>
+          <Button type="submit" disabled={trimmed === "" || trimmed === (current ?? "") || !!err || update.isPending}>
+            Save
+          </Button>
+          <Button variant="outline" disabled={!current || update.isPending} onClick={() => stage("")}>
+            Clear
           </Button>
         </form>
       </CardContent>
