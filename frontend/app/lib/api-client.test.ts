@@ -92,3 +92,36 @@ describe("api client", () => {
     expect(await api("/api/x", { method: "DELETE" })).toBeUndefined();
   });
 });
+
+describe("refresh across tabs", () => {
+  beforeEach(() => {
+    vi.stubGlobal("localStorage", new MemoryStorage());
+    setTokens({ access_token: "dka_old", refresh_token: "dkr_old", expires_at: new Date(Date.now() + 60_000).toISOString() });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("uses a pair another tab rotated while it waited for the lock instead of presenting the old one", async () => {
+    const calls: string[] = [];
+    // A lock held by "another tab" that rotates the stored pair before letting us in.
+    vi.stubGlobal("navigator", {
+      locks: {
+        request: async (_name: string, fn: () => Promise<boolean>) => {
+          setTokens({ access_token: "dka_other", refresh_token: "dkr_other", expires_at: new Date(Date.now() + 900_000).toISOString() });
+          return fn();
+        },
+      },
+    });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push(url);
+        if (url === "/api/auth/refresh") return json(500, {});
+        return new Headers(init.headers).get("Authorization") === "Bearer dka_other"
+          ? json(200, { ok: true })
+          : json(401, { error: "unauthorized", message: "x" });
+      }),
+    );
+    expect(await api("/api/me")).toEqual({ ok: true });
+    expect(calls).toEqual(["/api/me", "/api/me"]);
+  });
+});

@@ -44,13 +44,17 @@ let refreshing: Promise<boolean> | null = null;
 /**
  * One shared in-flight refresh: every request that hits a 401 while a refresh is running waits for
  * the same promise, so a rotated refresh token is never presented twice (which would revoke the
- * session through reuse detection).
+ * session through reuse detection). Across tabs a Web Lock serialises refreshes, and a tab that
+ * finds the stored pair already rotated by another tab uses it instead of refreshing again.
  */
 export function refreshTokens(): Promise<boolean> {
   if (refreshing) return refreshing;
   const token = getRefreshToken();
   if (!token) return Promise.resolve(false);
-  refreshing = (async () => {
+  const run = async (): Promise<boolean> => {
+    const current = getRefreshToken();
+    if (current === null) return false;
+    if (current !== token) return true;
     try {
       const res = await fetch("/api/auth/refresh", {
         method: "POST",
@@ -58,19 +62,21 @@ export function refreshTokens(): Promise<boolean> {
         body: JSON.stringify({ refresh_token: token }),
       });
       if (!res.ok) {
-        // Another tab may have rotated the pair meanwhile; only clear when storage still holds ours.
         if (getRefreshToken() === token) clearTokens();
-        return getRefreshToken() !== null && getRefreshToken() !== token;
+        return false;
       }
       setTokens((await res.json()) as AuthTokens);
       return true;
     } catch {
       return false;
-    } finally {
-      refreshing = null;
     }
-  })();
-  return refreshing;
+  };
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  const p: Promise<boolean> = (locks ? (locks.request("deploykit-token-refresh", run) as Promise<boolean>) : run()).finally(() => {
+    refreshing = null;
+  });
+  refreshing = p;
+  return p;
 }
 
 /** Refreshes ahead of expiry so long-lived views (the canvas socket) never see a dead token. */
@@ -82,6 +88,9 @@ export function scheduleProactiveRefresh(): void {
   const wait = Math.max(5_000, exp - Date.now() - 60_000);
   timer = setTimeout(async () => {
     timer = null;
+    // Another tab may have refreshed meanwhile (the expiry is shared through localStorage).
+    const now = getAccessExpiry();
+    if (now !== null && now - Date.now() > 90_000) return scheduleProactiveRefresh();
     if (await refreshTokens()) scheduleProactiveRefresh();
   }, wait);
 }

@@ -50,6 +50,13 @@ export function clearTokens(): void {
   if (had) for (const l of listeners) l(null);
 }
 
+// Another tab stored or cleared tokens: same listeners (the canvas socket re-authenticates).
+if (typeof window !== "undefined") {
+  window.addEventListener("storage", (e) => {
+    if (e.key === ACCESS || e.key === null) for (const l of listeners) l(e.newValue ?? getAccessToken());
+  });
+}
+
 export function onTokensChange(l: Listener): () => void {
   listeners.add(l);
   return () => listeners.delete(l);
