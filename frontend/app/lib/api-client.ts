@@ -72,9 +72,11 @@ export function refreshTokens(): Promise<boolean> {
     }
   };
   const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-  const p: Promise<boolean> = (locks ? (locks.request("deploykit-token-refresh", run) as Promise<boolean>) : run()).finally(() => {
-    refreshing = null;
-  });
+  const p: Promise<boolean> = (locks ? (locks.request("deploykit-token-refresh", run) as unknown as Promise<boolean>) : run()).finally(
+    () => {
+      refreshing = null;
+    },
+  );
   refreshing = p;
   return p;
 }
