@@ -191,8 +191,9 @@ export class Reconciler implements deploykit.Reconciler {
     ctx.snapshot.invalidate();
     ctx.snapshot.pin();
     const errors: unknown[] = [];
+    // Inspections run alongside the passes' database reads; a pass that needs one first waits for it.
+    const prefetching = ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
     try {
-      await ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
       const ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
       const run = async (id: string) => {
         try {
@@ -215,6 +216,7 @@ export class Reconciler implements deploykit.Reconciler {
       for (const id of swept.orphans) await run(id);
       this.#lastPassAt = new Date(ctx.now()).toISOString();
     } finally {
+      await prefetching;
       ctx.snapshot.unpin();
     }
     if (errors.length > 0) throw errors[0];
