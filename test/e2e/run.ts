@@ -364,7 +364,7 @@ test("two users see each other's cursor and moves", async () => {
   await admin.mouse.down();
   for (let i = 1; i <= 10; i++) await admin.mouse.move(hb.x + 40 + i * 15, hb.y + 20 + i * 8);
   await admin.mouse.up();
-  await waitUntil("the member to see the node move", async () => (await memberNode.getAttribute("style")) !== beforeT, 5000);
+  await waitUntil("the member to see the node move", async () => (await memberNode.getAttribute("style")) !== beforeT, 10_000);
   await shot(admin, "11-canvas-admin-collab");
   await shot(member, "12-canvas-member-collab");
 });

@@ -89,6 +89,9 @@ export function useCanvasSync(projectID: string, selfID: string) {
   /** Nodes being dragged here: remote moves for them are ignored until drop. */
   const localDrag = useRef(new Set<string>());
   const onCreated = useRef<((nodeID: string) => void) | null>(null);
+  /** A quiet reconnect to get fresh state after a refused edit (no disconnect toasts). */
+  const resyncing = useRef(false);
+  const resyncTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   const animate = useCallback(() => {
     raf.current = null;
@@ -242,7 +245,14 @@ export function useCanvasSync(projectID: string, selfID: string) {
           break;
         }
         case "error":
+          // The server refused a layout edit we already applied locally: resync to roll it back.
           toast.error(String(p.message ?? "Canvas error."));
+          if (resyncTimer.current === null)
+            resyncTimer.current = setTimeout(() => {
+              resyncTimer.current = null;
+              resyncing.current = true;
+              socketRef.current?.reconnect();
+            }, 300);
           break;
       }
     },
@@ -261,6 +271,11 @@ export function useCanvasSync(projectID: string, selfID: string) {
       onMessage: (m) => handleRef.current(m),
       onStatus: (s) => {
         setStatus(s);
+        if (resyncing.current) {
+          if (s === "connected") resyncing.current = false;
+          if (s !== "disconnected") return;
+          resyncing.current = false;
+        }
         if (s === "connected") {
           if (everConnected.current && disconnectToast !== null) {
             toast.dismiss(disconnectToast);
@@ -291,6 +306,8 @@ export function useCanvasSync(projectID: string, selfID: string) {
       if (disconnectToast !== null) toast.dismiss(disconnectToast);
       if (raf.current !== null) cancelAnimationFrame(raf.current);
       raf.current = null;
+      if (resyncTimer.current !== null) clearTimeout(resyncTimer.current);
+      resyncTimer.current = null;
     };
   }, [projectID, qc, cursorStore]);
 
