@@ -102,6 +102,15 @@ describe("DeploymentService lifecycle", () => {
     expect((await deployments.markStarting(second.id)).status).toBe("healthy");
   });
 
+  it("promotion clears the reason left by an earlier failed attempt", async () => {
+    const { deployments, s } = await setup();
+    const d = await deployments.createDeployment(s.id, { image: "v1" });
+    await deployments.recordAttempt(d.id, "image pull failed: timeout");
+    const { deployment } = await deployments.markHealthy(d.id, 0);
+    expect(deployment.failure_reason).toBeUndefined();
+    expect(deployment.attempt_count).toBe(1);
+  });
+
   it.each([["markStarting"], ["markHealthy"], ["markFailed"], ["recordAttempt"], ["findDeploymentByID"]] as const)(
     "%s of an unknown deployment is not found",
     async (method) => {

@@ -61,7 +61,7 @@ export class DeploymentService implements deploykit.DeploymentService {
       const svc = findServiceByID(tx, d.service_id);
       const previous = svc.active_deployment_id;
       tx.run(
-        "UPDATE deployments SET status = 'healthy', healthy_at = ?, started_at = COALESCE(started_at, ?), baseline_restart_count = ? WHERE id = ?",
+        "UPDATE deployments SET status = 'healthy', healthy_at = ?, started_at = COALESCE(started_at, ?), baseline_restart_count = ?, failure_reason = NULL WHERE id = ?",
         tx.now,
         tx.now,
         Math.max(0, Math.trunc(baselineRestartCount) || 0),
