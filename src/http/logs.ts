@@ -4,6 +4,12 @@ import * as deploykit from "../index.ts";
 import { type Deps, serviceInProject } from "./context.ts";
 import { ERRORS, INT_QUERY, params, query } from "./schemas.ts";
 
+/**
+ * The SSE frame of a line, built once: the log streamer hands the same line object to every viewer of
+ * a container, and a flood fanned out to many viewers would otherwise serialize each line per viewer.
+ */
+const FRAMES = new WeakMap<deploykit.LogLine, string>();
+
 /** One SSE response following every running container of a service. */
 class LogSession {
   private readonly res: ServerResponse;
@@ -42,7 +48,12 @@ class LogSession {
 
   line(l: deploykit.LogLine): void {
     if (l.line === "") return;
-    this.write(`data: ${JSON.stringify({ container_id: l.container_id, stream: l.stream, line: l.line })}\n\n`, false);
+    let frame = FRAMES.get(l);
+    if (frame === undefined) {
+      frame = `data: ${JSON.stringify({ container_id: l.container_id, stream: l.stream, line: l.line })}\n\n`;
+      FRAMES.set(l, frame);
+    }
+    this.write(frame, false);
   }
 
   exited(containerID: string): void {
