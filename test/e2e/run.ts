@@ -77,6 +77,8 @@ interface Dep {
   id: string;
   status: string;
   failure_reason?: string;
+  exit_code?: number;
+  log_tail?: string;
   env_vars: Record<string, string>;
   created_at: string;
 }
@@ -100,7 +102,10 @@ async function explainService(page: Page): Promise<string> {
   const out: string[] = [];
   for (const s of await services(page)) {
     out.push(`service ${s.name} status=${s.status} active=${s.active_deployment_id}`);
-    for (const d of await deployments(page, s.id)) out.push(`  deployment ${d.id} ${d.status} ${d.created_at} ${d.failure_reason ?? ""}`);
+    for (const d of await deployments(page, s.id)) {
+      out.push(`  deployment ${d.id} ${d.status} ${d.created_at} ${d.failure_reason ?? ""} ${d.exit_code ?? ""}`);
+      if (d.log_tail) out.push(`    log tail: ${d.log_tail.slice(-400).replaceAll("\n", " | ")}`);
+    }
   }
   return out.join("\n");
 }

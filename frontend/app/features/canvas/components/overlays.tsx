@@ -1,4 +1,4 @@
-import { Panel, useReactFlow, ViewportPortal } from "@xyflow/react";
+import { Panel, type ReactFlowState, useReactFlow, useStore, ViewportPortal } from "@xyflow/react";
 import { Maximize, Minus, Plus, RefreshCw, Settings, Wifi, WifiOff } from "lucide-react";
 import { memo } from "react";
 import { Link } from "react-router";
@@ -10,8 +10,12 @@ import type { SocketStatus } from "../../../lib/ws-client.ts";
 import { type CursorStore, type PresenceUser, useCursors } from "../hooks/use-canvas-sync.ts";
 
 /** Remote cursors in flow coordinates; CSS transitions smooth the 10 Hz updates. */
+const zoomSelector = (s: ReactFlowState) => s.transform[2];
+
+/** Remote cursors keep their on-screen size at any zoom. */
 export const RemoteCursors = memo(function RemoteCursors({ store }: { store: CursorStore }) {
   const cursors = useCursors(store);
+  const zoom = useStore(zoomSelector);
   return (
     <ViewportPortal>
       {cursors.map((c) => {
@@ -20,7 +24,7 @@ export const RemoteCursors = memo(function RemoteCursors({ store }: { store: Cur
           <div
             key={c.user_id}
             className="pointer-events-none absolute top-0 left-0 z-[1000] transition-transform duration-100 ease-linear"
-            style={{ transform: `translate(${c.x}px, ${c.y}px)` }}
+            style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / zoom})`, transformOrigin: "0 0" }}
             data-testid="remote-cursor"
             data-user-name={c.user_name}
           >
