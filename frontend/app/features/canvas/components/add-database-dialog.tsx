@@ -1,11 +1,11 @@
 import { useState } from "react";
 import { toast } from "sonner";
 import type { Preset } from "../../../../../src/preset.ts";
+import { ServiceIcon } from "../../../components/service-icon.tsx";
 import { Dialog } from "../../../components/ui/dialog.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { getMaterializedPreset, usePresets } from "../api/presets.ts";
-import { ServiceIcon } from "./nodes/service-node.tsx";
 
 export function AddDatabaseDialog({
   open,

@@ -2,6 +2,7 @@ import { Trash2 } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
 import type { PortMapping } from "../../../../../src/deployment.ts";
+import { ServiceIcon } from "../../../components/service-icon.tsx";
 import { SidePanel } from "../../../components/side-panel.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
@@ -9,7 +10,6 @@ import { Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { formatPorts, pendingServices } from "../../../lib/diff.ts";
 import { envKeyError } from "../../../lib/validation.ts";
-import { ServiceIcon } from "../../canvas/components/nodes/service-node.tsx";
 import { useCreatePendingServiceEnvVar } from "../../env-vars/api/env-vars.ts";
 import { usePendingChanges, useRemovePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 

@@ -1,13 +1,13 @@
 import type { Node, NodeProps } from "@xyflow/react";
 import { GripHorizontal, Plus, X } from "lucide-react";
 import { memo, useContext, useEffect, useId, useRef, useState } from "react";
+import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { Button } from "../../../../components/ui/button.tsx";
 import { Input } from "../../../../components/ui/input.tsx";
 import { userColor } from "../../../../lib/colors.ts";
 import { envKeyError, imageError, parsePort, serviceNameError } from "../../../../lib/validation.ts";
 import type { DraftNodeData, GhostNodeData } from "../../lib/flow.ts";
 import { TakenNamesContext, useCanvasActions } from "../canvas-context.ts";
-import { ServiceIcon } from "./service-node.tsx";
 
 /** The local "New Service" form, placed where the user right-clicked. */
 function DraftNodeView({ data }: NodeProps<Node<DraftNodeData>>) {

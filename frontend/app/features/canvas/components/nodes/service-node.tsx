@@ -1,6 +1,7 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
-import { Container, ExternalLink, Network } from "lucide-react";
-import { memo, useState } from "react";
+import { ExternalLink, Network } from "lucide-react";
+import { memo } from "react";
+import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
 
@@ -42,17 +43,6 @@ export function NodeHandles() {
       <Handle id="l" type="source" position={Position.Left} className={HANDLE} />
     </>
   );
-}
-
-export function ServiceIcon({ url, className }: { url: string | null; className?: string }) {
-  const [broken, setBroken] = useState<string | null>(null);
-  if (!url || broken === url)
-    return (
-      <span className={cn("flex items-center justify-center rounded-md bg-muted text-muted-foreground", className)}>
-        <Container className="size-4" />
-      </span>
-    );
-  return <img src={url} alt="" className={cn("rounded-md object-contain", className)} onError={() => setBroken(url)} draggable={false} />;
 }
 
 /** Below this zoom node text is unreadable; a simpler node paints several times faster (200-node canvases). */
