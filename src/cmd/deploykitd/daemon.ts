@@ -6,7 +6,7 @@ import { EventBus } from "../../events/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
-import { Reconciler } from "../../reconciler/reconciler.ts";
+import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
