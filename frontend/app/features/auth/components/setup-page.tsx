@@ -47,7 +47,7 @@ export function SetupPage() {
             <span key={i} className={cn("h-2 rounded-full transition-all", i === step ? "w-6 bg-primary" : "w-2 bg-muted")} />
           ))}
         </div>
-        <Card className="overflow-hidden">
+        <Card className="overflow-clip">
           <div
             className="flex w-[200%] transition-transform duration-300"
             style={{ transform: `translateX(${step === 0 ? "0" : "-50%"})` }}
