@@ -17,6 +17,20 @@ import { hostileBodies, hostileStrings, hostileValues } from "./payloads.ts";
 
 const canary = `/tmp/dk-canary-${randomBytes(6).toString("hex")}`;
 const STRINGS = hostileStrings(canary);
+/**
+ * CI samples the table: each field gets every non-string value and a rotating slice of the strings
+ * (every string still reaches many fields). DEPLOYKIT_HOSTILE_FULL=1 sends the whole table everywhere.
+ */
+const FULL = process.env.DEPLOYKIT_HOSTILE_FULL === "1";
+const SAMPLE = 12;
+let rotation = 0;
+function strings(): string[] {
+  if (FULL) return STRINGS;
+  const out: string[] = [];
+  for (let i = 0; i < SAMPLE; i++) out.push(STRINGS[(rotation + i) % STRINGS.length] as string);
+  rotation += SAMPLE;
+  return out;
+}
 let dockerd: Dockerd;
 let d: Daemon;
 let pid: number;
@@ -111,10 +125,11 @@ function baseBody(op: Op): Record<string, unknown> {
 async function send(method: string, path: string, what: string, o: { body?: unknown; raw?: string | Buffer; type?: string } = {}) {
   const headers: Record<string, string> = {};
   if (o.type) headers["content-type"] = o.type;
+  // 599: no answer at all (the connection dropped), recorded with the client's error.
   const r = await d
     .request(method, path, { body: o.body, raw: o.raw, headers })
-    .catch((err: Error) => ({ status: 599, text: err.message }));
-  results.push({ method, path, status: r.status, what });
+    .catch((err: Error) => ({ status: 599, text: `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` }));
+  results.push({ method, path, status: r.status, what: r.status === 599 ? `${what}: ${r.text}` : what });
   return r;
 }
 
@@ -127,14 +142,22 @@ async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): P
   );
 }
 
+/**
+ * 5xx answers, and dropped connections — except for the 2 MB body: the server answers 413 from the
+ * declared length and may close the connection while the client is still uploading, which the client
+ * sees as a reset. That is the limit working (the pid checks prove the daemon stayed up).
+ */
 function serverErrors() {
-  return results.filter((r) => r.status >= 500);
+  return results
+    .filter((r) => r.status >= 500 && !(r.status === 599 && r.what.startsWith("2 MB body")))
+    .map((r) => `${r.method} ${r.path.slice(0, 80)} ${r.what.slice(0, 200)} → ${r.status}`);
 }
 
 describe("hostile input", () => {
   it("one hostile field at a time, on every route with a body: no 5xx", async () => {
     const cases: { op: Op; prop: string; value: unknown }[] = [];
-    for (const op of ops) for (const prop of op.props) for (const value of [...STRINGS, ...hostileValues]) cases.push({ op, prop, value });
+    for (const op of ops)
+      for (const prop of op.props) for (const value of [...strings(), ...hostileValues]) cases.push({ op, prop, value });
     await pool(cases, 6, ({ op, prop, value }) =>
       send(op.method, fill(op.path), `${prop}=${JSON.stringify(value)?.slice(0, 60)}`, { body: { ...baseBody(op), [prop]: value } }),
     );
@@ -162,20 +185,16 @@ describe("hostile input", () => {
   it("hostile path and query parameters on every route: no 5xx", async () => {
     const cases: { op: Op; param: string; value: string }[] = [];
     for (const op of ops)
-      for (const m of op.path.matchAll(/\{(\w+)\}/g)) for (const value of STRINGS) cases.push({ op, param: m[1] as string, value });
+      for (const m of op.path.matchAll(/\{(\w+)\}/g)) for (const value of strings()) cases.push({ op, param: m[1] as string, value });
     await pool(cases, 6, ({ op, param, value }) => send(op.method, fill(op.path, { param, value }), `${param}=${value.slice(0, 40)}`));
     console.log(`hostile path params: ${cases.length} requests`);
     const lists = ops.filter((o) => o.method === "GET");
     const q = ["limit", "offset", "tail", "name", "status", "deployment_id", "email", "role", "refresh"];
     await pool(
-      lists.flatMap((op) => STRINGS.slice(0, 25).map((v) => ({ op, v }))),
+      lists.flatMap((op) => strings().map((v) => ({ op, v }))),
       6,
       ({ op, v }) =>
-        send(
-          "GET",
-          `${fill(op.path)}?${q.map((k) => `${k}=${encodeURIComponent(v)}`).join("&")}&limit=1&limit=2`,
-          `query ${v.slice(0, 30)}`,
-        ),
+        send("GET", `${fill(op.path)}?${q.map((k) => `${k}=${encodePath(v)}`).join("&")}&limit=1&limit=2`, `query ${v.slice(0, 30)}`),
     );
     // Unknown paths, odd methods and encoded variants never reach a handler.
     for (const [method, path] of [
