@@ -340,6 +340,7 @@ test("two users see each other's cursor and moves", async () => {
   await member.waitForURL(/\/login\?redirect=/);
   await member.getByLabel("Email").fill(MEMBER.email);
   await member.getByLabel("Password").fill(MEMBER.password);
+  await shot(member, "10b-login");
   await member.getByRole("button", { name: "Sign in" }).click();
   await member.waitForURL(new RegExp(`/projects/${projectID}$`));
   await member.getByTestId("canvas-status").filter({ hasText: "Live" }).waitFor();
@@ -418,6 +419,8 @@ test("delete the service and the project; the reconciler removes the containers"
   await deploy(admin);
   await node(admin, "web2").waitFor({ state: "detached" });
   await admin.getByRole("link", { name: "Project settings" }).click();
+  await admin.getByRole("heading", { name: `${PROJECT} — Settings` }).waitFor();
+  await shot(admin, "16-project-settings", true);
   await admin.getByRole("button", { name: "Delete project" }).click();
   await admin.getByRole("dialog").getByRole("button", { name: "Delete project" }).click();
   await admin.waitForURL(/\/projects$/);

@@ -1,4 +1,4 @@
-import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, History, Loader2, RotateCcw } from "lucide-react";
+import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, History, Loader2, RotateCcw, ScrollText } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
 import type { Deployment, DeploymentStatus } from "../../../../../src/deployment.ts";
@@ -38,7 +38,7 @@ export function classifyDeployments(list: readonly Deployment[], activeID: strin
   return { active, inFlight, history };
 }
 
-export function DeploymentsTab({ projectID, service }: { projectID: string; service: Service }) {
+export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: string; service: Service; onViewLogs?: () => void }) {
   const deployments = useDeployments(projectID, service.id);
   const [showHistory, setShowHistory] = useState(true);
   const [target, setTarget] = useState<Deployment | null>(null);
@@ -58,7 +58,7 @@ export function DeploymentsTab({ projectID, service }: { projectID: string; serv
       {inFlight.map((d) => (
         <DeploymentRow key={d.id} d={d} />
       ))}
-      {active ? <DeploymentRow d={active} active /> : null}
+      {active ? <DeploymentRow d={active} active onViewLogs={onViewLogs} /> : null}
       {history.length > 0 ? (
         <div className="grid grid-cols-1 gap-2">
           <button
@@ -107,7 +107,17 @@ export function DeploymentsTab({ projectID, service }: { projectID: string; serv
   );
 }
 
-function DeploymentRow({ d, active = false, onRollback }: { d: Deployment; active?: boolean; onRollback?: (() => void) | undefined }) {
+function DeploymentRow({
+  d,
+  active = false,
+  onRollback,
+  onViewLogs,
+}: {
+  d: Deployment;
+  active?: boolean;
+  onRollback?: (() => void) | undefined;
+  onViewLogs?: (() => void) | undefined;
+}) {
   const pill = PILL[d.status];
   const busy = d.status === "pending" || d.status === "starting";
   return (
@@ -136,6 +146,11 @@ function DeploymentRow({ d, active = false, onRollback }: { d: Deployment; activ
         <span className="text-xs text-muted-foreground" title={formatDateTime(d.created_at)}>
           {relativeTime(d.created_at)}
         </span>
+        {onViewLogs ? (
+          <Button size="sm" variant="ghost" onClick={onViewLogs}>
+            <ScrollText /> Logs
+          </Button>
+        ) : null}
         {onRollback ? (
           <Button size="sm" variant="outline" onClick={onRollback} title="Roll back to this deployment">
             <RotateCcw /> Rollback

@@ -58,7 +58,7 @@ export function ServicePanel({
       </div>
       <div className="p-4">
         {tab === "deployments" ? (
-          <DeploymentsTab projectID={projectID} service={service} />
+          <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} />
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
         ) : tab === "variables" ? (
