@@ -8,7 +8,7 @@ import { sleep } from "../harness/wait.ts";
 
 // Authorization matrix (catalogue A01, A03–A06, A08–A10, A13, A16): every route of the OpenAPI
 // document is classified in POLICY below (a route missing from it fails the test), then called by
-// anonymous, forged, expired, refreshed-away, revoked and deleted-user callers (401), by a member
+// anonymous, forged, expired, refreshed-away, revoked and deleted-user callers (401; 13 kinds), by a member
 // (403 on admin routes only) and by the admin. Plus refresh-token reuse and races, the first-user
 // registration race, and login rate limiting that forwarded headers cannot dodge.
 
