@@ -21,8 +21,10 @@ const errors: string[] = [];
 const headers = { authorization: `Bearer ${cfg.token}` };
 
 function note(op: string, status: number, ms: number): void {
-  (lat[op] ??= []).push(ms);
-  const s = (statuses[op] ??= {});
+  if (!lat[op]) lat[op] = [];
+  lat[op].push(ms);
+  if (!statuses[op]) statuses[op] = {};
+  const s = statuses[op];
   s[status] = (s[status] ?? 0) + 1;
 }
 

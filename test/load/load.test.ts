@@ -107,7 +107,7 @@ describe("load", () => {
       await c.waitFor("node:upserted", (f) => f.payload?.label === `n${N - 1}`, 20_000);
       const got = c.frames.filter((f) => f.type === "node:upserted" && /^n\d+$/.test(f.payload?.label));
       expect(got.map((f) => f.payload.label)).toEqual(Array.from({ length: N }, (_, i) => `n${i}`));
-      got.forEach((f, i) => lat.push(f.at - (sentAt[i] as number)));
+      for (const [i, f] of got.entries()) lat.push(f.at - (sentAt[i] as number));
     }
     const probe = await d.probe(Date.now());
     figures.canvas = {
