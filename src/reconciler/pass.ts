@@ -254,7 +254,10 @@ class ServicePass {
           dockerID = await this.ctx.runtime.runContainer(spec);
           this.ctx.faultPoint?.("reconcile:after-container-start");
         } catch (err) {
-          if (await this.dockerAtFault(err)) this.errors.push(err);
+          // A live deployment is never failed because one of its replicas could not be replaced (a
+          // dockerd shutting down answers such creates with odd 500s): the pass fails and is retried
+          // with backoff, and the service shows degraded meanwhile.
+          if (dep.status === deploykit.DEPLOYMENT_HEALTHY || (await this.dockerAtFault(err))) this.errors.push(err);
           else await this.attempt(dep, reason("container start failed", err));
           this.again = true;
           break;

@@ -233,6 +233,29 @@ describe("Reconciler lifecycle", () => {
     },
   );
 
+  // Found by the fault suite (D02): while dockerd shut down, replacing a healthy deployment's stopped
+  // replica failed with "failed to update store for object type *libnetwork.endpoint" and was counted
+  // as an attempt — three of those would have failed a deployment that was serving.
+  it("never counts a failed replacement of a healthy deployment's replica against it", async () => {
+    const h = setup();
+    const { svc, dep } = await mustDeployHealthy(h, "web", { replicas: 2 });
+    h.rt.containers.delete(h.rt.ofService(svc.id)[0]!.docker_id);
+    h.rt.onRun = () => {
+      throw deploykit.errorf(deploykit.EINTERNAL, "failed to update store for object type *libnetwork.endpoint");
+    };
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(2_000);
+      // The pass reports the failure (its worker retries it with backoff).
+      await expect(h.rec.reconcileOnce()).rejects.toThrow(/libnetwork/);
+    }
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "healthy", attempt_count: 0 });
+    expect(h.store.svc(svc.id).status).toBe("degraded");
+    h.rt.onRun = undefined;
+    await passes(h.rec, 1, h.clock);
+    expect(h.rt.ofService(svc.id)).toHaveLength(2);
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
   it("fails a starting deployment whose restart count keeps climbing", async () => {
     const h = setup();
     const svc = h.store.addService(h.project.id, "web");
