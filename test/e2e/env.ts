@@ -26,11 +26,17 @@ export const CHROMIUM_ARGS = [
 /** The image the suite deploys: the greeter test image when present, else one derived from busybox. */
 export const BASE_IMAGE = "deploykit-test/busybox:1";
 export const WEB_IMAGE = "dk-e2e/web:1";
-/** Serves "<GREETING>" over HTTP on :80 and prints a tick every second (for the live logs). */
-const WEB_CMD = [
+/**
+ * Serves "<GREETING>" over HTTP on :80 and prints a tick every second (for the live logs). The page is
+ * written before httpd starts: the `;` matters. With `&&` before the tick loop, `&` put the whole
+ * mkdir … && loop list in the background, so httpd raced the mkdir, exited "can't change directory
+ * to '/www'" about half the time, and the container restarted — on a loaded box often enough for the
+ * readiness gate to fail the deployment as crash-looping (test/images/e2e-web.test.ts guards it).
+ */
+export const WEB_CMD = [
   "sh",
   "-c",
-  'mkdir -p /www && echo "${GREETING:-hello} from $(hostname)" > /www/index.html && echo "serving ${GREETING:-hello}" && echo "stderr check" >&2 && ' +
+  'mkdir -p /www && echo "${GREETING:-hello} from $(hostname)" > /www/index.html && echo "serving ${GREETING:-hello}" && echo "stderr check" >&2; ' +
     '(i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) & exec httpd -f -v -p 80 -h /www',
 ];
 
@@ -56,9 +62,15 @@ export function ensureImages(): string {
   } catch {
     execFileSync("bash", [join(ROOT, "scripts/test-images.sh")], { stdio: "inherit" });
   }
+  let cmd = "";
   try {
-    sh("docker", ["image", "inspect", WEB_IMAGE]);
+    // Re-serialized: Docker's JSON escapes & < > as \u0026 and so on.
+    cmd = JSON.stringify(JSON.parse(sh("docker", ["image", "inspect", "--format", "{{json .Config.Cmd}}", WEB_IMAGE])));
   } catch {
+    // Not built yet.
+  }
+  // Rebuilt when the command changed, so a fix to WEB_CMD reaches an image built before it.
+  if (cmd !== JSON.stringify(WEB_CMD)) {
     sh("docker", ["build", "-q", "-t", WEB_IMAGE, "-"], `FROM ${BASE_IMAGE}\nCMD ${JSON.stringify(WEB_CMD)}\n`);
   }
   return WEB_IMAGE;
