@@ -413,6 +413,56 @@ describe("PendingChangeService.discardPendingChanges", () => {
   });
 });
 
+describe("PendingChangeService.discardPendingChanges positions", () => {
+  // Child positions are relative to their group: a node put back must keep its place on screen.
+  it("moving a node out of the group it was dragged into converts it back to absolute", async () => {
+    const { db, pending, canvas, p } = await setup();
+    await canvas.upsertNode(p.id, { id: "g1", type: "group", position_x: 100, position_y: 100 });
+    const { service, nodeID } = await mustDeployService(db, p.id, "web");
+    // Absolute 300,200 dragged into g1 (at 100,100): 200,100 relative.
+    await canvas.upsertNode(p.id, { id: nodeID, type: "service", position_x: 200, position_y: 100, parent_id: "g1" });
+    await pending.stageReparent(p.id, null, service.id, null, "g1");
+    const r = await pending.discardPendingChanges(p.id);
+    expect(r.restored_nodes).toHaveLength(1);
+    expect(r.restored_nodes[0]).toMatchObject({ id: nodeID, position_x: 300, position_y: 200 });
+    expect(r.restored_nodes[0]?.parent_id).toBeUndefined();
+    const stored = (await canvas.getCanvas(p.id)).nodes.find((n) => n.id === nodeID);
+    expect(stored).toEqual(r.restored_nodes[0]);
+  });
+
+  it("moving a node back into the group it was dragged out of converts it to relative", async () => {
+    const { db, pending, canvas, p } = await setup();
+    await canvas.upsertNode(p.id, { id: "g1", type: "group", position_x: 100, position_y: 100 });
+    const { service, nodeID } = await mustDeployService(db, p.id, "web", {}, "g1");
+    await canvas.upsertNode(p.id, { id: nodeID, type: "service", position_x: 10, position_y: 20 });
+    // Dragged out to the top level (absolute 400,50), then the group is moved to 150,-20.
+    await canvas.upsertNode(p.id, { id: nodeID, type: "service", position_x: 400, position_y: 50, parent_id: null });
+    await pending.stageReparent(p.id, null, service.id, "g1", null);
+    await canvas.moveNodes(p.id, [{ id: "g1", position_x: 150, position_y: -20 }]);
+    const r = await pending.discardPendingChanges(p.id);
+    expect(r.restored_nodes).toHaveLength(1);
+    // Absolute 400,50 inside g1 (now at 150,-20): 250,70.
+    expect(r.restored_nodes[0]).toMatchObject({ id: nodeID, parent_id: "g1", position_x: 250, position_y: 70 });
+    const stored = (await canvas.getCanvas(p.id)).nodes.find((n) => n.id === nodeID);
+    expect(stored).toEqual(r.restored_nodes[0]);
+  });
+
+  it("a node whose old group was deleted lands at the top level at its absolute position", async () => {
+    const { db, pending, canvas, p } = await setup();
+    await canvas.upsertNode(p.id, { id: "g1", type: "group", position_x: 100, position_y: 100 });
+    await canvas.upsertNode(p.id, { id: "g2", type: "group", position_x: 500, position_y: 300 });
+    const { service, nodeID } = await mustDeployService(db, p.id, "web", {}, "g1");
+    // Dragged from g1 into g2 (relative 20,30 there), then g1 is deleted.
+    await canvas.upsertNode(p.id, { id: nodeID, type: "service", position_x: 20, position_y: 30, parent_id: "g2" });
+    await pending.stageReparent(p.id, null, service.id, "g1", "g2");
+    await canvas.deleteNode(p.id, "g1");
+    const r = await pending.discardPendingChanges(p.id);
+    expect(r.restored_nodes).toHaveLength(1);
+    expect(r.restored_nodes[0]).toMatchObject({ id: nodeID, position_x: 520, position_y: 330 });
+    expect(r.restored_nodes[0]?.parent_id).toBeUndefined();
+  });
+});
+
 describe("PendingChangeService.applyPendingChanges", () => {
   it("renames the project and clears the log", async () => {
     const { pending, p, db } = await setup();
