@@ -172,8 +172,10 @@ class ServicePass {
       // Under the unless-stopped policy a container that exits by itself is restarted by Docker (and
       // the gate counts the restarts); one left exited or never started was stopped by someone else
       // (a dockerd shutdown, `docker stop`, a crash between create and start). That is not the
-      // deployment's fault: replace it instead of counting it against the deployment.
-      if (desired.has(key) && !this.byKey.has(key) && !STOPPED_STATES.has(c.state)) {
+      // deployment's fault: it is replaced — once Docker is settled and the container has stayed
+      // stopped past a grace period, so a restarting dockerd gets to restart its own containers and
+      // nothing is removed while it shuts down.
+      if (desired.has(key) && !this.byKey.has(key) && !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c)))) {
         this.byKey.set(key, c);
         continue;
       }
@@ -419,6 +421,11 @@ class ServicePass {
           continue;
         }
         keep.add(key);
+        // Stopped by someone else, waiting to be replaced (see teardown): neither ready nor bad.
+        if (STOPPED_STATES.has(insp.state)) {
+          this.again = true;
+          continue;
+        }
         seen.push({ o: ctx.ledger.observe(this.id, dep, r, c.docker_id, insp, now), c });
       }
       if (dep.status === deploykit.DEPLOYMENT_STARTING) {
@@ -472,6 +479,23 @@ class ServicePass {
    * means the daemon or something behind it (a registry) did not answer; a ping tells them apart.
    * Anything failing around an outage is the outage's.
    */
+  /** Whether a stopped desired container is to be replaced now (see teardown). */
+  async replaceStopped(c: deploykit.RunningContainer): Promise<boolean> {
+    if (this.ctx.dockerUnsettled?.()) return false;
+    let finished = Number.NaN;
+    try {
+      const insp = await this.ctx.snapshot.inspect(c.docker_id);
+      if (insp.finished_at) finished = Date.parse(insp.finished_at);
+    } catch {
+      // Gone or unreadable: the replacement path copes with both.
+    }
+    if (Number.isFinite(finished) && this.ctx.now() - finished < STOPPED_GRACE_MS) {
+      this.again = true;
+      return false;
+    }
+    return true;
+  }
+
   async dockerAtFault(err: unknown): Promise<boolean> {
     if (this.ctx.dockerUnsettled?.()) return true;
     if (deploykit.errorCode(err) !== deploykit.EUNAVAILABLE) return false;
@@ -605,6 +629,8 @@ type ContainerVolume = { volume: string; mount_path: string };
 
 /** Docker states of a container that Docker will not restart on its own. */
 const STOPPED_STATES = new Set(["exited", "dead", "created"]);
+/** How long a stopped desired container is left for Docker (a restart policy after a daemon restart). */
+export const STOPPED_GRACE_MS = 15_000;
 
 /** Creates the project's network unless the snapshot shows it. */
 export async function ensureProjectNetwork(ctx: PassContext, project: deploykit.Project): Promise<void> {

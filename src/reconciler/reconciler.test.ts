@@ -233,6 +233,25 @@ describe("Reconciler lifecycle", () => {
     },
   );
 
+  // Found by the fault suite (D03): replacing containers the moment dockerd's shutdown stopped them
+  // removed them mid-shutdown (overlay "device or resource busy", a container stuck in removal). A
+  // restarting dockerd restarts its own containers; only one still stopped after the grace is replaced.
+  it("leaves a freshly stopped container to Docker for the grace period, then replaces it", async () => {
+    const h = setup();
+    const { svc, dep } = await mustDeployHealthy(h, "web");
+    const c = h.rt.ofService(svc.id)[0]!;
+    c.state = "exited";
+    c.exit_code = 0;
+    c.finished_at = new Date(h.clock.now()).toISOString();
+    await passes(h.rec, 3, h.clock);
+    expect(h.rt.ofService(svc.id).map((x) => x.docker_id)).toEqual([c.docker_id]);
+    h.clock.advance(15_000);
+    await h.rec.reconcileOnce();
+    const now = h.rt.ofService(svc.id);
+    expect(now.map((x) => [x.docker_id === c.docker_id, x.state])).toEqual([[false, "running"]]);
+    expect(h.store.dep(dep.id)).toMatchObject({ status: "healthy", attempt_count: 0 });
+  });
+
   // Found by the fault suite (D02): while dockerd shut down, replacing a healthy deployment's stopped
   // replica failed with "failed to update store for object type *libnetwork.endpoint" and was counted
   // as an attempt — three of those would have failed a deployment that was serving.

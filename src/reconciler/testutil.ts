@@ -28,6 +28,8 @@ export interface FakeContainer {
   restart_count: number;
   exit_code?: number;
   started_at: string;
+  /** When it stopped (Docker's FinishedAt), if a test says so. */
+  finished_at?: string;
   logs: string;
 }
 
@@ -146,6 +148,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       labels: { ...c.labels },
     };
     if ((c.state === "exited" || c.state === "dead" || c.state === "restarting") && c.exit_code !== undefined) out.exit_code = c.exit_code;
+    if (c.finished_at) out.finished_at = c.finished_at;
     return out;
   }
 
