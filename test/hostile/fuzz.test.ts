@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanvasClient } from "../harness/canvas.ts";
@@ -288,6 +289,47 @@ describe("hostile input", () => {
     expect(d.pid).toBe(pid);
     expect((await d.request("GET", "/api/health")).status).toBe(200);
     console.log(`canvas fuzz: ${sent} messages`);
+  });
+
+  it("slow bodies and slow headers (50 trickling connections) do not slow anyone else down", async () => {
+    const url = new URL(d.url);
+    const sockets: Socket[] = [];
+    const open = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = connect(Number(url.port), url.hostname, () => resolve(s));
+        s.on("error", () => {});
+        s.once("error", reject);
+      });
+    for (let i = 0; i < 25; i++) {
+      const s = await open();
+      s.write(
+        `POST /api/projects HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${d.token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"name":"`,
+      );
+      sockets.push(s);
+    }
+    for (let i = 0; i < 25; i++) {
+      const s = await open();
+      s.write(`GET /api/projects HTTP/1.1\r\nHost: ${url.host}\r\nX-Slow: `);
+      sockets.push(s);
+    }
+    const trickle = setInterval(() => {
+      for (const s of sockets) if (!s.destroyed) s.write("a");
+    }, 200);
+    try {
+      const lat: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const r = await d.request("GET", "/api/projects");
+        expect(r.status).toBe(200);
+        lat.push(r.ms);
+        await sleep(50);
+      }
+      expect(Math.max(...lat)).toBeLessThan(2000);
+    } finally {
+      clearInterval(trickle);
+      for (const s of sockets) s.destroy();
+    }
+    expect(d.pid).toBe(pid);
+    expect((await d.request("GET", "/api/health")).status).toBe(200);
   });
 
   it("what got through is deployed without host access, with values passed verbatim, and no canary anywhere", async () => {
