@@ -87,7 +87,7 @@ describe("hostile workloads", () => {
       { timeoutMs: 40_000, intervalMs: 250, what: "the SIGTERM-ignoring container to be gone" },
     );
     const removedAfter = Date.now() - t0;
-    expect(percentile(await lat, 99)).toBeLessThan(500);
+    expect(percentile(await lat, 99)).toBeLessThan(1000);
     console.log(`SIGTERM-ignoring container removed ${removedAfter} ms after Apply`);
   });
 
