@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -187,10 +187,46 @@ export class Dockerd {
       }
     }
     await this.stop();
+    killProcessesOf(this.dir);
     spawnSyncQuiet("ip", ["netns", "del", this.netns]);
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
+  }
+}
+
+/**
+ * Kills what the engine left running: containerd shims whose command line names our exec root (a
+ * container whose removal failed keeps its shim after dockerd exits), and their children.
+ */
+function killProcessesOf(dir: string): void {
+  const procs: { pid: number; ppid: number; cmd: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      procs.push({ pid: Number(entry), ppid, cmd });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const doomed = new Set(procs.filter((p) => p.cmd.includes(`${dir}/`) && p.pid !== process.pid).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs)
+      if (doomed.has(p.ppid) && !doomed.has(p.pid)) {
+        doomed.add(p.pid);
+        grew = true;
+      }
+  }
+  for (const pid of doomed) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
   }
 }
 
