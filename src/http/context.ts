@@ -56,6 +56,10 @@ export interface Limits {
   sseHeartbeatMs: number;
   /** How long a serialized service list may be reused at most (0 disables the cache). */
   listCacheMs: number;
+  /** A client must finish sending its request headers within this long (slowloris). */
+  headersTimeoutMs: number;
+  /** A client must finish sending its whole request (headers and body) within this long. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -65,6 +69,8 @@ export const DEFAULT_LIMITS: Limits = {
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
   listCacheMs: 1000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
 };
 
 /** Everything a route file needs. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUI from "@fastify/swagger-ui";
@@ -93,6 +94,18 @@ export class Server {
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
       schemaErrorFormatter: formatSchemaError,
       forceCloseConnections: "idle",
+      // Node's defaults (60 s for headers, 300 s per request, checked every 30 s) let a few trickling
+      // clients hold sockets for minutes. Long-lived responses (SSE, WebSocket) are not affected:
+      // these bound how long a client may take to *send* its request.
+      serverFactory: (handler) =>
+        createServer(
+          {
+            headersTimeout: limits.headersTimeoutMs,
+            requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+            connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+          },
+          handler,
+        ),
       frameworkErrors: (err, _req, reply) => {
         void (reply as FastifyReply)
           .code(400)
