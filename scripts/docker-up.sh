@@ -18,7 +18,7 @@ if ! docker version >/dev/null 2>&1; then
   nohup dockerd >"$root/.tools/dockerd.log" 2>&1 &
   echo $! >"$root/.tools/dockerd.pid"
 fi
-for _ in $(seq 1 60); do
+for _ in $(seq 1 180); do
   if [ -S "$sock" ] && docker version >/dev/null 2>&1; then exit 0; fi
   sleep 0.5
 done
