@@ -16,7 +16,14 @@ export interface DockerAbout {
 }
 
 export interface SystemAbout {
-  deploykit: { version: string; node_version: string; started_at: string; instance_id: string };
+  deploykit: {
+    version: string;
+    node_version: string;
+    started_at: string;
+    instance_id: string;
+    /** The periodic resync interval (-reconcile-interval), when known. */
+    reconcile_interval_seconds?: number;
+  };
   docker: DockerAbout;
   database: { path: string; size_bytes: number };
 }

@@ -91,6 +91,11 @@ describe("SystemService.about", () => {
     });
   });
 
+  it("reports the reconcile interval it was given", async () => {
+    const about = await mustOpenService({ reconcileIntervalMs: 45_000 }).about();
+    expect(about.deploykit.reconcile_interval_seconds).toBe(45);
+  });
+
   it("reports an unreachable Docker as a value", async () => {
     const docker = mock.DockerIntrospector({ about: async () => ({ reachable: false, error: "Docker is unreachable: ENOENT" }) });
     expect((await mustOpenService({ docker }).about()).docker).toEqual({ reachable: false, error: "Docker is unreachable: ENOENT" });

@@ -10,6 +10,8 @@ export interface SystemServiceOptions {
   version: string;
   instanceID: string;
   startedAt: Date;
+  /** The reconciler's periodic resync interval, reported by about(). */
+  reconcileIntervalMs?: number;
   projects: Pick<deploykit.ProjectService, "findProjects">;
   services: Pick<deploykit.ServiceService, "findServices">;
   containers: Pick<deploykit.ContainerService, "findContainers">;
@@ -81,6 +83,7 @@ export class SystemService implements deploykit.SystemService {
         node_version: process.version,
         started_at: this.opts.startedAt.toISOString(),
         instance_id: this.opts.instanceID,
+        ...(this.opts.reconcileIntervalMs !== undefined ? { reconcile_interval_seconds: this.opts.reconcileIntervalMs / 1000 } : {}),
       },
       docker,
       database: { path: this.opts.dbPath, size_bytes: databaseSize(this.opts.dbPath) },

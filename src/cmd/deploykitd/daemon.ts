@@ -100,6 +100,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     version: VERSION,
     instanceID,
     startedAt,
+    reconcileIntervalMs: cfg.reconcileIntervalMs,
     projects,
     services,
     containers,

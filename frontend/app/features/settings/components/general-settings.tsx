@@ -35,6 +35,16 @@ export function GeneralSettings() {
             <dd className="min-h-5 font-mono text-xs">
               {about.data?.database.path ?? (about.isPending ? <Skeleton className="h-4 w-48" /> : "—")}
             </dd>
+            <dt className="text-muted-foreground">Reconcile interval</dt>
+            <dd className="min-h-5 font-mono text-xs">
+              {about.data?.deploykit.reconcile_interval_seconds !== undefined ? (
+                `${about.data.deploykit.reconcile_interval_seconds} s (-reconcile-interval)`
+              ) : about.isPending ? (
+                <Skeleton className="h-4 w-16" />
+              ) : (
+                "—"
+              )}
+            </dd>
             <dt className="text-muted-foreground">Version</dt>
             <dd className="min-h-5 font-mono text-xs">
               {about.data?.deploykit.version ?? (about.isPending ? <Skeleton className="h-4 w-16" /> : "—")}
