@@ -73,6 +73,23 @@ export interface SystemStatus {
   deploykit: DeployKitCounts;
 }
 
+/** A DockerStatus with every count zero: the starting point, and what an unreachable daemon reports. */
+export function emptyDockerStatus(error?: string): DockerStatus {
+  const st: DockerStatus = {
+    reachable: false,
+    containers: 0,
+    containers_running: 0,
+    containers_stopped: 0,
+    images: 0,
+    images_size_bytes: 0,
+    volumes: 0,
+    volumes_size_bytes: 0,
+    build_cache_bytes: 0,
+  };
+  if (error !== undefined) st.error = error;
+  return st;
+}
+
 /** Percentage with one decimal, 0 when the total is 0. */
 export function percent(used: number, total: number): number {
   return total > 0 ? Math.round((used / total) * 1000) / 10 : 0;

@@ -1,4 +1,4 @@
-import type * as deploykit from "../index.ts";
+import * as deploykit from "../index.ts";
 import type { Conn } from "./conn.ts";
 import { wrap } from "./errors.ts";
 
@@ -42,17 +42,7 @@ export class Introspector implements deploykit.DockerIntrospector {
   }
 
   async status(): Promise<deploykit.DockerStatus> {
-    const st: deploykit.DockerStatus = {
-      reachable: false,
-      containers: 0,
-      containers_running: 0,
-      containers_stopped: 0,
-      images: 0,
-      images_size_bytes: 0,
-      volumes: 0,
-      volumes_size_bytes: 0,
-      build_cache_bytes: 0,
-    };
+    const st = deploykit.emptyDockerStatus();
     try {
       const info = await this.conn.api.info();
       st.reachable = true;

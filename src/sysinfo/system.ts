@@ -92,7 +92,7 @@ export class SystemService implements deploykit.SystemService {
 
   async status(): Promise<deploykit.SystemStatus> {
     const [docker, counts, dockerRoot] = await Promise.all([
-      this.opts.docker.status().catch((err: unknown) => unreachableStatus(errText(err))),
+      this.opts.docker.status().catch((err: unknown) => deploykit.emptyDockerStatus(errText(err))),
       this.counts(),
       this.dockerRootDir(),
     ]);
@@ -266,21 +266,6 @@ function usage(total: number, used: number): deploykit.UsageBytes {
   const t = Math.max(0, total);
   const u = Math.max(0, Math.min(used, t));
   return { total_bytes: t, used_bytes: u, usage_pct: deploykit.percent(u, t) };
-}
-
-function unreachableStatus(error: string): deploykit.DockerStatus {
-  return {
-    reachable: false,
-    error,
-    containers: 0,
-    containers_running: 0,
-    containers_stopped: 0,
-    images: 0,
-    images_size_bytes: 0,
-    volumes: 0,
-    volumes_size_bytes: 0,
-    build_cache_bytes: 0,
-  };
 }
 
 function safe<T>(f: () => T, fallback: T): T {
