@@ -184,6 +184,37 @@ describe("Reconciler lifecycle", () => {
     expect(h.store.dep(dep.id).failure_reason).toMatch(/^container start failed: Conflict/);
   });
 
+  it("publishes TCP host ports through the forwarder and switches them to the new deployment at promotion", async () => {
+    const routes = new Map<string, deploykit.PortRoute[]>();
+    const forwarder = { setServiceRoutes: (id: string, r: deploykit.PortRoute[]) => void routes.set(id, r) };
+    const h = setup({ forwarder });
+    const ports = [
+      { container_port: 80, host_port: 8080 },
+      { container_port: 53, host_port: 5353, protocol: "udp" as const },
+    ];
+    const { svc } = await mustDeployHealthy(h, "web", { ports });
+    const first = h.rt.ofService(svc.id)[0]!;
+    // The daemon publishes TCP itself; UDP stays a container binding.
+    expect(first.ports).toEqual([{ container_port: 80, protocol: "tcp" }, ports[1]]);
+    expect(routes.get(svc.id)).toEqual([{ host_port: 8080, targets: [{ host: first.ip, port: 80 }] }]);
+
+    const next = h.store.addDeployment(svc.id, { image: "app:2", ports });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("starting");
+    expect(routes.get(svc.id)).toEqual([{ host_port: 8080, targets: [{ host: first.ip, port: 80 }] }]);
+    h.clock.advance(10_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
+    const second = h.rt.ofService(svc.id).find((c) => c.image === "app:2")!;
+    // Switched in the promoting pass, while the old container still exists.
+    expect(h.rt.containers.has(first.docker_id)).toBe(true);
+    expect(routes.get(svc.id)).toEqual([{ host_port: 8080, targets: [{ host: second.ip, port: 80 }] }]);
+
+    h.store.deleteService(svc.id);
+    await h.rec.reconcileOnce();
+    expect(routes.get(svc.id)).toEqual([]);
+  });
+
   it("supersedes the old deployment when the new one is healthy and removes its containers on the next pass", async () => {
     const h = setup();
     const { svc, dep: old } = await mustDeployHealthy(h, "web");

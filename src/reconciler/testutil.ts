@@ -22,6 +22,9 @@ export interface FakeContainer {
   network: string;
   aliases: string[];
   env: Record<string, string>;
+  ports: deploykit.PortMapping[];
+  /** Address on its network, as Docker would assign it. */
+  ip: string;
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
   state: string;
@@ -90,6 +93,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
         replica_index: Number(c.labels[deploykit.LABEL_REPLICA_INDEX] ?? 0),
         state: c.state,
         labels: { ...c.labels },
+        ip_addresses: { [c.network]: c.ip },
       }));
   }
 
@@ -117,6 +121,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       network: spec.network,
       aliases: [...spec.aliases],
       env: { ...spec.env },
+      ports: spec.ports.map((p) => ({ ...p })),
+      ip: `10.0.0.${this.#seq}`,
       volumes: spec.volumes.map((v) => ({ ...v })),
       labels: { ...spec.labels },
       state: "running",
@@ -146,6 +152,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       restart_count: c.restart_count,
       started_at: c.started_at,
       labels: { ...c.labels },
+      ip_addresses: { [c.network]: c.ip },
     };
     if ((c.state === "exited" || c.state === "dead" || c.state === "restarting") && c.exit_code !== undefined) out.exit_code = c.exit_code;
     if (c.finished_at) out.finished_at = c.finished_at;
