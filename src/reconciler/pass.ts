@@ -339,7 +339,8 @@ class ServicePass {
   async publishRoutes(live: boolean): Promise<void> {
     const { ctx } = this;
     if (!ctx.forwarder) return;
-    const svc = this.promoted ? ((await orNull(ctx.services.findServiceByID(this.id))) ?? this.service) : this.service;
+    // updateStatus ran before this whenever the service is live, so a promotion is already read back.
+    const svc = this.service;
     if (!live || !svc || !this.project) return ctx.forwarder.setServiceRoutes(this.id, []);
     const serving =
       this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED) ??
@@ -535,6 +536,8 @@ class ServicePass {
   async updateStatus(): Promise<void> {
     // Only a promotion moves active_deployment_id; otherwise the service read at the start will do.
     const fresh = this.promoted ? await orNull(this.ctx.services.findServiceByID(this.id)) : null;
+    // Later stages of the pass (publishRoutes) read the promoted row from here.
+    if (fresh) this.service = fresh;
     const svc = fresh ?? this.service;
     if (!svc) return;
     if (fresh && this.status !== null && fresh.status !== this.status) this.publishStatus(this.status, fresh.status);
