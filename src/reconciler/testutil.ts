@@ -233,6 +233,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       network: "bridge",
       aliases: [],
       env: {},
+      ports: [],
+      ip: `172.17.0.${this.#seq}`,
       volumes: [],
       labels,
       state: "running",
