@@ -216,41 +216,27 @@ function upsertNode(
   const width = node.width === undefined ? (row?.width ?? null) : node.width;
   const height = node.height === undefined ? (row?.height ?? null) : node.height;
   const data = node.data ?? row?.data ?? "{}";
-  if (row) {
-    tx.run(
-      `UPDATE canvas_nodes SET type = ?, label = ?, position_x = ?, position_y = ?, width = ?, height = ?, service_id = ?, parent_id = ?,
-       data = ?, updated_at = ? WHERE id = ?`,
-      node.type,
-      label,
-      node.position_x,
-      node.position_y,
-      width,
-      height,
-      serviceID,
-      parentID,
-      data,
-      tx.now,
-      node.id,
-    );
-  } else {
-    tx.run(
-      `INSERT INTO canvas_nodes (id, project_id, type, label, position_x, position_y, width, height, service_id, parent_id, data, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      node.id,
-      projectID,
-      node.type,
-      label,
-      node.position_x,
-      node.position_y,
-      width,
-      height,
-      serviceID,
-      parentID,
-      data,
-      tx.now,
-      tx.now,
-    );
-  }
+  // One statement for both cases; an existing row keeps its project and created_at.
+  tx.run(
+    `INSERT INTO canvas_nodes (id, project_id, type, label, position_x, position_y, width, height, service_id, parent_id, data, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET type = excluded.type, label = excluded.label, position_x = excluded.position_x,
+       position_y = excluded.position_y, width = excluded.width, height = excluded.height, service_id = excluded.service_id,
+       parent_id = excluded.parent_id, data = excluded.data, updated_at = excluded.updated_at`,
+    node.id,
+    projectID,
+    node.type,
+    label,
+    node.position_x,
+    node.position_y,
+    width,
+    height,
+    serviceID,
+    parentID,
+    data,
+    tx.now,
+    tx.now,
+  );
   return { node: findNode(tx, projectID, node.id) as deploykit.CanvasNode, previous };
 }
 
