@@ -174,6 +174,11 @@ function RuntimeCard({
   const [f, setF] = useState<RuntimeForm>(initial);
   const update = useUpdateService(projectID, service.id);
   const set = <K extends keyof RuntimeForm>(k: K, v: RuntimeForm[K]) => setF((x) => ({ ...x, [k]: v }));
+  const setVolume = (i: number, patch: Partial<RuntimeForm["volumes"][number]>) =>
+    set(
+      "volumes",
+      f.volumes.map((x, j) => (j === i ? { ...x, ...patch } : x)),
+    );
   const cp = parsePort(f.containerPort, "Container port");
   const hp = parsePort(f.hostPort, "Public port");
   const replicas = Number(f.replicas);
@@ -307,24 +312,14 @@ function RuntimeCard({
                   value={v.name}
                   placeholder="data"
                   className="w-36 font-mono"
-                  onChange={(e) =>
-                    set(
-                      "volumes",
-                      f.volumes.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)),
-                    )
-                  }
+                  onChange={(e) => setVolume(i, { name: e.target.value })}
                 />
                 <Input
                   aria-label="Mount path"
                   value={v.mount_path}
                   placeholder="/var/lib/data"
                   className="flex-1 font-mono"
-                  onChange={(e) =>
-                    set(
-                      "volumes",
-                      f.volumes.map((x, j) => (j === i ? { ...x, mount_path: e.target.value } : x)),
-                    )
-                  }
+                  onChange={(e) => setVolume(i, { mount_path: e.target.value })}
                 />
                 <Button
                   variant="ghost"
