@@ -22,6 +22,7 @@ export interface PassContext {
   runtime: deploykit.ContainerRuntime;
   provisioner: deploykit.Provisioner;
   bus: Pick<deploykit.EventBus, "publish">;
+  /** Stamped on (and required of) every Docker object the reconciler touches. */
   instanceID: string;
   logger: deploykit.Logger;
   stableWindowMs: number;

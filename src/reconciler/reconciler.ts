@@ -1,14 +1,5 @@
 import * as deploykit from "../index.ts";
-import {
-  type ContainerStore,
-  type DeploymentStore,
-  describe,
-  type PassContext,
-  type ProjectReader,
-  pageAll,
-  reconcileService,
-  type ServiceStore,
-} from "./pass.ts";
+import { describe, type PassContext, pageAll, reconcileService } from "./pass.ts";
 import { WorkQueue } from "./queue.ts";
 import { Ledger } from "./readiness.ts";
 import { DockerSnapshot } from "./snapshot.ts";
@@ -26,16 +17,12 @@ export const OUTAGE_GRACE_MS = 10_000;
 /** Parallel container inspections when a resync starts (they are cheap for dockerd). */
 export const INSPECT_CONCURRENCY = 16;
 
-export interface ReconcilerOptions {
-  projects: ProjectReader;
-  services: ServiceStore;
-  deployments: DeploymentStore;
-  containers: ContainerStore;
-  runtime: deploykit.ContainerRuntime;
-  provisioner: deploykit.Provisioner;
-  bus: Pick<deploykit.EventBus, "publish">;
-  /** Stamped on (and required of) every Docker object the reconciler touches. */
-  instanceID: string;
+/** The stores, Docker, bus and hooks as a pass sees them, plus the loop's own tuning. */
+export interface ReconcilerOptions
+  extends Pick<
+    PassContext,
+    "projects" | "services" | "deployments" | "containers" | "runtime" | "provisioner" | "bus" | "instanceID" | "faultPoint" | "forwarder"
+  > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
   intervalMs?: number;
@@ -49,10 +36,6 @@ export interface ReconcilerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   now?: () => number;
-  /** Test builds only: called at named steps of a pass (see PassContext.faultPoint). */
-  faultPoint?: (name: string) => void;
-  /** Publishes services' TCP host ports (see PassContext.forwarder). */
-  forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
 }
 
 /** What the System page shows about the reconciler. */
