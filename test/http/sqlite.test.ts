@@ -43,18 +43,7 @@ beforeEach(async () => {
     system: new SystemService({
       docker: mock.DockerIntrospector({
         about: async () => ({ reachable: false, error: "no Docker in this test" }),
-        status: async () => ({
-          reachable: false,
-          error: "no Docker in this test",
-          containers: 0,
-          containers_running: 0,
-          containers_stopped: 0,
-          images: 0,
-          images_size_bytes: 0,
-          volumes: 0,
-          volumes_size_bytes: 0,
-          build_cache_bytes: 0,
-        }),
+        status: async () => deploykit.emptyDockerStatus("no Docker in this test"),
       }),
       dbPath: ":memory:",
       version: "test",
