@@ -1,5 +1,5 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
-import { validatePorts, validateResources, validateVolumes } from "./deployment.ts";
+import { validatePorts, validateResources, validateStopGrace, validateVolumeReplicas, validateVolumes } from "./deployment.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { hasControlChars, isBlank } from "./validate.ts";
@@ -53,6 +53,8 @@ export interface Service {
   volumes: VolumeMount[];
   resources: Resources | null;
   replicas: number;
+  /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
+  stop_grace_seconds: number;
   created_at: string;
   updated_at: string;
   /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
@@ -67,6 +69,7 @@ export interface ServiceCreate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -78,6 +81,7 @@ export interface ServiceUpdate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {
@@ -143,6 +147,31 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateReplicas(input.replicas, v);
+  validateStopGrace(input.stop_grace_seconds, v);
+  validateVolumeReplicas(input.volumes, input.replicas, v);
+}
+
+/**
+ * The settings a service would have after `updates` (staged in order) are applied to `current`:
+ * what combination rules (a volume with replicas) are checked against, at staging and at Apply.
+ */
+export function mergedSettings(
+  current: Pick<Service, "volumes" | "replicas">,
+  updates: ServiceUpdate[],
+): { volumes: VolumeMount[]; replicas: number } {
+  let { volumes, replicas } = current;
+  for (const u of updates) {
+    if (Array.isArray(u.volumes)) volumes = u.volumes;
+    if (typeof u.replicas === "number") replicas = u.replicas;
+  }
+  return { volumes, replicas };
+}
+
+/** Throws EINVALID naming both fields when the merged settings put replicas > 1 on a volume. */
+export function assertVolumeReplicas(settings: { volumes: VolumeMount[]; replicas: number }): void {
+  const v = new FieldErrorCollector();
+  validateVolumeReplicas(settings.volumes, settings.replicas, v);
+  v.throwIfAny();
 }
 
 /** Throws a field error (422). The image is optional here: a legacy `POST …/services` has none. */

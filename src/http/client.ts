@@ -63,6 +63,7 @@ export interface ServiceCreateInput {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

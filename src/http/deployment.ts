@@ -23,6 +23,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
           volumes: VOLUMES,
           resources: RESOURCES,
           replicas: { type: "integer" },
+          stop_grace_seconds: { type: "integer" },
         }),
         response: { 201: ref("Deployment"), ...ERRORS },
       },

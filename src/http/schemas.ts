@@ -78,6 +78,7 @@ export const SERVICE_SETTINGS = {
   volumes: VOLUMES,
   resources: RESOURCES,
   replicas: { type: "integer" },
+  stop_grace_seconds: { type: "integer" },
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -104,6 +105,8 @@ export const ENTITY_SCHEMAS = [
       volumes: VOLUMES,
       resources: RESOURCES,
       replicas: { type: "integer" },
+      stop_grace_seconds: { type: "integer" },
+      rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
       exit_code: { type: "integer" },
@@ -128,6 +131,7 @@ export const ENTITY_SCHEMAS = [
       volumes: VOLUMES,
       resources: RESOURCES,
       replicas: { type: "integer" },
+      stop_grace_seconds: { type: "integer" },
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },

@@ -11,6 +11,7 @@ interface DeploymentRow {
   volumes: string;
   resources: string | null;
   replicas: number;
+  stop_grace_seconds: number;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -132,6 +133,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
+    stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -207,6 +209,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     ports: input.ports ?? [],
     volumes: input.volumes ?? [],
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
+    // An operational setting: a rollback keeps the service's current grace, not the old snapshot's.
+    stop_grace_seconds: input.stop_grace_seconds ?? svc.stop_grace_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
@@ -214,8 +218,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   };
   if (input.resources) d.resources = input.resources;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -224,6 +228,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     toJSON(d.volumes),
     d.resources ? toJSON(d.resources) : null,
     d.replicas,
+    d.stop_grace_seconds,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

@@ -32,6 +32,7 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     volumes: [],
     resources: null,
     replicas: 1,
+    stop_grace_seconds: 30,
     created_at: "",
     updated_at: "",
     ...extra,
