@@ -68,3 +68,21 @@ describe("stop grace", () => {
     }
   });
 });
+
+describe("start command", () => {
+  it("resolves the service's own variables and leaves unknown references as written", async () => {
+    const { resolveStartCommand, findPreset } = await import("./index.ts");
+    expect(resolveStartCommand(["redis-server", "--requirepass", "${{REDIS_PASSWORD}}"], { REDIS_PASSWORD: "pw" })).toEqual([
+      "redis-server",
+      "--requirepass",
+      "pw",
+    ]);
+    expect(resolveStartCommand(["echo", "a${{X}}b${{Y}}"], { X: "1" })).toEqual(["echo", "a1b${{Y}}"]);
+    expect(resolveStartCommand(null, {})).toBeNull();
+    expect(resolveStartCommand([], {})).toBeNull();
+    // Redis enforces the preset's generated password only when started with it.
+    const redis = findPreset("redis");
+    expect(redis?.start_command).toEqual(["redis-server", "--requirepass", "${{REDIS_PASSWORD}}", "--appendonly", "yes"]);
+    expect(redis?.env_vars.map((e) => e.key)).toContain("REDIS_PASSWORD");
+  });
+});

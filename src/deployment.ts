@@ -56,6 +56,42 @@ export type RolloutStrategy = typeof ROLLOUT_STOP_FIRST | typeof ROLLOUT_START_F
 export const DEFAULT_STOP_GRACE_SECONDS = 30;
 export const MAX_STOP_GRACE_SECONDS = 300;
 
+export const MAX_COMMAND_ARGS = 64;
+export const MAX_COMMAND_ARG_LENGTH = 4096;
+/** `${{VAR}}` in a start command: the service's own variable, resolved into the deployment at deploy time. */
+export const COMMAND_REFERENCE = /\$\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g;
+
+/**
+ * A start command is an argv array that Docker runs as the container's command, never through a
+ * shell on the host. `null` (or absent) keeps the image's own CMD.
+ */
+export function validateStartCommand(cmd: unknown, v: FieldErrorCollector, field = "start_command"): void {
+  if (cmd === undefined || cmd === null) return;
+  if (!Array.isArray(cmd) || cmd.length === 0) {
+    v.add(field, "Start command must be a non-empty list of arguments, or null for the image's default.");
+    return;
+  }
+  if (cmd.length > MAX_COMMAND_ARGS) {
+    v.add(field, `Start command takes at most ${MAX_COMMAND_ARGS} arguments.`);
+    return;
+  }
+  cmd.forEach((a, i) => {
+    if (typeof a !== "string") v.add(`${field}[${i}]`, "Each argument must be a string.");
+    else if (a.length > MAX_COMMAND_ARG_LENGTH) v.add(`${field}[${i}]`, `An argument is at most ${MAX_COMMAND_ARG_LENGTH} characters.`);
+    else if (a.includes("\u0000")) v.add(`${field}[${i}]`, "An argument cannot contain NUL characters.");
+  });
+  if (typeof cmd[0] === "string" && cmd[0].trim() === "") v.add(`${field}[0]`, "The program to run cannot be empty.");
+}
+
+/**
+ * The command with each `${{VAR}}` replaced by the deployment's resolved variable. An unknown
+ * reference stays as written: an empty value would, for example, turn `--requirepass` off.
+ */
+export function resolveStartCommand(cmd: readonly string[] | null | undefined, env: Record<string, string>): string[] | null {
+  if (!cmd || cmd.length === 0) return null;
+  return cmd.map((a) => a.replace(COMMAND_REFERENCE, (whole, key: string) => (Object.hasOwn(env, key) ? (env[key] as string) : whole)));
+}
+
 export const VOLUME_REPLICAS_MESSAGE =
   "A service with a volume runs one replica: two containers must never mount the same volume. Set replicas to 1 or remove the volume.";
 
@@ -107,6 +143,8 @@ export interface Deployment {
   replicas: number;
   /** Seconds between the stop signal and SIGKILL for this deployment's containers. */
   stop_grace_seconds: number;
+  /** The container's command with references resolved; absent keeps the image's CMD. */
+  start_command?: string[];
   status: DeploymentStatus;
   failure_reason?: string;
   exit_code?: number;
@@ -127,6 +165,7 @@ export interface DeploymentCreate {
   resources?: Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  start_command?: string[] | null;
 }
 
 export interface DeploymentFilter extends Page {
@@ -235,6 +274,7 @@ export function validateDeploymentCreate(input: DeploymentCreate): void {
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateStopGrace(input.stop_grace_seconds, v);
+  validateStartCommand(input.start_command, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
   v.throwIfAny();
 }

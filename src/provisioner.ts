@@ -45,7 +45,7 @@ export interface ContainerSpec {
   /** Named volumes: `volume` is the Docker volume name. */
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
-  /** Command override (argv, no shell). Set only by tests and presets, never from user input. */
+  /** Command override (argv, run by Docker with no shell on the host): the deployment's start command. */
   cmd?: string[];
   /** Seconds Docker waits after the stop signal before SIGKILL (`docker stop`, daemon shutdown). */
   stop_timeout?: number;

@@ -1,5 +1,12 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
-import { validatePorts, validateResources, validateStopGrace, validateVolumeReplicas, validateVolumes } from "./deployment.ts";
+import {
+  validatePorts,
+  validateResources,
+  validateStartCommand,
+  validateStopGrace,
+  validateVolumeReplicas,
+  validateVolumes,
+} from "./deployment.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { hasControlChars, isBlank } from "./validate.ts";
@@ -55,6 +62,8 @@ export interface Service {
   replicas: number;
   /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
   stop_grace_seconds: number;
+  /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
+  start_command: string[] | null;
   created_at: string;
   updated_at: string;
   /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
@@ -70,6 +79,7 @@ export interface ServiceCreate {
   resources?: Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  start_command?: string[] | null;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -82,6 +92,8 @@ export interface ServiceUpdate {
   resources?: Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  /** `null` goes back to the image's CMD. */
+  start_command?: string[] | null;
 }
 
 export interface ServiceFilter extends Page {
@@ -148,6 +160,7 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateReplicas(input.replicas, v);
   validateStopGrace(input.stop_grace_seconds, v);
+  validateStartCommand(input.start_command, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

@@ -64,6 +64,7 @@ export interface ServiceCreateInput {
   resources?: Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  start_command?: string[] | null;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -28,6 +28,7 @@ export function deployment(d: deploykit.Deployment) {
     volumes: d.volumes,
     replicas: d.replicas,
     stop_grace_seconds: d.stop_grace_seconds,
+    start_command: d.start_command ?? null,
     // stop-first: the old container was stopped before this one started, because the service has a volume.
     rollout: deploykit.rolloutStrategy(d),
     status: d.status,
@@ -57,6 +58,7 @@ export function service(s: deploykit.Service) {
     resources: s.resources,
     replicas: s.replicas,
     stop_grace_seconds: s.stop_grace_seconds,
+    start_command: s.start_command,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

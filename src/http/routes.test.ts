@@ -40,6 +40,7 @@ const SERVICE: deploykit.Service = {
   resources: null,
   replicas: 1,
   stop_grace_seconds: 30,
+  start_command: null,
   created_at: T0,
   updated_at: T0,
   active_deployment: DEPLOYMENT,

@@ -11,6 +11,7 @@ export interface ServiceCreateRequest {
   resources?: deploykit.Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  start_command?: string[] | null;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -48,6 +49,7 @@ export async function stageServiceCreate(
   if (input.resources !== undefined && input.resources !== null) deploykit.validateResources(input.resources, v);
   deploykit.validateReplicas(input.replicas, v);
   deploykit.validateStopGrace(input.stop_grace_seconds, v);
+  deploykit.validateStartCommand(input.start_command, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
@@ -75,6 +77,7 @@ export async function stageServiceCreate(
   if (input.resources !== undefined) payload.resources = input.resources;
   if (input.replicas !== undefined) payload.replicas = input.replicas;
   if (input.stop_grace_seconds !== undefined) payload.stop_grace_seconds = input.stop_grace_seconds;
+  if (input.start_command !== undefined && input.start_command !== null) payload.start_command = input.start_command;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

@@ -703,6 +703,20 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
     expect(h.rt.sharedVolumeCreates).toEqual([]);
   });
 
+  it("runs the deployment's start command as the container's command", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "cache");
+    h.store.addDeployment(
+      svc.id,
+      { image: "app:1", volumes, start_command: ["redis-server", "--requirepass", "pw"] },
+      {
+        start_command: ["redis-server", "--requirepass", "pw"],
+      },
+    );
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)[0]?.cmd).toEqual(["redis-server", "--requirepass", "pw"]);
+  });
+
   it("keeps a stateless service start-first: the old container serves until the new one is healthy", async () => {
     const h = setup();
     const { svc } = await mustDeployHealthy(h, "web");

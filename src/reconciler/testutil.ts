@@ -27,6 +27,8 @@ export interface FakeContainer {
   ip: string;
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
+  /** The command it was created with, when the spec set one. */
+  cmd?: string[];
   state: string;
   restart_count: number;
   exit_code?: number;
@@ -138,6 +140,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       started_at: new Date(this.clock.now() - this.startedAgoMs).toISOString(),
       logs: "",
     };
+    if (spec.cmd) c.cmd = [...spec.cmd];
     this.onRun?.(c);
     this.containers.set(c.docker_id, c);
     return c.docker_id;
@@ -299,6 +302,7 @@ export class MemStore {
       resources: null,
       replicas: 1,
       stop_grace_seconds: 30,
+      start_command: null,
       created_at: this.#ts(),
       updated_at: this.#ts(),
       ...extra,

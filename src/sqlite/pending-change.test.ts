@@ -369,6 +369,55 @@ describe("PendingChangeService: one container per volume", () => {
   });
 });
 
+describe("PendingChangeService: start command", () => {
+  it("stages an argv, resolves ${{VAR}} from the service's variables into the deployment, and clears back to the image's", async () => {
+    const { db, pending, p, services } = await setup();
+    await pending.appendPendingChange(
+      p.id,
+      null,
+      create("t-r", "cache", {
+        image: "redis:7",
+        start_command: ["redis-server", "--requirepass", "${{REDIS_PASSWORD}}", "--x", "${{MISSING}}"],
+        env_vars: [{ scope: "service", key: "REDIS_PASSWORD", value: "s3cret" }],
+      }),
+    );
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.created_deployments[0]?.start_command).toEqual(["redis-server", "--requirepass", "s3cret", "--x", "${{MISSING}}"]);
+    const id = r.temp_id_to_service_id["t-r"]!;
+    // The service keeps the reference, not the secret.
+    expect((await services.findServiceByID(id)).start_command).toEqual([
+      "redis-server",
+      "--requirepass",
+      "${{REDIS_PASSWORD}}",
+      "--x",
+      "${{MISSING}}",
+    ]);
+    await pending.appendPendingChange(p.id, null, update(id, { start_command: null }));
+    const r2 = await pending.applyPendingChanges(p.id);
+    expect(r2.redeployed_service_ids).toEqual([id]);
+    expect(r2.created_deployments[0]?.start_command).toBeUndefined();
+    expect((await services.findServiceByID(id)).start_command).toBeNull();
+    void db;
+  });
+
+  it.each([
+    [[], "start_command"],
+    ["redis-server", "start_command"],
+    [[1], "start_command[0]"],
+    [[" "], "start_command[0]"],
+    [["a\u0000b"], "start_command[0]"],
+    [Array(65).fill("x"), "start_command"],
+  ])("refuses %j", async (cmd, field) => {
+    const { pending, p } = await setup();
+    const err = await pending.appendPendingChange(p.id, null, create("t1", "x", { start_command: cmd })).then(
+      () => null,
+      (e: unknown) => e as deploykit.DeployKitError,
+    );
+    expect(err?.code).toBe(deploykit.EINVALID);
+    expect(Object.keys(err?.fields ?? {})).toContain(field);
+  });
+});
+
 describe("PendingChangeService removal", () => {
   it("removes one entry, but not creations or deletions of services", async () => {
     const { db, pending, p } = await setup();

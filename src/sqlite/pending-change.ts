@@ -40,7 +40,17 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
   [deploykit.OP_ENV_DELETE]: deploykit.TARGET_ENV_VAR,
 };
 
-const SETTINGS_KEYS = ["name", "icon_url", "image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds"] as const;
+const SETTINGS_KEYS = [
+  "name",
+  "icon_url",
+  "image",
+  "ports",
+  "volumes",
+  "resources",
+  "replicas",
+  "stop_grace_seconds",
+  "start_command",
+] as const;
 
 export interface PendingChangeServiceOptions {
   /**
@@ -622,6 +632,7 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.resources ?? null,
     deploykit.effectiveReplicas(d.replicas ?? 1),
     d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    d.start_command ?? null,
   ]);
 }
 
@@ -659,6 +670,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       resources: svc.resources,
       replicas: svc.replicas,
       stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -681,6 +693,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       resources: svc.resources,
       replicas: svc.replicas,
       stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

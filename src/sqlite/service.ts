@@ -14,6 +14,7 @@ export interface ServiceRow {
   resources: string | null;
   replicas: number;
   stop_grace_seconds: number;
+  start_command: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -94,6 +95,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     resources: fromJSON(r.resources, null),
     replicas: r.replicas,
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: fromJSON<string[] | null>(r.start_command, null),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -179,13 +181,14 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     resources: input.resources ?? null,
     replicas: input.replicas ?? 1,
     stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: input.start_command && input.start_command.length > 0 ? input.start_command : null,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -197,6 +200,7 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.resources === null ? null : toJSON(svc.resources),
       svc.replicas,
       svc.stop_grace_seconds,
+      svc.start_command === null ? null : toJSON(svc.start_command),
       tx.now,
       tx.now,
     );
@@ -254,13 +258,20 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     settingsChanged = true;
   }
   // Checked on the result, so a volume staged in one change and replicas in another cannot meet.
+  if (upd.start_command !== undefined) {
+    const cmd = upd.start_command && upd.start_command.length > 0 ? upd.start_command : null;
+    if (!same(cmd, svc.start_command)) {
+      next.start_command = cmd;
+      settingsChanged = true;
+    }
+  }
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -269,6 +280,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.resources === null ? null : toJSON(next.resources),
       next.replicas,
       next.stop_grace_seconds,
+      next.start_command === null ? null : toJSON(next.start_command),
       tx.now,
       svc.id,
     );

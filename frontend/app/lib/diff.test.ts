@@ -33,6 +33,7 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     resources: null,
     replicas: 1,
     stop_grace_seconds: 30,
+    start_command: null,
     created_at: "",
     updated_at: "",
     ...extra,
@@ -76,6 +77,7 @@ describe("serviceOverrides", () => {
       resources: null,
       replicas: 2,
       stop_grace_seconds: 30,
+      start_command: null,
     });
   });
 });

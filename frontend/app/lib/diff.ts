@@ -3,6 +3,7 @@ import type { PortMapping, Resources, VolumeMount } from "../../../src/deploymen
 import type { EnvVar } from "../../../src/envvar.ts";
 import type { PendingChange } from "../../../src/pending-change.ts";
 import type { Service } from "../../../src/service.ts";
+import { formatCommand } from "./command.ts";
 
 /**
  * The UI's projection of the staged-change log (original §8.6): what each service will look like,
@@ -25,6 +26,7 @@ export interface ServiceSettings {
   resources: Resources | null;
   replicas: number;
   stop_grace_seconds: number;
+  start_command: string[] | null;
 }
 
 export interface ServiceOverride {
@@ -37,10 +39,11 @@ export interface ServiceOverride {
   resources?: Resources | null;
   replicas?: number;
   stop_grace_seconds?: number;
+  start_command?: string[] | null;
   deleted: boolean;
 }
 
-const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds"] as const;
+const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds", "start_command"] as const;
 
 /** Latest staged name, icon, settings and delete flag per service id. */
 export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
@@ -77,6 +80,7 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     resources: override?.resources !== undefined ? override.resources : (service.resources ?? null),
     replicas: override?.replicas ?? service.replicas ?? 1,
     stop_grace_seconds: override?.stop_grace_seconds ?? service.stop_grace_seconds ?? 30,
+    start_command: override?.start_command !== undefined ? override.start_command : (service.start_command ?? null),
   };
 }
 
@@ -207,6 +211,7 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   resources: { label: "Limits", fmt: (v) => formatResources(v as Resources | null) },
   replicas: { label: "Replicas", fmt: (v) => String(v ?? 1) },
   stop_grace_seconds: { label: "Stop grace", fmt: (v) => `${v ?? 30} s` },
+  start_command: { label: "Command", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
 };
 
 /**

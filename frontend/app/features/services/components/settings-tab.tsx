@@ -9,6 +9,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
 import { iconURLError, MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
@@ -146,6 +147,7 @@ interface RuntimeForm {
   memory: string;
   cpus: string;
   stopGrace: string;
+  command: string;
   volumes: VolumeMount[];
 }
 
@@ -159,6 +161,7 @@ function toForm(s: ReturnType<typeof effectiveSettings>): RuntimeForm {
     memory: s.resources?.memory_mb ? String(s.resources.memory_mb) : "",
     cpus: s.resources?.cpus ? String(s.resources.cpus) : "",
     stopGrace: String(s.stop_grace_seconds ?? 30),
+    command: formatCommand(s.start_command),
     volumes: s.volumes.map((v) => ({ ...v })),
   };
 }
@@ -190,6 +193,8 @@ function RuntimeCard({
       : replicas > 1 && f.volumes.length > 0
         ? "A service with a volume runs one replica: two containers never share a volume."
         : null;
+  const command = parseCommand(f.command);
+  const commandErr = command.error ?? null;
   const stopGrace = Number(f.stopGrace);
   const stopGraceErr =
     f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > 300
@@ -225,6 +230,8 @@ function RuntimeCard({
     }
     if (f.replicas !== initial.replicas) upd.replicas = replicas;
     if (f.stopGrace !== initial.stopGrace) upd.stop_grace_seconds = stopGrace;
+    if (f.command.trim() !== initial.command && JSON.stringify(command.argv) !== JSON.stringify(current.start_command ?? []))
+      upd.start_command = command.argv.length > 0 ? command.argv : null;
     if (f.memory !== initial.memory || f.cpus !== initial.cpus) {
       const r: Resources = { ...(current.resources ?? {}) };
       if (memory > 0) r.memory_mb = memory;
@@ -238,7 +245,7 @@ function RuntimeCard({
   };
   const upd = build();
   const dirty = Object.keys(upd).length > 0;
-  const invalid = !!(portErr || replicasErr || stopGraceErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
+  const invalid = !!(portErr || replicasErr || stopGraceErr || commandErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
   const serverErr = (k: string) => fieldError(update.error, k);
   return (
     <Card>
@@ -312,6 +319,24 @@ function RuntimeCard({
               />
             </Field>
           </div>
+          <Field
+            label="Start command"
+            htmlFor="svc-command"
+            error={commandErr ?? serverErr("start_command")}
+            hint={
+              command.argv.length > 0
+                ? `Runs as ${JSON.stringify(command.argv)} — no shell; \${{VAR}} is this service's variable.`
+                : "Empty: the image's own command."
+            }
+          >
+            <Input
+              id="svc-command"
+              className="font-mono"
+              value={f.command}
+              placeholder="image default"
+              onChange={(e) => set("command", e.target.value)}
+            />
+          </Field>
           <Field
             label="Stop grace (seconds)"
             htmlFor="svc-stop-grace"
