@@ -101,6 +101,11 @@ export interface ContainerRuntime {
    * once Docker has removed the container; no error when already gone.
    */
   removeContainer(dockerID: string, graceSeconds?: number): Promise<void>;
+  /**
+   * `docker restart`: the same container is stopped (stop signal, SIGKILL after `graceSeconds`) and
+   * started again, so a volume is never mounted twice. Throws ENOTFOUND when it is gone.
+   */
+  restartContainer(dockerID: string, graceSeconds?: number): Promise<void>;
   /** Throws ENOTFOUND when the container is gone. */
   inspectContainer(dockerID: string): Promise<ContainerInspection>;
   /** Last `lines` lines of stdout+stderr, demultiplexed. */

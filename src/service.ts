@@ -33,6 +33,10 @@ export const SERVICE_STATUSES: readonly ServiceStatus[] = [
   SERVICE_STOPPED,
 ];
 
+export const RUN_STOP = "stop";
+export const RUN_START = "start";
+export type RunState = typeof RUN_STOP | typeof RUN_START;
+
 /** Service names are DNS labels: they become the container's network alias. */
 export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SERVICE_NAME_MESSAGE =
@@ -64,6 +68,8 @@ export interface Service {
   stop_grace_seconds: number;
   /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
   start_command: string[] | null;
+  /** When Restart was last asked for: serving containers started before it are restarted (internal). */
+  restart_requested_at?: string;
   created_at: string;
   updated_at: string;
   /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
@@ -228,8 +234,16 @@ export interface ServiceService {
   createService(projectID: string, input: ServiceCreate): Promise<Service>;
   /** Throws EINVALID, ENOTFOUND, ECONFLICT. */
   updateService(id: string, upd: ServiceUpdate): Promise<Service>;
-  /** Sets the status (reconciler). Returns the previous status. Throws ENOTFOUND. */
+  /** Sets the status (reconciler); a stopped service stays stopped. Returns the previous status. Throws ENOTFOUND. */
   updateServiceStatus(id: string, status: ServiceStatus): Promise<ServiceStatus>;
+  /**
+   * The Stop and Start actions: stop sets `stopped` (the reconciler keeps it down, the deployment is
+   * kept); start brings the same deployment back (`deploying` until the reconciler sees it run).
+   * Throws ENOTFOUND.
+   */
+  setRunState(id: string, run: RunState): Promise<{ service: Service; previous: ServiceStatus }>;
+  /** The Restart action: stamps restart_requested_at. Throws ENOTFOUND, EINVALID when nothing serves or it is stopped. */
+  requestRestart(id: string): Promise<Service>;
   /** Deletes the service with its deployments, container rows, env vars and canvas node. Throws ENOTFOUND. */
   deleteService(id: string): Promise<void>;
 }

@@ -90,6 +90,25 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     }
   }
 
+  async restartContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.conn.api.getContainer(dockerID).inspect();
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "container restart failed");
+    }
+    if (!deploykit.ownedBy(info.Config.Labels, this.conn.instanceID)) throw forbidden("container", dockerID);
+    const configured = (info.Config as { StopTimeout?: number }).StopTimeout;
+    const t = Math.max(0, Math.floor(graceSeconds ?? configured ?? STOP_GRACE_SECONDS));
+    try {
+      await withDeadline(this.conn.stream.getContainer(info.Id).restart({ t }), t + 30);
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "container restart failed");
+    }
+  }
+
   async inspectContainer(dockerID: string): Promise<deploykit.ContainerInspection> {
     let info: Dockerode.ContainerInspectInfo;
     try {
@@ -152,12 +171,16 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
  */
 async function stopWithin(conn: Conn, id: string, graceSeconds: number): Promise<void> {
   const t = Math.max(0, Math.floor(graceSeconds));
+  await withDeadline(conn.stream.getContainer(id).stop({ t }), t + 30);
+}
+
+async function withDeadline<T>(p: Promise<T>, seconds: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stop did not finish within ${t + 30} s`)), (t + 30) * 1000);
+    timer = setTimeout(() => reject(new Error(`Docker did not answer within ${seconds} s`)), seconds * 1000);
   });
   try {
-    await Promise.race([conn.stream.getContainer(id).stop({ t }), deadline]);
+    return await Promise.race([p, deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -40,6 +40,7 @@ const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
   [deploykit.EVENT_SERVICE_UPDATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_DELETED]: "service:deleted",
   [deploykit.EVENT_SERVICE_STATUS_CHANGED]: "service:status-changed",
+  [deploykit.EVENT_SERVICE_RESTARTED]: "service:restarted",
   [deploykit.EVENT_CONTAINER_CREATED]: "container:created",
   [deploykit.EVENT_CONTAINER_DELETED]: "container:deleted",
   [deploykit.EVENT_DEPLOYMENT_CREATED]: "deployment:created",

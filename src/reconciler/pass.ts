@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
 
 /** The slices of the domain services the reconciler uses. */
@@ -118,6 +119,7 @@ class ServicePass {
       if (live) await this.createMissing(desired);
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
+      if (live && this.service) await this.restart(this.service);
       if (live) await this.updateStatus();
       if (ctx.forwarder) await this.publishRoutes(live);
     }
@@ -453,6 +455,27 @@ class ServicePass {
       out.push({ volume: name, mount_path: vol.mount_path });
     }
     return out;
+  }
+
+  /** The Restart action's step (see restart.ts); a failure is retried with backoff like any other. */
+  async restart(service: deploykit.Service): Promise<void> {
+    try {
+      const { ctx } = this;
+      const busy = await restartStale({
+        service,
+        deps: this.deps,
+        byKey: this.byKey,
+        runtime: ctx.runtime,
+        snapshot: ctx.snapshot,
+        ledger: ctx.ledger,
+        now: ctx.now(),
+        stableWindowMs: ctx.stableWindowMs,
+        logger: this.log,
+      });
+      if (busy) this.again = true;
+    } catch (err) {
+      this.errors.push(err);
+    }
   }
 
   /** Readiness gate (original §7.2 step 4): promote, fail, or flag a live crash-loop. */

@@ -731,6 +731,62 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
   });
 });
 
+describe("Reconciler: Restart, Stop and Start", () => {
+  it("restarts a two-replica service one replica at a time, the second only once the first is back through the gate", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2 });
+    await passes(h.rec, 1, h.clock, 20_000);
+    const [c0, c1] = h.rt.ofService(svc.id).sort((a, b) => a.name.localeCompare(b.name));
+    h.clock.advance(1_000);
+    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    await h.rec.reconcileOnce();
+    expect(h.rt.restarts).toEqual([c0!.docker_id]);
+    // The restarted replica has to be up for the stable window before the next one goes.
+    await passes(h.rec, 2, h.clock, 2_000);
+    expect(h.rt.restarts).toEqual([c0!.docker_id]);
+    await passes(h.rec, 2, h.clock, 6_000);
+    expect(h.rt.restarts).toEqual([c0!.docker_id, c1!.docker_id]);
+    await passes(h.rec, 3, h.clock, 6_000);
+    expect(h.rt.restarts).toHaveLength(2);
+    // Same containers, never a second one: restart keeps the container.
+    expect(
+      h.rt
+        .ofService(svc.id)
+        .map((c) => c.docker_id)
+        .sort(),
+    ).toEqual([c0!.docker_id, c1!.docker_id].sort());
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
+  it("restarts a volume service's one container in place with the service's grace", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
+    h.store.svc(svc.id).stop_grace_seconds = 12;
+    const c = h.rt.ofService(svc.id)[0]!;
+    h.clock.advance(1_000);
+    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    h.rt.graces.length = 0;
+    await h.rec.reconcileOnce();
+    expect(h.rt.restarts).toEqual([c.docker_id]);
+    expect(h.rt.graces).toEqual([12]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+  });
+
+  it("keeps a stopped service down, and a pass cannot undo Stop", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web");
+    h.store.svc(svc.id).status = "stopped";
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)).toEqual([]);
+    expect(await h.store.services.updateServiceStatus(svc.id, "running")).toBe("stopped");
+    expect(h.store.svc(svc.id).status).toBe("stopped");
+    // Start: the same deployment runs again.
+    h.store.svc(svc.id).status = "deploying";
+    await passes(h.rec, 1, h.clock, 20_000);
+    expect(h.rt.ofService(svc.id)).toHaveLength(1);
+  });
+});
+
 describe("Reconciler loop", () => {
   const waitFor = async (cond: () => boolean, ms = 3_000) => {
     const end = Date.now() + ms;

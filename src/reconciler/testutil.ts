@@ -156,6 +156,19 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     this.containers.delete(dockerID);
   }
 
+  /** Containers restarted by restartContainer, in order. */
+  readonly restarts: string[] = [];
+
+  async restartContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+    this.#call("restartContainer");
+    this.graces.push(graceSeconds);
+    const c = this.containers.get(dockerID);
+    if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+    c.state = "running";
+    c.started_at = new Date(this.clock.now()).toISOString();
+    this.restarts.push(dockerID);
+  }
+
   async inspectContainer(dockerID: string): Promise<deploykit.ContainerInspection> {
     this.#call("inspectContainer");
     const c = this.containers.get(dockerID);
@@ -384,7 +397,8 @@ export class MemStore {
       const s = this.serviceRows.get(id);
       if (!s) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
       const old = s.status;
-      s.status = status;
+      // Like SQLite: a stopped service stays stopped until the Start action.
+      if (old !== deploykit.SERVICE_STOPPED) s.status = status;
       return old;
     },
   };

@@ -71,7 +71,8 @@ export class DeploymentService implements deploykit.DeploymentService {
       );
       // One serving deployment per service: whatever served before is superseded.
       tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
-      tx.run("UPDATE services SET active_deployment_id = ?, status = 'running', updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+      tx.run("UPDATE services SET active_deployment_id = ?, updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+      setServiceStatus(tx, d.service_id, deploykit.SERVICE_RUNNING);
       return { deployment: findDeploymentByID(tx, id), previous_active_id: previous && previous !== id ? previous : null };
     });
   }

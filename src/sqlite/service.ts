@@ -15,6 +15,7 @@ export interface ServiceRow {
   replicas: number;
   stop_grace_seconds: number;
   start_command: string | null;
+  restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -72,6 +73,34 @@ export class ServiceService implements deploykit.ServiceService {
     });
   }
 
+  async requestRestart(id: string): Promise<deploykit.Service> {
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      if (svc.status === deploykit.SERVICE_STOPPED) throw deploykit.errorf(deploykit.EINVALID, "The service is stopped: start it instead.");
+      if (svc.active_deployment_id === null)
+        throw deploykit.errorf(deploykit.EINVALID, "Nothing to restart: the service has not been deployed yet.");
+      tx.run("UPDATE services SET restart_requested_at = ? WHERE id = ?", tx.now, id);
+      return findServiceByID(tx, id);
+    });
+  }
+
+  async setRunState(id: string, run: deploykit.RunState): Promise<{ service: deploykit.Service; previous: deploykit.ServiceStatus }> {
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      const next =
+        run === deploykit.RUN_STOP
+          ? deploykit.SERVICE_STOPPED
+          : svc.status !== deploykit.SERVICE_STOPPED
+            ? svc.status
+            : svc.active_deployment_id !== null ||
+                tx.get("SELECT 1 FROM deployments WHERE service_id = ? AND status IN ('pending', 'starting')", id)
+              ? deploykit.SERVICE_DEPLOYING
+              : deploykit.SERVICE_CREATED;
+      if (next !== svc.status) tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", next, tx.now, id);
+      return { service: findServiceByID(tx, id), previous: svc.status };
+    });
+  }
+
   async deleteService(id: string): Promise<void> {
     this.#db.write((tx) => {
       const svc = findServiceByID(tx, id);
@@ -99,6 +128,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
+  if (r.restart_requested_at) svc.restart_requested_at = r.restart_requested_at;
   if (r.ad_id) {
     // The thin view the original returned: enough to show what serves, not the env snapshot.
     svc.active_deployment = {
@@ -292,8 +322,13 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
   return { service: next, renamedFrom, settingsChanged, changed };
 }
 
+/**
+ * Sets a status the reconciler or a deployment computed. A stopped service stays stopped: only the
+ * Start action (`setRunState`) brings it back, so a pass that was under way when Stop was pressed
+ * cannot undo it.
+ */
 export function setServiceStatus(tx: Tx, id: string, status: deploykit.ServiceStatus): void {
-  tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", status, tx.now, id);
+  tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ? AND status != 'stopped'", status, tx.now, id);
 }
 
 /** Deployments, containers and env vars go by cascade/trigger; the canvas node is removed explicitly. */

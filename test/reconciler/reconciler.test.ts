@@ -163,6 +163,66 @@ describe("Reconciler with dockerd and SQLite", () => {
     }
   });
 
+  it("Restart restarts a two-replica service one replica at a time in place; Stop keeps it down; Start brings the same deployment back", async () => {
+    const svc = await s.services.createService(project.id, { name: "pair", image: WEB_IMAGE });
+    const dep = await s.deployments.createDeployment(svc.id, { image: WEB_IMAGE, replicas: 2, env_vars: { VERSION: "p1" } });
+    rec.triggerService(svc.id);
+    await until("pair healthy", async () => (await deployment(dep.id)).status === "healthy", 60_000);
+    const startedAt = async () =>
+      new Map(
+        await Promise.all(
+          (await managed(deploykit.LABEL_SERVICE_ID, svc.id)).map(
+            async (c) => [c.Id, (await raw.getContainer(c.Id).inspect()).State] as const,
+          ),
+        ),
+      );
+    const before = await startedAt();
+    expect(before.size).toBe(2);
+    // Sampled every 100 ms during the restart: at least one replica is running at every sample.
+    let minRunning = 2;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const list = await managed(deploykit.LABEL_SERVICE_ID, svc.id);
+        minRunning = Math.min(minRunning, list.filter((c) => c.State === "running").length);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await s.services.requestRestart(svc.id);
+      rec.triggerService(svc.id);
+      await until(
+        "both replicas restarted",
+        async () => {
+          const now = await startedAt();
+          return [...before].every(([id, st]) => now.get(id) && now.get(id)!.StartedAt !== st.StartedAt && now.get(id)!.Running);
+        },
+        90_000,
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(minRunning).toBeGreaterThanOrEqual(1);
+    // In place: the same two containers.
+    expect([...(await startedAt()).keys()].sort()).toEqual([...before.keys()].sort());
+
+    await s.services.setRunState(svc.id, deploykit.RUN_STOP);
+    rec.triggerService(svc.id);
+    await until("stopped service has no containers", async () => (await managed(deploykit.LABEL_SERVICE_ID, svc.id)).length === 0);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await managed(deploykit.LABEL_SERVICE_ID, svc.id)).toHaveLength(0);
+    expect((await s.services.findServiceByID(svc.id)).status).toBe("stopped");
+
+    await s.services.setRunState(svc.id, deploykit.RUN_START);
+    rec.triggerService(svc.id);
+    await until("started again", async () => (await s.services.findServiceByID(svc.id)).status === "running", 60_000);
+    const again = await managed(deploykit.LABEL_SERVICE_ID, svc.id);
+    expect(again.map((c) => c.Labels[deploykit.LABEL_DEPLOYMENT_ID])).toEqual([dep.id, dep.id]);
+    await s.services.deleteService(svc.id);
+    rec.trigger();
+  });
+
   it("fails a bad image after three attempts while the previous deployment keeps serving", async () => {
     // A registry that refuses connections at once (there is no registry here at all).
     const dep = await s.deployments.createDeployment(web.id, { image: "127.0.0.1:9/deploykit-test/does-not-exist:404" });

@@ -5,3 +5,6 @@ ALTER TABLE deployments ADD COLUMN stop_grace_seconds INTEGER NOT NULL DEFAULT 3
 -- The container's command (JSON argv, run by Docker without a shell); NULL keeps the image's CMD.
 ALTER TABLE services ADD COLUMN start_command TEXT;
 ALTER TABLE deployments ADD COLUMN start_command TEXT;
+-- The Restart action: containers of the serving deployment started before this are restarted, one
+-- replica at a time, each back through the readiness gate.
+ALTER TABLE services ADD COLUMN restart_requested_at TEXT;
