@@ -219,6 +219,27 @@ describe("compactDiff", () => {
     expect(compactDiff([change("service.delete", { target_id: "s2" })], withDB)[0]?.warning).toBeUndefined();
   });
 
+  it("warns on project and group variables that reach a running service with a volume", () => {
+    const db = service("s2", "db", { active_deployment_id: "d2", volumes: [{ name: "data", mount_path: "/data" }] });
+    const withDB = {
+      ...ctx,
+      services: new Map([...ctx.services, ["s2", db]]),
+      nodes: new Map([
+        ["g1", { id: "g1", type: "group" as const, label: "Backend" }],
+        ["n1", { id: "n1", type: "service" as const, label: "web", service_id: "s1", parent_id: "g1" }],
+        ["n2", { id: "n2", type: "service" as const, label: "db", service_id: "s2", parent_id: "" }],
+      ]),
+    };
+    const project = compactDiff(
+      [change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "A", value: "1" } })],
+      withDB,
+    );
+    expect(project[0]?.warning).toMatch(/Services with a volume \(db\)/);
+    // Group g1 holds only the stateless web service.
+    const group = compactDiff([change("env_var.create", { target_id: "g1", payload: { scope: "group", key: "A", value: "1" } })], withDB);
+    expect(group[0]?.warning).toBeUndefined();
+  });
+
   it("undo is offered only for removable entries", () => {
     const create = change("service.create", { target_temp_id: "t1", payload: { name: "a", image: "b" } });
     const env = change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "P", value: "1" } });

@@ -236,6 +236,21 @@ function serviceNodeParent(ctx: DiffContext, serviceID: string): string | null {
   return null;
 }
 
+/**
+ * Project and group variables reach every service under them: the running services with a volume
+ * among those are stopped before they restart, and the diff says which.
+ */
+function sharedVariableWarning(ctx: DiffContext, groupID: string, overrides: Map<string, ServiceOverride>): string | undefined {
+  const inScope = (svc: Service) =>
+    groupID === "project" || (groupID.startsWith("group:") && serviceNodeParent(ctx, svc.id) === groupID.slice(6));
+  const names = [...ctx.services.values()]
+    .filter((svc) => inScope(svc) && volumeRedeployWarning(svc, overrides.get(svc.id)) !== undefined)
+    .map((svc) => svc.name)
+    .sort();
+  if (names.length === 0) return undefined;
+  return `Services with a volume (${names.join(", ")}) are stopped before their new container starts, so they are briefly unavailable.`;
+}
+
 /** Groups the log per target with latest-wins fields and merged env var rows; empty groups hidden. */
 export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext): DiffGroup[] {
   const groups = new Map<string, DiffGroup & { fieldMap: Map<string, DiffField>; envMap: Map<string, DiffEnv> }>();
@@ -355,7 +370,13 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
       .sort((a, b) => a.key.localeCompare(b.key));
     if (fields.length === 0 && env.length === 0 && !g.badge) continue;
     const serviceID = g.id.startsWith("service:") && !g.id.startsWith("service:temp:") ? g.id.slice("service:".length) : null;
-    const warning = serviceID && !g.badge ? volumeRedeployWarning(ctx.services.get(serviceID), overrides.get(serviceID)) : undefined;
+    const warning = serviceID
+      ? !g.badge
+        ? volumeRedeployWarning(ctx.services.get(serviceID), overrides.get(serviceID))
+        : undefined
+      : env.length > 0
+        ? sharedVariableWarning(ctx, g.id, overrides)
+        : undefined;
     out.push({
       id: g.id,
       title: g.title,
