@@ -68,11 +68,14 @@ export const COMMAND_REFERENCE = /\$\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g;
 export function validateStartCommand(cmd: unknown, v: FieldErrorCollector, field = "start_command"): void {
   if (cmd === undefined || cmd === null) return;
   if (!Array.isArray(cmd) || cmd.length === 0) {
-    v.add(field, "Start command must be a non-empty list of arguments, or null for the image's default.");
+    v.add(
+      field,
+      `${field === "entrypoint" ? "Entrypoint" : "Start command"} must be a non-empty list of arguments, or null for the image's default.`,
+    );
     return;
   }
   if (cmd.length > MAX_COMMAND_ARGS) {
-    v.add(field, `Start command takes at most ${MAX_COMMAND_ARGS} arguments.`);
+    v.add(field, `At most ${MAX_COMMAND_ARGS} arguments.`);
     return;
   }
   cmd.forEach((a, i) => {
@@ -145,6 +148,8 @@ export interface Deployment {
   stop_grace_seconds: number;
   /** The container's command with references resolved; absent keeps the image's CMD. */
   start_command?: string[];
+  /** The container's entrypoint with references resolved; absent keeps the image's ENTRYPOINT. */
+  entrypoint?: string[];
   status: DeploymentStatus;
   failure_reason?: string;
   exit_code?: number;
@@ -166,6 +171,7 @@ export interface DeploymentCreate {
   replicas?: number;
   stop_grace_seconds?: number;
   start_command?: string[] | null;
+  entrypoint?: string[] | null;
 }
 
 export interface DeploymentFilter extends Page {
@@ -275,6 +281,7 @@ export function validateDeploymentCreate(input: DeploymentCreate): void {
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateStopGrace(input.stop_grace_seconds, v);
   validateStartCommand(input.start_command, v);
+  validateStartCommand(input.entrypoint, v, "entrypoint");
   validateVolumeReplicas(input.volumes, input.replicas, v);
   v.throwIfAny();
 }

@@ -47,6 +47,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   /** Command override (argv, run by Docker with no shell on the host): the deployment's start command. */
   cmd?: string[];
+  /** Entrypoint override (argv, no shell on the host). */
+  entrypoint?: string[];
   /** Seconds Docker waits after the stop signal before SIGKILL (`docker stop`, daemon shutdown). */
   stop_timeout?: number;
 }

@@ -68,6 +68,8 @@ export interface Service {
   stop_grace_seconds: number;
   /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
   start_command: string[] | null;
+  /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
+  entrypoint: string[] | null;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -86,6 +88,7 @@ export interface ServiceCreate {
   replicas?: number;
   stop_grace_seconds?: number;
   start_command?: string[] | null;
+  entrypoint?: string[] | null;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -100,6 +103,8 @@ export interface ServiceUpdate {
   stop_grace_seconds?: number;
   /** `null` goes back to the image's CMD. */
   start_command?: string[] | null;
+  /** `null` goes back to the image's ENTRYPOINT. */
+  entrypoint?: string[] | null;
 }
 
 export interface ServiceFilter extends Page {
@@ -167,6 +172,7 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateReplicas(input.replicas, v);
   validateStopGrace(input.stop_grace_seconds, v);
   validateStartCommand(input.start_command, v);
+  validateStartCommand(input.entrypoint, v, "entrypoint");
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

@@ -236,6 +236,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...spec.aliases] } } },
   };
   if (spec.cmd && spec.cmd.length > 0) opts.Cmd = [...spec.cmd];
+  if (spec.entrypoint && spec.entrypoint.length > 0) opts.Entrypoint = [...spec.entrypoint];
   if (spec.stop_timeout !== undefined) opts.StopTimeout = Math.max(0, Math.floor(spec.stop_timeout));
   return opts;
 }

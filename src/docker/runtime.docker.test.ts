@@ -287,6 +287,25 @@ describe("ContainerRuntime lifecycle", () => {
     expect((await rt.listContainers()).map((c) => c.docker_id)).not.toContain(id);
   });
 
+  it("runs the spec's entrypoint and command (argv, no shell on the host)", async () => {
+    const id = await rt.runContainer(spec({ entrypoint: ["sh", "-c"], cmd: ["echo ep:$0; trap 'exit 0' TERM; sleep 300 & wait", "arg0"] }));
+    const info = await docker.getContainer(id).inspect();
+    expect(info.Config.Entrypoint).toEqual(["sh", "-c"]);
+    expect(await waitFor(async () => ((await rt.logTail(id, 5)).includes("ep:arg0") ? true : undefined))).toBe(true);
+    await rt.removeContainer(id, 0);
+  });
+
+  it("restartContainer restarts the same container in place", async () => {
+    const id = await rt.runContainer(spec());
+    const before = (await docker.getContainer(id).inspect()).State.StartedAt;
+    await rt.restartContainer(id, 0);
+    const after = await docker.getContainer(id).inspect();
+    expect(after.State.Running).toBe(true);
+    expect(after.State.StartedAt).not.toBe(before);
+    await expectCode(rt.restartContainer("nope-does-not-exist", 0), deploykit.ENOTFOUND);
+    await rt.removeContainer(id, 0);
+  });
+
   it("stop grace: a container keeps its StopTimeout, and removal waits the grace it is given before SIGKILL", async () => {
     // Ignores SIGTERM: only the grace's end (SIGKILL) stops it, so the removal time is the grace.
     const stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"];

@@ -65,6 +65,7 @@ export interface ServiceCreateInput {
   replicas?: number;
   stop_grace_seconds?: number;
   start_command?: string[] | null;
+  entrypoint?: string[] | null;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -40,6 +40,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
           replicas: { type: "integer" },
           stop_grace_seconds: { type: "integer" },
           start_command: COMMAND,
+          entrypoint: COMMAND,
         }),
         response: { 201: ref("Deployment"), ...ERRORS },
       },
@@ -54,6 +55,10 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       // Omitted: the service's own command (a preset's enforced password must not be dropped).
       input.start_command = deploykit.resolveStartCommand(
         req.body.start_command === undefined ? svc.start_command : req.body.start_command,
+        input.env_vars,
+      );
+      input.entrypoint = deploykit.resolveStartCommand(
+        req.body.entrypoint === undefined ? svc.entrypoint : req.body.entrypoint,
         input.env_vars,
       );
       const dep = await d.deployments.createDeployment(serviceId, input);

@@ -29,6 +29,7 @@ export function deployment(d: deploykit.Deployment) {
     replicas: d.replicas,
     stop_grace_seconds: d.stop_grace_seconds,
     start_command: d.start_command ?? null,
+    entrypoint: d.entrypoint ?? null,
     // stop-first: the old container was stopped before this one started, because the service has a volume.
     rollout: deploykit.rolloutStrategy(d),
     status: d.status,
@@ -59,6 +60,7 @@ export function service(s: deploykit.Service) {
     replicas: s.replicas,
     stop_grace_seconds: s.stop_grace_seconds,
     start_command: s.start_command,
+    entrypoint: s.entrypoint,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

@@ -41,6 +41,7 @@ const SERVICE: deploykit.Service = {
   replicas: 1,
   stop_grace_seconds: 30,
   start_command: null,
+  entrypoint: null,
   created_at: T0,
   updated_at: T0,
   active_deployment: DEPLOYMENT,

@@ -83,6 +83,7 @@ export const SERVICE_SETTINGS = {
   replicas: { type: "integer" },
   stop_grace_seconds: { type: "integer" },
   start_command: COMMAND,
+  entrypoint: COMMAND,
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -111,6 +112,7 @@ export const ENTITY_SCHEMAS = [
       replicas: { type: "integer" },
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
+      entrypoint: COMMAND,
       rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
@@ -138,6 +140,7 @@ export const ENTITY_SCHEMAS = [
       replicas: { type: "integer" },
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
+      entrypoint: COMMAND,
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },

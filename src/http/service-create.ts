@@ -12,6 +12,7 @@ export interface ServiceCreateRequest {
   replicas?: number;
   stop_grace_seconds?: number;
   start_command?: string[] | null;
+  entrypoint?: string[] | null;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -50,6 +51,7 @@ export async function stageServiceCreate(
   deploykit.validateReplicas(input.replicas, v);
   deploykit.validateStopGrace(input.stop_grace_seconds, v);
   deploykit.validateStartCommand(input.start_command, v);
+  deploykit.validateStartCommand(input.entrypoint, v, "entrypoint");
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
@@ -78,6 +80,7 @@ export async function stageServiceCreate(
   if (input.replicas !== undefined) payload.replicas = input.replicas;
   if (input.stop_grace_seconds !== undefined) payload.stop_grace_seconds = input.stop_grace_seconds;
   if (input.start_command !== undefined && input.start_command !== null) payload.start_command = input.start_command;
+  if (input.entrypoint !== undefined && input.entrypoint !== null) payload.entrypoint = input.entrypoint;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

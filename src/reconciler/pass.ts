@@ -387,6 +387,7 @@ class ServicePass {
     if (dep.resources) spec.resources = dep.resources;
     spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
     if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
+    if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
     return spec;
   }
 

@@ -316,6 +316,7 @@ export class MemStore {
       replicas: 1,
       stop_grace_seconds: 30,
       start_command: null,
+      entrypoint: null,
       created_at: this.#ts(),
       updated_at: this.#ts(),
       ...extra,

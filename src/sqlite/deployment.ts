@@ -13,6 +13,7 @@ interface DeploymentRow {
   replicas: number;
   stop_grace_seconds: number;
   start_command: string | null;
+  entrypoint: string | null;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -145,6 +146,8 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   if (resources) d.resources = resources;
   const cmd = fromJSON<string[] | null>(r.start_command ?? null, null);
   if (cmd && cmd.length > 0) d.start_command = cmd;
+  const ep = fromJSON<string[] | null>(r.entrypoint ?? null, null);
+  if (ep && ep.length > 0) d.entrypoint = ep;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -162,6 +165,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
     resources: d.resources ?? null,
     replicas: d.replicas,
     start_command: d.start_command ?? null,
+    entrypoint: d.entrypoint ?? null,
   };
 }
 
@@ -223,9 +227,10 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   };
   if (input.resources) d.resources = input.resources;
   if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
+  if (input.entrypoint && input.entrypoint.length > 0) d.entrypoint = input.entrypoint;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -236,6 +241,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.replicas,
     d.stop_grace_seconds,
     d.start_command ? toJSON(d.start_command) : null,
+    d.entrypoint ? toJSON(d.entrypoint) : null,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

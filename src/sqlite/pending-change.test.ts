@@ -400,6 +400,24 @@ describe("PendingChangeService: start command", () => {
     void db;
   });
 
+  it("stages an entrypoint next to the command, resolved the same way", async () => {
+    const { pending, p } = await setup();
+    await pending.appendPendingChange(
+      p.id,
+      null,
+      create("t-e", "job", {
+        image: "app:1",
+        entrypoint: ["/bin/sh", "-c"],
+        start_command: ["echo $0 ${{WHO}}"],
+        env_vars: [{ scope: "service", key: "WHO", value: "world" }],
+      }),
+    );
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.created_deployments[0]).toMatchObject({ entrypoint: ["/bin/sh", "-c"], start_command: ["echo $0 world"] });
+    const bad = await pending.appendPendingChange(p.id, null, create("t-f", "bad", { entrypoint: [] })).catch((e: unknown) => e);
+    expect((bad as deploykit.DeployKitError).fields).toHaveProperty("entrypoint");
+  });
+
   it.each([
     [[], "start_command"],
     ["redis-server", "start_command"],

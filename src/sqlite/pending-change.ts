@@ -50,6 +50,7 @@ const SETTINGS_KEYS = [
   "replicas",
   "stop_grace_seconds",
   "start_command",
+  "entrypoint",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -633,6 +634,7 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     deploykit.effectiveReplicas(d.replicas ?? 1),
     d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     d.start_command ?? null,
+    d.entrypoint ?? null,
   ]);
 }
 
@@ -671,6 +673,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       replicas: svc.replicas,
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
+      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -694,6 +697,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       replicas: svc.replicas,
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
+      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

@@ -15,6 +15,7 @@ export interface ServiceRow {
   replicas: number;
   stop_grace_seconds: number;
   start_command: string | null;
+  entrypoint: string | null;
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -125,6 +126,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     replicas: r.replicas,
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: fromJSON<string[] | null>(r.start_command, null),
+    entrypoint: fromJSON<string[] | null>(r.entrypoint, null),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -212,13 +214,14 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     replicas: input.replicas ?? 1,
     stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: input.start_command && input.start_command.length > 0 ? input.start_command : null,
+    entrypoint: input.entrypoint && input.entrypoint.length > 0 ? input.entrypoint : null,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -231,6 +234,7 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.replicas,
       svc.stop_grace_seconds,
       svc.start_command === null ? null : toJSON(svc.start_command),
+      svc.entrypoint === null ? null : toJSON(svc.entrypoint),
       tx.now,
       tx.now,
     );
@@ -295,13 +299,20 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       settingsChanged = true;
     }
   }
+  if (upd.entrypoint !== undefined) {
+    const ep = upd.entrypoint && upd.entrypoint.length > 0 ? upd.entrypoint : null;
+    if (!same(ep, svc.entrypoint)) {
+      next.entrypoint = ep;
+      settingsChanged = true;
+    }
+  }
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -311,6 +322,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.replicas,
       next.stop_grace_seconds,
       next.start_command === null ? null : toJSON(next.start_command),
+      next.entrypoint === null ? null : toJSON(next.entrypoint),
       tx.now,
       svc.id,
     );

@@ -34,6 +34,7 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     replicas: 1,
     stop_grace_seconds: 30,
     start_command: null,
+    entrypoint: null,
     created_at: "",
     updated_at: "",
     ...extra,
@@ -78,6 +79,7 @@ describe("serviceOverrides", () => {
       replicas: 2,
       stop_grace_seconds: 30,
       start_command: null,
+      entrypoint: null,
     });
   });
 });

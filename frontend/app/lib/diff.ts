@@ -27,6 +27,7 @@ export interface ServiceSettings {
   replicas: number;
   stop_grace_seconds: number;
   start_command: string[] | null;
+  entrypoint: string[] | null;
 }
 
 export interface ServiceOverride {
@@ -40,10 +41,11 @@ export interface ServiceOverride {
   replicas?: number;
   stop_grace_seconds?: number;
   start_command?: string[] | null;
+  entrypoint?: string[] | null;
   deleted: boolean;
 }
 
-const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds", "start_command"] as const;
+const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds", "start_command", "entrypoint"] as const;
 
 /** Latest staged name, icon, settings and delete flag per service id. */
 export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
@@ -81,6 +83,7 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     replicas: override?.replicas ?? service.replicas ?? 1,
     stop_grace_seconds: override?.stop_grace_seconds ?? service.stop_grace_seconds ?? 30,
     start_command: override?.start_command !== undefined ? override.start_command : (service.start_command ?? null),
+    entrypoint: override?.entrypoint !== undefined ? override.entrypoint : (service.entrypoint ?? null),
   };
 }
 
@@ -212,6 +215,7 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   replicas: { label: "Replicas", fmt: (v) => String(v ?? 1) },
   stop_grace_seconds: { label: "Stop grace", fmt: (v) => `${v ?? 30} s` },
   start_command: { label: "Command", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
+  entrypoint: { label: "Entrypoint", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
 };
 
 /**

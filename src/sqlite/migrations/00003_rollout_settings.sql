@@ -8,3 +8,6 @@ ALTER TABLE deployments ADD COLUMN start_command TEXT;
 -- The Restart action: containers of the serving deployment started before this are restarted, one
 -- replica at a time, each back through the readiness gate.
 ALTER TABLE services ADD COLUMN restart_requested_at TEXT;
+-- The container's entrypoint (JSON argv); NULL keeps the image's ENTRYPOINT.
+ALTER TABLE services ADD COLUMN entrypoint TEXT;
+ALTER TABLE deployments ADD COLUMN entrypoint TEXT;

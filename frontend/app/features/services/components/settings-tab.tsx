@@ -148,6 +148,7 @@ interface RuntimeForm {
   cpus: string;
   stopGrace: string;
   command: string;
+  entrypoint: string;
   volumes: VolumeMount[];
 }
 
@@ -160,6 +161,7 @@ function toForm(s: ReturnType<typeof effectiveSettings>): RuntimeForm {
     cpus: s.resources?.cpus ? String(s.resources.cpus) : "",
     stopGrace: String(s.stop_grace_seconds ?? 30),
     command: formatCommand(s.start_command),
+    entrypoint: formatCommand(s.entrypoint),
     volumes: s.volumes.map((v) => ({ ...v })),
   };
 }
@@ -197,6 +199,8 @@ function RuntimeCard({
         : null;
   const command = parseCommand(f.command);
   const commandErr = command.error ?? null;
+  const entrypoint = parseCommand(f.entrypoint);
+  const entrypointErr = entrypoint.error ?? null;
   const stopGrace = Number(f.stopGrace);
   const stopGraceErr =
     f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > 300
@@ -226,6 +230,8 @@ function RuntimeCard({
     if (f.stopGrace !== initial.stopGrace) upd.stop_grace_seconds = stopGrace;
     if (f.command.trim() !== initial.command && JSON.stringify(command.argv) !== JSON.stringify(current.start_command ?? []))
       upd.start_command = command.argv.length > 0 ? command.argv : null;
+    if (f.entrypoint.trim() !== initial.entrypoint && JSON.stringify(entrypoint.argv) !== JSON.stringify(current.entrypoint ?? []))
+      upd.entrypoint = entrypoint.argv.length > 0 ? entrypoint.argv : null;
     if (f.memory !== initial.memory || f.cpus !== initial.cpus) {
       const r: Resources = { ...(current.resources ?? {}) };
       if (memory > 0) r.memory_mb = memory;
@@ -239,7 +245,17 @@ function RuntimeCard({
   };
   const upd = build();
   const dirty = Object.keys(upd).length > 0;
-  const invalid = !!(portErr || replicasErr || stopGraceErr || commandErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
+  const invalid = !!(
+    portErr ||
+    replicasErr ||
+    stopGraceErr ||
+    commandErr ||
+    entrypointErr ||
+    memoryErr ||
+    cpusErr ||
+    volErr ||
+    f.image.trim() === ""
+  );
   const serverErr = (k: string) => fieldError(update.error, k);
   return (
     <Card>
@@ -363,6 +379,24 @@ function RuntimeCard({
               value={f.command}
               placeholder="image default"
               onChange={(e) => set("command", e.target.value)}
+            />
+          </Field>
+          <Field
+            label="Entrypoint"
+            htmlFor="svc-entrypoint"
+            error={entrypointErr ?? serverErr("entrypoint")}
+            hint={
+              entrypoint.argv.length > 0
+                ? `Runs as ${JSON.stringify(entrypoint.argv)}, before the start command.`
+                : "Empty: the image's own entrypoint."
+            }
+          >
+            <Input
+              id="svc-entrypoint"
+              className="font-mono"
+              value={f.entrypoint}
+              placeholder="image default"
+              onChange={(e) => set("entrypoint", e.target.value)}
             />
           </Field>
           <Field
