@@ -50,6 +50,8 @@ export interface Limits {
   wsSendBufferBytes: number;
   /** Canvas WebSocket: how long a successful token check is trusted before it is repeated. */
   wsAuthRecheckMs: number;
+  /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
+  wsPingIntervalMs: number;
   /** SSE: bytes queued for one viewer before lines are dropped. */
   sseBufferBytes: number;
   /** SSE heartbeat interval. */
@@ -66,6 +68,7 @@ export const DEFAULT_LIMITS: Limits = {
   wsAuthTimeoutMs: 5000,
   wsSendBufferBytes: 1024 * 1024,
   wsAuthRecheckMs: 5000,
+  wsPingIntervalMs: 30_000,
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
   listCacheMs: 1000,

@@ -9,6 +9,8 @@ export interface Config {
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
   reconcileIntervalMs: number;
+  /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
+  wsPingIntervalMs: number;
   /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
   trustProxy: boolean;
   spaDir: string | null;
@@ -27,6 +29,7 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
   -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
+  -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
   -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
   -version                     print the version and exit
@@ -72,6 +75,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-level": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
+      "ws-ping-interval": { type: "string" },
       "trust-proxy": { type: "boolean" },
       "spa-dir": { type: "string" },
       version: { type: "boolean" },
@@ -85,6 +89,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
+  const wsPing = parseDuration(values["ws-ping-interval"] ?? env.DEPLOYKIT_WS_PING_INTERVAL ?? "30s");
+  if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const dataDir =
     values["data-dir"] ??
     env.DEPLOYKIT_DATA_DIR ??
@@ -96,6 +102,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     logLevel: logLevel as Config["logLevel"],
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
     reconcileIntervalMs: interval,
+    wsPingIntervalMs: wsPing,
     trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
   };
