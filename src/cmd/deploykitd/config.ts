@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
 
 export const VERSION = "0.1.0";
 
@@ -7,6 +8,8 @@ export interface Config {
   db: string;
   dataDir: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
+  /** auto: text lines when stdout is a terminal (and CI is unset), JSON lines otherwise. */
+  logFormat: LogFormat;
   corsOrigin: string;
   reconcileIntervalMs: number;
   /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
@@ -27,6 +30,7 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
   -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
+  -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
   -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
   -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
@@ -73,6 +77,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       db: { type: "string" },
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
       "ws-ping-interval": { type: "string" },
@@ -87,6 +92,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   const db = values.db ?? env.DEPLOYKIT_DB ?? "deploykit.db";
   const logLevel = values["log-level"] ?? env.DEPLOYKIT_LOG_LEVEL ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
+  const logFormat = values["log-format"] ?? env.DEPLOYKIT_LOG_FORMAT ?? "auto";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
+    throw new Error(`invalid -log-format "${logFormat}" (want ${LOG_FORMATS.join("|")})`);
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
   const wsPing = parseDuration(values["ws-ping-interval"] ?? env.DEPLOYKIT_WS_PING_INTERVAL ?? "30s");
@@ -100,6 +108,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     db,
     dataDir,
     logLevel: logLevel as Config["logLevel"],
+    logFormat: logFormat as LogFormat,
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
     reconcileIntervalMs: interval,
     wsPingIntervalMs: wsPing,

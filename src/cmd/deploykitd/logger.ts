@@ -33,7 +33,7 @@ export const REDACT_PATHS = [
   "*.env",
 ];
 
-/** JSON lines on stdout (or `dest`), at `level`, with secrets redacted. */
+/** JSON lines on stdout (or to `dest`, e.g. logfmt's text lines), at `level`, with secrets redacted. */
 export function newLogger(level: string, dest?: pino.DestinationStream): deploykit.Logger & pino.Logger {
   return pino(
     {

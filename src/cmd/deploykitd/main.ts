@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import { backup, type Daemon, startDaemon } from "./daemon.ts";
+import { textDestination, textLogs } from "./logfmt.ts";
 import { newLogger } from "./logger.ts";
 
 async function main(): Promise<void> {
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const logger = newLogger(parsed.config.logLevel);
+  const text = textLogs(parsed.config.logFormat, process.stdout.isTTY, process.env);
+  const logger = newLogger(parsed.config.logLevel, text ? textDestination(process.stdout, !process.env.NO_COLOR) : undefined);
   let daemon: Daemon | null = null;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
