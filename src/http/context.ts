@@ -50,8 +50,6 @@ export interface Limits {
   wsSendBufferBytes: number;
   /** Canvas WebSocket: how long a successful token check is trusted before it is repeated. */
   wsAuthRecheckMs: number;
-  /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
-  wsPingIntervalMs: number;
   /** SSE: bytes queued for one viewer before lines are dropped. */
   sseBufferBytes: number;
   /** SSE heartbeat interval. */
@@ -62,18 +60,20 @@ export interface Limits {
   headersTimeoutMs: number;
   /** A client must finish sending its whole request (headers and body) within this long. */
   requestTimeoutMs: number;
+  /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
+  wsPingIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
   wsAuthTimeoutMs: 5000,
   wsSendBufferBytes: 1024 * 1024,
   wsAuthRecheckMs: 5000,
-  wsPingIntervalMs: 30_000,
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
   listCacheMs: 1000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  wsPingIntervalMs: 30_000,
 };
 
 /** Everything a route file needs. */

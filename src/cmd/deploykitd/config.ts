@@ -8,15 +8,15 @@ export interface Config {
   db: string;
   dataDir: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
-  /** auto: text lines when stdout is a terminal (and CI is unset), JSON lines otherwise. */
-  logFormat: LogFormat;
   corsOrigin: string;
   reconcileIntervalMs: number;
-  /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
-  wsPingIntervalMs: number;
   /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
   trustProxy: boolean;
   spaDir: string | null;
+  /** auto: text lines when stdout is a terminal (and CI is unset), JSON lines otherwise. */
+  logFormat: LogFormat;
+  /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
+  wsPingIntervalMs: number;
 }
 
 export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
@@ -30,12 +30,12 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
   -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
-  -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
   -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
-  -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
   -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
+  -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
+  -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
   -version                     print the version and exit
   -help                        print this help and exit
 `;
@@ -77,12 +77,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       db: { type: "string" },
       "data-dir": { type: "string" },
       "log-level": { type: "string" },
-      "log-format": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
-      "ws-ping-interval": { type: "string" },
       "trust-proxy": { type: "boolean" },
       "spa-dir": { type: "string" },
+      "log-format": { type: "string" },
+      "ws-ping-interval": { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -95,10 +95,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   const logFormat = values["log-format"] ?? env.DEPLOYKIT_LOG_FORMAT ?? "auto";
   if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
     throw new Error(`invalid -log-format "${logFormat}" (want ${LOG_FORMATS.join("|")})`);
-  const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
-  if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
   const wsPing = parseDuration(values["ws-ping-interval"] ?? env.DEPLOYKIT_WS_PING_INTERVAL ?? "30s");
   if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
+  const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
+  if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
   const dataDir =
     values["data-dir"] ??
     env.DEPLOYKIT_DATA_DIR ??
@@ -108,12 +108,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     db,
     dataDir,
     logLevel: logLevel as Config["logLevel"],
-    logFormat: logFormat as LogFormat,
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
     reconcileIntervalMs: interval,
-    wsPingIntervalMs: wsPing,
     trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
+    logFormat: logFormat as LogFormat,
+    wsPingIntervalMs: wsPing,
   };
   if (positionals[0] === "backup") {
     const file = positionals[1];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatLine, textDestination, textLogs } from "./logfmt.ts";
-import { newLogger } from "./logger.ts";
+import { logDestination, newLogger } from "./logger.ts";
 
 describe("textLogs: which format -log-format means here", () => {
   it.each([
@@ -59,6 +59,16 @@ describe("formatLine", () => {
 });
 
 describe("newLogger with the text destination", () => {
+  it("is what -log-format auto picks for a terminal, and JSON (pino's own stdout) for anything else", () => {
+    const out: string[] = [];
+    const stdout = (isTTY: boolean) => ({ isTTY, write: (s: string) => out.push(s) }) as unknown as NodeJS.WriteStream;
+    expect(logDestination("auto", stdout(false), {})).toBeUndefined();
+    expect(logDestination("auto", stdout(true), { CI: "true" })).toBeUndefined();
+    const dest = logDestination("auto", stdout(true), { NO_COLOR: "1" });
+    newLogger("info", dest).info({ port: 8080 }, "listening");
+    expect(out).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}listening port=8080\n$/)]);
+  });
+
   it("writes readable lines, still redacted", () => {
     const out: string[] = [];
     const log = newLogger("info", textDestination({ write: (s: string) => out.push(s) }, false));

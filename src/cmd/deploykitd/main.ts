@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import { backup, type Daemon, startDaemon } from "./daemon.ts";
-import { textDestination, textLogs } from "./logfmt.ts";
-import { newLogger } from "./logger.ts";
+import { logDestination, newLogger } from "./logger.ts";
 
 async function main(): Promise<void> {
   let parsed: ParsedArgs;
@@ -26,8 +25,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const text = textLogs(parsed.config.logFormat, process.stdout.isTTY, process.env);
-  const logger = newLogger(parsed.config.logLevel, text ? textDestination(process.stdout, !process.env.NO_COLOR) : undefined);
+  const logger = newLogger(parsed.config.logLevel, logDestination(parsed.config.logFormat));
   let daemon: Daemon | null = null;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
