@@ -20,12 +20,12 @@ export interface CanvasHubOptions {
   sendBufferBytes: number;
   authTimeoutMs: number;
   authRecheckMs: number;
-  /** Ms between pings; a client that misses two pongs is closed and leaves its room (0: no pings). */
-  pingIntervalMs?: number;
   /** How long node moves are coalesced before they are written (default 100 ms). */
   moveFlushMs?: number;
   /** Called synchronously for every bus event before it is forwarded (cache invalidation). */
   onEvent?: (e: deploykit.Event) => void;
+  /** Ms between pings; a client that misses two pongs is closed and leaves its room (0: no pings). */
+  pingIntervalMs?: number;
 }
 
 const OPEN = 1;
