@@ -58,6 +58,13 @@ export interface DockerStatus {
   volumes: number;
   volumes_size_bytes: number;
   build_cache_bytes: number;
+  /**
+   * When this state was observed (SystemService.status). A slow or hung daemon is not waited for: the
+   * last observation is served while a fresh one is fetched in the background.
+   */
+  checked_at?: string;
+  /** Seconds between `checked_at` and the answer. */
+  age_seconds?: number;
 }
 
 export interface DeployKitCounts {
@@ -97,7 +104,8 @@ export function percent(used: number, total: number): number {
 
 /**
  * SystemService reports on the host, Docker and the database. It never throws because Docker is
- * unreachable: that is reported as `reachable: false` with the error.
+ * unreachable: that is reported as `reachable: false` with the error. `status()` never waits long
+ * for Docker: a daemon that does not answer promptly is reported by its last known state and its age.
  */
 export interface SystemService {
   about(): Promise<SystemAbout>;

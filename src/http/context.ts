@@ -60,6 +60,8 @@ export interface Limits {
   headersTimeoutMs: number;
   /** A client must finish sending its whole request (headers and body) within this long. */
   requestTimeoutMs: number;
+  /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
+  wsPingIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -71,6 +73,7 @@ export const DEFAULT_LIMITS: Limits = {
   listCacheMs: 1000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  wsPingIntervalMs: 30_000,
 };
 
 /** Everything a route file needs. */

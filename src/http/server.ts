@@ -131,6 +131,7 @@ export class Server {
       sendBufferBytes: limits.wsSendBufferBytes,
       authTimeoutMs: limits.wsAuthTimeoutMs,
       authRecheckMs: limits.wsAuthRecheckMs,
+      pingIntervalMs: limits.wsPingIntervalMs,
       onEvent: (e) => listCache.invalidate(e.project_id),
     });
     this.deps = {

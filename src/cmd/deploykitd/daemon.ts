@@ -127,6 +127,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     trustProxy: cfg.trustProxy,
     spaDir: cfg.spaDir ?? defaultSPADir(),
     version: VERSION,
+    limits: { wsPingIntervalMs: cfg.wsPingIntervalMs },
   });
   let port: number;
   try {
