@@ -441,7 +441,10 @@ describe("canvas hub: back-pressure", () => {
     socket.resume();
     await waitUntil(() => fast.messages.filter((m) => m.type === "node:upserted").length === N, 30_000, "every upsert at the fast client");
     await slow.closed();
-    expect([slow.closeCode, slow.closeReason]).toEqual([1013, "Client too slow."]);
+    // The close frame reaches a reader that resumes within the server's 2 s terminate grace; on a
+    // loaded machine the resume can come later, and then the socket was cut (1006) — dropped either way.
+    if (slow.closeCode === 1006) expect(inRoom(MEMBER.id)).toBe(false);
+    else expect([slow.closeCode, slow.closeReason]).toEqual([1013, "Client too slow."]);
   }, 60_000);
 });
 
