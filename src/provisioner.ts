@@ -45,8 +45,10 @@ export interface ContainerSpec {
   /** Named volumes: `volume` is the Docker volume name. */
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
-  /** Command override (argv, no shell). Set only by tests and presets, never from user input. */
+  /** Command override (argv, run by Docker with no shell on the host): the deployment's start command. */
   cmd?: string[];
+  /** Seconds Docker waits after the stop signal before SIGKILL (`docker stop`, daemon shutdown). */
+  stop_timeout?: number;
 }
 
 export type ContainerState = "running" | "exited" | "restarting" | "created" | "paused" | "dead" | "removing";
@@ -94,8 +96,11 @@ export interface ContainerRuntime {
   ensureImage(ref: string): Promise<void>;
   /** Creates and starts; removes the container again if start fails. Returns the Docker id. */
   runContainer(spec: ContainerSpec): Promise<string>;
-  /** Stops (10 s grace) and removes. No error when already gone. */
-  removeContainer(dockerID: string): Promise<void>;
+  /**
+   * Stops (the stop signal, then SIGKILL after `graceSeconds`, default 10) and removes. Resolves only
+   * once Docker has removed the container; no error when already gone.
+   */
+  removeContainer(dockerID: string, graceSeconds?: number): Promise<void>;
   /** Throws ENOTFOUND when the container is gone. */
   inspectContainer(dockerID: string): Promise<ContainerInspection>;
   /** Last `lines` lines of stdout+stderr, demultiplexed. */

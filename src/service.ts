@@ -1,5 +1,12 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
-import { validatePorts, validateResources, validateVolumes } from "./deployment.ts";
+import {
+  validatePorts,
+  validateResources,
+  validateStartCommand,
+  validateStopGrace,
+  validateVolumeReplicas,
+  validateVolumes,
+} from "./deployment.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { hasControlChars, isBlank } from "./validate.ts";
@@ -53,6 +60,10 @@ export interface Service {
   volumes: VolumeMount[];
   resources: Resources | null;
   replicas: number;
+  /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
+  stop_grace_seconds: number;
+  /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
+  start_command: string[] | null;
   created_at: string;
   updated_at: string;
   /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
@@ -67,6 +78,8 @@ export interface ServiceCreate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -78,6 +91,9 @@ export interface ServiceUpdate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  /** `null` goes back to the image's CMD. */
+  start_command?: string[] | null;
 }
 
 export interface ServiceFilter extends Page {
@@ -143,6 +159,32 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateReplicas(input.replicas, v);
+  validateStopGrace(input.stop_grace_seconds, v);
+  validateStartCommand(input.start_command, v);
+  validateVolumeReplicas(input.volumes, input.replicas, v);
+}
+
+/**
+ * The settings a service would have after `updates` (staged in order) are applied to `current`:
+ * what combination rules (a volume with replicas) are checked against, at staging and at Apply.
+ */
+export function mergedSettings(
+  current: Pick<Service, "volumes" | "replicas">,
+  updates: ServiceUpdate[],
+): { volumes: VolumeMount[]; replicas: number } {
+  let { volumes, replicas } = current;
+  for (const u of updates) {
+    if (Array.isArray(u.volumes)) volumes = u.volumes;
+    if (typeof u.replicas === "number") replicas = u.replicas;
+  }
+  return { volumes, replicas };
+}
+
+/** Throws EINVALID naming both fields when the merged settings put replicas > 1 on a volume. */
+export function assertVolumeReplicas(settings: { volumes: VolumeMount[]; replicas: number }): void {
+  const v = new FieldErrorCollector();
+  validateVolumeReplicas(settings.volumes, settings.replicas, v);
+  v.throwIfAny();
 }
 
 /** Throws a field error (422). The image is optional here: a legacy `POST …/services` has none. */

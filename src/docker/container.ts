@@ -63,13 +63,15 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     return container.id;
   }
 
-  async removeContainer(dockerID: string): Promise<void> {
+  async removeContainer(dockerID: string, graceSeconds?: number): Promise<void> {
     try {
       const info = await ignoreNotFound(this.conn.api.getContainer(dockerID).inspect());
       if (!info) return;
       if (!deploykit.ownedBy(info.Config.Labels, this.conn.instanceID)) throw forbidden("container", dockerID);
       try {
-        await this.conn.slow.getContainer(info.Id).stop({ t: STOP_GRACE_SECONDS });
+        // A deleted service's containers still carry the grace they were created with.
+        const configured = (info.Config as { StopTimeout?: number }).StopTimeout;
+        await stopWithin(this.conn, info.Id, graceSeconds ?? configured ?? STOP_GRACE_SECONDS);
       } catch (err) {
         // 304: already stopped; 404: gone. Anything else still ends in the forced remove below.
         const code = statusCode(err);
@@ -145,6 +147,23 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
 }
 
 /**
+ * `docker stop -t grace`. The stop call is silent for up to the grace, which may exceed the slow
+ * connection's idle timeout, so it goes over the untimed connection with a deadline of its own.
+ */
+async function stopWithin(conn: Conn, id: string, graceSeconds: number): Promise<void> {
+  const t = Math.max(0, Math.floor(graceSeconds));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stop did not finish within ${t + 30} s`)), (t + 30) * 1000);
+  });
+  try {
+    await Promise.race([conn.stream.getContainer(id).stop({ t }), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The create request for a spec. Host access is pinned off explicitly rather than left to daemon
  * defaults: no privileged mode, binds, host namespaces or capabilities, and no setuid escalation.
  */
@@ -194,6 +213,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...spec.aliases] } } },
   };
   if (spec.cmd && spec.cmd.length > 0) opts.Cmd = [...spec.cmd];
+  if (spec.stop_timeout !== undefined) opts.StopTimeout = Math.max(0, Math.floor(spec.stop_timeout));
   return opts;
 }
 

@@ -63,6 +63,8 @@ export interface ServiceCreateInput {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -80,7 +80,8 @@ export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
       onRequest: d.authenticated,
       schema: {
         tags,
-        summary: "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas",
+        summary:
+          "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command",
         params: params("projectId", "serviceId"),
         body: body({ name: str(1000), ...SERVICE_SETTINGS }),
         response: { 200: ref("PendingChange"), ...ERRORS },

@@ -154,9 +154,35 @@ class ServicePass {
           continue;
         }
       }
-      for (let r = 0; r < deploykit.effectiveReplicas(dep.replicas); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
+      for (let r = 0; r < deploykit.deploymentReplicas(dep); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
     }
-    return desired;
+    return this.stopFirst() ? this.oneDeployment(desired) : desired;
+  }
+
+  /**
+   * A service with a volume is rolled out stop-first: a volume is mounted by at most one container,
+   * ever, so at most one deployment is desired at a time. That is the newest one that can start (its
+   * image is there) or, when there is none or it failed, the serving one again on the same volume.
+   */
+  stopFirst(): boolean {
+    return this.deps.some((d) => deploykit.rolloutStrategy(d) === deploykit.ROLLOUT_STOP_FIRST);
+  }
+
+  oneDeployment(desired: Map<string, Desired>): Map<string, Desired> {
+    const candidates = [...new Set([...desired.values()].map((d) => d.dep))];
+    const rolling = candidates
+      .filter((d) => d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0))[0];
+    const target =
+      rolling ??
+      candidates.find((d) => d.id === this.service?.active_deployment_id) ??
+      candidates.find((d) => d.status === deploykit.DEPLOYMENT_HEALTHY);
+    return target ? new Map([[Ledger.key(target.id, 0), { dep: target, replica: 0 }]]) : new Map();
+  }
+
+  /** Seconds a container of this service gets to stop: the service's setting, else the container's own. */
+  graceSeconds(): number | undefined {
+    return this.service?.stop_grace_seconds;
   }
 
   async teardown(actual: deploykit.RunningContainer[], desired: Map<string, Desired>, rows: deploykit.Container[]): Promise<void> {
@@ -181,7 +207,12 @@ class ServicePass {
         continue;
       }
       try {
-        await this.ctx.runtime.removeContainer(c.docker_id);
+        if (this.stopFirst() && desired.size > 0 && !desired.has(key))
+          this.log.info(
+            { container: c.name, grace_seconds: this.graceSeconds() },
+            "stopping the old container first because this service has a volume",
+          );
+        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds());
         this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
         this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
@@ -223,6 +254,7 @@ class ServicePass {
     if (missing.length === 0) return;
     const project = this.project!;
     const service = this.service!;
+    if (this.stopFirst() && !(await this.volumeFree())) return;
     try {
       await this.ensureNetwork(project);
       this.ctx.faultPoint?.("reconcile:after-network");
@@ -302,6 +334,28 @@ class ServicePass {
     }
   }
 
+  /**
+   * Stop-first's guard: asks Docker afresh (not the cached snapshot) whether any container of this
+   * service still exists, in any state. One that does, or a list that fails, stops the pass for this
+   * service with the reason; it is retried with backoff rather than raced.
+   */
+  async volumeFree(): Promise<boolean> {
+    let others: deploykit.RunningContainer[];
+    try {
+      others = (await this.ctx.runtime.listContainers()).filter((c) => c.service_id === this.id);
+    } catch (err) {
+      this.errors.push(new Error(`not starting a container: could not confirm the volume is free (${describe(err)})`));
+      return false;
+    }
+    this.ctx.faultPoint?.("reconcile:volume-free");
+    if (others.length === 0) return true;
+    const names = others.map((c) => `${c.name} (${c.state})`).join(", ");
+    this.log.warn({ containers: names }, "not starting a container while another container of this volume service exists");
+    this.errors.push(new Error(`waiting for ${names} to be removed: this service has a volume, which one container mounts at a time`));
+    this.again = true;
+    return false;
+  }
+
   spec(
     project: deploykit.Project,
     service: deploykit.Service,
@@ -329,6 +383,8 @@ class ServicePass {
       },
     };
     if (dep.resources) spec.resources = dep.resources;
+    spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
+    if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
     return spec;
   }
 
@@ -343,14 +399,16 @@ class ServicePass {
     // updateStatus ran before this whenever the service is live, so a promotion is already read back.
     const svc = this.service;
     if (!live || !svc || !this.project) return ctx.forwarder.setServiceRoutes(this.id, []);
-    const serving =
-      this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED) ??
-      this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
+    const active = this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED);
+    const starting = this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
+    // Stop-first removed the active deployment's container before the new one started: route to that.
+    const activeLive = active && [...this.byKey.values()].some((c) => c.deployment_id === active.id && !STOPPED_STATES.has(c.state));
+    const serving = active && (activeLive || !starting || !this.stopFirst()) ? active : starting;
     const published = (serving?.ports ?? []).filter((p) => (p.host_port ?? 0) > 0 && p.protocol !== "udp");
     if (!serving || published.length === 0) return ctx.forwarder.setServiceRoutes(this.id, []);
     const network = deploykit.projectNetworkName(this.project.slug);
     const hosts: string[] = [];
-    for (let r = 0; r < deploykit.effectiveReplicas(serving.replicas); r++) {
+    for (let r = 0; r < deploykit.deploymentReplicas(serving); r++) {
       const c = this.byKey.get(Ledger.key(serving.id, r));
       if (!c || c.state === "exited" || c.state === "dead") continue;
       let ip = c.ip_addresses?.[network];
@@ -404,7 +462,7 @@ class ServicePass {
     const now = ctx.now();
     for (const dep of [...this.deps]) {
       if (dep.status !== deploykit.DEPLOYMENT_STARTING && dep.status !== deploykit.DEPLOYMENT_HEALTHY) continue;
-      const n = deploykit.effectiveReplicas(dep.replicas);
+      const n = deploykit.deploymentReplicas(dep);
       const seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[] = [];
       for (let r = 0; r < n; r++) {
         const key = Ledger.key(dep.id, r);
@@ -547,7 +605,7 @@ class ServicePass {
     if (current === deploykit.SERVICE_STOPPED) return;
     const active = this.deps.find((d) => d.id === svc.active_deployment_id);
     if (!active) return;
-    const want = deploykit.effectiveReplicas(active.replicas);
+    const want = deploykit.deploymentReplicas(active);
     const entries = this.ctx.ledger.forService(this.id);
     let present = 0;
     let looping = 0;

@@ -11,6 +11,8 @@ interface DeploymentRow {
   volumes: string;
   resources: string | null;
   replicas: number;
+  stop_grace_seconds: number;
+  start_command: string | null;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -132,6 +134,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
+    stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -139,6 +142,8 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   };
   const resources = fromJSON<deploykit.Resources | null>(r.resources, null);
   if (resources) d.resources = resources;
+  const cmd = fromJSON<string[] | null>(r.start_command ?? null, null);
+  if (cmd && cmd.length > 0) d.start_command = cmd;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -155,6 +160,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
     volumes: d.volumes,
     resources: d.resources ?? null,
     replicas: d.replicas,
+    start_command: d.start_command ?? null,
   };
 }
 
@@ -207,15 +213,18 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     ports: input.ports ?? [],
     volumes: input.volumes ?? [],
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
+    // An operational setting: a rollback keeps the service's current grace, not the old snapshot's.
+    stop_grace_seconds: input.stop_grace_seconds ?? svc.stop_grace_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
     created_at: tx.now,
   };
   if (input.resources) d.resources = input.resources;
+  if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -224,6 +233,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     toJSON(d.volumes),
     d.resources ? toJSON(d.resources) : null,
     d.replicas,
+    d.stop_grace_seconds,
+    d.start_command ? toJSON(d.start_command) : null,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

@@ -40,7 +40,17 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
   [deploykit.OP_ENV_DELETE]: deploykit.TARGET_ENV_VAR,
 };
 
-const SETTINGS_KEYS = ["name", "icon_url", "image", "ports", "volumes", "resources", "replicas"] as const;
+const SETTINGS_KEYS = [
+  "name",
+  "icon_url",
+  "image",
+  "ports",
+  "volumes",
+  "resources",
+  "replicas",
+  "stop_grace_seconds",
+  "start_command",
+] as const;
 
 export interface PendingChangeServiceOptions {
   /**
@@ -365,6 +375,10 @@ function prepareEntry(
     case deploykit.OP_SERVICE_UPDATE: {
       const svc = serviceInProject(tx, projectID, c.target_id);
       validateStagedUpdate(p);
+      if (p.volumes !== undefined || p.replicas !== undefined) {
+        const staged = log.filter((e) => e.op === deploykit.OP_SERVICE_UPDATE && e.target_id === svc.id).map((e) => e.payload);
+        deploykit.assertVolumeReplicas(deploykit.mergedSettings(svc, [...staged, p] as deploykit.ServiceUpdate[]));
+      }
       if (typeof p.name === "string" && p.name !== "") assertNameFree(tx, projectID, log, p.name, svc.id);
       return { ...base, target_id: svc.id, payload: pick(p, [...SETTINGS_KEYS, "reparented", "previous_parent_id"]) };
     }
@@ -617,6 +631,8 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.volumes ?? [],
     d.resources ?? null,
     deploykit.effectiveReplicas(d.replicas ?? 1),
+    d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    d.start_command ?? null,
   ]);
 }
 
@@ -653,6 +669,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       volumes: svc.volumes,
       resources: svc.resources,
       replicas: svc.replicas,
+      stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -674,6 +692,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       volumes: svc.volumes,
       resources: svc.resources,
       replicas: svc.replicas,
+      stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

@@ -37,12 +37,20 @@ describe("ServiceService", () => {
       ports: [{ container_port: 80, host_port: 8080 }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { memory_mb: 128 },
-      replicas: 2,
+      replicas: 1,
+      stop_grace_seconds: 45,
     });
-    expect(s).toMatchObject({ name: "web", status: "created", active_deployment_id: null, replicas: 2, resources: { memory_mb: 128 } });
+    expect(s).toMatchObject({
+      name: "web",
+      status: "created",
+      active_deployment_id: null,
+      replicas: 1,
+      resources: { memory_mb: 128 },
+      stop_grace_seconds: 45,
+    });
     expect(await services.findServiceByID(s.id)).toEqual(s);
     const bare = await services.createService(p.id, { name: "bare" });
-    expect(bare).toMatchObject({ image: "", ports: [], volumes: [], resources: null, replicas: 1, icon_url: null });
+    expect(bare).toMatchObject({ image: "", ports: [], volumes: [], resources: null, replicas: 1, icon_url: null, stop_grace_seconds: 30 });
   });
 
   it.each([

@@ -13,6 +13,8 @@ export interface ServiceRow {
   volumes: string;
   resources: string | null;
   replicas: number;
+  stop_grace_seconds: number;
+  start_command: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -92,6 +94,8 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     volumes: fromJSON(r.volumes, []),
     resources: fromJSON(r.resources, null),
     replicas: r.replicas,
+    stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: fromJSON<string[] | null>(r.start_command, null),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -105,6 +109,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
       ports: [],
       volumes: [],
       replicas: r.ad_replicas ?? 1,
+      stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
       status: deploykit.DEPLOYMENT_HEALTHY,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -175,13 +180,15 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     volumes: input.volumes ?? [],
     resources: input.resources ?? null,
     replicas: input.replicas ?? 1,
+    stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: input.start_command && input.start_command.length > 0 ? input.start_command : null,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -192,6 +199,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       toJSON(svc.volumes),
       svc.resources === null ? null : toJSON(svc.resources),
       svc.replicas,
+      svc.stop_grace_seconds,
+      svc.start_command === null ? null : toJSON(svc.start_command),
       tx.now,
       tx.now,
     );
@@ -244,12 +253,25 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     next.replicas = upd.replicas;
     settingsChanged = true;
   }
+  if (upd.stop_grace_seconds !== undefined && upd.stop_grace_seconds !== svc.stop_grace_seconds) {
+    next.stop_grace_seconds = upd.stop_grace_seconds;
+    settingsChanged = true;
+  }
+  // Checked on the result, so a volume staged in one change and replicas in another cannot meet.
+  if (upd.start_command !== undefined) {
+    const cmd = upd.start_command && upd.start_command.length > 0 ? upd.start_command : null;
+    if (!same(cmd, svc.start_command)) {
+      next.start_command = cmd;
+      settingsChanged = true;
+    }
+  }
+  if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -257,6 +279,8 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       toJSON(next.volumes),
       next.resources === null ? null : toJSON(next.resources),
       next.replicas,
+      next.stop_grace_seconds,
+      next.start_command === null ? null : toJSON(next.start_command),
       tx.now,
       svc.id,
     );

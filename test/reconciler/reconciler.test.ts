@@ -251,7 +251,7 @@ describe("Reconciler with dockerd and SQLite", () => {
     const svc = await s.services.createService(p2.id, { name: "cache", image: WEB_IMAGE });
     const dep = await s.deployments.createDeployment(svc.id, {
       image: WEB_IMAGE,
-      replicas: 2,
+      replicas: 1,
       volumes: [{ name: "data", mount_path: "/data" }],
       env_vars: { VERSION: "c1", DATA_DIR: "/data" },
     });

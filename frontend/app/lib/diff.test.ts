@@ -32,6 +32,8 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     volumes: [],
     resources: null,
     replicas: 1,
+    stop_grace_seconds: 30,
+    start_command: null,
     created_at: "",
     updated_at: "",
     ...extra,
@@ -74,6 +76,8 @@ describe("serviceOverrides", () => {
       volumes: [],
       resources: null,
       replicas: 2,
+      stop_grace_seconds: 30,
+      start_command: null,
     });
   });
 });
@@ -190,6 +194,29 @@ describe("compactDiff", () => {
       ["service:s1", 'Service "web"', "deleting"],
     ]);
     expect(d[2]?.env.map((e) => e.key)).toEqual(["K", "L"]);
+  });
+
+  it("warns before Deploy that a running service with a volume stops before it restarts", () => {
+    const db = service("s2", "db", {
+      active_deployment_id: "d2",
+      volumes: [{ name: "data", mount_path: "/data" }],
+      stop_grace_seconds: 45,
+    });
+    const withDB = { ...ctx, services: new Map([...ctx.services, ["s2", db]]) };
+    const d = compactDiff(
+      [
+        change("env_var.update", { target_id: "e1", payload: { scope: "service", scope_id: "s2", key: "A", old_value: "1", value: "2" } }),
+        change("service.update", { target_id: "s1", payload: { image: "nginx:2" } }),
+      ],
+      withDB,
+    );
+    expect(d.find((g) => g.id === "service:s2")?.warning).toMatch(/volume.*stops the running container \(up to 45 s/);
+    // A stateless service is redeployed start-first: no warning.
+    expect(d.find((g) => g.id === "service:s1")?.warning).toBeUndefined();
+    // Nor for a service that never ran, or one being deleted.
+    const fresh = { ...withDB, services: new Map([["s2", { ...db, active_deployment_id: null }]]) };
+    expect(compactDiff([change("service.update", { target_id: "s2", payload: { image: "pg:16" } })], fresh)[0]?.warning).toBeUndefined();
+    expect(compactDiff([change("service.delete", { target_id: "s2" })], withDB)[0]?.warning).toBeUndefined();
   });
 
   it("undo is offered only for removable entries", () => {

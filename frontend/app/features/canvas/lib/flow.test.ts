@@ -30,6 +30,8 @@ function svc(id: string, name: string, extra: Partial<Service> = {}): Service {
     volumes: [],
     resources: null,
     replicas: 1,
+    stop_grace_seconds: 30,
+    start_command: null,
     created_at: "",
     updated_at: "",
     active_deployment: { id: "d1", image: "web:1" } as Service["active_deployment"],

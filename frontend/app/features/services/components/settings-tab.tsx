@@ -9,6 +9,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
 import { iconURLError, MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
@@ -145,6 +146,8 @@ interface RuntimeForm {
   replicas: string;
   memory: string;
   cpus: string;
+  stopGrace: string;
+  command: string;
   volumes: VolumeMount[];
 }
 
@@ -157,6 +160,8 @@ function toForm(s: ReturnType<typeof effectiveSettings>): RuntimeForm {
     replicas: String(s.replicas || 1),
     memory: s.resources?.memory_mb ? String(s.resources.memory_mb) : "",
     cpus: s.resources?.cpus ? String(s.resources.cpus) : "",
+    stopGrace: String(s.stop_grace_seconds ?? 30),
+    command: formatCommand(s.start_command),
     volumes: s.volumes.map((v) => ({ ...v })),
   };
 }
@@ -183,7 +188,18 @@ function RuntimeCard({
   const hp = parsePort(f.hostPort, "Public port");
   const replicas = Number(f.replicas);
   const replicasErr =
-    !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS ? `Replicas must be between 1 and ${MAX_REPLICAS}.` : null;
+    !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS
+      ? `Replicas must be between 1 and ${MAX_REPLICAS}.`
+      : replicas > 1 && f.volumes.length > 0
+        ? "A service with a volume runs one replica: two containers never share a volume."
+        : null;
+  const command = parseCommand(f.command);
+  const commandErr = command.error ?? null;
+  const stopGrace = Number(f.stopGrace);
+  const stopGraceErr =
+    f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > 300
+      ? "Stop grace must be a whole number of seconds from 0 to 300."
+      : null;
   const memory = f.memory.trim() === "" ? 0 : Number(f.memory);
   const memoryErr =
     !Number.isInteger(memory) || memory < 0 || (memory > 0 && memory < 6) ? "Memory must be empty (no limit) or at least 6 MiB." : null;
@@ -213,6 +229,9 @@ function RuntimeCard({
       upd.ports = ports;
     }
     if (f.replicas !== initial.replicas) upd.replicas = replicas;
+    if (f.stopGrace !== initial.stopGrace) upd.stop_grace_seconds = stopGrace;
+    if (f.command.trim() !== initial.command && JSON.stringify(command.argv) !== JSON.stringify(current.start_command ?? []))
+      upd.start_command = command.argv.length > 0 ? command.argv : null;
     if (f.memory !== initial.memory || f.cpus !== initial.cpus) {
       const r: Resources = { ...(current.resources ?? {}) };
       if (memory > 0) r.memory_mb = memory;
@@ -226,7 +245,7 @@ function RuntimeCard({
   };
   const upd = build();
   const dirty = Object.keys(upd).length > 0;
-  const invalid = !!(portErr || replicasErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
+  const invalid = !!(portErr || replicasErr || stopGraceErr || commandErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
   const serverErr = (k: string) => fieldError(update.error, k);
   return (
     <Card>
@@ -300,6 +319,44 @@ function RuntimeCard({
               />
             </Field>
           </div>
+          <Field
+            label="Start command"
+            htmlFor="svc-command"
+            error={commandErr ?? serverErr("start_command")}
+            hint={
+              command.argv.length > 0
+                ? `Runs as ${JSON.stringify(command.argv)} — no shell; \${{VAR}} is this service's variable.`
+                : "Empty: the image's own command."
+            }
+          >
+            <Input
+              id="svc-command"
+              className="font-mono"
+              value={f.command}
+              placeholder="image default"
+              onChange={(e) => set("command", e.target.value)}
+            />
+          </Field>
+          <Field
+            label="Stop grace (seconds)"
+            htmlFor="svc-stop-grace"
+            error={stopGraceErr ?? serverErr("stop_grace_seconds")}
+            hint={
+              f.volumes.length > 0
+                ? "Time the old container gets to shut down cleanly. With a volume, Deploy stops it before the new one starts."
+                : "Time a container gets to shut down cleanly before it is killed."
+            }
+          >
+            <Input
+              id="svc-stop-grace"
+              type="number"
+              min={0}
+              max={300}
+              className="w-32"
+              value={f.stopGrace}
+              onChange={(e) => set("stopGrace", e.target.value)}
+            />
+          </Field>
           <div className="grid grid-cols-1 gap-2">
             <span className="text-sm font-medium">Volumes</span>
             {f.volumes.length === 0 ? (
