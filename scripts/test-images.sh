@@ -5,8 +5,8 @@
 #   deploykit-test/debian-db:1  Debian bookworm (mmdebstrap minbase) with PostgreSQL 15, psql and Redis 7.0
 #   deploykit-test/postgres:1   FROM debian-db: the official image's POSTGRES_* entrypoint, STOPSIGNAL SIGINT
 #   deploykit-test/redis:1      FROM debian-db: redis-server with REDIS_PASSWORD enforced, appendonly in /data
-# Each image carries a label with a checksum of its recipe and is rebuilt when the recipe changes
-# (a derived image's checksum includes its base image's id, so a new base rebuilds it too).
+# Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
+# changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 img="deploykit-test/busybox:1"
@@ -14,15 +14,27 @@ dbbase="deploykit-test/debian-db:1"
 
 label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 
-# Images FROM a base, each from test/images/<name>/ (Dockerfile and the files it copies).
+# Images FROM the busybox one, each from test/images/<name>/Dockerfile; rebuilt when it changes.
 derived() {
-  local base="$1" name tag sum
-  shift
-  for name in "$@"; do
+  local name tag sum
+  for name in greeter; do
     tag="deploykit-test/$name:1"
-    sum="$( (docker image inspect -f '{{.Id}}' "$base" && cd "$root/test/images/$name" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)"
+    sum="$(sha256sum "$root/test/images/$name/Dockerfile" | cut -c1-16)"
     if [ "$(label "$tag" deploykit-test.dockerfile)" = "$sum" ]; then continue; fi
     docker build -q --label "deploykit-test.dockerfile=$sum" -t "$tag" "$root/test/images/$name" >/dev/null
+    echo "test-images: built $tag" >&2
+  done
+}
+
+# Images FROM debian-db, each from test/images/<name>/ (Dockerfile and the entrypoint it copies);
+# rebuilt when a file or the base image changes.
+derived_db() {
+  local name tag sum
+  for name in postgres redis; do
+    tag="deploykit-test/$name:1"
+    sum="$( (docker image inspect -f '{{.Id}}' "$dbbase" && cd "$root/test/images/$name" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)"
+    if [ "$(label "$tag" deploykit-test.recipe)" = "$sum" ]; then continue; fi
+    docker build -q --label "deploykit-test.recipe=$sum" -t "$tag" "$root/test/images/$name" >/dev/null
     echo "test-images: built $tag" >&2
   done
 }
@@ -79,6 +91,6 @@ if ! docker image inspect "$img" >/dev/null 2>&1; then
   docker build -q -t "$img" "$ctx" >/dev/null
   echo "test-images: built $img" >&2
 fi
-derived "$img" greeter
+derived
 debian_db
-derived "$dbbase" postgres redis
+derived_db

@@ -232,6 +232,7 @@ export interface Preset {
   image: string;
   ports?: { container_port: number; protocol?: string }[];
   volumes?: { name: string; mount_path: string }[];
+  start_command?: string[];
   env_vars: { key: string; value: string }[];
 }
 
@@ -246,7 +247,8 @@ export interface DatabaseFixture {
 }
 
 /**
- * Creates a project with the `presetID` database preset (image overridden to the local build) named
+ * Creates a project with the `presetID` database preset (its ports, volume, start command and
+ * generated secrets; the image overridden to the local build) named
  * `db`, plus a writer service reaching it by name, applies, and waits for the first acknowledged write.
  */
 export async function deployPresetWithWriter(
@@ -269,6 +271,7 @@ export async function deployPresetWithWriter(
       image: opts.image,
       ports: preset.ports,
       volumes: preset.volumes,
+      ...(preset.start_command ? { start_command: preset.start_command } : {}),
       env_vars: [...preset.env_vars, { key: "DK_REVISION", value: "0" }],
     },
   });
