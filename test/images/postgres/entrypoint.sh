@@ -36,6 +36,10 @@ if [ "${1:-}" = "--init-cluster" ]; then
 fi
 
 [ "$(id -u)" = 0 ] || { echo "entrypoint: must start as root" >&2; exit 1; }
+# As PID 1 this shell ignores signals it does not trap: a stop before the server runs must not wait
+# out the whole stop grace.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$PGDATA" /var/run/postgresql
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -z "${POSTGRES_PASSWORD:-}" ]; then

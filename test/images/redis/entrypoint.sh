@@ -5,6 +5,8 @@
 #   (the official image's convention, which the preset's start_command uses).
 # Redis never starts without a password: with neither --requirepass nor REDIS_PASSWORD it refuses.
 set -eu
+trap 'exit 143' TERM
+trap 'exit 130' INT
 if [ $# -eq 0 ]; then
   set -- redis-server --appendonly yes --dir /data
 elif [ "${1#-}" != "$1" ]; then
