@@ -204,13 +204,13 @@ describe("never two containers on one volume", () => {
         await waitDeployment(d, fx, dep.id);
       });
 
-      await s.step("failed deployment (the new container exits at once)", async () => {
-        const bad = await stageAndDeploy(d, fx, { service: { image: DB_WORKLOADS.badStart.tag } });
+      await s.step("failed deployment (a bad start command: the server exits at once)", async () => {
+        const bad = await stageAndDeploy(d, fx, { service: { start_command: ["--no-such-option"] } });
         await waitDeployment(d, fx, bad.id, "failed");
       });
 
       await s.step("redeploy after the failure", async () => {
-        const dep = await stageAndDeploy(d, fx, { service: { image: POSTGRES_IMAGE }, revision: "11" });
+        const dep = await stageAndDeploy(d, fx, { service: { start_command: null }, revision: "11" });
         await waitDeployment(d, fx, dep.id);
       });
 
