@@ -237,7 +237,7 @@ describe("never two containers on one volume", () => {
       await s.watcher.stop();
       console.log(`[volume-safety] postgres:\n${s.report()}`);
     }
-  }, 400_000);
+  }, 480_000);
 
   it.concurrent("Redis preset: the password is enforced and appendonly data survives redeploys and docker rm -f", async () => {
     const d = await startDaemon();

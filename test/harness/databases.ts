@@ -22,7 +22,10 @@ const PG_WRITER = `trap 'exit 0' TERM INT
 run=$(head -c 8 /proc/sys/kernel/random/uuid)
 export PGPASSWORD="$DB_PASSWORD" PGCONNECT_TIMEOUT=2
 q() { timeout 5 psql -h "$DB_HOST" -U "$DB_USER" -d "$DB_NAME" -qAtX -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
-until q 'CREATE TABLE IF NOT EXISTS acks (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())' >/dev/null; do sleep 0.2; done
+until out=$(q 'CREATE TABLE IF NOT EXISTS acks (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())'); do
+  echo "WAIT $(date +%s%3N) $(echo "$out" | tr '\\n' ' ' | cut -c1-160)"
+  sleep 0.5
+done
 echo "READY $run"
 i=0
 while :; do
