@@ -1,3 +1,4 @@
+import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon } from "../harness/daemon.ts";
 import {
@@ -72,7 +73,7 @@ class Scenario {
     this.d = d;
     this.fx = fx;
     this.storedIDs = storedIDs;
-    this.watcher = new ServiceWatcher(dockerd.docker, fx.dbID);
+    this.watcher = new ServiceWatcher(dockerd.socketPath, fx.dbID);
   }
 
   /**
@@ -107,6 +108,7 @@ class Scenario {
     if (missing.length > 0)
       problems.push(`${missing.length} of ${acked.length} acknowledged writes missing: ${missing.slice(0, 20).join(", ")}`);
     if (this.watcher.maxSeen > 1) problems.push(`the watcher saw ${this.watcher.maxSeen} containers of the service at once`);
+    if (this.watcher.eventsError) problems.push(`the watcher's Docker event stream broke: ${this.watcher.eventsError}`);
     this.results.push({
       step: name,
       ms: now - t0,
@@ -153,7 +155,7 @@ function redisStoredIDs(containerID: string): string[] {
 
 /** The first Docker event of the service's containers matching `actions`, from now on. */
 async function nextEvent(serviceID: string, actions: string[]): Promise<{ action: string; id: string }> {
-  const stream = (await dockerd.docker.getEvents({
+  const stream = (await new Docker({ socketPath: dockerd.socketPath }).getEvents({
     filters: { type: ["container"], event: actions, label: [`deploykit.service-id=${serviceID}`] },
   })) as unknown as NodeJS.ReadableStream & { destroy(): void };
   return await new Promise((resolve, reject) => {

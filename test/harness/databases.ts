@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import type Docker from "dockerode";
+import Docker from "dockerode";
 import { demuxAll } from "../../src/docker/demux.ts";
 import type { Daemon } from "./daemon.ts";
 import { TEST_IMAGE } from "./dockerd.ts";
@@ -157,16 +157,21 @@ export class ServiceWatcher {
   /** Longest time between two samples (a loaded machine stretches the 100 ms). */
   maxSampleGapMs = 0;
   readonly overlaps: Overlap[] = [];
+  /** Set when the event stream broke: the samples alone watched from then on. */
+  eventsError: string | undefined;
   private readonly alive = new Map<string, string>();
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private events: NodeJS.ReadableStream | null = null;
 
   private readonly docker: Docker;
+  /** No timeout: an event stream is quiet for long stretches (a client timeout would end it unseen). */
+  private readonly eventsClient: Docker;
   readonly serviceID: string;
 
-  constructor(docker: Docker, serviceID: string) {
-    this.docker = docker;
+  constructor(socketPath: string, serviceID: string) {
+    this.docker = new Docker({ socketPath, timeout: 15_000 });
+    this.eventsClient = new Docker({ socketPath });
     this.serviceID = serviceID;
   }
 
@@ -174,7 +179,7 @@ export class ServiceWatcher {
     const filters = { label: [`${LABEL_SERVICE_ID}=${this.serviceID}`] };
     for (const c of await this.docker.listContainers({ all: true, filters })) this.alive.set(c.Id, c.Names[0] ?? c.Id);
     this.maxByEvents = this.alive.size;
-    const stream = (await this.docker.getEvents({
+    const stream = (await this.eventsClient.getEvents({
       filters: { type: ["container"], event: ["create", "destroy"], ...filters },
     })) as unknown as NodeJS.ReadableStream;
     this.events = stream;
@@ -194,7 +199,12 @@ export class ServiceWatcher {
         if (this.alive.size > 1) this.overlaps.push({ at: Date.now(), via: "events", containers: [...this.alive.values()] });
       }
     });
-    stream.on("error", () => {});
+    stream.on("error", (err: Error) => {
+      this.eventsError = err.message;
+    });
+    stream.on("end", () => {
+      if (!this.stopped) this.eventsError ??= "event stream ended";
+    });
     this.loop = this.sample(filters);
   }
 
@@ -224,7 +234,7 @@ export class ServiceWatcher {
 
   summary(): string {
     const first = this.overlaps.slice(0, 3).map((o) => `${new Date(o.at).toISOString()} ${o.via}: ${o.containers.join(", ")}`);
-    return `max ${this.maxSeen} at once (samples ${this.maxSampled}, running ${this.maxRunningSampled}, events ${this.maxByEvents}; ${this.samples} samples, longest gap ${this.maxSampleGapMs} ms)${first.length ? `; first overlaps: ${first.join(" | ")}` : ""}`;
+    return `max ${this.maxSeen} at once (samples ${this.maxSampled}, running ${this.maxRunningSampled}, events ${this.maxByEvents}${this.eventsError ? ` until: ${this.eventsError}` : ""}; ${this.samples} samples, longest gap ${this.maxSampleGapMs} ms)${first.length ? `; first overlaps: ${first.join(" | ")}` : ""}`;
   }
 
   async stop(): Promise<void> {
