@@ -14,6 +14,7 @@ const instanceID = randomID("recon-");
 const run = randomID("run");
 const runLabels = { [TEST_RUN_LABEL]: run };
 const raw = rawDocker();
+const BAD_REGISTRY = "127.0.0.1:9";
 
 function stores() {
   const db = new sqlite.DB(":memory:");
@@ -24,6 +25,7 @@ function stores() {
     services: new sqlite.ServiceService(db),
     deployments: new sqlite.DeploymentService(db),
     containers: new sqlite.ContainerService(db),
+    settings: new sqlite.SettingsService(db),
   };
 }
 
@@ -164,8 +166,10 @@ describe("Reconciler with dockerd and SQLite", () => {
   });
 
   it("fails a bad image after three attempts while the previous deployment keeps serving", async () => {
-    // A registry that refuses connections at once (there is no registry here at all).
-    const dep = await s.deployments.createDeployment(web.id, { image: "127.0.0.1:9/deploykit-test/does-not-exist:404" });
+    // A registry that refuses connections at once (there is no registry here at all). It is a
+    // loopback address, which staging refuses (C08) unless the admin allow-lists it.
+    await s.settings.updateSettings({ registry_allowlist: [BAD_REGISTRY] });
+    const dep = await s.deployments.createDeployment(web.id, { image: `${BAD_REGISTRY}/deploykit-test/does-not-exist:404` });
     rec.triggerService(web.id);
     const failed = await until("bad image failed", async () => {
       const d = await deployment(dep.id);
