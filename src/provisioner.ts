@@ -81,6 +81,21 @@ export interface ContainerInspection {
   ip_addresses?: Record<string, string>;
 }
 
+/**
+ * What a container was created with, as far as the reconciler compares it with its deployment
+ * (catalogue C04, D11): a container it has no record of is adopted only when these match.
+ */
+export interface ContainerConfig {
+  /** The image reference it was created from. */
+  image: string;
+  /** Its environment (KEY → value; a later duplicate wins, as in Docker). */
+  env: Record<string, string>;
+  /** The environment its image sets: entries that equal these came from the image, not the creator. */
+  image_env: Record<string, string>;
+  /** Names of the networks it is attached to. */
+  networks: string[];
+}
+
 export interface Volume {
   name: string;
   labels: Record<string, string>;
@@ -110,6 +125,8 @@ export interface ContainerRuntime {
   restartContainer(dockerID: string, graceSeconds?: number): Promise<void>;
   /** Throws ENOTFOUND when the container is gone. */
   inspectContainer(dockerID: string): Promise<ContainerInspection>;
+  /** Image, env and networks (two Docker calls: the container's and its image's). Throws ENOTFOUND when the container is gone. */
+  inspectConfig(dockerID: string): Promise<ContainerConfig>;
   /** Last `lines` lines of stdout+stderr, demultiplexed. */
   logTail(dockerID: string, lines: number): Promise<string>;
   /** Managed volumes of this instance. */

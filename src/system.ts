@@ -116,12 +116,19 @@ export interface SystemService {
 export interface Settings {
   /** Shown in the UI title and page header. */
   instance_name: string;
+  /**
+   * Registries an image may name although they are loopback, link-local, private or this host's own
+   * (`host` or `host:port`; see registry.ts). Empty by default.
+   */
+  registry_allowlist: string[];
 }
 
-export const DEFAULT_SETTINGS: Settings = { instance_name: "DeployKit" };
+export const DEFAULT_SETTINGS: Settings = { instance_name: "DeployKit", registry_allowlist: [] };
 
 export interface SettingsUpdate {
   instance_name?: string;
+  /** Replaces the whole list. */
+  registry_allowlist?: string[];
 }
 
 /**
@@ -130,7 +137,7 @@ export interface SettingsUpdate {
  */
 export interface SettingsService {
   getSettings(): Promise<Settings>;
-  /** Throws EINVALID (fields). */
+  /** Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`). */
   updateSettings(upd: SettingsUpdate): Promise<Settings>;
   /** Stable across restarts; created on first call. */
   instanceID(): Promise<string>;

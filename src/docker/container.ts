@@ -130,6 +130,23 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     return out;
   }
 
+  async inspectConfig(dockerID: string): Promise<deploykit.ContainerConfig> {
+    try {
+      const info = await this.conn.api.getContainer(dockerID).inspect();
+      // By the image id, not the reference: the tag may point elsewhere by now.
+      const image = await ignoreNotFound(this.conn.api.getImage(info.Image).inspect());
+      return {
+        image: info.Config.Image,
+        env: envMap(info.Config.Env),
+        image_env: envMap(image?.Config?.Env),
+        networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+      };
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err);
+    }
+  }
+
   async logTail(dockerID: string, lines: number): Promise<string> {
     const n = Math.max(1, Math.min(Math.floor(lines) || 50, deploykit.LOG_TAIL_MAX));
     try {
@@ -255,6 +272,15 @@ function toRunningContainer(c: Dockerode.ContainerInfo): deploykit.RunningContai
     labels,
     ip_addresses: networkIPs(c.NetworkSettings?.Networks),
   };
+}
+
+function envMap(env: string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env ?? []) {
+    const i = e.indexOf("=");
+    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
 }
 
 function networkIPs(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {

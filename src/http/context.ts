@@ -62,6 +62,8 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
   wsPingIntervalMs: number;
+  /** Requests that wait on Docker (system about/status) at once; beyond, 503 with Retry-After (D04). */
+  dockerWaiting: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -74,6 +76,7 @@ export const DEFAULT_LIMITS: Limits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   wsPingIntervalMs: 30_000,
+  dockerWaiting: 16,
 };
 
 /** Everything a route file needs. */

@@ -220,8 +220,10 @@ export class Server {
     await app.ready();
   }
 
-  /** JSON bodies: an empty body is "no body" (clients often send the header anyway). */
+  /** JSON bodies: an empty body is "no body" (clients often send the header anyway). Nothing else is parsed: 415. */
   private parseJSONLeniently(): void {
+    // Fastify parses text/plain by default; the API takes JSON only (B10).
+    this.app.removeContentTypeParser("text/plain");
     const parse = this.app.getDefaultJsonParser("error", "error");
     this.app.removeContentTypeParser("application/json");
     this.app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {

@@ -1,4 +1,5 @@
 import * as deploykit from "../index.ts";
+import { driftReason } from "./drift.ts";
 import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
@@ -194,8 +195,9 @@ class ServicePass {
       list.push(row);
       rowsByDocker.set(row.docker_container_id, list);
     }
-    // A running duplicate is kept in preference to a stopped one.
-    const ordered = [...actual].sort((a, b) => Number(b.state === "running") - Number(a.state === "running"));
+    // A container DeployKit recorded is kept in preference to one it did not create (C04), a running duplicate to a stopped one.
+    const recorded = (c: deploykit.RunningContainer) => Number(rowsByDocker.has(c.docker_id));
+    const ordered = [...actual].sort((a, b) => recorded(b) - recorded(a) || Number(b.state === "running") - Number(a.state === "running"));
     for (const c of ordered) {
       const key = Ledger.key(c.deployment_id, c.replica_index);
       // Under the unless-stopped policy a container that exits by itself is restarted by Docker (and
@@ -204,7 +206,13 @@ class ServicePass {
       // deployment's fault: it is replaced — once Docker is settled and the container has stayed
       // stopped past a grace period, so a restarting dockerd gets to restart its own containers and
       // nothing is removed while it shuts down.
-      if (desired.has(key) && !this.byKey.has(key) && !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c)))) {
+      const want = desired.get(key);
+      if (
+        want &&
+        !this.byKey.has(key) &&
+        !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c))) &&
+        !(await this.drifted(c, want, rowsByDocker.has(c.docker_id)))
+      ) {
         this.byKey.set(key, c);
         continue;
       }
@@ -249,6 +257,15 @@ class ServicePass {
       }
     }
     for (const list of rowsByDocker.values()) for (const row of list) await this.deleteRow(row);
+  }
+
+  /** Out-of-band drift and forged containers are replaced, not kept (src/reconciler/drift.ts). */
+  async drifted(c: deploykit.RunningContainer, want: Desired, recorded: boolean): Promise<boolean> {
+    const network = deploykit.projectNetworkName(this.project?.slug ?? "");
+    const why = await driftReason(this.ctx.runtime, c, { image: want.dep.image, env: want.dep.env_vars, network }, recorded);
+    if (why !== null)
+      this.log.warn({ container: c.name, docker_id: c.docker_id, reason: why }, "replacing a container that drifted from its deployment");
+    return why !== null;
   }
 
   async createMissing(desired: Map<string, Desired>): Promise<void> {

@@ -185,6 +185,13 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     return out;
   }
 
+  async inspectConfig(dockerID: string): Promise<deploykit.ContainerConfig> {
+    this.#call("inspectConfig");
+    const c = this.containers.get(dockerID);
+    if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+    return { image: c.image, env: { ...c.env }, image_env: {}, networks: c.network ? [c.network] : [] };
+  }
+
   async logTail(dockerID: string, lines: number): Promise<string> {
     this.#call("logTail");
     const c = this.containers.get(dockerID);

@@ -1,6 +1,7 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
+import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface DeploymentRow {
   id: string;
@@ -25,11 +26,18 @@ interface DeploymentRow {
   created_at: string;
 }
 
+export interface DeploymentServiceOptions {
+  /** The host's own addresses and names, refused as registries (C08); none when absent. */
+  hostAddresses?: deploykit.HostAddresses;
+}
+
 export class DeploymentService implements deploykit.DeploymentService {
   readonly #db: DB;
+  readonly #hostAddresses: deploykit.HostAddresses;
 
-  constructor(db: DB) {
+  constructor(db: DB, opts: DeploymentServiceOptions = {}) {
     this.#db = db;
+    this.#hostAddresses = opts.hostAddresses ?? NO_HOST_ADDRESSES;
   }
 
   async findDeploymentByID(id: string): Promise<deploykit.Deployment> {
@@ -42,7 +50,10 @@ export class DeploymentService implements deploykit.DeploymentService {
 
   async createDeployment(serviceID: string, input: deploykit.DeploymentCreate): Promise<deploykit.Deployment> {
     deploykit.validateDeploymentCreate(input);
-    return this.#db.write((tx) => createDeployment(tx, serviceID, input));
+    return this.#db.write((tx) => {
+      assertRegistryAllowed(tx, input.image, this.#hostAddresses);
+      return createDeployment(tx, serviceID, input);
+    });
   }
 
   async markStarting(id: string): Promise<deploykit.Deployment> {
@@ -110,6 +121,7 @@ export class DeploymentService implements deploykit.DeploymentService {
       if (target.status === deploykit.DEPLOYMENT_PENDING || target.status === deploykit.DEPLOYMENT_STARTING)
         throw deploykit.errorf(deploykit.EINVALID, "Cannot roll back to a deployment that is still in progress.");
       const snapshot = snapshotOf(target);
+      assertRegistryAllowed(tx, snapshot.image, this.#hostAddresses);
       // The service's settings follow the rollback, so the next Apply refresh does not undo it.
       tx.run(
         "UPDATE services SET image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",

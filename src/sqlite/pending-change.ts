@@ -13,6 +13,7 @@ import {
 } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
+import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface PendingRow {
   id: string;
@@ -59,15 +60,19 @@ export interface PendingChangeServiceOptions {
    * `apply:before-commit`, `apply:after-commit`) so the fault suite can kill the process there.
    */
   faultPoint?: (name: string) => void;
+  /** The host's own addresses and names, refused as registries (C08); none when absent. */
+  hostAddresses?: deploykit.HostAddresses;
 }
 
 export class PendingChangeService implements deploykit.PendingChangeService {
   readonly #db: DB;
   readonly #fault: (name: string) => void;
+  readonly #hostAddresses: deploykit.HostAddresses;
 
   constructor(db: DB, opts: PendingChangeServiceOptions = {}) {
     this.#db = db;
     this.#fault = opts.faultPoint ?? (() => {});
+    this.#hostAddresses = opts.hostAddresses ?? NO_HOST_ADDRESSES;
   }
 
   async findPendingChanges(projectID: string): Promise<deploykit.PendingChange[]> {
@@ -88,6 +93,8 @@ export class PendingChangeService implements deploykit.PendingChangeService {
       findProjectByID(tx, projectID);
       const log = loadLog(tx, projectID);
       const prepared = prepareEntry(tx, projectID, log, change);
+      if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
+        assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
       return insertEntry(tx, projectID, userID, prepared);
     });
   }

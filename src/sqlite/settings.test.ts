@@ -10,9 +10,19 @@ describe("SettingsService", () => {
   it("returns defaults, then the stored name", async () => {
     const s = new SettingsService(mustOpenDB());
     expect(await s.getSettings()).toEqual(deploykit.DEFAULT_SETTINGS);
-    expect(await s.updateSettings({ instance_name: "  Lab  " })).toEqual({ instance_name: "Lab" });
-    expect(await s.getSettings()).toEqual({ instance_name: "Lab" });
-    expect(await s.updateSettings({})).toEqual({ instance_name: "Lab" });
+    const lab = { instance_name: "Lab", registry_allowlist: [] };
+    expect(await s.updateSettings({ instance_name: "  Lab  " })).toEqual(lab);
+    expect(await s.getSettings()).toEqual(lab);
+    expect(await s.updateSettings({})).toEqual(lab);
+  });
+
+  it("stores the registry allow-list trimmed, lower case and without duplicates, and refuses bad entries", async () => {
+    const s = new SettingsService(mustOpenDB());
+    const upd = await s.updateSettings({ registry_allowlist: [" Registry.LAN:5000", "registry.lan:5000", "10.0.0.5"] });
+    expect(upd.registry_allowlist).toEqual(["registry.lan:5000", "10.0.0.5"]);
+    expect((await s.getSettings()).registry_allowlist).toEqual(["registry.lan:5000", "10.0.0.5"]);
+    const err = await expectError(s.updateSettings({ registry_allowlist: ["ok", "https://x"] }), deploykit.EINVALID);
+    expect(Object.keys(err.fields ?? {})).toEqual(["registry_allowlist[1]"]);
   });
 
   it.each([

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as deploykit from "../index.ts";
-import type { DB, Tx } from "./db.ts";
+import { type DB, fromJSON, type Tx } from "./db.ts";
 
 const KEY_INSTANCE_NAME = "instance_name";
 const KEY_INSTANCE_ID = "instance_id";
+const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -26,9 +27,12 @@ export class SettingsService implements deploykit.SettingsService {
         v.add("instance_name", `Instance name is too long (max ${INSTANCE_NAME_MAX} characters).`);
       else if (deploykit.hasControlChars(upd.instance_name)) v.add("instance_name", "Instance name cannot contain control characters.");
     }
+    if (upd.registry_allowlist !== undefined) deploykit.validateRegistryAllowlist(upd.registry_allowlist, v);
     v.throwIfAny();
     return this.#db.write((tx) => {
       if (upd.instance_name !== undefined) setValue(tx, KEY_INSTANCE_NAME, upd.instance_name.trim());
+      if (upd.registry_allowlist !== undefined)
+        setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
       return getSettings(tx);
     });
   }
@@ -63,5 +67,26 @@ function setValue(tx: Tx, key: string, value: string): void {
 }
 
 function getSettings(tx: Tx): deploykit.Settings {
-  return { instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? deploykit.DEFAULT_SETTINGS.instance_name };
+  return {
+    instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? deploykit.DEFAULT_SETTINGS.instance_name,
+    registry_allowlist: registryAllowlist(tx),
+  };
 }
+
+function registryAllowlist(tx: Tx): string[] {
+  const list = fromJSON<unknown>(getValue(tx, KEY_REGISTRY_ALLOWLIST) ?? "[]", []);
+  return Array.isArray(list) ? list.filter((e): e is string => typeof e === "string") : [];
+}
+
+/**
+ * Throws EINVALID on `field` when `image` names a registry the C08 rule refuses (registry.ts), read
+ * with the allow-list of this transaction: every staging path (pending changes, explicit deployments,
+ * rollbacks) calls it where it writes.
+ */
+export function assertRegistryAllowed(tx: Tx, image: unknown, hostAddresses: deploykit.HostAddresses, field = "image"): void {
+  if (typeof image !== "string" || deploykit.imageRegistry(image) === null) return;
+  deploykit.assertRegistryAllowed(image, { allowlist: registryAllowlist(tx), hostAddresses: hostAddresses() }, field);
+}
+
+/** No host addresses known: only the fixed ranges apply (tests; src/cmd wires the OS's). */
+export const NO_HOST_ADDRESSES: deploykit.HostAddresses = () => [];

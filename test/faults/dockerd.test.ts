@@ -112,9 +112,18 @@ describe("dockerd faults", () => {
         statusMs = Date.now() - t0;
         return r;
       });
+      // The waiting Docker-bound requests are bounded (16 by default, the call above included):
+      // beyond, the next is refused at once with 503 and Retry-After.
+      const waiting = Array.from({ length: 15 }, () => d.request("GET", "/api/system/about", { signal: AbortSignal.timeout(45_000) }));
+      await sleep(500);
+      const over = await d.request("GET", "/api/system/status");
+      expect(over.status, over.text).toBe(503);
+      expect(over.headers.get("retry-after")).toBe("5");
+      expect(over.ms).toBeLessThan(100);
       const { statuses, latencies } = await hammer(4000, p.id);
       expect(new Set(statuses)).toEqual(new Set([200]));
       expect(percentile(latencies, 99)).toBeLessThan(1000);
+      expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(Array(15).fill(200));
       const st = await statusCall;
       expect(st.status).toBe(200);
       expect(statusMs).toBeLessThan(2000);
@@ -126,7 +135,7 @@ describe("dockerd faults", () => {
     } finally {
       dockerd.resume();
     }
-    console.log(`D04: /api/system/status answered in ${statusMs} ms while dockerd was hung`);
+    console.log(`D04: /api/system/status answered in ${statusMs} ms while dockerd was hung; beyond 16 waiting: 503 at once`);
     await waitConverged(d, dockerd.socketPath, 60_000);
     expect(dbState(d).deployments.map((x) => x.status)).toEqual(["healthy", "healthy", "healthy"]);
   });

@@ -8,7 +8,7 @@ import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
 import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
-import { SystemService } from "../../sysinfo/index.ts";
+import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -66,11 +66,11 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
   const users = new sqlite.UserService(db);
   const auth = new sqlite.AuthService(db);
   const services = new sqlite.ServiceService(db);
-  const deployments = new sqlite.DeploymentService(db);
+  const deployments = new sqlite.DeploymentService(db, { hostAddresses });
   const containers = new sqlite.ContainerService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
-  const pendingChanges = new sqlite.PendingChangeService(db, faultPoint ? { faultPoint } : {});
+  const pendingChanges = new sqlite.PendingChangeService(db, { hostAddresses, ...(faultPoint ? { faultPoint } : {}) });
 
   const dockerOpts: docker.ClientOptions = { instanceID, logger };
   if (env.DOCKER_HOST) dockerOpts.socketPath = docker.defaultSocketPath(env);
