@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
 
@@ -6,6 +7,8 @@ export const VERSION = "0.1.0";
 export interface Config {
   addr: string;
   db: string;
+  /** Where `db` came from, for messages that must say which file was meant. */
+  dbFrom: "-db" | "DEPLOYKIT_DB" | "-data-dir" | "default";
   dataDir: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
@@ -23,12 +26,13 @@ export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
 
 Usage:
   deploykitd [flags]
-  deploykitd backup <file>    copy the database online (safe while the daemon runs)
+  deploykitd backup <file>    verified copy of the database (mode 0600), safe while the daemon runs;
+                              finds the database like the daemon and refuses if it does not exist
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
-  -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
-  -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
+  -db string                   SQLite database file (DEPLOYKIT_DB)            default "<data-dir>/deploykit.db" when -data-dir is set, else "deploykit.db"
+  -data-dir string             data directory: database, lock file (DEPLOYKIT_DATA_DIR) default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
   -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
@@ -89,7 +93,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
-  const db = values.db ?? env.DEPLOYKIT_DB ?? "deploykit.db";
+  const explicitDataDir = values["data-dir"] ?? env.DEPLOYKIT_DATA_DIR;
+  // With only a data dir, the database lives in it (what install-service and the Dockerfile rely on).
+  const db = values.db ?? env.DEPLOYKIT_DB ?? (explicitDataDir ? join(explicitDataDir, "deploykit.db") : "deploykit.db");
   const logLevel = values["log-level"] ?? env.DEPLOYKIT_LOG_LEVEL ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
   const logFormat = values["log-format"] ?? env.DEPLOYKIT_LOG_FORMAT ?? "auto";
@@ -99,13 +105,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
-  const dataDir =
-    values["data-dir"] ??
-    env.DEPLOYKIT_DATA_DIR ??
-    (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
+  const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
   const config: Config = {
     addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
     db,
+    dbFrom: values.db ? "-db" : env.DEPLOYKIT_DB ? "DEPLOYKIT_DB" : explicitDataDir ? "-data-dir" : "default",
     dataDir,
     logLevel: logLevel as Config["logLevel"],
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",

@@ -169,14 +169,3 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     },
   };
 }
-
-/** `deploykitd backup <file>`: an online copy of the database. */
-export async function backup(cfg: Config, file: string): Promise<void> {
-  const db = new sqlite.DB(cfg.db);
-  db.open();
-  try {
-    await db.backup(file);
-  } finally {
-    db.close();
-  }
-}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { backup } from "./backup.ts";
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
-import { backup, type Daemon, startDaemon } from "./daemon.ts";
+import type { Daemon } from "./daemon.ts";
 import { logDestination, newLogger } from "./logger.ts";
 
 async function main(): Promise<void> {
@@ -16,8 +17,7 @@ async function main(): Promise<void> {
 
   if (parsed.kind === "backup") {
     try {
-      await backup(parsed.config, parsed.file);
-      process.stdout.write(`deploykitd: backed up ${parsed.config.db} to ${parsed.file}\n`);
+      process.stdout.write(backup(parsed.config, parsed.file));
       return;
     } catch (err) {
       process.stderr.write(`deploykitd: backup failed: ${(err as Error).message}\n`);
@@ -48,6 +48,8 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
 
   try {
+    // Loaded only to serve: the maintenance subcommands stay quick and never touch the HTTP stack.
+    const { startDaemon } = await import("./daemon.ts");
     daemon = await startDaemon(parsed.config, { logger });
   } catch (err) {
     logger.fatal({ err }, "startup failed");
