@@ -6,6 +6,7 @@ export { ContainerService } from "./container.ts";
 export { DB, type DBOptions } from "./db.ts";
 export { DeploymentService } from "./deployment.ts";
 export { EnvVarService } from "./envvar.ts";
+export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";
 export { ServiceService } from "./service.ts";

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     daemon = await startDaemon(parsed.config, { logger });
   } catch (err) {
     logger.fatal({ err }, "startup failed");
+    // Also plainly, for whoever started it from a shell.
+    process.stderr.write(`deploykitd: startup failed: ${(err as Error).message}\n`);
     process.exit(1);
   }
   if (stopping) await daemon.close();
