@@ -52,7 +52,15 @@ export function openExisting(path: string, what = "database"): Database.Database
 
 /** Integrity, schema version and row counts of an open connection. */
 export function report(conn: Database.Database, path: string): DatabaseReport {
-  const integrity = (conn.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+  let integrity: string;
+  try {
+    integrity = (conn.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).join("; ");
+  } catch (err) {
+    integrity = (err as Error).message;
+  }
+  const bytes = path === ":memory:" ? 0 : statSync(path).size;
+  // A damaged file is reported, not counted: its counts would mean nothing.
+  if (integrity !== "ok") return { integrity, migrations: [], rows: [], bytes };
   const migrations = conn
     .prepare("SELECT name FROM _migrations ORDER BY name")
     .all()
@@ -67,7 +75,7 @@ export function report(conn: Database.Database, path: string): DatabaseReport {
     table,
     count: (conn.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n,
   }));
-  return { integrity, migrations, rows, bytes: path === ":memory:" ? 0 : statSync(path).size };
+  return { integrity, migrations, rows, bytes };
 }
 
 /** Reads an existing DeployKit database's report without changing the file. */
@@ -85,7 +93,7 @@ export function createPrivateFile(path: string): void {
   closeSync(openSync(path, "wx", 0o600));
 }
 
-function fsyncPath(path: string): void {
+export function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
@@ -95,37 +103,49 @@ function fsyncPath(path: string): void {
 }
 
 /**
- * Writes a consistent, self-contained copy of `conn`'s database to `dest` (mode 0600) and checks it:
- * the copy is written beside `dest` under a temporary name, must pass integrity_check, and only then is
- * renamed into place. Refuses an existing `dest`. Returns the copy's report.
+ * Writes a consistent, self-contained snapshot of `conn`'s database into `tmp` (which must not exist;
+ * created 0600) and checks it. The caller renames it into place or removes it.
+ */
+export function writeSnapshot(conn: Database.Database, tmp: string): DatabaseReport {
+  createPrivateFile(tmp);
+  // VACUUM INTO reads one snapshot (a WAL reader never blocks the daemon's writers) and writes a
+  // compact copy; the online backup API instead restarts whenever another process writes.
+  conn.prepare("VACUUM INTO ?").run(tmp);
+  const copy = new Database(tmp, { fileMustExist: true });
+  let rep: DatabaseReport;
+  try {
+    // One file, no -wal beside it: the copy can be moved or mailed on its own.
+    copy.pragma("journal_mode = DELETE");
+    rep = report(copy, tmp);
+  } finally {
+    copy.close();
+  }
+  if (rep.integrity !== "ok") throw deploykit.errorf(deploykit.EINTERNAL, `The copy failed integrity_check: ${rep.integrity}`);
+  fsyncPath(tmp);
+  return rep;
+}
+
+/** Removes a temporary database file and what SQLite may have left beside it. */
+export function removeDatabaseFiles(path: string): void {
+  for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/**
+ * Writes a verified copy of `conn`'s database to `dest` (mode 0600): written beside `dest` under a
+ * temporary name, renamed into place only once it passes integrity_check. Refuses an existing `dest`.
  */
 export function copyTo(conn: Database.Database, dest: string): DatabaseReport {
   if (existsSync(dest)) throw deploykit.errorf(deploykit.ECONFLICT, `${dest} already exists; choose another name or remove it first.`);
   const dir = dirname(dest);
   if (!existsSync(dir)) throw deploykit.errorf(deploykit.ENOTFOUND, `The directory ${dir} does not exist.`);
   const tmp = join(dir, `.${basename(dest)}.tmp-${process.pid}`);
-  createPrivateFile(tmp);
   try {
-    // VACUUM INTO reads one snapshot (a WAL reader never blocks the daemon's writers) and writes a
-    // compact copy; the online backup API instead restarts whenever another process writes.
-    conn.prepare("VACUUM INTO ?").run(tmp);
-    const copy = new Database(tmp, { fileMustExist: true });
-    let rep: DatabaseReport;
-    try {
-      // One file, no -wal beside it: the copy can be moved or mailed on its own.
-      copy.pragma("journal_mode = DELETE");
-      rep = report(copy, tmp);
-    } finally {
-      copy.close();
-    }
-    if (rep.integrity !== "ok") throw deploykit.errorf(deploykit.EINTERNAL, `The copy failed integrity_check: ${rep.integrity}`);
-    fsyncPath(tmp);
+    const rep = writeSnapshot(conn, tmp);
     renameSync(tmp, dest);
     fsyncPath(dir);
-    return rep;
+    return { ...rep, bytes: statSync(dest).size };
   } catch (err) {
-    rmSync(tmp, { force: true });
-    rmSync(`${tmp}-journal`, { force: true });
+    removeDatabaseFiles(tmp);
     throw err;
   }
 }

@@ -17,6 +17,13 @@ export interface DBOptions {
   migrationsDir?: string;
 }
 
+/** The migration files this build knows, in order. */
+export function knownMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+}
+
 export type Param = string | number | bigint | null | Buffer;
 
 /**
@@ -102,9 +109,7 @@ export class DB {
         .all()
         .map((r) => (r as { name: string }).name),
     );
-    const files = readdirSync(this.#migrationsDir)
-      .filter((f) => f.endsWith(".sql"))
-      .sort();
+    const files = knownMigrations(this.#migrationsDir);
     for (const file of files) {
       if (applied.has(file)) continue;
       const sql = readFileSync(`${this.#migrationsDir}/${file}`, "utf8");

@@ -28,6 +28,8 @@ Usage:
   deploykitd [flags]
   deploykitd backup <file>    verified copy of the database (mode 0600), safe while the daemon runs;
                               finds the database like the daemon and refuses if it does not exist
+  deploykitd restore <file>   replace the database with a backup (the daemon must be stopped); keeps the
+                              replaced one as <db>.<time>.before-restore and migrates an older backup forward
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
@@ -64,7 +66,8 @@ export type ParsedArgs =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; config: Config }
-  | { kind: "backup"; config: Config; file: string };
+  | { kind: "backup"; config: Config; file: string }
+  | { kind: "restore"; config: Config; file: string };
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
@@ -123,6 +126,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     const file = positionals[1];
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd backup <file>");
     return { kind: "backup", config, file };
+  }
+  if (positionals[0] === "restore") {
+    const file = positionals[1];
+    if (!file || positionals.length > 2) throw new Error("usage: deploykitd restore <file>");
+    return { kind: "restore", config, file };
   }
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };

@@ -3,6 +3,7 @@ import { backup } from "./backup.ts";
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import type { Daemon } from "./daemon.ts";
 import { logDestination, newLogger } from "./logger.ts";
+import { restore } from "./restore.ts";
 
 async function main(): Promise<void> {
   let parsed: ParsedArgs;
@@ -15,12 +16,13 @@ async function main(): Promise<void> {
   if (parsed.kind === "help") return void process.stdout.write(HELP);
   if (parsed.kind === "version") return void process.stdout.write(`deploykitd ${VERSION}\n`);
 
-  if (parsed.kind === "backup") {
+  if (parsed.kind === "backup" || parsed.kind === "restore") {
+    const { kind, config, file } = parsed;
     try {
-      process.stdout.write(backup(parsed.config, parsed.file));
+      process.stdout.write(kind === "backup" ? backup(config, file) : restore(config, file));
       return;
     } catch (err) {
-      process.stderr.write(`deploykitd: backup failed: ${(err as Error).message}\n`);
+      process.stderr.write(`deploykitd: ${kind} failed: ${(err as Error).message}\n`);
       process.exit(1);
     }
   }
