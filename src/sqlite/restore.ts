@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
 import { type DatabaseReport, fsyncPath, openExisting, removeDatabaseFiles, report, writeSnapshot } from "./backup.ts";
 import { DB, knownMigrations } from "./db.ts";
+import { fileStamp } from "./upgrade.ts";
 
 export interface RestoreOptions {
   /** Folder of migration files (tests point it elsewhere). */
@@ -23,14 +24,6 @@ export interface RestoreResult {
   /** Instance ids: the restored one, and the replaced database's when it differs. */
   instanceID: string;
   previousInstanceID: string | null;
-}
-
-/** "20261203T184700Z": sortable, and safe in file names. */
-export function fileStamp(d: Date): string {
-  return d
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
 }
 
 function instanceIDOf(conn: Database.Database): string {

@@ -89,7 +89,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
 
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
-  const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }) });
+  const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }), backupBeforeMigrate: true });
   db.open();
   const settings = new sqlite.SettingsService(db);
   const instanceID = await settings.instanceID();
