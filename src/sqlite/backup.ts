@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { chownSync, closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
@@ -86,6 +86,16 @@ export function inspect(path: string, what = "database"): DatabaseReport {
   } finally {
     conn.close();
   }
+}
+
+/**
+ * When running as root, gives `path` to the owner of `dir`: a file root creates in the daemon's data
+ * directory (restore, the lock) must stay usable by the daemon's own user.
+ */
+export function giveToDirOwner(path: string, dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const st = statSync(dir);
+  chownSync(path, st.uid, st.gid);
 }
 
 /** Creates `path` empty with mode 0600 (SQLite keeps the mode of a file it opens), failing if it exists. */

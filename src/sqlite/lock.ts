@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
-import { createPrivateFile } from "./backup.ts";
+import { createPrivateFile, giveToDirOwner } from "./backup.ts";
 
 /** The lock file's name inside the data directory. */
 export const LOCK_FILE = "deploykitd.lock";
@@ -48,6 +48,7 @@ export class DataDirLock {
     const path = join(dataDir, LOCK_FILE);
     try {
       createPrivateFile(path);
+      giveToDirOwner(path, dataDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }

@@ -2,7 +2,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
-import { type DatabaseReport, fsyncPath, openExisting, removeDatabaseFiles, report, writeSnapshot } from "./backup.ts";
+import { type DatabaseReport, fsyncPath, giveToDirOwner, openExisting, removeDatabaseFiles, report, writeSnapshot } from "./backup.ts";
 import { DB, knownMigrations } from "./db.ts";
 import { fileStamp } from "./upgrade.ts";
 
@@ -92,6 +92,7 @@ export function restoreFile(src: string, dbPath: string, opts: RestoreOptions = 
     throw err;
   }
 
+  giveToDirOwner(tmp, dir);
   const { previous, previousInstanceID } = setAside(dbPath, fileStamp(now()));
   renameSync(tmp, dbPath);
   fsyncPath(dir);

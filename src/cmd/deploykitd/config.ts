@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
 
@@ -30,6 +30,10 @@ Usage:
                               finds the database like the daemon and refuses if it does not exist
   deploykitd restore <file>   replace the database with a backup (the daemon must be stopped); keeps the
                               replaced one as <db>.<time>.before-restore and migrates an older backup forward
+  deploykitd install-service [-dry-run]
+                              as root: create the deploykit user (docker group), /etc/deploykit/deploykit.env
+                              and the systemd unit deploykit.service (data in /var/lib/deploykit or -data-dir);
+                              -dry-run prints them and changes nothing
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
@@ -67,7 +71,8 @@ export type ParsedArgs =
   | { kind: "version" }
   | { kind: "serve"; config: Config }
   | { kind: "backup"; config: Config; file: string }
-  | { kind: "restore"; config: Config; file: string };
+  | { kind: "restore"; config: Config; file: string }
+  | { kind: "install-service"; dataDir: string; addr: string; logLevel: string; dryRun: boolean };
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
@@ -91,6 +96,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-format": { type: "string" },
       "ws-ping-interval": { type: "string" },
       version: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -132,6 +138,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd restore <file>");
     return { kind: "restore", config, file };
   }
+  if (positionals[0] === "install-service") {
+    if (positionals.length > 1) throw new Error("usage: deploykitd install-service [-dry-run]");
+    return {
+      kind: "install-service",
+      // A service keeps its data under /var/lib, not in whatever directory install-service ran from.
+      dataDir: explicitDataDir ? resolve(explicitDataDir) : "/var/lib/deploykit",
+      addr: config.addr,
+      logLevel: config.logLevel,
+      dryRun: values["dry-run"] ?? false,
+    };
+  }
+  if (values["dry-run"]) throw new Error("-dry-run applies to install-service only");
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };
 }

@@ -2,6 +2,7 @@
 import { backup } from "./backup.ts";
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import type { Daemon } from "./daemon.ts";
+import { installService } from "./install.ts";
 import { logDestination, newLogger } from "./logger.ts";
 import { restore } from "./restore.ts";
 
@@ -16,6 +17,14 @@ async function main(): Promise<void> {
   if (parsed.kind === "help") return void process.stdout.write(HELP);
   if (parsed.kind === "version") return void process.stdout.write(`deploykitd ${VERSION}\n`);
 
+  if (parsed.kind === "install-service") {
+    try {
+      return void process.stdout.write(installService(parsed));
+    } catch (err) {
+      process.stderr.write(`deploykitd: install-service failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   if (parsed.kind === "backup" || parsed.kind === "restore") {
     const { kind, config, file } = parsed;
     try {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  chownSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -113,6 +114,17 @@ describe("deploykitd restore", () => {
     expect(names(join(data, "deploykit.db"))).toEqual({ projects: ["From backup"], services: ["web"] });
     expect(r.stdout).toMatch(/instance id: [0-9a-f]{16}\n/);
     expect(r.stdout).toMatch(/note: the replaced database belonged to another instance \([0-9a-f]{16}\)/);
+  });
+
+  it.runIf(process.getuid?.() === 0)("run as root, hands the restored database and the lock to the data directory's owner", async () => {
+    const backup = join(dir, "backup.db");
+    await mustCreateDB(backup, "Shop", ["web"]);
+    const data = join(dir, "data");
+    mkdirSync(data, { mode: 0o700 });
+    chownSync(data, 65534, 65534);
+    const r = runDeploykitd(["restore", "-data-dir", data, backup], { cwd: dir });
+    expect(r.stderr).toBe("");
+    for (const f of ["deploykit.db", "deploykitd.lock"]) expect(statSync(join(data, f))).toMatchObject({ uid: 65534, gid: 65534 });
   });
 
   it("refuses while a daemon runs on the data directory, and changes nothing", async () => {
