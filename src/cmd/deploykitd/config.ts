@@ -102,6 +102,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  if (values["dry-run"] && positionals[0] !== "install-service") throw new Error("-dry-run applies to install-service only");
   const explicitDataDir = values["data-dir"] ?? env.DEPLOYKIT_DATA_DIR;
   // With only a data dir, the database lives in it (what install-service and the Dockerfile rely on).
   const db = values.db ?? env.DEPLOYKIT_DB ?? (explicitDataDir ? join(explicitDataDir, "deploykit.db") : "deploykit.db");
@@ -149,7 +150,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       dryRun: values["dry-run"] ?? false,
     };
   }
-  if (values["dry-run"]) throw new Error("-dry-run applies to install-service only");
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };
 }
