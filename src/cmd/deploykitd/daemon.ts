@@ -89,7 +89,13 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
 
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
-  const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }), backupBeforeMigrate: true });
+  const db = new sqlite.DB(cfg.db, {
+    bus,
+    logger: logger.child({ component: "sqlite" }),
+    backupBeforeMigrate: true,
+    // Test builds only: a migration set with a broken step, to prove a failed upgrade changes nothing.
+    ...(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_MIGRATIONS_DIR ? { migrationsDir: env.DEPLOYKIT_TEST_MIGRATIONS_DIR } : {}),
+  });
   db.open();
   const settings = new sqlite.SettingsService(db);
   const instanceID = await settings.instanceID();
