@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import * as deploykit from "../index.ts";
 import { DB, translateError } from "./db.ts";
 import { ProjectService } from "./project.ts";
 import { expectError, FakeClock, mustCreateProject, mustOpenDB } from "./testing.ts";
+import { preMigrationBackups } from "./upgrade.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -63,14 +64,20 @@ describe("DB.open", () => {
     db2.close();
   });
 
-  it("keeps the previous schema when a migration fails midway", () => {
+  it("applies pending migrations whole or not at all: a failure keeps the previous schema", () => {
     const migrations = join(dir, "migrations");
     const path = join(dir, "m.db");
     mkdirSync(migrations);
     writeFileSync(join(migrations, "00001_a.sql"), "CREATE TABLE a (id TEXT PRIMARY KEY);");
-    writeFileSync(join(migrations, "00002_b.sql"), "CREATE TABLE b (id TEXT); INSERT INTO a VALUES ('x'); THIS IS NOT SQL;");
+    const v1 = new DB(path, { migrationsDir: migrations });
+    v1.open();
+    v1.close();
+    writeFileSync(join(migrations, "00002_b.sql"), "CREATE TABLE b (id TEXT); INSERT INTO a VALUES ('x');");
+    writeFileSync(join(migrations, "00003_c.sql"), "CREATE TABLE c (id TEXT); THIS IS NOT SQL;");
     const db = new DB(path, { migrationsDir: migrations });
-    expect(() => db.open()).toThrow(/Migration 00002_b.sql failed/);
+    expect(() => db.open()).toThrow(
+      /^Migration 00003_c\.sql failed: near "THIS": syntax error\. The database is unchanged, still at schema 00001_a\.sql \(none of 00002_b\.sql, 00003_c\.sql was applied\)\.$/,
+    );
     const raw = new Database(path);
     const tables = raw
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -81,11 +88,68 @@ describe("DB.open", () => {
     expect(raw.prepare("SELECT name FROM _migrations").all()).toEqual([{ name: "00001_a.sql" }]);
     raw.close();
     // Fixing the file lets the next start finish the job.
-    writeFileSync(join(migrations, "00002_b.sql"), "CREATE TABLE b (id TEXT);");
+    writeFileSync(join(migrations, "00003_c.sql"), "CREATE TABLE c (id TEXT);");
     const fixed = new DB(path, { migrationsDir: migrations });
     fixed.open();
-    expect(fixed.migrations()).toEqual(["00001_a.sql", "00002_b.sql"]);
+    expect(fixed.migrations()).toEqual(["00001_a.sql", "00002_b.sql", "00003_c.sql"]);
     fixed.close();
+  });
+
+  it("refuses a database migrated by a newer version", () => {
+    const path = join(dir, "new.db");
+    mustOpenDB({ path }).close();
+    const raw = new Database(path);
+    raw.prepare("INSERT INTO _migrations (name, applied_at) VALUES ('99999_future.sql', 'now')").run();
+    raw.close();
+    expect(() => mustOpenDB({ path })).toThrow(
+      /is at schema 99999_future\.sql, newer than this deploykitd knows \(\d{5}_.*\.sql\): it was migrated by a newer DeployKit/,
+    );
+  });
+
+  it("copies an existing database before migrating it, keeps the newest three copies and names one when a migration fails", async () => {
+    const migrations = join(dir, "migrations");
+    mkdirSync(migrations);
+    const path = join(dir, "u.db");
+    writeFileSync(join(migrations, "00001_a.sql"), "CREATE TABLE a (id TEXT PRIMARY KEY);");
+    const clock = new FakeClock("2026-12-03T10:00:00.000Z");
+    const open = () => {
+      const db = new DB(path, { migrationsDir: migrations, backupBeforeMigrate: true, now: clock.now });
+      db.open();
+      return db;
+    };
+    // A fresh database has nothing to protect.
+    const first = open();
+    expect(first.preMigrationBackup).toBeNull();
+    first.write((tx) => tx.run("INSERT INTO a VALUES ('row')"));
+    first.close();
+    const made: string[] = [];
+    for (let i = 2; i <= 5; i++) {
+      clock.advance(60_000);
+      writeFileSync(join(migrations, `0000${i}_m.sql`), `CREATE TABLE t${i} (id TEXT);`);
+      const db = open();
+      expect(db.preMigrationBackup).toBe(`${path}.20261203T10${String(i - 1).padStart(2, "0")}00Z.before-migration`);
+      made.push(db.preMigrationBackup as string);
+      db.close();
+      // The copy is the database as it was before this migration.
+      const copy = new Database(made.at(-1) as string, { readonly: true });
+      expect(copy.prepare("SELECT name FROM _migrations ORDER BY name").all()).toHaveLength(i - 1);
+      expect(copy.prepare("SELECT id FROM a").all()).toEqual([{ id: "row" }]);
+      copy.close();
+      expect(statSync(made.at(-1) as string).mode & 0o777).toBe(0o600);
+    }
+    expect(preMigrationBackups(path)).toEqual(made.slice(-3));
+    // Opening without pending migrations copies nothing.
+    const same = open();
+    expect(same.preMigrationBackup).toBeNull();
+    same.close();
+
+    clock.advance(60_000);
+    writeFileSync(join(migrations, "00006_bad.sql"), "NOT SQL;");
+    const db = new DB(path, { migrationsDir: migrations, backupBeforeMigrate: true, now: clock.now });
+    expect(() => db.open()).toThrow(
+      `To roll back, run the previous DeployKit version; the copy taken just before this attempt is ${path}.20261203T100500Z.before-migration.`,
+    );
+    expect(preMigrationBackups(path)).toEqual([...made.slice(-2), `${path}.20261203T100500Z.before-migration`]);
   });
 
   it("refuses work before open", async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
 import { assertDurable, durabilityOf } from "./durability.ts";
+import { backupBeforeMigration } from "./upgrade.ts";
 
 /** Ordered `NNNNN_name.sql` files, applied once each. Copied next to the build output by scripts/finish-build.mjs. */
 const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
@@ -16,6 +17,18 @@ export interface DBOptions {
   logger?: deploykit.Logger;
   /** Folder of migration files (tests point it at a broken set). */
   migrationsDir?: string;
+  /**
+   * Before migrating a database that already has a schema, copy it to `<db>.<time>.before-migration`
+   * (the newest three are kept). The daemon sets it; restore and tests do not.
+   */
+  backupBeforeMigrate?: boolean;
+}
+
+/** The migration files this build knows, in order. */
+export function knownMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
 }
 
 export type Param = string | number | bigint | null | Buffer;
@@ -44,6 +57,9 @@ export class DB {
   readonly #migrationsDir: string;
   /** The bundled SQLite's version, known once open. */
   sqliteVersion = "";
+  readonly #backupBeforeMigrate: boolean;
+  /** The automatic copy taken before the last migration (null when none was needed). */
+  preMigrationBackup: string | null = null;
   #conn: Database.Database | null = null;
   readonly #stmts = new Map<string, Database.Statement>();
 
@@ -53,6 +69,7 @@ export class DB {
     this.bus = opts.bus;
     this.logger = opts.logger ?? deploykit.nopLogger;
     this.#migrationsDir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+    this.#backupBeforeMigrate = opts.backupBeforeMigrate ?? false;
   }
 
   /** Opens the file (created when missing), sets the pragmas and applies pending migrations. */
@@ -102,32 +119,56 @@ export class DB {
       .map((r) => (r as { name: string }).name);
   }
 
+  /**
+   * Applies the pending migrations in one transaction: an upgrade either completes or leaves the
+   * database at the schema the previous version runs on. A database migrated by a newer version is
+   * refused rather than run with a schema this code does not know.
+   */
   #migrate(conn: Database.Database): void {
     conn.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)");
-    const applied = new Set(
-      conn
-        .prepare("SELECT name FROM _migrations")
-        .all()
-        .map((r) => (r as { name: string }).name),
-    );
-    const files = readdirSync(this.#migrationsDir)
-      .filter((f) => f.endsWith(".sql"))
-      .sort();
-    for (const file of files) {
-      if (applied.has(file)) continue;
-      const sql = readFileSync(`${this.#migrationsDir}/${file}`, "utf8");
-      // DDL is transactional in SQLite: a failure (or a crash) leaves the previous schema untouched.
-      conn.exec("BEGIN IMMEDIATE");
-      try {
-        conn.exec(sql);
-        conn.prepare("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)").run(file, this.now().toISOString());
-        conn.exec("COMMIT");
-      } catch (err) {
-        if (conn.inTransaction) conn.exec("ROLLBACK");
-        throw new deploykit.DeployKitError(deploykit.EINTERNAL, `Migration ${file} failed: ${(err as Error).message}`, { cause: err });
-      }
-      this.logger.info({ migration: file }, "migration applied");
+    const applied = conn
+      .prepare("SELECT name FROM _migrations ORDER BY name")
+      .all()
+      .map((r) => (r as { name: string }).name);
+    const files = knownMigrations(this.#migrationsDir);
+    const current = applied.at(-1) ?? "none";
+    const unknown = applied.filter((m) => !files.includes(m));
+    if (unknown.length > 0)
+      throw deploykit.errorf(
+        deploykit.EINTERNAL,
+        `The database ${this.path} is at schema ${current}, newer than this deploykitd knows (${files.at(-1) ?? "none"}): ` +
+          "it was migrated by a newer DeployKit. Run that version, or restore a backup made before that upgrade with this one.",
+      );
+    const pending = files.filter((f) => !applied.includes(f));
+    if (pending.length === 0) return;
+    if (this.#backupBeforeMigrate && applied.length > 0 && this.path !== ":memory:") {
+      this.preMigrationBackup = backupBeforeMigration(conn, this.path, this.now());
+      this.logger.info({ backup: this.preMigrationBackup, from: current, migrations: pending }, "database copied before migrating");
     }
+    // DDL is transactional in SQLite: a failure (or a crash) leaves the previous schema untouched.
+    conn.exec("BEGIN IMMEDIATE");
+    let file = "";
+    try {
+      const record = conn.prepare("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)");
+      const at = this.now().toISOString();
+      for (file of pending) {
+        conn.exec(readFileSync(`${this.#migrationsDir}/${file}`, "utf8"));
+        record.run(file, at);
+      }
+      conn.exec("COMMIT");
+    } catch (err) {
+      if (conn.inTransaction) conn.exec("ROLLBACK");
+      const rollback = this.preMigrationBackup
+        ? ` To roll back, run the previous DeployKit version; the copy taken just before this attempt is ${this.preMigrationBackup}.`
+        : "";
+      throw new deploykit.DeployKitError(
+        deploykit.EINTERNAL,
+        `Migration ${file} failed: ${(err as Error).message}. The database is unchanged, still at schema ${current} ` +
+          `(none of ${pending.join(", ")} was applied).${rollback}`,
+        { cause: err },
+      );
+    }
+    for (const m of pending) this.logger.info({ migration: m }, "migration applied");
   }
 
   #connection(): Database.Database {

@@ -1,12 +1,16 @@
 /** The SQLite implementation of the domain services (better-sqlite3, one connection per DB). */
 export { AuthService } from "./auth.ts";
+export { backupFile, type DatabaseReport, inspect, MAIN_TABLES } from "./backup.ts";
 export { CanvasService } from "./canvas.ts";
 export { ContainerService } from "./container.ts";
-export { DB, type DBOptions } from "./db.ts";
+export { DB, type DBOptions, knownMigrations } from "./db.ts";
 export { DeploymentService } from "./deployment.ts";
 export { EnvVarService } from "./envvar.ts";
+export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";
+export { type RestoreResult, restoreFile } from "./restore.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
+export { fileStamp, KEEP_PRE_MIGRATION_BACKUPS, preMigrationBackups } from "./upgrade.ts";
 export { UserService } from "./user.ts";

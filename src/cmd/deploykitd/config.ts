@@ -1,3 +1,4 @@
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
 
@@ -6,6 +7,8 @@ export const VERSION = "0.1.0";
 export interface Config {
   addr: string;
   db: string;
+  /** Where `db` came from, for messages that must say which file was meant. */
+  dbFrom: "-db" | "DEPLOYKIT_DB" | "-data-dir" | "default";
   dataDir: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
@@ -23,12 +26,19 @@ export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
 
 Usage:
   deploykitd [flags]
-  deploykitd backup <file>    copy the database online (safe while the daemon runs)
+  deploykitd backup <file>    verified copy of the database (mode 0600), safe while the daemon runs;
+                              finds the database like the daemon and refuses if it does not exist
+  deploykitd restore <file>   replace the database with a backup (the daemon must be stopped); keeps the
+                              replaced one as <db>.<time>.before-restore and migrates an older backup forward
+  deploykitd install-service [-dry-run]
+                              as root: create the deploykit user (docker group), /etc/deploykit/deploykit.env
+                              and the systemd unit deploykit.service (data in /var/lib/deploykit or -data-dir);
+                              -dry-run prints them and changes nothing
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
-  -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
-  -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
+  -db string                   SQLite database file (DEPLOYKIT_DB)            default "<data-dir>/deploykit.db" when -data-dir is set, else "deploykit.db"
+  -data-dir string             data directory: database, lock file (DEPLOYKIT_DATA_DIR) default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
   -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
@@ -60,7 +70,9 @@ export type ParsedArgs =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; config: Config }
-  | { kind: "backup"; config: Config; file: string };
+  | { kind: "backup"; config: Config; file: string }
+  | { kind: "restore"; config: Config; file: string }
+  | { kind: "install-service"; dataDir: string; addr: string; logLevel: string; dryRun: boolean };
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
@@ -84,12 +96,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-format": { type: "string" },
       "ws-ping-interval": { type: "string" },
       version: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
-  const db = values.db ?? env.DEPLOYKIT_DB ?? "deploykit.db";
+  if (values["dry-run"] && positionals[0] !== "install-service") throw new Error("-dry-run applies to install-service only");
+  const explicitDataDir = values["data-dir"] ?? env.DEPLOYKIT_DATA_DIR;
+  // With only a data dir, the database lives in it (what install-service and the Dockerfile rely on).
+  const db = values.db ?? env.DEPLOYKIT_DB ?? (explicitDataDir ? join(explicitDataDir, "deploykit.db") : "deploykit.db");
   const logLevel = values["log-level"] ?? env.DEPLOYKIT_LOG_LEVEL ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
   const logFormat = values["log-format"] ?? env.DEPLOYKIT_LOG_FORMAT ?? "auto";
@@ -99,13 +115,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
-  const dataDir =
-    values["data-dir"] ??
-    env.DEPLOYKIT_DATA_DIR ??
-    (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
+  const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
   const config: Config = {
     addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
     db,
+    dbFrom: values.db ? "-db" : env.DEPLOYKIT_DB ? "DEPLOYKIT_DB" : explicitDataDir ? "-data-dir" : "default",
     dataDir,
     logLevel: logLevel as Config["logLevel"],
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
@@ -119,6 +133,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     const file = positionals[1];
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd backup <file>");
     return { kind: "backup", config, file };
+  }
+  if (positionals[0] === "restore") {
+    const file = positionals[1];
+    if (!file || positionals.length > 2) throw new Error("usage: deploykitd restore <file>");
+    return { kind: "restore", config, file };
+  }
+  if (positionals[0] === "install-service") {
+    if (positionals.length > 1) throw new Error("usage: deploykitd install-service [-dry-run]");
+    return {
+      kind: "install-service",
+      // A service keeps its data under /var/lib, not in whatever directory install-service ran from.
+      dataDir: explicitDataDir ? resolve(explicitDataDir) : "/var/lib/deploykit",
+      addr: config.addr,
+      logLevel: config.logLevel,
+      dryRun: values["dry-run"] ?? false,
+    };
   }
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as docker from "../../docker/index.ts";
@@ -45,10 +45,43 @@ function faultPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => void) | u
 }
 
 /**
+ * Starts the daemon holding its data directory's lock (created 0700 when missing): a second daemon on
+ * the same data directory refuses to start; the lock of one that was killed dies with it.
+ */
+export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
+  let lock: sqlite.DataDirLock | null = null;
+  if (cfg.db !== ":memory:") {
+    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+    lock = sqlite.DataDirLock.acquire(cfg.dataDir, "daemon");
+    if (lock.stale)
+      opts.logger.warn(
+        { previous: lock.stale, lock: lock.path },
+        `${sqlite.describeOwner(lock.stale)} did not stop cleanly; its lock died with it and is taken over`,
+      );
+  }
+  let d: Daemon;
+  try {
+    d = await startServing(cfg, opts);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    port: d.port,
+    instanceID: d.instanceID,
+    close() {
+      closing ??= d.close().finally(() => lock?.release());
+      return closing;
+    },
+  };
+}
+
+/**
  * Wires every implementation together and starts serving (the startup order of original §13, with
  * Docker optional: an unreachable daemon is reported, retried by the reconciler, never fatal).
  */
-export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
+async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const { logger } = opts;
   const env = opts.env ?? process.env;
   const faultPoint = faultPointFromEnv(env);
@@ -56,7 +89,13 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
 
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
-  const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }) });
+  const db = new sqlite.DB(cfg.db, {
+    bus,
+    logger: logger.child({ component: "sqlite" }),
+    backupBeforeMigrate: true,
+    // Test builds only: a migration set with a broken step, to prove a failed upgrade changes nothing.
+    ...(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_MIGRATIONS_DIR ? { migrationsDir: env.DEPLOYKIT_TEST_MIGRATIONS_DIR } : {}),
+  });
   db.open();
   const settings = new sqlite.SettingsService(db);
   const instanceID = await settings.instanceID();
@@ -168,15 +207,4 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
       return closing;
     },
   };
-}
-
-/** `deploykitd backup <file>`: an online copy of the database. */
-export async function backup(cfg: Config, file: string): Promise<void> {
-  const db = new sqlite.DB(cfg.db);
-  db.open();
-  try {
-    await db.backup(file);
-  } finally {
-    db.close();
-  }
 }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./config.ts";
+
+describe("parseConfig: where the database is", () => {
+  it.each([
+    { argv: [], env: {}, db: "deploykit.db", dataDir: ".", from: "default" },
+    { argv: ["-db", "/x/a.db"], env: {}, db: "/x/a.db", dataDir: "/x", from: "-db" },
+    { argv: ["-data-dir", "/srv/dk"], env: {}, db: "/srv/dk/deploykit.db", dataDir: "/srv/dk", from: "-data-dir" },
+    { argv: [], env: { DEPLOYKIT_DATA_DIR: "/srv/dk" }, db: "/srv/dk/deploykit.db", dataDir: "/srv/dk", from: "-data-dir" },
+    { argv: ["-data-dir", "/srv/dk"], env: { DEPLOYKIT_DB: "/y/b.db" }, db: "/y/b.db", dataDir: "/srv/dk", from: "DEPLOYKIT_DB" },
+    { argv: ["-db", "/x/a.db"], env: { DEPLOYKIT_DB: "/y/b.db" }, db: "/x/a.db", dataDir: "/x", from: "-db" },
+  ])("$argv with $env → $db in $dataDir", ({ argv, env, db, dataDir, from }) => {
+    for (const sub of [[], ["backup", "f"], ["restore", "f"]]) {
+      const parsed = parseConfig([...sub, ...argv], env);
+      if (parsed.kind !== "serve" && parsed.kind !== "backup" && parsed.kind !== "restore") throw new Error(parsed.kind);
+      expect(parsed.config).toMatchObject({ db, dataDir, dbFrom: from });
+    }
+  });
+});
+
+describe("parseConfig: install-service", () => {
+  it("defaults the service's data directory to /var/lib/deploykit, not the current directory", () => {
+    expect(parseConfig(["install-service"], {})).toEqual({
+      kind: "install-service",
+      dataDir: "/var/lib/deploykit",
+      addr: ":8080",
+      logLevel: "info",
+      dryRun: false,
+    });
+    expect(parseConfig(["install-service", "-dry-run", "-data-dir", "/srv/dk", "-addr", ":80"], {})).toMatchObject({
+      dataDir: "/srv/dk",
+      addr: ":80",
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [["-dry-run"], "-dry-run applies to install-service only"],
+    [["backup", "-dry-run", "f"], "-dry-run applies to install-service only"],
+    [["install-service", "x"], "usage: deploykitd install-service [-dry-run]"],
+    [["restore", "a", "b"], "usage: deploykitd restore <file>"],
+    [["frobnicate"], 'unknown command "frobnicate"'],
+  ])("refuses %j", (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(message);
+  });
+});
