@@ -47,7 +47,8 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Sign in",
-        description: "Limited to 5 failures per email and 20 per client address in 15 minutes (429 with Retry-After).",
+        description:
+          "Limited to 5 failures per email and client address, 20 per client address and 50 per email in 15 minutes (429 with Retry-After).",
         security: [],
         body: body({ email: EMAIL, password: PASSWORD }),
         response: { 200: ref("AuthTokens"), ...ERRORS },
@@ -56,20 +57,8 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
     async (req) => {
       const input = { email: req.body.email, password: req.body.password };
       deploykit.validateLogin(input);
-      const emailKey = deploykit.normalizeEmail(input.email);
-      d.loginLimiter.byIP.check(req.ip);
-      d.loginLimiter.byEmail.check(emailKey);
-      try {
-        const tokens = await d.auth.login(input);
-        d.loginLimiter.byEmail.reset(emailKey);
-        return present.tokens(tokens);
-      } catch (err) {
-        if (deploykit.errorCode(err) === deploykit.EUNAUTHORIZED) {
-          d.loginLimiter.byIP.hit(req.ip);
-          d.loginLimiter.byEmail.hit(emailKey);
-        }
-        throw err;
-      }
+      const tokens = await d.loginLimiter.guard(deploykit.normalizeEmail(input.email), req.ip, () => d.auth.login(input), isUnauthorized);
+      return present.tokens(tokens);
     },
   );
 
@@ -132,6 +121,17 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
         response: { 200: ref("User"), ...ERRORS },
       },
     },
-    async (req) => present.user(await d.users.updateProfile(principalOf(req).user.id, req.body)),
+    async (req) => {
+      const user = principalOf(req).user;
+      if (req.body.new_password === undefined) return present.user(await d.users.updateProfile(user.id, req.body));
+      // `current_password` is a password guess like a login: same limits, same budget.
+      const updated = await d.loginLimiter.guard(user.email, req.ip, () => d.users.updateProfile(user.id, req.body), isWrongPassword);
+      return present.user(updated);
+    },
   );
 }
+
+const isUnauthorized = (err: unknown) => deploykit.errorCode(err) === deploykit.EUNAUTHORIZED;
+
+const isWrongPassword = (err: unknown) =>
+  err instanceof deploykit.DeployKitError && (err.fields?.current_password ?? []).includes("Current password is incorrect.");

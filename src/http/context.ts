@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import type { CanvasHub } from "./canvas-hub.ts";
 import type { ListCache } from "./list-cache.ts";
-import type { RateLimiter } from "./ratelimit.ts";
+import type { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -85,7 +85,7 @@ export interface Deps extends ServerOptions {
   authenticated: Hook[];
   /** onRequest hooks of admin-only routes. */
   adminOnly: Hook[];
-  loginLimiter: { byEmail: RateLimiter; byIP: RateLimiter };
+  loginLimiter: LoginLimiter;
   registerLimiter: RateLimiter;
   refreshLimiter: RateLimiter;
 }

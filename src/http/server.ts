@@ -20,7 +20,7 @@ import { openAPIOptions } from "./openapi.ts";
 import { registerPendingChangeRoutes } from "./pending-change.ts";
 import { registerPresetRoutes } from "./preset.ts";
 import { registerProjectRoutes } from "./project.ts";
-import { RateLimiter } from "./ratelimit.ts";
+import { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 import { ENTITY_SCHEMAS } from "./schemas.ts";
 import { registerServiceRoutes } from "./service.ts";
 import { registerSettingsRoutes } from "./settings.ts";
@@ -142,10 +142,7 @@ export class Server {
       listCache,
       authenticated: [authn],
       adminOnly: [authn, adminOnlyHook],
-      loginLimiter: {
-        byEmail: new RateLimiter({ max: 5, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
-        byIP: new RateLimiter({ max: 20, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
-      },
+      loginLimiter: new LoginLimiter(clock),
       registerLimiter: new RateLimiter({ max: 10, windowMs: 60_000, now: clock, message }),
       refreshLimiter: new RateLimiter({ max: 30, windowMs: 60_000, now: clock, message }),
     };

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import bcrypt from "bcryptjs";
 import * as deploykit from "../index.ts";
 import type { DB, Tx } from "./db.ts";
 import { newID } from "./db.ts";
-import { countUsers, createUser, DEFAULT_BCRYPT_COST, findUserRowByEmail, hashPassword, type PasswordOptions, toUser } from "./user.ts";
+import { PasswordHasher, type PasswordOptions } from "./password.ts";
+import { countUsers, createUser, findUserRowByEmail, toUser } from "./user.ts";
 
 interface SessionRow {
   id: string;
@@ -45,13 +45,11 @@ function plusMs(d: Date, ms: number): string {
 
 export class AuthService implements deploykit.AuthService {
   readonly #db: DB;
-  readonly #cost: number;
-  /** Compared against when the email is unknown, so both failures take the same time. */
-  #dummyHash: string | undefined;
+  readonly #passwords: PasswordHasher;
 
   constructor(db: DB, opts: PasswordOptions = {}) {
     this.#db = db;
-    this.#cost = opts.bcryptCost ?? DEFAULT_BCRYPT_COST;
+    this.#passwords = new PasswordHasher(opts);
   }
 
   async canRegister(): Promise<boolean> {
@@ -63,7 +61,7 @@ export class AuthService implements deploykit.AuthService {
     if (!(await this.canRegister())) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
     const candidate = { ...input, role: deploykit.ROLE_ADMIN };
     deploykit.validateUserCreate(candidate);
-    const hash = await hashPassword(input.password, this.#cost);
+    const hash = await this.#passwords.hash(input.password);
     return this.#db.write((tx) => {
       // BEGIN IMMEDIATE serialises writers, so of many concurrent registrations only the first sees zero users.
       if (countUsers(tx) > 0) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
@@ -76,14 +74,18 @@ export class AuthService implements deploykit.AuthService {
     deploykit.validateLogin(input);
     const row = this.#db.read((tx) => findUserRowByEmail(tx, input.email));
     if (!row) {
-      this.#dummyHash ??= await bcrypt.hash("deploykit-timing-equaliser", this.#cost);
-      await bcrypt.compare(input.password, this.#dummyHash);
+      await this.#passwords.verifyNothing(input.password);
       throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
     }
-    if (!(await bcrypt.compare(input.password, row.password_hash))) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    const verdict = await this.#passwords.verify(input.password, row.password_hash);
+    if (!verdict.ok) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    // A bcrypt (or weaker argon2id) hash is replaced now that the plaintext is known to be right.
+    const rehash = verdict.rehash ? await this.#passwords.hash(input.password) : undefined;
     return this.#db.write((tx) => {
-      // The user may have been deleted while bcrypt ran.
-      if (!tx.get("SELECT 1 FROM users WHERE id = ?", row.id)) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+      // The user may have been deleted, or the password changed, while the hash was checked.
+      const current = tx.get<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = ?", row.id);
+      if (!current || current.password_hash !== row.password_hash) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+      if (rehash) tx.run("UPDATE users SET password_hash = ? WHERE id = ?", rehash, row.id);
       return createSession(tx, row.id);
     });
   }

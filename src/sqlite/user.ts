@@ -1,13 +1,6 @@
-import bcrypt from "bcryptjs";
 import * as deploykit from "../index.ts";
 import { type DB, isUniqueError, likeContains, newID, queryPage, type Tx } from "./db.ts";
-
-export const DEFAULT_BCRYPT_COST = 10;
-
-export interface PasswordOptions {
-  /** bcrypt cost; 10 by default (tests may lower it to stay fast). */
-  bcryptCost?: number;
-}
+import { PasswordHasher, type PasswordOptions } from "./password.ts";
 
 interface UserRow {
   id: string;
@@ -23,11 +16,11 @@ const EMAIL_TAKEN = "A user with that email already exists.";
 
 export class UserService implements deploykit.UserService {
   readonly #db: DB;
-  readonly #cost: number;
+  readonly #passwords: PasswordHasher;
 
   constructor(db: DB, opts: PasswordOptions = {}) {
     this.#db = db;
-    this.#cost = opts.bcryptCost ?? DEFAULT_BCRYPT_COST;
+    this.#passwords = new PasswordHasher(opts);
   }
 
   async findUserByID(id: string): Promise<deploykit.User> {
@@ -40,13 +33,13 @@ export class UserService implements deploykit.UserService {
 
   async createUser(input: deploykit.UserCreate): Promise<deploykit.User> {
     deploykit.validateUserCreate(input);
-    const hash = await hashPassword(input.password, this.#cost);
+    const hash = await this.#passwords.hash(input.password);
     return this.#db.write((tx) => createUser(tx, input, hash, input.role ? (input.role as deploykit.Role) : deploykit.ROLE_MEMBER));
   }
 
   async updateUser(id: string, upd: deploykit.UserUpdate): Promise<deploykit.User> {
     deploykit.validateUserUpdate(upd);
-    const hash = upd.password !== undefined ? await hashPassword(upd.password, this.#cost) : undefined;
+    const hash = upd.password !== undefined ? await this.#passwords.hash(upd.password) : undefined;
     return this.#db.write((tx) => {
       const user = findUserRow(tx, id);
       if (upd.role !== undefined && upd.role !== user.role && user.role === deploykit.ROLE_ADMIN && countAdmins(tx) <= 1)
@@ -63,9 +56,9 @@ export class UserService implements deploykit.UserService {
     let hash: string | undefined;
     if (upd.new_password !== undefined) {
       const current = this.#db.read((tx) => findUserRow(tx, id)).password_hash;
-      if (!(await bcrypt.compare(upd.current_password ?? "", current)))
+      if (!(await this.#passwords.verify(upd.current_password ?? "", current)).ok)
         throw deploykit.fieldError({ current_password: ["Current password is incorrect."] });
-      hash = await hashPassword(upd.new_password, this.#cost);
+      hash = await this.#passwords.hash(upd.new_password);
     }
     return this.#db.write((tx) => updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash }));
   }
@@ -79,13 +72,6 @@ export class UserService implements deploykit.UserService {
       tx.run("DELETE FROM users WHERE id = ?", id);
     });
   }
-}
-
-export async function hashPassword(password: string, cost: number): Promise<string> {
-  // bcrypt reads only 72 bytes; the validators refuse longer passwords, and this guards every other path.
-  if (deploykit.utf8Length(password) > deploykit.PASSWORD_MAX_BYTES)
-    throw deploykit.fieldError({ password: [`Password must be at most ${deploykit.PASSWORD_MAX_BYTES} bytes.`] });
-  return bcrypt.hash(password, cost);
 }
 
 export function toUser(row: UserRow): deploykit.User {

@@ -1,0 +1,110 @@
+/**
+ * Password guessing against the real SQLite auth service at the production hashing cost: the limiter
+ * must count attempts before the password is checked, and checking must not stall the event loop.
+ */
+import { spawn } from "node:child_process";
+import bcrypt from "bcryptjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as sqlite from "../../src/sqlite/index.ts";
+import { mustOpenDB } from "../../src/sqlite/testing.ts";
+import { pingFromChild } from "../harness/pinger.ts";
+import { type Harness, startServer } from "./harness.ts";
+
+let h: Harness;
+let db: sqlite.DB;
+
+beforeEach(async () => {
+  db = mustOpenDB();
+  h = await startServer({ users: new sqlite.UserService(db), auth: new sqlite.AuthService(db) });
+  await new sqlite.AuthService(db, { bcryptCost: 4 }).register({ email: "ada@example.com", name: "Ada", password: "correct-horse-1" });
+  // The hash a database from before argon2id holds: bcrypt at the production cost (~70 ms of CPU a check).
+  db.write((tx) => tx.run("UPDATE users SET password_hash = ?", bcrypt.hashSync("correct-horse-1", 10)));
+});
+
+afterEach(async () => {
+  await h.close();
+  db.close();
+});
+
+function post(path: string, body: unknown): Promise<Response> {
+  return fetch(`${h.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+const BURST = `
+const [url, n, body] = process.argv.slice(1);
+// Warm up (module loading, JIT, one connection), then wait for the go line on stdin.
+fetch(new URL("/api/health", url)).then(() => process.stdout.write("ready\\n"));
+process.stdin.once("data", () => Promise.all(Array.from({ length: Number(n) }, (_, i) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...JSON.parse(body), password: "wrong-" + i }) })
+    .then((r) => r.status, () => 0),
+)).then((s) => process.stdout.write(JSON.stringify(s))));
+`;
+
+/**
+ * `n` concurrent wrong-password logins from a process of its own (the test process only serves),
+ * started and warmed up first; `fire()` sends them and resolves with their statuses.
+ */
+async function burstFromChild(url: string, n: number, body: object): Promise<{ fire: () => Promise<number[]> }> {
+  const p = spawn(process.execPath, ["-e", BURST, url, String(n), JSON.stringify(body)], { stdio: ["pipe", "pipe", "inherit"] });
+  let text = "";
+  const done = new Promise<number[]>((resolve, reject) => {
+    p.on("error", reject);
+    p.on("exit", () => resolve(JSON.parse(text.slice(text.indexOf("\n") + 1)) as number[]));
+  });
+  await new Promise<void>((resolve) =>
+    p.stdout.on("data", (b: Buffer) => {
+      text += b.toString();
+      if (text.includes("\n")) resolve();
+    }),
+  );
+  return {
+    fire: () => {
+      p.stdin.end("go\n");
+      return done;
+    },
+  };
+}
+
+describe("login under a burst of guesses", () => {
+  it("50 concurrent wrong passwords for one email: at most 5 are checked (401), the rest 429; /api/health p99 < 100 ms", async () => {
+    // The bcrypt worker starts once per process; its start-up is not what this measures.
+    await new sqlite.AuthService(db).login({ email: "ada@example.com", password: "warm-up-pw" }).catch(() => {});
+    // Probe and attacker run in processes of their own, so only the server's event loop is measured.
+    const burst = await burstFromChild(`${h.url}/api/auth/login`, 50, { email: "ada@example.com" });
+    const ping = pingFromChild(`${h.url}/api/health`, "none", 2000, 10);
+    await new Promise((r) => setTimeout(r, 500));
+    const statuses = await burst.fire();
+    // The probe's first requests measure its own start-up (module loading, JIT), not the server.
+    const latencies = (await ping).latencies.slice(3);
+
+    const count = (s: number) => statuses.filter((x) => x === s).length;
+    expect(count(401)).toBeLessThanOrEqual(5);
+    expect(count(401) + count(429)).toBe(50);
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] as number;
+    expect(latencies.length).toBeGreaterThan(5);
+    expect(p99).toBeLessThan(100);
+  });
+
+  it("after 5 failures the right password is refused too (429) from that address", async () => {
+    for (let i = 0; i < 5; i++)
+      expect((await post("/api/auth/login", { email: "ada@example.com", password: "wrong-pw" })).status).toBe(401);
+    expect((await post("/api/auth/login", { email: "ada@example.com", password: "correct-horse-1" })).status).toBe(429);
+  });
+
+  it("current_password on a profile change is limited like a login", async () => {
+    const login = await post("/api/auth/login", { email: "ada@example.com", password: "correct-horse-1" });
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${h.url}/api/auth/profile`, {
+          method: "PATCH",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ current_password: `wrong-${i}`, new_password: "another-password-1" }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 422).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 422 || s === 429).length).toBe(20);
+  });
+});
