@@ -90,6 +90,21 @@ export function validateAPIKeyCreate(input: APIKeyCreate, now: Date): void {
   v.throwIfAny();
 }
 
+/** Prefix of the one-time setup token (a leaked one is recognisable). */
+export const SETUP_TOKEN_PREFIX = "dks_";
+
+/**
+ * The one-time secret that authorizes registering the first admin on a fresh install, so that only
+ * someone who can read the data directory (or the daemon's log) can claim the instance — not whoever
+ * reaches the port first, nor a web page in a LAN user's browser.
+ */
+export interface SetupGate {
+  /** Constant-time comparison with the current token; false once consumed. */
+  verify(token: string): boolean;
+  /** The first admin exists: the token is forgotten (and its file removed). Idempotent. */
+  consume(): void;
+}
+
 /**
  * AuthService owns credentials: passwords, sessions (access + refresh tokens) and API keys.
  * Plaintext tokens are returned to the caller once and never stored; only SHA-256 digests are.

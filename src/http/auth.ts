@@ -22,21 +22,34 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
     async () => ({ can_register: await d.auth.canRegister() }),
   );
 
-  app.post<{ Body: deploykit.UserCreate }>(
+  app.post<{ Body: deploykit.UserCreate & { setup_token?: string } }>(
     "/api/auth/register",
     {
       schema: {
         tags,
         summary: "Register the first user (admin) and sign in",
+        description:
+          "Requires `setup_token`: the one-time token the daemon writes to `<data-dir>/setup-token` and logs at a fresh start (403 without it).",
         security: [],
-        body: body({ email: EMAIL, name: str(1000), password: PASSWORD, role: str(100) }),
+        body: body({ email: EMAIL, name: str(1000), password: PASSWORD, role: str(100), setup_token: str(1000) }),
         response: { 201: { type: "object", properties: { user: ref("User"), tokens: ref("AuthTokens") } }, ...ERRORS },
       },
     },
     async (req, reply) => {
       d.registerLimiter.take(req.ip);
-      const { email, name, password } = req.body;
+      const { email, name, password, setup_token } = req.body;
+      const closed = () => deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
+      if (!(await d.auth.canRegister())) throw closed();
+      if (typeof setup_token !== "string" || !d.setup.verify(setup_token)) {
+        // Consumed by a concurrent winner meanwhile: report what happened, not a bad token.
+        if (!(await d.auth.canRegister())) throw closed();
+        throw deploykit.errorf(
+          deploykit.EFORBIDDEN,
+          "A valid setup token is required: see the file setup-token in the data directory, or the daemon's log.",
+        );
+      }
       const { user, tokens } = await d.auth.register({ email, name, password });
+      d.setup.consume();
       return reply.code(201).send({ user: present.user(user), tokens: present.tokens(tokens) });
     },
   );

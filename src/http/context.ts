@@ -31,7 +31,9 @@ export interface ServerOptions {
   logs: deploykit.LogStreamer;
   reconciler: ReconcilerHandle;
   logger?: deploykit.Logger;
-  /** `-cors-origin`: "*" or a comma-separated list of origins. */
+  /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
+  setup: deploykit.SetupGate;
+  /** `-cors-origin`: "*" or a comma-separated list of origins; empty means same-origin only. */
   corsOrigin: string;
   /** Trust X-Forwarded-For for the client address (rate limits). */
   trustProxy: boolean;

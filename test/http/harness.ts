@@ -29,6 +29,18 @@ export const MEMBER: deploykit.User = {
 export const ADMIN_TOKEN = "dka_admin";
 export const MEMBER_TOKEN = "dka_member";
 export const KEY_TOKEN = "dk_memberkey";
+export const SETUP_TOKEN = "dks_test-setup-token";
+
+/** A setup gate that accepts `token` until it is consumed. */
+export function setupGate(token = SETUP_TOKEN): deploykit.SetupGate {
+  let live = true;
+  return {
+    verify: (t) => live && t === token,
+    consume: () => {
+      live = false;
+    },
+  };
+}
 
 /** Principals by token; tests may add or remove entries (revocation). */
 export function principalTable(): Map<string, deploykit.Principal> {
@@ -100,6 +112,7 @@ export async function startServer(overrides: Overrides = {}): Promise<Harness> {
     bus,
     logs: mock.LogStreamer(),
     reconciler: mock.Reconciler(),
+    setup: setupGate(),
     corsOrigin: "*",
     trustProxy: false,
     spaDir: null,

@@ -25,7 +25,8 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -db string                   SQLite database file (DEPLOYKIT_DB)            default "deploykit.db"
   -data-dir string             data directory (DEPLOYKIT_DATA_DIR)            default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
-  -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
+  -cors-origin string          other origin(s) allowed to call the API, comma separated, or "*" (DEPLOYKIT_CORS_ORIGIN)
+                               default: none (same origin only)
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
   -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
@@ -94,7 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     db,
     dataDir,
     logLevel: logLevel as Config["logLevel"],
-    corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
+    corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
     trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,

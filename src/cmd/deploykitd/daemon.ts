@@ -10,6 +10,7 @@ import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
+import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -71,6 +72,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
   const pendingChanges = new sqlite.PendingChangeService(db, faultPoint ? { faultPoint } : {});
+  const setup = SetupToken.prepare(cfg.dataDir, await auth.canRegister());
 
   const dockerOpts: docker.ClientOptions = { instanceID, logger };
   if (env.DOCKER_HOST) dockerOpts.socketPath = docker.defaultSocketPath(env);
@@ -123,6 +125,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     logs: dk.logs,
     reconciler,
     logger: logger.child({ component: "http" }),
+    setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
     trustProxy: cfg.trustProxy,
     spaDir: cfg.spaDir ?? defaultSPADir(),
@@ -137,6 +140,11 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     throw err;
   }
   logger.info({ addr: cfg.addr, port }, "listening");
+  if (setup.token)
+    logger.warn(
+      { url: setupURL(splitAddr(cfg.addr).host, port, setup.token), file: setup.gate.path },
+      "no admin yet: open this URL to create the first one (the token is also in the file)",
+    );
   reconciler.start();
 
   const purge = async () => {
