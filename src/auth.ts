@@ -127,6 +127,13 @@ export interface AuthService {
   refresh(refreshToken: string): Promise<AuthTokens>;
   /** Access token first, then API key. Throws EUNAUTHORIZED "Invalid or expired token.". */
   authenticate(token: string): Promise<Principal>;
+  /**
+   * Re-reads the credential behind a principal established earlier (a long-lived connection's): its
+   * session or API key must still exist and be live, and its user must exist with the same role.
+   * Unlike `authenticate` it does not care that a session's access token was rotated by a refresh.
+   * Throws EUNAUTHORIZED "Credentials revoked." otherwise.
+   */
+  recheck(principal: Principal): Promise<void>;
   /** Ends one session. No error when it is already gone. */
   logout(sessionID: string): Promise<void>;
   /** Ends every session of the user. */

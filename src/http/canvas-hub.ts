@@ -5,6 +5,7 @@ import { type Draft, HubClient, type HubOps, type Room } from "./canvas-hub-clie
 import { handleMessage } from "./canvas-hub-messages.ts";
 import { MoveWriter } from "./canvas-hub-moves.ts";
 import * as present from "./present.ts";
+import { revokedPrincipals } from "./revocation.ts";
 
 export interface CanvasHubOptions {
   auth: deploykit.AuthService;
@@ -152,6 +153,16 @@ export class CanvasHub implements HubOps {
     const room = this.rooms.get(projectID);
     if (!room) return;
     for (const c of [...room.clients]) this.drop(c, CLOSE_PROJECT_DELETED, "Project deleted.");
+  }
+
+  /** Closes (4001) every socket whose session or key was revoked, or whose user was deleted or changed role. */
+  async revalidate(): Promise<void> {
+    const clients = [...this.all].filter((c) => c.principal && !c.closed);
+    const revoked = await revokedPrincipals(
+      this.deps.auth,
+      clients.map((c) => c.principal as deploykit.Principal),
+    );
+    for (const c of clients) if (c.principal && revoked.has(c.principal) && !c.closed) this.drop(c, CLOSE_AUTH, "Credentials revoked.");
   }
 
   /** Closes every connection with 1001 and waits (briefly) for them to go. */

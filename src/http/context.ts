@@ -52,6 +52,8 @@ export interface Limits {
   wsSendBufferBytes: number;
   /** Canvas WebSocket: how long a successful token check is trusted before it is repeated. */
   wsAuthRecheckMs: number;
+  /** How often open WebSockets and SSE streams are checked for revoked credentials. */
+  revocationCheckMs: number;
   /** SSE: bytes queued for one viewer before lines are dropped. */
   sseBufferBytes: number;
   /** SSE heartbeat interval. */
@@ -68,6 +70,7 @@ export const DEFAULT_LIMITS: Limits = {
   wsAuthTimeoutMs: 5000,
   wsSendBufferBytes: 1024 * 1024,
   wsAuthRecheckMs: 5000,
+  revocationCheckMs: 2000,
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
   listCacheMs: 1000,

@@ -73,6 +73,7 @@ export class Server {
   private readonly routePatterns: { method: string; re: RegExp }[] = [];
   private readonly origins: { any: boolean; list: Set<string> };
   private closing: Promise<void> | null = null;
+  private revocationTimer: NodeJS.Timeout | null = null;
   private readonly ready: Promise<void>;
 
   constructor(opts: ServerOptions) {
@@ -213,7 +214,26 @@ export class Server {
       return reply.code(404).send({ error: deploykit.ENOTFOUND, message: "Not found." });
     });
     this.hub.start();
+    this.watchRevocations();
     await app.ready();
+  }
+
+  /**
+   * Logout, key revocation, password or role changes and user deletion reach long-lived connections
+   * too: every few seconds each open WebSocket's and SSE stream's credential is checked again.
+   */
+  private watchRevocations(): void {
+    let running = false;
+    this.revocationTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      Promise.all([this.hub.revalidate(), this.logStreams.revalidate()])
+        .catch((err) => this.deps.logger.error({ err }, "revocation check failed"))
+        .finally(() => {
+          running = false;
+        });
+    }, this.deps.limits.revocationCheckMs);
+    this.revocationTimer.unref();
   }
 
   /** JSON bodies: an empty body is "no body" (clients often send the header anyway). */
@@ -280,6 +300,7 @@ export class Server {
     if (!this.closing) {
       this.closing = (async () => {
         await this.ready.catch(() => {});
+        if (this.revocationTimer) clearInterval(this.revocationTimer);
         await Promise.all([this.hub.close(), this.logStreams.closeAll()]);
         // Requests still running after the grace period are cut off rather than holding shutdown.
         const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -156,6 +156,20 @@ export class AuthService implements deploykit.AuthService {
     return found.principal;
   }
 
+  async recheck(principal: deploykit.Principal): Promise<void> {
+    const live = this.#db.read((tx) => {
+      if (principal.session_id !== undefined) {
+        if (!tx.get("SELECT 1 FROM sessions WHERE id = ? AND refresh_expires_at > ?", principal.session_id, tx.now)) return false;
+      } else if (principal.api_key_id !== undefined) {
+        const key = "SELECT 1 FROM api_keys WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)";
+        if (!tx.get(key, principal.api_key_id, tx.now)) return false;
+      } else return false;
+      const user = tx.get<{ role: string }>("SELECT role FROM users WHERE id = ?", principal.user.id);
+      return user !== undefined && user.role === principal.user.role;
+    });
+    if (!live) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Credentials revoked.");
+  }
+
   async logout(sessionID: string): Promise<void> {
     this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE id = ?", sessionID));
   }

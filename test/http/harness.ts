@@ -100,6 +100,12 @@ export async function startServer(overrides: Overrides = {}): Promise<Harness> {
         if (!p) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Invalid or expired token.");
         return p;
       },
+      // A credential holds while some token of the table still maps to its session or key.
+      recheck: async (p) => {
+        const same = (q: deploykit.Principal) =>
+          q.user.id === p.user.id && q.user.role === p.user.role && q.session_id === p.session_id && q.api_key_id === p.api_key_id;
+        if (![...tokens.values()].some(same)) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Credentials revoked.");
+      },
     }),
     services: mock.ServiceService(),
     deployments: mock.DeploymentService(),
