@@ -4,6 +4,8 @@ import { isBlank } from "./validate.ts";
 
 export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** No refresh extends a session past this age: the user signs in again (`-session-max-age`). */
+export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 /** `last_used_at` of an API key is only written when the stored value is older than this. */
 export const API_KEY_TOUCH_INTERVAL_MS = 60 * 1000;
 
@@ -120,8 +122,8 @@ export interface AuthService {
   /** Throws EINVALID (fields), EUNAUTHORIZED "Invalid email or password.". */
   login(input: LoginInput): Promise<AuthTokens>;
   /**
-   * Rotates the pair on the same session. Presenting a refresh token that was already rotated away
-   * revokes the whole session (reuse detection).
+   * Rotates the pair on the same session, never past the session's absolute lifetime. Presenting a
+   * refresh token that was already rotated away revokes the whole session (reuse detection).
    * Throws EUNAUTHORIZED "Refresh token is required." / "Invalid refresh token." / "Refresh token has expired.".
    */
   refresh(refreshToken: string): Promise<AuthTokens>;
@@ -140,8 +142,11 @@ export interface AuthService {
   logoutAll(userID: string): Promise<void>;
   /** Newest first; only the caller's keys. */
   findAPIKeys(userID: string): Promise<APIKey[]>;
-  /** Throws EINVALID (fields). */
-  createAPIKey(userID: string, input: APIKeyCreate): Promise<APIKeyCreated>;
+  /**
+   * Throws EINVALID (fields). `parentKeyID`: the API key the caller authenticated with, if any — the new
+   * key then expires no later than it and is revoked with it (a key cannot outlive the key that made it).
+   */
+  createAPIKey(userID: string, input: APIKeyCreate, parentKeyID?: string): Promise<APIKeyCreated>;
   /** Throws ENOTFOUND "API key not found." also when the key belongs to someone else. */
   deleteAPIKey(userID: string, id: string): Promise<void>;
   /** Removes sessions whose refresh window has passed; returns how many. */

@@ -26,6 +26,11 @@ interface APIKeyRow {
   created_at: string;
 }
 
+export interface AuthOptions extends PasswordOptions {
+  /** Absolute session lifetime: refreshes never extend a session past it (default 30 days). */
+  sessionMaxAgeMs?: number;
+}
+
 const INVALID_CREDENTIALS = "Invalid email or password.";
 const INVALID_TOKEN = "Invalid or expired token.";
 
@@ -46,10 +51,12 @@ function plusMs(d: Date, ms: number): string {
 export class AuthService implements deploykit.AuthService {
   readonly #db: DB;
   readonly #passwords: PasswordHasher;
+  readonly #maxAgeMs: number;
 
-  constructor(db: DB, opts: PasswordOptions = {}) {
+  constructor(db: DB, opts: AuthOptions = {}) {
     this.#db = db;
     this.#passwords = new PasswordHasher(opts);
+    this.#maxAgeMs = opts.sessionMaxAgeMs ?? deploykit.SESSION_MAX_AGE_MS;
   }
 
   async canRegister(): Promise<boolean> {
@@ -103,7 +110,8 @@ export class AuthService implements deploykit.AuthService {
         tx.run("DELETE FROM sessions WHERE id = ?", rotated.session_id);
         return "reused";
       }
-      if (session.refresh_expires_at <= tx.now) {
+      const end = Date.parse(session.created_at) + this.#maxAgeMs;
+      if (session.refresh_expires_at <= tx.now || end <= tx.nowDate.getTime()) {
         tx.run("DELETE FROM sessions WHERE id = ?", session.id);
         return "expired";
       }
@@ -114,7 +122,7 @@ export class AuthService implements deploykit.AuthService {
         tokenDigest(tokens.access_token),
         tokenDigest(tokens.refresh_token),
         tokens.expires_at,
-        plusMs(tx.nowDate, deploykit.REFRESH_TOKEN_TTL_MS),
+        new Date(Math.min(tx.nowDate.getTime() + deploykit.REFRESH_TOKEN_TTL_MS, end)).toISOString(),
         session.id,
       );
       return tokens;
@@ -184,12 +192,17 @@ export class AuthService implements deploykit.AuthService {
     );
   }
 
-  async createAPIKey(userID: string, input: deploykit.APIKeyCreate): Promise<deploykit.APIKeyCreated> {
+  async createAPIKey(userID: string, input: deploykit.APIKeyCreate, parentKeyID?: string): Promise<deploykit.APIKeyCreated> {
     return this.#db.write((tx) => {
       deploykit.validateAPIKeyCreate(input, tx.nowDate);
       if (!tx.get("SELECT 1 FROM users WHERE id = ?", userID)) throw deploykit.errorf(deploykit.ENOTFOUND, "User not found.");
+      let expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+      if (parentKeyID !== undefined) {
+        const parent = tx.get<APIKeyRow>("SELECT * FROM api_keys WHERE id = ? AND user_id = ?", parentKeyID, userID);
+        if (!parent) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+        if (parent.expires_at !== null && (expires === null || expires > parent.expires_at)) expires = parent.expires_at;
+      }
       const token = generateToken(deploykit.API_KEY_PREFIX);
-      const expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
       const key: deploykit.APIKey = {
         id: newID(),
         user_id: userID,
@@ -200,7 +213,7 @@ export class AuthService implements deploykit.AuthService {
         created_at: tx.now,
       };
       tx.run(
-        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
         key.id,
         userID,
         key.description,
@@ -208,6 +221,7 @@ export class AuthService implements deploykit.AuthService {
         tokenDigest(token),
         expires,
         tx.now,
+        parentKeyID ?? null,
       );
       return { ...key, token };
     });

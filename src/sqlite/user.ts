@@ -45,13 +45,17 @@ export class UserService implements deploykit.UserService {
       if (upd.role !== undefined && upd.role !== user.role && user.role === deploykit.ROLE_ADMIN && countAdmins(tx) <= 1)
         throw deploykit.errorf(deploykit.EFORBIDDEN, "You cannot remove the last admin.");
       const updated = updateUserRow(tx, user, { email: upd.email, name: upd.name, role: upd.role as deploykit.Role | undefined, hash });
-      // A password reset by an admin signs the user out everywhere: the old password may be compromised.
-      if (hash !== undefined) tx.run("DELETE FROM sessions WHERE user_id = ?", id);
+      // A password reset by an admin signs the user out everywhere and revokes their keys: the old
+      // password may be compromised, and so may whatever was made with it.
+      if (hash !== undefined) {
+        tx.run("DELETE FROM sessions WHERE user_id = ?", id);
+        tx.run("DELETE FROM api_keys WHERE user_id = ?", id);
+      }
       return updated;
     });
   }
 
-  async updateProfile(id: string, upd: deploykit.ProfileUpdate): Promise<deploykit.User> {
+  async updateProfile(id: string, upd: deploykit.ProfileUpdate, currentSessionID?: string): Promise<deploykit.User> {
     deploykit.validateProfileUpdate(upd);
     let hash: string | undefined;
     if (upd.new_password !== undefined) {
@@ -60,7 +64,12 @@ export class UserService implements deploykit.UserService {
         throw deploykit.fieldError({ current_password: ["Current password is incorrect."] });
       hash = await this.#passwords.hash(upd.new_password);
     }
-    return this.#db.write((tx) => updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash }));
+    return this.#db.write((tx) => {
+      const user = updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash });
+      // Whoever else holds a session of this account (perhaps the reason for the change) is signed out.
+      if (hash !== undefined) tx.run("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", id, currentSessionID ?? null);
+      return user;
+    });
   }
 
   async deleteUser(callerID: string, id: string): Promise<void> {

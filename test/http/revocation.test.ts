@@ -119,6 +119,22 @@ describe("revocation reaches open connections", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  it("changing your own password closes the connections of your other sessions, not this one's", async () => {
+    const v = await member(false);
+    const other = h.client(null);
+    other.token = (await other.login("max@example.com", "password-max-1")).access_token;
+    const elsewhere = await connect(other.token);
+    const here = await connect(v.credential);
+    const t0 = Date.now();
+    await v.session.updateProfile({ current_password: "password-max-1", new_password: "password-max-2" });
+    await waitUntil(() => elsewhere.ws.closeCode !== null && elsewhere.sseEnded(), 5000, "the other session's connections closed");
+    expect(elsewhere.ws.closeCode).toBe(4001);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(here.ws.closeCode).toBeNull();
+    expect((await v.session.me()).id).toBe(v.user.id);
+  });
+
   it("an unrelated credential stays connected", async () => {
     const v = await member(false);
     const other = await connect(admin.token as string);

@@ -9,6 +9,8 @@ export interface Config {
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
   reconcileIntervalMs: number;
+  /** Absolute session lifetime: refreshes never extend a session past it. */
+  sessionMaxAgeMs: number;
   /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
   trustProxy: boolean;
   spaDir: string | null;
@@ -28,6 +30,7 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -cors-origin string          other origin(s) allowed to call the API, comma separated, or "*" (DEPLOYKIT_CORS_ORIGIN)
                                default: none (same origin only)
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
+  -session-max-age duration    sign-in lifetime no refresh extends (DEPLOYKIT_SESSION_MAX_AGE) default "720h" (30 days)
   -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
   -version                     print the version and exit
@@ -73,6 +76,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-level": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
+      "session-max-age": { type: "string" },
       "trust-proxy": { type: "boolean" },
       "spa-dir": { type: "string" },
       version: { type: "boolean" },
@@ -86,6 +90,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
+  const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
+  if (sessionMaxAgeMs < 60_000) throw new Error("-session-max-age must be at least 1m");
   const dataDir =
     values["data-dir"] ??
     env.DEPLOYKIT_DATA_DIR ??
@@ -97,6 +103,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     logLevel: logLevel as Config["logLevel"],
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
+    sessionMaxAgeMs,
     trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
   };

@@ -65,7 +65,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
 
   const projects = new sqlite.ProjectService(db);
   const users = new sqlite.UserService(db);
-  const auth = new sqlite.AuthService(db);
+  const auth = new sqlite.AuthService(db, { sessionMaxAgeMs: cfg.sessionMaxAgeMs });
   const services = new sqlite.ServiceService(db);
   const deployments = new sqlite.DeploymentService(db);
   const containers = new sqlite.ContainerService(db);
