@@ -2,10 +2,11 @@
  * A fresh deploykitd as an attacker on the network sees it: the first admin can only be claimed with
  * the one-time setup token from the data directory (or the log), and no other origin may call the API.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ADMIN, Daemon } from "../harness/daemon.ts";
+import { ADMIN, Daemon, MAIN } from "../harness/daemon.ts";
 
 describe("first-run setup token", () => {
   it("is written 0600 and logged as a URL; registering needs it (403 without), then the file is gone", async () => {
@@ -38,6 +39,35 @@ describe("first-run setup token", () => {
         body: { ...ADMIN, email: "eve@x.test", setup_token: token },
       });
       expect(again.status).toBe(409);
+    } finally {
+      await d.destroy();
+    }
+  }, 60_000);
+});
+
+describe("lockout as a weapon", () => {
+  it("failures from one address do not lock the admin out elsewhere; reset-password recovers offline", async () => {
+    const d = await Daemon.start({ args: ["-trust-proxy"] });
+    try {
+      const from = (ip: string, password: string) =>
+        d.request("POST", "/api/auth/login", { token: null, body: { email: ADMIN.email, password }, headers: { "x-forwarded-for": ip } });
+      for (let i = 0; i < 5; i++) expect((await from("203.0.113.9", `guess-${i}-pw`)).status).toBe(401);
+      expect((await from("203.0.113.9", ADMIN.password)).status).toBe(429);
+      expect((await from("198.51.100.7", ADMIN.password)).status).toBe(200);
+
+      // Offline recovery on the host, while the daemon runs: a new password, printed once.
+      const run = spawnSync(process.execPath, [MAIN, "reset-password", "-db", d.dbPath, ADMIN.email.toUpperCase()], { encoding: "utf8" });
+      expect(run.status).toBe(0);
+      const password = /new password for [^:]+: (\S+)/.exec(run.stdout)?.[1] as string;
+      expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      expect((await from("192.0.2.1", ADMIN.password)).status).toBe(401);
+      expect((await from("192.0.2.1", password)).status).toBe(200);
+      // The sessions the old password opened are gone.
+      expect((await d.request("GET", "/api/auth/me")).status).toBe(401);
+
+      const unknown = spawnSync(process.execPath, [MAIN, "reset-password", "-db", d.dbPath, "nobody@x.test"], { encoding: "utf8" });
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toContain("No user with the email nobody@x.test.");
     } finally {
       await d.destroy();
     }

@@ -21,6 +21,9 @@ export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
 Usage:
   deploykitd [flags]
   deploykitd backup <file>    copy the database online (safe while the daemon runs)
+  deploykitd reset-password <email>
+                              set a new random password for a user and print it once (ends their
+                              sessions and API keys); for a locked-out admin, run on the host
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
@@ -57,7 +60,8 @@ export type ParsedArgs =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; config: Config }
-  | { kind: "backup"; config: Config; file: string };
+  | { kind: "backup"; config: Config; file: string }
+  | { kind: "reset-password"; config: Config; email: string };
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
@@ -111,6 +115,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     const file = positionals[1];
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd backup <file>");
     return { kind: "backup", config, file };
+  }
+  if (positionals[0] === "reset-password") {
+    const email = positionals[1];
+    if (!email || positionals.length > 2) throw new Error("usage: deploykitd reset-password <email>");
+    return { kind: "reset-password", config, email };
   }
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };

@@ -2,6 +2,7 @@
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import { backup, type Daemon, startDaemon } from "./daemon.ts";
 import { newLogger } from "./logger.ts";
+import { resetPassword } from "./reset-password.ts";
 
 async function main(): Promise<void> {
   let parsed: ParsedArgs;
@@ -21,6 +22,19 @@ async function main(): Promise<void> {
       return;
     } catch (err) {
       process.stderr.write(`deploykitd: backup failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  if (parsed.kind === "reset-password") {
+    try {
+      const password = await resetPassword(parsed.config, parsed.email);
+      process.stdout.write(
+        `deploykitd: new password for ${parsed.email}: ${password}\n(shown once; their sessions and API keys were revoked)\n`,
+      );
+      return;
+    } catch (err) {
+      process.stderr.write(`deploykitd: reset-password failed: ${(err as Error).message}\n`);
       process.exit(1);
     }
   }
