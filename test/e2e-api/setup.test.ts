@@ -3,7 +3,7 @@
  * the one-time setup token from the data directory (or the log), and no other origin may call the API.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { chmodSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ADMIN, Daemon, MAIN } from "../harness/daemon.ts";
@@ -68,6 +68,30 @@ describe("lockout as a weapon", () => {
       const unknown = spawnSync(process.execPath, [MAIN, "reset-password", "-db", d.dbPath, "nobody@x.test"], { encoding: "utf8" });
       expect(unknown.status).toBe(1);
       expect(unknown.stderr).toContain("No user with the email nobody@x.test.");
+    } finally {
+      await d.destroy();
+    }
+  }, 60_000);
+});
+
+describe("file modes", () => {
+  it("a fresh data dir is private; loose modes left by anything else are tightened at start, logged once", async () => {
+    const d = await Daemon.start();
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    try {
+      expect(mode(d.dataDir)).toBe(0o700);
+      for (const f of [d.dbPath, `${d.dbPath}-wal`, `${d.dbPath}-shm`]) expect(mode(f)).toBe(0o600);
+      await d.stop();
+      // As an older version, a copy or a restore may leave them.
+      chmodSync(d.dataDir, 0o755);
+      chmodSync(d.dbPath, 0o644);
+      writeFileSync(`${d.dbPath}-wal`, "", { mode: 0o666 });
+      chmodSync(`${d.dbPath}-wal`, 0o666);
+      await d.restart();
+      expect(mode(d.dataDir)).toBe(0o700);
+      for (const f of [d.dbPath, `${d.dbPath}-wal`, `${d.dbPath}-shm`]) expect(mode(f)).toBe(0o600);
+      expect(d.log().match(/data files were readable by others; tightened/g)).toHaveLength(1);
+      expect((await d.request("GET", "/api/auth/me")).status).toBe(200);
     } finally {
       await d.destroy();
     }

@@ -10,6 +10,7 @@ import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
+import { tightenDataModes } from "./file-modes.ts";
 import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -57,8 +58,10 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
 
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
+  const loose = tightenDataModes(cfg.dataDir, cfg.db);
   const db = new sqlite.DB(cfg.db, { bus, logger: logger.child({ component: "sqlite" }) });
   db.open();
+  if (loose.length > 0) logger.warn({ files: loose }, "data files were readable by others; tightened");
   const settings = new sqlite.SettingsService(db);
   const instanceID = await settings.instanceID();
   logger.info({ db: cfg.db, instance_id: instanceID, version: VERSION }, "database open");
