@@ -89,6 +89,9 @@ export class CanvasHub implements HubOps {
       "/api/projects/:projectId/canvas/ws",
       {
         websocket: true,
+        // Public at the HTTP level: the socket authenticates with its first frame (browsers cannot
+        // set an Authorization header on a WebSocket).
+        schema: { security: [] },
         preValidation: async (req, reply) => {
           if (!originAllowed(req)) return reply.code(403).send({ error: deploykit.EFORBIDDEN, message: "Origin not allowed." });
           const id = req.params.projectId;

@@ -107,6 +107,8 @@ export function bearerToken(header: string | undefined): string | null {
 /** onRequest hook: establishes the principal or answers 401. */
 export function authenticateHook(auth: deploykit.AuthService) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    // Already done by the server-wide deny-by-default hook; the route's own hook is then a no-op.
+    if (req.principal) return;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Authentication required.");
     req.principal = await auth.authenticate(token);

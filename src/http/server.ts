@@ -14,6 +14,7 @@ import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type Server
 import { registerDeploymentRoutes } from "./deployment.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
+import { setSecurityHeaders } from "./headers.ts";
 import { ListCache } from "./list-cache.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
 import { openAPIOptions } from "./openapi.ts";
@@ -50,6 +51,17 @@ function fastifyLogger(l: deploykit.Logger, level = "info"): FastifyBaseLogger {
   } as unknown as FastifyBaseLogger;
 }
 
+/**
+ * Public routes: those whose schema says `security: []` (the login, registration, refresh and health
+ * routes, the OpenAPI document, CORS preflight, the canvas socket that authenticates in its first
+ * frame) and the docs UI. Everything else requires authentication.
+ */
+function isPublicRoute(r: { url: string; method: string | string[]; schema?: unknown }): boolean {
+  const security = (r.schema as { security?: unknown[] } | undefined)?.security;
+  if (Array.isArray(security) && security.length === 0) return true;
+  return r.url === "/api/docs" || r.url.startsWith("/api/docs/");
+}
+
 /** Parses `-cors-origin`: "*" or a comma-separated list. */
 function parseOrigins(s: string): { any: boolean; list: Set<string> } {
   const list = new Set(
@@ -71,8 +83,11 @@ export class Server {
   private readonly deps: Deps;
   private readonly logStreams: LogStreams;
   private readonly routePatterns: { method: string; re: RegExp }[] = [];
+  /** Every route as registered, and whether it is public (for the deny-by-default test). */
+  readonly routeTable: { method: string; url: string; public: boolean }[] = [];
   private readonly origins: { any: boolean; list: Set<string> };
   private closing: Promise<void> | null = null;
+  private readonly authn: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   private revocationTimer: NodeJS.Timeout | null = null;
   private readonly ready: Promise<void>;
 
@@ -118,6 +133,7 @@ export class Server {
     for (const s of ENTITY_SCHEMAS) this.app.addSchema(s);
 
     const authn = authenticateHook(opts.auth);
+    this.authn = authn;
     const listCache = new ListCache({ ttlMs: limits.listCacheMs, now: clock });
     const message = "Too many attempts. Try again later.";
     this.hub = new CanvasHub({
@@ -154,6 +170,7 @@ export class Server {
   private async setup(): Promise<void> {
     const app = this.app;
     const d = this.deps;
+    const authn = this.authn;
 
     this.parseJSONLeniently();
     app.addHook("onRoute", (r) => {
@@ -161,9 +178,20 @@ export class Server {
       const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`);
       for (const m of Array.isArray(r.method) ? r.method : [r.method]) this.routePatterns.push({ method: m, re });
     });
+    app.addHook("onRoute", (r) => {
+      for (const m of Array.isArray(r.method) ? r.method : [r.method])
+        this.routeTable.push({ method: m, url: r.url, public: isPublicRoute(r) });
+    });
     app.addHook("onRequest", async (req, reply) => {
       reply.header("X-Request-Id", req.id);
+      setSecurityHeaders(req, reply);
       this.cors(req, reply);
+    });
+    // Deny by default: every route needs a signed-in caller unless it says otherwise (`security: []`
+    // in its schema, which the OpenAPI document shows too). Unknown paths fall through to the 404s.
+    app.addHook("onRequest", async (req, reply) => {
+      if (req.is404 || isPublicRoute({ url: req.routeOptions.url ?? "", method: req.method, schema: req.routeOptions.schema })) return;
+      await authn(req, reply);
     });
     app.addHook("onResponse", async (req, reply) => {
       req.log.info(
@@ -177,14 +205,20 @@ export class Server {
     await app.register(fastifySwaggerUI, { routePrefix: "/api/docs" });
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
-    app.route({ method: "OPTIONS", url: "*", schema: { hide: true }, handler: async (_req, reply) => reply.code(204).send() });
-    app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+    app.route({
+      method: "OPTIONS",
+      url: "*",
+      schema: { hide: true, security: [] },
+      handler: async (_req, reply) => reply.code(204).send(),
+    });
+    app.get("/api/openapi.json", { schema: { hide: true, security: [] } }, async () => app.swagger());
     app.get(
       "/api/health",
       {
         schema: {
           tags: ["system"],
           summary: "Liveness",
+          security: [],
           response: { 200: { type: "object", properties: { status: { type: "string" } } } },
         },
       },

@@ -440,3 +440,8 @@ test("delete the service and the project; the reconciler removes the containers"
     45_000,
   );
 });
+
+test("the app ran under its Content-Security-Policy without a violation", () => {
+  const violations = consoleErrors.filter((e) => /Content Security Policy/i.test(e));
+  assert.deepEqual(violations, [], "CSP violations in the browser console");
+});
