@@ -40,7 +40,7 @@ export interface UserUpdate {
   role?: string;
 }
 
-/** Self-service edit. `current_password` is required when `new_password` is set. */
+/** Self-service edit. `current_password` is required when `new_password` or a new `email` is set. */
 export interface ProfileUpdate {
   email?: string;
   name?: string;
@@ -149,6 +149,7 @@ export interface UserService {
   /**
    * Self-service edit. A new password ends every session of the user except `currentSessionID` (the
    * caller's own, absent when the caller used an API key).
+   * Changing the email needs `current_password` as well.
    * Throws EINVALID (fields, incl. "Current password is incorrect."), ECONFLICT.
    */
   updateProfile(id: string, upd: ProfileUpdate, currentSessionID?: string): Promise<User>;

@@ -130,14 +130,15 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Edit your own profile",
-        description: "A new password (with `current_password`) ends every other session of the account.",
+        description:
+          "A new password or email needs `current_password` (limited like login). A new password ends every other session of the account.",
         body: body({ email: EMAIL, name: str(1000), new_password: PASSWORD, current_password: PASSWORD }),
         response: { 200: ref("User"), ...ERRORS },
       },
     },
     async (req) => {
       const { user, session_id } = principalOf(req);
-      if (req.body.new_password === undefined) return present.user(await d.users.updateProfile(user.id, req.body, session_id));
+      if (req.body.current_password === undefined) return present.user(await d.users.updateProfile(user.id, req.body, session_id));
       // `current_password` is a password guess like a login: same limits, same budget.
       const update = () => d.users.updateProfile(user.id, req.body, session_id);
       const updated = await d.loginLimiter.guard(user.email, req.ip, update, isWrongPassword);

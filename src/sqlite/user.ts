@@ -57,13 +57,17 @@ export class UserService implements deploykit.UserService {
 
   async updateProfile(id: string, upd: deploykit.ProfileUpdate, currentSessionID?: string): Promise<deploykit.User> {
     deploykit.validateProfileUpdate(upd);
-    let hash: string | undefined;
-    if (upd.new_password !== undefined) {
-      const current = this.#db.read((tx) => findUserRow(tx, id)).password_hash;
-      if (!(await this.#passwords.verify(upd.current_password ?? "", current)).ok)
+    const row = this.#db.read((tx) => findUserRow(tx, id));
+    // A new email needs the password too: otherwise a stolen session could take the account over, and
+    // anyone signed in could probe which emails exist through the "already exists" answer.
+    const newEmail = upd.email !== undefined && deploykit.normalizeEmail(upd.email) !== row.email;
+    if (newEmail && deploykit.isBlank(upd.current_password))
+      throw deploykit.fieldError({ current_password: ["Current password is required to change your email."] });
+    if (upd.new_password !== undefined || newEmail) {
+      if (!(await this.#passwords.verify(upd.current_password ?? "", row.password_hash)).ok)
         throw deploykit.fieldError({ current_password: ["Current password is incorrect."] });
-      hash = await this.#passwords.hash(upd.new_password);
     }
+    const hash = upd.new_password !== undefined ? await this.#passwords.hash(upd.new_password) : undefined;
     return this.#db.write((tx) => {
       const user = updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash });
       // Whoever else holds a session of this account (perhaps the reason for the change) is signed out.
