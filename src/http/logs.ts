@@ -11,6 +11,9 @@ import { ERRORS, INT_QUERY, params, query } from "./schemas.ts";
  */
 const FRAMES = new WeakMap<deploykit.LogLine, string>();
 
+/** Log streams one user may have open at once. */
+export const MAX_STREAMS_PER_USER = 10;
+
 /** One SSE response following every running container of a service. */
 class LogSession {
   /** Who opened the stream; it is ended when that credential is revoked. */
@@ -94,6 +97,8 @@ class LogSession {
 /** Tracks live SSE sessions so shutdown can end them. */
 export class LogStreams {
   private readonly sessions = new Set<LogSession>();
+  /** Streams per user between the request and the first byte. */
+  private readonly opening = new Map<string, number>();
   private readonly d: Deps;
 
   constructor(d: Deps) {
@@ -101,6 +106,35 @@ export class LogStreams {
   }
 
   async stream(reply: FastifyReply, principal: deploykit.Principal, projectID: string, serviceID: string, tail: number): Promise<void> {
+    // Each stream holds a Docker log follow per container: one user may not open them without bound.
+    // Streams still being opened count too, so a burst of concurrent requests cannot slip past.
+    const uid = principal.user.id;
+    const mine = [...this.sessions].filter((s) => s.principal?.user.id === uid).length + (this.opening.get(uid) ?? 0);
+    if (mine >= MAX_STREAMS_PER_USER)
+      throw new deploykit.DeployKitError(
+        deploykit.ERATELIMIT,
+        `Too many log streams open (max ${MAX_STREAMS_PER_USER}); close one first.`,
+        {
+          retryAfterSeconds: 5,
+        },
+      );
+    this.opening.set(uid, (this.opening.get(uid) ?? 0) + 1);
+    try {
+      await this.open(reply, principal, projectID, serviceID, tail);
+    } finally {
+      const n = (this.opening.get(uid) ?? 1) - 1;
+      if (n <= 0) this.opening.delete(uid);
+      else this.opening.set(uid, n);
+    }
+  }
+
+  private async open(
+    reply: FastifyReply,
+    principal: deploykit.Principal,
+    projectID: string,
+    serviceID: string,
+    tail: number,
+  ): Promise<void> {
     const d = this.d;
     await serviceInProject(d, projectID, serviceID);
     const containers: deploykit.Container[] = [];
