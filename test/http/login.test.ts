@@ -3,6 +3,7 @@
  * must count attempts before the password is checked, and checking must not stall the event loop.
  */
 import { spawn } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as sqlite from "../../src/sqlite/index.ts";
@@ -77,23 +78,28 @@ describe("login under a burst of guesses", () => {
   }, async () => {
     // The bcrypt worker starts once per process; its start-up is not what this measures.
     await new sqlite.AuthService(db).login({ email: "ada@example.com", password: "warm-up-pw" }).catch(() => {});
-    // Probe and attacker run in processes of their own, so only the server's event loop is measured.
-    // The probe's first requests measure its own start-up (module loading, JIT), not the server.
-    const quiet = p99((await pingFromChild(`${h.url}/api/health`, "none", 1500, 5)).latencies.slice(3));
+    // Probe and attacker run in processes of their own; the server's own event loop is watched here.
     const burst = await burstFromChild(`${h.url}/api/auth/login`, 50, { email: "ada@example.com" });
     const ping = pingFromChild(`${h.url}/api/health`, "none", 3000, 5);
     await new Promise((r) => setTimeout(r, 500));
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const statuses = await burst.fire();
+    loop.disable();
+    // The probe's first requests measure its own start-up (module loading, JIT), not the server.
     const latencies = (await ping).latencies.slice(3);
 
     const count = (s: number) => statuses.filter((x) => x === s).length;
     expect(count(401)).toBeLessThanOrEqual(5);
     expect(count(401) + count(429)).toBe(50);
     expect(latencies.length).toBeGreaterThan(5);
-    // 100 ms, unless the machine alone (other suites on the shared CPUs) already costs more without the
-    // burst: then the burst may add at most 50 ms to it. Before the fix the burst added seconds.
-    console.log(`health p99: ${p99(latencies).toFixed(1)} ms during the burst, ${quiet.toFixed(1)} ms before it`);
-    expect(p99(latencies)).toBeLessThan(Math.max(100, quiet + 50));
+    const loopP99 = loop.percentile(99) / 1e6;
+    console.log(`health p99 ${p99(latencies).toFixed(1)} ms (probe process), server event-loop delay p99 ${loopP99.toFixed(1)} ms`);
+    // What stalls every API call is the server's event loop: it stays under 100 ms. The round trip from
+    // another process also waits for a CPU on a shared machine, so it gets a wider bound; before the
+    // fix both were seconds (every check ran bcrypt on the event loop).
+    expect(loopP99).toBeLessThan(100);
+    expect(p99(latencies)).toBeLessThan(500);
   });
 
   it("after 5 failures the right password is refused too (429) from that address", async () => {
