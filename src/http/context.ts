@@ -35,8 +35,11 @@ export interface ServerOptions {
   setup: deploykit.SetupGate;
   /** `-cors-origin`: "*" or a comma-separated list of origins; empty means same-origin only. */
   corsOrigin: string;
-  /** Trust X-Forwarded-For for the client address (rate limits). */
-  trustProxy: boolean;
+  /**
+   * Client addresses (rate limits) from X-Forwarded-For: false; a number of proxy hops to trust; or a
+   * comma-separated list of trusted proxy addresses/CIDRs. `true` trusts every hop: tests only.
+   */
+  trustProxy: boolean | number | string;
   /** Directory of the built SPA (index.html + assets/); null or missing index.html → "not built" page. */
   spaDir: string | null;
   now?: () => Date;

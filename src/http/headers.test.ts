@@ -45,7 +45,7 @@ describe("security headers", () => {
   });
 
   it("sends HSTS only over HTTPS (here: a trusted proxy's X-Forwarded-Proto)", async () => {
-    await start({ trustProxy: true });
+    await start({ trustProxy: 1 });
     const https = await fetch(`${h?.url}/api/health`, { headers: { "x-forwarded-proto": "https" } });
     expect(https.headers.get("strict-transport-security")).toBe("max-age=31536000");
     const http = await fetch(`${h?.url}/api/health`);

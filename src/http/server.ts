@@ -62,6 +62,10 @@ function isPublicRoute(r: { url: string; method: string | string[]; schema?: unk
   return r.url === "/api/docs" || r.url.startsWith("/api/docs/");
 }
 
+function trustHops(hops: number): (addr: string, i: number) => boolean {
+  return (_addr, i) => i < hops;
+}
+
 /** Parses `-cors-origin`: "*" or a comma-separated list. */
 function parseOrigins(s: string): { any: boolean; list: Set<string> } {
   const list = new Set(
@@ -103,7 +107,8 @@ export class Server {
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: () => randomUUID(),
       bodyLimit: BODY_LIMIT,
-      trustProxy: opts.trustProxy,
+      // A hop count N trusts the N nearest proxies (proxy-addr's hop index), never the client's own entries.
+      trustProxy: typeof opts.trustProxy === "number" ? trustHops(opts.trustProxy) : opts.trustProxy,
       onProtoPoisoning: "error",
       onConstructorPoisoning: "error",
       routerOptions: { maxParamLength: 200 },

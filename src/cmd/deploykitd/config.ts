@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 
 export const VERSION = "0.1.0";
@@ -11,8 +12,8 @@ export interface Config {
   reconcileIntervalMs: number;
   /** Absolute session lifetime: refreshes never extend a session past it. */
   sessionMaxAgeMs: number;
-  /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
-  trustProxy: boolean;
+  /** Client addresses from X-Forwarded-For (rate limits): off, N trusted hops, or trusted proxy CIDRs. */
+  trustProxy: TrustProxy;
   spaDir: string | null;
 }
 
@@ -34,7 +35,9 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
                                default: none (same origin only)
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
   -session-max-age duration    sign-in lifetime no refresh extends (DEPLOYKIT_SESSION_MAX_AGE) default "720h" (30 days)
-  -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
+  -trust-proxy[=hops|CIDRs]    take client addresses (rate limits) from X-Forwarded-For, trusting only the
+                               last hop (bare flag), the last N hops, or proxies in a comma-separated list
+                               of addresses/CIDRs, e.g. -trust-proxy=10.0.0.0/8,127.0.0.1 (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
   -version                     print the version and exit
   -help                        print this help and exit
@@ -65,7 +68,38 @@ export type ParsedArgs =
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
-  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a));
+  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a)).map((a) => a.replace(/^--trust-proxy=/, "--trust-proxy-value="));
+}
+
+/** Off, the number of proxy hops to trust, or the addresses/CIDRs of trusted proxies. */
+export type TrustProxy = false | number | string;
+
+/**
+ * `-trust-proxy` values: "" / "0" / "false" → off; "true" or a bare flag → the last hop only (never
+ * every hop: the left end of X-Forwarded-For is whatever the client wrote); "N" → N hops; otherwise a
+ * comma-separated list of IP addresses or CIDRs.
+ */
+export function parseTrustProxy(v: string): TrustProxy {
+  const s = v.trim().toLowerCase();
+  if (s === "" || s === "0" || s === "false") return false;
+  if (s === "true") return 1;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n > 32) throw new Error(`invalid -trust-proxy "${v}" (at most 32 hops)`);
+    return n;
+  }
+  const list = s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+  for (const x of list) {
+    const [addr, bits, extra] = x.split("/");
+    const family = isIP(addr ?? "");
+    const maxBits = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits)))
+      throw new Error(`invalid -trust-proxy "${v}" (want a hop count or addresses/CIDRs, e.g. 10.0.0.0/8,127.0.0.1)`);
+  }
+  return list.join(",");
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
@@ -82,6 +116,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "reconcile-interval": { type: "string" },
       "session-max-age": { type: "string" },
       "trust-proxy": { type: "boolean" },
+      "trust-proxy-value": { type: "string" },
       "spa-dir": { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -108,7 +143,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
     sessionMaxAgeMs,
-    trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
+    trustProxy: parseTrustProxy(values["trust-proxy-value"] ?? (values["trust-proxy"] ? "1" : (env.DEPLOYKIT_TRUST_PROXY ?? ""))),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
   };
   if (positionals[0] === "backup") {
