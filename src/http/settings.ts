@@ -4,7 +4,11 @@ import type { Deps } from "./context.ts";
 import { body, ERRORS, str } from "./schemas.ts";
 
 const tags = ["settings"];
-const SETTINGS = { type: "object", properties: { instance_name: { type: "string" } } } as const;
+const SETTINGS = {
+  type: "object",
+  properties: { instance_name: { type: "string" }, published_port_min: { type: "integer" }, published_port_max: { type: "integer" } },
+} as const;
+const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
 
 export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
   app.get(
@@ -20,7 +24,8 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Edit instance settings (admin)",
-        body: body({ instance_name: str(1000) }),
+        description: "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535).",
+        body: body({ instance_name: str(1000), published_port_min: PORT, published_port_max: PORT }),
         response: { 200: SETTINGS, ...ERRORS },
       },
     },

@@ -74,7 +74,9 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
   const containers = new sqlite.ContainerService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
-  const pendingChanges = new sqlite.PendingChangeService(db, faultPoint ? { faultPoint } : {});
+  const listenPort = splitAddr(cfg.addr).port;
+  const reservedHostPorts = new Map(listenPort > 0 ? [[listenPort, "the DeployKit daemon listens on it"]] : []);
+  const pendingChanges = new sqlite.PendingChangeService(db, { reservedHostPorts, ...(faultPoint ? { faultPoint } : {}) });
   const setup = SetupToken.prepare(cfg.dataDir, await auth.canRegister());
 
   const dockerOpts: docker.ClientOptions = { instanceID, logger };
