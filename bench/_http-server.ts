@@ -70,6 +70,8 @@ if (arg === "bare") {
     bus,
     logs: { follow: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")) },
     reconciler: { trigger: nop, triggerService: nop },
+    // Registration happens through the service above, never over HTTP.
+    setup: { verify: () => false, consume: nop },
     corsOrigin: "*",
     trustProxy: false,
     spaDir: null,

@@ -4,6 +4,8 @@ import { isBlank } from "./validate.ts";
 
 export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** No refresh extends a session past this age: the user signs in again (`-session-max-age`). */
+export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 /** `last_used_at` of an API key is only written when the stored value is older than this. */
 export const API_KEY_TOUCH_INTERVAL_MS = 60 * 1000;
 
@@ -90,6 +92,21 @@ export function validateAPIKeyCreate(input: APIKeyCreate, now: Date): void {
   v.throwIfAny();
 }
 
+/** Prefix of the one-time setup token (a leaked one is recognisable). */
+export const SETUP_TOKEN_PREFIX = "dks_";
+
+/**
+ * The one-time secret that authorizes registering the first admin on a fresh install, so that only
+ * someone who can read the data directory (or the daemon's log) can claim the instance — not whoever
+ * reaches the port first, nor a web page in a LAN user's browser.
+ */
+export interface SetupGate {
+  /** Constant-time comparison with the current token; false once consumed. */
+  verify(token: string): boolean;
+  /** The first admin exists: the token is forgotten (and its file removed). Idempotent. */
+  consume(): void;
+}
+
 /**
  * AuthService owns credentials: passwords, sessions (access + refresh tokens) and API keys.
  * Plaintext tokens are returned to the caller once and never stored; only SHA-256 digests are.
@@ -105,21 +122,31 @@ export interface AuthService {
   /** Throws EINVALID (fields), EUNAUTHORIZED "Invalid email or password.". */
   login(input: LoginInput): Promise<AuthTokens>;
   /**
-   * Rotates the pair on the same session. Presenting a refresh token that was already rotated away
-   * revokes the whole session (reuse detection).
+   * Rotates the pair on the same session, never past the session's absolute lifetime. Presenting a
+   * refresh token that was already rotated away revokes the whole session (reuse detection).
    * Throws EUNAUTHORIZED "Refresh token is required." / "Invalid refresh token." / "Refresh token has expired.".
    */
   refresh(refreshToken: string): Promise<AuthTokens>;
   /** Access token first, then API key. Throws EUNAUTHORIZED "Invalid or expired token.". */
   authenticate(token: string): Promise<Principal>;
+  /**
+   * Re-reads the credential behind a principal established earlier (a long-lived connection's): its
+   * session or API key must still exist and be live, and its user must exist with the same role.
+   * Unlike `authenticate` it does not care that a session's access token was rotated by a refresh.
+   * Throws EUNAUTHORIZED "Credentials revoked." otherwise.
+   */
+  recheck(principal: Principal): Promise<void>;
   /** Ends one session. No error when it is already gone. */
   logout(sessionID: string): Promise<void>;
   /** Ends every session of the user. */
   logoutAll(userID: string): Promise<void>;
   /** Newest first; only the caller's keys. */
   findAPIKeys(userID: string): Promise<APIKey[]>;
-  /** Throws EINVALID (fields). */
-  createAPIKey(userID: string, input: APIKeyCreate): Promise<APIKeyCreated>;
+  /**
+   * Throws EINVALID (fields). `parentKeyID`: the API key the caller authenticated with, if any — the new
+   * key then expires no later than it and is revoked with it (a key cannot outlive the key that made it).
+   */
+  createAPIKey(userID: string, input: APIKeyCreate, parentKeyID?: string): Promise<APIKeyCreated>;
   /** Throws ENOTFOUND "API key not found." also when the key belongs to someone else. */
   deleteAPIKey(userID: string, id: string): Promise<void>;
   /** Removes sessions whose refresh window has passed; returns how many. */

@@ -121,14 +121,47 @@ export interface Settings {
    * (`host` or `host:port`; see registry.ts). Empty by default.
    */
   registry_allowlist: string[];
+  /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
+  published_port_min: number;
+  published_port_max: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { instance_name: "DeployKit", registry_allowlist: [] };
+export const DEFAULT_SETTINGS: Settings = {
+  instance_name: "DeployKit",
+  registry_allowlist: [],
+  published_port_min: 1024,
+  published_port_max: 65535,
+};
 
 export interface SettingsUpdate {
   instance_name?: string;
   /** Replaces the whole list. */
   registry_allowlist?: string[];
+  published_port_min?: number;
+  published_port_max?: number;
+}
+
+/**
+ * Host ports a service may not publish: outside the admin's range, or reserved (`reserved` maps a port
+ * to what holds it, e.g. the daemon's own listen port). Field errors keyed like `validatePorts`'.
+ */
+export function checkPublishedPorts(
+  ports: readonly { host_port?: number | undefined }[],
+  range: Pick<Settings, "published_port_min" | "published_port_max">,
+  reserved: ReadonlyMap<number, string>,
+): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  ports.forEach((p, i) => {
+    const port = p?.host_port;
+    if (typeof port !== "number" || port === 0) return;
+    const holder = reserved.get(port);
+    if (holder) errors[`ports[${i}].host_port`] = [`Host port ${port} is reserved (${holder}).`];
+    else if (port < range.published_port_min || port > range.published_port_max)
+      errors[`ports[${i}].host_port`] = [
+        `Host port ${port} is outside the allowed range ${range.published_port_min}–${range.published_port_max}.`,
+      ];
+  });
+  return errors;
 }
 
 /**

@@ -40,7 +40,7 @@ export interface UserUpdate {
   role?: string;
 }
 
-/** Self-service edit. `current_password` is required when `new_password` is set. */
+/** Self-service edit. `current_password` is required when `new_password` or a new `email` is set. */
 export interface ProfileUpdate {
   email?: string;
   name?: string;
@@ -141,12 +141,18 @@ export interface UserService {
   /** Throws EINVALID (fields), ECONFLICT "A user with that email already exists.". */
   createUser(input: UserCreate): Promise<User>;
   /**
-   * Admin edit. Throws EINVALID (fields), ENOTFOUND, ECONFLICT (email taken),
+   * Admin edit. A password reset ends the user's sessions and revokes their API keys.
+   * Throws EINVALID (fields), ENOTFOUND, ECONFLICT (email taken),
    * EFORBIDDEN "You cannot remove the last admin." when demoting the only admin.
    */
   updateUser(id: string, upd: UserUpdate): Promise<User>;
-  /** Self-service edit. Throws EINVALID (fields, incl. "Current password is incorrect."), ECONFLICT. */
-  updateProfile(id: string, upd: ProfileUpdate): Promise<User>;
+  /**
+   * Self-service edit. A new password ends every session of the user except `currentSessionID` (the
+   * caller's own, absent when the caller used an API key).
+   * Changing the email needs `current_password` as well.
+   * Throws EINVALID (fields, incl. "Current password is incorrect."), ECONFLICT.
+   */
+  updateProfile(id: string, upd: ProfileUpdate, currentSessionID?: string): Promise<User>;
   /**
    * Throws ENOTFOUND, EFORBIDDEN "You cannot delete yourself." / "You cannot remove the last admin.".
    */

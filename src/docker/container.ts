@@ -7,6 +7,11 @@ import { ensureImage } from "./image.ts";
 import { ensureVolume, listVolumes, removeVolume } from "./volume.ts";
 
 const MIB = 1024 * 1024;
+/**
+ * Processes (threads included) one container may run: a fork bomb in one service stops here instead
+ * of exhausting the host's PID table. Generous for real workloads (a JVM runs a few hundred threads).
+ */
+export const PIDS_LIMIT = 4096;
 /** Docker's "never happened" time in inspect answers. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -237,6 +242,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     PublishAllPorts: false,
     CapAdd: [],
     SecurityOpt: ["no-new-privileges"],
+    PidsLimit: PIDS_LIMIT,
   };
   if (Object.keys(bindings).length > 0) hostConfig.PortBindings = bindings;
   if (r.memory_mb && r.memory_mb > 0) hostConfig.Memory = Math.round(r.memory_mb * MIB);

@@ -23,13 +23,15 @@ export function registerAPIKeyRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Create an API key (the token is shown once)",
+        description: "Created with an API key, the new key expires no later than that key and is revoked with it.",
         body: body({ description: str(1000), expires_at: { type: ["string", "null"], maxLength: 100 } }),
         response: { 201: ref("APIKey"), ...ERRORS },
       },
     },
     async (req, reply) => {
       const input: deploykit.APIKeyCreate = { description: req.body.description, expires_at: req.body.expires_at ?? null };
-      const key = await d.auth.createAPIKey(principalOf(req).user.id, input);
+      const p = principalOf(req);
+      const key = await d.auth.createAPIKey(p.user.id, input, p.api_key_id);
       return reply.code(201).send(present.apiKeyCreated(key));
     },
   );

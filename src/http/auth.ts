@@ -22,21 +22,34 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
     async () => ({ can_register: await d.auth.canRegister() }),
   );
 
-  app.post<{ Body: deploykit.UserCreate }>(
+  app.post<{ Body: deploykit.UserCreate & { setup_token?: string } }>(
     "/api/auth/register",
     {
       schema: {
         tags,
         summary: "Register the first user (admin) and sign in",
+        description:
+          "Requires `setup_token`: the one-time token the daemon writes to `<data-dir>/setup-token` and logs at a fresh start (403 without it).",
         security: [],
-        body: body({ email: EMAIL, name: str(1000), password: PASSWORD, role: str(100) }),
+        body: body({ email: EMAIL, name: str(1000), password: PASSWORD, role: str(100), setup_token: str(1000) }),
         response: { 201: { type: "object", properties: { user: ref("User"), tokens: ref("AuthTokens") } }, ...ERRORS },
       },
     },
     async (req, reply) => {
       d.registerLimiter.take(req.ip);
-      const { email, name, password } = req.body;
+      const { email, name, password, setup_token } = req.body;
+      const closed = () => deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
+      if (!(await d.auth.canRegister())) throw closed();
+      if (typeof setup_token !== "string" || !d.setup.verify(setup_token)) {
+        // Consumed by a concurrent winner meanwhile: report what happened, not a bad token.
+        if (!(await d.auth.canRegister())) throw closed();
+        throw deploykit.errorf(
+          deploykit.EFORBIDDEN,
+          "A valid setup token is required: see the file setup-token in the data directory, or the daemon's log.",
+        );
+      }
       const { user, tokens } = await d.auth.register({ email, name, password });
+      d.setup.consume();
       return reply.code(201).send({ user: present.user(user), tokens: present.tokens(tokens) });
     },
   );
@@ -47,7 +60,8 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Sign in",
-        description: "Limited to 5 failures per email and 20 per client address in 15 minutes (429 with Retry-After).",
+        description:
+          "Limited to 5 failures per email and client address, 20 per client address and 50 per email in 15 minutes (429 with Retry-After).",
         security: [],
         body: body({ email: EMAIL, password: PASSWORD }),
         response: { 200: ref("AuthTokens"), ...ERRORS },
@@ -56,20 +70,8 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
     async (req) => {
       const input = { email: req.body.email, password: req.body.password };
       deploykit.validateLogin(input);
-      const emailKey = deploykit.normalizeEmail(input.email);
-      d.loginLimiter.byIP.check(req.ip);
-      d.loginLimiter.byEmail.check(emailKey);
-      try {
-        const tokens = await d.auth.login(input);
-        d.loginLimiter.byEmail.reset(emailKey);
-        return present.tokens(tokens);
-      } catch (err) {
-        if (deploykit.errorCode(err) === deploykit.EUNAUTHORIZED) {
-          d.loginLimiter.byIP.hit(req.ip);
-          d.loginLimiter.byEmail.hit(emailKey);
-        }
-        throw err;
-      }
+      const tokens = await d.loginLimiter.guard(deploykit.normalizeEmail(input.email), req.ip, () => d.auth.login(input), isUnauthorized);
+      return present.tokens(tokens);
     },
   );
 
@@ -128,10 +130,24 @@ export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Edit your own profile",
+        description:
+          "A new password or email needs `current_password` (limited like login). A new password ends every other session of the account.",
         body: body({ email: EMAIL, name: str(1000), new_password: PASSWORD, current_password: PASSWORD }),
         response: { 200: ref("User"), ...ERRORS },
       },
     },
-    async (req) => present.user(await d.users.updateProfile(principalOf(req).user.id, req.body)),
+    async (req) => {
+      const { user, session_id } = principalOf(req);
+      if (req.body.current_password === undefined) return present.user(await d.users.updateProfile(user.id, req.body, session_id));
+      // `current_password` is a password guess like a login: same limits, same budget.
+      const update = () => d.users.updateProfile(user.id, req.body, session_id);
+      const updated = await d.loginLimiter.guard(user.email, req.ip, update, isWrongPassword);
+      return present.user(updated);
+    },
   );
 }
+
+const isUnauthorized = (err: unknown) => deploykit.errorCode(err) === deploykit.EUNAUTHORIZED;
+
+const isWrongPassword = (err: unknown) =>
+  err instanceof deploykit.DeployKitError && (err.fields?.current_password ?? []).includes("Current password is incorrect.");

@@ -26,6 +26,8 @@ export class HubClient {
   authTimer: NodeJS.Timeout | null = null;
   expiryTimer: NodeJS.Timeout | null = null;
   chain: Promise<void> = Promise.resolve();
+  /** Releases the socket's slot in the per-address count of unauthenticated sockets (once). */
+  onAuthenticated: () => void = () => {};
   pending = 0;
 
   constructor(ws: WebSocket, projectID: string) {

@@ -6,6 +6,7 @@ import { handleMessage } from "./canvas-hub-messages.ts";
 import { MoveWriter } from "./canvas-hub-moves.ts";
 import { Heartbeat } from "./canvas-hub-ping.ts";
 import * as present from "./present.ts";
+import { revokedPrincipals } from "./revocation.ts";
 
 export interface CanvasHubOptions {
   auth: deploykit.AuthService;
@@ -20,6 +21,8 @@ export interface CanvasHubOptions {
   sendBufferBytes: number;
   authTimeoutMs: number;
   authRecheckMs: number;
+  /** Sockets per client address that have not authenticated yet (default 32); more are refused with 429. */
+  maxUnauthenticatedPerAddress?: number;
   /** How long node moves are coalesced before they are written (default 100 ms). */
   moveFlushMs?: number;
   /** Called synchronously for every bus event before it is forwarded (cache invalidation). */
@@ -32,6 +35,8 @@ const OPEN = 1;
 const MAX_INBOUND_QUEUE = 256;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 export const CLOSE_AUTH = 4001;
+/** A socket authenticates within seconds; an address holding this many that have not is hoarding. */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 32;
 export const CLOSE_PROJECT_DELETED = 4004;
 export const CLOSE_TOO_SLOW = 1013;
 export const CLOSE_GOING_AWAY = 1001;
@@ -74,6 +79,8 @@ export class CanvasHub implements HubOps {
   readonly moves: MoveWriter;
   private readonly rooms = new Map<string, Room>();
   private readonly all = new Set<HubClient>();
+  /** Not-yet-authenticated sockets per client address. */
+  private readonly unauthenticated = new Map<string, number>();
   private subscription: deploykit.Subscription | null = null;
   private readonly heartbeat: Heartbeat;
 
@@ -95,25 +102,44 @@ export class CanvasHub implements HubOps {
       "/api/projects/:projectId/canvas/ws",
       {
         websocket: true,
+        // Public at the HTTP level: the socket authenticates with its first frame (browsers cannot
+        // set an Authorization header on a WebSocket).
+        schema: { security: [] },
         preValidation: async (req, reply) => {
           if (!originAllowed(req)) return reply.code(403).send({ error: deploykit.EFORBIDDEN, message: "Origin not allowed." });
+          // Anyone may open a socket before authenticating; one address may not hold hundreds open.
+          if ((this.unauthenticated.get(req.ip) ?? 0) >= (this.deps.maxUnauthenticatedPerAddress ?? MAX_UNAUTHENTICATED_PER_ADDRESS))
+            return reply
+              .code(429)
+              .header("Retry-After", "5")
+              .send({ error: deploykit.ERATELIMIT, message: "Too many unauthenticated connections from this address." });
           const id = req.params.projectId;
           if (typeof id !== "string" || id.length > 128)
             return reply.code(404).send({ error: deploykit.ENOTFOUND, message: "Project not found." });
           await this.deps.projects.findProjectByID(id);
         },
       },
-      (socket, req) => this.accept(socket, req.params.projectId),
+      (socket, req) => this.accept(socket, req.params.projectId, req.ip),
     );
   }
 
   /** Takes a freshly upgraded socket; it has `authTimeoutMs` to send its auth frame. */
-  accept(ws: WebSocket, projectID: string): void {
+  accept(ws: WebSocket, projectID: string, address = ""): void {
     const c = new HubClient(ws, projectID);
     this.all.add(c);
+    this.unauthenticated.set(address, (this.unauthenticated.get(address) ?? 0) + 1);
+    let counted = true;
+    c.onAuthenticated = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.unauthenticated.get(address) ?? 1) - 1;
+      if (n <= 0) this.unauthenticated.delete(address);
+      else this.unauthenticated.set(address, n);
+    };
     c.authTimer = setTimeout(() => this.drop(c, CLOSE_AUTH, "Authentication timeout."), this.deps.authTimeoutMs);
     ws.on("message", (data: RawData, isBinary: boolean) => this.enqueue(c, data, isBinary));
     ws.on("close", () => {
+      c.onAuthenticated();
       this.all.delete(c);
       this.heartbeat.delete(ws);
       this.leave(c);
@@ -161,6 +187,16 @@ export class CanvasHub implements HubOps {
     const room = this.rooms.get(projectID);
     if (!room) return;
     for (const c of [...room.clients]) this.drop(c, CLOSE_PROJECT_DELETED, "Project deleted.");
+  }
+
+  /** Closes (4001) every socket whose session or key was revoked, or whose user was deleted or changed role. */
+  async revalidate(): Promise<void> {
+    const clients = [...this.all].filter((c) => c.principal && !c.closed);
+    const revoked = await revokedPrincipals(
+      this.deps.auth,
+      clients.map((c) => c.principal as deploykit.Principal),
+    );
+    for (const c of clients) if (c.principal && revoked.has(c.principal) && !c.closed) this.drop(c, CLOSE_AUTH, "Credentials revoked.");
   }
 
   /** Closes every connection with 1001 and waits (briefly) for them to go. */
@@ -277,6 +313,7 @@ export class CanvasHub implements HubOps {
     if (!token || !principal) return this.drop(c, CLOSE_AUTH, "Authentication failed.");
     if (c.authTimer) clearTimeout(c.authTimer);
     c.authTimer = null;
+    c.onAuthenticated();
     this.setPrincipal(c, token, principal);
     if (c.closed) return;
     await this.join(c);

@@ -159,7 +159,9 @@ export class Client {
   // Auth
   health = () => this.request<{ status: string }>("GET", "/api/health");
   canRegister = async () => (await this.request<{ can_register: boolean }>("GET", "/api/auth/register")).can_register;
-  register = (input: UserCreate) => this.request<{ user: User; tokens: AuthTokens }>("POST", "/api/auth/register", input);
+  /** `setup_token` is the one-time token of a fresh install (`<data-dir>/setup-token`). */
+  register = (input: UserCreate & { setup_token: string }) =>
+    this.request<{ user: User; tokens: AuthTokens }>("POST", "/api/auth/register", input);
   login = (email: string, password: string) => this.request<AuthTokens>("POST", "/api/auth/login", { email, password });
   refresh = (refreshToken: string) => this.request<AuthTokens>("POST", "/api/auth/refresh", { refresh_token: refreshToken });
   logout = () => this.request<void>("POST", "/api/auth/logout");

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import type { CanvasHub } from "./canvas-hub.ts";
 import type { ListCache } from "./list-cache.ts";
-import type { RateLimiter } from "./ratelimit.ts";
+import type { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -31,10 +31,15 @@ export interface ServerOptions {
   logs: deploykit.LogStreamer;
   reconciler: ReconcilerHandle;
   logger?: deploykit.Logger;
-  /** `-cors-origin`: "*" or a comma-separated list of origins. */
+  /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
+  setup: deploykit.SetupGate;
+  /** `-cors-origin`: "*" or a comma-separated list of origins; empty means same-origin only. */
   corsOrigin: string;
-  /** Trust X-Forwarded-For for the client address (rate limits). */
-  trustProxy: boolean;
+  /**
+   * Client addresses (rate limits) from X-Forwarded-For: false; a number of proxy hops to trust; or a
+   * comma-separated list of trusted proxy addresses/CIDRs. `true` trusts every hop: tests only.
+   */
+  trustProxy: boolean | number | string;
   /** Directory of the built SPA (index.html + assets/); null or missing index.html → "not built" page. */
   spaDir: string | null;
   now?: () => Date;
@@ -50,6 +55,8 @@ export interface Limits {
   wsSendBufferBytes: number;
   /** Canvas WebSocket: how long a successful token check is trusted before it is repeated. */
   wsAuthRecheckMs: number;
+  /** How often open WebSockets and SSE streams are checked for revoked credentials. */
+  revocationCheckMs: number;
   /** SSE: bytes queued for one viewer before lines are dropped. */
   sseBufferBytes: number;
   /** SSE heartbeat interval. */
@@ -70,6 +77,7 @@ export const DEFAULT_LIMITS: Limits = {
   wsAuthTimeoutMs: 5000,
   wsSendBufferBytes: 1024 * 1024,
   wsAuthRecheckMs: 5000,
+  revocationCheckMs: 2000,
   sseBufferBytes: 1024 * 1024,
   sseHeartbeatMs: 15_000,
   listCacheMs: 1000,
@@ -91,7 +99,7 @@ export interface Deps extends ServerOptions {
   authenticated: Hook[];
   /** onRequest hooks of admin-only routes. */
   adminOnly: Hook[];
-  loginLimiter: { byEmail: RateLimiter; byIP: RateLimiter };
+  loginLimiter: LoginLimiter;
   registerLimiter: RateLimiter;
   refreshLimiter: RateLimiter;
 }
@@ -108,6 +116,8 @@ export function bearerToken(header: string | undefined): string | null {
 /** onRequest hook: establishes the principal or answers 401. */
 export function authenticateHook(auth: deploykit.AuthService) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    // Already done by the server-wide deny-by-default hook; the route's own hook is then a no-op.
+    if (req.principal) return;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Authentication required.");
     req.principal = await auth.authenticate(token);

@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import * as deploykit from "../index.ts";
-import { type Deps, serviceInProject } from "./context.ts";
+import { type Deps, principalOf, serviceInProject } from "./context.ts";
+import { revokedPrincipals } from "./revocation.ts";
 import { ERRORS, INT_QUERY, params, query } from "./schemas.ts";
 
 /**
@@ -10,8 +11,13 @@ import { ERRORS, INT_QUERY, params, query } from "./schemas.ts";
  */
 const FRAMES = new WeakMap<deploykit.LogLine, string>();
 
+/** Log streams one user may have open at once. */
+export const MAX_STREAMS_PER_USER = 10;
+
 /** One SSE response following every running container of a service. */
 class LogSession {
+  /** Who opened the stream; it is ended when that credential is revoked. */
+  principal: deploykit.Principal | null = null;
   private readonly res: ServerResponse;
   private readonly subs: deploykit.LogSubscription[] = [];
   private readonly bufferBytes: number;
@@ -91,13 +97,44 @@ class LogSession {
 /** Tracks live SSE sessions so shutdown can end them. */
 export class LogStreams {
   private readonly sessions = new Set<LogSession>();
+  /** Streams per user between the request and the first byte. */
+  private readonly opening = new Map<string, number>();
   private readonly d: Deps;
 
   constructor(d: Deps) {
     this.d = d;
   }
 
-  async stream(reply: FastifyReply, projectID: string, serviceID: string, tail: number): Promise<void> {
+  async stream(reply: FastifyReply, principal: deploykit.Principal, projectID: string, serviceID: string, tail: number): Promise<void> {
+    // Each stream holds a Docker log follow per container: one user may not open them without bound.
+    // Streams still being opened count too, so a burst of concurrent requests cannot slip past.
+    const uid = principal.user.id;
+    const mine = [...this.sessions].filter((s) => s.principal?.user.id === uid).length + (this.opening.get(uid) ?? 0);
+    if (mine >= MAX_STREAMS_PER_USER)
+      throw new deploykit.DeployKitError(
+        deploykit.ERATELIMIT,
+        `Too many log streams open (max ${MAX_STREAMS_PER_USER}); close one first.`,
+        {
+          retryAfterSeconds: 5,
+        },
+      );
+    this.opening.set(uid, (this.opening.get(uid) ?? 0) + 1);
+    try {
+      await this.open(reply, principal, projectID, serviceID, tail);
+    } finally {
+      const n = (this.opening.get(uid) ?? 1) - 1;
+      if (n <= 0) this.opening.delete(uid);
+      else this.opening.set(uid, n);
+    }
+  }
+
+  private async open(
+    reply: FastifyReply,
+    principal: deploykit.Principal,
+    projectID: string,
+    serviceID: string,
+    tail: number,
+  ): Promise<void> {
     const d = this.d;
     await serviceInProject(d, projectID, serviceID);
     const containers: deploykit.Container[] = [];
@@ -115,6 +152,7 @@ export class LogStreams {
 
     const res = reply.raw;
     const session = new LogSession(res, containers.length, d.limits.sseBufferBytes);
+    session.principal = principal;
     // Lines arriving before the headers are written wait here (history comes first).
     let early: (() => void)[] | null = [];
     const later = (fn: () => void) => (early ? early.push(fn) : fn());
@@ -161,6 +199,16 @@ export class LogStreams {
     }
   }
 
+  /** Ends the streams whose session or key was revoked, or whose user was deleted or changed role. */
+  async revalidate(): Promise<void> {
+    const sessions = [...this.sessions].filter((s) => s.principal);
+    const revoked = await revokedPrincipals(
+      this.d.auth,
+      sessions.map((s) => s.principal as deploykit.Principal),
+    );
+    for (const s of sessions) if (s.principal && revoked.has(s.principal)) s.end(false);
+  }
+
   /** Ends every stream (server shutdown). */
   async closeAll(): Promise<void> {
     for (const s of [...this.sessions]) s.end(true);
@@ -188,7 +236,7 @@ export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStr
       },
     },
     async (req, reply) => {
-      await streams.stream(reply, req.params.projectId, req.params.serviceId, deploykit.normalizeLogTail(req.query.tail));
+      await streams.stream(reply, principalOf(req), req.params.projectId, req.params.serviceId, deploykit.normalizeLogTail(req.query.tail));
       return reply;
     },
   );

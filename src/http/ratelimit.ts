@@ -43,10 +43,21 @@ export class RateLimiter {
     if (this.hits.size > this.opts.maxKeys) this.evict(now);
   }
 
-  /** check, then count this attempt. */
+  /**
+   * check, then count this attempt — synchronously, so concurrent requests cannot all pass the check
+   * before any of them is counted. Call before the first await.
+   */
   take(key: string): void {
     this.check(key);
     this.hit(key);
+  }
+
+  /** Returns the most recent hit of `take` (the attempt turned out not to count, e.g. it succeeded). */
+  giveBack(key: string): void {
+    const list = this.hits.get(key);
+    if (!list) return;
+    list.pop();
+    if (list.length === 0) this.hits.delete(key);
   }
 
   reset(key: string): void {
@@ -75,6 +86,72 @@ export class RateLimiter {
     for (const key of this.hits.keys()) {
       if (this.hits.size <= this.opts.maxKeys) break;
       this.hits.delete(key);
+    }
+  }
+}
+
+export interface LoginAttempt {
+  /** The password was right: the attempt is given back and the pair's failures are forgotten. */
+  succeeded(): void;
+  /** The attempt never reached a password check (bad input, server error): given back. */
+  void(): void;
+}
+
+/**
+ * Password guesses, limited three ways (15-minute windows): per email *and* client address (5), so
+ * someone elsewhere cannot lock a user out; per address (20), against sprays over many emails; and a
+ * higher per-email ceiling (50), against one account guessed at from many addresses.
+ * Each attempt is counted before the password is checked (`take`), so a burst of concurrent requests
+ * cannot run more checks than the budget allows.
+ */
+export class LoginLimiter {
+  static readonly PAIR_MAX = 5;
+  static readonly IP_MAX = 20;
+  static readonly EMAIL_MAX = 50;
+  readonly byPair: RateLimiter;
+  readonly byIP: RateLimiter;
+  readonly byEmail: RateLimiter;
+
+  constructor(now: () => number) {
+    const opts = { windowMs: 15 * 60_000, now, message: "Too many login attempts. Try again later." };
+    this.byPair = new RateLimiter({ ...opts, max: LoginLimiter.PAIR_MAX });
+    this.byIP = new RateLimiter({ ...opts, max: LoginLimiter.IP_MAX });
+    this.byEmail = new RateLimiter({ ...opts, max: LoginLimiter.EMAIL_MAX });
+  }
+
+  /** Throws ERATELIMIT, else counts the attempt in all three limits. Synchronous: call before any await. */
+  take(email: string, ip: string): LoginAttempt {
+    const pair = `${email}\n${ip}`;
+    this.byPair.check(pair);
+    this.byIP.check(ip);
+    this.byEmail.check(email);
+    this.byPair.hit(pair);
+    this.byIP.hit(ip);
+    this.byEmail.hit(email);
+    const giveBack = () => {
+      this.byPair.giveBack(pair);
+      this.byIP.giveBack(ip);
+      this.byEmail.giveBack(email);
+    };
+    return {
+      succeeded: () => {
+        giveBack();
+        this.byPair.reset(pair);
+      },
+      void: giveBack,
+    };
+  }
+
+  /** Runs `check` as one counted attempt: a thrown EUNAUTHORIZED (or `failure`) keeps it counted. */
+  async guard<T>(email: string, ip: string, check: () => Promise<T>, failure: (err: unknown) => boolean): Promise<T> {
+    const attempt = this.take(email, ip);
+    try {
+      const result = await check();
+      attempt.succeeded();
+      return result;
+    } catch (err) {
+      if (!failure(err)) attempt.void();
+      throw err;
     }
   }
 }

@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, type Harness, KEY_TOKEN, MEMBER, MEMBER_TOKEN, type Overrides, startServer, T0 } from "../../test/http/harness.ts";
+import {
+  ADMIN,
+  type Harness,
+  KEY_TOKEN,
+  MEMBER,
+  MEMBER_TOKEN,
+  type Overrides,
+  SETUP_TOKEN,
+  startServer,
+  T0,
+} from "../../test/http/harness.ts";
 import * as deploykit from "../index.ts";
 import * as mock from "../mock/index.ts";
 
@@ -101,11 +111,31 @@ describe("auth", () => {
 
   it("limits registration per address", async () => {
     const register = vi.fn(async () => Promise.reject(deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.")));
-    await start({ auth: mock.AuthService({ register }) });
+    await start({ auth: mock.AuthService({ register, canRegister: async () => true }) });
     const c = h.client(null);
-    for (let i = 0; i < 10; i++)
-      expect((await c.register({ email: "a@x.io", name: "A", password: "password1" }).catch((e) => e)).code).toBe("conflict");
-    expect((await c.register({ email: "a@x.io", name: "A", password: "password1" }).catch((e) => e)).code).toBe("rate_limited");
+    const input = { email: "a@x.io", name: "A", password: "password1", setup_token: SETUP_TOKEN };
+    for (let i = 0; i < 10; i++) expect((await c.register(input).catch((e) => e)).code).toBe("conflict");
+    expect((await c.register(input).catch((e) => e)).code).toBe("rate_limited");
+  });
+
+  it("refuses registration without the setup token, or with a wrong one (403), and accepts it once", async () => {
+    const register = vi.fn(async () => ({ user: ADMIN, tokens: TOKENS }));
+    let open = true;
+    await start({ auth: mock.AuthService({ register, canRegister: async () => open }) });
+    const c = h.client(null);
+    const input = { email: "a@x.io", name: "A", password: "password1" };
+    for (const setup_token of [undefined, "", "dks_wrong", `${SETUP_TOKEN}x`]) {
+      const err = await c.register({ ...input, setup_token } as typeof input & { setup_token: string }).catch((e) => e);
+      expect([err.code, err.message]).toEqual([
+        "forbidden",
+        "A valid setup token is required: see the file setup-token in the data directory, or the daemon's log.",
+      ]);
+    }
+    expect(register).not.toHaveBeenCalled();
+    expect((await c.register({ ...input, setup_token: SETUP_TOKEN })).user).toEqual(ADMIN);
+    open = false;
+    const closed = await c.register({ ...input, setup_token: SETUP_TOKEN }).catch((e) => e);
+    expect([closed.code, closed.message]).toEqual(["conflict", "Registration is closed."]);
   });
 
   it("registers with the role forced by the service (role in the body is not passed on)", async () => {
@@ -113,7 +143,7 @@ describe("auth", () => {
     await start({ auth: mock.AuthService({ register, canRegister: async () => true }) });
     const c = h.client(null);
     expect(await c.canRegister()).toBe(true);
-    expect(await c.register({ email: "a@x.io", name: "A", password: "password1", role: "member" })).toEqual({
+    expect(await c.register({ email: "a@x.io", name: "A", password: "password1", role: "member", setup_token: SETUP_TOKEN })).toEqual({
       user: ADMIN,
       tokens: TOKENS,
     });

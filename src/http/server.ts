@@ -14,13 +14,14 @@ import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type Server
 import { registerDeploymentRoutes } from "./deployment.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
+import { setSecurityHeaders } from "./headers.ts";
 import { ListCache } from "./list-cache.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
 import { openAPIOptions } from "./openapi.ts";
 import { registerPendingChangeRoutes } from "./pending-change.ts";
 import { registerPresetRoutes } from "./preset.ts";
 import { registerProjectRoutes } from "./project.ts";
-import { RateLimiter } from "./ratelimit.ts";
+import { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 import { ENTITY_SCHEMAS } from "./schemas.ts";
 import { registerServiceRoutes } from "./service.ts";
 import { registerSettingsRoutes } from "./settings.ts";
@@ -50,6 +51,21 @@ function fastifyLogger(l: deploykit.Logger, level = "info"): FastifyBaseLogger {
   } as unknown as FastifyBaseLogger;
 }
 
+/**
+ * Public routes: those whose schema says `security: []` (the login, registration, refresh and health
+ * routes, the OpenAPI document, CORS preflight, the canvas socket that authenticates in its first
+ * frame) and the docs UI. Everything else requires authentication.
+ */
+function isPublicRoute(r: { url: string; method: string | string[]; schema?: unknown }): boolean {
+  const security = (r.schema as { security?: unknown[] } | undefined)?.security;
+  if (Array.isArray(security) && security.length === 0) return true;
+  return r.url === "/api/docs" || r.url.startsWith("/api/docs/");
+}
+
+function trustHops(hops: number): (addr: string, i: number) => boolean {
+  return (_addr, i) => i < hops;
+}
+
 /** Parses `-cors-origin`: "*" or a comma-separated list. */
 function parseOrigins(s: string): { any: boolean; list: Set<string> } {
   const list = new Set(
@@ -71,8 +87,12 @@ export class Server {
   private readonly deps: Deps;
   private readonly logStreams: LogStreams;
   private readonly routePatterns: { method: string; re: RegExp }[] = [];
+  /** Every route as registered, and whether it is public (for the deny-by-default test). */
+  readonly routeTable: { method: string; url: string; public: boolean }[] = [];
   private readonly origins: { any: boolean; list: Set<string> };
   private closing: Promise<void> | null = null;
+  private readonly authn: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  private revocationTimer: NodeJS.Timeout | null = null;
   private readonly ready: Promise<void>;
 
   constructor(opts: ServerOptions) {
@@ -87,7 +107,8 @@ export class Server {
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: () => randomUUID(),
       bodyLimit: BODY_LIMIT,
-      trustProxy: opts.trustProxy,
+      // A hop count N trusts the N nearest proxies (proxy-addr's hop index), never the client's own entries.
+      trustProxy: typeof opts.trustProxy === "number" ? trustHops(opts.trustProxy) : opts.trustProxy,
       onProtoPoisoning: "error",
       onConstructorPoisoning: "error",
       routerOptions: { maxParamLength: 200 },
@@ -117,6 +138,7 @@ export class Server {
     for (const s of ENTITY_SCHEMAS) this.app.addSchema(s);
 
     const authn = authenticateHook(opts.auth);
+    this.authn = authn;
     const listCache = new ListCache({ ttlMs: limits.listCacheMs, now: clock });
     const message = "Too many attempts. Try again later.";
     this.hub = new CanvasHub({
@@ -143,10 +165,7 @@ export class Server {
       listCache,
       authenticated: [authn],
       adminOnly: [authn, adminOnlyHook],
-      loginLimiter: {
-        byEmail: new RateLimiter({ max: 5, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
-        byIP: new RateLimiter({ max: 20, windowMs: 15 * 60_000, now: clock, message: "Too many login attempts. Try again later." }),
-      },
+      loginLimiter: new LoginLimiter(clock),
       registerLimiter: new RateLimiter({ max: 10, windowMs: 60_000, now: clock, message }),
       refreshLimiter: new RateLimiter({ max: 30, windowMs: 60_000, now: clock, message }),
     };
@@ -157,6 +176,7 @@ export class Server {
   private async setup(): Promise<void> {
     const app = this.app;
     const d = this.deps;
+    const authn = this.authn;
 
     this.parseJSONLeniently();
     app.addHook("onRoute", (r) => {
@@ -164,9 +184,20 @@ export class Server {
       const re = new RegExp(`^${r.url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`);
       for (const m of Array.isArray(r.method) ? r.method : [r.method]) this.routePatterns.push({ method: m, re });
     });
+    app.addHook("onRoute", (r) => {
+      for (const m of Array.isArray(r.method) ? r.method : [r.method])
+        this.routeTable.push({ method: m, url: r.url, public: isPublicRoute(r) });
+    });
     app.addHook("onRequest", async (req, reply) => {
       reply.header("X-Request-Id", req.id);
+      setSecurityHeaders(req, reply);
       this.cors(req, reply);
+    });
+    // Deny by default: every route needs a signed-in caller unless it says otherwise (`security: []`
+    // in its schema, which the OpenAPI document shows too). Unknown paths fall through to the 404s.
+    app.addHook("onRequest", async (req, reply) => {
+      if (req.is404 || isPublicRoute({ url: req.routeOptions.url ?? "", method: req.method, schema: req.routeOptions.schema })) return;
+      await authn(req, reply);
     });
     app.addHook("onResponse", async (req, reply) => {
       req.log.info(
@@ -180,14 +211,20 @@ export class Server {
     await app.register(fastifySwaggerUI, { routePrefix: "/api/docs" });
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
-    app.route({ method: "OPTIONS", url: "*", schema: { hide: true }, handler: async (_req, reply) => reply.code(204).send() });
-    app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+    app.route({
+      method: "OPTIONS",
+      url: "*",
+      schema: { hide: true, security: [] },
+      handler: async (_req, reply) => reply.code(204).send(),
+    });
+    app.get("/api/openapi.json", { schema: { hide: true, security: [] } }, async () => app.swagger());
     app.get(
       "/api/health",
       {
         schema: {
           tags: ["system"],
           summary: "Liveness",
+          security: [],
           response: { 200: { type: "object", properties: { status: { type: "string" } } } },
         },
       },
@@ -217,7 +254,26 @@ export class Server {
       return reply.code(404).send({ error: deploykit.ENOTFOUND, message: "Not found." });
     });
     this.hub.start();
+    this.watchRevocations();
     await app.ready();
+  }
+
+  /**
+   * Logout, key revocation, password or role changes and user deletion reach long-lived connections
+   * too: every few seconds each open WebSocket's and SSE stream's credential is checked again.
+   */
+  private watchRevocations(): void {
+    let running = false;
+    this.revocationTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      Promise.all([this.hub.revalidate(), this.logStreams.revalidate()])
+        .catch((err) => this.deps.logger.error({ err }, "revocation check failed"))
+        .finally(() => {
+          running = false;
+        });
+    }, this.deps.limits.revocationCheckMs);
+    this.revocationTimer.unref();
   }
 
   /** JSON bodies: an empty body is "no body" (clients often send the header anyway). Nothing else is parsed: 415. */
@@ -286,6 +342,7 @@ export class Server {
     if (!this.closing) {
       this.closing = (async () => {
         await this.ready.catch(() => {});
+        if (this.revocationTimer) clearInterval(this.revocationTimer);
         await Promise.all([this.hub.close(), this.logStreams.closeAll()]);
         // Requests still running after the grace period are cut off rather than holding shutdown.
         const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);

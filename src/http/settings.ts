@@ -13,8 +13,11 @@ const SETTINGS = {
       ...ALLOWLIST,
       description: "Registries (host or host:port) images may name although they are loopback, link-local, private or this host's own",
     },
+    published_port_min: { type: "integer" },
+    published_port_max: { type: "integer" },
   },
 } as const;
+const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
 
 export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
   app.get(
@@ -30,7 +33,8 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Edit instance settings (admin)",
-        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST }),
+        description: "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535).",
+        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST, published_port_min: PORT, published_port_max: PORT }),
         response: { 200: SETTINGS, ...ERRORS },
       },
     },

@@ -6,6 +6,8 @@ interface Listener {
   serviceID: string;
   targets: { host: string; port: number }[];
   next: number;
+  /** Client connections open on this port. */
+  connections: number;
   server: net.Server | null;
   listening: boolean;
   error?: string;
@@ -13,6 +15,10 @@ interface Listener {
 
 /** Give up on a target that does not accept within this long and try the next. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** One published port may not hold every file descriptor of the daemon. */
+export const DEFAULT_MAX_CONNECTIONS_PER_PORT = 1024;
+/** A forwarded connection with no traffic either way for this long is closed. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * Publishes services' TCP host ports from the daemon: one listener per host port, each connection
@@ -25,10 +31,14 @@ export class PortForwarder implements deploykit.PortForwarder {
   readonly #routes = new Map<string, deploykit.PortRoute[]>();
   readonly #listeners = new Map<number, Listener>();
   readonly #sockets = new Set<net.Socket>();
+  readonly #maxConnections: number;
+  readonly #idleMs: number;
   #closed = false;
 
-  constructor(opts: { host?: string; logger?: deploykit.Logger } = {}) {
+  constructor(opts: { host?: string; logger?: deploykit.Logger; maxConnectionsPerPort?: number; idleTimeoutMs?: number } = {}) {
     this.#host = opts.host ?? "0.0.0.0";
+    this.#maxConnections = opts.maxConnectionsPerPort ?? DEFAULT_MAX_CONNECTIONS_PER_PORT;
+    this.#idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#log = (opts.logger ?? deploykit.nopLogger).child({ component: "forwarder" });
   }
 
@@ -94,7 +104,7 @@ export class PortForwarder implements deploykit.PortForwarder {
         if (!l.listening && !l.server) this.#listen(l);
         continue;
       }
-      const fresh: Listener = { port, serviceID: w.serviceID, targets: w.targets, next: 0, server: null, listening: false };
+      const fresh: Listener = { port, serviceID: w.serviceID, targets: w.targets, next: 0, connections: 0, server: null, listening: false };
       this.#listeners.set(port, fresh);
       this.#listen(fresh);
     }
@@ -119,6 +129,15 @@ export class PortForwarder implements deploykit.PortForwarder {
   #forward(l: Listener, client: net.Socket): void {
     this.#track(client);
     client.on("error", () => client.destroy());
+    if (l.connections >= this.#maxConnections) {
+      if (l.connections === this.#maxConnections)
+        this.#log.warn({ host_port: l.port, service_id: l.serviceID, max: this.#maxConnections }, "connection cap reached; refusing");
+      client.destroy();
+      return;
+    }
+    l.connections++;
+    client.once("close", () => l.connections--);
+    client.setTimeout(this.#idleMs, () => client.destroy());
     const attempt = (tries: number) => {
       const targets = l.targets;
       if (targets.length === 0 || tries >= targets.length || client.destroyed) {

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import bcrypt from "bcryptjs";
 import * as deploykit from "../index.ts";
 import type { DB, Tx } from "./db.ts";
 import { newID } from "./db.ts";
-import { countUsers, createUser, DEFAULT_BCRYPT_COST, findUserRowByEmail, hashPassword, type PasswordOptions, toUser } from "./user.ts";
+import { PasswordHasher, type PasswordOptions } from "./password.ts";
+import { countUsers, createUser, findUserRowByEmail, toUser } from "./user.ts";
 
 interface SessionRow {
   id: string;
@@ -26,6 +26,11 @@ interface APIKeyRow {
   created_at: string;
 }
 
+export interface AuthOptions extends PasswordOptions {
+  /** Absolute session lifetime: refreshes never extend a session past it (default 30 days). */
+  sessionMaxAgeMs?: number;
+}
+
 const INVALID_CREDENTIALS = "Invalid email or password.";
 const INVALID_TOKEN = "Invalid or expired token.";
 
@@ -45,13 +50,13 @@ function plusMs(d: Date, ms: number): string {
 
 export class AuthService implements deploykit.AuthService {
   readonly #db: DB;
-  readonly #cost: number;
-  /** Compared against when the email is unknown, so both failures take the same time. */
-  #dummyHash: string | undefined;
+  readonly #passwords: PasswordHasher;
+  readonly #maxAgeMs: number;
 
-  constructor(db: DB, opts: PasswordOptions = {}) {
+  constructor(db: DB, opts: AuthOptions = {}) {
     this.#db = db;
-    this.#cost = opts.bcryptCost ?? DEFAULT_BCRYPT_COST;
+    this.#passwords = new PasswordHasher(opts);
+    this.#maxAgeMs = opts.sessionMaxAgeMs ?? deploykit.SESSION_MAX_AGE_MS;
   }
 
   async canRegister(): Promise<boolean> {
@@ -63,7 +68,7 @@ export class AuthService implements deploykit.AuthService {
     if (!(await this.canRegister())) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
     const candidate = { ...input, role: deploykit.ROLE_ADMIN };
     deploykit.validateUserCreate(candidate);
-    const hash = await hashPassword(input.password, this.#cost);
+    const hash = await this.#passwords.hash(input.password);
     return this.#db.write((tx) => {
       // BEGIN IMMEDIATE serialises writers, so of many concurrent registrations only the first sees zero users.
       if (countUsers(tx) > 0) throw deploykit.errorf(deploykit.ECONFLICT, "Registration is closed.");
@@ -76,14 +81,18 @@ export class AuthService implements deploykit.AuthService {
     deploykit.validateLogin(input);
     const row = this.#db.read((tx) => findUserRowByEmail(tx, input.email));
     if (!row) {
-      this.#dummyHash ??= await bcrypt.hash("deploykit-timing-equaliser", this.#cost);
-      await bcrypt.compare(input.password, this.#dummyHash);
+      await this.#passwords.verifyNothing(input.password);
       throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
     }
-    if (!(await bcrypt.compare(input.password, row.password_hash))) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    const verdict = await this.#passwords.verify(input.password, row.password_hash);
+    if (!verdict.ok) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+    // A bcrypt (or weaker argon2id) hash is replaced now that the plaintext is known to be right.
+    const rehash = verdict.rehash ? await this.#passwords.hash(input.password) : undefined;
     return this.#db.write((tx) => {
-      // The user may have been deleted while bcrypt ran.
-      if (!tx.get("SELECT 1 FROM users WHERE id = ?", row.id)) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+      // The user may have been deleted, or the password changed, while the hash was checked.
+      const current = tx.get<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = ?", row.id);
+      if (!current || current.password_hash !== row.password_hash) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_CREDENTIALS);
+      if (rehash) tx.run("UPDATE users SET password_hash = ? WHERE id = ?", rehash, row.id);
       return createSession(tx, row.id);
     });
   }
@@ -101,7 +110,8 @@ export class AuthService implements deploykit.AuthService {
         tx.run("DELETE FROM sessions WHERE id = ?", rotated.session_id);
         return "reused";
       }
-      if (session.refresh_expires_at <= tx.now) {
+      const end = Date.parse(session.created_at) + this.#maxAgeMs;
+      if (session.refresh_expires_at <= tx.now || end <= tx.nowDate.getTime()) {
         tx.run("DELETE FROM sessions WHERE id = ?", session.id);
         return "expired";
       }
@@ -112,7 +122,7 @@ export class AuthService implements deploykit.AuthService {
         tokenDigest(tokens.access_token),
         tokenDigest(tokens.refresh_token),
         tokens.expires_at,
-        plusMs(tx.nowDate, deploykit.REFRESH_TOKEN_TTL_MS),
+        new Date(Math.min(tx.nowDate.getTime() + deploykit.REFRESH_TOKEN_TTL_MS, end)).toISOString(),
         session.id,
       );
       return tokens;
@@ -154,6 +164,20 @@ export class AuthService implements deploykit.AuthService {
     return found.principal;
   }
 
+  async recheck(principal: deploykit.Principal): Promise<void> {
+    const live = this.#db.read((tx) => {
+      if (principal.session_id !== undefined) {
+        if (!tx.get("SELECT 1 FROM sessions WHERE id = ? AND refresh_expires_at > ?", principal.session_id, tx.now)) return false;
+      } else if (principal.api_key_id !== undefined) {
+        const key = "SELECT 1 FROM api_keys WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)";
+        if (!tx.get(key, principal.api_key_id, tx.now)) return false;
+      } else return false;
+      const user = tx.get<{ role: string }>("SELECT role FROM users WHERE id = ?", principal.user.id);
+      return user !== undefined && user.role === principal.user.role;
+    });
+    if (!live) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Credentials revoked.");
+  }
+
   async logout(sessionID: string): Promise<void> {
     this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE id = ?", sessionID));
   }
@@ -168,12 +192,17 @@ export class AuthService implements deploykit.AuthService {
     );
   }
 
-  async createAPIKey(userID: string, input: deploykit.APIKeyCreate): Promise<deploykit.APIKeyCreated> {
+  async createAPIKey(userID: string, input: deploykit.APIKeyCreate, parentKeyID?: string): Promise<deploykit.APIKeyCreated> {
     return this.#db.write((tx) => {
       deploykit.validateAPIKeyCreate(input, tx.nowDate);
       if (!tx.get("SELECT 1 FROM users WHERE id = ?", userID)) throw deploykit.errorf(deploykit.ENOTFOUND, "User not found.");
+      let expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+      if (parentKeyID !== undefined) {
+        const parent = tx.get<APIKeyRow>("SELECT * FROM api_keys WHERE id = ? AND user_id = ?", parentKeyID, userID);
+        if (!parent) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+        if (parent.expires_at !== null && (expires === null || expires > parent.expires_at)) expires = parent.expires_at;
+      }
       const token = generateToken(deploykit.API_KEY_PREFIX);
-      const expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
       const key: deploykit.APIKey = {
         id: newID(),
         user_id: userID,
@@ -184,7 +213,7 @@ export class AuthService implements deploykit.AuthService {
         created_at: tx.now,
       };
       tx.run(
-        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
         key.id,
         userID,
         key.description,
@@ -192,6 +221,7 @@ export class AuthService implements deploykit.AuthService {
         tokenDigest(token),
         expires,
         tx.now,
+        parentKeyID ?? null,
       );
       return { ...key, token };
     });

@@ -13,7 +13,7 @@ import {
 } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
-import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
+import { assertRegistryAllowed, getSettings, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface PendingRow {
   id: string;
@@ -62,17 +62,21 @@ export interface PendingChangeServiceOptions {
   faultPoint?: (name: string) => void;
   /** The host's own addresses and names, refused as registries (C08); none when absent. */
   hostAddresses?: deploykit.HostAddresses;
+  /** Host ports no service may publish, with what holds them (the daemon's own listen port). */
+  reservedHostPorts?: ReadonlyMap<number, string>;
 }
 
 export class PendingChangeService implements deploykit.PendingChangeService {
   readonly #db: DB;
   readonly #fault: (name: string) => void;
   readonly #hostAddresses: deploykit.HostAddresses;
+  readonly #reserved: ReadonlyMap<number, string>;
 
   constructor(db: DB, opts: PendingChangeServiceOptions = {}) {
     this.#db = db;
     this.#fault = opts.faultPoint ?? (() => {});
     this.#hostAddresses = opts.hostAddresses ?? NO_HOST_ADDRESSES;
+    this.#reserved = opts.reservedHostPorts ?? new Map();
   }
 
   async findPendingChanges(projectID: string): Promise<deploykit.PendingChange[]> {
@@ -95,6 +99,7 @@ export class PendingChangeService implements deploykit.PendingChangeService {
       const prepared = prepareEntry(tx, projectID, log, change);
       if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
         assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
+      assertHostPortsAllowed(tx, prepared, this.#reserved);
       return insertEntry(tx, projectID, userID, prepared);
     });
   }
@@ -346,6 +351,18 @@ function assertEnvKeyFree(
       if ((c.payload.env_vars as Payload[]).some((e) => e.key === key)) throw taken();
     }
   }
+}
+
+/**
+ * A staged service may only publish host ports inside the admin's range and none that are reserved:
+ * a member must not take 22/80/443, or the daemon's own port (EINVALID naming the range).
+ */
+function assertHostPortsAllowed(tx: Tx, c: deploykit.PendingChangeAppend, reserved: ReadonlyMap<number, string>): void {
+  if (c.op !== deploykit.OP_SERVICE_CREATE && c.op !== deploykit.OP_SERVICE_UPDATE) return;
+  const ports = c.payload?.ports;
+  if (!Array.isArray(ports)) return;
+  const errors = deploykit.checkPublishedPorts(ports as deploykit.PortMapping[], getSettings(tx), reserved);
+  if (Object.keys(errors).length > 0) throw deploykit.fieldError(errors);
 }
 
 /** Checks an entry against the database and the log, and returns what to store (payload normalized). */

@@ -10,7 +10,7 @@ describe("SettingsService", () => {
   it("returns defaults, then the stored name", async () => {
     const s = new SettingsService(mustOpenDB());
     expect(await s.getSettings()).toEqual(deploykit.DEFAULT_SETTINGS);
-    const lab = { instance_name: "Lab", registry_allowlist: [] };
+    const lab = { ...deploykit.DEFAULT_SETTINGS, instance_name: "Lab" };
     expect(await s.updateSettings({ instance_name: "  Lab  " })).toEqual(lab);
     expect(await s.getSettings()).toEqual(lab);
     expect(await s.updateSettings({})).toEqual(lab);
@@ -32,6 +32,19 @@ describe("SettingsService", () => {
   ])("refuses instance_name %j", async (name, message) => {
     const err = await expectError(new SettingsService(mustOpenDB()).updateSettings({ instance_name: name }), deploykit.EINVALID);
     expect(err.fields).toEqual({ instance_name: [message] });
+  });
+
+  it("stores the published-port range and refuses a bad one", async () => {
+    const s = new SettingsService(mustOpenDB());
+    expect(await s.getSettings()).toMatchObject({ published_port_min: 1024, published_port_max: 65535 });
+    expect(await s.updateSettings({ published_port_min: 20000, published_port_max: 20100 })).toMatchObject({
+      published_port_min: 20000,
+      published_port_max: 20100,
+    });
+    const inverted = await expectError(s.updateSettings({ published_port_max: 10000 }), deploykit.EINVALID);
+    expect(inverted.fields).toEqual({ published_port_max: ["Highest published port must not be below the lowest."] });
+    const zero = await expectError(s.updateSettings({ published_port_min: 0 }), deploykit.EINVALID);
+    expect(zero.fields).toEqual({ published_port_min: ["Lowest published port must be between 1 and 65535."] });
   });
 
   it("keeps one instance id across restarts", async () => {

@@ -5,6 +5,8 @@ import { type DB, fromJSON, type Tx } from "./db.ts";
 const KEY_INSTANCE_NAME = "instance_name";
 const KEY_INSTANCE_ID = "instance_id";
 const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
+const KEY_PORT_MIN = "published_port_min";
+const KEY_PORT_MAX = "published_port_max";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -28,11 +30,22 @@ export class SettingsService implements deploykit.SettingsService {
       else if (deploykit.hasControlChars(upd.instance_name)) v.add("instance_name", "Instance name cannot contain control characters.");
     }
     if (upd.registry_allowlist !== undefined) deploykit.validateRegistryAllowlist(upd.registry_allowlist, v);
+    const isPort = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+    if (upd.published_port_min !== undefined && !isPort(upd.published_port_min))
+      v.add("published_port_min", "Lowest published port must be between 1 and 65535.");
+    if (upd.published_port_max !== undefined && !isPort(upd.published_port_max))
+      v.add("published_port_max", "Highest published port must be between 1 and 65535.");
     v.throwIfAny();
     return this.#db.write((tx) => {
+      const current = getSettings(tx);
+      const min = upd.published_port_min ?? current.published_port_min;
+      const max = upd.published_port_max ?? current.published_port_max;
+      if (min > max) throw deploykit.fieldError({ published_port_max: ["Highest published port must not be below the lowest."] });
       if (upd.instance_name !== undefined) setValue(tx, KEY_INSTANCE_NAME, upd.instance_name.trim());
       if (upd.registry_allowlist !== undefined)
         setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
+      if (upd.published_port_min !== undefined) setValue(tx, KEY_PORT_MIN, String(min));
+      if (upd.published_port_max !== undefined) setValue(tx, KEY_PORT_MAX, String(max));
       return getSettings(tx);
     });
   }
@@ -66,10 +79,17 @@ function setValue(tx: Tx, key: string, value: string): void {
   );
 }
 
-function getSettings(tx: Tx): deploykit.Settings {
+export function getSettings(tx: Tx): deploykit.Settings {
+  const d = deploykit.DEFAULT_SETTINGS;
+  const num = (key: string, fallback: number) => {
+    const v = Number(getValue(tx, key));
+    return Number.isInteger(v) && v > 0 ? v : fallback;
+  };
   return {
-    instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? deploykit.DEFAULT_SETTINGS.instance_name,
+    instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? d.instance_name,
     registry_allowlist: registryAllowlist(tx),
+    published_port_min: num(KEY_PORT_MIN, d.published_port_min),
+    published_port_max: num(KEY_PORT_MAX, d.published_port_max),
   };
 }
 

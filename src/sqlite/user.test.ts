@@ -105,16 +105,33 @@ describe("UserService.updateProfile", () => {
     expect((await users(db).findUserByID(user.id)).name).toBe("Me");
   });
 
-  it("refuses a taken email", async () => {
+  it("refuses a taken email (only to someone who knows the password)", async () => {
     const db = mustOpenDB();
     const { user } = await mustCreateAuthUser(db);
     const other = await mustCreateUser(db);
     await expectError(
-      users(db).updateProfile(user.id, { email: other.email }),
+      users(db).updateProfile(user.id, { email: other.email, current_password: "password123" }),
       deploykit.ECONFLICT,
       "A user with that email already exists.",
     );
     await expectError(users(db).updateProfile("nope", { name: "x" }), deploykit.ENOTFOUND, "User not found.");
+  });
+});
+
+describe("UserService.updateProfile email probing", () => {
+  it("a new email needs the current password, so a session alone cannot probe which emails exist", async () => {
+    const db = mustOpenDB();
+    const { user } = await mustCreateAuthUser(db);
+    const other = await mustCreateUser(db);
+    for (const email of [other.email, "free@x.io"]) {
+      const missing = await expectError(users(db).updateProfile(user.id, { email }), deploykit.EINVALID);
+      expect(missing.fields).toEqual({ current_password: ["Current password is required to change your email."] });
+      const wrong = await expectError(users(db).updateProfile(user.id, { email, current_password: "wrong-one" }), deploykit.EINVALID);
+      expect(wrong.fields).toEqual({ current_password: ["Current password is incorrect."] });
+    }
+    // The same email (any case) and other fields need nothing.
+    await users(db).updateProfile(user.id, { email: user.email.toUpperCase(), name: "Renamed" });
+    expect((await users(db).updateProfile(user.id, { email: "free@x.io", current_password: "password123" })).email).toBe("free@x.io");
   });
 });
 

@@ -1,13 +1,6 @@
-import bcrypt from "bcryptjs";
 import * as deploykit from "../index.ts";
 import { type DB, isUniqueError, likeContains, newID, queryPage, type Tx } from "./db.ts";
-
-export const DEFAULT_BCRYPT_COST = 10;
-
-export interface PasswordOptions {
-  /** bcrypt cost; 10 by default (tests may lower it to stay fast). */
-  bcryptCost?: number;
-}
+import { PasswordHasher, type PasswordOptions } from "./password.ts";
 
 interface UserRow {
   id: string;
@@ -23,11 +16,11 @@ const EMAIL_TAKEN = "A user with that email already exists.";
 
 export class UserService implements deploykit.UserService {
   readonly #db: DB;
-  readonly #cost: number;
+  readonly #passwords: PasswordHasher;
 
   constructor(db: DB, opts: PasswordOptions = {}) {
     this.#db = db;
-    this.#cost = opts.bcryptCost ?? DEFAULT_BCRYPT_COST;
+    this.#passwords = new PasswordHasher(opts);
   }
 
   async findUserByID(id: string): Promise<deploykit.User> {
@@ -40,34 +33,47 @@ export class UserService implements deploykit.UserService {
 
   async createUser(input: deploykit.UserCreate): Promise<deploykit.User> {
     deploykit.validateUserCreate(input);
-    const hash = await hashPassword(input.password, this.#cost);
+    const hash = await this.#passwords.hash(input.password);
     return this.#db.write((tx) => createUser(tx, input, hash, input.role ? (input.role as deploykit.Role) : deploykit.ROLE_MEMBER));
   }
 
   async updateUser(id: string, upd: deploykit.UserUpdate): Promise<deploykit.User> {
     deploykit.validateUserUpdate(upd);
-    const hash = upd.password !== undefined ? await hashPassword(upd.password, this.#cost) : undefined;
+    const hash = upd.password !== undefined ? await this.#passwords.hash(upd.password) : undefined;
     return this.#db.write((tx) => {
       const user = findUserRow(tx, id);
       if (upd.role !== undefined && upd.role !== user.role && user.role === deploykit.ROLE_ADMIN && countAdmins(tx) <= 1)
         throw deploykit.errorf(deploykit.EFORBIDDEN, "You cannot remove the last admin.");
       const updated = updateUserRow(tx, user, { email: upd.email, name: upd.name, role: upd.role as deploykit.Role | undefined, hash });
-      // A password reset by an admin signs the user out everywhere: the old password may be compromised.
-      if (hash !== undefined) tx.run("DELETE FROM sessions WHERE user_id = ?", id);
+      // A password reset by an admin signs the user out everywhere and revokes their keys: the old
+      // password may be compromised, and so may whatever was made with it.
+      if (hash !== undefined) {
+        tx.run("DELETE FROM sessions WHERE user_id = ?", id);
+        tx.run("DELETE FROM api_keys WHERE user_id = ?", id);
+      }
       return updated;
     });
   }
 
-  async updateProfile(id: string, upd: deploykit.ProfileUpdate): Promise<deploykit.User> {
+  async updateProfile(id: string, upd: deploykit.ProfileUpdate, currentSessionID?: string): Promise<deploykit.User> {
     deploykit.validateProfileUpdate(upd);
-    let hash: string | undefined;
-    if (upd.new_password !== undefined) {
-      const current = this.#db.read((tx) => findUserRow(tx, id)).password_hash;
-      if (!(await bcrypt.compare(upd.current_password ?? "", current)))
+    const row = this.#db.read((tx) => findUserRow(tx, id));
+    // A new email needs the password too: otherwise a stolen session could take the account over, and
+    // anyone signed in could probe which emails exist through the "already exists" answer.
+    const newEmail = upd.email !== undefined && deploykit.normalizeEmail(upd.email) !== row.email;
+    if (newEmail && deploykit.isBlank(upd.current_password))
+      throw deploykit.fieldError({ current_password: ["Current password is required to change your email."] });
+    if (upd.new_password !== undefined || newEmail) {
+      if (!(await this.#passwords.verify(upd.current_password ?? "", row.password_hash)).ok)
         throw deploykit.fieldError({ current_password: ["Current password is incorrect."] });
-      hash = await hashPassword(upd.new_password, this.#cost);
     }
-    return this.#db.write((tx) => updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash }));
+    const hash = upd.new_password !== undefined ? await this.#passwords.hash(upd.new_password) : undefined;
+    return this.#db.write((tx) => {
+      const user = updateUserRow(tx, findUserRow(tx, id), { email: upd.email, name: upd.name, hash });
+      // Whoever else holds a session of this account (perhaps the reason for the change) is signed out.
+      if (hash !== undefined) tx.run("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", id, currentSessionID ?? null);
+      return user;
+    });
   }
 
   async deleteUser(callerID: string, id: string): Promise<void> {
@@ -79,13 +85,6 @@ export class UserService implements deploykit.UserService {
       tx.run("DELETE FROM users WHERE id = ?", id);
     });
   }
-}
-
-export async function hashPassword(password: string, cost: number): Promise<string> {
-  // bcrypt reads only 72 bytes; the validators refuse longer passwords, and this guards every other path.
-  if (deploykit.utf8Length(password) > deploykit.PASSWORD_MAX_BYTES)
-    throw deploykit.fieldError({ password: [`Password must be at most ${deploykit.PASSWORD_MAX_BYTES} bytes.`] });
-  return bcrypt.hash(password, cost);
 }
 
 export function toUser(row: UserRow): deploykit.User {

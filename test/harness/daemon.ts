@@ -191,9 +191,14 @@ export class Daemon {
     );
   }
 
+  /** The one-time token a fresh daemon writes to `<data-dir>/setup-token`. */
+  setupToken(): string {
+    return readFileSync(join(this.dataDir, "setup-token"), "utf8").trim();
+  }
+
   async registerAdmin(): Promise<void> {
     const r = await this.request<{ tokens: { access_token: string; refresh_token: string } }>("POST", "/api/auth/register", {
-      body: ADMIN,
+      body: { ...ADMIN, setup_token: this.setupToken() },
       token: null,
     });
     if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`);

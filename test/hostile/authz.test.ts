@@ -284,11 +284,12 @@ describe("first-user registration", () => {
   it("50 concurrent registrations on an empty database create exactly one admin; the window stays closed after a restart", async () => {
     const fresh = await Daemon.start({ register: false });
     try {
+      const setup_token = fresh.setupToken();
       const answers = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           fresh.request("POST", "/api/auth/register", {
             token: null,
-            body: { email: `u${i}@race.test`, name: `u${i}`, password: PASSWORD },
+            body: { email: `u${i}@race.test`, name: `u${i}`, password: PASSWORD, setup_token },
           }),
         ),
       );
@@ -301,7 +302,7 @@ describe("first-user registration", () => {
       expect((await fresh.request("GET", "/api/auth/register", { token: null })).body.can_register).toBe(false);
       const again = await fresh.request("POST", "/api/auth/register", {
         token: null,
-        body: { email: "late@race.test", name: "late", password: PASSWORD },
+        body: { email: "late@race.test", name: "late", password: PASSWORD, setup_token },
       });
       expect([409, 429]).toContain(again.status);
       // A password spray over many emails from one address trips the per-address limit.

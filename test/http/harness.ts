@@ -29,6 +29,18 @@ export const MEMBER: deploykit.User = {
 export const ADMIN_TOKEN = "dka_admin";
 export const MEMBER_TOKEN = "dka_member";
 export const KEY_TOKEN = "dk_memberkey";
+export const SETUP_TOKEN = "dks_test-setup-token";
+
+/** A setup gate that accepts `token` until it is consumed. */
+export function setupGate(token = SETUP_TOKEN): deploykit.SetupGate {
+  let live = true;
+  return {
+    verify: (t) => live && t === token,
+    consume: () => {
+      live = false;
+    },
+  };
+}
 
 /** Principals by token; tests may add or remove entries (revocation). */
 export function principalTable(): Map<string, deploykit.Principal> {
@@ -88,6 +100,12 @@ export async function startServer(overrides: Overrides = {}): Promise<Harness> {
         if (!p) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Invalid or expired token.");
         return p;
       },
+      // A credential holds while some token of the table still maps to its session or key.
+      recheck: async (p) => {
+        const same = (q: deploykit.Principal) =>
+          q.user.id === p.user.id && q.user.role === p.user.role && q.session_id === p.session_id && q.api_key_id === p.api_key_id;
+        if (![...tokens.values()].some(same)) throw deploykit.errorf(deploykit.EUNAUTHORIZED, "Credentials revoked.");
+      },
     }),
     services: mock.ServiceService(),
     deployments: mock.DeploymentService(),
@@ -100,6 +118,7 @@ export async function startServer(overrides: Overrides = {}): Promise<Harness> {
     bus,
     logs: mock.LogStreamer(),
     reconciler: mock.Reconciler(),
+    setup: setupGate(),
     corsOrigin: "*",
     trustProxy: false,
     spaDir: null,

@@ -10,7 +10,7 @@ import * as mock from "../../src/mock/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
 import { mustOpenDB, TEST_BCRYPT_COST } from "../../src/sqlite/testing.ts";
 import { SystemService } from "../../src/sysinfo/index.ts";
-import { type Harness, startServer, WSClient, waitUntil } from "./harness.ts";
+import { type Harness, SETUP_TOKEN, startServer, WSClient, waitUntil } from "./harness.ts";
 
 let h: Harness;
 let db: sqlite.DB;
@@ -65,7 +65,7 @@ afterEach(async () => {
   db.close();
 });
 
-const ADMIN = { email: "ada@example.com", name: "Ada", password: "correct-horse-1" };
+const ADMIN = { email: "ada@example.com", name: "Ada", password: "correct-horse-1", setup_token: SETUP_TOKEN };
 
 async function admin(): Promise<Client> {
   const c = h.client(null);

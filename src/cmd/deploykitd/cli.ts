@@ -4,6 +4,7 @@ import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import type { Daemon } from "./daemon.ts";
 import { installService } from "./install.ts";
 import { logDestination, newLogger } from "./logger.ts";
+import { resetPassword } from "./reset-password.ts";
 import { restore } from "./restore.ts";
 
 async function main(): Promise<void> {
@@ -32,6 +33,19 @@ async function main(): Promise<void> {
       return;
     } catch (err) {
       process.stderr.write(`deploykitd: ${kind} failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  if (parsed.kind === "reset-password") {
+    try {
+      const password = await resetPassword(parsed.config, parsed.email);
+      process.stdout.write(
+        `deploykitd: new password for ${parsed.email}: ${password}\n(shown once; their sessions and API keys were revoked)\n`,
+      );
+      return;
+    } catch (err) {
+      process.stderr.write(`deploykitd: reset-password failed: ${(err as Error).message}\n`);
       process.exit(1);
     }
   }

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
@@ -13,8 +14,10 @@ export interface Config {
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
   reconcileIntervalMs: number;
-  /** Trust X-Forwarded-For for client addresses (rate limits) — only behind a known proxy. */
-  trustProxy: boolean;
+  /** Absolute session lifetime: refreshes never extend a session past it. */
+  sessionMaxAgeMs: number;
+  /** Client addresses from X-Forwarded-For (rate limits): off, N trusted hops, or trusted proxy CIDRs. */
+  trustProxy: TrustProxy;
   spaDir: string | null;
   /** auto: text lines when stdout is a terminal (and CI is unset), JSON lines otherwise. */
   logFormat: LogFormat;
@@ -34,15 +37,22 @@ Usage:
                               as root: create the deploykit user (docker group), /etc/deploykit/deploykit.env
                               and the systemd unit deploykit.service (data in /var/lib/deploykit or -data-dir);
                               -dry-run prints them and changes nothing
+  deploykitd reset-password <email>
+                              set a new random password for a user and print it once (ends their
+                              sessions and API keys); for a locked-out admin, run on the host
 
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
   -db string                   SQLite database file (DEPLOYKIT_DB)            default "<data-dir>/deploykit.db" when -data-dir is set, else "deploykit.db"
   -data-dir string             data directory: database, lock file (DEPLOYKIT_DATA_DIR) default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
-  -cors-origin string          allowed origin(s), comma separated (DEPLOYKIT_CORS_ORIGIN) default "*"
+  -cors-origin string          other origin(s) allowed to call the API, comma separated, or "*" (DEPLOYKIT_CORS_ORIGIN)
+                               default: none (same origin only)
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
-  -trust-proxy                 trust X-Forwarded-For for client addresses (DEPLOYKIT_TRUST_PROXY)
+  -session-max-age duration    sign-in lifetime no refresh extends (DEPLOYKIT_SESSION_MAX_AGE) default "720h" (30 days)
+  -trust-proxy[=hops|CIDRs]    take client addresses (rate limits) from X-Forwarded-For, trusting only the
+                               last hop (bare flag), the last N hops, or proxies in a comma-separated list
+                               of addresses/CIDRs, e.g. -trust-proxy=10.0.0.0/8,127.0.0.1 (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
   -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
   -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
@@ -72,11 +82,43 @@ export type ParsedArgs =
   | { kind: "serve"; config: Config }
   | { kind: "backup"; config: Config; file: string }
   | { kind: "restore"; config: Config; file: string }
-  | { kind: "install-service"; dataDir: string; addr: string; logLevel: string; dryRun: boolean };
+  | { kind: "install-service"; dataDir: string; addr: string; logLevel: string; dryRun: boolean }
+  | { kind: "reset-password"; config: Config; email: string };
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
-  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a));
+  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a)).map((a) => a.replace(/^--trust-proxy=/, "--trust-proxy-value="));
+}
+
+/** Off, the number of proxy hops to trust, or the addresses/CIDRs of trusted proxies. */
+export type TrustProxy = false | number | string;
+
+/**
+ * `-trust-proxy` values: "" / "0" / "false" → off; "true" or a bare flag → the last hop only (never
+ * every hop: the left end of X-Forwarded-For is whatever the client wrote); "N" → N hops; otherwise a
+ * comma-separated list of IP addresses or CIDRs.
+ */
+export function parseTrustProxy(v: string): TrustProxy {
+  const s = v.trim().toLowerCase();
+  if (s === "" || s === "0" || s === "false") return false;
+  if (s === "true") return 1;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n > 32) throw new Error(`invalid -trust-proxy "${v}" (at most 32 hops)`);
+    return n;
+  }
+  const list = s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+  for (const x of list) {
+    const [addr, bits, extra] = x.split("/");
+    const family = isIP(addr ?? "");
+    const maxBits = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits)))
+      throw new Error(`invalid -trust-proxy "${v}" (want a hop count or addresses/CIDRs, e.g. 10.0.0.0/8,127.0.0.1)`);
+  }
+  return list.join(",");
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
@@ -91,7 +133,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-level": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
+      "session-max-age": { type: "string" },
       "trust-proxy": { type: "boolean" },
+      "trust-proxy-value": { type: "string" },
       "spa-dir": { type: "string" },
       "log-format": { type: "string" },
       "ws-ping-interval": { type: "string" },
@@ -115,6 +159,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
+  const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
+  if (sessionMaxAgeMs < 60_000) throw new Error("-session-max-age must be at least 1m");
   const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
   const config: Config = {
     addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
@@ -122,9 +168,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     dbFrom: values.db ? "-db" : env.DEPLOYKIT_DB ? "DEPLOYKIT_DB" : explicitDataDir ? "-data-dir" : "default",
     dataDir,
     logLevel: logLevel as Config["logLevel"],
-    corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "*",
+    corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
-    trustProxy: values["trust-proxy"] ?? ["1", "true"].includes(env.DEPLOYKIT_TRUST_PROXY ?? ""),
+    sessionMaxAgeMs,
+    trustProxy: parseTrustProxy(values["trust-proxy-value"] ?? (values["trust-proxy"] ? "1" : (env.DEPLOYKIT_TRUST_PROXY ?? ""))),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
     logFormat: logFormat as LogFormat,
     wsPingIntervalMs: wsPing,
@@ -149,6 +196,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       logLevel: config.logLevel,
       dryRun: values["dry-run"] ?? false,
     };
+  }
+  if (positionals[0] === "reset-password") {
+    const email = positionals[1];
+    if (!email || positionals.length > 2) throw new Error("usage: deploykitd reset-password <email>");
+    return { kind: "reset-password", config, email };
   }
   if (positionals.length > 0) throw new Error(`unknown command "${positionals[0]}"`);
   return { kind: "serve", config };

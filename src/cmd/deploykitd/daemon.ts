@@ -10,6 +10,8 @@ import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
+import { tightenDataModes } from "./file-modes.ts";
+import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -89,6 +91,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
 
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
+  const loose = tightenDataModes(cfg.dataDir, cfg.db);
   const db = new sqlite.DB(cfg.db, {
     bus,
     logger: logger.child({ component: "sqlite" }),
@@ -97,19 +100,27 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     ...(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_MIGRATIONS_DIR ? { migrationsDir: env.DEPLOYKIT_TEST_MIGRATIONS_DIR } : {}),
   });
   db.open();
+  if (loose.length > 0) logger.warn({ files: loose }, "data files were readable by others; tightened");
   const settings = new sqlite.SettingsService(db);
   const instanceID = await settings.instanceID();
   logger.info({ db: cfg.db, instance_id: instanceID, version: VERSION }, "database open");
 
   const projects = new sqlite.ProjectService(db);
   const users = new sqlite.UserService(db);
-  const auth = new sqlite.AuthService(db);
+  const auth = new sqlite.AuthService(db, { sessionMaxAgeMs: cfg.sessionMaxAgeMs });
   const services = new sqlite.ServiceService(db);
   const deployments = new sqlite.DeploymentService(db, { hostAddresses });
   const containers = new sqlite.ContainerService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
-  const pendingChanges = new sqlite.PendingChangeService(db, { hostAddresses, ...(faultPoint ? { faultPoint } : {}) });
+  const listenPort = splitAddr(cfg.addr).port;
+  const reservedHostPorts = new Map(listenPort > 0 ? [[listenPort, "the DeployKit daemon listens on it"]] : []);
+  const pendingChanges = new sqlite.PendingChangeService(db, {
+    hostAddresses,
+    reservedHostPorts,
+    ...(faultPoint ? { faultPoint } : {}),
+  });
+  const setup = SetupToken.prepare(cfg.dataDir, await auth.canRegister());
 
   const dockerOpts: docker.ClientOptions = { instanceID, logger };
   if (env.DOCKER_HOST) dockerOpts.socketPath = docker.defaultSocketPath(env);
@@ -162,6 +173,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     logs: dk.logs,
     reconciler,
     logger: logger.child({ component: "http" }),
+    setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
     trustProxy: cfg.trustProxy,
     spaDir: cfg.spaDir ?? defaultSPADir(),
@@ -177,6 +189,11 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   logger.info({ addr: cfg.addr, port }, "listening");
+  if (setup.token)
+    logger.warn(
+      { url: setupURL(splitAddr(cfg.addr).host, port, setup.token), file: setup.gate.path },
+      "no admin yet: open this URL to create the first one (the token is also in the file)",
+    );
   reconciler.start();
 
   const purge = async () => {

@@ -20,7 +20,8 @@ export function useCanRegister() {
   return useQuery(canRegisterQueryOptions());
 }
 
-export function register(input: Omit<UserCreate, "role">): Promise<{ user: User; tokens: AuthTokens }> {
+/** `setup_token`: the one-time token of a fresh install (403 without it). */
+export function register(input: Omit<UserCreate, "role"> & { setup_token: string }): Promise<{ user: User; tokens: AuthTokens }> {
   return api("/api/auth/register", { method: "POST", body: input, anonymous: true });
 }
 

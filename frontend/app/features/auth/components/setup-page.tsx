@@ -1,17 +1,24 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { Boxes, GitBranch, Rocket, ShieldCheck } from "lucide-react";
 import { useState } from "react";
-import { Navigate, useNavigate } from "react-router";
+import { Navigate, useNavigate, useSearchParams } from "react-router";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
-import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { ApiError, errorText, fieldError } from "../../../lib/api-client.ts";
 import { cn } from "../../../lib/utils.ts";
 import { canRegisterQueryOptions, useCanRegister, useRegister } from "../api/register.ts";
 import { useAuth } from "../auth-context.tsx";
 
-/** First-run wizard: only while no user exists; creates the first admin and signs in. */
+/**
+ * First-run wizard: only while no user exists; creates the first admin and signs in. It needs the
+ * one-time setup token, from the `?token=` of the URL the daemon logged, or typed in from
+ * `<data-dir>/setup-token`.
+ */
 export function SetupPage() {
+  const [params] = useSearchParams();
+  const [tokenFromURL] = useState(() => params.get("token") ?? "");
+  const [setupToken, setSetupToken] = useState(tokenFromURL);
   const canRegister = useCanRegister();
   const register = useRegister();
   const { signIn } = useAuth();
@@ -26,7 +33,7 @@ export function SetupPage() {
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     register.mutate(
-      { name: name.trim(), email: email.trim(), password },
+      { name: name.trim(), email: email.trim(), password, setup_token: setupToken.trim() },
       {
         onSuccess: async (r) => {
           qc.setQueryData(canRegisterQueryOptions().queryKey, false);
@@ -38,6 +45,7 @@ export function SetupPage() {
   };
   const err = register.error;
   const general = err && !fieldError(err, "name") && !fieldError(err, "email") && !fieldError(err, "password") ? errorText(err) : null;
+  const askToken = tokenFromURL === "" || (err instanceof ApiError && err.code === "forbidden");
   return (
     <div className="flex min-h-full items-center justify-center p-6">
       <div className="grid w-full max-w-md gap-6">
@@ -79,6 +87,22 @@ export function SetupPage() {
               <h2 className="text-xl font-semibold">Create your account</h2>
               <p className="mb-4 text-sm text-muted-foreground">This first account is the administrator.</p>
               <form onSubmit={submit} className="grid gap-4">
+                {askToken ? (
+                  <Field
+                    label="Setup token"
+                    htmlFor="setup-token"
+                    hint="From the URL the daemon logged at start, or the file setup-token in its data directory."
+                  >
+                    <Input
+                      id="setup-token"
+                      autoComplete="off"
+                      spellCheck={false}
+                      value={setupToken}
+                      onChange={(e) => setSetupToken(e.target.value)}
+                      tabIndex={step === 1 ? 0 : -1}
+                    />
+                  </Field>
+                ) : null}
                 <Field label="Name" htmlFor="setup-name" error={fieldError(err, "name")}>
                   <Input id="setup-name" value={name} onChange={(e) => setName(e.target.value)} tabIndex={step === 1 ? 0 : -1} />
                 </Field>
@@ -111,7 +135,7 @@ export function SetupPage() {
                   <Button
                     type="submit"
                     className="flex-1"
-                    disabled={register.isPending || !name.trim() || !email.trim() || password.length < 8}
+                    disabled={register.isPending || !name.trim() || !email.trim() || password.length < 8 || !setupToken.trim()}
                     tabIndex={step === 1 ? 0 : -1}
                   >
                     {register.isPending ? "Creating…" : "Create account"}

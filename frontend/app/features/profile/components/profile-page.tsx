@@ -33,10 +33,15 @@ function DetailsCard() {
   const user = useUser();
   const [name, setName] = useState(user.name);
   const [email, setEmail] = useState(user.email);
+  const [password, setPassword] = useState("");
   const update = useUpdateProfile();
-  const changed: { name?: string; email?: string } = {};
+  const changed: { name?: string; email?: string; current_password?: string } = {};
   if (name.trim() !== user.name) changed.name = name.trim();
-  if (email.trim() !== user.email) changed.email = email.trim();
+  const emailChanged = email.trim().toLowerCase() !== user.email;
+  if (emailChanged) {
+    changed.email = email.trim();
+    changed.current_password = password;
+  }
   return (
     <Card>
       <CardHeader>
@@ -59,14 +64,33 @@ function DetailsCard() {
             label="Email"
             htmlFor="profile-email"
             error={
-              fieldError(update.error, "email") ?? (update.error && !fieldError(update.error, "name") ? errorText(update.error) : null)
+              fieldError(update.error, "email") ??
+              (update.error && !fieldError(update.error, "name") && !fieldError(update.error, "current_password")
+                ? errorText(update.error)
+                : null)
             }
           >
             <Input id="profile-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
           </Field>
+          {emailChanged ? (
+            <Field
+              label="Current password"
+              htmlFor="profile-email-password"
+              hint="Needed to change your email."
+              error={fieldError(update.error, "current_password")}
+            >
+              <Input
+                id="profile-email-password"
+                type="password"
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            </Field>
+          ) : null}
         </CardContent>
         <CardFooter className="justify-end">
-          <Button type="submit" disabled={Object.keys(changed).length === 0 || update.isPending}>
+          <Button type="submit" disabled={Object.keys(changed).length === 0 || (emailChanged && password === "") || update.isPending}>
             Save
           </Button>
         </CardFooter>

@@ -21,6 +21,7 @@ export function GeneralSettings() {
         <>
           <InstanceNameCard name={settings.data.instance_name} />
           <RegistryAllowlistCard list={settings.data.registry_allowlist} />
+          <PublishedPortsCard min={settings.data.published_port_min} max={settings.data.published_port_max} />
         </>
       )}
       <Card>
@@ -136,6 +137,53 @@ function RegistryAllowlistCard({ list }: { list: string[] }) {
         </CardContent>
         <CardFooter className="justify-end">
           <Button type="submit" disabled={entries.join("\n") === list.join("\n") || update.isPending}>
+            Save
+          </Button>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}
+
+/** The host ports services may publish; staging a port outside the range is refused. */
+function PublishedPortsCard({ min, max }: { min: number; max: number }) {
+  const [low, setLow] = useState(String(min));
+  const [high, setHigh] = useState(String(max));
+  const update = useUpdateSettings();
+  const lo = Number(low);
+  const hi = Number(high);
+  const valid = Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 65535 && lo <= hi;
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Published ports</CardTitle>
+        <CardDescription>
+          Host ports services may publish. Ports below 1024 belong to the host (SSH, web servers); the daemon's own port is always reserved.
+        </CardDescription>
+      </CardHeader>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate({ published_port_min: lo, published_port_max: hi }, { onSuccess: () => toast.success("Settings saved") });
+        }}
+      >
+        <CardContent className="grid gap-4 sm:grid-cols-2">
+          <Field label="Lowest" htmlFor="ports-min" error={fieldError(update.error, "published_port_min")}>
+            <Input id="ports-min" inputMode="numeric" value={low} onChange={(e) => setLow(e.target.value)} />
+          </Field>
+          <Field
+            label="Highest"
+            htmlFor="ports-max"
+            error={
+              fieldError(update.error, "published_port_max") ??
+              (update.error && !fieldError(update.error, "published_port_min") ? errorText(update.error) : null)
+            }
+          >
+            <Input id="ports-max" inputMode="numeric" value={high} onChange={(e) => setHigh(e.target.value)} />
+          </Field>
+        </CardContent>
+        <CardFooter className="justify-end">
+          <Button type="submit" disabled={!valid || (lo === min && hi === max) || update.isPending}>
             Save
           </Button>
         </CardFooter>
