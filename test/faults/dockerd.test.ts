@@ -112,9 +112,10 @@ describe("dockerd faults", () => {
         statusMs = Date.now() - t0;
         return r;
       });
-      // The waiting Docker-bound requests are bounded (16 by default, the call above included):
-      // beyond, the next is refused at once with 503 and Retry-After.
-      const waiting = Array.from({ length: 15 }, () => d.request("GET", "/api/system/about", { signal: AbortSignal.timeout(45_000) }));
+      // The requests waiting on Docker are bounded (16 by default). about() still waits for the
+      // adapter's deadline, so 20 of them fill the bound whether or not the status call above still
+      // holds a place; the rest, and the next call, are refused at once with 503 and Retry-After.
+      const flood = Array.from({ length: 20 }, () => d.request("GET", "/api/system/about", { signal: AbortSignal.timeout(45_000) }));
       await sleep(500);
       const over = await d.request("GET", "/api/system/status");
       expect(over.status, over.text).toBe(503);
@@ -123,7 +124,10 @@ describe("dockerd faults", () => {
       const { statuses, latencies } = await hammer(4000, p.id);
       expect(new Set(statuses)).toEqual(new Set([200]));
       expect(percentile(latencies, 99)).toBeLessThan(1000);
-      expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(Array(15).fill(200));
+      const answered = (await Promise.all(flood)).map((r) => r.status);
+      expect(answered.filter((x) => x === 503).length).toBeGreaterThanOrEqual(4);
+      expect(answered.filter((x) => x === 200).length).toBeLessThanOrEqual(16);
+      expect(answered.every((x) => x === 200 || x === 503)).toBe(true);
       const st = await statusCall;
       expect(st.status).toBe(200);
       expect(statusMs).toBeLessThan(2000);
