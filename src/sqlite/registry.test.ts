@@ -63,7 +63,7 @@ describe("registry rule at staging (C08)", () => {
   it("lets an allow-listed registry through on every path, and refuses it again once removed", async () => {
     const { project, service, pending, deployments, settings } = await setup();
     expect(await settings.updateSettings({ registry_allowlist: ["127.0.0.1:9", " 198.51.100.4 "] })).toEqual({
-      instance_name: "DeployKit",
+      ...deploykit.DEFAULT_SETTINGS,
       registry_allowlist: ["127.0.0.1:9", "198.51.100.4"],
     });
     await pending.appendPendingChange(project.id, null, {
