@@ -14,8 +14,9 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed
 
-## run: install what is needed, build, and start deploykitd on $(ADDR) with $(DB)
+## run: install what is needed, build, start dockerd if it is down (and can be), and start deploykitd on $(ADDR) with $(DB)
 run: build
+	@bash scripts/docker-up.sh --run
 	$(ENV) node $(DAEMON_NODE_FLAGS) dist/server/cmd/deploykitd/main.js -addr $(ADDR) -db $(DB)
 
 ## build: backend and SPA into dist/ (dist/deploykitd runs it)

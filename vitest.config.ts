@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "frontend/app/**/*.test.ts", "frontend/app/**/*.test.tsx"],
+          include: ["src/**/*.test.ts", "frontend/app/**/*.test.ts", "frontend/app/**/*.test.tsx", "scripts/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/*.docker.test.ts"],
           environment: "node",
           testTimeout: 20_000,

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Builds the local test images (no registry here, PRODUCT.md §6). Quick when they exist.
-#   deploykit-test/busybox:1  FROM scratch + Debian's static busybox (httpd, sh, nc)
-#   deploykit-test/greeter:1  FROM busybox: serves $GREETING over httpd on :8080, one log line per request
+#   deploykit-test/busybox:1    FROM scratch + Debian's static busybox (httpd, sh, nc)
+#   deploykit-test/greeter:1    FROM busybox: serves $GREETING over httpd on :8080, one log line per request
+#   deploykit-test/debian-db:1  Debian bookworm (mmdebstrap minbase) with PostgreSQL 15, psql and Redis 7.0
+#   deploykit-test/postgres:1   FROM debian-db: the official image's POSTGRES_* entrypoint, STOPSIGNAL SIGINT
+#   deploykit-test/redis:1      FROM debian-db: redis-server with REDIS_PASSWORD enforced, appendonly in /data
+# Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
+# changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 img="deploykit-test/busybox:1"
+dbbase="deploykit-test/debian-db:1"
+
+label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 
 # Images FROM the busybox one, each from test/images/<name>/Dockerfile; rebuilt when it changes.
 derived() {
@@ -12,27 +20,77 @@ derived() {
   for name in greeter; do
     tag="deploykit-test/$name:1"
     sum="$(sha256sum "$root/test/images/$name/Dockerfile" | cut -c1-16)"
-    if [ "$(docker image inspect -f '{{index .Config.Labels "deploykit-test.dockerfile"}}' "$tag" 2>/dev/null)" = "$sum" ]; then continue; fi
+    if [ "$(label "$tag" deploykit-test.dockerfile)" = "$sum" ]; then continue; fi
     docker build -q --label "deploykit-test.dockerfile=$sum" -t "$tag" "$root/test/images/$name" >/dev/null
     echo "test-images: built $tag" >&2
   done
 }
 
-if docker image inspect "$img" >/dev/null 2>&1; then
-  derived
-  exit 0
+# Images FROM debian-db, each from test/images/<name>/ (Dockerfile and the entrypoint it copies);
+# rebuilt when a file or the base image changes.
+derived_db() {
+  local name tag sum
+  for name in postgres redis; do
+    tag="deploykit-test/$name:1"
+    sum="$( (docker image inspect -f '{{.Id}}' "$dbbase" && cd "$root/test/images/$name" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)"
+    if [ "$(label "$tag" deploykit-test.recipe)" = "$sum" ]; then continue; fi
+    docker build -q --label "deploykit-test.recipe=$sum" -t "$tag" "$root/test/images/$name" >/dev/null
+    echo "test-images: built $tag" >&2
+  done
+}
+
+# The Debian archive this machine's apt uses (containers can reach it, no other registry).
+debian_mirror() {
+  local uri
+  uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    grep -v '^[[:space:]]*#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n1 | tr -d ' ' || true)"
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# Docs, man pages and translations are left out, and so is LLVM (PostgreSQL's optional JIT provider,
+# 130 MB with libz3): the image is copied into every fault test's own dockerd (docker save | load).
+# No default cluster is created; the entrypoint runs initdb on the preset's volume.
+debian_db() {
+  local recipe sum mirror
+  recipe="minbase bookworm postgresql,postgresql-client,redis-server -doc -man -locale -i18n -info -llvm -z3 -llvmjit no-main-cluster"
+  sum="$(echo "$recipe" | sha256sum | cut -c1-16)"
+  if [ "$(label "$dbbase" deploykit-test.recipe)" = "$sum" ]; then return; fi
+  if ! command -v mmdebstrap >/dev/null 2>&1; then
+    echo "test-images: installing mmdebstrap" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
+  fi
+  mirror="$(debian_mirror)"
+  echo "test-images: building $dbbase with mmdebstrap from $mirror (about a minute)" >&2
+  local t0=$SECONDS
+  mmdebstrap --quiet --variant=minbase --include=postgresql,postgresql-client,redis-server \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/i18n/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/lib/*/libLLVM*' --dpkgopt='path-exclude=/usr/lib/*/libz3*' \
+    --dpkgopt='path-exclude=/usr/lib/postgresql/*/lib/llvmjit*' --dpkgopt='path-exclude=/usr/lib/postgresql/*/lib/bitcode/*' \
+    --essential-hook='mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.d/deploykit-test.conf"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    bookworm - "deb $mirror bookworm main" |
+    docker import --change "LABEL deploykit-test.recipe=$sum" --change 'CMD ["/bin/bash"]' - "$dbbase" >/dev/null
+  echo "test-images: built $dbbase in $((SECONDS - t0)) s" >&2
+}
+
+if ! docker image inspect "$img" >/dev/null 2>&1; then
+  static_busybox() { [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; }
+  if ! static_busybox; then
+    echo "test-images: installing busybox-static" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >&2
+  fi
+  bb=/bin/busybox
+  ctx="$(mktemp -d)"
+  trap 'rm -rf "$ctx"' EXIT
+  cp "$bb" "$ctx/busybox"
+  cp "$root/test/images/busybox/Dockerfile" "$ctx/Dockerfile"
+  docker build -q -t "$img" "$ctx" >/dev/null
+  echo "test-images: built $img" >&2
 fi
-static_busybox() { [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; }
-if ! static_busybox; then
-  echo "test-images: installing busybox-static" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >&2
-fi
-bb=/bin/busybox
-ctx="$(mktemp -d)"
-trap 'rm -rf "$ctx"' EXIT
-cp "$bb" "$ctx/busybox"
-cp "$root/test/images/busybox/Dockerfile" "$ctx/Dockerfile"
-docker build -q -t "$img" "$ctx" >/dev/null
-echo "test-images: built $img" >&2
 derived
+debian_db
+derived_db

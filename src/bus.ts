@@ -5,6 +5,8 @@ export const EVENT_SERVICE_CREATED = "service.created";
 export const EVENT_SERVICE_UPDATED = "service.updated";
 export const EVENT_SERVICE_DELETED = "service.deleted";
 export const EVENT_SERVICE_STATUS_CHANGED = "service.status.changed";
+/** The Restart action was asked for (the reconciler restarts the serving containers one by one). */
+export const EVENT_SERVICE_RESTARTED = "service.restarted";
 export const EVENT_CONTAINER_CREATED = "container.created";
 export const EVENT_CONTAINER_DELETED = "container.deleted";
 export const EVENT_DEPLOYMENT_CREATED = "deployment.created";
@@ -26,6 +28,7 @@ export interface EventPayloads {
   [EVENT_SERVICE_UPDATED]: { service: Service };
   [EVENT_SERVICE_DELETED]: { service_id: string };
   [EVENT_SERVICE_STATUS_CHANGED]: { service_id: string; old_status: ServiceStatus; new_status: ServiceStatus };
+  [EVENT_SERVICE_RESTARTED]: { service_id: string; requested_at: string };
   [EVENT_CONTAINER_CREATED]: { service_id: string; container_id: string; status: string };
   [EVENT_CONTAINER_DELETED]: { service_id: string; container_id: string };
   [EVENT_DEPLOYMENT_CREATED]: { deployment: Deployment };

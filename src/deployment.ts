@@ -42,6 +42,85 @@ export interface VolumeMount {
   mount_path: string;
 }
 
+/**
+ * How a redeploy replaces a service's containers. A service with a volume is stop-first: a volume is
+ * mounted by at most one running container, ever (two database servers on one data directory lose
+ * acknowledged writes), so the old container is stopped and gone before the new one is created.
+ * Every other service is start-first: the new containers pass the readiness gate before the old ones go.
+ */
+export const ROLLOUT_STOP_FIRST = "stop-first";
+export const ROLLOUT_START_FIRST = "start-first";
+export type RolloutStrategy = typeof ROLLOUT_STOP_FIRST | typeof ROLLOUT_START_FIRST;
+
+/** Grace a container gets between SIGTERM (or its image's STOPSIGNAL) and SIGKILL, unless the service sets one. */
+export const DEFAULT_STOP_GRACE_SECONDS = 30;
+export const MAX_STOP_GRACE_SECONDS = 300;
+
+export const MAX_COMMAND_ARGS = 64;
+export const MAX_COMMAND_ARG_LENGTH = 4096;
+/** `${{VAR}}` in a start command: the service's own variable, resolved into the deployment at deploy time. */
+export const COMMAND_REFERENCE = /\$\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g;
+
+/**
+ * A start command is an argv array that Docker runs as the container's command, never through a
+ * shell on the host. `null` (or absent) keeps the image's own CMD.
+ */
+export function validateStartCommand(cmd: unknown, v: FieldErrorCollector, field = "start_command"): void {
+  if (cmd === undefined || cmd === null) return;
+  if (!Array.isArray(cmd) || cmd.length === 0) {
+    v.add(
+      field,
+      `${field === "entrypoint" ? "Entrypoint" : "Start command"} must be a non-empty list of arguments, or null for the image's default.`,
+    );
+    return;
+  }
+  if (cmd.length > MAX_COMMAND_ARGS) {
+    v.add(field, `At most ${MAX_COMMAND_ARGS} arguments.`);
+    return;
+  }
+  cmd.forEach((a, i) => {
+    if (typeof a !== "string") v.add(`${field}[${i}]`, "Each argument must be a string.");
+    else if (a.length > MAX_COMMAND_ARG_LENGTH) v.add(`${field}[${i}]`, `An argument is at most ${MAX_COMMAND_ARG_LENGTH} characters.`);
+    else if (a.includes("\u0000")) v.add(`${field}[${i}]`, "An argument cannot contain NUL characters.");
+  });
+  if (typeof cmd[0] === "string" && cmd[0].trim() === "") v.add(`${field}[0]`, "The program to run cannot be empty.");
+}
+
+/**
+ * The command with each `${{VAR}}` replaced by the deployment's resolved variable. An unknown
+ * reference stays as written: an empty value would, for example, turn `--requirepass` off.
+ */
+export function resolveStartCommand(cmd: readonly string[] | null | undefined, env: Record<string, string>): string[] | null {
+  if (!cmd || cmd.length === 0) return null;
+  return cmd.map((a) => a.replace(COMMAND_REFERENCE, (whole, key: string) => (Object.hasOwn(env, key) ? (env[key] as string) : whole)));
+}
+
+export const VOLUME_REPLICAS_MESSAGE =
+  "A service with a volume runs one replica: two containers must never mount the same volume. Set replicas to 1 or remove the volume.";
+
+/** Stop-first when the deployment mounts a volume. */
+export function rolloutStrategy(d: { volumes?: VolumeMount[] | null }): RolloutStrategy {
+  return (d.volumes?.length ?? 0) > 0 ? ROLLOUT_STOP_FIRST : ROLLOUT_START_FIRST;
+}
+
+/** Containers the reconciler runs for a deployment: one for a volume deployment, whatever older data says. */
+export function deploymentReplicas(d: { replicas: number; volumes?: VolumeMount[] | null }): number {
+  return rolloutStrategy(d) === ROLLOUT_STOP_FIRST ? 1 : effectiveReplicas(d.replicas);
+}
+
+export function validateStopGrace(seconds: number | undefined, v: FieldErrorCollector): void {
+  if (seconds === undefined) return;
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_STOP_GRACE_SECONDS)
+    v.add("stop_grace_seconds", `Stop grace must be a whole number of seconds between 0 and ${MAX_STOP_GRACE_SECONDS}.`);
+}
+
+/** Refuses replicas > 1 together with a volume, naming both fields (Railway's rule). */
+export function validateVolumeReplicas(volumes: VolumeMount[] | undefined, replicas: number | undefined, v: FieldErrorCollector): void {
+  if (!Array.isArray(volumes) || volumes.length === 0 || replicas === undefined || !(replicas > 1)) return;
+  v.add("replicas", VOLUME_REPLICAS_MESSAGE);
+  v.add("volumes", VOLUME_REPLICAS_MESSAGE);
+}
+
 export interface Resources {
   /** Relative CPU weight (Docker CpuShares). */
   cpu_shares?: number;
@@ -65,6 +144,12 @@ export interface Deployment {
   volumes: VolumeMount[];
   resources?: Resources;
   replicas: number;
+  /** Seconds between the stop signal and SIGKILL for this deployment's containers. */
+  stop_grace_seconds: number;
+  /** The container's command with references resolved; absent keeps the image's CMD. */
+  start_command?: string[];
+  /** The container's entrypoint with references resolved; absent keeps the image's ENTRYPOINT. */
+  entrypoint?: string[];
   status: DeploymentStatus;
   failure_reason?: string;
   exit_code?: number;
@@ -84,6 +169,9 @@ export interface DeploymentCreate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
+  entrypoint?: string[] | null;
 }
 
 export interface DeploymentFilter extends Page {
@@ -191,6 +279,10 @@ export function validateDeploymentCreate(input: DeploymentCreate): void {
   if (input.ports !== undefined) validatePorts(input.ports, v);
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
+  validateStopGrace(input.stop_grace_seconds, v);
+  validateStartCommand(input.start_command, v);
+  validateStartCommand(input.entrypoint, v, "entrypoint");
+  validateVolumeReplicas(input.volumes, input.replicas, v);
   v.throwIfAny();
 }
 

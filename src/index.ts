@@ -13,6 +13,7 @@ export * from "./preset.ts";
 export * from "./project.ts";
 export * from "./provisioner.ts";
 export * from "./reconcile.ts";
+export * from "./registry.ts";
 export * from "./service.ts";
 export * from "./slug.ts";
 export * from "./system.ts";

@@ -17,6 +17,8 @@ export interface Preset {
   icon_url: string;
   ports?: PortMapping[];
   volumes?: VolumeMount[];
+  /** Command the server is started with, when the image's default does not enforce the preset's secret. */
+  start_command?: string[];
   env_vars: PresetEnvVar[];
 }
 
@@ -85,6 +87,9 @@ export const DATABASE_PRESETS: readonly Preset[] = [
     icon_url: "https://cdn.jsdelivr.net/gh/devicons/devicon/icons/redis/redis-original.svg",
     ports: [{ container_port: 6379, protocol: "tcp" }],
     volumes: [{ name: "data", mount_path: "/data" }],
+    // The official image ignores REDIS_PASSWORD: the server enforces it only when started with it,
+    // and appendonly makes every acknowledged write survive a restart.
+    start_command: ["redis-server", "--requirepass", "${{REDIS_PASSWORD}}", "--appendonly", "yes"],
     env_vars: [{ key: "REDIS_PASSWORD", generate: "password_24" }],
   },
   {

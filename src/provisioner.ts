@@ -45,8 +45,12 @@ export interface ContainerSpec {
   /** Named volumes: `volume` is the Docker volume name. */
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
-  /** Command override (argv, no shell). Set only by tests and presets, never from user input. */
+  /** Command override (argv, run by Docker with no shell on the host): the deployment's start command. */
   cmd?: string[];
+  /** Entrypoint override (argv, no shell on the host). */
+  entrypoint?: string[];
+  /** Seconds Docker waits after the stop signal before SIGKILL (`docker stop`, daemon shutdown). */
+  stop_timeout?: number;
 }
 
 export type ContainerState = "running" | "exited" | "restarting" | "created" | "paused" | "dead" | "removing";
@@ -77,6 +81,21 @@ export interface ContainerInspection {
   ip_addresses?: Record<string, string>;
 }
 
+/**
+ * What a container was created with, as far as the reconciler compares it with its deployment
+ * (catalogue C04, D11): a container it has no record of is adopted only when these match.
+ */
+export interface ContainerConfig {
+  /** The image reference it was created from. */
+  image: string;
+  /** Its environment (KEY → value; a later duplicate wins, as in Docker). */
+  env: Record<string, string>;
+  /** The environment its image sets: entries that equal these came from the image, not the creator. */
+  image_env: Record<string, string>;
+  /** Names of the networks it is attached to. */
+  networks: string[];
+}
+
 export interface Volume {
   name: string;
   labels: Record<string, string>;
@@ -94,10 +113,20 @@ export interface ContainerRuntime {
   ensureImage(ref: string): Promise<void>;
   /** Creates and starts; removes the container again if start fails. Returns the Docker id. */
   runContainer(spec: ContainerSpec): Promise<string>;
-  /** Stops (10 s grace) and removes. No error when already gone. */
-  removeContainer(dockerID: string): Promise<void>;
+  /**
+   * Stops (the stop signal, then SIGKILL after `graceSeconds`, default 10) and removes. Resolves only
+   * once Docker has removed the container; no error when already gone.
+   */
+  removeContainer(dockerID: string, graceSeconds?: number): Promise<void>;
+  /**
+   * `docker restart`: the same container is stopped (stop signal, SIGKILL after `graceSeconds`) and
+   * started again, so a volume is never mounted twice. Throws ENOTFOUND when it is gone.
+   */
+  restartContainer(dockerID: string, graceSeconds?: number): Promise<void>;
   /** Throws ENOTFOUND when the container is gone. */
   inspectContainer(dockerID: string): Promise<ContainerInspection>;
+  /** Image, env and networks (two Docker calls: the container's and its image's). Throws ENOTFOUND when the container is gone. */
+  inspectConfig(dockerID: string): Promise<ContainerConfig>;
   /** Last `lines` lines of stdout+stderr, demultiplexed. */
   logTail(dockerID: string, lines: number): Promise<string>;
   /** Managed volumes of this instance. */

@@ -1,5 +1,12 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
-import { validatePorts, validateResources, validateVolumes } from "./deployment.ts";
+import {
+  validatePorts,
+  validateResources,
+  validateStartCommand,
+  validateStopGrace,
+  validateVolumeReplicas,
+  validateVolumes,
+} from "./deployment.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { hasControlChars, isBlank } from "./validate.ts";
@@ -25,6 +32,10 @@ export const SERVICE_STATUSES: readonly ServiceStatus[] = [
   SERVICE_FAILED,
   SERVICE_STOPPED,
 ];
+
+export const RUN_STOP = "stop";
+export const RUN_START = "start";
+export type RunState = typeof RUN_STOP | typeof RUN_START;
 
 /** Service names are DNS labels: they become the container's network alias. */
 export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -53,6 +64,14 @@ export interface Service {
   volumes: VolumeMount[];
   resources: Resources | null;
   replicas: number;
+  /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
+  stop_grace_seconds: number;
+  /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
+  start_command: string[] | null;
+  /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
+  entrypoint: string[] | null;
+  /** When Restart was last asked for: serving containers started before it are restarted (internal). */
+  restart_requested_at?: string;
   created_at: string;
   updated_at: string;
   /** Thin view of the serving deployment (id, service_id, image, replicas, created_at), when there is one. */
@@ -67,6 +86,9 @@ export interface ServiceCreate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
+  entrypoint?: string[] | null;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -78,6 +100,11 @@ export interface ServiceUpdate {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  /** `null` goes back to the image's CMD. */
+  start_command?: string[] | null;
+  /** `null` goes back to the image's ENTRYPOINT. */
+  entrypoint?: string[] | null;
 }
 
 export interface ServiceFilter extends Page {
@@ -143,6 +170,33 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);
   validateReplicas(input.replicas, v);
+  validateStopGrace(input.stop_grace_seconds, v);
+  validateStartCommand(input.start_command, v);
+  validateStartCommand(input.entrypoint, v, "entrypoint");
+  validateVolumeReplicas(input.volumes, input.replicas, v);
+}
+
+/**
+ * The settings a service would have after `updates` (staged in order) are applied to `current`:
+ * what combination rules (a volume with replicas) are checked against, at staging and at Apply.
+ */
+export function mergedSettings(
+  current: Pick<Service, "volumes" | "replicas">,
+  updates: ServiceUpdate[],
+): { volumes: VolumeMount[]; replicas: number } {
+  let { volumes, replicas } = current;
+  for (const u of updates) {
+    if (Array.isArray(u.volumes)) volumes = u.volumes;
+    if (typeof u.replicas === "number") replicas = u.replicas;
+  }
+  return { volumes, replicas };
+}
+
+/** Throws EINVALID naming both fields when the merged settings put replicas > 1 on a volume. */
+export function assertVolumeReplicas(settings: { volumes: VolumeMount[]; replicas: number }): void {
+  const v = new FieldErrorCollector();
+  validateVolumeReplicas(settings.volumes, settings.replicas, v);
+  v.throwIfAny();
 }
 
 /** Throws a field error (422). The image is optional here: a legacy `POST …/services` has none. */
@@ -186,8 +240,16 @@ export interface ServiceService {
   createService(projectID: string, input: ServiceCreate): Promise<Service>;
   /** Throws EINVALID, ENOTFOUND, ECONFLICT. */
   updateService(id: string, upd: ServiceUpdate): Promise<Service>;
-  /** Sets the status (reconciler). Returns the previous status. Throws ENOTFOUND. */
+  /** Sets the status (reconciler); a stopped service stays stopped. Returns the previous status. Throws ENOTFOUND. */
   updateServiceStatus(id: string, status: ServiceStatus): Promise<ServiceStatus>;
+  /**
+   * The Stop and Start actions: stop sets `stopped` (the reconciler keeps it down, the deployment is
+   * kept); start brings the same deployment back (`deploying` until the reconciler sees it run).
+   * Throws ENOTFOUND.
+   */
+  setRunState(id: string, run: RunState): Promise<{ service: Service; previous: ServiceStatus }>;
+  /** The Restart action: stamps restart_requested_at. Throws ENOTFOUND, EINVALID when nothing serves or it is stopped. */
+  requestRestart(id: string): Promise<Service>;
   /** Deletes the service with its deployments, container rows, env vars and canvas node. Throws ENOTFOUND. */
   deleteService(id: string): Promise<void>;
 }

@@ -58,6 +58,13 @@ export interface DockerStatus {
   volumes: number;
   volumes_size_bytes: number;
   build_cache_bytes: number;
+  /**
+   * When this state was observed (SystemService.status). A slow or hung daemon is not waited for: the
+   * last observation is served while a fresh one is fetched in the background.
+   */
+  checked_at?: string;
+  /** Seconds between `checked_at` and the answer. */
+  age_seconds?: number;
 }
 
 export interface DeployKitCounts {
@@ -97,7 +104,8 @@ export function percent(used: number, total: number): number {
 
 /**
  * SystemService reports on the host, Docker and the database. It never throws because Docker is
- * unreachable: that is reported as `reachable: false` with the error.
+ * unreachable: that is reported as `reachable: false` with the error. `status()` never waits long
+ * for Docker: a daemon that does not answer promptly is reported by its last known state and its age.
  */
 export interface SystemService {
   about(): Promise<SystemAbout>;
@@ -108,15 +116,27 @@ export interface SystemService {
 export interface Settings {
   /** Shown in the UI title and page header. */
   instance_name: string;
+  /**
+   * Registries an image may name although they are loopback, link-local, private or this host's own
+   * (`host` or `host:port`; see registry.ts). Empty by default.
+   */
+  registry_allowlist: string[];
   /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
   published_port_min: number;
   published_port_max: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { instance_name: "DeployKit", published_port_min: 1024, published_port_max: 65535 };
+export const DEFAULT_SETTINGS: Settings = {
+  instance_name: "DeployKit",
+  registry_allowlist: [],
+  published_port_min: 1024,
+  published_port_max: 65535,
+};
 
 export interface SettingsUpdate {
   instance_name?: string;
+  /** Replaces the whole list. */
+  registry_allowlist?: string[];
   published_port_min?: number;
   published_port_max?: number;
 }
@@ -150,7 +170,7 @@ export function checkPublishedPorts(
  */
 export interface SettingsService {
   getSettings(): Promise<Settings>;
-  /** Throws EINVALID (fields). */
+  /** Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`). */
   updateSettings(upd: SettingsUpdate): Promise<Settings>;
   /** Stable across restarts; created on first call. */
   instanceID(): Promise<string>;

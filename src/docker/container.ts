@@ -68,13 +68,15 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     return container.id;
   }
 
-  async removeContainer(dockerID: string): Promise<void> {
+  async removeContainer(dockerID: string, graceSeconds?: number): Promise<void> {
     try {
       const info = await ignoreNotFound(this.conn.api.getContainer(dockerID).inspect());
       if (!info) return;
       if (!deploykit.ownedBy(info.Config.Labels, this.conn.instanceID)) throw forbidden("container", dockerID);
       try {
-        await this.conn.slow.getContainer(info.Id).stop({ t: STOP_GRACE_SECONDS });
+        // A deleted service's containers still carry the grace they were created with.
+        const configured = (info.Config as { StopTimeout?: number }).StopTimeout;
+        await stopWithin(this.conn, info.Id, graceSeconds ?? configured ?? STOP_GRACE_SECONDS);
       } catch (err) {
         // 304: already stopped; 404: gone. Anything else still ends in the forced remove below.
         const code = statusCode(err);
@@ -90,6 +92,25 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
       }
     } catch (err) {
       throw wrap(err, "container remove failed");
+    }
+  }
+
+  async restartContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.conn.api.getContainer(dockerID).inspect();
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "container restart failed");
+    }
+    if (!deploykit.ownedBy(info.Config.Labels, this.conn.instanceID)) throw forbidden("container", dockerID);
+    const configured = (info.Config as { StopTimeout?: number }).StopTimeout;
+    const t = Math.max(0, Math.floor(graceSeconds ?? configured ?? STOP_GRACE_SECONDS));
+    try {
+      await withDeadline(this.conn.stream.getContainer(info.Id).restart({ t }), t + 30);
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "container restart failed");
     }
   }
 
@@ -112,6 +133,23 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     if (info.State.StartedAt && !info.State.StartedAt.startsWith(ZERO_TIME.slice(0, 10))) out.started_at = info.State.StartedAt;
     if (info.State.FinishedAt && !info.State.FinishedAt.startsWith(ZERO_TIME.slice(0, 10))) out.finished_at = info.State.FinishedAt;
     return out;
+  }
+
+  async inspectConfig(dockerID: string): Promise<deploykit.ContainerConfig> {
+    try {
+      const info = await this.conn.api.getContainer(dockerID).inspect();
+      // By the image id, not the reference: the tag may point elsewhere by now.
+      const image = await ignoreNotFound(this.conn.api.getImage(info.Image).inspect());
+      return {
+        image: info.Config.Image,
+        env: envMap(info.Config.Env),
+        image_env: envMap(image?.Config?.Env),
+        networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+      };
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err);
+    }
   }
 
   async logTail(dockerID: string, lines: number): Promise<string> {
@@ -146,6 +184,27 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     } catch (err) {
       throw wrap(err);
     }
+  }
+}
+
+/**
+ * `docker stop -t grace`. The stop call is silent for up to the grace, which may exceed the slow
+ * connection's idle timeout, so it goes over the untimed connection with a deadline of its own.
+ */
+async function stopWithin(conn: Conn, id: string, graceSeconds: number): Promise<void> {
+  const t = Math.max(0, Math.floor(graceSeconds));
+  await withDeadline(conn.stream.getContainer(id).stop({ t }), t + 30);
+}
+
+async function withDeadline<T>(p: Promise<T>, seconds: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Docker did not answer within ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -200,6 +259,8 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...spec.aliases] } } },
   };
   if (spec.cmd && spec.cmd.length > 0) opts.Cmd = [...spec.cmd];
+  if (spec.entrypoint && spec.entrypoint.length > 0) opts.Entrypoint = [...spec.entrypoint];
+  if (spec.stop_timeout !== undefined) opts.StopTimeout = Math.max(0, Math.floor(spec.stop_timeout));
   return opts;
 }
 
@@ -217,6 +278,15 @@ function toRunningContainer(c: Dockerode.ContainerInfo): deploykit.RunningContai
     labels,
     ip_addresses: networkIPs(c.NetworkSettings?.Networks),
   };
+}
+
+function envMap(env: string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env ?? []) {
+    const i = e.indexOf("=");
+    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
 }
 
 function networkIPs(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {

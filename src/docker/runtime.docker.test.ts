@@ -287,6 +287,43 @@ describe("ContainerRuntime lifecycle", () => {
     expect((await rt.listContainers()).map((c) => c.docker_id)).not.toContain(id);
   });
 
+  it("runs the spec's entrypoint and command (argv, no shell on the host)", async () => {
+    const id = await rt.runContainer(spec({ entrypoint: ["sh", "-c"], cmd: ["echo ep:$0; trap 'exit 0' TERM; sleep 300 & wait", "arg0"] }));
+    const info = await docker.getContainer(id).inspect();
+    expect(info.Config.Entrypoint).toEqual(["sh", "-c"]);
+    expect(await waitFor(async () => ((await rt.logTail(id, 5)).includes("ep:arg0") ? true : undefined))).toBe(true);
+    await rt.removeContainer(id, 0);
+  });
+
+  it("restartContainer restarts the same container in place", async () => {
+    const id = await rt.runContainer(spec());
+    const before = (await docker.getContainer(id).inspect()).State.StartedAt;
+    await rt.restartContainer(id, 0);
+    const after = await docker.getContainer(id).inspect();
+    expect(after.State.Running).toBe(true);
+    expect(after.State.StartedAt).not.toBe(before);
+    await expectCode(rt.restartContainer("nope-does-not-exist", 0), deploykit.ENOTFOUND);
+    await rt.removeContainer(id, 0);
+  });
+
+  it("stop grace: a container keeps its StopTimeout, and removal waits the grace it is given before SIGKILL", async () => {
+    // Ignores SIGTERM: only the grace's end (SIGKILL) stops it, so the removal time is the grace.
+    const stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"];
+    const id = await rt.runContainer(spec({ cmd: stubborn, stop_timeout: 2 }));
+    expect((await docker.getContainer(id).inspect()).Config).toMatchObject({ StopTimeout: 2 });
+    let t0 = Date.now();
+    // No grace given: the container's own StopTimeout (2 s), not the 10 s default.
+    await rt.removeContainer(id);
+    const own = Date.now() - t0;
+    expect(own).toBeGreaterThanOrEqual(1_500);
+    expect(own).toBeLessThan(8_000);
+    const id2 = await rt.runContainer(spec({ cmd: stubborn, stop_timeout: 30 }));
+    t0 = Date.now();
+    await rt.removeContainer(id2, 0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await expectCode(rt.inspectContainer(id2), deploykit.ENOTFOUND);
+  });
+
   it("logTail returns the last lines of stdout and stderr, trailing newline trimmed", async () => {
     const id = await rt.runContainer(
       spec({ cmd: ["sh", "-c", "for i in 1 2 3 4 5; do echo out$i; done; sleep 1; echo err >&2; trap 'exit 0' TERM; sleep 300 & wait"] }),

@@ -198,6 +198,9 @@ async function serviceCreate(h: HubOps, c: HubClient, p: unknown): Promise<void>
   if (p.volumes !== undefined) input.volumes = p.volumes as deploykit.VolumeMount[];
   if (p.resources !== undefined) input.resources = p.resources as deploykit.Resources | null;
   if (p.replicas !== undefined) input.replicas = p.replicas as number;
+  if (p.stop_grace_seconds !== undefined) input.stop_grace_seconds = p.stop_grace_seconds as number;
+  if (p.start_command !== undefined) input.start_command = p.start_command as string[] | null;
+  if (p.entrypoint !== undefined) input.entrypoint = p.entrypoint as string[] | null;
   let staged: { node: deploykit.CanvasNode; change: deploykit.PendingChange };
   try {
     staged = await stageServiceCreate(h.deps, c.projectID, userChangeID(c), input);

@@ -441,6 +441,38 @@ describe("canvas hub: back-pressure", () => {
     socket.resume();
     await waitUntil(() => fast.messages.filter((m) => m.type === "node:upserted").length === N, 30_000, "every upsert at the fast client");
     await slow.closed();
-    expect([slow.closeCode, slow.closeReason]).toEqual([1013, "Client too slow."]);
+    // The close frame reaches a reader that resumes within the server's 2 s terminate grace; on a
+    // loaded machine the resume can come later, and then the socket was cut (1006) — dropped either way.
+    if (slow.closeCode === 1006) expect(inRoom(MEMBER.id)).toBe(false);
+    else expect([slow.closeCode, slow.closeReason]).toEqual([1013, "Client too slow."]);
   }, 60_000);
+});
+
+describe("canvas hub: heartbeat", () => {
+  it("pings, keeps clients that answer, and drops one that stops answering: its presence and drafts go for everyone", async () => {
+    await start({ limits: { wsPingIntervalMs: 100 } });
+    const a = await connect(ADMIN_TOKEN);
+    const b = await connect(MEMBER_TOKEN);
+    let pings = 0;
+    a.ws.on("ping", () => pings++);
+    b.send("service:draft-start", { draft_id: "dr1", x: 1, y: 2 });
+    await a.next("service:drafting");
+    // b's network vanishes: no FIN, no pongs (a paused socket reads nothing, so answers nothing).
+    const socket = (b.ws as unknown as { _socket: Socket })._socket;
+    const vanishedAt = Date.now();
+    socket.pause();
+    expect((await a.next("user:left", 2000)).payload).toEqual({ user_id: MEMBER.id });
+    expect((await a.next("service:draft-cancelled")).payload).toEqual({ draft_id: "dr1" });
+    // Two unanswered pings, closed at the third tick: not before two intervals.
+    expect(Date.now() - vanishedAt).toBeGreaterThanOrEqual(190);
+    expect([...(h.server.hub.room("p1")?.clients ?? [])].map((c) => c.userID)).toEqual([ADMIN.id]);
+    const late = rawClient();
+    await late.open();
+    late.send("auth", { token: ADMIN_TOKEN });
+    expect((await late.next("users:list")).payload).toEqual({ users: [{ user_id: ADMIN.id, user_name: ADMIN.name }] });
+    expect((await late.next("service:drafts")).payload).toEqual({ drafts: [] });
+    await new Promise((r) => setTimeout(r, 350));
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(a.closeCode).toBeNull();
+  });
 });

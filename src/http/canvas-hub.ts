@@ -4,6 +4,7 @@ import * as deploykit from "../index.ts";
 import { type Draft, HubClient, type HubOps, type Room } from "./canvas-hub-client.ts";
 import { handleMessage } from "./canvas-hub-messages.ts";
 import { MoveWriter } from "./canvas-hub-moves.ts";
+import { Heartbeat } from "./canvas-hub-ping.ts";
 import * as present from "./present.ts";
 import { revokedPrincipals } from "./revocation.ts";
 
@@ -26,6 +27,8 @@ export interface CanvasHubOptions {
   moveFlushMs?: number;
   /** Called synchronously for every bus event before it is forwarded (cache invalidation). */
   onEvent?: (e: deploykit.Event) => void;
+  /** Ms between pings; a client that misses two pongs is closed and leaves its room (0: no pings). */
+  pingIntervalMs?: number;
 }
 
 const OPEN = 1;
@@ -45,6 +48,7 @@ const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
   [deploykit.EVENT_SERVICE_UPDATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_DELETED]: "service:deleted",
   [deploykit.EVENT_SERVICE_STATUS_CHANGED]: "service:status-changed",
+  [deploykit.EVENT_SERVICE_RESTARTED]: "service:restarted",
   [deploykit.EVENT_CONTAINER_CREATED]: "container:created",
   [deploykit.EVENT_CONTAINER_DELETED]: "container:deleted",
   [deploykit.EVENT_DEPLOYMENT_CREATED]: "deployment:created",
@@ -78,15 +82,18 @@ export class CanvasHub implements HubOps {
   /** Not-yet-authenticated sockets per client address. */
   private readonly unauthenticated = new Map<string, number>();
   private subscription: deploykit.Subscription | null = null;
+  private readonly heartbeat: Heartbeat;
 
   constructor(opts: CanvasHubOptions) {
     this.deps = opts;
     this.moves = new MoveWriter(opts.canvas, opts.logger, opts.moveFlushMs ?? 100);
+    this.heartbeat = new Heartbeat(opts.pingIntervalMs ?? 0);
   }
 
-  /** Subscribes to the bus. */
+  /** Subscribes to the bus and starts pinging. */
   start(): void {
     if (this.subscription) return;
+    this.heartbeat.start();
     this.subscription = this.deps.bus.subscribe((e) => this.onEvent(e), { bufferSize: 1024 });
   }
 
@@ -134,8 +141,10 @@ export class CanvasHub implements HubOps {
     ws.on("close", () => {
       c.onAuthenticated();
       this.all.delete(c);
+      this.heartbeat.delete(ws);
       this.leave(c);
     });
+    this.heartbeat.add(ws, () => this.vanished(c));
     ws.on("error", (err) => this.deps.logger.debug({ err: err.message }, "canvas socket error"));
   }
 
@@ -194,6 +203,7 @@ export class CanvasHub implements HubOps {
   async close(): Promise<void> {
     this.subscription?.close();
     this.subscription = null;
+    this.heartbeat.stop();
     const sockets = [...this.all].map((c) => c.ws);
     for (const c of [...this.all]) this.drop(c, CLOSE_GOING_AWAY, "Server shutting down.");
     const deadline = Date.now() + 1000;
@@ -225,6 +235,13 @@ export class CanvasHub implements HubOps {
         if (ws.readyState !== 3) ws.terminate();
       }, 2000).unref();
     }
+  }
+
+  /** Missed its pongs: nobody is there to answer a close frame, so leave the room and cut the socket. */
+  private vanished(c: HubClient): void {
+    this.deps.logger.info({ project_id: c.projectID, user_id: c.userID }, "canvas client stopped answering pings, disconnecting");
+    this.leave(c);
+    c.ws.terminate();
   }
 
   private leave(c: HubClient): void {

@@ -63,6 +63,9 @@ export interface ServiceCreateInput {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
+  entrypoint?: string[] | null;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;
@@ -197,6 +200,13 @@ export class Client {
     this.request<Deployment>("GET", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/deployments/${enc(id)}`);
   rollback = (projectID: string, serviceID: string, deploymentID: string) =>
     this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/rollback`, { deployment_id: deploymentID });
+  /** Immediate actions (not staged): restart one replica at a time, stop and keep down, start again. */
+  restartService = (projectID: string, serviceID: string) =>
+    this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/restart`);
+  stopService = (projectID: string, serviceID: string) =>
+    this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/stop`);
+  startService = (projectID: string, serviceID: string) =>
+    this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/start`);
   findContainers = (projectID: string, serviceID: string, filter: PageQuery & { deployment_id?: string; status?: string } = {}) =>
     this.page<Container>(`/api/projects/${enc(projectID)}/services/${enc(serviceID)}/containers`, { ...filter });
 

@@ -67,6 +67,10 @@ export interface Limits {
   headersTimeoutMs: number;
   /** A client must finish sending its whole request (headers and body) within this long. */
   requestTimeoutMs: number;
+  /** Canvas WebSocket: ms between pings; a client that misses two pongs is closed (half-open sockets). */
+  wsPingIntervalMs: number;
+  /** Requests that wait on Docker (system about/status) at once; beyond, 503 with Retry-After (D04). */
+  dockerWaiting: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -79,6 +83,8 @@ export const DEFAULT_LIMITS: Limits = {
   listCacheMs: 1000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  wsPingIntervalMs: 30_000,
+  dockerWaiting: 16,
 };
 
 /** Everything a route file needs. */

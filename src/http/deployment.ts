@@ -2,7 +2,22 @@ import type { FastifyInstance } from "fastify";
 import * as deploykit from "../index.ts";
 import { type Deps, pageBody, pageOf, serviceInProject } from "./context.ts";
 import * as present from "./present.ts";
-import { body, ENV_MAP, ERRORS, ID, PAGE_QUERY, PORTS, pageOfRef, params, query, RESOURCES, ref, str, VOLUMES } from "./schemas.ts";
+import {
+  body,
+  COMMAND,
+  ENV_MAP,
+  ERRORS,
+  ID,
+  PAGE_QUERY,
+  PORTS,
+  pageOfRef,
+  params,
+  query,
+  RESOURCES,
+  ref,
+  str,
+  VOLUMES,
+} from "./schemas.ts";
 
 const tags = ["deployments"];
 type PS = { Params: { projectId: string; serviceId: string } };
@@ -23,17 +38,29 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
           volumes: VOLUMES,
           resources: RESOURCES,
           replicas: { type: "integer" },
+          stop_grace_seconds: { type: "integer" },
+          start_command: COMMAND,
+          entrypoint: COMMAND,
         }),
         response: { 201: ref("Deployment"), ...ERRORS },
       },
     },
     async (req, reply) => {
       const { projectId, serviceId } = req.params;
-      await serviceInProject(d, projectId, serviceId);
+      const svc = await serviceInProject(d, projectId, serviceId);
       const input: deploykit.DeploymentCreate = { ...req.body };
       deploykit.validateDeploymentCreate(input);
       const resolved = await d.envVars.resolveForService(serviceId);
       input.env_vars = { ...resolved.env, ...(req.body.env_vars ?? {}) };
+      // Omitted: the service's own command (a preset's enforced password must not be dropped).
+      input.start_command = deploykit.resolveStartCommand(
+        req.body.start_command === undefined ? svc.start_command : req.body.start_command,
+        input.env_vars,
+      );
+      input.entrypoint = deploykit.resolveStartCommand(
+        req.body.entrypoint === undefined ? svc.entrypoint : req.body.entrypoint,
+        input.env_vars,
+      );
       const dep = await d.deployments.createDeployment(serviceId, input);
       d.listCache.invalidate(projectId);
       d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));

@@ -30,6 +30,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
       body: { error: err.code, message: err.code === deploykit.EINTERNAL ? "Internal error." : err.message },
     };
     if (err.code === deploykit.ERATELIMIT) out.retryAfter = err.retryAfterSeconds ?? 60;
+    else if (err.retryAfterSeconds !== undefined) out.retryAfter = err.retryAfterSeconds;
     return out;
   }
   const fe = err as Partial<FastifyError> | null;

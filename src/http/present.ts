@@ -1,4 +1,4 @@
-import type * as deploykit from "../index.ts";
+import * as deploykit from "../index.ts";
 
 /**
  * Presenters: the exact JSON every response carries. Fields are picked, never spread, so an internal
@@ -27,6 +27,11 @@ export function deployment(d: deploykit.Deployment) {
     ports: d.ports,
     volumes: d.volumes,
     replicas: d.replicas,
+    stop_grace_seconds: d.stop_grace_seconds,
+    start_command: d.start_command ?? null,
+    entrypoint: d.entrypoint ?? null,
+    // stop-first: the old container was stopped before this one started, because the service has a volume.
+    rollout: deploykit.rolloutStrategy(d),
     status: d.status,
     attempt_count: d.attempt_count,
     created_at: d.created_at,
@@ -53,6 +58,9 @@ export function service(s: deploykit.Service) {
     volumes: s.volumes,
     resources: s.resources,
     replicas: s.replicas,
+    stop_grace_seconds: s.stop_grace_seconds,
+    start_command: s.start_command,
+    entrypoint: s.entrypoint,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

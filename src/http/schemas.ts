@@ -70,6 +70,9 @@ export const ENV_LIST = {
   items: body({ key: str(256), value: str(65536) }),
 } as const;
 
+/** A start command: argv for Docker (no shell), or null for the image's CMD. */
+export const COMMAND = { type: ["array", "null"], maxItems: 64, items: { type: "string", maxLength: 4096 } } as const;
+
 /** Settings a service carries into its next deployment (PRODUCT §4.3). */
 export const SERVICE_SETTINGS = {
   image: str(1000),
@@ -78,6 +81,9 @@ export const SERVICE_SETTINGS = {
   volumes: VOLUMES,
   resources: RESOURCES,
   replicas: { type: "integer" },
+  stop_grace_seconds: { type: "integer" },
+  start_command: COMMAND,
+  entrypoint: COMMAND,
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -104,6 +110,10 @@ export const ENTITY_SCHEMAS = [
       volumes: VOLUMES,
       resources: RESOURCES,
       replicas: { type: "integer" },
+      stop_grace_seconds: { type: "integer" },
+      start_command: COMMAND,
+      entrypoint: COMMAND,
+      rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
       exit_code: { type: "integer" },
@@ -128,6 +138,9 @@ export const ENTITY_SCHEMAS = [
       volumes: VOLUMES,
       resources: RESOURCES,
       replicas: { type: "integer" },
+      stop_grace_seconds: { type: "integer" },
+      start_command: COMMAND,
+      entrypoint: COMMAND,
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },
@@ -204,6 +217,7 @@ export const ENTITY_SCHEMAS = [
       icon_url: { type: "string" },
       ports: PORTS,
       volumes: VOLUMES,
+      start_command: COMMAND,
       env_vars: {
         type: "array",
         items: obj({ key: { type: "string" }, value: { type: "string" }, generate: { type: "string" } }),

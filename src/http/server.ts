@@ -153,6 +153,7 @@ export class Server {
       sendBufferBytes: limits.wsSendBufferBytes,
       authTimeoutMs: limits.wsAuthTimeoutMs,
       authRecheckMs: limits.wsAuthRecheckMs,
+      pingIntervalMs: limits.wsPingIntervalMs,
       onEvent: (e) => listCache.invalidate(e.project_id),
     });
     this.deps = {
@@ -275,8 +276,10 @@ export class Server {
     this.revocationTimer.unref();
   }
 
-  /** JSON bodies: an empty body is "no body" (clients often send the header anyway). */
+  /** JSON bodies: an empty body is "no body" (clients often send the header anyway). Nothing else is parsed: 415. */
   private parseJSONLeniently(): void {
+    // Fastify parses text/plain by default; the API takes JSON only (B10).
+    this.app.removeContentTypeParser("text/plain");
     const parse = this.app.getDefaultJsonParser("error", "error");
     this.app.removeContentTypeParser("application/json");
     this.app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {

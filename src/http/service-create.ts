@@ -10,6 +10,9 @@ export interface ServiceCreateRequest {
   volumes?: deploykit.VolumeMount[];
   resources?: deploykit.Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
+  entrypoint?: string[] | null;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -46,6 +49,10 @@ export async function stageServiceCreate(
   if (input.volumes !== undefined) deploykit.validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) deploykit.validateResources(input.resources, v);
   deploykit.validateReplicas(input.replicas, v);
+  deploykit.validateStopGrace(input.stop_grace_seconds, v);
+  deploykit.validateStartCommand(input.start_command, v);
+  deploykit.validateStartCommand(input.entrypoint, v, "entrypoint");
+  deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
     if (!Array.isArray(input.env_vars) || input.env_vars.length > 1000) v.add("env_vars", "Env vars must be a list of at most 1000.");
@@ -71,6 +78,9 @@ export async function stageServiceCreate(
   if (input.volumes !== undefined) payload.volumes = input.volumes;
   if (input.resources !== undefined) payload.resources = input.resources;
   if (input.replicas !== undefined) payload.replicas = input.replicas;
+  if (input.stop_grace_seconds !== undefined) payload.stop_grace_seconds = input.stop_grace_seconds;
+  if (input.start_command !== undefined && input.start_command !== null) payload.start_command = input.start_command;
+  if (input.entrypoint !== undefined && input.entrypoint !== null) payload.entrypoint = input.entrypoint;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

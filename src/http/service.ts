@@ -80,7 +80,8 @@ export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
       onRequest: d.authenticated,
       schema: {
         tags,
-        summary: "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas",
+        summary:
+          "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint",
         params: params("projectId", "serviceId"),
         body: body({ name: str(1000), ...SERVICE_SETTINGS }),
         response: { 200: ref("PendingChange"), ...ERRORS },
@@ -100,6 +101,67 @@ export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
       });
       d.hub.broadcast(projectId, "pending-change:added", present.pendingChange(change));
       return present.pendingChange(change);
+    },
+  );
+
+  for (const run of [deploykit.RUN_STOP, deploykit.RUN_START] as const) {
+    app.post<PS>(
+      `/api/projects/:projectId/services/:serviceId/${run}`,
+      {
+        onRequest: d.authenticated,
+        schema: {
+          tags,
+          summary:
+            run === deploykit.RUN_STOP
+              ? "Stop the service now (not staged): its containers are stopped and kept down; the deployment is kept"
+              : "Start a stopped service now (not staged): the same deployment runs again",
+          params: params("projectId", "serviceId"),
+          response: { 200: ref("Service"), ...ERRORS },
+        },
+      },
+      async (req) => {
+        const { projectId, serviceId } = req.params;
+        await serviceInProject(d, projectId, serviceId);
+        const { service, previous } = await d.services.setRunState(serviceId, run);
+        if (service.status !== previous) {
+          d.listCache.invalidate(projectId);
+          d.bus.publish(
+            deploykit.newEvent(deploykit.EVENT_SERVICE_STATUS_CHANGED, projectId, {
+              service_id: serviceId,
+              old_status: previous,
+              new_status: service.status,
+            }),
+          );
+        }
+        d.reconciler.triggerService(serviceId);
+        return present.service(service);
+      },
+    );
+  }
+
+  app.post<PS>(
+    "/api/projects/:projectId/services/:serviceId/restart",
+    {
+      onRequest: d.authenticated,
+      schema: {
+        tags,
+        summary: "Restart the serving containers now (not staged), one replica at a time, each back through the readiness gate",
+        params: params("projectId", "serviceId"),
+        response: { 200: ref("Service"), ...ERRORS },
+      },
+    },
+    async (req) => {
+      const { projectId, serviceId } = req.params;
+      await serviceInProject(d, projectId, serviceId);
+      const service = await d.services.requestRestart(serviceId);
+      d.bus.publish(
+        deploykit.newEvent(deploykit.EVENT_SERVICE_RESTARTED, projectId, {
+          service_id: serviceId,
+          requested_at: service.restart_requested_at ?? new Date().toISOString(),
+        }),
+      );
+      d.reconciler.triggerService(serviceId);
+      return present.service(service);
     },
   );
 

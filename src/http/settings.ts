@@ -4,11 +4,20 @@ import type { Deps } from "./context.ts";
 import { body, ERRORS, str } from "./schemas.ts";
 
 const tags = ["settings"];
+const ALLOWLIST = { type: "array", maxItems: 1000, items: str(1000) } as const;
+const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
 const SETTINGS = {
   type: "object",
-  properties: { instance_name: { type: "string" }, published_port_min: { type: "integer" }, published_port_max: { type: "integer" } },
+  properties: {
+    instance_name: { type: "string" },
+    registry_allowlist: {
+      ...ALLOWLIST,
+      description: "Registries (host or host:port) images may name although they are loopback, link-local, private or this host's own",
+    },
+    published_port_min: { type: "integer" },
+    published_port_max: { type: "integer" },
+  },
 } as const;
-const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
 
 export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
   app.get(
@@ -25,7 +34,7 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Edit instance settings (admin)",
         description: "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535).",
-        body: body({ instance_name: str(1000), published_port_min: PORT, published_port_max: PORT }),
+        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST, published_port_min: PORT, published_port_max: PORT }),
         response: { 200: SETTINGS, ...ERRORS },
       },
     },

@@ -1,17 +1,20 @@
 import type { FastifyInstance } from "fastify";
 import type { Deps } from "./context.ts";
+import { DockerGate } from "./docker-gate.ts";
 import { ERRORS } from "./schemas.ts";
 
 const tags = ["system"];
 
 export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
+  // Both routes ask Docker; one bound for the two (D04).
+  const gate = new DockerGate(d.limits.dockerWaiting);
   app.get(
     "/api/system/about",
     {
       onRequest: d.adminOnly,
       schema: { tags, summary: "Versions: DeployKit, Node, Docker, database", response: { 200: { type: "object" }, ...ERRORS } },
     },
-    async () => d.system.about(),
+    async () => gate.run(() => d.system.about()),
   );
 
   app.get(
@@ -25,7 +28,7 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
       },
     },
     async (req) => {
-      const status = await d.system.status();
+      const status = await gate.run(() => d.system.status());
       if (!d.reconciler.status) return status;
       try {
         return { ...status, reconciler: d.reconciler.status() };

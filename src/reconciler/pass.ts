@@ -1,5 +1,7 @@
 import * as deploykit from "../index.ts";
+import { driftReason } from "./drift.ts";
 import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
 
 /** The slices of the domain services the reconciler uses. */
@@ -118,6 +120,7 @@ class ServicePass {
       if (live) await this.createMissing(desired);
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
+      if (live && this.service) await this.restart(this.service);
       if (live) await this.updateStatus();
       if (ctx.forwarder) await this.publishRoutes(live);
     }
@@ -154,9 +157,35 @@ class ServicePass {
           continue;
         }
       }
-      for (let r = 0; r < deploykit.effectiveReplicas(dep.replicas); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
+      for (let r = 0; r < deploykit.deploymentReplicas(dep); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
     }
-    return desired;
+    return this.stopFirst() ? this.oneDeployment(desired) : desired;
+  }
+
+  /**
+   * A service with a volume is rolled out stop-first: a volume is mounted by at most one container,
+   * ever, so at most one deployment is desired at a time. That is the newest one that can start (its
+   * image is there) or, when there is none or it failed, the serving one again on the same volume.
+   */
+  stopFirst(): boolean {
+    return this.deps.some((d) => deploykit.rolloutStrategy(d) === deploykit.ROLLOUT_STOP_FIRST);
+  }
+
+  oneDeployment(desired: Map<string, Desired>): Map<string, Desired> {
+    const candidates = [...new Set([...desired.values()].map((d) => d.dep))];
+    const rolling = candidates
+      .filter((d) => d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0))[0];
+    const target =
+      rolling ??
+      candidates.find((d) => d.id === this.service?.active_deployment_id) ??
+      candidates.find((d) => d.status === deploykit.DEPLOYMENT_HEALTHY);
+    return target ? new Map([[Ledger.key(target.id, 0), { dep: target, replica: 0 }]]) : new Map();
+  }
+
+  /** Seconds a container of this service gets to stop: the service's setting, else the container's own. */
+  graceSeconds(): number | undefined {
+    return this.service?.stop_grace_seconds;
   }
 
   async teardown(actual: deploykit.RunningContainer[], desired: Map<string, Desired>, rows: deploykit.Container[]): Promise<void> {
@@ -166,8 +195,9 @@ class ServicePass {
       list.push(row);
       rowsByDocker.set(row.docker_container_id, list);
     }
-    // A running duplicate is kept in preference to a stopped one.
-    const ordered = [...actual].sort((a, b) => Number(b.state === "running") - Number(a.state === "running"));
+    // A container DeployKit recorded is kept in preference to one it did not create (C04), a running duplicate to a stopped one.
+    const recorded = (c: deploykit.RunningContainer) => Number(rowsByDocker.has(c.docker_id));
+    const ordered = [...actual].sort((a, b) => recorded(b) - recorded(a) || Number(b.state === "running") - Number(a.state === "running"));
     for (const c of ordered) {
       const key = Ledger.key(c.deployment_id, c.replica_index);
       // Under the unless-stopped policy a container that exits by itself is restarted by Docker (and
@@ -176,12 +206,23 @@ class ServicePass {
       // deployment's fault: it is replaced — once Docker is settled and the container has stayed
       // stopped past a grace period, so a restarting dockerd gets to restart its own containers and
       // nothing is removed while it shuts down.
-      if (desired.has(key) && !this.byKey.has(key) && !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c)))) {
+      const want = desired.get(key);
+      if (
+        want &&
+        !this.byKey.has(key) &&
+        !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c))) &&
+        !(await this.drifted(c, want, rowsByDocker.has(c.docker_id)))
+      ) {
         this.byKey.set(key, c);
         continue;
       }
       try {
-        await this.ctx.runtime.removeContainer(c.docker_id);
+        if (this.stopFirst() && desired.size > 0 && !desired.has(key))
+          this.log.info(
+            { container: c.name, grace_seconds: this.graceSeconds() },
+            "stopping the old container first because this service has a volume",
+          );
+        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds());
         this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
         this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
@@ -218,11 +259,21 @@ class ServicePass {
     for (const list of rowsByDocker.values()) for (const row of list) await this.deleteRow(row);
   }
 
+  /** Out-of-band drift and forged containers are replaced, not kept (src/reconciler/drift.ts). */
+  async drifted(c: deploykit.RunningContainer, want: Desired, recorded: boolean): Promise<boolean> {
+    const network = deploykit.projectNetworkName(this.project?.slug ?? "");
+    const why = await driftReason(this.ctx.runtime, c, { image: want.dep.image, env: want.dep.env_vars, network }, recorded);
+    if (why !== null)
+      this.log.warn({ container: c.name, docker_id: c.docker_id, reason: why }, "replacing a container that drifted from its deployment");
+    return why !== null;
+  }
+
   async createMissing(desired: Map<string, Desired>): Promise<void> {
     const missing = [...desired.entries()].filter(([k]) => !this.byKey.has(k));
     if (missing.length === 0) return;
     const project = this.project!;
     const service = this.service!;
+    if (this.stopFirst() && !(await this.volumeFree())) return;
     try {
       await this.ensureNetwork(project);
       this.ctx.faultPoint?.("reconcile:after-network");
@@ -302,6 +353,28 @@ class ServicePass {
     }
   }
 
+  /**
+   * Stop-first's guard: asks Docker afresh (not the cached snapshot) whether any container of this
+   * service still exists, in any state. One that does, or a list that fails, stops the pass for this
+   * service with the reason; it is retried with backoff rather than raced.
+   */
+  async volumeFree(): Promise<boolean> {
+    let others: deploykit.RunningContainer[];
+    try {
+      others = (await this.ctx.runtime.listContainers()).filter((c) => c.service_id === this.id);
+    } catch (err) {
+      this.errors.push(new Error(`not starting a container: could not confirm the volume is free (${describe(err)})`));
+      return false;
+    }
+    this.ctx.faultPoint?.("reconcile:volume-free");
+    if (others.length === 0) return true;
+    const names = others.map((c) => `${c.name} (${c.state})`).join(", ");
+    this.log.warn({ containers: names }, "not starting a container while another container of this volume service exists");
+    this.errors.push(new Error(`waiting for ${names} to be removed: this service has a volume, which one container mounts at a time`));
+    this.again = true;
+    return false;
+  }
+
   spec(
     project: deploykit.Project,
     service: deploykit.Service,
@@ -329,6 +402,9 @@ class ServicePass {
       },
     };
     if (dep.resources) spec.resources = dep.resources;
+    spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
+    if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
+    if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
     return spec;
   }
 
@@ -343,14 +419,16 @@ class ServicePass {
     // updateStatus ran before this whenever the service is live, so a promotion is already read back.
     const svc = this.service;
     if (!live || !svc || !this.project) return ctx.forwarder.setServiceRoutes(this.id, []);
-    const serving =
-      this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED) ??
-      this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
+    const active = this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED);
+    const starting = this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
+    // Stop-first removed the active deployment's container before the new one started: route to that.
+    const activeLive = active && [...this.byKey.values()].some((c) => c.deployment_id === active.id && !STOPPED_STATES.has(c.state));
+    const serving = active && (activeLive || !starting || !this.stopFirst()) ? active : starting;
     const published = (serving?.ports ?? []).filter((p) => (p.host_port ?? 0) > 0 && p.protocol !== "udp");
     if (!serving || published.length === 0) return ctx.forwarder.setServiceRoutes(this.id, []);
     const network = deploykit.projectNetworkName(this.project.slug);
     const hosts: string[] = [];
-    for (let r = 0; r < deploykit.effectiveReplicas(serving.replicas); r++) {
+    for (let r = 0; r < deploykit.deploymentReplicas(serving); r++) {
       const c = this.byKey.get(Ledger.key(serving.id, r));
       if (!c || c.state === "exited" || c.state === "dead") continue;
       let ip = c.ip_addresses?.[network];
@@ -397,6 +475,27 @@ class ServicePass {
     return out;
   }
 
+  /** The Restart action's step (see restart.ts); a failure is retried with backoff like any other. */
+  async restart(service: deploykit.Service): Promise<void> {
+    try {
+      const { ctx } = this;
+      const busy = await restartStale({
+        service,
+        deps: this.deps,
+        byKey: this.byKey,
+        runtime: ctx.runtime,
+        snapshot: ctx.snapshot,
+        ledger: ctx.ledger,
+        now: ctx.now(),
+        stableWindowMs: ctx.stableWindowMs,
+        logger: this.log,
+      });
+      if (busy) this.again = true;
+    } catch (err) {
+      this.errors.push(err);
+    }
+  }
+
   /** Readiness gate (original §7.2 step 4): promote, fail, or flag a live crash-loop. */
   async gate(): Promise<void> {
     const { ctx } = this;
@@ -404,7 +503,7 @@ class ServicePass {
     const now = ctx.now();
     for (const dep of [...this.deps]) {
       if (dep.status !== deploykit.DEPLOYMENT_STARTING && dep.status !== deploykit.DEPLOYMENT_HEALTHY) continue;
-      const n = deploykit.effectiveReplicas(dep.replicas);
+      const n = deploykit.deploymentReplicas(dep);
       const seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[] = [];
       for (let r = 0; r < n; r++) {
         const key = Ledger.key(dep.id, r);
@@ -547,7 +646,7 @@ class ServicePass {
     if (current === deploykit.SERVICE_STOPPED) return;
     const active = this.deps.find((d) => d.id === svc.active_deployment_id);
     if (!active) return;
-    const want = deploykit.effectiveReplicas(active.replicas);
+    const want = deploykit.deploymentReplicas(active);
     const entries = this.ctx.ledger.forService(this.id);
     let present = 0;
     let looping = 0;

@@ -558,17 +558,19 @@ describe("Reconciler and Docker state", () => {
     const keep = h.store.addService(h.project.id, "keep");
     h.store.addDeployment(keep.id, { image: "app:1" });
     const gone = h.store.addService(other.id, "db");
+    // Older data may hold replicas > 1 with a volume: the reconciler still runs one container.
     h.store.addDeployment(gone.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 });
     await h.rec.reconcileOnce();
     expect(h.rt.networks.has("dk-other")).toBe(true);
     expect(h.rt.volumes.has("dk-other-db-data")).toBe(true);
+    expect(h.rt.ofService(gone.id)).toHaveLength(1);
     h.bus.events.length = 0;
 
     h.store.deleteProject(other.id);
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(gone.id)).toEqual([]);
     expect(h.rt.volumes.has("dk-other-db-data")).toBe(false);
-    expect(h.bus.ofType("container.deleted")).toHaveLength(2);
+    expect(h.bus.ofType("container.deleted")).toHaveLength(1);
     expect(h.bus.events.every((e) => e.project_id === other.id)).toBe(true);
     // The network was still in use during the sweep; the next sweep removes it.
     await h.rec.reconcileOnce();
@@ -585,6 +587,203 @@ describe("Reconciler and Docker state", () => {
     expect(h.rt.ofService(svc.id)).toEqual([]);
     expect(h.rt.volumes.has("dk-shop-db-data")).toBe(true);
     expect(h.store.svc(svc.id).status).toBe("stopped");
+  });
+});
+
+describe("Reconciler: a volume is mounted by at most one container", () => {
+  const volumes = [{ name: "data", mount_path: "/var/lib/postgresql/data" }];
+
+  it("redeploys a volume service stop-first: the old container goes (with the service's grace) before the new one is created", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "db", { volumes });
+    h.store.svc(svc.id).stop_grace_seconds = 45;
+    const oldContainer = h.rt.ofService(svc.id)[0]!;
+    expect(oldContainer).toBeDefined();
+    h.rt.graces.length = 0;
+    const next = h.store.addDeployment(svc.id, { image: "app:2", volumes, stop_grace_seconds: 45 });
+    await h.rec.reconcileOnce();
+    expect(h.rt.containers.has(oldContainer.docker_id)).toBe(false);
+    expect(h.rt.graces).toEqual([45]);
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+    expect(h.store.dep(next.id).status).toBe("starting");
+    // The old deployment still serves on paper until the new one is promoted: the service shows deploying.
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    h.clock.advance(20_000);
+    await passes(h.rec, 2, h.clock);
+    expect(h.store.dep(next.id).status).toBe("healthy");
+    expect(h.store.svc(svc.id).status).toBe("running");
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+  });
+
+  it("starts the previous deployment again on the same volume when the new one fails its gate", async () => {
+    const h = setup();
+    const { svc, dep: old } = await mustDeployHealthy(h, "db", { volumes });
+    h.rt.onRun = (c) => {
+      if (c.image !== "app:2") return;
+      c.state = "restarting";
+      c.restart_count = 3;
+      c.exit_code = 1;
+      c.logs = "FATAL: bad start";
+    };
+    const bad = h.store.addDeployment(svc.id, { image: "app:2", volumes });
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(bad.id).status).toBe("failed");
+    await passes(h.rec, 2, h.clock);
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:1"]);
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+    h.clock.advance(20_000);
+    await passes(h.rec, 1, h.clock);
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
+  it("keeps the old container serving while the new image cannot be pulled", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "db", { volumes });
+    const oldContainer = h.rt.ofService(svc.id)[0]!;
+    const bad = h.store.addDeployment(svc.id, { image: "nope:404", volumes });
+    await passes(h.rec, 3, h.clock);
+    expect(h.store.dep(bad.id).status).toBe("failed");
+    expect(h.rt.ofService(svc.id).map((c) => c.docker_id)).toEqual([oldContainer.docker_id]);
+  });
+
+  it("never creates while another container of the service exists: a failed removal stops the pass with the reason", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "db", { volumes });
+    const oldContainer = h.rt.ofService(svc.id)[0]!;
+    h.rt.failRemove.add(oldContainer.docker_id);
+    const next = h.store.addDeployment(svc.id, { image: "app:2", volumes });
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(2_000);
+      await expect(h.rec.reconcileOnce()).rejects.toThrow(/remove failed/);
+    }
+    expect(h.rt.ofService(svc.id).map((c) => c.docker_id)).toEqual([oldContainer.docker_id]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+    expect(h.store.dep(next.id).status).toBe("pending");
+    h.rt.failRemove.clear();
+    await passes(h.rec, 1, h.clock);
+    expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+  });
+
+  it("asks Docker afresh before creating: a container the pass's snapshot did not list blocks the create", async () => {
+    const h = setup();
+    const { svc, dep } = await mustDeployHealthy(h, "db", { volumes });
+    const stray = {
+      name: "dk-shop-db-0-zzzzzzzz",
+      image: "app:1",
+      network: "dk-shop",
+      aliases: ["db"],
+      env: {},
+      ports: [],
+      volumes: [{ volume: "dk-shop-db-data", mount_path: "/d" }],
+      labels: {
+        ...deploykit.instanceLabels(INSTANCE),
+        [deploykit.LABEL_PROJECT_ID]: h.project.id,
+        [deploykit.LABEL_SERVICE_ID]: svc.id,
+        [deploykit.LABEL_DEPLOYMENT_ID]: dep.id,
+        [deploykit.LABEL_REPLICA_INDEX]: "1",
+      },
+    };
+    // The container appears after the pass listed Docker (during the image check of the new deployment).
+    h.rt.imageHooks.set("app:2", async () => {
+      h.rt.imageHooks.delete("app:2");
+      await h.rt.runContainer(stray);
+    });
+    const next = h.store.addDeployment(svc.id, { image: "app:2", volumes });
+    await expect(h.rec.reconcileOnce()).rejects.toThrow(/waiting for dk-shop-db-0-zzzzzzzz \(running\) to be removed/);
+    expect(h.rt.ofService(svc.id).map((c) => c.name)).toEqual([stray.name]);
+    // The stray itself was made next to the old container; DeployKit made nothing next to it.
+    expect(h.rt.sharedVolumeCreates).toEqual([stray.name]);
+    h.rt.sharedVolumeCreates.length = 0;
+    // The next pass sees it, removes it, and only then starts the new deployment.
+    await passes(h.rec, 1, h.clock);
+    expect(h.rt.ofService(svc.id).map((c) => c.labels[deploykit.LABEL_DEPLOYMENT_ID])).toEqual([next.id]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+  });
+
+  it("runs the deployment's start command as the container's command", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "cache");
+    h.store.addDeployment(
+      svc.id,
+      { image: "app:1", volumes, start_command: ["redis-server", "--requirepass", "pw"] },
+      {
+        start_command: ["redis-server", "--requirepass", "pw"],
+      },
+    );
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)[0]?.cmd).toEqual(["redis-server", "--requirepass", "pw"]);
+  });
+
+  it("keeps a stateless service start-first: the old container serves until the new one is healthy", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web");
+    h.store.addDeployment(svc.id, { image: "app:2" });
+    await h.rec.reconcileOnce();
+    expect(
+      h.rt
+        .ofService(svc.id)
+        .map((c) => c.image)
+        .sort(),
+    ).toEqual(["app:1", "app:2"]);
+  });
+});
+
+describe("Reconciler: Restart, Stop and Start", () => {
+  it("restarts a two-replica service one replica at a time, the second only once the first is back through the gate", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2 });
+    await passes(h.rec, 1, h.clock, 20_000);
+    const [c0, c1] = h.rt.ofService(svc.id).sort((a, b) => a.name.localeCompare(b.name));
+    h.clock.advance(1_000);
+    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    await h.rec.reconcileOnce();
+    expect(h.rt.restarts).toEqual([c0!.docker_id]);
+    // The restarted replica has to be up for the stable window before the next one goes.
+    await passes(h.rec, 2, h.clock, 2_000);
+    expect(h.rt.restarts).toEqual([c0!.docker_id]);
+    await passes(h.rec, 2, h.clock, 6_000);
+    expect(h.rt.restarts).toEqual([c0!.docker_id, c1!.docker_id]);
+    await passes(h.rec, 3, h.clock, 6_000);
+    expect(h.rt.restarts).toHaveLength(2);
+    // Same containers, never a second one: restart keeps the container.
+    expect(
+      h.rt
+        .ofService(svc.id)
+        .map((c) => c.docker_id)
+        .sort(),
+    ).toEqual([c0!.docker_id, c1!.docker_id].sort());
+    expect(h.store.svc(svc.id).status).toBe("running");
+  });
+
+  it("restarts a volume service's one container in place with the service's grace", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
+    h.store.svc(svc.id).stop_grace_seconds = 12;
+    const c = h.rt.ofService(svc.id)[0]!;
+    h.clock.advance(1_000);
+    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    h.rt.graces.length = 0;
+    await h.rec.reconcileOnce();
+    expect(h.rt.restarts).toEqual([c.docker_id]);
+    expect(h.rt.graces).toEqual([12]);
+    expect(h.rt.sharedVolumeCreates).toEqual([]);
+  });
+
+  it("keeps a stopped service down, and a pass cannot undo Stop", async () => {
+    const h = setup();
+    const { svc } = await mustDeployHealthy(h, "web");
+    h.store.svc(svc.id).status = "stopped";
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(svc.id)).toEqual([]);
+    expect(await h.store.services.updateServiceStatus(svc.id, "running")).toBe("stopped");
+    expect(h.store.svc(svc.id).status).toBe("stopped");
+    // Start: the same deployment runs again.
+    h.store.svc(svc.id).status = "deploying";
+    await passes(h.rec, 1, h.clock, 20_000);
+    expect(h.rt.ofService(svc.id)).toHaveLength(1);
   });
 });
 

@@ -123,6 +123,11 @@ export class DockerSnapshot {
     });
   }
 
+  /** The next inspection of this container asks Docker again (it was restarted). */
+  forgetInspection(dockerID: string): void {
+    this.#inspections.delete(dockerID);
+  }
+
   removeContainer(dockerID: string): void {
     this.#inspections.delete(dockerID);
     this.#containers.patch((list) => removeWhere(list, (c) => c.docker_id === dockerID));

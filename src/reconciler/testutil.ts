@@ -27,6 +27,8 @@ export interface FakeContainer {
   ip: string;
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
+  /** The command it was created with, when the spec set one. */
+  cmd?: string[];
   state: string;
   restart_count: number;
   exit_code?: number;
@@ -59,6 +61,12 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
   imageHooks = new Map<string, () => Promise<void>>();
   /** Registries whose pulls fail with EUNAVAILABLE while the daemon itself answers. */
   unreachableRegistries: string[] = [];
+  /** Removals of these containers fail (the container stays), as a stuck `docker rm` would. */
+  failRemove = new Set<string>();
+  /** The grace each removal was asked for, in order. */
+  readonly graces: (number | undefined)[] = [];
+  /** Containers created while another container (any state) mounted one of their volumes. */
+  readonly sharedVolumeCreates: string[] = [];
   #seq = 0;
 
   constructor(instanceID: string, clock: Clock) {
@@ -114,6 +122,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
         throw deploykit.errorf(deploykit.ECONFLICT, `Conflict. The container name "/${spec.name}" is already in use`);
     if (!this.networks.has(spec.network)) throw deploykit.errorf(deploykit.EINVALID, `network ${spec.network} not found`);
     for (const v of spec.volumes) if (!this.volumes.has(v.volume)) this.volumes.set(v.volume, {});
+    for (const other of this.containers.values())
+      if (other.volumes.some((v) => spec.volumes.some((w) => w.volume === v.volume))) this.sharedVolumeCreates.push(spec.name);
     const c: FakeContainer = {
       docker_id: `c${String(++this.#seq).padStart(11, "0")}`,
       name: spec.name,
@@ -130,17 +140,33 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       started_at: new Date(this.clock.now() - this.startedAgoMs).toISOString(),
       logs: "",
     };
+    if (spec.cmd) c.cmd = [...spec.cmd];
     this.onRun?.(c);
     this.containers.set(c.docker_id, c);
     return c.docker_id;
   }
 
-  async removeContainer(dockerID: string): Promise<void> {
+  async removeContainer(dockerID: string, graceSeconds?: number): Promise<void> {
     this.#call("removeContainer");
+    this.graces.push(graceSeconds);
     const c = this.containers.get(dockerID);
     if (!c) return;
     if (!deploykit.ownedBy(c.labels, this.instanceID)) throw deploykit.errorf(deploykit.EFORBIDDEN, "Not a container of this instance.");
+    if (this.failRemove.has(dockerID)) throw deploykit.errorf(deploykit.EUNAVAILABLE, "container remove failed: device or resource busy");
     this.containers.delete(dockerID);
+  }
+
+  /** Containers restarted by restartContainer, in order. */
+  readonly restarts: string[] = [];
+
+  async restartContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+    this.#call("restartContainer");
+    this.graces.push(graceSeconds);
+    const c = this.containers.get(dockerID);
+    if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+    c.state = "running";
+    c.started_at = new Date(this.clock.now()).toISOString();
+    this.restarts.push(dockerID);
   }
 
   async inspectContainer(dockerID: string): Promise<deploykit.ContainerInspection> {
@@ -157,6 +183,13 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     if ((c.state === "exited" || c.state === "dead" || c.state === "restarting") && c.exit_code !== undefined) out.exit_code = c.exit_code;
     if (c.finished_at) out.finished_at = c.finished_at;
     return out;
+  }
+
+  async inspectConfig(dockerID: string): Promise<deploykit.ContainerConfig> {
+    this.#call("inspectConfig");
+    const c = this.containers.get(dockerID);
+    if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+    return { image: c.image, env: { ...c.env }, image_env: {}, networks: c.network ? [c.network] : [] };
   }
 
   async logTail(dockerID: string, lines: number): Promise<string> {
@@ -288,6 +321,9 @@ export class MemStore {
       volumes: [],
       resources: null,
       replicas: 1,
+      stop_grace_seconds: 30,
+      start_command: null,
+      entrypoint: null,
       created_at: this.#ts(),
       updated_at: this.#ts(),
       ...extra,
@@ -310,6 +346,7 @@ export class MemStore {
       ports: input.ports ?? [],
       volumes: input.volumes ?? [],
       replicas: input.replicas ?? 1,
+      stop_grace_seconds: input.stop_grace_seconds ?? 30,
       status: deploykit.DEPLOYMENT_PENDING,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -368,7 +405,8 @@ export class MemStore {
       const s = this.serviceRows.get(id);
       if (!s) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
       const old = s.status;
-      s.status = status;
+      // Like SQLite: a stopped service stays stopped until the Start action.
+      if (old !== deploykit.SERVICE_STOPPED) s.status = status;
       return old;
     },
   };

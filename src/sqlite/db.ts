@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
+import { assertDurable, durabilityOf } from "./durability.ts";
 
 /** Ordered `NNNNN_name.sql` files, applied once each. Copied next to the build output by scripts/finish-build.mjs. */
 const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
@@ -41,6 +42,8 @@ export class DB {
   readonly bus: deploykit.EventBus | undefined;
   readonly logger: deploykit.Logger;
   readonly #migrationsDir: string;
+  /** The bundled SQLite's version, known once open. */
+  sqliteVersion = "";
   #conn: Database.Database | null = null;
   readonly #stmts = new Map<string, Database.Statement>();
 
@@ -67,6 +70,11 @@ export class DB {
       conn.exec("PRAGMA synchronous = FULL");
       // Temporary b-trees (sorts, window counts) stay in memory instead of touching the disk.
       conn.exec("PRAGMA temp_store = MEMORY");
+      // A pragma can be refused without an error; the durability claim is checked, not assumed (F02, F05).
+      const durability = durabilityOf(conn);
+      assertDurable(durability, this.path);
+      this.sqliteVersion = durability.sqlite_version;
+      this.logger.info(durability, "sqlite durability checked");
       this.#migrate(conn);
     } catch (err) {
       conn.close();

@@ -34,14 +34,14 @@ describe("DeploymentService.createDeployment", () => {
       ports: [{ container_port: 3000, host_port: 80, protocol: "tcp" }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { cpus: 0.5, memory_mb: 256 },
-      replicas: 3,
+      replicas: 1,
     });
     expect(await deployments.findDeploymentByID(full.id)).toMatchObject({
       env_vars: { A: "1" },
       ports: [{ container_port: 3000, host_port: 80, protocol: "tcp" }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { cpus: 0.5, memory_mb: 256 },
-      replicas: 3,
+      replicas: 1,
     });
   });
 
@@ -181,7 +181,7 @@ describe("DeploymentService.rollback", () => {
       ports: [{ container_port: 80 }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { memory_mb: 64 },
-      replicas: 2,
+      replicas: 1,
     });
     await deployments.markHealthy(v1.id, 0);
     clock.advance(1000);
@@ -196,10 +196,10 @@ describe("DeploymentService.rollback", () => {
       ports: [{ container_port: 80 }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { memory_mb: 64 },
-      replicas: 2,
+      replicas: 1,
     });
     expect(deployment.id).not.toBe(v1.id);
-    expect(service).toMatchObject({ id: s.id, image: "app:1", replicas: 2, active_deployment_id: v2.id, status: "running" });
+    expect(service).toMatchObject({ id: s.id, image: "app:1", replicas: 1, active_deployment_id: v2.id, status: "running" });
     expect(service.active_deployment?.id).toBe(v2.id);
     expect((await services.findServiceByID(s.id)).resources).toEqual({ memory_mb: 64 });
   });

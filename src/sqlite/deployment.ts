@@ -1,6 +1,7 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
+import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface DeploymentRow {
   id: string;
@@ -11,6 +12,9 @@ interface DeploymentRow {
   volumes: string;
   resources: string | null;
   replicas: number;
+  stop_grace_seconds: number;
+  start_command: string | null;
+  entrypoint: string | null;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -22,11 +26,18 @@ interface DeploymentRow {
   created_at: string;
 }
 
+export interface DeploymentServiceOptions {
+  /** The host's own addresses and names, refused as registries (C08); none when absent. */
+  hostAddresses?: deploykit.HostAddresses;
+}
+
 export class DeploymentService implements deploykit.DeploymentService {
   readonly #db: DB;
+  readonly #hostAddresses: deploykit.HostAddresses;
 
-  constructor(db: DB) {
+  constructor(db: DB, opts: DeploymentServiceOptions = {}) {
     this.#db = db;
+    this.#hostAddresses = opts.hostAddresses ?? NO_HOST_ADDRESSES;
   }
 
   async findDeploymentByID(id: string): Promise<deploykit.Deployment> {
@@ -39,7 +50,10 @@ export class DeploymentService implements deploykit.DeploymentService {
 
   async createDeployment(serviceID: string, input: deploykit.DeploymentCreate): Promise<deploykit.Deployment> {
     deploykit.validateDeploymentCreate(input);
-    return this.#db.write((tx) => createDeployment(tx, serviceID, input));
+    return this.#db.write((tx) => {
+      assertRegistryAllowed(tx, input.image, this.#hostAddresses);
+      return createDeployment(tx, serviceID, input);
+    });
   }
 
   async markStarting(id: string): Promise<deploykit.Deployment> {
@@ -69,7 +83,8 @@ export class DeploymentService implements deploykit.DeploymentService {
       );
       // One serving deployment per service: whatever served before is superseded.
       tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
-      tx.run("UPDATE services SET active_deployment_id = ?, status = 'running', updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+      tx.run("UPDATE services SET active_deployment_id = ?, updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+      setServiceStatus(tx, d.service_id, deploykit.SERVICE_RUNNING);
       return { deployment: findDeploymentByID(tx, id), previous_active_id: previous && previous !== id ? previous : null };
     });
   }
@@ -106,6 +121,7 @@ export class DeploymentService implements deploykit.DeploymentService {
       if (target.status === deploykit.DEPLOYMENT_PENDING || target.status === deploykit.DEPLOYMENT_STARTING)
         throw deploykit.errorf(deploykit.EINVALID, "Cannot roll back to a deployment that is still in progress.");
       const snapshot = snapshotOf(target);
+      assertRegistryAllowed(tx, snapshot.image, this.#hostAddresses);
       // The service's settings follow the rollback, so the next Apply refresh does not undo it.
       tx.run(
         "UPDATE services SET image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
@@ -132,6 +148,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
+    stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -139,6 +156,10 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   };
   const resources = fromJSON<deploykit.Resources | null>(r.resources, null);
   if (resources) d.resources = resources;
+  const cmd = fromJSON<string[] | null>(r.start_command ?? null, null);
+  if (cmd && cmd.length > 0) d.start_command = cmd;
+  const ep = fromJSON<string[] | null>(r.entrypoint ?? null, null);
+  if (ep && ep.length > 0) d.entrypoint = ep;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -155,6 +176,8 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
     volumes: d.volumes,
     resources: d.resources ?? null,
     replicas: d.replicas,
+    start_command: d.start_command ?? null,
+    entrypoint: d.entrypoint ?? null,
   };
 }
 
@@ -207,15 +230,19 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     ports: input.ports ?? [],
     volumes: input.volumes ?? [],
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
+    // An operational setting: a rollback keeps the service's current grace, not the old snapshot's.
+    stop_grace_seconds: input.stop_grace_seconds ?? svc.stop_grace_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
     created_at: tx.now,
   };
   if (input.resources) d.resources = input.resources;
+  if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
+  if (input.entrypoint && input.entrypoint.length > 0) d.entrypoint = input.entrypoint;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -224,6 +251,9 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     toJSON(d.volumes),
     d.resources ? toJSON(d.resources) : null,
     d.replicas,
+    d.stop_grace_seconds,
+    d.start_command ? toJSON(d.start_command) : null,
+    d.entrypoint ? toJSON(d.entrypoint) : null,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

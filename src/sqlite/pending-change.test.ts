@@ -320,6 +320,122 @@ describe("PendingChangeService.appendPendingChange", () => {
   });
 });
 
+describe("PendingChangeService: one container per volume", () => {
+  const fieldsOf = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(deploykit.errorCode(err)).toBe(deploykit.EINVALID);
+    return (err as deploykit.DeployKitError).fields ?? {};
+  };
+
+  it("refuses replicas > 1 with a volume on a staged create, naming both fields", async () => {
+    const { pending, p } = await setup();
+    const fields = await fieldsOf(
+      pending.appendPendingChange(p.id, null, create("t1", "db", { volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 })),
+    );
+    expect(fields.replicas).toEqual([deploykit.VOLUME_REPLICAS_MESSAGE]);
+    expect(fields.volumes).toEqual([deploykit.VOLUME_REPLICAS_MESSAGE]);
+  });
+
+  it("refuses the combination across the applied service and earlier staged updates", async () => {
+    const { db, pending, p } = await setup();
+    const withVolume = await mustDeployService(db, p.id, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
+    expect(Object.keys(await fieldsOf(pending.appendPendingChange(p.id, null, update(withVolume.service.id, { replicas: 3 }))))).toEqual([
+      "replicas",
+      "volumes",
+    ]);
+    const scaled = await mustDeployService(db, p.id, "web", { replicas: 3 });
+    await pending.appendPendingChange(p.id, null, update(scaled.service.id, { replicas: 1 }));
+    // Replicas 1 is staged first, so the volume is fine; going back to 3 on top of it is not.
+    await pending.appendPendingChange(p.id, null, update(scaled.service.id, { volumes: [{ name: "v", mount_path: "/v" }] }));
+    await fieldsOf(pending.appendPendingChange(p.id, null, update(scaled.service.id, { replicas: 2 })));
+    // Renames and other settings of an older replicas > 1 + volume service are not blocked.
+    await pending.appendPendingChange(p.id, null, update(withVolume.service.id, { stop_grace_seconds: 60 }));
+  });
+
+  it("stages stop_grace_seconds into the next deployment and validates its range", async () => {
+    const { db, pending, p } = await setup();
+    const { service } = await mustDeployService(db, p.id, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
+    expect(service.stop_grace_seconds).toBe(deploykit.DEFAULT_STOP_GRACE_SECONDS);
+    expect(Object.keys(await fieldsOf(pending.appendPendingChange(p.id, null, update(service.id, { stop_grace_seconds: 9999 }))))).toEqual([
+      "stop_grace_seconds",
+    ]);
+    await pending.appendPendingChange(p.id, null, update(service.id, { stop_grace_seconds: 90 }));
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.redeployed_service_ids).toEqual([service.id]);
+    expect(r.created_deployments[0]).toMatchObject({ stop_grace_seconds: 90 });
+  });
+});
+
+describe("PendingChangeService: start command", () => {
+  it("stages an argv, resolves ${{VAR}} from the service's variables into the deployment, and clears back to the image's", async () => {
+    const { db, pending, p, services } = await setup();
+    await pending.appendPendingChange(
+      p.id,
+      null,
+      create("t-r", "cache", {
+        image: "redis:7",
+        start_command: ["redis-server", "--requirepass", "${{REDIS_PASSWORD}}", "--x", "${{MISSING}}"],
+        env_vars: [{ scope: "service", key: "REDIS_PASSWORD", value: "s3cret" }],
+      }),
+    );
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.created_deployments[0]?.start_command).toEqual(["redis-server", "--requirepass", "s3cret", "--x", "${{MISSING}}"]);
+    const id = r.temp_id_to_service_id["t-r"]!;
+    // The service keeps the reference, not the secret.
+    expect((await services.findServiceByID(id)).start_command).toEqual([
+      "redis-server",
+      "--requirepass",
+      "${{REDIS_PASSWORD}}",
+      "--x",
+      "${{MISSING}}",
+    ]);
+    await pending.appendPendingChange(p.id, null, update(id, { start_command: null }));
+    const r2 = await pending.applyPendingChanges(p.id);
+    expect(r2.redeployed_service_ids).toEqual([id]);
+    expect(r2.created_deployments[0]?.start_command).toBeUndefined();
+    expect((await services.findServiceByID(id)).start_command).toBeNull();
+    void db;
+  });
+
+  it("stages an entrypoint next to the command, resolved the same way", async () => {
+    const { pending, p } = await setup();
+    await pending.appendPendingChange(
+      p.id,
+      null,
+      create("t-e", "job", {
+        image: "app:1",
+        entrypoint: ["/bin/sh", "-c"],
+        start_command: ["echo $0 ${{WHO}}"],
+        env_vars: [{ scope: "service", key: "WHO", value: "world" }],
+      }),
+    );
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.created_deployments[0]).toMatchObject({ entrypoint: ["/bin/sh", "-c"], start_command: ["echo $0 world"] });
+    const bad = await pending.appendPendingChange(p.id, null, create("t-f", "bad", { entrypoint: [] })).catch((e: unknown) => e);
+    expect((bad as deploykit.DeployKitError).fields).toHaveProperty("entrypoint");
+  });
+
+  it.each([
+    [[], "start_command"],
+    ["redis-server", "start_command"],
+    [[1], "start_command[0]"],
+    [[" "], "start_command[0]"],
+    [["a\u0000b"], "start_command[0]"],
+    [Array(65).fill("x"), "start_command"],
+  ])("refuses %j", async (cmd, field) => {
+    const { pending, p } = await setup();
+    const err = await pending.appendPendingChange(p.id, null, create("t1", "x", { start_command: cmd })).then(
+      () => null,
+      (e: unknown) => e as deploykit.DeployKitError,
+    );
+    expect(err?.code).toBe(deploykit.EINVALID);
+    expect(Object.keys(err?.fields ?? {})).toContain(field);
+  });
+});
+
 describe("PendingChangeService removal", () => {
   it("removes one entry, but not creations or deletions of services", async () => {
     const { db, pending, p } = await setup();
@@ -488,7 +604,7 @@ describe("PendingChangeService.applyPendingChanges", () => {
         ports: [{ container_port: 3000, host_port: 8080 }],
         volumes: [{ name: "data", mount_path: "/data" }],
         resources: { memory_mb: 256 },
-        replicas: 2,
+        replicas: 1,
         icon_url: "https://x.io/i.png",
         env_vars: [{ scope: "service", key: "INLINE", value: "1" }],
       }),
@@ -504,7 +620,7 @@ describe("PendingChangeService.applyPendingChanges", () => {
     expect(web).toMatchObject({
       name: "web",
       image: "app:1",
-      replicas: 2,
+      replicas: 1,
       resources: { memory_mb: 256 },
       status: "deploying",
       icon_url: "https://x.io/i.png",
@@ -516,7 +632,7 @@ describe("PendingChangeService.applyPendingChanges", () => {
       ports: [{ container_port: 3000, host_port: 8080 }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { memory_mb: 256 },
-      replicas: 2,
+      replicas: 1,
       status: "pending",
     });
     expect(r.redeployed_service_ids).toEqual([]);
@@ -587,17 +703,17 @@ describe("PendingChangeService.applyPendingChanges", () => {
     await pending.appendPendingChange(
       p.id,
       null,
-      update(a.service.id, { image: "nginx:1.28", replicas: 3, resources: { cpus: 1 }, volumes: [{ name: "v", mount_path: "/v" }] }),
+      update(a.service.id, { image: "nginx:1.28", replicas: 1, resources: { cpus: 1 }, volumes: [{ name: "v", mount_path: "/v" }] }),
     );
     const r = await pending.applyPendingChanges(p.id);
     expect(r.redeployed_service_ids).toEqual([a.service.id]);
     expect(r.created_deployments[0]).toMatchObject({
       image: "nginx:1.28",
-      replicas: 3,
+      replicas: 1,
       resources: { cpus: 1 },
       volumes: [{ name: "v", mount_path: "/v" }],
     });
-    expect(await services.findServiceByID(a.service.id)).toMatchObject({ image: "nginx:1.28", replicas: 3 });
+    expect(await services.findServiceByID(a.service.id)).toMatchObject({ image: "nginx:1.28", replicas: 1 });
     // The superseded pending deployment was cancelled by the create rules.
     expect((await new DeploymentService(db).findDeploymentByID(a.deployment.id)).status).toBe("cancelled");
   });

@@ -13,7 +13,7 @@ import {
 } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
-import { getSettings } from "./settings.ts";
+import { assertRegistryAllowed, getSettings, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface PendingRow {
   id: string;
@@ -41,7 +41,18 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
   [deploykit.OP_ENV_DELETE]: deploykit.TARGET_ENV_VAR,
 };
 
-const SETTINGS_KEYS = ["name", "icon_url", "image", "ports", "volumes", "resources", "replicas"] as const;
+const SETTINGS_KEYS = [
+  "name",
+  "icon_url",
+  "image",
+  "ports",
+  "volumes",
+  "resources",
+  "replicas",
+  "stop_grace_seconds",
+  "start_command",
+  "entrypoint",
+] as const;
 
 export interface PendingChangeServiceOptions {
   /**
@@ -51,17 +62,21 @@ export interface PendingChangeServiceOptions {
   faultPoint?: (name: string) => void;
   /** Host ports no service may publish, with what holds them (the daemon's own listen port). */
   reservedHostPorts?: ReadonlyMap<number, string>;
+  /** The host's own addresses and names, refused as registries (C08); none when absent. */
+  hostAddresses?: deploykit.HostAddresses;
 }
 
 export class PendingChangeService implements deploykit.PendingChangeService {
   readonly #db: DB;
   readonly #fault: (name: string) => void;
   readonly #reserved: ReadonlyMap<number, string>;
+  readonly #hostAddresses: deploykit.HostAddresses;
 
   constructor(db: DB, opts: PendingChangeServiceOptions = {}) {
     this.#db = db;
     this.#fault = opts.faultPoint ?? (() => {});
     this.#reserved = opts.reservedHostPorts ?? new Map();
+    this.#hostAddresses = opts.hostAddresses ?? NO_HOST_ADDRESSES;
   }
 
   async findPendingChanges(projectID: string): Promise<deploykit.PendingChange[]> {
@@ -82,6 +97,8 @@ export class PendingChangeService implements deploykit.PendingChangeService {
       findProjectByID(tx, projectID);
       const log = loadLog(tx, projectID);
       const prepared = prepareEntry(tx, projectID, log, change);
+      if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
+        assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
       assertHostPortsAllowed(tx, prepared, this.#reserved);
       return insertEntry(tx, projectID, userID, prepared);
     });
@@ -383,6 +400,10 @@ function prepareEntry(
     case deploykit.OP_SERVICE_UPDATE: {
       const svc = serviceInProject(tx, projectID, c.target_id);
       validateStagedUpdate(p);
+      if (p.volumes !== undefined || p.replicas !== undefined) {
+        const staged = log.filter((e) => e.op === deploykit.OP_SERVICE_UPDATE && e.target_id === svc.id).map((e) => e.payload);
+        deploykit.assertVolumeReplicas(deploykit.mergedSettings(svc, [...staged, p] as deploykit.ServiceUpdate[]));
+      }
       if (typeof p.name === "string" && p.name !== "") assertNameFree(tx, projectID, log, p.name, svc.id);
       return { ...base, target_id: svc.id, payload: pick(p, [...SETTINGS_KEYS, "reparented", "previous_parent_id"]) };
     }
@@ -635,6 +656,9 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.volumes ?? [],
     d.resources ?? null,
     deploykit.effectiveReplicas(d.replicas ?? 1),
+    d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    d.start_command ?? null,
+    d.entrypoint ?? null,
   ]);
 }
 
@@ -671,6 +695,9 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       volumes: svc.volumes,
       resources: svc.resources,
       replicas: svc.replicas,
+      stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
+      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -692,6 +719,9 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       volumes: svc.volumes,
       resources: svc.resources,
       replicas: svc.replicas,
+      stop_grace_seconds: svc.stop_grace_seconds,
+      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
+      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

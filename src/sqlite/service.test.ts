@@ -37,12 +37,20 @@ describe("ServiceService", () => {
       ports: [{ container_port: 80, host_port: 8080 }],
       volumes: [{ name: "data", mount_path: "/data" }],
       resources: { memory_mb: 128 },
-      replicas: 2,
+      replicas: 1,
+      stop_grace_seconds: 45,
     });
-    expect(s).toMatchObject({ name: "web", status: "created", active_deployment_id: null, replicas: 2, resources: { memory_mb: 128 } });
+    expect(s).toMatchObject({
+      name: "web",
+      status: "created",
+      active_deployment_id: null,
+      replicas: 1,
+      resources: { memory_mb: 128 },
+      stop_grace_seconds: 45,
+    });
     expect(await services.findServiceByID(s.id)).toEqual(s);
     const bare = await services.createService(p.id, { name: "bare" });
-    expect(bare).toMatchObject({ image: "", ports: [], volumes: [], resources: null, replicas: 1, icon_url: null });
+    expect(bare).toMatchObject({ image: "", ports: [], volumes: [], resources: null, replicas: 1, icon_url: null, stop_grace_seconds: 30 });
   });
 
   it.each([
@@ -166,5 +174,41 @@ describe("ServiceService", () => {
     ]);
     expect(events[1]?.payload).toMatchObject({ service: { id: s.id, replicas: 2 } });
     expect(events[2]?.payload).toEqual({ service_id: s.id });
+  });
+});
+
+describe("ServiceService run state", () => {
+  it("Stop sticks until Start: reconciler statuses and promotions cannot undo it", async () => {
+    const db = mustOpenDB();
+    const p = await mustCreateProject(db);
+    const services = new ServiceService(db);
+    const deployments = new DeploymentService(db);
+    const s = await services.createService(p.id, { name: "web", image: "nginx:1" });
+    const d1 = await deployments.createDeployment(s.id, { image: "nginx:1" });
+    await deployments.markHealthy(d1.id, 0);
+    expect(await services.setRunState(s.id, deploykit.RUN_STOP)).toMatchObject({ previous: "running", service: { status: "stopped" } });
+    expect(await services.updateServiceStatus(s.id, "degraded")).toBe("stopped");
+    const d2 = await deployments.createDeployment(s.id, { image: "nginx:2" });
+    await deployments.markHealthy(d2.id, 0);
+    expect((await services.findServiceByID(s.id)).status).toBe("stopped");
+    const started = await services.setRunState(s.id, deploykit.RUN_START);
+    expect(started).toMatchObject({ previous: "stopped", service: { status: "deploying", active_deployment_id: d2.id } });
+    // Start on a running service changes nothing.
+    await services.updateServiceStatus(s.id, "running");
+    expect((await services.setRunState(s.id, deploykit.RUN_START)).service.status).toBe("running");
+  });
+
+  it("Restart stamps the request; refused before a first deployment and while stopped", async () => {
+    const db = mustOpenDB();
+    const p = await mustCreateProject(db);
+    const services = new ServiceService(db);
+    const s = await services.createService(p.id, { name: "web", image: "nginx:1" });
+    await expectError(services.requestRestart(s.id), deploykit.EINVALID, "Nothing to restart: the service has not been deployed yet.");
+    const deployments = new DeploymentService(db);
+    await deployments.markHealthy((await deployments.createDeployment(s.id, { image: "nginx:1" })).id, 0);
+    const r = await services.requestRestart(s.id);
+    expect(r.restart_requested_at).toEqual(expect.any(String));
+    await services.setRunState(s.id, deploykit.RUN_STOP);
+    await expectError(services.requestRestart(s.id), deploykit.EINVALID, "The service is stopped: start it instead.");
   });
 });

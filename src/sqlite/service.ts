@@ -13,6 +13,10 @@ export interface ServiceRow {
   volumes: string;
   resources: string | null;
   replicas: number;
+  stop_grace_seconds: number;
+  start_command: string | null;
+  entrypoint: string | null;
+  restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -70,6 +74,34 @@ export class ServiceService implements deploykit.ServiceService {
     });
   }
 
+  async requestRestart(id: string): Promise<deploykit.Service> {
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      if (svc.status === deploykit.SERVICE_STOPPED) throw deploykit.errorf(deploykit.EINVALID, "The service is stopped: start it instead.");
+      if (svc.active_deployment_id === null)
+        throw deploykit.errorf(deploykit.EINVALID, "Nothing to restart: the service has not been deployed yet.");
+      tx.run("UPDATE services SET restart_requested_at = ? WHERE id = ?", tx.now, id);
+      return findServiceByID(tx, id);
+    });
+  }
+
+  async setRunState(id: string, run: deploykit.RunState): Promise<{ service: deploykit.Service; previous: deploykit.ServiceStatus }> {
+    return this.#db.write((tx) => {
+      const svc = findServiceByID(tx, id);
+      const next =
+        run === deploykit.RUN_STOP
+          ? deploykit.SERVICE_STOPPED
+          : svc.status !== deploykit.SERVICE_STOPPED
+            ? svc.status
+            : svc.active_deployment_id !== null ||
+                tx.get("SELECT 1 FROM deployments WHERE service_id = ? AND status IN ('pending', 'starting')", id)
+              ? deploykit.SERVICE_DEPLOYING
+              : deploykit.SERVICE_CREATED;
+      if (next !== svc.status) tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", next, tx.now, id);
+      return { service: findServiceByID(tx, id), previous: svc.status };
+    });
+  }
+
   async deleteService(id: string): Promise<void> {
     this.#db.write((tx) => {
       const svc = findServiceByID(tx, id);
@@ -92,9 +124,13 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     volumes: fromJSON(r.volumes, []),
     resources: fromJSON(r.resources, null),
     replicas: r.replicas,
+    stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: fromJSON<string[] | null>(r.start_command, null),
+    entrypoint: fromJSON<string[] | null>(r.entrypoint, null),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
+  if (r.restart_requested_at) svc.restart_requested_at = r.restart_requested_at;
   if (r.ad_id) {
     // The thin view the original returned: enough to show what serves, not the env snapshot.
     svc.active_deployment = {
@@ -105,6 +141,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
       ports: [],
       volumes: [],
       replicas: r.ad_replicas ?? 1,
+      stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
       status: deploykit.DEPLOYMENT_HEALTHY,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -175,13 +212,16 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     volumes: input.volumes ?? [],
     resources: input.resources ?? null,
     replicas: input.replicas ?? 1,
+    stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    start_command: input.start_command && input.start_command.length > 0 ? input.start_command : null,
+    entrypoint: input.entrypoint && input.entrypoint.length > 0 ? input.entrypoint : null,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -192,6 +232,9 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       toJSON(svc.volumes),
       svc.resources === null ? null : toJSON(svc.resources),
       svc.replicas,
+      svc.stop_grace_seconds,
+      svc.start_command === null ? null : toJSON(svc.start_command),
+      svc.entrypoint === null ? null : toJSON(svc.entrypoint),
       tx.now,
       tx.now,
     );
@@ -244,12 +287,32 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     next.replicas = upd.replicas;
     settingsChanged = true;
   }
+  if (upd.stop_grace_seconds !== undefined && upd.stop_grace_seconds !== svc.stop_grace_seconds) {
+    next.stop_grace_seconds = upd.stop_grace_seconds;
+    settingsChanged = true;
+  }
+  // Checked on the result, so a volume staged in one change and replicas in another cannot meet.
+  if (upd.start_command !== undefined) {
+    const cmd = upd.start_command && upd.start_command.length > 0 ? upd.start_command : null;
+    if (!same(cmd, svc.start_command)) {
+      next.start_command = cmd;
+      settingsChanged = true;
+    }
+  }
+  if (upd.entrypoint !== undefined) {
+    const ep = upd.entrypoint && upd.entrypoint.length > 0 ? upd.entrypoint : null;
+    if (!same(ep, svc.entrypoint)) {
+      next.entrypoint = ep;
+      settingsChanged = true;
+    }
+  }
+  if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -257,6 +320,9 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       toJSON(next.volumes),
       next.resources === null ? null : toJSON(next.resources),
       next.replicas,
+      next.stop_grace_seconds,
+      next.start_command === null ? null : toJSON(next.start_command),
+      next.entrypoint === null ? null : toJSON(next.entrypoint),
       tx.now,
       svc.id,
     );
@@ -268,8 +334,13 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
   return { service: next, renamedFrom, settingsChanged, changed };
 }
 
+/**
+ * Sets a status the reconciler or a deployment computed. A stopped service stays stopped: only the
+ * Start action (`setRunState`) brings it back, so a pass that was under way when Stop was pressed
+ * cannot undo it.
+ */
 export function setServiceStatus(tx: Tx, id: string, status: deploykit.ServiceStatus): void {
-  tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", status, tx.now, id);
+  tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ? AND status != 'stopped'", status, tx.now, id);
 }
 
 /** Deployments, containers and env vars go by cascade/trigger; the canvas node is removed explicitly. */

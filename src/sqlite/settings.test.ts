@@ -16,6 +16,15 @@ describe("SettingsService", () => {
     expect(await s.updateSettings({})).toEqual(lab);
   });
 
+  it("stores the registry allow-list trimmed, lower case and without duplicates, and refuses bad entries", async () => {
+    const s = new SettingsService(mustOpenDB());
+    const upd = await s.updateSettings({ registry_allowlist: [" Registry.LAN:5000", "registry.lan:5000", "10.0.0.5"] });
+    expect(upd.registry_allowlist).toEqual(["registry.lan:5000", "10.0.0.5"]);
+    expect((await s.getSettings()).registry_allowlist).toEqual(["registry.lan:5000", "10.0.0.5"]);
+    const err = await expectError(s.updateSettings({ registry_allowlist: ["ok", "https://x"] }), deploykit.EINVALID);
+    expect(Object.keys(err.fields ?? {})).toEqual(["registry_allowlist[1]"]);
+  });
+
   it.each([
     ["", "Instance name cannot be empty."],
     ["x".repeat(101), "Instance name is too long (max 100 characters)."],

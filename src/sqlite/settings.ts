@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import * as deploykit from "../index.ts";
-import type { DB, Tx } from "./db.ts";
+import { type DB, fromJSON, type Tx } from "./db.ts";
 
 const KEY_INSTANCE_NAME = "instance_name";
 const KEY_INSTANCE_ID = "instance_id";
 const KEY_PORT_MIN = "published_port_min";
 const KEY_PORT_MAX = "published_port_max";
+const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -33,6 +34,7 @@ export class SettingsService implements deploykit.SettingsService {
       v.add("published_port_min", "Lowest published port must be between 1 and 65535.");
     if (upd.published_port_max !== undefined && !isPort(upd.published_port_max))
       v.add("published_port_max", "Highest published port must be between 1 and 65535.");
+    if (upd.registry_allowlist !== undefined) deploykit.validateRegistryAllowlist(upd.registry_allowlist, v);
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -42,6 +44,8 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.instance_name !== undefined) setValue(tx, KEY_INSTANCE_NAME, upd.instance_name.trim());
       if (upd.published_port_min !== undefined) setValue(tx, KEY_PORT_MIN, String(min));
       if (upd.published_port_max !== undefined) setValue(tx, KEY_PORT_MAX, String(max));
+      if (upd.registry_allowlist !== undefined)
+        setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
       return getSettings(tx);
     });
   }
@@ -83,7 +87,26 @@ export function getSettings(tx: Tx): deploykit.Settings {
   };
   return {
     instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? d.instance_name,
+    registry_allowlist: registryAllowlist(tx),
     published_port_min: num(KEY_PORT_MIN, d.published_port_min),
     published_port_max: num(KEY_PORT_MAX, d.published_port_max),
   };
 }
+
+function registryAllowlist(tx: Tx): string[] {
+  const list = fromJSON<unknown>(getValue(tx, KEY_REGISTRY_ALLOWLIST) ?? "[]", []);
+  return Array.isArray(list) ? list.filter((e): e is string => typeof e === "string") : [];
+}
+
+/**
+ * Throws EINVALID on `field` when `image` names a registry the C08 rule refuses (registry.ts), read
+ * with the allow-list of this transaction: every staging path (pending changes, explicit deployments,
+ * rollbacks) calls it where it writes.
+ */
+export function assertRegistryAllowed(tx: Tx, image: unknown, hostAddresses: deploykit.HostAddresses, field = "image"): void {
+  if (typeof image !== "string" || deploykit.imageRegistry(image) === null) return;
+  deploykit.assertRegistryAllowed(image, { allowlist: registryAllowlist(tx), hostAddresses: hostAddresses() }, field);
+}
+
+/** No host addresses known: only the fixed ranges apply (tests; src/cmd wires the OS's). */
+export const NO_HOST_ADDRESSES: deploykit.HostAddresses = () => [];

@@ -133,7 +133,7 @@ describe("SystemService.status", () => {
       services_by_status: { created: 0, deploying: 0, running: 7, degraded: 0, failed: 0, stopped: 0 },
     });
     expect(calls.every((f) => f.limit === 1)).toBe(true);
-    expect(st.docker).toEqual(dockerStatus);
+    expect(st.docker).toEqual({ ...dockerStatus, checked_at: expect.any(String), age_seconds: 0 });
   });
 
   it("a failing count gives 0, not an error", async () => {
@@ -243,6 +243,110 @@ describe("SystemService.status", () => {
     expect(st.host.memory.total_bytes).toBeGreaterThan(0);
     expect(st.host.disks[0]?.mountpoint).toBe("/");
     expect(st.host.disks[0]!.total_bytes).toBeGreaterThan(0);
+  });
+});
+
+describe("SystemService.status while dockerd hangs", () => {
+  /** A Docker fake whose status() answers, fails or hangs (until released) as the test says. */
+  function controllableDocker() {
+    let mode: "ok" | "hang" | "down" = "ok";
+    const hung: (() => void)[] = [];
+    let calls = 0;
+    const docker = mock.DockerIntrospector({
+      about: async () => dockerAbout,
+      status: async () => {
+        calls++;
+        if (mode === "hang") await new Promise<void>((r) => hung.push(r));
+        if (mode !== "ok") throw new Error("Docker is unreachable: timeout");
+        return dockerStatus;
+      },
+    });
+    return {
+      docker,
+      set: (m: typeof mode) => {
+        mode = m;
+      },
+      release: () => {
+        for (const r of hung.splice(0)) r();
+      },
+      calls: () => calls,
+    };
+  }
+
+  function recordingLogger() {
+    const lines: [string, string][] = [];
+    const rec =
+      (level: string) =>
+      (o: object | string, m?: string): void => {
+        lines.push([level, typeof o === "string" ? o : (m ?? "")]);
+      };
+    const logger: deploykit.Logger = {
+      trace: rec("trace"),
+      debug: rec("debug"),
+      info: rec("info"),
+      warn: rec("warn"),
+      error: rec("error"),
+      child: () => logger,
+    };
+    return { logger, lines };
+  }
+
+  it("serves the last known state with its age at once, refreshing once in the background", async () => {
+    const d = controllableDocker();
+    let clock = new Date("2026-01-02T03:00:00.000Z");
+    const svc = mustOpenService({ docker: d.docker, dockerWaitMs: 50, now: () => clock });
+    expect((await svc.status()).docker).toEqual({ ...dockerStatus, checked_at: "2026-01-02T03:00:00.000Z", age_seconds: 0 });
+
+    d.set("hang");
+    clock = new Date("2026-01-02T03:00:42.000Z");
+    const t0 = Date.now();
+    const answers = await Promise.all([svc.status(), svc.status(), svc.status()]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    for (const st of answers) expect(st.docker).toEqual({ ...dockerStatus, checked_at: "2026-01-02T03:00:00.000Z", age_seconds: 42 });
+    expect(d.calls()).toBe(2);
+
+    // The hung call finally times out: answers say so from then on (the next call hangs again).
+    clock = new Date("2026-01-02T03:00:50.000Z");
+    d.release();
+    for (let i = 0; (await svc.status()).docker.reachable; i++) expect(i).toBeLessThan(100);
+    clock = new Date("2026-01-02T03:00:53.000Z");
+    const st = await svc.status();
+    expect(st.docker).toMatchObject({ reachable: false, checked_at: "2026-01-02T03:00:50.000Z", age_seconds: 3 });
+    expect(st.host.hostname).toBe("box");
+    expect(st.deploykit.services).toBe(10);
+    d.release();
+  });
+
+  it("answers promptly even when Docker has never answered", async () => {
+    const d = controllableDocker();
+    d.set("hang");
+    const svc = mustOpenService({ docker: d.docker, dockerWaitMs: 50 });
+    const t0 = Date.now();
+    const st = await svc.status();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(st.docker).toMatchObject({ reachable: false, containers: 0 });
+    expect(st.docker.error).toMatch(/^Docker has not answered \(waited 0\.\d s\); still asking in the background\.$/);
+    d.release();
+  });
+
+  it('logs "Docker is unreachable" once per outage, and its end once', async () => {
+    const d = controllableDocker();
+    const { logger, lines } = recordingLogger();
+    const svc = mustOpenService({ docker: d.docker, logger, dockerWaitMs: 50 });
+    const docker = () => lines.filter(([, m]) => m.startsWith("Docker"));
+    await svc.status();
+    d.set("down");
+    for (let i = 0; i < 5; i++) await svc.status();
+    d.set("ok");
+    for (let i = 0; i < 3; i++) await svc.status();
+    d.set("down");
+    await svc.status();
+    await svc.status();
+    expect(docker()).toEqual([
+      ["warn", "Docker is unreachable"],
+      ["info", "Docker is reachable again"],
+      ["warn", "Docker is unreachable"],
+    ]);
   });
 });
 

@@ -18,7 +18,13 @@ export interface SystemServiceOptions {
   logger?: deploykit.Logger;
   /** Host probes, replaceable in tests. */
   host?: Partial<HostProbe>;
+  /** How long status() waits for a fresh Docker answer before serving the last known one. */
+  dockerWaitMs?: number;
+  now?: () => Date;
 }
+
+/** A healthy daemon answers info (and the cached disk usage) well within this. */
+export const DOCKER_WAIT_MS = 1000;
 
 /** Where host figures come from; every probe may fail, and a failing one yields zeros. */
 export interface HostProbe {
@@ -64,11 +70,19 @@ export class SystemService implements deploykit.SystemService {
   private lastCPU: CPUSample | undefined;
   /** Docker's root dir, learnt from the first successful about(); it only changes with a daemon reconfigure. */
   private dockerRoot: string | undefined;
+  private readonly now: () => Date;
+  /** The last Docker observation; a hung daemon must not hold up the System page. */
+  private lastDocker: { value: deploykit.DockerStatus; at: Date } | undefined;
+  /** At most one Docker refresh in flight, however many callers poll. */
+  private refreshing: Promise<void> | undefined;
+  /** Inside an outage already logged: logged once when it starts and once when it ends. */
+  private dockerDown = false;
 
   constructor(opts: SystemServiceOptions) {
     this.opts = opts;
     this.probe = { ...defaultProbe, ...opts.host };
     this.logger = opts.logger ?? deploykit.nopLogger;
+    this.now = opts.now ?? (() => new Date());
     this.lastCPU = this.sampleCPU();
   }
 
@@ -91,13 +105,40 @@ export class SystemService implements deploykit.SystemService {
   }
 
   async status(): Promise<deploykit.SystemStatus> {
-    const [docker, counts, dockerRoot] = await Promise.all([
-      this.opts.docker.status().catch((err: unknown) => deploykit.emptyDockerStatus(errText(err))),
-      this.counts(),
-      this.dockerRootDir(),
-    ]);
-    const host = await this.host(dockerRoot);
+    const [docker, counts] = await Promise.all([this.dockerStatus(), this.counts()]);
+    const host = await this.host(this.dockerRoot);
     return { host, docker, deploykit: counts };
+  }
+
+  /** A fresh answer when Docker gives one within dockerWaitMs, else the last known state and its age. */
+  private async dockerStatus(): Promise<deploykit.DockerStatus> {
+    const waitMs = this.opts.dockerWaitMs ?? DOCKER_WAIT_MS;
+    const asked = this.now();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.refreshDocker(), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+    const now = this.now();
+    const last = this.lastDocker;
+    if (!last) {
+      const secs = ((now.getTime() - asked.getTime()) / 1000).toFixed(1);
+      return deploykit.emptyDockerStatus(`Docker has not answered (waited ${secs} s); still asking in the background.`);
+    }
+    const age_seconds = Math.max(0, Math.floor((now.getTime() - last.at.getTime()) / 1000));
+    return { ...last.value, checked_at: last.at.toISOString(), age_seconds };
+  }
+
+  private refreshDocker(): Promise<void> {
+    this.refreshing ??= (async () => {
+      const value = await this.opts.docker.status().catch((err: unknown) => deploykit.emptyDockerStatus(errText(err)));
+      if (value.reachable) await this.dockerRootDir();
+      this.lastDocker = { value, at: this.now() };
+      if (!value.reachable && !this.dockerDown) this.logger.warn({ error: value.error }, "Docker is unreachable");
+      if (value.reachable && this.dockerDown) this.logger.info("Docker is reachable again");
+      this.dockerDown = !value.reachable;
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   private async dockerRootDir(): Promise<string | undefined> {

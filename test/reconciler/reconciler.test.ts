@@ -5,7 +5,7 @@ import * as events from "../../src/events/index.ts";
 import * as deploykit from "../../src/index.ts";
 import * as reconciler from "../../src/reconciler/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
-import { BASE_IMAGE, ensureWebImage, fetchScript, WEB_IMAGE } from "./helpers.ts";
+import { BASE_IMAGE, buildImage, ensureWebImage, fetchScript, WEB_IMAGE } from "./helpers.ts";
 
 // The reconciler against the real dockerd and a real SQLite: every object it creates carries a
 // fresh instance id, and everything the test creates besides carries TEST_RUN_LABEL; both are
@@ -14,6 +14,9 @@ const instanceID = randomID("recon-");
 const run = randomID("run");
 const runLabels = { [TEST_RUN_LABEL]: run };
 const raw = rawDocker();
+const BAD_REGISTRY = "127.0.0.1:9";
+/** An image whose LABELs name the web service's ids (C04); removed in afterAll. */
+const FORGED_IMAGE = `deploykit-test/forged-labels:${run}`;
 
 function stores() {
   const db = new sqlite.DB(":memory:");
@@ -24,6 +27,7 @@ function stores() {
     services: new sqlite.ServiceService(db),
     deployments: new sqlite.DeploymentService(db),
     containers: new sqlite.ContainerService(db),
+    settings: new sqlite.SettingsService(db),
   };
 }
 
@@ -112,6 +116,10 @@ afterAll(async () => {
   await Promise.all(reconcilers.map((r) => r.stop()));
   await removeLabelled(raw, deploykit.LABEL_INSTANCE, instanceID);
   await removeLabelled(raw, TEST_RUN_LABEL, run);
+  await raw
+    .getImage(FORGED_IMAGE)
+    .remove({ force: true })
+    .catch(() => {});
   s.db.close();
 });
 
@@ -163,9 +171,71 @@ describe("Reconciler with dockerd and SQLite", () => {
     }
   });
 
+  it("Restart restarts a two-replica service one replica at a time in place; Stop keeps it down; Start brings the same deployment back", async () => {
+    const svc = await s.services.createService(project.id, { name: "pair", image: WEB_IMAGE });
+    const dep = await s.deployments.createDeployment(svc.id, { image: WEB_IMAGE, replicas: 2, env_vars: { VERSION: "p1" } });
+    rec.triggerService(svc.id);
+    await until("pair healthy", async () => (await deployment(dep.id)).status === "healthy", 60_000);
+    const startedAt = async () =>
+      new Map(
+        await Promise.all(
+          (await managed(deploykit.LABEL_SERVICE_ID, svc.id)).map(
+            async (c) => [c.Id, (await raw.getContainer(c.Id).inspect()).State] as const,
+          ),
+        ),
+      );
+    const before = await startedAt();
+    expect(before.size).toBe(2);
+    // Sampled every 100 ms during the restart: at least one replica is running at every sample.
+    let minRunning = 2;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const list = await managed(deploykit.LABEL_SERVICE_ID, svc.id);
+        minRunning = Math.min(minRunning, list.filter((c) => c.State === "running").length);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await s.services.requestRestart(svc.id);
+      rec.triggerService(svc.id);
+      await until(
+        "both replicas restarted",
+        async () => {
+          const now = await startedAt();
+          return [...before].every(([id, st]) => now.get(id) && now.get(id)!.StartedAt !== st.StartedAt && now.get(id)!.Running);
+        },
+        90_000,
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(minRunning).toBeGreaterThanOrEqual(1);
+    // In place: the same two containers.
+    expect([...(await startedAt()).keys()].sort()).toEqual([...before.keys()].sort());
+
+    await s.services.setRunState(svc.id, deploykit.RUN_STOP);
+    rec.triggerService(svc.id);
+    await until("stopped service has no containers", async () => (await managed(deploykit.LABEL_SERVICE_ID, svc.id)).length === 0);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await managed(deploykit.LABEL_SERVICE_ID, svc.id)).toHaveLength(0);
+    expect((await s.services.findServiceByID(svc.id)).status).toBe("stopped");
+
+    await s.services.setRunState(svc.id, deploykit.RUN_START);
+    rec.triggerService(svc.id);
+    await until("started again", async () => (await s.services.findServiceByID(svc.id)).status === "running", 60_000);
+    const again = await managed(deploykit.LABEL_SERVICE_ID, svc.id);
+    expect(again.map((c) => c.Labels[deploykit.LABEL_DEPLOYMENT_ID])).toEqual([dep.id, dep.id]);
+    await s.services.deleteService(svc.id);
+    rec.trigger();
+  });
+
   it("fails a bad image after three attempts while the previous deployment keeps serving", async () => {
-    // A registry that refuses connections at once (there is no registry here at all).
-    const dep = await s.deployments.createDeployment(web.id, { image: "127.0.0.1:9/deploykit-test/does-not-exist:404" });
+    // A registry that refuses connections at once (there is no registry here at all). It is a
+    // loopback address, which staging refuses (C08) unless the admin allow-lists it.
+    await s.settings.updateSettings({ registry_allowlist: [BAD_REGISTRY] });
+    const dep = await s.deployments.createDeployment(web.id, { image: `${BAD_REGISTRY}/deploykit-test/does-not-exist:404` });
     rec.triggerService(web.id);
     const failed = await until("bad image failed", async () => {
       const d = await deployment(dep.id);
@@ -204,6 +274,96 @@ describe("Reconciler with dockerd and SQLite", () => {
     const rows = await s.containers.findContainers({ service_id: web.id });
     expect(rows.items.map((r) => r.docker_container_id)).toEqual([now[0]!.Id]);
     await until("replacement serves", async () => (await httpGet(network, "web")) === "v2");
+  });
+
+  /** `docker run` by hand with a copy of `of`'s labels (so its deployment id), network and alias, env changed by `env`. */
+  async function byHand(of: string, alias: string, env: (e: string[]) => string[]): Promise<string> {
+    const info = await raw.getContainer(of).inspect();
+    const c = await raw.createContainer({
+      name: `dk-${run}-byhand-${randomID("")}`,
+      Image: info.Config.Image,
+      Env: env(info.Config.Env ?? []),
+      Labels: { ...info.Config.Labels, ...runLabels },
+      HostConfig: { NetworkMode: network },
+      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [alias] } } },
+    });
+    await c.start();
+    return c.id;
+  }
+
+  it("repairs, in one pass, a container recreated by hand with changed env and one disconnected from its network (D11)", async () => {
+    const api = await s.services.createService(project.id, { name: "api", image: WEB_IMAGE });
+    const apiDep = await s.deployments.createDeployment(api.id, { image: WEB_IMAGE, env_vars: { VERSION: "a1" } });
+    rec.triggerService(api.id);
+    await until("api healthy", async () => (await deployment(apiDep.id)).status === "healthy");
+    const [w] = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    const [a] = await managed(deploykit.LABEL_SERVICE_ID, api.id);
+    // web: removed and recreated by hand with its labels and VERSION changed.
+    const hand = await byHand(w!.Id, "web", (env) => env.map((e) => (e.startsWith("VERSION=") ? "VERSION=hacked" : e)));
+    await raw.getContainer(w!.Id).remove({ force: true });
+    // api: `docker network disconnect`.
+    await raw.getNetwork(network).disconnect({ Container: a!.Id, Force: true });
+
+    await rec.reconcileOnce();
+
+    const webNow = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    expect(webNow.map((c) => c.Id)).not.toContain(hand);
+    expect(webNow).toHaveLength(1);
+    expect((await raw.getContainer(webNow[0]!.Id).inspect()).Config.Env).toContain("VERSION=v2");
+    expect((await s.containers.findContainers({ service_id: web.id })).items.map((r) => r.docker_container_id)).toEqual([webNow[0]!.Id]);
+    const apiNow = await managed(deploykit.LABEL_SERVICE_ID, api.id);
+    expect(apiNow).toHaveLength(1);
+    expect(Object.keys(apiNow[0]!.NetworkSettings.Networks)).toEqual([network]);
+    expect((await s.containers.findContainers({ service_id: api.id })).items.map((r) => r.docker_container_id)).toEqual([apiNow[0]!.Id]);
+    await until("web serves v2", async () => (await httpGet(network, "web")) === "v2");
+    await until("api serves a1", async () => (await httpGet(network, "api")) === "a1");
+    expect([(await deployment(apiDep.id)).status, (await s.services.findServiceByID(web.id)).status]).toEqual(["healthy", "running"]);
+  });
+
+  it("does not adopt a container made by hand with a copy of its labels, nor one whose deployment id is unknown (C04)", async () => {
+    const [w] = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    const rowsBefore = (await s.containers.findContainers({ service_id: web.id })).items.map((r) => r.docker_container_id);
+    expect(rowsBefore).toEqual([w!.Id]);
+    // Same deployment id and replica as the real one, one variable added; Docker lists it first (newest).
+    const copy = await byHand(w!.Id, "web", (env) => [...env, "EXTRA=1"]);
+    const unknown = await raw.createContainer({
+      name: `dk-${run}-unknown-dep`,
+      Image: WEB_IMAGE,
+      Labels: { ...w!.Labels, ...runLabels, [deploykit.LABEL_DEPLOYMENT_ID]: "no-such-deployment" },
+      HostConfig: { NetworkMode: network },
+    });
+    await unknown.start();
+    await rec.reconcileOnce();
+    const rows = (await s.containers.findContainers({ service_id: web.id })).items.map((r) => r.docker_container_id);
+    expect(rows).toEqual([w!.Id]);
+    await expect(raw.getContainer(w!.Id).inspect()).resolves.toMatchObject({ State: { Running: true } });
+    expect((await managed(deploykit.LABEL_SERVICE_ID, web.id)).map((c) => c.Id)).not.toContain(copy);
+    expect(rows).not.toContain(unknown.id);
+    expect(await httpGet(network, "web")).toBe("v2");
+  });
+
+  it("overrides ownership labels an image carries: a service deployed from it is its own, not the one it names (C04)", async () => {
+    const [w] = await managed(deploykit.LABEL_SERVICE_ID, web.id);
+    const labels = [
+      deploykit.LABEL_INSTANCE,
+      deploykit.LABEL_PROJECT_ID,
+      deploykit.LABEL_SERVICE_ID,
+      deploykit.LABEL_DEPLOYMENT_ID,
+      deploykit.LABEL_REPLICA_INDEX,
+    ]
+      .map((k) => `${k}=${JSON.stringify(w!.Labels[k])}`)
+      .join(" ");
+    await buildImage(raw, FORGED_IMAGE, `FROM ${WEB_IMAGE}\nLABEL ${labels}\n`);
+    const evil = await s.services.createService(project.id, { name: "evil", image: FORGED_IMAGE });
+    const dep = await s.deployments.createDeployment(evil.id, { image: FORGED_IMAGE, env_vars: { VERSION: "evil" } });
+    rec.triggerService(evil.id);
+    await until("evil healthy", async () => (await deployment(dep.id)).status === "healthy");
+    const [e] = await managed(deploykit.LABEL_SERVICE_ID, evil.id);
+    expect(e!.Labels).toMatchObject({ [deploykit.LABEL_SERVICE_ID]: evil.id, [deploykit.LABEL_DEPLOYMENT_ID]: dep.id });
+    await rec.reconcileOnce();
+    expect((await managed(deploykit.LABEL_SERVICE_ID, web.id)).map((c) => c.Id)).toEqual([w!.Id]);
+    expect((await s.containers.findContainers({ service_id: web.id })).items.map((r) => r.docker_container_id)).toEqual([w!.Id]);
+    expect(await httpGet(network, "web")).toBe("v2");
   });
 
   it("never touches foreign objects, even ones with a forged managed-by label of another instance", async () => {
@@ -251,7 +411,7 @@ describe("Reconciler with dockerd and SQLite", () => {
     const svc = await s.services.createService(p2.id, { name: "cache", image: WEB_IMAGE });
     const dep = await s.deployments.createDeployment(svc.id, {
       image: WEB_IMAGE,
-      replicas: 2,
+      replicas: 1,
       volumes: [{ name: "data", mount_path: "/data" }],
       env_vars: { VERSION: "c1", DATA_DIR: "/data" },
     });

@@ -32,6 +32,9 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     volumes: [],
     resources: null,
     replicas: 1,
+    stop_grace_seconds: 30,
+    start_command: null,
+    entrypoint: null,
     created_at: "",
     updated_at: "",
     ...extra,
@@ -74,6 +77,9 @@ describe("serviceOverrides", () => {
       volumes: [],
       resources: null,
       replicas: 2,
+      stop_grace_seconds: 30,
+      start_command: null,
+      entrypoint: null,
     });
   });
 });
@@ -190,6 +196,50 @@ describe("compactDiff", () => {
       ["service:s1", 'Service "web"', "deleting"],
     ]);
     expect(d[2]?.env.map((e) => e.key)).toEqual(["K", "L"]);
+  });
+
+  it("warns before Deploy that a running service with a volume stops before it restarts", () => {
+    const db = service("s2", "db", {
+      active_deployment_id: "d2",
+      volumes: [{ name: "data", mount_path: "/data" }],
+      stop_grace_seconds: 45,
+    });
+    const withDB = { ...ctx, services: new Map([...ctx.services, ["s2", db]]) };
+    const d = compactDiff(
+      [
+        change("env_var.update", { target_id: "e1", payload: { scope: "service", scope_id: "s2", key: "A", old_value: "1", value: "2" } }),
+        change("service.update", { target_id: "s1", payload: { image: "nginx:2" } }),
+      ],
+      withDB,
+    );
+    expect(d.find((g) => g.id === "service:s2")?.warning).toMatch(/volume.*stops the running container \(up to 45 s/);
+    // A stateless service is redeployed start-first: no warning.
+    expect(d.find((g) => g.id === "service:s1")?.warning).toBeUndefined();
+    // Nor for a service that never ran, or one being deleted.
+    const fresh = { ...withDB, services: new Map([["s2", { ...db, active_deployment_id: null }]]) };
+    expect(compactDiff([change("service.update", { target_id: "s2", payload: { image: "pg:16" } })], fresh)[0]?.warning).toBeUndefined();
+    expect(compactDiff([change("service.delete", { target_id: "s2" })], withDB)[0]?.warning).toBeUndefined();
+  });
+
+  it("warns on project and group variables that reach a running service with a volume", () => {
+    const db = service("s2", "db", { active_deployment_id: "d2", volumes: [{ name: "data", mount_path: "/data" }] });
+    const withDB = {
+      ...ctx,
+      services: new Map([...ctx.services, ["s2", db]]),
+      nodes: new Map([
+        ["g1", { id: "g1", type: "group" as const, label: "Backend" }],
+        ["n1", { id: "n1", type: "service" as const, label: "web", service_id: "s1", parent_id: "g1" }],
+        ["n2", { id: "n2", type: "service" as const, label: "db", service_id: "s2", parent_id: "" }],
+      ]),
+    };
+    const project = compactDiff(
+      [change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "A", value: "1" } })],
+      withDB,
+    );
+    expect(project[0]?.warning).toMatch(/Services with a volume \(db\)/);
+    // Group g1 holds only the stateless web service.
+    const group = compactDiff([change("env_var.create", { target_id: "g1", payload: { scope: "group", key: "A", value: "1" } })], withDB);
+    expect(group[0]?.warning).toBeUndefined();
   });
 
   it("undo is offered only for removable entries", () => {

@@ -3,6 +3,7 @@ import type { PortMapping, Resources, VolumeMount } from "../../../src/deploymen
 import type { EnvVar } from "../../../src/envvar.ts";
 import type { PendingChange } from "../../../src/pending-change.ts";
 import type { Service } from "../../../src/service.ts";
+import { formatCommand } from "./command.ts";
 
 /**
  * The UI's projection of the staged-change log (original §8.6): what each service will look like,
@@ -24,6 +25,9 @@ export interface ServiceSettings {
   volumes: VolumeMount[];
   resources: Resources | null;
   replicas: number;
+  stop_grace_seconds: number;
+  start_command: string[] | null;
+  entrypoint: string[] | null;
 }
 
 export interface ServiceOverride {
@@ -35,10 +39,13 @@ export interface ServiceOverride {
   volumes?: VolumeMount[];
   resources?: Resources | null;
   replicas?: number;
+  stop_grace_seconds?: number;
+  start_command?: string[] | null;
+  entrypoint?: string[] | null;
   deleted: boolean;
 }
 
-const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas"] as const;
+const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds", "start_command", "entrypoint"] as const;
 
 /** Latest staged name, icon, settings and delete flag per service id. */
 export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
@@ -74,6 +81,9 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     volumes: override?.volumes ?? service.volumes ?? [],
     resources: override?.resources !== undefined ? override.resources : (service.resources ?? null),
     replicas: override?.replicas ?? service.replicas ?? 1,
+    stop_grace_seconds: override?.stop_grace_seconds ?? service.stop_grace_seconds ?? 30,
+    start_command: override?.start_command !== undefined ? override.start_command : (service.start_command ?? null),
+    entrypoint: override?.entrypoint !== undefined ? override.entrypoint : (service.entrypoint ?? null),
   };
 }
 
@@ -157,6 +167,8 @@ export interface DiffGroup {
   id: string;
   title: string;
   badge?: "creating" | "deleting";
+  /** Said before Deploy: what the change costs (a service with a volume stops before it restarts). */
+  warning?: string;
   fields: DiffField[];
   env: DiffEnv[];
   /** Every entry that contributed to the group. */
@@ -201,7 +213,21 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   volumes: { label: "Volumes", fmt: (v) => formatVolumes(v as VolumeMount[]) },
   resources: { label: "Limits", fmt: (v) => formatResources(v as Resources | null) },
   replicas: { label: "Replicas", fmt: (v) => String(v ?? 1) },
+  stop_grace_seconds: { label: "Stop grace", fmt: (v) => `${v ?? 30} s` },
+  start_command: { label: "Command", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
+  entrypoint: { label: "Entrypoint", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
 };
+
+/**
+ * The warning shown above Deploy for a running service with a volume that the change redeploys: it
+ * is stopped before its new container starts (never two containers on one volume).
+ */
+export function volumeRedeployWarning(service: Service | undefined, override: ServiceOverride | undefined): string | undefined {
+  if (!service?.active_deployment_id || override?.deleted) return undefined;
+  const settings = effectiveSettings(service, override);
+  if (settings.volumes.length === 0 && (service.volumes ?? []).length === 0) return undefined;
+  return `Has a volume: Deploy stops the running container (up to ${settings.stop_grace_seconds} s to shut down) before the new one starts, so the service is briefly unavailable.`;
+}
 
 function groupLabel(ctx: DiffContext, id: string | null | undefined): string {
   if (!id) return "(top-level)";
@@ -212,6 +238,21 @@ function groupLabel(ctx: DiffContext, id: string | null | undefined): string {
 function serviceNodeParent(ctx: DiffContext, serviceID: string): string | null {
   for (const n of ctx.nodes.values()) if (n.service_id === serviceID) return n.parent_id ?? null;
   return null;
+}
+
+/**
+ * Project and group variables reach every service under them: the running services with a volume
+ * among those are stopped before they restart, and the diff says which.
+ */
+function sharedVariableWarning(ctx: DiffContext, groupID: string, overrides: Map<string, ServiceOverride>): string | undefined {
+  const inScope = (svc: Service) =>
+    groupID === "project" || (groupID.startsWith("group:") && serviceNodeParent(ctx, svc.id) === groupID.slice(6));
+  const names = [...ctx.services.values()]
+    .filter((svc) => inScope(svc) && volumeRedeployWarning(svc, overrides.get(svc.id)) !== undefined)
+    .map((svc) => svc.name)
+    .sort();
+  if (names.length === 0) return undefined;
+  return `Services with a volume (${names.join(", ")}) are stopped before their new container starts, so they are briefly unavailable.`;
 }
 
 /** Groups the log per target with latest-wins fields and merged env var rows; empty groups hidden. */
@@ -324,6 +365,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
     }
   }
 
+  const overrides = serviceOverrides(changes);
   const out: DiffGroup[] = [];
   for (const g of groups.values()) {
     const fields = [...g.fieldMap.values()].filter((f) => f.before !== f.after || g.badge === "creating");
@@ -331,7 +373,23 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
       .filter((e) => !(e.kind === "edit" && e.before === e.after))
       .sort((a, b) => a.key.localeCompare(b.key));
     if (fields.length === 0 && env.length === 0 && !g.badge) continue;
-    out.push({ id: g.id, title: g.title, ...(g.badge ? { badge: g.badge } : {}), fields, env, changeIds: g.changeIds });
+    const serviceID = g.id.startsWith("service:") && !g.id.startsWith("service:temp:") ? g.id.slice("service:".length) : null;
+    const warning = serviceID
+      ? !g.badge
+        ? volumeRedeployWarning(ctx.services.get(serviceID), overrides.get(serviceID))
+        : undefined
+      : env.length > 0
+        ? sharedVariableWarning(ctx, g.id, overrides)
+        : undefined;
+    out.push({
+      id: g.id,
+      title: g.title,
+      ...(g.badge ? { badge: g.badge } : {}),
+      ...(warning ? { warning } : {}),
+      fields,
+      env,
+      changeIds: g.changeIds,
+    });
   }
   const rank = (id: string) => (id === "project" ? 0 : id.startsWith("group:") ? 1 : 2);
   return out.sort((a, b) => rank(a.id) - rank(b.id));

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { LOG_FORMATS, type LogFormat } from "./logfmt.ts";
 
 export const VERSION = "0.1.0";
 
@@ -15,6 +16,10 @@ export interface Config {
   /** Client addresses from X-Forwarded-For (rate limits): off, N trusted hops, or trusted proxy CIDRs. */
   trustProxy: TrustProxy;
   spaDir: string | null;
+  /** auto: text lines when stdout is a terminal (and CI is unset), JSON lines otherwise. */
+  logFormat: LogFormat;
+  /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
+  wsPingIntervalMs: number;
 }
 
 export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
@@ -39,6 +44,8 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
                                last hop (bare flag), the last N hops, or proxies in a comma-separated list
                                of addresses/CIDRs, e.g. -trust-proxy=10.0.0.0/8,127.0.0.1 (DEPLOYKIT_TRUST_PROXY)
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
+  -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
+  -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
   -version                     print the version and exit
   -help                        print this help and exit
 `;
@@ -118,6 +125,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "trust-proxy": { type: "boolean" },
       "trust-proxy-value": { type: "string" },
       "spa-dir": { type: "string" },
+      "log-format": { type: "string" },
+      "ws-ping-interval": { type: "string" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -127,6 +136,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   const db = values.db ?? env.DEPLOYKIT_DB ?? "deploykit.db";
   const logLevel = values["log-level"] ?? env.DEPLOYKIT_LOG_LEVEL ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) throw new Error(`invalid -log-level "${logLevel}" (want ${LEVELS.join("|")})`);
+  const logFormat = values["log-format"] ?? env.DEPLOYKIT_LOG_FORMAT ?? "auto";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
+    throw new Error(`invalid -log-format "${logFormat}" (want ${LOG_FORMATS.join("|")})`);
+  const wsPing = parseDuration(values["ws-ping-interval"] ?? env.DEPLOYKIT_WS_PING_INTERVAL ?? "30s");
+  if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
   const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
@@ -145,6 +159,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     sessionMaxAgeMs,
     trustProxy: parseTrustProxy(values["trust-proxy-value"] ?? (values["trust-proxy"] ? "1" : (env.DEPLOYKIT_TRUST_PROXY ?? ""))),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
+    logFormat: logFormat as LogFormat,
+    wsPingIntervalMs: wsPing,
   };
   if (positionals[0] === "backup") {
     const file = positionals[1];

@@ -8,7 +8,7 @@ import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
 import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
-import { SystemService } from "../../sysinfo/index.ts";
+import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
 import { tightenDataModes } from "./file-modes.ts";
 import { SetupToken, setupURL } from "./setup-token.ts";
@@ -70,13 +70,13 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
   const users = new sqlite.UserService(db);
   const auth = new sqlite.AuthService(db, { sessionMaxAgeMs: cfg.sessionMaxAgeMs });
   const services = new sqlite.ServiceService(db);
-  const deployments = new sqlite.DeploymentService(db);
+  const deployments = new sqlite.DeploymentService(db, { hostAddresses });
   const containers = new sqlite.ContainerService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
   const listenPort = splitAddr(cfg.addr).port;
   const reservedHostPorts = new Map(listenPort > 0 ? [[listenPort, "the DeployKit daemon listens on it"]] : []);
-  const pendingChanges = new sqlite.PendingChangeService(db, { reservedHostPorts, ...(faultPoint ? { faultPoint } : {}) });
+  const pendingChanges = new sqlite.PendingChangeService(db, { hostAddresses, reservedHostPorts, ...(faultPoint ? { faultPoint } : {}) });
   const setup = SetupToken.prepare(cfg.dataDir, await auth.canRegister());
 
   const dockerOpts: docker.ClientOptions = { instanceID, logger };
@@ -135,6 +135,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Dae
     trustProxy: cfg.trustProxy,
     spaDir: cfg.spaDir ?? defaultSPADir(),
     version: VERSION,
+    limits: { wsPingIntervalMs: cfg.wsPingIntervalMs },
   });
   let port: number;
   try {

@@ -1,5 +1,6 @@
 import pino from "pino";
 import type * as deploykit from "../../index.ts";
+import { type LogFormat, textDestination, textLogs } from "./logfmt.ts";
 
 /**
  * Fields that may carry secrets, removed from every log line (PRODUCT §4.18): credentials in headers
@@ -33,7 +34,7 @@ export const REDACT_PATHS = [
   "*.env",
 ];
 
-/** JSON lines on stdout (or `dest`), at `level`, with secrets redacted. */
+/** JSON lines on stdout (or to `dest`, e.g. logfmt's text lines), at `level`, with secrets redacted. */
 export function newLogger(level: string, dest?: pino.DestinationStream): deploykit.Logger & pino.Logger {
   return pino(
     {
@@ -44,4 +45,13 @@ export function newLogger(level: string, dest?: pino.DestinationStream): deployk
     },
     dest,
   ) as deploykit.Logger & pino.Logger;
+}
+
+/** Where `-log-format` sends the daemon's lines: text to a terminal (coloured unless NO_COLOR), else pino's JSON on stdout. */
+export function logDestination(
+  format: LogFormat,
+  stdout: NodeJS.WriteStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): pino.DestinationStream | undefined {
+  return textLogs(format, stdout.isTTY, env) ? textDestination(stdout, !env.NO_COLOR) : undefined;
 }

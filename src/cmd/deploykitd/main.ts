@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { HELP, type ParsedArgs, parseConfig, VERSION } from "./config.ts";
 import { backup, type Daemon, startDaemon } from "./daemon.ts";
-import { newLogger } from "./logger.ts";
+import { logDestination, newLogger } from "./logger.ts";
 import { resetPassword } from "./reset-password.ts";
 
 async function main(): Promise<void> {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const logger = newLogger(parsed.config.logLevel);
+  const logger = newLogger(parsed.config.logLevel, logDestination(parsed.config.logFormat));
   let daemon: Daemon | null = null;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {

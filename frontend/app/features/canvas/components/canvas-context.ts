@@ -9,6 +9,7 @@ export interface DraftSubmit {
   env_vars: { key: string; value: string }[];
   ports?: { container_port: number; host_port?: number; protocol?: "tcp" | "udp" }[];
   volumes?: DraftPrefill["volumes"];
+  start_command?: string[];
 }
 
 /** Stable callbacks the custom nodes use to change the canvas (identity never changes). */

@@ -422,6 +422,7 @@ export function ProjectCanvas({ project }: { project: Project }) {
       env_vars: p.env_vars.map((e) => ({ key: e.key, value: e.value ?? "" })),
       ...(p.ports ? { ports: p.ports } : {}),
       ...(p.volumes ? { volumes: p.volumes } : {}),
+      ...(p.start_command ? { start_command: p.start_command } : {}),
     });
   };
 

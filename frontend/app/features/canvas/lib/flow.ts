@@ -48,6 +48,8 @@ export interface DraftPrefill {
   env_vars: { key: string; value: string }[];
   ports?: PortMapping[];
   volumes?: { name: string; mount_path: string }[];
+  /** A preset's command (e.g. Redis started with its password enforced). */
+  start_command?: string[];
 }
 
 export interface LocalDraft {

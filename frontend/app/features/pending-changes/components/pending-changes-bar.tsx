@@ -78,6 +78,11 @@ function PendingChangesBarView({
                   {g.badge === "creating" ? <Badge variant="success">creating</Badge> : null}
                   {g.badge === "deleting" ? <Badge variant="destructive">deleting</Badge> : null}
                 </h3>
+                {g.warning ? (
+                  <p className="mb-1.5 rounded-md bg-amber-500/10 px-2 py-1 text-xs text-amber-200" data-testid="diff-warning">
+                    {g.warning}
+                  </p>
+                ) : null}
                 <ul className="grid gap-1 text-xs">
                   {g.fields.map((f) => (
                     <li key={f.label} className="flex items-center gap-2">

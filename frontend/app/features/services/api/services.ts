@@ -87,3 +87,18 @@ export function useRollback(pid: string, sid: string) {
     },
   });
 }
+
+export type ServiceAction = "restart" | "stop" | "start";
+
+/** The immediate actions (not staged): Restart one replica at a time, Stop and keep down, Start again. */
+export function serviceAction(pid: string, sid: string, action: ServiceAction): Promise<Service> {
+  return api<Service>(`${base(pid)}/${encodeURIComponent(sid)}/${action}`, { method: "POST" });
+}
+
+export function useServiceAction(pid: string, sid: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (action: ServiceAction) => serviceAction(pid, sid, action),
+    onSuccess: (svc) => upsertServiceInCache(qc, pid, svc),
+  });
+}

@@ -1,4 +1,4 @@
-import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, History, Loader2, RotateCcw, ScrollText } from "lucide-react";
+import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, HardDrive, History, Loader2, RotateCcw, ScrollText } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
 import type { Deployment, DeploymentStatus } from "../../../../../src/deployment.ts";
@@ -38,6 +38,21 @@ export function classifyDeployments(list: readonly Deployment[], activeID: strin
   return { active, inFlight, history };
 }
 
+/**
+ * Why a deployment briefly stopped the service: a service with a volume is redeployed stop-first (the
+ * old container is stopped and gone before the new one starts, so two containers never share a
+ * volume). Null for start-first deployments, cancelled ones, and the service's first deployment.
+ */
+export function rolloutNote(d: Deployment, list: readonly Deployment[]): string | null {
+  if ((d.volumes?.length ?? 0) === 0 || d.status === "cancelled") return null;
+  const at = Date.parse(d.created_at);
+  if (!list.some((o) => o.id !== d.id && Date.parse(o.created_at) <= at && o.status !== "cancelled")) return null;
+  const grace = d.stop_grace_seconds ?? 30;
+  return d.status === "pending"
+    ? `Will stop the old container first (up to ${grace} s to shut down) because this service has a volume.`
+    : "Stopped the old container first because this service has a volume.";
+}
+
 export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: string; service: Service; onViewLogs?: () => void }) {
   const deployments = useDeployments(projectID, service.id);
   const [showHistory, setShowHistory] = useState(true);
@@ -56,9 +71,9 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
   return (
     <div className="grid grid-cols-1 gap-3" data-testid="deployments">
       {inFlight.map((d) => (
-        <DeploymentRow key={d.id} d={d} />
+        <DeploymentRow key={d.id} d={d} note={rolloutNote(d, deployments.data)} />
       ))}
-      {active ? <DeploymentRow d={active} active onViewLogs={onViewLogs} /> : null}
+      {active ? <DeploymentRow d={active} active onViewLogs={onViewLogs} note={rolloutNote(active, deployments.data)} /> : null}
       {history.length > 0 ? (
         <div className="grid grid-cols-1 gap-2">
           <button
@@ -74,6 +89,7 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
                 <DeploymentRow
                   key={d.id}
                   d={d}
+                  note={rolloutNote(d, deployments.data)}
                   onRollback={d.status === "healthy" || d.status === "superseded" ? () => setTarget(d) : undefined}
                 />
               ))
@@ -112,9 +128,11 @@ function DeploymentRow({
   active = false,
   onRollback,
   onViewLogs,
+  note = null,
 }: {
   d: Deployment;
   active?: boolean;
+  note?: string | null;
   onRollback?: (() => void) | undefined;
   onViewLogs?: (() => void) | undefined;
 }) {
@@ -162,6 +180,12 @@ function DeploymentRow({
         <span>ports {formatPorts(d.ports)}</span>
         {d.status === "failed" && d.attempt_count > 1 ? <span>{d.attempt_count} attempts</span> : null}
       </div>
+      {note ? (
+        <p className="flex items-center gap-1.5 text-xs text-amber-300/90" data-testid="rollout-note">
+          <HardDrive className="size-3.5 shrink-0" />
+          {note}
+        </p>
+      ) : null}
       {d.status === "failed" ? (
         <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
           <p className="text-red-200">

@@ -1,10 +1,11 @@
-import { ImageIcon } from "lucide-react";
+import { ImageIcon, Play, RotateCw, Square } from "lucide-react";
 import { useEffect, useState } from "react";
 import { toast } from "sonner";
 import type { Service } from "../../../../../src/service.ts";
 import { ServiceIcon } from "../../../components/service-icon.tsx";
 import { SidePanel } from "../../../components/side-panel.tsx";
 import { Button } from "../../../components/ui/button.tsx";
+import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Input } from "../../../components/ui/input.tsx";
 import { Tabs } from "../../../components/ui/tabs.tsx";
 import { errorText } from "../../../lib/api-client.ts";
@@ -12,7 +13,7 @@ import { serviceOverrides } from "../../../lib/diff.ts";
 import { cn } from "../../../lib/utils.ts";
 import { iconURLError } from "../../../lib/validation.ts";
 import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
-import { useUpdateService } from "../api/services.ts";
+import { type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
 import { DeploymentsTab } from "./deployments-tab.tsx";
 import { LogsTab } from "./logs-tab.tsx";
 import { SettingsTab } from "./settings-tab.tsx";
@@ -53,6 +54,7 @@ export function ServicePanel({
       icon={<IconEditor projectID={projectID} service={service} icon={icon ?? null} />}
       onClose={onClose}
     >
+      <ServiceActions projectID={projectID} service={service} />
       <div className="sticky top-0 z-10 border-b border-border bg-card px-4 py-2">
         <Tabs value={tab} onValueChange={setTab} items={TABS} />
       </div>
@@ -68,6 +70,57 @@ export function ServicePanel({
         )}
       </div>
     </SidePanel>
+  );
+}
+
+const ACTION_DONE: Record<ServiceAction, string> = {
+  restart: "Restarting, one replica at a time",
+  stop: "Service stopped",
+  start: "Service starting",
+};
+
+/** Restart, Stop (confirmed) and Start: immediate, they change no configuration. */
+function ServiceActions({ projectID, service }: { projectID: string; service: Service }) {
+  const action = useServiceAction(projectID, service.id);
+  const [confirmStop, setConfirmStop] = useState(false);
+  const run = (a: ServiceAction, after?: () => void) =>
+    action.mutate(a, {
+      onSuccess: () => {
+        toast.success(ACTION_DONE[a]);
+        after?.();
+      },
+      onError: (e) => toast.error(errorText(e)),
+    });
+  const stopped = service.status === "stopped";
+  const deployed = service.active_deployment_id !== null;
+  if (!deployed && !stopped) return null;
+  return (
+    <div className="flex items-center gap-2 border-b border-border px-4 py-2" data-testid="service-actions">
+      {stopped ? (
+        <Button size="sm" variant="outline" onClick={() => run("start")} disabled={action.isPending}>
+          <Play /> Start
+        </Button>
+      ) : (
+        <>
+          <Button size="sm" variant="outline" onClick={() => run("restart")} disabled={action.isPending}>
+            <RotateCw /> Restart
+          </Button>
+          <Button size="sm" variant="outline" onClick={() => setConfirmStop(true)} disabled={action.isPending}>
+            <Square /> Stop
+          </Button>
+        </>
+      )}
+      <ConfirmDialog
+        open={confirmStop}
+        onOpenChange={setConfirmStop}
+        title={`Stop ${service.name}?`}
+        description="Its containers are stopped and stay down until you start it again. The deployment and its data are kept."
+        confirmLabel="Stop"
+        destructive
+        pending={action.isPending}
+        onConfirm={() => run("stop", () => setConfirmStop(false))}
+      />
+    </div>
   );
 }
 

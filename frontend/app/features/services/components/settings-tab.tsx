@@ -2,17 +2,19 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Plus, Trash2, X } from "lucide-react";
 import { useMemo, useState } from "react";
 import { toast } from "sonner";
-import type { PortMapping, Resources, VolumeMount } from "../../../../../src/deployment.ts";
+import type { Resources, VolumeMount } from "../../../../../src/deployment.ts";
 import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
-import { iconURLError, MAX_REPLICAS, parsePort, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
+import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
+import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
 
 export function SettingsTab({ projectID, service, taken }: { projectID: string; service: Service; taken: ReadonlySet<string> }) {
   const pending = usePendingChanges(projectID);
@@ -140,23 +142,26 @@ function IconCard({ projectID, service, current }: { projectID: string; service:
 
 interface RuntimeForm {
   image: string;
-  containerPort: string;
-  hostPort: string;
+  ports: PortRow[];
   replicas: string;
   memory: string;
   cpus: string;
+  stopGrace: string;
+  command: string;
+  entrypoint: string;
   volumes: VolumeMount[];
 }
 
 function toForm(s: ReturnType<typeof effectiveSettings>): RuntimeForm {
-  const p = s.ports[0];
   return {
     image: s.image,
-    containerPort: p ? String(p.container_port) : "",
-    hostPort: p?.host_port ? String(p.host_port) : "",
+    ports: toPortRows(s.ports),
     replicas: String(s.replicas || 1),
     memory: s.resources?.memory_mb ? String(s.resources.memory_mb) : "",
     cpus: s.resources?.cpus ? String(s.resources.cpus) : "",
+    stopGrace: String(s.stop_grace_seconds ?? 30),
+    command: formatCommand(s.start_command),
+    entrypoint: formatCommand(s.entrypoint),
     volumes: s.volumes.map((v) => ({ ...v })),
   };
 }
@@ -179,11 +184,28 @@ function RuntimeCard({
       "volumes",
       f.volumes.map((x, j) => (j === i ? { ...x, ...patch } : x)),
     );
-  const cp = parsePort(f.containerPort, "Container port");
-  const hp = parsePort(f.hostPort, "Public port");
+  const portsParsed = portsFromRows(f.ports);
+  const setPort = (i: number, patch: Partial<PortRow>) =>
+    set(
+      "ports",
+      f.ports.map((x, j) => (j === i ? { ...x, ...patch } : x)),
+    );
   const replicas = Number(f.replicas);
   const replicasErr =
-    !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS ? `Replicas must be between 1 and ${MAX_REPLICAS}.` : null;
+    !Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS
+      ? `Replicas must be between 1 and ${MAX_REPLICAS}.`
+      : replicas > 1 && f.volumes.length > 0
+        ? "A service with a volume runs one replica: two containers never share a volume."
+        : null;
+  const command = parseCommand(f.command);
+  const commandErr = command.error ?? null;
+  const entrypoint = parseCommand(f.entrypoint);
+  const entrypointErr = entrypoint.error ?? null;
+  const stopGrace = Number(f.stopGrace);
+  const stopGraceErr =
+    f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > 300
+      ? "Stop grace must be a whole number of seconds from 0 to 300."
+      : null;
   const memory = f.memory.trim() === "" ? 0 : Number(f.memory);
   const memoryErr =
     !Number.isInteger(memory) || memory < 0 || (memory > 0 && memory < 6) ? "Memory must be empty (no limit) or at least 6 MiB." : null;
@@ -198,21 +220,18 @@ function RuntimeCard({
           : null,
     )
     .find(Boolean);
-  const portErr =
-    cp.error ?? hp.error ?? (hp.value !== undefined && cp.value === undefined ? "Set the container port to publish it." : null);
+  const portErr = portsParsed.error?.message ?? null;
 
   const build = (): ServiceUpdate => {
     const upd: ServiceUpdate = {};
     if (f.image.trim() !== initial.image) upd.image = f.image.trim();
-    if (f.containerPort !== initial.containerPort || f.hostPort !== initial.hostPort) {
-      const rest = current.ports.slice(1);
-      const ports: PortMapping[] =
-        cp.value !== undefined
-          ? [{ container_port: cp.value, ...(hp.value !== undefined ? { host_port: hp.value } : {}), protocol: "tcp" }, ...rest]
-          : rest;
-      upd.ports = ports;
-    }
+    if (!portsParsed.error && JSON.stringify(portsParsed.ports) !== JSON.stringify(current.ports)) upd.ports = portsParsed.ports;
     if (f.replicas !== initial.replicas) upd.replicas = replicas;
+    if (f.stopGrace !== initial.stopGrace) upd.stop_grace_seconds = stopGrace;
+    if (f.command.trim() !== initial.command && JSON.stringify(command.argv) !== JSON.stringify(current.start_command ?? []))
+      upd.start_command = command.argv.length > 0 ? command.argv : null;
+    if (f.entrypoint.trim() !== initial.entrypoint && JSON.stringify(entrypoint.argv) !== JSON.stringify(current.entrypoint ?? []))
+      upd.entrypoint = entrypoint.argv.length > 0 ? entrypoint.argv : null;
     if (f.memory !== initial.memory || f.cpus !== initial.cpus) {
       const r: Resources = { ...(current.resources ?? {}) };
       if (memory > 0) r.memory_mb = memory;
@@ -226,7 +245,17 @@ function RuntimeCard({
   };
   const upd = build();
   const dirty = Object.keys(upd).length > 0;
-  const invalid = !!(portErr || replicasErr || memoryErr || cpusErr || volErr || f.image.trim() === "");
+  const invalid = !!(
+    portErr ||
+    replicasErr ||
+    stopGraceErr ||
+    commandErr ||
+    entrypointErr ||
+    memoryErr ||
+    cpusErr ||
+    volErr ||
+    f.image.trim() === ""
+  );
   const serverErr = (k: string) => fieldError(update.error, k);
   return (
     <Card>
@@ -245,30 +274,64 @@ function RuntimeCard({
           <Field label="Image" htmlFor="svc-image" error={serverErr("image")}>
             <Input id="svc-image" className="font-mono" value={f.image} onChange={(e) => set("image", e.target.value)} />
           </Field>
-          <div className="grid grid-cols-2 gap-3">
-            <Field label="Container port" htmlFor="svc-cport" error={cp.error ?? serverErr("ports[0].container_port")}>
-              <Input
-                id="svc-cport"
-                inputMode="numeric"
-                value={f.containerPort}
-                onChange={(e) => set("containerPort", e.target.value)}
-                placeholder="none"
-              />
-            </Field>
-            <Field
-              label="Public port"
-              htmlFor="svc-hport"
-              error={hp.error ?? (portErr && !cp.error ? portErr : null) ?? serverErr("ports[0].host_port")}
-              hint="Published on this host."
+          <div className="grid grid-cols-1 gap-2">
+            <span className="text-sm font-medium">Ports</span>
+            {f.ports.length === 0 ? <p className="text-xs text-muted-foreground">No ports: reachable by no one.</p> : null}
+            {f.ports.map((row, i) => (
+              <div key={i} className="flex items-center gap-2" data-testid="port-row">
+                <Input
+                  id={i === 0 ? "svc-cport" : undefined}
+                  aria-label="Container port"
+                  inputMode="numeric"
+                  className="w-28"
+                  value={row.container}
+                  placeholder="container"
+                  onChange={(e) => setPort(i, { container: e.target.value })}
+                />
+                <Input
+                  id={i === 0 ? "svc-hport" : undefined}
+                  aria-label="Public port"
+                  inputMode="numeric"
+                  className="w-32"
+                  value={row.host}
+                  placeholder="not published"
+                  onChange={(e) => setPort(i, { host: e.target.value })}
+                />
+                <select
+                  aria-label="Protocol"
+                  className="h-9 rounded-md border border-input bg-transparent px-2 text-sm"
+                  value={row.protocol}
+                  onChange={(e) => setPort(i, { protocol: e.target.value === "udp" ? "udp" : "tcp" })}
+                >
+                  <option value="tcp">TCP</option>
+                  <option value="udp">UDP</option>
+                </select>
+                <Button
+                  variant="ghost"
+                  size="icon"
+                  aria-label="Remove port"
+                  onClick={() =>
+                    set(
+                      "ports",
+                      f.ports.filter((_, j) => j !== i),
+                    )
+                  }
+                >
+                  <X />
+                </Button>
+              </div>
+            ))}
+            <p className="min-h-4 text-xs text-destructive">
+              {portErr ? `Port ${(portsParsed.error?.row ?? 0) + 1}: ${portErr}` : (serverErr("ports") ?? "")}
+            </p>
+            <Button
+              variant="outline"
+              size="sm"
+              className="w-fit"
+              onClick={() => set("ports", [...f.ports, { container: "", host: "", protocol: "tcp" }])}
             >
-              <Input
-                id="svc-hport"
-                inputMode="numeric"
-                value={f.hostPort}
-                onChange={(e) => set("hostPort", e.target.value)}
-                placeholder="not published"
-              />
-            </Field>
+              <Plus /> Add port
+            </Button>
           </div>
           <div className="grid grid-cols-3 gap-3">
             <Field label="Replicas" htmlFor="svc-replicas" error={replicasErr ?? serverErr("replicas")}>
@@ -300,6 +363,62 @@ function RuntimeCard({
               />
             </Field>
           </div>
+          <Field
+            label="Start command"
+            htmlFor="svc-command"
+            error={commandErr ?? serverErr("start_command")}
+            hint={
+              command.argv.length > 0
+                ? `Runs as ${JSON.stringify(command.argv)} — no shell; \${{VAR}} is this service's variable.`
+                : "Empty: the image's own command."
+            }
+          >
+            <Input
+              id="svc-command"
+              className="font-mono"
+              value={f.command}
+              placeholder="image default"
+              onChange={(e) => set("command", e.target.value)}
+            />
+          </Field>
+          <Field
+            label="Entrypoint"
+            htmlFor="svc-entrypoint"
+            error={entrypointErr ?? serverErr("entrypoint")}
+            hint={
+              entrypoint.argv.length > 0
+                ? `Runs as ${JSON.stringify(entrypoint.argv)}, before the start command.`
+                : "Empty: the image's own entrypoint."
+            }
+          >
+            <Input
+              id="svc-entrypoint"
+              className="font-mono"
+              value={f.entrypoint}
+              placeholder="image default"
+              onChange={(e) => set("entrypoint", e.target.value)}
+            />
+          </Field>
+          <Field
+            label="Stop grace (seconds)"
+            htmlFor="svc-stop-grace"
+            error={stopGraceErr ?? serverErr("stop_grace_seconds")}
+            hint={
+              f.volumes.length > 0
+                ? "Time the old container gets to shut down cleanly. With a volume, Deploy stops it before the new one starts."
+                : "Time a container gets to shut down cleanly before it is killed."
+            }
+          >
+            <Input
+              id="svc-stop-grace"
+              type="number"
+              min={0}
+              max={300}
+              className="w-32"
+              value={f.stopGrace}
+              onChange={(e) => set("stopGrace", e.target.value)}
+            />
+          </Field>
           <div className="grid grid-cols-1 gap-2">
             <span className="text-sm font-medium">Volumes</span>
             {f.volumes.length === 0 ? (

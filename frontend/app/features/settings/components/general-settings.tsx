@@ -2,9 +2,9 @@ import { useState } from "react";
 import { toast } from "sonner";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
-import { Field, Input } from "../../../components/ui/input.tsx";
+import { Field, Input, Textarea } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
-import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { ApiError, errorText, fieldError } from "../../../lib/api-client.ts";
 import { useAbout } from "../../system/api/system.ts";
 import { useSettings, useUpdateSettings } from "../api/settings.ts";
 
@@ -20,6 +20,7 @@ export function GeneralSettings() {
       ) : (
         <>
           <InstanceNameCard name={settings.data.instance_name} />
+          <RegistryAllowlistCard list={settings.data.registry_allowlist} />
           <PublishedPortsCard min={settings.data.published_port_min} max={settings.data.published_port_max} />
         </>
       )}
@@ -85,6 +86,57 @@ function InstanceNameCard({ name }: { name: string }) {
         </CardContent>
         <CardFooter className="justify-end">
           <Button type="submit" disabled={value.trim() === "" || value.trim() === name || update.isPending}>
+            Save
+          </Button>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}
+
+/** Registries on private or host addresses that images may name (the server refuses them otherwise). */
+function RegistryAllowlistCard({ list }: { list: string[] }) {
+  const [value, setValue] = useState(list.join("\n"));
+  const update = useUpdateSettings();
+  const entries = value
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const fields = update.error instanceof ApiError ? Object.entries(update.error.fields ?? {}) : [];
+  // Entries are checked one by one (`registry_allowlist[2]`): name the line that was refused.
+  const named = fields.map(([k, v]) => {
+    const i = /\[(\d+)\]$/.exec(k)?.[1];
+    return i === undefined ? v[0] : `${entries[Number(i)]}: ${v[0]}`;
+  });
+  const problem = named.length > 0 ? named.join(" ") : update.error ? errorText(update.error) : null;
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Registry allow-list</CardTitle>
+        <CardDescription>
+          Images cannot name a registry on a loopback, link-local or private address, or on this host's own addresses: Docker would connect
+          to it from the host. List the registries that may be used anyway, one per line, as host or host:port.
+        </CardDescription>
+      </CardHeader>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate({ registry_allowlist: entries }, { onSuccess: () => toast.success("Settings saved") });
+        }}
+      >
+        <CardContent>
+          <Field label="Allowed registries" htmlFor="registry-allowlist" error={problem}>
+            <Textarea
+              id="registry-allowlist"
+              className="font-mono text-xs"
+              placeholder={"registry.lan:5000\n10.0.0.5"}
+              value={value}
+              onChange={(e) => setValue(e.target.value)}
+            />
+          </Field>
+        </CardContent>
+        <CardFooter className="justify-end">
+          <Button type="submit" disabled={entries.join("\n") === list.join("\n") || update.isPending}>
             Save
           </Button>
         </CardFooter>

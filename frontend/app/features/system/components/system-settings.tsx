@@ -23,6 +23,9 @@ function Gauge({ icon, label, pct, detail }: { icon: ReactNode; label: string; p
   );
 }
 
+/** The status is polled every 3 s: an older Docker answer means the daemon is slow or hung. */
+const STALE_SECONDS = 10;
+
 const used = (u: UsageBytes) => `${formatBytes(u.used_bytes)} of ${formatBytes(u.total_bytes)}`;
 
 function Stat({ label, value }: { label: string; value: ReactNode }) {
@@ -80,6 +83,9 @@ export function SystemSettings() {
             {docker.reachable
               ? "Objects on this daemon (all of them, not only DeployKit's)."
               : (docker.error ?? "The daemon does not answer.")}
+            {(docker.age_seconds ?? 0) >= STALE_SECONDS ? (
+              <span className="block">Last answer {formatDuration(docker.age_seconds ?? 0)} ago; still asking.</span>
+            ) : null}
           </CardDescription>
         </CardHeader>
         <CardContent className="grid grid-cols-2 gap-3">

@@ -53,6 +53,7 @@ function DraftNodeView({ data }: NodeProps<Node<DraftNodeData>>) {
       env_vars: env.map((x) => ({ key: x.key.trim(), value: x.value })).filter((x) => x.key !== ""),
       ...(ports ? { ports } : {}),
       ...(pre?.volumes ? { volumes: pre.volumes } : {}),
+      ...(pre?.start_command ? { start_command: pre.start_command } : {}),
     });
   };
   const shownErr =
