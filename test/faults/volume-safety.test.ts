@@ -30,6 +30,10 @@ import { waitFor } from "../harness/wait.ts";
 // of the service plus its create/destroy events) never saw two containers of the service at once.
 // The two databases run side by side, one daemon each, on one disposable dockerd.
 
+// Both servers shut down cleanly in well under a second; 10 s (not the default 30) only bounds how long
+// a container stopped before its server runs can hold up a switch on this loaded machine.
+const STOP_GRACE_SECONDS = 10;
+
 let dockerd: Dockerd;
 const daemons: Daemon[] = [];
 
@@ -180,6 +184,7 @@ describe("never two containers on one volume", () => {
       presetID: "postgres",
       image: POSTGRES_IMAGE,
       writer: DB_WORKLOADS.pgWriter.tag,
+      stopGraceSeconds: STOP_GRACE_SECONDS,
       writerEnv: (env) => ({
         DB_HOST: "${{db.HOST}}",
         DB_USER: env.POSTGRES_USER as string,
@@ -239,7 +244,7 @@ describe("never two containers on one volume", () => {
       await s.watcher.stop();
       console.log(`[volume-safety] postgres:\n${s.report()}`);
     }
-  }, 480_000);
+  }, 720_000);
 
   it.concurrent("Redis preset: the password is enforced and appendonly data survives redeploys and docker rm -f", async () => {
     const d = await startDaemon();
@@ -248,6 +253,7 @@ describe("never two containers on one volume", () => {
       presetID: "redis",
       image: REDIS_IMAGE,
       writer: DB_WORKLOADS.redisWriter.tag,
+      stopGraceSeconds: STOP_GRACE_SECONDS,
       writerEnv: (env) => ({ REDIS_HOST: "${{db.HOST}}", REDIS_PASSWORD: env.REDIS_PASSWORD as string }),
     });
     const [serving] = await runningContainers(dockerd.docker, fx.dbID);

@@ -276,6 +276,8 @@ export async function deployPresetWithWriter(
     image: string;
     writer: string;
     writerEnv: (env: Record<string, string>) => Record<string, string>;
+    /** The db service's stop grace (default: DeployKit's, 30 s). */
+    stopGraceSeconds?: number;
   },
 ): Promise<DatabaseFixture> {
   const preset = await d.must<Preset>("GET", `/api/presets/databases/${opts.presetID}`, 200);
@@ -288,6 +290,7 @@ export async function deployPresetWithWriter(
       ports: preset.ports,
       volumes: preset.volumes,
       ...(preset.start_command ? { start_command: preset.start_command } : {}),
+      ...(opts.stopGraceSeconds !== undefined ? { stop_grace_seconds: opts.stopGraceSeconds } : {}),
       env_vars: [...preset.env_vars, { key: "DK_REVISION", value: "0" }],
     },
   });
