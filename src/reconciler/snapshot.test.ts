@@ -95,6 +95,16 @@ describe("DockerSnapshot caching", () => {
     expect(h.calls()).toBe(1);
   });
 
+  // Found by the volume-safety suite: a list taken while the pass created a container held it as
+  // "created"; the pass's own entry was dropped as a duplicate, and the next pass replaced the
+  // just-started container (a stopped one is replaced), restarting a database for nothing.
+  it("a container it created replaces the stale 'created' entry a list took mid-create", async () => {
+    const h = snapshot(async () => [{ ...running("new"), state: "created" }]);
+    expect((await h.snap.containers())[0]?.state).toBe("created");
+    h.snap.addContainer(running("new"));
+    expect((await h.snap.containers()).map((c) => [c.docker_id, c.state])).toEqual([["new", "running"]]);
+  });
+
   it("creates a network once when passes ask for it concurrently", async () => {
     let creates = 0;
     const snap = new DockerSnapshot({

@@ -117,9 +117,16 @@ export class DockerSnapshot {
     if (this.#pins > 0) this.#pins--;
   }
 
+  /**
+   * Records a container this process just created and started. A list taken while it was being
+   * created may already hold it as "created" (and an inspection from then): the fresh entry replaces
+   * both, or the next pass would take it for a container someone stopped and replace it at once.
+   */
   addContainer(c: deploykit.RunningContainer): void {
+    this.#inspections.delete(c.docker_id);
     this.#containers.patch((list) => {
-      if (!list.some((x) => x.docker_id === c.docker_id)) list.push(c);
+      removeWhere(list, (x) => x.docker_id === c.docker_id);
+      list.push(c);
     });
   }
 
