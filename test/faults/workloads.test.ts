@@ -105,7 +105,11 @@ describe("hostile workloads", () => {
     const base = await d.probeAfterGC();
     const t0 = Date.now();
 
-    const viewers = Array.from({ length: 20 }, (_, i) => new SSEViewer(url, d.token, { stalled: i === 0 }));
+    // A user may hold 10 log streams (issue 10): the 20 viewers are the admin and a member, 10 each.
+    const member = "viewer@faults.test";
+    await d.must("POST", "/api/users", 201, { body: { email: member, name: "Viewer", password: "viewer-password-long", role: "member" } });
+    const memberToken = (await d.login(member, "viewer-password-long")).access_token;
+    const viewers = Array.from({ length: 20 }, (_, i) => new SSEViewer(url, i % 2 ? memberToken : d.token, { stalled: i === 0 }));
     expect(await Promise.all(viewers.map((v) => v.ready))).toEqual(Array(20).fill(200));
     const lat = pingFromChild(`${d.url}/api/projects`, d.token, 6000);
     await sleep(3000);
