@@ -437,7 +437,8 @@ test("delete the service and the project; the reconciler removes the containers"
   await waitUntil(
     "the project's containers and network to be removed",
     async () => dockerCount("ps", instanceID) === 0 && dockerCount("network", instanceID) === 0,
-    45_000,
+    // busybox httpd as PID 1 ignores SIGTERM: its removal waits out the 30 s default stop grace.
+    90_000,
   );
 });
 
