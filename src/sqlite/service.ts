@@ -213,8 +213,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     resources: input.resources ?? null,
     replicas: input.replicas ?? 1,
     stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
-    start_command: input.start_command && input.start_command.length > 0 ? input.start_command : null,
-    entrypoint: input.entrypoint && input.entrypoint.length > 0 ? input.entrypoint : null,
+    start_command: argvOrNull(input.start_command),
+    entrypoint: argvOrNull(input.entrypoint),
     created_at: tx.now,
     updated_at: tx.now,
   };
@@ -251,6 +251,11 @@ export interface ServiceChange {
   renamedFrom: string | null;
   settingsChanged: boolean;
   changed: boolean;
+}
+
+/** An argv setting as stored: an empty list means the image's own, like null. */
+function argvOrNull(argv: string[] | null | undefined): string[] | null {
+  return argv && argv.length > 0 ? argv : null;
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -292,17 +297,11 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     settingsChanged = true;
   }
   // Checked on the result, so a volume staged in one change and replicas in another cannot meet.
-  if (upd.start_command !== undefined) {
-    const cmd = upd.start_command && upd.start_command.length > 0 ? upd.start_command : null;
-    if (!same(cmd, svc.start_command)) {
-      next.start_command = cmd;
-      settingsChanged = true;
-    }
-  }
-  if (upd.entrypoint !== undefined) {
-    const ep = upd.entrypoint && upd.entrypoint.length > 0 ? upd.entrypoint : null;
-    if (!same(ep, svc.entrypoint)) {
-      next.entrypoint = ep;
+  for (const key of ["start_command", "entrypoint"] as const) {
+    if (upd[key] === undefined) continue;
+    const argv = argvOrNull(upd[key]);
+    if (!same(argv, svc[key])) {
+      next[key] = argv;
       settingsChanged = true;
     }
   }

@@ -214,8 +214,8 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   resources: { label: "Limits", fmt: (v) => formatResources(v as Resources | null) },
   replicas: { label: "Replicas", fmt: (v) => String(v ?? 1) },
   stop_grace_seconds: { label: "Stop grace", fmt: (v) => `${v ?? 30} s` },
-  start_command: { label: "Command", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
-  entrypoint: { label: "Entrypoint", fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default") },
+  start_command: { label: "Command", fmt: (v) => formatArgvSetting(v) },
+  entrypoint: { label: "Entrypoint", fmt: (v) => formatArgvSetting(v) },
 };
 
 /**
@@ -227,6 +227,11 @@ export function volumeRedeployWarning(service: Service | undefined, override: Se
   const settings = effectiveSettings(service, override);
   if (settings.volumes.length === 0 && (service.volumes ?? []).length === 0) return undefined;
   return `Has a volume: Deploy stops the running container (up to ${settings.stop_grace_seconds} s to shut down) before the new one starts, so the service is briefly unavailable.`;
+}
+
+/** An argv setting (start command, entrypoint) as one line; empty is the image's own. */
+function formatArgvSetting(v: unknown): string {
+  return Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "image default";
 }
 
 function groupLabel(ctx: DiffContext, id: string | null | undefined): string {

@@ -363,42 +363,26 @@ function RuntimeCard({
               />
             </Field>
           </div>
-          <Field
+          <ArgvField
             label="Start command"
-            htmlFor="svc-command"
-            error={commandErr ?? serverErr("start_command")}
-            hint={
-              command.argv.length > 0
-                ? `Runs as ${JSON.stringify(command.argv)} — no shell; \${{VAR}} is this service's variable.`
-                : "Empty: the image's own command."
-            }
-          >
-            <Input
-              id="svc-command"
-              className="font-mono"
-              value={f.command}
-              placeholder="image default"
-              onChange={(e) => set("command", e.target.value)}
-            />
-          </Field>
-          <Field
+            id="svc-command"
+            value={f.command}
+            parsed={command}
+            serverError={serverErr("start_command")}
+            runsAs={(argv) => `Runs as ${JSON.stringify(argv)} — no shell; \${{VAR}} is this service's variable.`}
+            empty="Empty: the image's own command."
+            onChange={(v) => set("command", v)}
+          />
+          <ArgvField
             label="Entrypoint"
-            htmlFor="svc-entrypoint"
-            error={entrypointErr ?? serverErr("entrypoint")}
-            hint={
-              entrypoint.argv.length > 0
-                ? `Runs as ${JSON.stringify(entrypoint.argv)}, before the start command.`
-                : "Empty: the image's own entrypoint."
-            }
-          >
-            <Input
-              id="svc-entrypoint"
-              className="font-mono"
-              value={f.entrypoint}
-              placeholder="image default"
-              onChange={(e) => set("entrypoint", e.target.value)}
-            />
-          </Field>
+            id="svc-entrypoint"
+            value={f.entrypoint}
+            parsed={entrypoint}
+            serverError={serverErr("entrypoint")}
+            runsAs={(argv) => `Runs as ${JSON.stringify(argv)}, before the start command.`}
+            empty="Empty: the image's own entrypoint."
+            onChange={(v) => set("entrypoint", v)}
+          />
           <Field
             label="Stop grace (seconds)"
             htmlFor="svc-stop-grace"
@@ -478,6 +462,36 @@ function RuntimeCard({
         </form>
       </CardContent>
     </Card>
+  );
+}
+
+/** An argv setting edited as one shell-like line, with the parsed list shown (no shell runs it). */
+function ArgvField(props: {
+  label: string;
+  id: string;
+  value: string;
+  parsed: ReturnType<typeof parseCommand>;
+  serverError: string | null | undefined;
+  runsAs: (argv: string[]) => string;
+  empty: string;
+  onChange: (value: string) => void;
+}) {
+  const { argv, error } = props.parsed;
+  return (
+    <Field
+      label={props.label}
+      htmlFor={props.id}
+      error={error ?? props.serverError ?? null}
+      hint={argv.length > 0 ? props.runsAs(argv) : props.empty}
+    >
+      <Input
+        id={props.id}
+        className="font-mono"
+        value={props.value}
+        placeholder="image default"
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </Field>
   );
 }
 
