@@ -36,7 +36,7 @@ export interface PortMapping {
   protocol?: Protocol;
 }
 
-/** A named Docker volume `dk-<slug>-<service>-<name>` mounted at `mount_path`. Never a host path. */
+/** A named Docker volume `dk-<slug>-<service id>-<name>` mounted at `mount_path`. Never a host path. */
 export interface VolumeMount {
   name: string;
   mount_path: string;

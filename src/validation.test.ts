@@ -7,6 +7,7 @@ import { normalizePage } from "./pagination.ts";
 import { effectiveServiceNames, type PendingChange } from "./pending-change.ts";
 import { DATABASE_PRESETS, generateValue, materializePreset } from "./preset.ts";
 import { validateProjectCreate, validateProjectUpdate } from "./project.ts";
+import { volumeName } from "./provisioner.ts";
 import { validateServiceCreate, validateServiceUpdate } from "./service.ts";
 import { validateProfileUpdate, validateUserCreate, validateUserUpdate } from "./user.ts";
 
@@ -247,5 +248,14 @@ describe("presets", () => {
       expect(e.generate).toBeUndefined();
       expect(typeof e.value).toBe("string");
     }
+  });
+});
+
+describe("volume names", () => {
+  it("names a volume by its service's id, so joined names cannot collide (issue 10 item 11)", () => {
+    const a = volumeName("shop", "7f0c2a52-0000-4000-8000-000000000001", "x");
+    const b = volumeName("shop", "7f0c2a52-0000-4000-8000-000000000002", "x");
+    expect(a).toBe("dk-shop-7f0c2a52-0000-4000-8000-000000000001-x");
+    expect(a).not.toBe(b);
   });
 });

@@ -208,6 +208,14 @@ describe("ContainerRuntime.runContainer", () => {
     await expect(docker.getContainer(s.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("never hands one service's volume to another service, whatever the names say", async () => {
+    const vol = `dk-${run}-shared-name`;
+    await rt.ensureVolume(vol, { ...runLabels, [deploykit.LABEL_SERVICE_ID]: "service-a" });
+    await rt.ensureVolume(vol, { ...runLabels, [deploykit.LABEL_SERVICE_ID]: "service-a" });
+    await expectCode(rt.ensureVolume(vol, { ...runLabels, [deploykit.LABEL_SERVICE_ID]: "service-b" }), deploykit.ECONFLICT);
+    expect((await docker.getVolume(vol).inspect()).Labels).toMatchObject({ [deploykit.LABEL_SERVICE_ID]: "service-a" });
+  });
+
   it("keeps volume data when the container is replaced", async () => {
     const vol = `dk-${run}-data`;
     await rt.ensureVolume(vol, runLabels);

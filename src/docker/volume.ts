@@ -24,6 +24,12 @@ export async function ensureVolume(conn: Conn, name: string, labels: Record<stri
       if (!deploykit.ownedBy(existing.Labels ?? undefined, conn.instanceID)) {
         throw deploykit.errorf(deploykit.ECONFLICT, `A volume named ${name} exists and is not managed by this DeployKit instance.`);
       }
+      // Never hand one service's data to another, whatever the names say.
+      const owner = existing.Labels?.[deploykit.LABEL_SERVICE_ID];
+      const wanted = labels[deploykit.LABEL_SERVICE_ID];
+      if (owner && wanted && owner !== wanted) {
+        throw deploykit.errorf(deploykit.ECONFLICT, `The volume ${name} belongs to another service.`);
+      }
       return;
     }
     const all = { ...labels, ...deploykit.instanceLabels(conn.instanceID) };

@@ -209,7 +209,14 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     this.#call("ensureVolume");
-    if (!this.volumes.has(name)) this.volumes.set(name, { ...labels });
+    const existing = this.volumes.get(name);
+    if (!existing) this.volumes.set(name, { ...labels });
+    else if (
+      existing[deploykit.LABEL_SERVICE_ID] &&
+      labels[deploykit.LABEL_SERVICE_ID] &&
+      existing[deploykit.LABEL_SERVICE_ID] !== labels[deploykit.LABEL_SERVICE_ID]
+    )
+      throw deploykit.errorf(deploykit.ECONFLICT, `The volume ${name} belongs to another service.`);
   }
 
   async removeVolume(name: string): Promise<void> {
