@@ -42,6 +42,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   ports: PortMapping[];
   resources?: Resources;
+  /** Most processes the container may run (Docker PidsLimit); the runtime's default when absent. */
+  pids_limit?: number;
   /** Named volumes: `volume` is the Docker volume name. */
   volumes: { volume: string; mount_path: string }[];
   labels: Record<string, string>;
@@ -143,9 +145,13 @@ export function containerName(projectSlug: string, serviceName: string, replica:
   return `dk-${projectSlug}-${serviceName}-${replica}-${deploymentID.slice(0, 8)}`;
 }
 
-/** Name of the Docker volume for a service's named volume. */
-export function volumeName(projectSlug: string, serviceName: string, name: string): string {
-  return `dk-${projectSlug}-${serviceName}-${name}`;
+/**
+ * Name of the Docker volume for a service's named volume. It carries the service's id, not its name:
+ * names joined with "-" collide (`db-data` + `x` and `db` + `data-x`), ids are unique. Volumes made
+ * under the older name scheme are still found by their labels.
+ */
+export function volumeName(projectSlug: string, serviceID: string, name: string): string {
+  return `dk-${projectSlug}-${serviceID}-${name}`;
 }
 
 /** Labels carried by every object of an instance. */

@@ -124,6 +124,13 @@ export interface Settings {
   /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
   published_port_min: number;
   published_port_max: number;
+  /**
+   * Limits every container gets when its service sets none (0 = none for memory and CPUs): one
+   * runaway service must not OOM or fork-bomb the host. A service may set its own, higher or lower.
+   */
+  default_memory_mb: number;
+  default_cpus: number;
+  default_pids_limit: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -131,7 +138,40 @@ export const DEFAULT_SETTINGS: Settings = {
   registry_allowlist: [],
   published_port_min: 1024,
   published_port_max: 65535,
+  default_memory_mb: 2048,
+  default_cpus: 0,
+  default_pids_limit: 4096,
 };
+
+export const MAX_PIDS_LIMIT = 1_000_000;
+/** The fewest processes a container may be limited to: a shell and a few children. */
+export const MIN_PIDS_LIMIT = 16;
+
+/** The limits Docker gets for a container: the service's own, else the admin's defaults. 0 / absent = no limit. */
+export interface EffectiveLimits {
+  memory_mb: number;
+  cpus: number;
+  cpu_shares: number;
+  pids_limit: number;
+}
+
+/**
+ * A service's limits with the admin's defaults filled in where it sets none. An unset or 0 memory or
+ * CPU limit means "none set", so the default applies: a service cannot opt out of the host's guard
+ * rails, only choose its own values.
+ */
+export function effectiveLimits(
+  own: { memory_mb?: number; cpus?: number; cpu_shares?: number } | null | undefined,
+  defaults: Pick<Settings, "default_memory_mb" | "default_cpus" | "default_pids_limit">,
+): EffectiveLimits {
+  const pick = (v: number | undefined, d: number) => (typeof v === "number" && v > 0 ? v : Math.max(d, 0));
+  return {
+    memory_mb: pick(own?.memory_mb, defaults.default_memory_mb),
+    cpus: pick(own?.cpus, defaults.default_cpus),
+    cpu_shares: pick(own?.cpu_shares, 0),
+    pids_limit: defaults.default_pids_limit > 0 ? defaults.default_pids_limit : DEFAULT_SETTINGS.default_pids_limit,
+  };
+}
 
 export interface SettingsUpdate {
   instance_name?: string;
@@ -139,6 +179,9 @@ export interface SettingsUpdate {
   registry_allowlist?: string[];
   published_port_min?: number;
   published_port_max?: number;
+  default_memory_mb?: number;
+  default_cpus?: number;
+  default_pids_limit?: number;
 }
 
 /**

@@ -242,7 +242,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     PublishAllPorts: false,
     CapAdd: [],
     SecurityOpt: ["no-new-privileges"],
-    PidsLimit: PIDS_LIMIT,
+    PidsLimit: spec.pids_limit !== undefined && spec.pids_limit > 0 ? Math.round(spec.pids_limit) : PIDS_LIMIT,
   };
   if (Object.keys(bindings).length > 0) hostConfig.PortBindings = bindings;
   if (r.memory_mb && r.memory_mb > 0) hostConfig.Memory = Math.round(r.memory_mb * MIB);

@@ -21,4 +21,8 @@ describe("container limits", () => {
       NanoCpus: 500_000_000,
     });
   });
+
+  it("a spec's own process limit replaces the default", () => {
+    expect(createOptions({ ...spec, pids_limit: 256 }, "i1").HostConfig?.PidsLimit).toBe(256);
+  });
 });

@@ -15,6 +15,9 @@ const SETTINGS = {
     },
     published_port_min: { type: "integer" },
     published_port_max: { type: "integer" },
+    default_memory_mb: { type: "integer", description: "Memory limit (MiB) for containers whose service sets none; 0 = no limit" },
+    default_cpus: { type: "number", description: "CPU limit (cores) for containers whose service sets none; 0 = no limit" },
+    default_pids_limit: { type: "integer", description: "Process limit of every container" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -33,8 +36,17 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary: "Edit instance settings (admin)",
-        description: "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535).",
-        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST, published_port_min: PORT, published_port_max: PORT }),
+        description:
+          "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535). `default_memory_mb`, `default_cpus`, `default_pids_limit`: limits for containers whose service sets none (default 2048 MiB, no CPU limit, 4096 processes); they apply to containers created from then on.",
+        body: body({
+          instance_name: str(1000),
+          registry_allowlist: ALLOWLIST,
+          published_port_min: PORT,
+          published_port_max: PORT,
+          default_memory_mb: { type: "integer" },
+          default_cpus: { type: "number" },
+          default_pids_limit: { type: "integer" },
+        }),
         response: { 200: SETTINGS, ...ERRORS },
       },
     },

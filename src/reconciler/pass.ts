@@ -41,7 +41,11 @@ export interface PassContext {
   dockerUnsettled?: () => boolean;
   /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
   forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
+  /** The admin's default limits, read once per pass; containers of services that set none get them. */
+  limitDefaults?: () => Promise<LimitDefaults>;
 }
+
+export type LimitDefaults = Pick<deploykit.Settings, "default_memory_mb" | "default_cpus" | "default_pids_limit">;
 
 export interface PassResult {
   /** Something is in flight (starting, promoted, failing): look again after the fast tick. */
@@ -76,6 +80,8 @@ class ServicePass {
   status: deploykit.ServiceStatus | null = null;
   /** A deployment was promoted this pass (the service row changed). */
   promoted = false;
+  /** The admin's default limits as read at the start of this pass (none: only the deployment's own). */
+  limitDefaults: LimitDefaults | null = null;
 
   constructor(ctx: PassContext, serviceID: string) {
     this.ctx = ctx;
@@ -88,6 +94,7 @@ class ServicePass {
     this.service = await orNull(ctx.services.findServiceByID(this.id));
     this.project = this.service ? await orNull(ctx.projects.findProjectByID(this.service.project_id)) : null;
     this.status = this.service?.status ?? null;
+    if (this.service && ctx.limitDefaults) this.limitDefaults = await ctx.limitDefaults();
     if (this.service) {
       const id = this.id;
       this.deps = await pageAll((p) =>
@@ -401,7 +408,11 @@ class ServicePass {
         [deploykit.LABEL_REPLICA_INDEX]: String(replica),
       },
     };
-    if (dep.resources) spec.resources = dep.resources;
+    if (this.limitDefaults) {
+      const lim = deploykit.effectiveLimits(dep.resources, this.limitDefaults);
+      spec.resources = { memory_mb: lim.memory_mb, cpus: lim.cpus, cpu_shares: lim.cpu_shares };
+      spec.pids_limit = lim.pids_limit;
+    } else if (dep.resources) spec.resources = dep.resources;
     spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
     if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
     if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
@@ -461,7 +472,7 @@ class ServicePass {
         out.push({ volume: found.name, mount_path: vol.mount_path });
         continue;
       }
-      const name = deploykit.volumeName(project.slug, service.name, vol.name);
+      const name = deploykit.volumeName(project.slug, service.id, vol.name);
       const labels = {
         ...deploykit.instanceLabels(this.ctx.instanceID),
         [deploykit.LABEL_PROJECT_ID]: project.id,

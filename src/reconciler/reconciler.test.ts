@@ -518,13 +518,15 @@ describe("Reconciler and Docker state", () => {
     const vols = [{ name: "data", mount_path: "/var/lib/data" }];
     h.store.addDeployment(svc.id, { image: "app:1", volumes: vols });
     await h.rec.reconcileOnce();
-    expect(h.rt.volumes.get("dk-shop-db-data")).toEqual({
+    expect(h.rt.volumes.get(deploykit.volumeName("shop", svc.id, "data"))).toEqual({
       ...deploykit.instanceLabels(INSTANCE),
       [deploykit.LABEL_PROJECT_ID]: h.project.id,
       [deploykit.LABEL_SERVICE_ID]: svc.id,
       [deploykit.LABEL_VOLUME_NAME]: "data",
     });
-    expect(h.rt.ofService(svc.id)[0]!.volumes).toEqual([{ volume: "dk-shop-db-data", mount_path: "/var/lib/data" }]);
+    expect(h.rt.ofService(svc.id)[0]!.volumes).toEqual([
+      { volume: deploykit.volumeName("shop", svc.id, "data"), mount_path: "/var/lib/data" },
+    ]);
 
     h.store.svc(svc.id).name = "postgres";
     const next = h.store.addDeployment(svc.id, { image: "app:2", volumes: vols });
@@ -532,8 +534,8 @@ describe("Reconciler and Docker state", () => {
     const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
     expect(c.name).toBe(`dk-shop-postgres-0-${next.id.slice(0, 8)}`);
     expect(c.aliases).toEqual(["postgres"]);
-    expect(c.volumes).toEqual([{ volume: "dk-shop-db-data", mount_path: "/var/lib/data" }]);
-    expect([...h.rt.volumes.keys()]).toEqual(["dk-shop-db-data"]);
+    expect(c.volumes).toEqual([{ volume: deploykit.volumeName("shop", svc.id, "data"), mount_path: "/var/lib/data" }]);
+    expect([...h.rt.volumes.keys()]).toEqual([deploykit.volumeName("shop", svc.id, "data")]);
   });
 
   it("never touches foreign containers, networks or volumes, even with forged labels", async () => {
@@ -562,14 +564,14 @@ describe("Reconciler and Docker state", () => {
     h.store.addDeployment(gone.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 });
     await h.rec.reconcileOnce();
     expect(h.rt.networks.has("dk-other")).toBe(true);
-    expect(h.rt.volumes.has("dk-other-db-data")).toBe(true);
+    expect(h.rt.volumes.has(deploykit.volumeName("other", gone.id, "data"))).toBe(true);
     expect(h.rt.ofService(gone.id)).toHaveLength(1);
     h.bus.events.length = 0;
 
     h.store.deleteProject(other.id);
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(gone.id)).toEqual([]);
-    expect(h.rt.volumes.has("dk-other-db-data")).toBe(false);
+    expect(h.rt.volumes.has(deploykit.volumeName("other", gone.id, "data"))).toBe(false);
     expect(h.bus.ofType("container.deleted")).toHaveLength(1);
     expect(h.bus.events.every((e) => e.project_id === other.id)).toBe(true);
     // The network was still in use during the sweep; the next sweep removes it.
@@ -585,7 +587,7 @@ describe("Reconciler and Docker state", () => {
     h.store.svc(svc.id).status = "stopped";
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(svc.id)).toEqual([]);
-    expect(h.rt.volumes.has("dk-shop-db-data")).toBe(true);
+    expect(h.rt.volumes.has(deploykit.volumeName("shop", svc.id, "data"))).toBe(true);
     expect(h.store.svc(svc.id).status).toBe("stopped");
   });
 });
@@ -677,7 +679,7 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
       aliases: ["db"],
       env: {},
       ports: [],
-      volumes: [{ volume: "dk-shop-db-data", mount_path: "/d" }],
+      volumes: [{ volume: deploykit.volumeName("shop", svc.id, "data"), mount_path: "/d" }],
       labels: {
         ...deploykit.instanceLabels(INSTANCE),
         [deploykit.LABEL_PROJECT_ID]: h.project.id,

@@ -47,6 +47,19 @@ describe("SettingsService", () => {
     expect(zero.fields).toEqual({ published_port_min: ["Lowest published port must be between 1 and 65535."] });
   });
 
+  it("stores the default container limits, 0 meaning no limit, and refuses bad ones", async () => {
+    const s = new SettingsService(mustOpenDB());
+    expect(await s.getSettings()).toMatchObject({ default_memory_mb: 2048, default_cpus: 0, default_pids_limit: 4096 });
+    expect(await s.updateSettings({ default_memory_mb: 0, default_cpus: 1.5, default_pids_limit: 512 })).toMatchObject({
+      default_memory_mb: 0,
+      default_cpus: 1.5,
+      default_pids_limit: 512,
+    });
+    const bad = await expectError(s.updateSettings({ default_memory_mb: 3, default_cpus: -1, default_pids_limit: 2 }), deploykit.EINVALID);
+    expect(Object.keys(bad.fields ?? {}).sort()).toEqual(["default_cpus", "default_memory_mb", "default_pids_limit"]);
+    expect(await s.getSettings()).toMatchObject({ default_memory_mb: 0, default_cpus: 1.5, default_pids_limit: 512 });
+  });
+
   it("keeps one instance id across restarts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dk-settings-"));
     try {

@@ -7,6 +7,11 @@ const KEY_INSTANCE_ID = "instance_id";
 const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
 const KEY_PORT_MIN = "published_port_min";
 const KEY_PORT_MAX = "published_port_max";
+const KEY_DEFAULT_MEMORY = "default_memory_mb";
+const KEY_DEFAULT_CPUS = "default_cpus";
+const KEY_DEFAULT_PIDS = "default_pids_limit";
+/** 1 TiB: a typo guard, not a capacity check. */
+const MAX_DEFAULT_MEMORY_MB = 1024 * 1024;
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -35,6 +40,26 @@ export class SettingsService implements deploykit.SettingsService {
       v.add("published_port_min", "Lowest published port must be between 1 and 65535.");
     if (upd.published_port_max !== undefined && !isPort(upd.published_port_max))
       v.add("published_port_max", "Highest published port must be between 1 and 65535.");
+    if (
+      upd.default_memory_mb !== undefined &&
+      (!Number.isInteger(upd.default_memory_mb) ||
+        upd.default_memory_mb < 0 ||
+        (upd.default_memory_mb > 0 && upd.default_memory_mb < 6) ||
+        upd.default_memory_mb > MAX_DEFAULT_MEMORY_MB)
+    )
+      v.add("default_memory_mb", "Default memory must be 0 (no limit) or a whole number of MiB, at least 6.");
+    if (upd.default_cpus !== undefined && (typeof upd.default_cpus !== "number" || !(upd.default_cpus >= 0) || upd.default_cpus > 1024))
+      v.add("default_cpus", "Default CPUs must be 0 (no limit) or a number of cores up to 1024.");
+    if (
+      upd.default_pids_limit !== undefined &&
+      (!Number.isInteger(upd.default_pids_limit) ||
+        upd.default_pids_limit < deploykit.MIN_PIDS_LIMIT ||
+        upd.default_pids_limit > deploykit.MAX_PIDS_LIMIT)
+    )
+      v.add(
+        "default_pids_limit",
+        `Process limit must be a whole number between ${deploykit.MIN_PIDS_LIMIT} and ${deploykit.MAX_PIDS_LIMIT}.`,
+      );
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -46,6 +71,9 @@ export class SettingsService implements deploykit.SettingsService {
         setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
       if (upd.published_port_min !== undefined) setValue(tx, KEY_PORT_MIN, String(min));
       if (upd.published_port_max !== undefined) setValue(tx, KEY_PORT_MAX, String(max));
+      if (upd.default_memory_mb !== undefined) setValue(tx, KEY_DEFAULT_MEMORY, String(upd.default_memory_mb));
+      if (upd.default_cpus !== undefined) setValue(tx, KEY_DEFAULT_CPUS, String(upd.default_cpus));
+      if (upd.default_pids_limit !== undefined) setValue(tx, KEY_DEFAULT_PIDS, String(upd.default_pids_limit));
       return getSettings(tx);
     });
   }
@@ -85,11 +113,20 @@ export function getSettings(tx: Tx): deploykit.Settings {
     const v = Number(getValue(tx, key));
     return Number.isInteger(v) && v > 0 ? v : fallback;
   };
+  // 0 is a value here ("no limit"), not "unset".
+  const nonNegative = (key: string, fallback: number) => {
+    const raw = getValue(tx, key);
+    const v = raw === undefined ? Number.NaN : Number(raw);
+    return Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
   return {
     instance_name: getValue(tx, KEY_INSTANCE_NAME) ?? d.instance_name,
     registry_allowlist: registryAllowlist(tx),
     published_port_min: num(KEY_PORT_MIN, d.published_port_min),
     published_port_max: num(KEY_PORT_MAX, d.published_port_max),
+    default_memory_mb: nonNegative(KEY_DEFAULT_MEMORY, d.default_memory_mb),
+    default_cpus: nonNegative(KEY_DEFAULT_CPUS, d.default_cpus),
+    default_pids_limit: num(KEY_DEFAULT_PIDS, d.default_pids_limit),
   };
 }
 

@@ -40,6 +40,7 @@ const rec = new reconciler.Reconciler({
   provisioner: client.provisioner,
   bus,
   instanceID,
+  limitDefaults: () => s.settings.getSettings(),
   stableWindowMs: 1_000,
   fastTickMs: 250,
   intervalMs: 5_000,
@@ -231,6 +232,43 @@ describe("Reconciler with dockerd and SQLite", () => {
     rec.trigger();
   });
 
+  it("gives containers of a service that sets no limits the admin's defaults, and a service's own limits win (issue 10 item 8)", async () => {
+    const limited = await s.services.createService(project.id, { name: "limits", image: WEB_IMAGE });
+    const hostConfig = async (depID: string) => {
+      const [c] = await managed(deploykit.LABEL_DEPLOYMENT_ID, depID);
+      return (await raw.getContainer(c!.Id).inspect()).HostConfig;
+    };
+    const first = await s.deployments.createDeployment(limited.id, { image: WEB_IMAGE, env_vars: { VERSION: "l1" } });
+    rec.trigger();
+    await until("l1 healthy", async () => (await deployment(first.id)).status === "healthy");
+    const d = deploykit.DEFAULT_SETTINGS;
+    expect(await hostConfig(first.id)).toMatchObject({
+      Memory: d.default_memory_mb * 1024 * 1024,
+      PidsLimit: d.default_pids_limit,
+      NanoCpus: 0,
+    });
+
+    await s.settings.updateSettings({ default_memory_mb: 96, default_cpus: 0.5, default_pids_limit: 256 });
+    const second = await s.deployments.createDeployment(limited.id, { image: WEB_IMAGE, env_vars: { VERSION: "l2" } });
+    rec.trigger();
+    await until("l2 healthy", async () => (await deployment(second.id)).status === "healthy");
+    expect(await hostConfig(second.id)).toMatchObject({ Memory: 96 * 1024 * 1024, NanoCpus: 500_000_000, PidsLimit: 256 });
+
+    const own = await s.deployments.createDeployment(limited.id, {
+      image: WEB_IMAGE,
+      env_vars: { VERSION: "l3" },
+      resources: { memory_mb: 48, cpus: 0.25 },
+    });
+    rec.trigger();
+    await until("l3 healthy", async () => (await deployment(own.id)).status === "healthy");
+    expect(await hostConfig(own.id)).toMatchObject({ Memory: 48 * 1024 * 1024, NanoCpus: 250_000_000, PidsLimit: 256 });
+    await s.settings.updateSettings({
+      default_memory_mb: d.default_memory_mb,
+      default_cpus: d.default_cpus,
+      default_pids_limit: d.default_pids_limit,
+    });
+  });
+
   it("fails a bad image after three attempts while the previous deployment keeps serving", async () => {
     // A registry that refuses connections at once (there is no registry here at all). It is a
     // loopback address, which staging refuses (C08) unless the admin allow-lists it.
@@ -389,7 +427,7 @@ describe("Reconciler with dockerd and SQLite", () => {
     const d1 = await s.deployments.createDeployment(db.id, { image: WEB_IMAGE, volumes, env_vars: { VERSION: "d1", DATA_DIR: "/data" } });
     rec.triggerService(db.id);
     await until("d1 healthy", async () => (await deployment(d1.id)).status === "healthy");
-    const name = deploykit.volumeName(project.slug, "db", "data");
+    const name = deploykit.volumeName(project.slug, db.id, "data");
     const info = await raw.getVolume(name).inspect();
     expect(info.Labels).toMatchObject({
       [deploykit.LABEL_INSTANCE]: instanceID,

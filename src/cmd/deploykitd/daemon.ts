@@ -140,6 +140,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     provisioner: dk.provisioner,
     bus,
     instanceID,
+    limitDefaults: () => settings.getSettings(),
     logger: logger.child({ component: "reconciler" }),
     intervalMs: cfg.reconcileIntervalMs,
     ...(faultPoint ? { faultPoint } : {}),

@@ -13,6 +13,7 @@ import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
 import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { useSettings } from "../../settings/api/settings.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
 import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
 
@@ -178,6 +179,7 @@ function RuntimeCard({
   const initial = useMemo(() => toForm(current), [current]);
   const [f, setF] = useState<RuntimeForm>(initial);
   const update = useUpdateService(projectID, service.id);
+  const instance = useSettings();
   const set = <K extends keyof RuntimeForm>(k: K, v: RuntimeForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const setVolume = (i: number, patch: Partial<RuntimeForm["volumes"][number]>) =>
     set(
@@ -350,7 +352,7 @@ function RuntimeCard({
                 inputMode="numeric"
                 value={f.memory}
                 onChange={(e) => set("memory", e.target.value)}
-                placeholder="no limit"
+                placeholder={limitPlaceholder(instance.data?.default_memory_mb, "MiB")}
               />
             </Field>
             <Field label="CPUs" htmlFor="svc-cpus" error={cpusErr ?? serverErr("resources.cpus")}>
@@ -359,7 +361,7 @@ function RuntimeCard({
                 inputMode="decimal"
                 value={f.cpus}
                 onChange={(e) => set("cpus", e.target.value)}
-                placeholder="no limit"
+                placeholder={limitPlaceholder(instance.data?.default_cpus, "cores")}
               />
             </Field>
           </div>
@@ -532,4 +534,10 @@ function DeleteCard({ projectID, service, staged }: { projectID: string; service
       />
     </Card>
   );
+}
+
+/** What an empty limit field means: the admin's default (shown as the effective value) or none. */
+export function limitPlaceholder(defaultValue: number | undefined, unit: string): string {
+  if (defaultValue === undefined) return "default";
+  return defaultValue > 0 ? `default: ${defaultValue} ${unit}` : "no limit";
 }

@@ -22,6 +22,11 @@ export function GeneralSettings() {
           <InstanceNameCard name={settings.data.instance_name} />
           <RegistryAllowlistCard list={settings.data.registry_allowlist} />
           <PublishedPortsCard min={settings.data.published_port_min} max={settings.data.published_port_max} />
+          <DefaultLimitsCard
+            memory={settings.data.default_memory_mb}
+            cpus={settings.data.default_cpus}
+            pids={settings.data.default_pids_limit}
+          />
         </>
       )}
       <Card>
@@ -184,6 +189,58 @@ function PublishedPortsCard({ min, max }: { min: number; max: number }) {
         </CardContent>
         <CardFooter className="justify-end">
           <Button type="submit" disabled={!valid || (lo === min && hi === max) || update.isPending}>
+            Save
+          </Button>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}
+
+/** Limits for containers whose service sets none, so one runaway service cannot take the host down. */
+function DefaultLimitsCard({ memory, cpus, pids }: { memory: number; cpus: number; pids: number }) {
+  const [mem, setMem] = useState(String(memory));
+  const [cpu, setCpu] = useState(String(cpus));
+  const [proc, setProc] = useState(String(pids));
+  const update = useUpdateSettings();
+  const m = Number(mem);
+  const c = Number(cpu);
+  const p = Number(proc);
+  const memErr = mem.trim() === "" || !Number.isInteger(m) || m < 0 || (m > 0 && m < 6) ? "0 (no limit) or at least 6 MiB." : null;
+  const cpuErr = cpu.trim() === "" || !Number.isFinite(c) || c < 0 || c > 1024 ? "0 (no limit) or a number of cores such as 0.5." : null;
+  const pidsErr = proc.trim() === "" || !Number.isInteger(p) || p < 16 ? "A whole number, at least 16." : null;
+  const unchanged = m === memory && c === cpus && p === pids;
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Default limits</CardTitle>
+        <CardDescription>
+          Applied to every container whose service sets no limit of its own, from its next deploy or restart. A service can choose its own
+          memory and CPU limits in its Settings; the process limit applies to all.
+        </CardDescription>
+      </CardHeader>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate(
+            { default_memory_mb: m, default_cpus: c, default_pids_limit: p },
+            { onSuccess: () => toast.success("Settings saved") },
+          );
+        }}
+      >
+        <CardContent className="grid gap-4 sm:grid-cols-3">
+          <Field label="Memory (MiB)" htmlFor="limit-mem" error={memErr ?? fieldError(update.error, "default_memory_mb")}>
+            <Input id="limit-mem" inputMode="numeric" value={mem} onChange={(e) => setMem(e.target.value)} />
+          </Field>
+          <Field label="CPUs" htmlFor="limit-cpus" error={cpuErr ?? fieldError(update.error, "default_cpus")}>
+            <Input id="limit-cpus" inputMode="decimal" value={cpu} onChange={(e) => setCpu(e.target.value)} />
+          </Field>
+          <Field label="Processes" htmlFor="limit-pids" error={pidsErr ?? fieldError(update.error, "default_pids_limit")}>
+            <Input id="limit-pids" inputMode="numeric" value={proc} onChange={(e) => setProc(e.target.value)} />
+          </Field>
+        </CardContent>
+        <CardFooter className="justify-end">
+          <Button type="submit" disabled={Boolean(memErr || cpuErr || pidsErr) || unchanged || update.isPending}>
             Save
           </Button>
         </CardFooter>
