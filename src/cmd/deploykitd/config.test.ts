@@ -76,4 +76,10 @@ describe("defaults", () => {
     expect(c.corsOrigin).toBe("");
     expect(c.sessionMaxAgeMs).toBe(30 * 24 * 3600 * 1000);
   });
+
+  it("promotes after 10 s of stability unless -stable-window says otherwise, within 1s–10m", () => {
+    expect(serve([]).stableWindowMs).toBe(10_000);
+    expect(serve(["-stable-window", "3s"]).stableWindowMs).toBe(3_000);
+    expect(() => serve(["-stable-window", "100ms"])).toThrow(/-stable-window must be between 1s and 10m/);
+  });
 });

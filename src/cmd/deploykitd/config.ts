@@ -14,6 +14,8 @@ export interface Config {
   logLevel: "trace" | "debug" | "info" | "warn" | "error";
   corsOrigin: string;
   reconcileIntervalMs: number;
+  /** How long every replica of a new deployment must run unrestarted before it is promoted. */
+  stableWindowMs: number;
   /** Absolute session lifetime: refreshes never extend a session past it. */
   sessionMaxAgeMs: number;
   /** Client addresses from X-Forwarded-For (rate limits): off, N trusted hops, or trusted proxy CIDRs. */
@@ -49,6 +51,8 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -cors-origin string          other origin(s) allowed to call the API, comma separated, or "*" (DEPLOYKIT_CORS_ORIGIN)
                                default: none (same origin only)
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
+  -stable-window duration      how long a new deployment's containers must run unrestarted before it is
+                               promoted and the old one stopped (DEPLOYKIT_STABLE_WINDOW) default "10s"
   -session-max-age duration    sign-in lifetime no refresh extends (DEPLOYKIT_SESSION_MAX_AGE) default "720h" (30 days)
   -trust-proxy[=hops|CIDRs]    take client addresses (rate limits) from X-Forwarded-For, trusting only the
                                last hop (bare flag), the last N hops, or proxies in a comma-separated list
@@ -133,6 +137,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "log-level": { type: "string" },
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
+      "stable-window": { type: "string" },
       "session-max-age": { type: "string" },
       "trust-proxy": { type: "boolean" },
       "trust-proxy-value": { type: "string" },
@@ -159,6 +164,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (wsPing < 1000) throw new Error("-ws-ping-interval must be at least 1s");
   const interval = parseDuration(values["reconcile-interval"] ?? env.DEPLOYKIT_RECONCILE_INTERVAL ?? "30s");
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
+  const stableWindowMs = parseDuration(values["stable-window"] ?? env.DEPLOYKIT_STABLE_WINDOW ?? "10s");
+  if (stableWindowMs < 1000 || stableWindowMs > 600_000) throw new Error("-stable-window must be between 1s and 10m");
   const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
   if (sessionMaxAgeMs < 60_000) throw new Error("-session-max-age must be at least 1m");
   const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
@@ -170,6 +177,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     logLevel: logLevel as Config["logLevel"],
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
+    stableWindowMs,
     sessionMaxAgeMs,
     trustProxy: parseTrustProxy(values["trust-proxy-value"] ?? (values["trust-proxy"] ? "1" : (env.DEPLOYKIT_TRUST_PROXY ?? ""))),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,

@@ -143,6 +143,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     limitDefaults: () => settings.getSettings(),
     logger: logger.child({ component: "reconciler" }),
     intervalMs: cfg.reconcileIntervalMs,
+    stableWindowMs: cfg.stableWindowMs,
     ...(faultPoint ? { faultPoint } : {}),
   });
   const system = new SystemService({
