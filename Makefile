@@ -42,10 +42,9 @@ docker:
 test-images: docker
 	bash scripts/test-images.sh
 
-## test: lint, then every test (unit, Docker integration, end to end)
+## test: lint, then every test (unit, Docker integration, end to end) in two parallel lanes (scripts/test.sh)
 test: deps lint test-images
-	$(ENV) npx vitest run
-	$(ENV) if [ -f test/e2e/run.ts ]; then node test/e2e/run.ts; fi
+	bash scripts/test.sh
 
 test-unit: deps
 	$(ENV) npx vitest run --project unit

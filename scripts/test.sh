@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every test, in two lanes at once (`make test` runs this after lint and the test images).
+#
+#   lane A: the long fault suites, each on its own private dockerd (mostly waiting on databases and
+#           switch-overs, not on the CPU), then the end-to-end suite in Chromium;
+#   lane B: the unit project and every other Docker integration file.
+#
+# Run one after the other they took ~20 minutes; side by side, about the longer lane. Each lane's
+# output goes to test-results/lane-*.log; lane A's is printed when it ends, and the last lines
+# printed name every failed file of both lanes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+LANE_A=(
+  test/faults/volume-safety.test.ts
+  test/faults/reconcile-crash.test.ts
+  test/faults/dockerd.test.ts
+  test/faults/workloads.test.ts
+)
+mkdir -p test-results
+exclude=()
+for f in "${LANE_A[@]}"; do exclude+=(--exclude "$f"); done
+
+start=$(date +%s)
+(
+  npx vitest run --project docker "${LANE_A[@]}" || exit 1
+  if [ -f test/e2e/run.ts ]; then node test/e2e/run.ts || exit 2; fi
+) >test-results/lane-a.log 2>&1 &
+lane_a=$!
+
+npx vitest run "${exclude[@]}" 2>&1 | tee test-results/lane-b.log
+b=${PIPESTATUS[0]}
+echo "test: lane B (unit + docker) exit $b after $(($(date +%s) - start)) s; waiting for lane A (fault suites + e2e)"
+wait "$lane_a"
+a=$?
+cat test-results/lane-a.log
+echo
+echo "test: lane A exit $a, lane B exit $b, $(($(date +%s) - start)) s in all"
+if [ "$a" -ne 0 ] || [ "$b" -ne 0 ]; then
+  echo "test: failed:"
+  sed 's/\x1b\[[0-9;]*m//g' test-results/lane-a.log test-results/lane-b.log | grep -E "^ *(FAIL|×|not ok)|✖" | sort -u | head -40
+  exit 1
+fi
