@@ -17,6 +17,22 @@ export interface Network {
   id: string;
   name: string;
   labels: Record<string, string>;
+  /** The network's IPv4/IPv6 subnets in CIDR form, when Docker reports them. */
+  subnets?: string[];
+}
+
+/**
+ * The host's side of workload isolation (catalogue C06): containers on DeployKit's networks must not
+ * open connections to the daemon's own ports on any host address (the bridge gateway included). An
+ * implementation installs only rules of its own, in a chain of its own, and removes them on close.
+ */
+export interface HostFirewall {
+  /** Refuses new TCP connections from `subnets` to the host's `ports`; replaces the rules set before. */
+  isolate(subnets: readonly string[], ports: readonly number[]): Promise<void>;
+  /** Removes every rule and chain it installed. */
+  close(): Promise<void>;
+  /** "on", or "off: <why>" when the host offers no way to enforce it (no iptables, no privilege). */
+  state(): string;
 }
 
 /**

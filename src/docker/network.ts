@@ -15,7 +15,7 @@ export class Provisioner implements deploykit.Provisioner {
       const list = await this.conn.api.listNetworks({ filters: ownedFilter(this.conn.instanceID) });
       return list
         .filter((n) => deploykit.ownedBy(n.Labels, this.conn.instanceID))
-        .map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+        .map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {}, subnets: subnetsOf(n.IPAM) }));
     } catch (err) {
       throw wrap(err);
     }
@@ -28,8 +28,11 @@ export class Provisioner implements deploykit.Provisioner {
       if (existing) return this.checkOwned(existing, name);
       const all = { ...labels, ...deploykit.instanceLabels(this.conn.instanceID) };
       try {
-        const net = await this.conn.api.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: all });
-        return { id: net.id, name, labels: all };
+        await this.conn.api.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: all });
+        // Read back for the subnet Docker picked (the firewall scopes its rules by it).
+        const made = await this.inspect(name);
+        if (!made) throw deploykit.errorf(deploykit.EUNAVAILABLE, `network ${name} vanished right after it was created`);
+        return made;
       } catch (err) {
         // Lost a race with a concurrent ensure: the winner's network is as good as ours.
         if (statusCode(err) !== 409) throw err;
@@ -62,7 +65,7 @@ export class Provisioner implements deploykit.Provisioner {
     const info = await ignoreNotFound(this.conn.api.getNetwork(name).inspect());
     // Docker resolves ids and id prefixes too; only an exact name is the network we mean.
     if (!info || info.Name !== name) return undefined;
-    return { id: info.Id, name: info.Name, labels: info.Labels ?? {} };
+    return { id: info.Id, name: info.Name, labels: info.Labels ?? {}, subnets: subnetsOf(info.IPAM) };
   }
 
   private checkOwned(net: deploykit.Network, name: string): deploykit.Network {
@@ -71,4 +74,8 @@ export class Provisioner implements deploykit.Provisioner {
     }
     return net;
   }
+}
+
+function subnetsOf(ipam: { Config?: { Subnet?: string }[] | null } | undefined): string[] {
+  return (ipam?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === "string" && s !== "");
 }

@@ -41,6 +41,11 @@ export interface PassContext {
   dockerUnsettled?: () => boolean;
   /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
   forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
+  /**
+   * Called after a project network is created and before any container joins it: the host firewall
+   * learns the new subnet first (workload isolation, C06).
+   */
+  networkCreated?: (net: deploykit.Network) => Promise<void>;
   /** The admin's default limits, read once per pass; containers of services that set none get them. */
   limitDefaults?: () => Promise<LimitDefaults>;
 }
@@ -749,9 +754,14 @@ export const STOPPED_GRACE_MS = 15_000;
 /** Creates the project's network unless the snapshot shows it. */
 export async function ensureProjectNetwork(ctx: PassContext, project: deploykit.Project): Promise<void> {
   const name = deploykit.projectNetworkName(project.slug);
-  await ctx.snapshot.ensureNetwork(name, () =>
-    ctx.provisioner.ensureNetwork(name, { ...deploykit.instanceLabels(ctx.instanceID), [deploykit.LABEL_PROJECT_ID]: project.id }),
-  );
+  await ctx.snapshot.ensureNetwork(name, async () => {
+    const net = await ctx.provisioner.ensureNetwork(name, {
+      ...deploykit.instanceLabels(ctx.instanceID),
+      [deploykit.LABEL_PROJECT_ID]: project.id,
+    });
+    await ctx.networkCreated?.(net);
+    return net;
+  });
 }
 
 /** "<what>: <error>", unless the runtime's message already says what failed ("container create failed: …"). */

@@ -32,6 +32,7 @@ export interface ReconcilerOptions
     | "faultPoint"
     | "forwarder"
     | "limitDefaults"
+    | "networkCreated"
   > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
@@ -124,6 +125,7 @@ export class Reconciler implements deploykit.Reconciler {
       !this.#reachable || (this.#recoveredAt !== undefined && this.#ctx.now() - this.#recoveredAt < OUTAGE_GRACE_MS);
     if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
     if (opts.limitDefaults) this.#ctx.limitDefaults = opts.limitDefaults;
+    if (opts.networkCreated) this.#ctx.networkCreated = opts.networkCreated;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

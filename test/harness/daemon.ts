@@ -141,6 +141,10 @@ export class Daemon {
       this.opts.logLevel ?? "warn",
       "-reconcile-interval",
       this.opts.reconcileInterval ?? "2s",
+      // Test daemons come and go by the hundred (many by SIGKILL): each would leave an INPUT jump
+      // behind. test/hostile/isolation.test.ts turns isolation on; the e2e suite runs with the default.
+      "-isolate",
+      "false",
       ...(this.opts.args ?? []),
     ];
     const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "test", ...env };

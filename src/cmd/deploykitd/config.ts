@@ -16,6 +16,8 @@ export interface Config {
   reconcileIntervalMs: number;
   /** How long every replica of a new deployment must run unrestarted before it is promoted. */
   stableWindowMs: number;
+  /** Refuse connections from workload networks to the daemon's port (iptables rules of its own). */
+  isolate: boolean;
   /** Absolute session lifetime: refreshes never extend a session past it. */
   sessionMaxAgeMs: number;
   /** Client addresses from X-Forwarded-For (rate limits): off, N trusted hops, or trusted proxy CIDRs. */
@@ -53,6 +55,8 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -reconcile-interval duration periodic resync, e.g. 30s, 2m (DEPLOYKIT_RECONCILE_INTERVAL) default "30s"
   -stable-window duration      how long a new deployment's containers must run unrestarted before it is
                                promoted and the old one stopped (DEPLOYKIT_STABLE_WINDOW) default "10s"
+  -isolate bool                refuse connections from service containers to the daemon's port on every host
+                               address, with iptables rules of its own (DEPLOYKIT_ISOLATE) default true
   -session-max-age duration    sign-in lifetime no refresh extends (DEPLOYKIT_SESSION_MAX_AGE) default "720h" (30 days)
   -trust-proxy[=hops|CIDRs]    take client addresses (rate limits) from X-Forwarded-For, trusting only the
                                last hop (bare flag), the last N hops, or proxies in a comma-separated list
@@ -138,6 +142,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "cors-origin": { type: "string" },
       "reconcile-interval": { type: "string" },
       "stable-window": { type: "string" },
+      isolate: { type: "string" },
       "session-max-age": { type: "string" },
       "trust-proxy": { type: "boolean" },
       "trust-proxy-value": { type: "string" },
@@ -166,6 +171,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   if (interval < 1000) throw new Error("-reconcile-interval must be at least 1s");
   const stableWindowMs = parseDuration(values["stable-window"] ?? env.DEPLOYKIT_STABLE_WINDOW ?? "10s");
   if (stableWindowMs < 1000 || stableWindowMs > 600_000) throw new Error("-stable-window must be between 1s and 10m");
+  const isolateRaw = (values.isolate ?? env.DEPLOYKIT_ISOLATE ?? "true").trim().toLowerCase();
+  if (!["true", "false", "1", "0"].includes(isolateRaw))
+    throw new Error(`invalid -isolate "${values.isolate ?? env.DEPLOYKIT_ISOLATE}" (want true or false)`);
   const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
   if (sessionMaxAgeMs < 60_000) throw new Error("-session-max-age must be at least 1m");
   const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
@@ -178,6 +186,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     corsOrigin: values["cors-origin"] ?? env.DEPLOYKIT_CORS_ORIGIN ?? "",
     reconcileIntervalMs: interval,
     stableWindowMs,
+    isolate: isolateRaw === "true" || isolateRaw === "1",
     sessionMaxAgeMs,
     trustProxy: parseTrustProxy(values["trust-proxy-value"] ?? (values["trust-proxy"] ? "1" : (env.DEPLOYKIT_TRUST_PROXY ?? ""))),
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as docker from "../../docker/index.ts";
 import { EventBus } from "../../events/index.ts";
+import { IptablesFirewall } from "../../firewall/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
@@ -130,6 +131,23 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   else logger.warn({ socket: dk.socketPath, error: about.error }, "docker unreachable; starting degraded, the reconciler will retry");
 
   const forwarder = new PortForwarder({ logger: logger.child({ component: "forwarder" }) });
+  // Workload isolation (C06): containers on DeployKit's networks cannot open connections to the
+  // daemon's port on any host address. Re-applied when a network is created and on every resync.
+  const firewall = cfg.isolate ? new IptablesFirewall({ instanceID, logger: logger.child({ component: "firewall" }) }) : null;
+  let daemonPort = listenPort;
+  let isolating: Promise<void> = Promise.resolve();
+  const isolate = (): Promise<void> => {
+    if (!firewall || daemonPort <= 0) return Promise.resolve();
+    isolating = isolating.then(async () => {
+      const nets = await dk.provisioner.listNetworks().catch(() => null);
+      if (nets)
+        await firewall.isolate(
+          nets.flatMap((n) => n.subnets ?? []),
+          [daemonPort],
+        );
+    });
+    return isolating;
+  };
   const reconciler = new Reconciler({
     forwarder,
     projects,
@@ -141,6 +159,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     bus,
     instanceID,
     limitDefaults: () => settings.getSettings(),
+    networkCreated: () => isolate(),
     logger: logger.child({ component: "reconciler" }),
     intervalMs: cfg.reconcileIntervalMs,
     stableWindowMs: cfg.stableWindowMs,
@@ -191,6 +210,11 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   logger.info({ addr: cfg.addr, port }, "listening");
+  daemonPort = port;
+  await isolate();
+  if (firewall) logger.info({ chain: firewall.chain, state: firewall.state() }, "workload isolation");
+  const isolateTicker = firewall ? setInterval(() => void isolate(), cfg.reconcileIntervalMs) : null;
+  isolateTicker?.unref();
   if (setup.token)
     logger.warn(
       { url: setupURL(splitAddr(cfg.addr).host, port, setup.token), file: setup.gate.path },
@@ -220,6 +244,9 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();
+        if (isolateTicker) clearInterval(isolateTicker);
+        await isolating.catch(() => {});
+        await firewall?.close().catch((err) => logger.error({ err }, "firewall close failed"));
         db.close();
         logger.info("stopped");
       })();

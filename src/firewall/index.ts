@@ -1,0 +1,1 @@
+export { chainName, type Exec, execTool, IptablesFirewall, restoreInput, validSubnet } from "./iptables.ts";
