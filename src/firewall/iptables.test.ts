@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nopLogger } from "../index.ts";
-import { chainName, type Exec, IptablesFirewall, restoreInput, validSubnet } from "./iptables.ts";
+import { chainName, type Exec, execTool, IptablesFirewall, restoreInput, validSubnet } from "./iptables.ts";
 
 function fakeExec(fail = false) {
   const calls: { cmd: string; args: string[]; stdin?: string }[] = [];
@@ -56,6 +56,12 @@ describe("iptables firewall", () => {
       expect.arrayContaining(["iptables -D INPUT -j DEPLOYKIT-abc123", "iptables -F DEPLOYKIT-abc123", "iptables -X DEPLOYKIT-abc123"]),
     );
     expect(fw.state()).toBe("off: closed");
+  });
+
+  it("a tool that exits without reading its input is an exit code, not an EPIPE that crashes the daemon", async () => {
+    expect(await execTool("true", [], "x".repeat(4 * 1024 * 1024))).toEqual({ code: 0, stderr: "" });
+    expect((await execTool("false", [])).code).toBe(1);
+    expect((await execTool("/nonexistent/iptables", [])).code).not.toBe(0);
   });
 
   it("without iptables or privilege, isolation is off and says why instead of failing the daemon", async () => {

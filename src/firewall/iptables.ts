@@ -9,9 +9,12 @@ export const execTool: Exec = (cmd, args, stdin) =>
   new Promise((resolve) => {
     const child = execFile(cmd, args, { timeout: 15_000 }, (err, _stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code as number) : 127) : 0;
-      resolve({ code, stderr: String(stderr ?? (err ? err.message : "")).trim() });
+      resolve({ code, stderr: String(stderr || (err ? err.message : "")).trim() });
     });
-    child.stdin?.end(stdin ?? "");
+    // A tool that exits before reading its input closes the pipe: that is its exit code's business,
+    // never an unhandled EPIPE that takes the daemon down.
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(stdin);
   });
 
 const FAMILIES = [

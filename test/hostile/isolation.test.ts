@@ -43,11 +43,11 @@ function iptablesRules(): string {
   return execFileSync("iptables", ["-w", "5", "-S"], { encoding: "utf8" });
 }
 
-/** The host's non-loopback IPv4 addresses (its "public" ones in this sandbox). */
+/** The host's non-loopback IPv4 addresses: its own address(es) and every bridge gateway. */
 function hostAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flat()
-    .filter((a) => a && a.family === "IPv4" && !a.internal && !a.address.startsWith("172.") && !a.address.startsWith("10.2"))
+    .filter((a) => a && a.family === "IPv4" && !a.internal)
     .map((a) => a!.address);
 }
 
