@@ -1,6 +1,18 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast unit tests (no Docker, no network) and integration tests that need dockerd.
+/**
+ * The long fault suites, each on a private dockerd: `make test` runs them (project `docker-long`)
+ * beside the other projects (scripts/test.sh).
+ */
+const LONG = [
+  "test/faults/volume-safety.test.ts",
+  "test/faults/reconcile-crash.test.ts",
+  "test/faults/dockerd.test.ts",
+  "test/faults/workloads.test.ts",
+];
+
+// Three projects: fast unit tests (no Docker, no network), integration tests that need dockerd, and
+// the long fault suites. `npx vitest run` runs all three.
 export default defineConfig({
   test: {
     projects: [
@@ -17,7 +29,17 @@ export default defineConfig({
         test: {
           name: "docker",
           include: ["src/**/*.docker.test.ts", "test/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "test/e2e/**"],
+          exclude: ["**/node_modules/**", "test/e2e/**", ...LONG],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "docker-long",
+          include: LONG,
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,

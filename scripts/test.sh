@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every test, in two lanes at once (`make test` runs this after lint and the test images).
 #
-#   lane A: the long fault suites, each on its own private dockerd (mostly waiting on databases and
+#   lane A: the long fault suites (vitest project `docker-long`), each on its own private dockerd (mostly waiting on databases and
 #           switch-overs, not on the CPU), then the end-to-end suite in Chromium;
-#   lane B: the unit project and every other Docker integration file.
+#   lane B: the `unit` and `docker` projects.
 #
 # Run one after the other they took ~20 minutes; side by side, about the longer lane. Each lane's
 # output goes to test-results/lane-*.log; lane A's is printed when it ends, and the last lines
@@ -12,24 +12,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-LANE_A=(
-  test/faults/volume-safety.test.ts
-  test/faults/reconcile-crash.test.ts
-  test/faults/dockerd.test.ts
-  test/faults/workloads.test.ts
-)
 mkdir -p test-results
-exclude=()
-for f in "${LANE_A[@]}"; do exclude+=(--exclude "$f"); done
 
 start=$(date +%s)
 (
-  npx vitest run --project docker "${LANE_A[@]}" || exit 1
+  npx vitest run --project docker-long || exit 1
   if [ -f test/e2e/run.ts ]; then node test/e2e/run.ts || exit 2; fi
 ) >test-results/lane-a.log 2>&1 &
 lane_a=$!
 
-npx vitest run "${exclude[@]}" 2>&1 | tee test-results/lane-b.log
+npx vitest run --project unit --project docker 2>&1 | tee test-results/lane-b.log
 b=${PIPESTATUS[0]}
 echo "test: lane B (unit + docker) exit $b after $(($(date +%s) - start)) s; waiting for lane A (fault suites + e2e)"
 wait "$lane_a"
