@@ -1,14 +1,15 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The long fault suites, each on a private dockerd: `make test` runs them (project `docker-long`)
- * beside the other projects (scripts/test.sh).
+ * The long suites, each on a private dockerd (the fault suites, the install test): `make test` runs
+ * them (project `docker-long`) beside the other projects (scripts/test.sh).
  */
 const LONG = [
   "test/faults/volume-safety.test.ts",
   "test/faults/reconcile-crash.test.ts",
   "test/faults/dockerd.test.ts",
   "test/faults/workloads.test.ts",
+  "test/install/package.test.ts",
 ];
 
 // Three projects: fast unit tests (no Docker, no network), integration tests that need dockerd, and
