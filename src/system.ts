@@ -124,6 +124,8 @@ export interface Settings {
   /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
   published_port_min: number;
   published_port_max: number;
+  /** Whether members (not only admins) may open a shell in a service's container. Off by default. */
+  shell_members_allowed: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -131,6 +133,7 @@ export const DEFAULT_SETTINGS: Settings = {
   registry_allowlist: [],
   published_port_min: 1024,
   published_port_max: 65535,
+  shell_members_allowed: false,
 };
 
 export interface SettingsUpdate {
@@ -139,6 +142,7 @@ export interface SettingsUpdate {
   registry_allowlist?: string[];
   published_port_min?: number;
   published_port_max?: number;
+  shell_members_allowed?: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ const SETTINGS = {
     },
     published_port_min: { type: "integer" },
     published_port_max: { type: "integer" },
+    shell_members_allowed: { type: "boolean", description: "Whether members may open a shell in a container (admins always may)" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -34,7 +35,7 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Edit instance settings (admin)",
         description: "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535).",
-        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST, published_port_min: PORT, published_port_max: PORT }),
+        body: body({ instance_name: str(1000), registry_allowlist: ALLOWLIST, published_port_min: PORT, published_port_max: PORT, shell_members_allowed: { type: "boolean" } }),
         response: { 200: SETTINGS, ...ERRORS },
       },
     },

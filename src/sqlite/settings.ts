@@ -7,6 +7,7 @@ const KEY_INSTANCE_ID = "instance_id";
 const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
 const KEY_PORT_MIN = "published_port_min";
 const KEY_PORT_MAX = "published_port_max";
+const KEY_SHELL_MEMBERS = "shell_members_allowed";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -35,6 +36,8 @@ export class SettingsService implements deploykit.SettingsService {
       v.add("published_port_min", "Lowest published port must be between 1 and 65535.");
     if (upd.published_port_max !== undefined && !isPort(upd.published_port_max))
       v.add("published_port_max", "Highest published port must be between 1 and 65535.");
+    if (upd.shell_members_allowed !== undefined && typeof upd.shell_members_allowed !== "boolean")
+      v.add("shell_members_allowed", "Must be true or false.");
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -46,6 +49,7 @@ export class SettingsService implements deploykit.SettingsService {
         setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
       if (upd.published_port_min !== undefined) setValue(tx, KEY_PORT_MIN, String(min));
       if (upd.published_port_max !== undefined) setValue(tx, KEY_PORT_MAX, String(max));
+      if (upd.shell_members_allowed !== undefined) setValue(tx, KEY_SHELL_MEMBERS, upd.shell_members_allowed ? "1" : "0");
       return getSettings(tx);
     });
   }
@@ -90,6 +94,7 @@ export function getSettings(tx: Tx): deploykit.Settings {
     registry_allowlist: registryAllowlist(tx),
     published_port_min: num(KEY_PORT_MIN, d.published_port_min),
     published_port_max: num(KEY_PORT_MAX, d.published_port_max),
+    shell_members_allowed: (getValue(tx, KEY_SHELL_MEMBERS) ?? (d.shell_members_allowed ? "1" : "0")) === "1",
   };
 }
 
