@@ -4,6 +4,9 @@ import * as deploykit from "../index.ts";
 import type { Conn } from "./conn.ts";
 import { forbidden, statusCode, wrap } from "./errors.ts";
 
+/** Unread input (bytes) at which the socket stops reading the user's keystrokes until the process catches up. */
+const INPUT_BACKLOG_BYTES = 256 * 1024;
+
 /**
  * ContainerExec opens interactive shells (Docker exec with a TTY) in DeployKit's own running
  * containers. The argv goes to Docker as is (no shell on the host); the exec gets no privilege, user
@@ -46,7 +49,8 @@ export class ContainerExec implements deploykit.ContainerExec {
         AttachStdout: true,
         AttachStderr: true,
         Tty: true,
-        Env: [`COLUMNS=${size.cols}`, `LINES=${size.rows}`, "TERM=xterm-256color"],
+        // No COLUMNS/LINES: busybox prefers them over the TTY size, and a resize could not change them.
+        Env: ["TERM=xterm-256color"],
       });
       // The attached stream lives as long as the session: the connection without a deadline.
       const e = this.conn.stream.getExec(exec.id);
@@ -104,7 +108,10 @@ class ExecProcess implements deploykit.ShellProcess {
 
   write(data: Buffer): boolean {
     if (this.closed || this.stream.destroyed) return true;
-    return this.stream.write(data);
+    this.stream.write(data);
+    // Node's own high-water mark (16 KiB) is below one pasted chunk: hold input back only when the
+    // process has left a real backlog unread.
+    return this.stream.writableLength < INPUT_BACKLOG_BYTES;
   }
 
   onDrain(fn: () => void): void {

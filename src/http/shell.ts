@@ -165,13 +165,10 @@ export class ShellSessions {
     let chain: Promise<void> = Promise.resolve();
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (c.closed) return;
-      if (isBinary && c.proc) {
-        // Input goes straight through, in order; it is never logged or stored.
-        this.input(c, data);
-        return;
-      }
+      // One queue for input and control frames: a resize takes effect before the keys typed after it.
+      // Input is never logged or stored.
       chain = chain
-        .then(() => (c.closed ? undefined : this.control(c, data, isBinary)))
+        .then(() => (c.closed ? undefined : isBinary && c.proc ? this.input(c, data) : this.control(c, data, isBinary)))
         .catch((err) => {
           this.d.logger.error({ err, project_id: projectID, service_id: serviceID }, "shell message failed");
           this.fail(c, err);
