@@ -49,12 +49,20 @@ export class ContainerExec implements deploykit.ContainerExec {
         AttachStdout: true,
         AttachStderr: true,
         Tty: true,
+        // The TTY has its size from the start on API 1.42+; older daemons get it from the resize below
+        // (done before the session is reported ready).
+        ConsoleSize: [size.rows, size.cols],
         // No COLUMNS/LINES: busybox prefers them over the TTY size, and a resize could not change them.
         Env: ["TERM=xterm-256color"],
       });
       // The attached stream lives as long as the session: the connection without a deadline.
       const e = this.conn.stream.getExec(exec.id);
-      stream = (await e.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+      stream = (await e.start({
+        hijack: true,
+        stdin: true,
+        Tty: true,
+        ConsoleSize: [size.rows, size.cols],
+      } as Dockerode.ExecStartOptions)) as unknown as Duplex;
     } catch (err) {
       if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
       if (statusCode(err) === 409) throw deploykit.errorf(deploykit.ECONFLICT, "The container is not running.");

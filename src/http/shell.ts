@@ -195,7 +195,10 @@ export class ShellSessions {
 
   private input(c: ShellClient, data: RawData): void {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-    if (buf.length > MAX_INPUT_FRAME_BYTES) return this.drop(c, CLOSE_TOO_BIG, "Input frame too large.");
+    if (buf.length > MAX_INPUT_FRAME_BYTES) {
+      this.drop(c, CLOSE_TOO_BIG, "Input frame too large.");
+      return;
+    }
     // A process not reading its input: stop reading the socket until it does.
     if (c.proc && !c.proc.write(buf)) c.ws.pause();
   }
@@ -227,7 +230,11 @@ export class ShellSessions {
       try {
         s = deploykit.validateTerminalSize(payload.cols, payload.rows);
       } catch (err) {
-        return this.send(c, "error", { code: deploykit.EINVALID, message: codeOf(err).message, fields: (err as deploykit.DeployKitError).fields });
+        return this.send(c, "error", {
+          code: deploykit.EINVALID,
+          message: codeOf(err).message,
+          fields: (err as deploykit.DeployKitError).fields,
+        });
       }
       await c.proc.resize(s.cols, s.rows).catch((err) => this.d.logger.debug({ err }, "shell resize failed"));
       return;
@@ -412,9 +419,12 @@ export class ShellSessions {
       this.drop(c, CLOSE_AUTH, "Token expired.");
       return false;
     }
-    c.expiryTimer = setTimeout(() => {
-      if (c.principal?.expires_at === exp) this.drop(c, CLOSE_AUTH, "Token expired.");
-    }, Math.min(ms + 50, MAX_TIMER_MS));
+    c.expiryTimer = setTimeout(
+      () => {
+        if (c.principal?.expires_at === exp) this.drop(c, CLOSE_AUTH, "Token expired.");
+      },
+      Math.min(ms + 50, MAX_TIMER_MS),
+    );
     return true;
   }
 

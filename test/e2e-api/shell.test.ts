@@ -107,10 +107,10 @@ describe("shell in the browser", () => {
     // The user closes the tab: the session ends and its end is recorded.
     s.ws.close(1000);
     await s.closed;
-    await waitFor(
-      async () => (await d.must("GET", "/api/system/shell-sessions", 200)).data[0]?.ended_at !== null,
-      { timeoutMs: 10_000, what: "session end recorded" },
-    );
+    await waitFor(async () => (await d.must("GET", "/api/system/shell-sessions", 200)).data[0]?.ended_at !== null, {
+      timeoutMs: 10_000,
+      what: "session end recorded",
+    });
     const audit = await d.must("GET", "/api/system/shell-sessions", 200);
     expect(audit.total_count).toBe(1);
     expect(audit.data[0]).toMatchObject({
@@ -132,18 +132,23 @@ describe("shell in the browser", () => {
     expect(s.output).toMatch(/(^|\n)42\r?\n/);
     expect(s.frame("shell:exit")?.payload).toEqual({ exit_code: 5 });
 
-    // The TTY starts at the size of the auth frame and follows a resize.
-    const sized = Shell.open({ command: JSON.stringify(["sh", "-c", "stty size; sleep 2; stty size"]) });
+    // The TTY has the size of the auth frame once ready, and follows a resize (ordered with the input:
+    // the key typed after the resize frame sees the new size).
+    const sized = Shell.open({ command: JSON.stringify(["sh", "-c", "read a; stty size; read b; stty size"]) });
     await sized.auth(d.token);
     await waitFor(() => sized.frame("shell:ready") !== undefined, { timeoutMs: 15_000, what: "shell:ready" });
+    sized.ws.send(Buffer.from("\r"), { binary: true });
+    await waitFor(() => /30 120\r?\n/.test(sized.output), { timeoutMs: 15_000, what: "initial size" });
     sized.ws.send(JSON.stringify({ type: "resize", payload: { cols: 100, rows: 40 } }));
+    sized.ws.send(Buffer.from("\r"), { binary: true });
     await sized.closed;
-    expect(sized.output).toMatch(/^30 120\r?\n40 100\r?\n$/);
+    expect(sized.output).toMatch(/30 120\r?\n[\s\S]*40 100\r?\n/);
 
-    for (const query of [{ command: "sh" }, { command: "[]" }, { replica: "x" }, { other: "1" }]) {
-      const bad = Shell.open(query);
-      await bad.closed;
-      expect(bad.httpStatus, JSON.stringify(query)).toBe(422);
+    const bad: Record<string, string>[] = [{ command: "sh" }, { command: "[]" }, { replica: "x" }, { other: "1" }];
+    for (const query of bad) {
+      const refused = Shell.open(query);
+      await refused.closed;
+      expect(refused.httpStatus, JSON.stringify(query)).toBe(422);
     }
     const none = Shell.open({ replica: "7" });
     await none.auth(d.token);
@@ -182,6 +187,32 @@ describe("shell in the browser", () => {
     await forged.closed;
     expect(forged.closeCode).toBe(4001);
     expect(forged.output).toBe("");
+  });
+
+  it("caps shells per user, bounds input frames and closes a shell on logout", async () => {
+    const session = (await d.login()).access_token;
+    const sleepy = { command: JSON.stringify(["sleep", "60"]) };
+    const open: Shell[] = [];
+    for (let i = 0; i < deploykit.MAX_SHELLS_PER_USER; i++) {
+      const s = Shell.open(sleepy);
+      await s.auth(session);
+      open.push(s);
+    }
+    await waitFor(() => open.every((s) => s.frame("shell:ready")), { timeoutMs: 20_000, what: "4 shells ready" });
+    const fifth = Shell.open(sleepy);
+    await fifth.auth(session);
+    await fifth.closed;
+    expect(fifth.closeCode).toBe(4029);
+    expect(fifth.frame("error")?.payload).toMatchObject({ code: "rate_limited" });
+
+    const big = open.pop() as Shell;
+    big.ws.send(Buffer.alloc(16 * 1024 + 1, 97), { binary: true });
+    await big.closed;
+    expect(big.closeCode).toBe(1009);
+
+    await d.must("POST", "/api/auth/logout", 204, { token: session });
+    await Promise.race([Promise.all(open.map((s) => s.closed)), new Promise((r) => setTimeout(r, 10_000))]);
+    expect(open.map((s) => s.closeCode)).toEqual(open.map(() => 4001));
   });
 
   it("never execs in a container that is not this service's, whatever the database says", async () => {
