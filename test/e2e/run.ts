@@ -17,6 +17,7 @@ import {
   launchBrowser,
   outDir,
   removeDockerObjects,
+  sh,
   startDaemon,
 } from "./env.ts";
 
@@ -329,6 +330,61 @@ test("roll back from the Deployments tab", async () => {
     async () => (await fetch(publicURL).catch(() => null))?.ok && (await fetch(publicURL)).text(),
   );
   assert.match(res, new RegExp(GREETING));
+  await admin.keyboard.press("Escape");
+});
+
+test("restart from the canvas menu, then run a command in the Shell tab", async () => {
+  const [svc] = await services(admin);
+  assert.ok(svc);
+  const running = async () =>
+    (
+      await apiGet<{ data: { docker_container_id: string }[] }>(
+        admin,
+        `/api/projects/${projectID}/services/${svc.id}/containers?status=running`,
+      )
+    ).body.data;
+  const startedAt = (id: string) => sh("docker", ["inspect", "--format", "{{.State.StartedAt}}", id]).trim();
+  const [c] = await running();
+  assert.ok(c);
+  const before = startedAt(c.docker_container_id);
+
+  // The service node's context menu: Restart, at once (Stop would ask first).
+  await node(admin, "web2").click({ button: "right" });
+  await admin.getByRole("menuitem", { name: "Stop…" }).waitFor();
+  await admin.getByRole("menuitem", { name: "Restart" }).click();
+  await admin
+    .getByText(/Restarting, one replica at a time/)
+    .first()
+    .waitFor();
+  await waitUntil(
+    "the container to be restarted",
+    async () => {
+      const [now] = await running();
+      return now && now.docker_container_id === c.docker_container_id && startedAt(now.docker_container_id) !== before;
+    },
+    // httpd as PID 1 ignores SIGTERM: the restart waits out the stop grace before SIGKILL.
+    DEPLOY_TIMEOUT,
+    () => explainService(admin),
+  );
+  await admin.locator('[data-testid=service-node][data-service-name="web2"][data-status="running"]').waitFor({ timeout: 60_000 });
+
+  // A shell in the (restarted) container: sh by default, output through xterm.js.
+  await node(admin, "web2").click();
+  const panel = admin.getByTestId("service-panel");
+  await panel.getByRole("tab", { name: "Shell" }).click();
+  await panel.getByTestId("shell-connect").click();
+  await panel.getByTestId("shell-state").filter({ hasText: "Connected" }).waitFor();
+  await panel.getByTestId("shell-terminal").click();
+  await admin.keyboard.type("echo shell-$((6*7))");
+  await admin.keyboard.press("Enter");
+  // The echoed input reads "shell-$((6*7))"; only the command's output reads "shell-42".
+  await panel.getByTestId("shell-terminal").locator(".xterm-rows").getByText("shell-42", { exact: true }).waitFor();
+  await shot(admin, "09b-shell");
+  await panel.getByTestId("shell-disconnect").click();
+  const audit = await apiGet<{ data: { command: string[]; container_id: string }[] }>(admin, "/api/system/shell-sessions");
+  assert.equal(audit.status, 200);
+  assert.deepEqual(audit.body.data[0]?.command, ["sh"]);
+  assert.equal(audit.body.data[0]?.container_id, c.docker_container_id);
   await admin.keyboard.press("Escape");
 });
 
