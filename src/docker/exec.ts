@@ -4,6 +4,10 @@ import * as deploykit from "../index.ts";
 import type { Conn } from "./conn.ts";
 import { forbidden, statusCode, wrap } from "./errors.ts";
 
+const INTERRUPT = "\x03";
+const EOF = "\x04";
+/** Time between the keys typed at close: the shell handles the interrupt before it reads the EOF. */
+const KEY_GAP_MS = 150;
 /** Unread input (bytes) at which the socket stops reading the user's keystrokes until the process catches up. */
 const INPUT_BACKLOG_BYTES = 256 * 1024;
 
@@ -155,13 +159,26 @@ class ExecProcess implements deploykit.ShellProcess {
     this.stream.resume();
   }
 
+  /**
+   * Docker keeps an exec running when its attached connection closes (the TTY is never hung up), so a
+   * closed browser tab would leave its shell waiting forever. Before letting go, the session types
+   * what a user leaving would: Ctrl-C (SIGINT to the foreground job) and Ctrl-D (end of input, which
+   * ends an interactive shell). A program that ignores both (raw mode, nohup) keeps running until it ends.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    // End of input first (an interactive sh exits on it), then the connection itself.
-    try {
-      this.stream.end();
-    } catch {}
-    setTimeout(() => this.stream.destroy(), 1000).unref();
+    const stream = this.stream;
+    const send = (s: string) => {
+      if (!this.exited && !stream.destroyed && stream.writable) stream.write(Buffer.from(s));
+    };
+    send(INTERRUPT);
+    setTimeout(() => send(EOF), KEY_GAP_MS).unref();
+    setTimeout(() => {
+      try {
+        stream.end();
+      } catch {}
+    }, 2 * KEY_GAP_MS).unref();
+    setTimeout(() => stream.destroy(), 2 * KEY_GAP_MS + 1000).unref();
   }
 }

@@ -104,9 +104,15 @@ describe("shell in the browser", () => {
     s.ws.send(Buffer.from("echo hello-shell\r"), { binary: true });
     // The TTY echoes the typed line too: the output line of its own is the proof.
     await waitFor(() => /(^|\n)hello-shell\r?\n/.test(s.output), { timeoutMs: 15_000, what: "hello-shell output" });
-    // The user closes the tab: the session ends and its end is recorded.
+    const shells = async () =>
+      ((await new Docker({ socketPath: HOST_SOCKET }).getContainer(containerID).top()) as { Processes: string[][] }).Processes.filter(
+        (p) => p[p.length - 1] === "sh",
+      ).length;
+    expect(await shells()).toBe(1);
+    // The user closes the tab: the session ends (the shell sees the end of its input) and is recorded.
     s.ws.close(1000);
     await s.closed;
+    await waitFor(async () => (await shells()) === 0, { timeoutMs: 10_000, what: "the exec'd sh to exit" });
     await waitFor(async () => (await d.must("GET", "/api/system/shell-sessions", 200)).data[0]?.ended_at !== null, {
       timeoutMs: 10_000,
       what: "session end recorded",
@@ -213,6 +219,12 @@ describe("shell in the browser", () => {
     await d.must("POST", "/api/auth/logout", 204, { token: session });
     await Promise.race([Promise.all(open.map((s) => s.closed)), new Promise((r) => setTimeout(r, 10_000))]);
     expect(open.map((s) => s.closeCode)).toEqual(open.map(() => 4001));
+    // Docker would keep the closed sessions' processes running; the daemon interrupted them.
+    const sleeping = async () =>
+      ((await new Docker({ socketPath: HOST_SOCKET }).getContainer(containerID).top()) as { Processes: string[][] }).Processes.filter(
+        (p) => p[p.length - 1] === "sleep 60",
+      ).length;
+    await waitFor(async () => (await sleeping()) === 0, { timeoutMs: 10_000, what: "the closed shells' processes to end" });
   });
 
   it("never execs in a container that is not this service's, whatever the database says", async () => {
