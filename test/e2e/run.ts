@@ -366,7 +366,8 @@ test("run a command in the Shell tab, then restart from the canvas menu", async 
   assert.equal(audit.status, 200);
   assert.deepEqual(audit.body.data[0]?.command, ["sh"]);
   assert.equal(audit.body.data[0]?.container_id, c.docker_container_id);
-  await admin.keyboard.press("Escape");
+  await panel.getByRole("button", { name: "Close panel" }).click();
+  await panel.waitFor({ state: "detached" });
 
   // The service node's context menu: Restart, at once (Stop would ask first).
   const before = startedAt(c.docker_container_id);
