@@ -69,6 +69,8 @@ if (arg === "bare") {
     system: { about: async () => Promise.reject(new Error("unused")), status: async () => Promise.reject(new Error("unused")) },
     bus,
     logs: { follow: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")) },
+    exec: { openShell: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")) },
+    shellSessions: new sqlite.ShellSessionService(db),
     reconciler: { trigger: nop, triggerService: nop },
     // Registration happens through the service above, never over HTTP.
     setup: { verify: () => false, consume: nop },

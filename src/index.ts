@@ -16,6 +16,7 @@ export * from "./provisioner.ts";
 export * from "./reconcile.ts";
 export * from "./registry.ts";
 export * from "./service.ts";
+export * from "./shell.ts";
 export * from "./slug.ts";
 export * from "./system.ts";
 export * from "./user.ts";

@@ -131,6 +131,8 @@ export interface Settings {
   default_memory_mb: number;
   default_cpus: number;
   default_pids_limit: number;
+  /** Whether members (not only admins) may open a shell in a service's container. Off by default. */
+  shell_members_allowed: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -141,6 +143,7 @@ export const DEFAULT_SETTINGS: Settings = {
   default_memory_mb: 2048,
   default_cpus: 0,
   default_pids_limit: 4096,
+  shell_members_allowed: false,
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -182,6 +185,7 @@ export interface SettingsUpdate {
   default_memory_mb?: number;
   default_cpus?: number;
   default_pids_limit?: number;
+  shell_members_allowed?: boolean;
 }
 
 /**

@@ -58,6 +58,7 @@ export const router = createBrowserRouter([
                 children: [
                   { index: true, lazy: async () => ({ Component: (await import("./routes/admin-settings.tsx")).GeneralSettings }) },
                   { path: "users", lazy: async () => ({ Component: (await import("./routes/admin-settings.tsx")).UsersSettings }) },
+                  { path: "shell", lazy: async () => ({ Component: (await import("./routes/admin-settings.tsx")).ShellSettings }) },
                   { path: "system", lazy: async () => ({ Component: (await import("./routes/admin-settings.tsx")).SystemSettings }) },
                   { path: "about", lazy: async () => ({ Component: (await import("./routes/admin-settings.tsx")).AboutSettings }) },
                 ],

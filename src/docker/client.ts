@@ -2,6 +2,7 @@ import Dockerode from "dockerode";
 import * as deploykit from "../index.ts";
 import { API_TIMEOUT_MS, type Conn, SLOW_TIMEOUT_MS } from "./conn.ts";
 import { ContainerRuntime } from "./container.ts";
+import { ContainerExec } from "./exec.ts";
 import { Introspector } from "./introspect.ts";
 import { LogStreamer } from "./logs.ts";
 import { Provisioner } from "./network.ts";
@@ -23,6 +24,7 @@ export interface ClientOptions {
 export class Client {
   readonly provisioner: Provisioner;
   readonly runtime: ContainerRuntime;
+  readonly exec: ContainerExec;
   readonly logs: LogStreamer;
   readonly introspector: Introspector;
   readonly socketPath: string;
@@ -39,6 +41,7 @@ export class Client {
     };
     this.provisioner = new Provisioner(conn);
     this.runtime = new ContainerRuntime(conn);
+    this.exec = new ContainerExec(conn);
     this.logs = new LogStreamer(conn);
     this.introspector = new Introspector(conn);
   }

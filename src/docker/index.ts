@@ -2,6 +2,7 @@
 export { Client, type ClientOptions, defaultSocketPath } from "./client.ts";
 export { API_TIMEOUT_MS, SLOW_TIMEOUT_MS, STOP_GRACE_SECONDS } from "./conn.ts";
 export { ContainerRuntime, createOptions } from "./container.ts";
+export { ContainerExec } from "./exec.ts";
 export { Introspector } from "./introspect.ts";
 export { LogStreamer, MAX_LINE_BYTES, RING_SIZE } from "./logs.ts";
 export { Provisioner } from "./network.ts";

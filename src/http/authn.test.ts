@@ -14,6 +14,8 @@ const PUBLIC = [
   "POST /api/auth/refresh",
   "GET /api/openapi.json",
   "GET /api/projects/:projectId/canvas/ws",
+  // Authenticates with its first frame like the canvas socket (shell.ts).
+  "GET /api/projects/:projectId/services/:serviceId/shell",
   "OPTIONS *",
 ];
 const DOCS = /^\/api\/docs(\/|$)/;

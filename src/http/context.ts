@@ -29,6 +29,9 @@ export interface ServerOptions {
   system: deploykit.SystemService;
   bus: deploykit.EventBus;
   logs: deploykit.LogStreamer;
+  /** Docker exec for the browser shell, and its audit trail. */
+  exec: deploykit.ContainerExec;
+  shellSessions: deploykit.ShellSessionService;
   reconciler: ReconcilerHandle;
   logger?: deploykit.Logger;
   /** Required to register the first admin (`setup_token`); main writes it to the data dir. */

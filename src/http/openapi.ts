@@ -13,6 +13,8 @@ export function openAPIOptions(version: string): SwaggerOptions {
           "from /api/auth/login or an API key. Errors are `{error, message}` (422 adds per-field `errors`).",
           "Deploy-impacting edits are staged as pending changes and applied by `POST /api/projects/{projectId}/deploy`.",
           'The canvas WebSocket is `GET /api/projects/{projectId}/canvas/ws` (first frame `{type:"auth",payload:{token}}`).',
+          "The shell WebSocket is `GET /api/projects/{projectId}/services/{serviceId}/shell?command=<JSON argv>&replica=<n>`",
+          '(first frame `{type:"auth",payload:{token,cols,rows}}`, then binary terminal bytes; see docs/operations.md).',
         ].join(" "),
       },
       components: {

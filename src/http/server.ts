@@ -25,6 +25,7 @@ import { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 import { ENTITY_SCHEMAS } from "./schemas.ts";
 import { registerServiceRoutes } from "./service.ts";
 import { registerSettingsRoutes } from "./settings.ts";
+import { ShellSessions } from "./shell.ts";
 import { SPA } from "./spa.ts";
 import { registerSystemRoutes } from "./system.ts";
 import { registerUserRoutes } from "./user.ts";
@@ -86,6 +87,7 @@ export class Server {
   readonly hub: CanvasHub;
   private readonly deps: Deps;
   private readonly logStreams: LogStreams;
+  readonly shells: ShellSessions;
   private readonly routePatterns: { method: string; re: RegExp }[] = [];
   /** Every route as registered, and whether it is public (for the deny-by-default test). */
   readonly routeTable: { method: string; url: string; public: boolean }[] = [];
@@ -170,6 +172,7 @@ export class Server {
       refreshLimiter: new RateLimiter({ max: 30, windowMs: 60_000, now: clock, message }),
     };
     this.logStreams = new LogStreams(this.deps);
+    this.shells = new ShellSessions(this.deps);
     this.ready = this.setup();
   }
 
@@ -245,6 +248,7 @@ export class Server {
     registerSystemRoutes(app, d);
     registerSettingsRoutes(app, d);
     this.hub.register(app, (req) => this.originAllowed(req));
+    this.shells.register(app, (req) => this.originAllowed(req));
 
     const spa = new SPA(d.spaDir);
     app.setNotFoundHandler(async (req, reply) => {
@@ -267,7 +271,7 @@ export class Server {
     this.revocationTimer = setInterval(() => {
       if (running) return;
       running = true;
-      Promise.all([this.hub.revalidate(), this.logStreams.revalidate()])
+      Promise.all([this.hub.revalidate(), this.logStreams.revalidate(), this.shells.revalidate()])
         .catch((err) => this.deps.logger.error({ err }, "revocation check failed"))
         .finally(() => {
           running = false;
@@ -343,7 +347,7 @@ export class Server {
       this.closing = (async () => {
         await this.ready.catch(() => {});
         if (this.revocationTimer) clearInterval(this.revocationTimer);
-        await Promise.all([this.hub.close(), this.logStreams.closeAll()]);
+        await Promise.all([this.hub.close(), this.logStreams.closeAll(), this.shells.close()]);
         // Requests still running after the grace period are cut off rather than holding shutdown.
         const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await this.app.close();

@@ -18,6 +18,7 @@ const SETTINGS = {
     default_memory_mb: { type: "integer", description: "Memory limit (MiB) for containers whose service sets none; 0 = no limit" },
     default_cpus: { type: "number", description: "CPU limit (cores) for containers whose service sets none; 0 = no limit" },
     default_pids_limit: { type: "integer", description: "Process limit of every container" },
+    shell_members_allowed: { type: "boolean", description: "Whether members may open a shell in a container (admins always may)" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -46,6 +47,7 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
           default_memory_mb: { type: "integer" },
           default_cpus: { type: "number" },
           default_pids_limit: { type: "integer" },
+          shell_members_allowed: { type: "boolean" },
         }),
         response: { 200: SETTINGS, ...ERRORS },
       },

@@ -28,3 +28,6 @@ export const ContainerRuntime = (impl: Partial<deploykit.ContainerRuntime> = {})
 export const Reconciler = (impl: Partial<deploykit.Reconciler> = {}) => strictMock<deploykit.Reconciler>("Reconciler", impl);
 export const DockerIntrospector = (impl: Partial<deploykit.DockerIntrospector> = {}) =>
   strictMock<deploykit.DockerIntrospector>("DockerIntrospector", impl);
+export const ContainerExec = (impl: Partial<deploykit.ContainerExec> = {}) => strictMock<deploykit.ContainerExec>("ContainerExec", impl);
+export const ShellSessionService = (impl: Partial<deploykit.ShellSessionService> = {}) =>
+  strictMock<deploykit.ShellSessionService>("ShellSessionService", impl);

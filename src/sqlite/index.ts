@@ -12,5 +12,6 @@ export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
+export { ShellSessionService } from "./shell.ts";
 export { fileStamp, KEEP_PRE_MIGRATION_BACKUPS, preMigrationBackups } from "./upgrade.ts";
 export { UserService } from "./user.ts";

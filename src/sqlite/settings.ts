@@ -12,6 +12,7 @@ const KEY_DEFAULT_CPUS = "default_cpus";
 const KEY_DEFAULT_PIDS = "default_pids_limit";
 /** 1 TiB: a typo guard, not a capacity check. */
 const MAX_DEFAULT_MEMORY_MB = 1024 * 1024;
+const KEY_SHELL_MEMBERS = "shell_members_allowed";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -60,6 +61,8 @@ export class SettingsService implements deploykit.SettingsService {
         "default_pids_limit",
         `Process limit must be a whole number between ${deploykit.MIN_PIDS_LIMIT} and ${deploykit.MAX_PIDS_LIMIT}.`,
       );
+    if (upd.shell_members_allowed !== undefined && typeof upd.shell_members_allowed !== "boolean")
+      v.add("shell_members_allowed", "Must be true or false.");
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -74,6 +77,7 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.default_memory_mb !== undefined) setValue(tx, KEY_DEFAULT_MEMORY, String(upd.default_memory_mb));
       if (upd.default_cpus !== undefined) setValue(tx, KEY_DEFAULT_CPUS, String(upd.default_cpus));
       if (upd.default_pids_limit !== undefined) setValue(tx, KEY_DEFAULT_PIDS, String(upd.default_pids_limit));
+      if (upd.shell_members_allowed !== undefined) setValue(tx, KEY_SHELL_MEMBERS, upd.shell_members_allowed ? "1" : "0");
       return getSettings(tx);
     });
   }
@@ -127,6 +131,7 @@ export function getSettings(tx: Tx): deploykit.Settings {
     default_memory_mb: nonNegative(KEY_DEFAULT_MEMORY, d.default_memory_mb),
     default_cpus: nonNegative(KEY_DEFAULT_CPUS, d.default_cpus),
     default_pids_limit: num(KEY_DEFAULT_PIDS, d.default_pids_limit),
+    shell_members_allowed: (getValue(tx, KEY_SHELL_MEMBERS) ?? (d.shell_members_allowed ? "1" : "0")) === "1",
   };
 }
 

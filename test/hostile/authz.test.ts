@@ -27,6 +27,7 @@ const ADMIN_ONLY = new Set([
   "DELETE /api/users/{id}",
   "GET /api/system/about",
   "GET /api/system/status",
+  "GET /api/system/shell-sessions",
   "PATCH /api/settings",
 ]);
 /** Every other route needs a signed-in user of any role. Listed so that a new route must be classified. */

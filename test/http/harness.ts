@@ -117,6 +117,8 @@ export async function startServer(overrides: Overrides = {}): Promise<Harness> {
     system: mock.SystemService(),
     bus,
     logs: mock.LogStreamer(),
+    exec: mock.ContainerExec(),
+    shellSessions: mock.ShellSessionService(),
     reconciler: mock.Reconciler(),
     setup: setupGate(),
     corsOrigin: "*",

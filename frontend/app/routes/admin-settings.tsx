@@ -2,6 +2,7 @@ import { NavLink, Outlet } from "react-router";
 import { cn } from "../lib/utils.ts";
 
 export { GeneralSettings } from "../features/settings/components/general-settings.tsx";
+export { ShellSettings } from "../features/settings/components/shell-settings.tsx";
 export { UsersSettings } from "../features/settings/components/users-settings.tsx";
 export { AboutSettings } from "../features/system/components/about-settings.tsx";
 export { SystemSettings } from "../features/system/components/system-settings.tsx";
@@ -9,6 +10,7 @@ export { SystemSettings } from "../features/system/components/system-settings.ts
 const TABS = [
   { to: "/settings", label: "General", end: true },
   { to: "/settings/users", label: "Users" },
+  { to: "/settings/shell", label: "Shell" },
   { to: "/settings/system", label: "System" },
   { to: "/settings/about", label: "About" },
 ];

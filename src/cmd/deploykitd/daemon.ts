@@ -192,6 +192,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     system,
     bus,
     logs: dk.logs,
+    exec: dk.exec,
+    shellSessions: new sqlite.ShellSessionService(db),
     reconciler,
     logger: logger.child({ component: "http" }),
     setup: setup.gate,

@@ -141,6 +141,8 @@ export function ContextMenu({
   onAddNote,
   onAddGroup,
   onDelete,
+  service,
+  onServiceAction,
 }: {
   menu: MenuState;
   onClose: () => void;
@@ -149,6 +151,9 @@ export function ContextMenu({
   onAddNote: () => void;
   onAddGroup: () => void;
   onDelete: () => void;
+  /** The applied service of the node right-clicked: Restart, Stop and Start act on it at once. */
+  service?: { status: string; active_deployment_id: string | null } | undefined;
+  onServiceAction?: (action: "restart" | "stop" | "start") => void;
 }) {
   const item = (label: string, fn: () => void, destructive = false) => (
     <button
@@ -179,7 +184,19 @@ export function ContextMenu({
           {item("Add Group", onAddGroup)}
         </>
       ) : (
-        item("Delete Node", onDelete, true)
+        <>
+          {service && onServiceAction ? (
+            service.status === "stopped" ? (
+              item("Start", () => onServiceAction("start"))
+            ) : service.active_deployment_id !== null ? (
+              <>
+                {item("Restart", () => onServiceAction("restart"))}
+                {item("Stop…", () => onServiceAction("stop"))}
+              </>
+            ) : null
+          ) : null}
+          {item("Delete Node", onDelete, true)}
+        </>
       )}
     </div>
   );

@@ -1,4 +1,5 @@
 import "@xyflow/react/dist/style.css";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import {
   applyEdgeChanges,
   applyNodeChanges,
@@ -21,12 +22,14 @@ import type { CanvasEdge, CanvasNode, NodePosition } from "../../../../../src/ca
 import type { Preset } from "../../../../../src/preset.ts";
 import type { Project } from "../../../../../src/project.ts";
 import type { Service } from "../../../../../src/service.ts";
+import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
+import { errorText } from "../../../lib/api-client.ts";
 import { pendingServices, serviceOverrides, takenNames } from "../../../lib/diff.ts";
 import { useUser } from "../../auth/auth-context.tsx";
 import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { PendingChangesBar } from "../../pending-changes/components/pending-changes-bar.tsx";
-import { useServices } from "../../services/api/services.ts";
+import { SERVICE_ACTION_DONE, type ServiceAction, serviceAction, upsertServiceInCache, useServices } from "../../services/api/services.ts";
 import { PendingServicePanel } from "../../services/components/pending-service-panel.tsx";
 import { ServicePanel } from "../../services/components/service-panel.tsx";
 import { useCanvasSync } from "../hooks/use-canvas-sync.ts";
@@ -365,6 +368,26 @@ export function ProjectCanvas({ project }: { project: Project }) {
       ...(nodeID ? { nodeID } : {}),
     });
   };
+  // Restart / Stop (confirmed) / Start from a service node's menu: the panel's immediate actions.
+  const menuNode = menu?.kind === "node" && menu.nodeID ? canvas.nodes.find((n) => n.id === menu.nodeID) : undefined;
+  const menuService = menuNode?.service_id ? servicesByID.get(menuNode.service_id) : undefined;
+  const [confirmStop, setConfirmStop] = useState<Service | null>(null);
+  const qc = useQueryClient();
+  const action = useMutation({
+    mutationFn: ({ svc, a }: { svc: Service; a: ServiceAction }) => serviceAction(projectID, svc.id, a),
+    onSuccess: (svc) => upsertServiceInCache(qc, projectID, svc),
+  });
+  const runAction = (svc: Service, a: ServiceAction, after?: () => void) =>
+    action.mutate(
+      { svc, a },
+      {
+        onSuccess: () => {
+          toast.success(`${svc.name}: ${SERVICE_ACTION_DONE[a]}`);
+          after?.();
+        },
+        onError: (e) => toast.error(errorText(e)),
+      },
+    );
   const lastCursor = useRef(0);
   const onMouseMove = (e: React.MouseEvent) => {
     const now = performance.now();
@@ -520,6 +543,12 @@ export function ProjectCanvas({ project }: { project: Project }) {
               onAddNote={() => addNode("note", menu.flowX, menu.flowY)}
               onAddGroup={() => addNode("group", menu.flowX, menu.flowY)}
               onDelete={() => menu.nodeID && deleteNodes([menu.nodeID])}
+              service={menuService}
+              onServiceAction={(a) => {
+                if (!menuService) return;
+                if (a === "stop") setConfirmStop(menuService);
+                else runAction(menuService, a);
+              }}
             />
           ) : null}
           {panel === "service" && selectedService ? (
@@ -536,6 +565,16 @@ export function ProjectCanvas({ project }: { project: Project }) {
           ) : panel === "group" && selectedNode ? (
             <GroupPanel key={selectedNode.id} projectID={projectID} group={selectedNode} onClose={() => setSelected(null)} />
           ) : null}
+          <ConfirmDialog
+            open={confirmStop !== null}
+            onOpenChange={(o) => !o && setConfirmStop(null)}
+            title={`Stop ${confirmStop?.name ?? "service"}?`}
+            description="Its containers are stopped and stay down until you start it again. The deployment and its data are kept."
+            confirmLabel="Stop"
+            destructive
+            pending={action.isPending}
+            onConfirm={() => confirmStop && runAction(confirmStop, "stop", () => setConfirmStop(null))}
+          />
           <AddDatabaseDialog open={dbAt !== null} onOpenChange={(o) => !o && setDbAt(null)} onPick={pickPreset} />
         </div>
       </TakenNamesContext.Provider>

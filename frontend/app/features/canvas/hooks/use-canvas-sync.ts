@@ -225,6 +225,11 @@ export function useCanvasSync(projectID: string, selfID: string) {
         case "service:status-changed":
           patchServiceInCache(qc, projectID, String(p.service_id), { status: p.new_status as ServiceStatus });
           break;
+        case "service:restarted":
+          // Someone pressed Restart (panel or canvas menu): every viewer's node and panel learn it.
+          patchServiceInCache(qc, projectID, String(p.service_id), { restart_requested_at: String(p.requested_at) });
+          void qc.invalidateQueries({ queryKey: ["projects", projectID, "services", String(p.service_id)] });
+          break;
         case "service:deleted":
           dropServiceFromCache(qc, projectID, String(p.service_id));
           break;

@@ -90,6 +90,13 @@ export function useRollback(pid: string, sid: string) {
 
 export type ServiceAction = "restart" | "stop" | "start";
 
+/** What the toast says once an action was accepted (panel buttons and the canvas menu). */
+export const SERVICE_ACTION_DONE: Record<ServiceAction, string> = {
+  restart: "Restarting, one replica at a time",
+  stop: "Service stopped",
+  start: "Service starting",
+};
+
 /** The immediate actions (not staged): Restart one replica at a time, Stop and keep down, Start again. */
 export function serviceAction(pid: string, sid: string, action: ServiceAction): Promise<Service> {
   return api<Service>(`${base(pid)}/${encodeURIComponent(sid)}/${action}`, { method: "POST" });

@@ -13,16 +13,18 @@ import { serviceOverrides } from "../../../lib/diff.ts";
 import { cn } from "../../../lib/utils.ts";
 import { iconURLError } from "../../../lib/validation.ts";
 import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
-import { type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
+import { SERVICE_ACTION_DONE, type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
 import { DeploymentsTab } from "./deployments-tab.tsx";
 import { LogsTab } from "./logs-tab.tsx";
 import { SettingsTab } from "./settings-tab.tsx";
+import { ShellTab } from "./shell-tab.tsx";
 import { VariablesTab } from "./variables-tab.tsx";
 
-type Tab = "deployments" | "logs" | "variables" | "settings";
+type Tab = "deployments" | "logs" | "shell" | "variables" | "settings";
 const TABS = [
   { value: "deployments", label: "Deployments" },
   { value: "logs", label: "Logs" },
+  { value: "shell", label: "Shell" },
   { value: "variables", label: "Variables" },
   { value: "settings", label: "Settings" },
 ] as const;
@@ -63,6 +65,8 @@ export function ServicePanel({
           <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} />
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
+        ) : tab === "shell" ? (
+          <ShellTab projectID={projectID} service={service} />
         ) : tab === "variables" ? (
           <VariablesTab projectID={projectID} service={service} taken={taken} groupID={groupID} />
         ) : (
@@ -73,12 +77,6 @@ export function ServicePanel({
   );
 }
 
-const ACTION_DONE: Record<ServiceAction, string> = {
-  restart: "Restarting, one replica at a time",
-  stop: "Service stopped",
-  start: "Service starting",
-};
-
 /** Restart, Stop (confirmed) and Start: immediate, they change no configuration. */
 function ServiceActions({ projectID, service }: { projectID: string; service: Service }) {
   const action = useServiceAction(projectID, service.id);
@@ -86,7 +84,7 @@ function ServiceActions({ projectID, service }: { projectID: string; service: Se
   const run = (a: ServiceAction, after?: () => void) =>
     action.mutate(a, {
       onSuccess: () => {
-        toast.success(ACTION_DONE[a]);
+        toast.success(SERVICE_ACTION_DONE[a]);
         after?.();
       },
       onError: (e) => toast.error(errorText(e)),
