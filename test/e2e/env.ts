@@ -37,7 +37,10 @@ export const WEB_CMD = [
   "sh",
   "-c",
   'mkdir -p /www && echo "${GREETING:-hello} from $(hostname)" > /www/index.html && echo "serving ${GREETING:-hello}" && echo "stderr check" >&2; ' +
-    '(i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) & exec httpd -f -v -p 80 -h /www',
+    // sh stays PID 1 and leaves on SIGTERM (httpd as PID 1 ignores it, and every stop would wait out
+    // the 30 s grace before SIGKILL).
+    '(i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) & httpd -f -v -p 80 -h /www & pid=$!; ' +
+    "trap 'kill $pid; exit 0' TERM INT; wait $pid",
 ];
 
 export function freePort(): Promise<number> {

@@ -378,8 +378,7 @@ test("run a command in the Shell tab, then restart from the canvas menu", async 
     .getByText(/Restarting, one replica at a time/)
     .first()
     .waitFor();
-  // httpd as PID 1 ignores SIGTERM: the restart waits out the stop grace before SIGKILL. The next
-  // tests run meanwhile; "the restart from the canvas menu completed" awaits this.
+  // The next tests run while the replica restarts; "the restart from the canvas menu completed" awaits this.
   restartDone = waitUntil(
     "the container to be restarted",
     async () => {
@@ -504,7 +503,6 @@ test("delete the service and the project; the reconciler removes the containers"
   await waitUntil(
     "the project's containers and network to be removed",
     async () => dockerCount("ps", instanceID) === 0 && dockerCount("network", instanceID) === 0,
-    // busybox httpd as PID 1 ignores SIGTERM: its removal waits out the 30 s default stop grace.
     90_000,
   );
 });
