@@ -324,6 +324,11 @@ export class MemStore {
       stop_grace_seconds: 30,
       start_command: null,
       entrypoint: null,
+      restart_policy: "always",
+      restart_max_retries: 10,
+      pre_deploy_command: null,
+      cron_schedule: null,
+      cron_timeout_seconds: 3600,
       created_at: this.#ts(),
       updated_at: this.#ts(),
       ...extra,
@@ -347,6 +352,9 @@ export class MemStore {
       volumes: input.volumes ?? [],
       replicas: input.replicas ?? 1,
       stop_grace_seconds: input.stop_grace_seconds ?? 30,
+      restart_policy: input.restart_policy ?? "always",
+      restart_max_retries: input.restart_max_retries ?? 10,
+      cron_timeout_seconds: input.cron_timeout_seconds ?? 3600,
       status: deploykit.DEPLOYMENT_PENDING,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -354,6 +362,8 @@ export class MemStore {
       ...extra,
     };
     if (input.resources) d.resources = input.resources;
+    if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
+    if (input.cron_schedule) d.cron_schedule = input.cron_schedule;
     this.deploymentRows.set(d.id, d);
     if (d.status === deploykit.DEPLOYMENT_HEALTHY) {
       svc.active_deployment_id = d.id;
@@ -413,7 +423,7 @@ export class MemStore {
 
   readonly deployments: Pick<
     deploykit.DeploymentService,
-    "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt"
+    "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
   > = {
     findDeployments: async (f) => {
       const items = [...this.deploymentRows.values()]
@@ -452,6 +462,13 @@ export class MemStore {
       const healthy = [...this.deploymentRows.values()].some((o) => o.service_id === d.service_id && o.status === "healthy");
       const svc = this.serviceRows.get(d.service_id);
       if (!healthy && svc) svc.status = deploykit.SERVICE_FAILED;
+      return { ...d };
+    },
+    setPreDeploy: async (id, result) => {
+      const d = this.#dep(id);
+      d.pre_deploy_status = result.status;
+      if (result.exit_code !== undefined) d.pre_deploy_exit_code = result.exit_code;
+      if (result.log !== undefined) d.pre_deploy_log = result.log;
       return { ...d };
     },
     recordAttempt: async (id, reason) => {
