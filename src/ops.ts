@@ -137,6 +137,7 @@ export interface ServiceRunFinish {
   status: typeof RUN_SUCCEEDED | typeof RUN_FAILED;
   exit_code?: number;
   reason?: string;
+  timed_out?: boolean;
   log_tail?: string;
 }
 
@@ -153,7 +154,9 @@ export interface ServiceRunService {
   beginRun(input: { service_id: string; deployment_id: string; trigger: RunTrigger }): Promise<ServiceRun>;
   /** Remembers the run's container. */
   attachContainer(id: string, dockerID: string): Promise<void>;
-  /** running → succeeded/failed; no-op when already finished. Publishes run.finished. */
+  /** Runs still marked running (all services): what a restarted scheduler adopts. */
+  findRunningRuns(): Promise<ServiceRun[]>;
+  /** running → succeeded/failed; no-op when already finished. Publishes run.finished. Throws ENOTFOUND. */
   finishRun(id: string, result: ServiceRunFinish): Promise<ServiceRun>;
 }
 

@@ -167,6 +167,22 @@ export const ENTITY_SCHEMAS = [
     }),
   },
   {
+    $id: "ServiceRun",
+    ...obj({
+      id: ID,
+      service_id: ID,
+      deployment_id: ID,
+      trigger: { type: "string", enum: ["schedule", "manual"] },
+      status: { type: "string", enum: ["running", "succeeded", "failed", "skipped"] },
+      started_at: TIME,
+      finished_at: NULLABLE_TIME,
+      exit_code: { type: ["integer", "null"] },
+      reason: { type: ["string", "null"] },
+      timed_out: { type: "boolean" },
+      log_tail: { type: "string" },
+    }),
+  },
+  {
     $id: "Container",
     ...obj({
       id: ID,

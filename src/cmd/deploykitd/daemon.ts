@@ -6,7 +6,7 @@ import { EventBus } from "../../events/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
-import { Reconciler } from "../../reconciler/index.ts";
+import { CronScheduler, Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
@@ -111,6 +111,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const services = new sqlite.ServiceService(db);
   const deployments = new sqlite.DeploymentService(db, { hostAddresses });
   const containers = new sqlite.ContainerService(db);
+  const runs = new sqlite.ServiceRunService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
   const listenPort = splitAddr(cfg.addr).port;
@@ -144,6 +145,17 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     intervalMs: cfg.reconcileIntervalMs,
     ...(faultPoint ? { faultPoint } : {}),
   });
+  const cron = new CronScheduler({
+    projects,
+    services,
+    deployments,
+    runs,
+    runtime: dk.runtime,
+    provisioner: dk.provisioner,
+    instanceID,
+    logger: logger.child({ component: "cron" }),
+    now: Date.now,
+  });
   const system = new SystemService({
     docker: dk.introspector,
     dbPath: cfg.db,
@@ -172,6 +184,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     bus,
     logs: dk.logs,
     reconciler,
+    runs,
+    cron,
     logger: logger.child({ component: "http" }),
     setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
@@ -195,6 +209,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       "no admin yet: open this URL to create the first one (the token is also in the file)",
     );
   reconciler.start();
+  await cron.start();
 
   const purge = async () => {
     try {
@@ -215,6 +230,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(purgeTimer);
+        cron.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();

@@ -28,6 +28,7 @@ CREATE TABLE service_runs (
   finished_at TEXT,
   exit_code INTEGER,
   reason TEXT,
+  timed_out INTEGER NOT NULL DEFAULT 0,
   log_tail TEXT,
   docker_container_id TEXT
 );
