@@ -29,6 +29,9 @@ export interface FakeContainer {
   labels: Record<string, string>;
   /** The command it was created with, when the spec set one. */
   cmd?: string[];
+  /** The restart policy it was created with (absent: always). */
+  restart_policy?: deploykit.RestartPolicy;
+  restart_max_retries?: number;
   state: string;
   restart_count: number;
   exit_code?: number;
@@ -141,6 +144,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       logs: "",
     };
     if (spec.cmd) c.cmd = [...spec.cmd];
+    if (spec.restart_policy) c.restart_policy = spec.restart_policy;
+    if (spec.restart_max_retries !== undefined) c.restart_max_retries = spec.restart_max_retries;
     this.onRun?.(c);
     this.containers.set(c.docker_id, c);
     return c.docker_id;
@@ -364,6 +369,7 @@ export class MemStore {
     if (input.resources) d.resources = input.resources;
     if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
     if (input.cron_schedule) d.cron_schedule = input.cron_schedule;
+    if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
     this.deploymentRows.set(d.id, d);
     if (d.status === deploykit.DEPLOYMENT_HEALTHY) {
       svc.active_deployment_id = d.id;
