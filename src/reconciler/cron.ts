@@ -11,8 +11,6 @@ export interface CronSchedulerOptions {
     deploykit.ContainerRuntime,
     "ensureImage" | "runContainer" | "inspectContainer" | "logTail" | "removeContainer" | "listContainers"
   >;
-  /** Creates the project's network when missing (a run may come before any pass made it). */
-  provisioner: Pick<deploykit.Provisioner, "ensureNetwork">;
   instanceID: string;
   logger: deploykit.Logger;
   /** The clock: ticks are computed against it, so tests drive them without waiting. */
@@ -155,10 +153,8 @@ export class CronScheduler implements deploykit.CronRunner {
     try {
       const project = await this.#o.projects.findProjectByID(svc.project_id);
       await this.#o.runtime.ensureImage(dep.image);
-      await this.#o.provisioner.ensureNetwork(deploykit.projectNetworkName(project.slug), {
-        ...deploykit.instanceLabels(this.#o.instanceID),
-        [deploykit.LABEL_PROJECT_ID]: project.id,
-      });
+      // The project network exists: the reconciler makes it before it promotes a cron deployment
+      // (creating it here could race the reconciler into two networks of one name).
       dockerID = await this.#o.runtime.runContainer(this.#spec(project, svc, dep, run));
       await this.#o.runs.attachContainer(run.id, dockerID);
     } catch (err) {

@@ -593,6 +593,8 @@ class ServicePass {
     const dep = ready.at(-1);
     if (!dep) return;
     try {
+      // The scheduler's runs join the project network; it exists before anything runs.
+      await this.ensureNetwork(this.project!);
       if (dep.status === deploykit.DEPLOYMENT_PENDING) {
         const started = await ctx.deployments.markStarting(dep.id);
         this.replaceDep(started);

@@ -151,7 +151,6 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     deployments,
     runs,
     runtime: dk.runtime,
-    provisioner: dk.provisioner,
     instanceID,
     logger: logger.child({ component: "cron" }),
     now: Date.now,
