@@ -63,6 +63,8 @@ function setup() {
   const store = new MemStore(clock);
   const runs = new MemRuns(clock);
   const project = store.addProject("shop");
+  // The reconciler made the project network when it promoted the cron deployment.
+  rt.networks.set("dk-shop", { id: "n1", name: "dk-shop", labels: {} });
   const svc = store.addService(project.id, "job", { cron_schedule: "* * * * *", stop_grace_seconds: 1 });
   const dep = store.addDeployment(
     svc.id,
