@@ -16,13 +16,15 @@ import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts"
 import { type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
 import { DeploymentsTab } from "./deployments-tab.tsx";
 import { LogsTab } from "./logs-tab.tsx";
+import { RunsTab } from "./runs-tab.tsx";
 import { SettingsTab } from "./settings-tab.tsx";
 import { VariablesTab } from "./variables-tab.tsx";
 
-type Tab = "deployments" | "logs" | "variables" | "settings";
+type Tab = "deployments" | "logs" | "runs" | "variables" | "settings";
 const TABS = [
   { value: "deployments", label: "Deployments" },
   { value: "logs", label: "Logs" },
+  { value: "runs", label: "Runs" },
   { value: "variables", label: "Variables" },
   { value: "settings", label: "Settings" },
 ] as const;
@@ -63,6 +65,8 @@ export function ServicePanel({
           <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} />
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
+        ) : tab === "runs" ? (
+          <RunsTab projectID={projectID} service={service} />
         ) : tab === "variables" ? (
           <VariablesTab projectID={projectID} service={service} taken={taken} groupID={groupID} />
         ) : (
