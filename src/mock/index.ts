@@ -28,3 +28,6 @@ export const ContainerRuntime = (impl: Partial<deploykit.ContainerRuntime> = {})
 export const Reconciler = (impl: Partial<deploykit.Reconciler> = {}) => strictMock<deploykit.Reconciler>("Reconciler", impl);
 export const DockerIntrospector = (impl: Partial<deploykit.DockerIntrospector> = {}) =>
   strictMock<deploykit.DockerIntrospector>("DockerIntrospector", impl);
+export const ServiceRunService = (impl: Partial<deploykit.ServiceRunService> = {}) =>
+  strictMock<deploykit.ServiceRunService>("ServiceRunService", impl);
+export const CronRunner = (impl: Partial<deploykit.CronRunner> = {}) => strictMock<deploykit.CronRunner>("CronRunner", impl);
