@@ -2,7 +2,8 @@
  * Issue 16 operations against the real dockerd and a real SQLite: a cron service whose runs are
  * started with "Run now" (no waiting for real minutes) record their log and exit code, an
  * overlapping run is skipped and a run past its timeout is stopped and failed; a pre-deploy command
- * that fails keeps the old deployment serving; the restart policy reaches Docker.
+ * that fails keeps the old deployment serving, and one interrupted by a stopped reconciler is adopted,
+ * not run twice; the restart policy reaches Docker.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as docker from "../../src/docker/index.ts";
@@ -197,5 +198,68 @@ describe("pre-deploy command and restart policy on dockerd", () => {
     });
     const insp = await raw.getContainer(c3!.Id).inspect();
     expect(insp.HostConfig.RestartPolicy).toMatchObject({ Name: "on-failure", MaximumRetryCount: 2 });
+  });
+
+  it("a reconciler stopped mid pre-deploy leaves its container to the next one, which adopts it: one run, then the rollout", async () => {
+    const svc = await s.services.createService(project.id, { name: "api", image: WEB_IMAGE });
+    const dep = await s.deployments.createDeployment(svc.id, {
+      image: WEB_IMAGE,
+      env_vars: { VERSION: "a1" },
+      pre_deploy_command: ["sh", "-c", "echo migrating once; sleep 4"],
+    });
+    const first = new reconciler.Reconciler({
+      ...s,
+      runtime: client.runtime,
+      provisioner: client.provisioner,
+      bus,
+      instanceID,
+      logger,
+      stableWindowMs: 1_000,
+      fastTickMs: 250,
+      intervalMs: 60_000,
+    });
+    // The shared reconciler would pick the service up too: it is stopped for this test and restarted after.
+    await rec.stop();
+    const seen = new Set<string>();
+    const label = [`${deploykit.LABEL_DEPLOYMENT_ID}=${dep.id}`, `${deploykit.LABEL_ROLE}=${deploykit.ROLE_PRE_DEPLOY}`];
+    const watch = setInterval(() => {
+      void raw.listContainers({ all: true, filters: { label } }).then((l) => {
+        for (const c of l) seen.add(c.Id);
+      });
+    }, 100);
+    try {
+      first.start();
+      first.triggerService(svc.id);
+      await waitFor(
+        async () => (await s.deployments.findDeploymentByID(dep.id)).pre_deploy_status === "running",
+        30_000,
+        "pre-deploy running",
+      );
+      await first.stop();
+      const second = new reconciler.Reconciler({
+        ...s,
+        runtime: client.runtime,
+        provisioner: client.provisioner,
+        bus,
+        instanceID,
+        logger,
+        stableWindowMs: 1_000,
+        fastTickMs: 250,
+        intervalMs: 5_000,
+      });
+      second.start();
+      try {
+        second.triggerService(svc.id);
+        await healthy(dep.id);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      clearInterval(watch);
+    }
+    expect(seen.size).toBe(1);
+    const d = await s.deployments.findDeploymentByID(dep.id);
+    expect(d).toMatchObject({ pre_deploy_status: "succeeded", pre_deploy_exit_code: 0 });
+    expect(d.pre_deploy_log?.match(/migrating once/g)).toHaveLength(1);
   });
 });
