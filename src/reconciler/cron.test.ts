@@ -210,4 +210,21 @@ describe("CronScheduler", () => {
     expect(h.runs.rows.find((r) => r.id === "orphan")).toMatchObject({ status: "failed" });
     expect(h.rt.count("runContainer")).toBe(1);
   });
+
+  it("a scheduler that met Docker down at start adopts the previous daemon's runs at a later tick, not its own", async () => {
+    const h = setup();
+    h.runs.rows.push({ id: "old", service_id: h.svc.id, deployment_id: h.dep.id, trigger: "schedule", status: "running", started_at: "" });
+    h.rt.down = true;
+    await h.cron.recover();
+    expect(h.runs.rows[0]!.status).toBe("running");
+    h.rt.down = false;
+    const mine = await h.cron.runNow(h.svc.id);
+    expect(mine.status).toBe("skipped");
+    h.runs.rows[0]!.status = "failed";
+    const fresh = await h.cron.runNow(h.svc.id);
+    h.runs.rows[0]!.status = "running";
+    await h.cron.tick();
+    expect(h.runs.rows.find((r) => r.id === "old")!.status).toBe("failed");
+    expect(h.runs.rows.find((r) => r.id === fresh.id)!.status).toBe("running");
+  });
 });

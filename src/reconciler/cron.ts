@@ -61,6 +61,10 @@ export class CronScheduler implements deploykit.CronRunner {
   #timer: ReturnType<typeof setInterval> | undefined;
   #ticking: Promise<void> | null = null;
   #stopped = false;
+  /** Runs left by a previous daemon were looked at (Docker answered). */
+  #recovered = false;
+  /** Runs this scheduler started: never "recovered" as a previous daemon's. */
+  readonly #mine = new Set<string>();
 
   constructor(opts: CronSchedulerOptions) {
     this.#o = opts;
@@ -99,6 +103,7 @@ export class CronScheduler implements deploykit.CronRunner {
   }
 
   async #tick(): Promise<void> {
+    if (!this.#recovered) await this.recover();
     const now = this.#o.now();
     const services = await pageAll((p) => this.#o.services.findServices(p));
     const seen = new Set<string>();
@@ -149,6 +154,7 @@ export class CronScheduler implements deploykit.CronRunner {
       this.#log.info({ service_id: svc.id, run_id: run.id }, "cron: skipped a tick, the previous run is still going");
       return run;
     }
+    this.#mine.add(run.id);
     let dockerID: string;
     try {
       const project = await this.#o.projects.findProjectByID(svc.project_id);
@@ -159,6 +165,7 @@ export class CronScheduler implements deploykit.CronRunner {
       await this.#o.runs.attachContainer(run.id, dockerID);
     } catch (err) {
       this.#log.warn({ service_id: svc.id, run_id: run.id, err: describe(err) }, "cron: run could not start");
+      this.#mine.delete(run.id);
       return this.#o.runs.finishRun(run.id, { status: deploykit.RUN_FAILED, reason: `Could not start: ${describe(err)}` });
     }
     this.#log.info({ service_id: svc.id, run_id: run.id, docker_id: dockerID, trigger }, "cron: run started");
@@ -202,7 +209,10 @@ export class CronScheduler implements deploykit.CronRunner {
     if (this.#watching.has(runID)) return;
     const p = this.#follow(runID, dockerID, dep, startedAt)
       .catch((err: unknown) => this.#log.warn({ run_id: runID, err: describe(err) }, "cron: lost track of a run"))
-      .finally(() => this.#watching.delete(runID));
+      .finally(() => {
+        this.#watching.delete(runID);
+        this.#mine.delete(runID);
+      });
     this.#watching.set(runID, p);
   }
 
@@ -295,11 +305,14 @@ export class CronScheduler implements deploykit.CronRunner {
     try {
       containers = (await this.#o.runtime.listContainers()).filter((c) => c.labels[deploykit.LABEL_ROLE] === deploykit.ROLE_CRON);
     } catch (err) {
-      this.#log.warn({ err: describe(err) }, "cron: Docker unreachable, runs in progress are adopted later");
+      this.#log.warn({ err: describe(err) }, "cron: Docker unreachable, runs in progress are adopted at a later tick");
       return;
     }
+    this.#recovered = true;
     const byRun = new Map(containers.map((c) => [c.labels[deploykit.LABEL_RUN_ID] ?? "", c]));
+    for (const id of this.#mine) byRun.delete(id);
     for (const run of running) {
+      if (this.#mine.has(run.id)) continue;
       const c = byRun.get(run.id);
       byRun.delete(run.id);
       if (!c) {
