@@ -200,6 +200,23 @@ describe("pre-deploy command and restart policy on dockerd", () => {
     expect(insp.HostConfig.RestartPolicy).toMatchObject({ Name: "on-failure", MaximumRetryCount: 2 });
   });
 
+  it("restart policy never: a one-shot that exits 0 is promoted (no crash loop) and is not run again; the service shows stopped", async () => {
+    const svc = await s.services.createService(project.id, { name: "oneshot", image: BASE_IMAGE });
+    const dep = await s.deployments.createDeployment(svc.id, {
+      image: BASE_IMAGE,
+      start_command: ["sh", "-c", "echo done"],
+      restart_policy: "never",
+    });
+    rec.triggerService(svc.id);
+    await healthy(dep.id);
+    await waitFor(async () => (await s.services.findServiceByID(svc.id)).status === "stopped", 30_000, "service stopped");
+    // A few more passes change nothing: it is not started again.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await s.deployments.findDeploymentByID(dep.id)).status).toBe("healthy");
+    expect((await s.services.findServiceByID(svc.id)).status).toBe("stopped");
+    expect(await raw.listContainers({ filters: { label: [`${deploykit.LABEL_SERVICE_ID}=${svc.id}`] } })).toHaveLength(0);
+  });
+
   it("a reconciler stopped mid pre-deploy leaves its container to the next one, which adopts it: one run, then the rollout", async () => {
     const svc = await s.services.createService(project.id, { name: "api", image: WEB_IMAGE });
     const dep = await s.deployments.createDeployment(svc.id, {
