@@ -227,4 +227,13 @@ describe("cron deployment", () => {
     await passes(h.rec, 2, h.clock);
     expect(h.rt.ofService(svc.id)).toHaveLength(1);
   });
+
+  it("is not promoted while its image cannot be pulled: it fails like any deployment", async () => {
+    const h = setup();
+    const svc = h.store.addService(h.project.id, "job", { cron_schedule: "* * * * *" });
+    const dep = h.store.addDeployment(svc.id, { image: "missing:1", cron_schedule: "* * * * *" });
+    await passes(h.rec, 4, h.clock, 20_000);
+    expect(h.store.dep(dep.id).status).toBe("failed");
+    expect(h.store.svc(svc.id).active_deployment_id).toBeNull();
+  });
 });

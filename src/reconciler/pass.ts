@@ -707,6 +707,8 @@ class ServicePass {
     const now = ctx.now();
     for (const dep of [...this.deps]) {
       if (dep.status !== deploykit.DEPLOYMENT_STARTING && dep.status !== deploykit.DEPLOYMENT_HEALTHY) continue;
+      // A cron deployment has no replica to judge: promoteCron decides it.
+      if (dep.cron_schedule) continue;
       const n = deploykit.deploymentReplicas(dep);
       const seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[] = [];
       for (let r = 0; r < n; r++) {
