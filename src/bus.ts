@@ -1,4 +1,5 @@
 import type { Deployment, DeploymentStatus } from "./deployment.ts";
+import type { ServiceRun } from "./ops.ts";
 import type { Service, ServiceStatus } from "./service.ts";
 
 export const EVENT_SERVICE_CREATED = "service.created";
@@ -13,6 +14,10 @@ export const EVENT_DEPLOYMENT_CREATED = "deployment.created";
 export const EVENT_DEPLOYMENT_STARTING = "deployment.starting";
 export const EVENT_DEPLOYMENT_HEALTHY = "deployment.healthy";
 export const EVENT_DEPLOYMENT_FAILED = "deployment.failed";
+/** A cron run started, was skipped (one was still going) or finished. */
+export const EVENT_RUN_STARTED = "run.started";
+export const EVENT_RUN_SKIPPED = "run.skipped";
+export const EVENT_RUN_FINISHED = "run.finished";
 
 export interface DeploymentStatusPayload {
   deployment_id: string;
@@ -35,6 +40,9 @@ export interface EventPayloads {
   [EVENT_DEPLOYMENT_STARTING]: DeploymentStatusPayload;
   [EVENT_DEPLOYMENT_HEALTHY]: DeploymentStatusPayload;
   [EVENT_DEPLOYMENT_FAILED]: DeploymentStatusPayload;
+  [EVENT_RUN_STARTED]: { service_id: string; run: ServiceRun };
+  [EVENT_RUN_SKIPPED]: { service_id: string; run: ServiceRun };
+  [EVENT_RUN_FINISHED]: { service_id: string; run: ServiceRun };
 }
 
 export type EventType = keyof EventPayloads;

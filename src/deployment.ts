@@ -1,4 +1,6 @@
 import { FieldErrorCollector } from "./errors.ts";
+import type { PreDeployStatus, RestartPolicy } from "./ops.ts";
+import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import type { Service } from "./service.ts";
 import { validateImage, validateReplicas } from "./service.ts";
@@ -70,7 +72,9 @@ export function validateStartCommand(cmd: unknown, v: FieldErrorCollector, field
   if (!Array.isArray(cmd) || cmd.length === 0) {
     v.add(
       field,
-      `${field === "entrypoint" ? "Entrypoint" : "Start command"} must be a non-empty list of arguments, or null for the image's default.`,
+      field === "pre_deploy_command"
+        ? "Pre-deploy command must be a non-empty list of arguments, or null for none."
+        : `${field === "entrypoint" ? "Entrypoint" : "Start command"} must be a non-empty list of arguments, or null for the image's default.`,
     );
     return;
   }
@@ -103,8 +107,12 @@ export function rolloutStrategy(d: { volumes?: VolumeMount[] | null }): RolloutS
   return (d.volumes?.length ?? 0) > 0 ? ROLLOUT_STOP_FIRST : ROLLOUT_START_FIRST;
 }
 
-/** Containers the reconciler runs for a deployment: one for a volume deployment, whatever older data says. */
-export function deploymentReplicas(d: { replicas: number; volumes?: VolumeMount[] | null }): number {
+/**
+ * Long-lived containers the reconciler runs for a deployment: none for a cron deployment (the
+ * scheduler runs it), one for a volume deployment whatever older data says.
+ */
+export function deploymentReplicas(d: { replicas: number; volumes?: VolumeMount[] | null; cron_schedule?: string | null }): number {
+  if (d.cron_schedule) return 0;
   return rolloutStrategy(d) === ROLLOUT_STOP_FIRST ? 1 : effectiveReplicas(d.replicas);
 }
 
@@ -150,6 +158,18 @@ export interface Deployment {
   start_command?: string[];
   /** The container's entrypoint with references resolved; absent keeps the image's ENTRYPOINT. */
   entrypoint?: string[];
+  restart_policy: RestartPolicy;
+  restart_max_retries: number;
+  /** Run to completion in a one-off container before the rollout; absent runs none. */
+  pre_deploy_command?: string[];
+  /** Where the pre-deploy command is: running, succeeded or failed (absent: none, or not started yet). */
+  pre_deploy_status?: PreDeployStatus;
+  pre_deploy_exit_code?: number;
+  /** The last 10 KB of the pre-deploy command's output. */
+  pre_deploy_log?: string;
+  /** A cron deployment runs no long-lived container: the scheduler runs it at each tick. */
+  cron_schedule?: string;
+  cron_timeout_seconds: number;
   status: DeploymentStatus;
   failure_reason?: string;
   exit_code?: number;
@@ -172,6 +192,11 @@ export interface DeploymentCreate {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  restart_policy?: RestartPolicy;
+  restart_max_retries?: number;
+  pre_deploy_command?: string[] | null;
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
 }
 
 export interface DeploymentFilter extends Page {
@@ -183,6 +208,13 @@ export interface DeploymentFailure {
   reason: string;
   exit_code?: number;
   log_tail?: string;
+}
+
+/** What a pre-deploy command came to, stored with its deployment. */
+export interface PreDeployResult {
+  status: PreDeployStatus;
+  exit_code?: number;
+  log?: string;
 }
 
 export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -282,6 +314,10 @@ export function validateDeploymentCreate(input: DeploymentCreate): void {
   validateStopGrace(input.stop_grace_seconds, v);
   validateStartCommand(input.start_command, v);
   validateStartCommand(input.entrypoint, v, "entrypoint");
+  validateStartCommand(input.pre_deploy_command, v, "pre_deploy_command");
+  validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
+  validateCronShape(input.cron_schedule, v);
+  validateCronTimeout(input.cron_timeout_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
   v.throwIfAny();
 }
@@ -320,6 +356,8 @@ export interface DeploymentService {
   markHealthy(id: string, baselineRestartCount: number): Promise<{ deployment: Deployment; previous_active_id: string | null }>;
   /** Marks failed (log tail truncated to 10 KB); the service becomes failed when nothing healthy is left. Throws ENOTFOUND. */
   markFailed(id: string, failure: DeploymentFailure): Promise<Deployment>;
+  /** Records the pre-deploy command's progress (the log truncated to 10 KB). Throws ENOTFOUND. */
+  setPreDeploy(id: string, result: PreDeployResult): Promise<Deployment>;
   /** Increments the attempt counter and returns the new count. Throws ENOTFOUND. */
   recordAttempt(id: string, reason: string): Promise<number>;
   /**

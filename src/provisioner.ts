@@ -1,4 +1,5 @@
 import type { PortMapping, Resources } from "./deployment.ts";
+import type { RestartPolicy } from "./ops.ts";
 
 /** Labels on every Docker object DeployKit creates; nothing without both managed-by and instance is touched. */
 export const LABEL_MANAGED_BY = "managed-by";
@@ -69,6 +70,10 @@ export interface ContainerSpec {
   entrypoint?: string[];
   /** Seconds Docker waits after the stop signal before SIGKILL (`docker stop`, daemon shutdown). */
   stop_timeout?: number;
+  /** What Docker does when the container exits; absent is `always` (unless-stopped). */
+  restart_policy?: RestartPolicy;
+  /** Restarts an `on-failure` container gets. */
+  restart_max_retries?: number;
 }
 
 export type ContainerState = "running" | "exited" | "restarting" | "created" | "paused" | "dead" | "removing";

@@ -8,6 +8,8 @@ import {
   validateVolumes,
 } from "./deployment.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
+import type { RestartPolicy } from "./ops.ts";
+import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { hasControlChars, isBlank } from "./validate.ts";
 
@@ -70,6 +72,16 @@ export interface Service {
   start_command: string[] | null;
   /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
   entrypoint: string[] | null;
+  /** What Docker does when a container exits (default `always`). */
+  restart_policy: RestartPolicy;
+  /** Restarts an `on-failure` container gets (default 10). */
+  restart_max_retries: number;
+  /** Argv run once in a one-off container before each rollout; null runs none. `${{VAR}}` is resolved on deploy. */
+  pre_deploy_command: string[] | null;
+  /** 5-field UTC cron expression: the service runs on this schedule instead of continuously; null: a long-running service. */
+  cron_schedule: string | null;
+  /** Seconds a cron run may take before it is stopped and marked failed (default 3600). */
+  cron_timeout_seconds: number;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -89,6 +101,13 @@ export interface ServiceCreate {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  restart_policy?: RestartPolicy;
+  restart_max_retries?: number;
+  /** `null` runs no pre-deploy command. */
+  pre_deploy_command?: string[] | null;
+  /** `null` makes it a long-running service again. */
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -105,6 +124,13 @@ export interface ServiceUpdate {
   start_command?: string[] | null;
   /** `null` goes back to the image's ENTRYPOINT. */
   entrypoint?: string[] | null;
+  restart_policy?: RestartPolicy;
+  restart_max_retries?: number;
+  /** `null` runs no pre-deploy command. */
+  pre_deploy_command?: string[] | null;
+  /** `null` makes it a long-running service again. */
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {
@@ -173,6 +199,10 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateStopGrace(input.stop_grace_seconds, v);
   validateStartCommand(input.start_command, v);
   validateStartCommand(input.entrypoint, v, "entrypoint");
+  validateStartCommand(input.pre_deploy_command, v, "pre_deploy_command");
+  validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
+  validateCronShape(input.cron_schedule, v);
+  validateCronTimeout(input.cron_timeout_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

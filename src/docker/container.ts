@@ -235,7 +235,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
   const r = spec.resources ?? {};
   const hostConfig: Dockerode.HostConfig = {
     NetworkMode: spec.network,
-    RestartPolicy: { Name: "unless-stopped" },
+    RestartPolicy: deploykit.dockerRestartPolicy(spec.restart_policy, spec.restart_max_retries),
     LogConfig: { Type: "json-file", Config: { "max-size": deploykit.LOG_MAX_SIZE, "max-file": deploykit.LOG_MAX_FILE } },
     Mounts: spec.volumes.map((v) => ({ Type: "volume" as const, Source: v.volume, Target: v.mount_path })),
     Privileged: false,

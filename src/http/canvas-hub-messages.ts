@@ -201,6 +201,11 @@ async function serviceCreate(h: HubOps, c: HubClient, p: unknown): Promise<void>
   if (p.stop_grace_seconds !== undefined) input.stop_grace_seconds = p.stop_grace_seconds as number;
   if (p.start_command !== undefined) input.start_command = p.start_command as string[] | null;
   if (p.entrypoint !== undefined) input.entrypoint = p.entrypoint as string[] | null;
+  if (p.restart_policy !== undefined) input.restart_policy = p.restart_policy as deploykit.RestartPolicy;
+  if (p.restart_max_retries !== undefined) input.restart_max_retries = p.restart_max_retries as number;
+  if (p.pre_deploy_command !== undefined) input.pre_deploy_command = p.pre_deploy_command as string[] | null;
+  if (p.cron_schedule !== undefined) input.cron_schedule = p.cron_schedule as string | null;
+  if (p.cron_timeout_seconds !== undefined) input.cron_timeout_seconds = p.cron_timeout_seconds as number;
   let staged: { node: deploykit.CanvasNode; change: deploykit.PendingChange };
   try {
     staged = await stageServiceCreate(h.deps, c.projectID, userChangeID(c), input);

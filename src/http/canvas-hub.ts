@@ -55,6 +55,9 @@ const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
   [deploykit.EVENT_DEPLOYMENT_STARTING]: "deployment:starting",
   [deploykit.EVENT_DEPLOYMENT_HEALTHY]: "deployment:healthy",
   [deploykit.EVENT_DEPLOYMENT_FAILED]: "deployment:failed",
+  [deploykit.EVENT_RUN_STARTED]: "run:started",
+  [deploykit.EVENT_RUN_SKIPPED]: "run:skipped",
+  [deploykit.EVENT_RUN_FINISHED]: "run:finished",
 };
 
 function eventPayload(e: deploykit.Event): unknown {
@@ -64,6 +67,10 @@ function eventPayload(e: deploykit.Event): unknown {
       return { service: present.service(e.payload.service) };
     case deploykit.EVENT_DEPLOYMENT_CREATED:
       return { deployment: present.deployment(e.payload.deployment) };
+    case deploykit.EVENT_RUN_STARTED:
+    case deploykit.EVENT_RUN_SKIPPED:
+    case deploykit.EVENT_RUN_FINISHED:
+      return { service_id: e.payload.service_id, run: present.run(e.payload.run) };
     default:
       return e.payload;
   }

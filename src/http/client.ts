@@ -24,7 +24,9 @@ import {
   type ProfileUpdate,
   type Project,
   type Resources,
+  type RestartPolicy,
   type Service,
+  type ServiceRun,
   type ServiceUpdate,
   type Settings,
   type SettingsUpdate,
@@ -66,6 +68,11 @@ export interface ServiceCreateInput {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  restart_policy?: RestartPolicy;
+  restart_max_retries?: number;
+  pre_deploy_command?: string[] | null;
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;
@@ -190,6 +197,13 @@ export class Client {
   /** Stages a deletion (service.delete). */
   deleteService = (projectID: string, id: string) =>
     this.request<PendingChange>("DELETE", `/api/projects/${enc(projectID)}/services/${enc(id)}`);
+
+  /** Cron runs of a service, newest first. */
+  findRuns = (projectID: string, serviceID: string, page: PageQuery = {}) =>
+    this.page<ServiceRun>(`/api/projects/${enc(projectID)}/services/${enc(serviceID)}/runs`, { ...page });
+  /** "Run now": starts a run of a cron service (recorded skipped when one is still going). */
+  runNow = (projectID: string, serviceID: string) =>
+    this.request<ServiceRun>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/runs`);
 
   // Deployments and containers
   createDeployment = (projectID: string, serviceID: string, input: DeploymentCreate) =>

@@ -33,6 +33,9 @@ export interface ServerOptions {
   exec: deploykit.ContainerExec;
   shellSessions: deploykit.ShellSessionService;
   reconciler: ReconcilerHandle;
+  /** Cron runs (issue 16): the store the Runs tab reads and the scheduler's "Run now". */
+  runs?: deploykit.ServiceRunService;
+  cron?: deploykit.CronRunner;
   logger?: deploykit.Logger;
   /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
   setup: deploykit.SetupGate;

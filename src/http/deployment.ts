@@ -61,6 +61,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
         req.body.entrypoint === undefined ? svc.entrypoint : req.body.entrypoint,
         input.env_vars,
       );
+      // The service's pre-deploy command runs before this rollout too.
+      input.pre_deploy_command = deploykit.resolveStartCommand(svc.pre_deploy_command, input.env_vars);
       const dep = await d.deployments.createDeployment(serviceId, input);
       d.listCache.invalidate(projectId);
       d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));

@@ -30,6 +30,14 @@ export function deployment(d: deploykit.Deployment) {
     stop_grace_seconds: d.stop_grace_seconds,
     start_command: d.start_command ?? null,
     entrypoint: d.entrypoint ?? null,
+    restart_policy: d.restart_policy,
+    restart_max_retries: d.restart_max_retries,
+    pre_deploy_command: d.pre_deploy_command ?? null,
+    pre_deploy_status: d.pre_deploy_status ?? null,
+    pre_deploy_exit_code: d.pre_deploy_exit_code ?? null,
+    pre_deploy_log: d.pre_deploy_log ?? null,
+    cron_schedule: d.cron_schedule ?? null,
+    cron_timeout_seconds: d.cron_timeout_seconds,
     // stop-first: the old container was stopped before this one started, because the service has a volume.
     rollout: deploykit.rolloutStrategy(d),
     status: d.status,
@@ -61,10 +69,33 @@ export function service(s: deploykit.Service) {
     stop_grace_seconds: s.stop_grace_seconds,
     start_command: s.start_command,
     entrypoint: s.entrypoint,
+    restart_policy: s.restart_policy,
+    restart_max_retries: s.restart_max_retries,
+    pre_deploy_command: s.pre_deploy_command,
+    cron_schedule: s.cron_schedule,
+    cron_timeout_seconds: s.cron_timeout_seconds,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };
   if (s.active_deployment) out.active_deployment = deployment(s.active_deployment);
+  return out;
+}
+
+/** A cron run; the container id stays internal. */
+export function run(r: deploykit.ServiceRun) {
+  const out: Record<string, unknown> = {
+    id: r.id,
+    service_id: r.service_id,
+    deployment_id: r.deployment_id,
+    trigger: r.trigger,
+    status: r.status,
+    started_at: r.started_at,
+    finished_at: r.finished_at ?? null,
+    exit_code: r.exit_code ?? null,
+    reason: r.reason ?? null,
+    timed_out: r.timed_out === true,
+    log_tail: r.log_tail ?? "",
+  };
   return out;
 }
 

@@ -32,6 +32,9 @@ const DEPLOYMENT: deploykit.Deployment = {
   volumes: [],
   replicas: 1,
   stop_grace_seconds: 30,
+  restart_policy: "always",
+  restart_max_retries: 10,
+  cron_timeout_seconds: 3600,
   status: "healthy",
   attempt_count: 0,
   baseline_restart_count: 3,
@@ -52,6 +55,11 @@ const SERVICE: deploykit.Service = {
   stop_grace_seconds: 30,
   start_command: null,
   entrypoint: null,
+  restart_policy: "always",
+  restart_max_retries: 10,
+  pre_deploy_command: null,
+  cron_schedule: null,
+  cron_timeout_seconds: 3600,
   created_at: T0,
   updated_at: T0,
   active_deployment: DEPLOYMENT,
@@ -512,5 +520,69 @@ describe("service list cache", () => {
     await c.findServices("p1", { limit: 5 });
     await c.findServices("p2");
     expect(findServices).toHaveBeenCalledTimes(6);
+  });
+});
+
+describe("cron runs", () => {
+  const RUN: deploykit.ServiceRun = {
+    id: "r1",
+    service_id: "s1",
+    deployment_id: "d1",
+    trigger: "schedule",
+    status: "failed",
+    started_at: T0,
+    finished_at: T0,
+    exit_code: 3,
+    reason: "Timed out after 60 s: stopped.",
+    timed_out: true,
+    log_tail: "hi",
+    docker_container_id: "abc123",
+  };
+
+  it("lists a service's runs paged, without the container id", async () => {
+    const findRuns = vi.fn(async () => ({ items: [RUN], total: 7 }));
+    await start({
+      services: mock.ServiceService({ findServiceByID: async () => SERVICE }),
+      runs: mock.ServiceRunService({ findRuns }),
+    });
+    const page = await h.client().findRuns("p1", "s1", { offset: 2, limit: 1 });
+    expect(findRuns).toHaveBeenCalledWith({ service_id: "s1", offset: 2, limit: 1 });
+    expect(page.total).toBe(7);
+    expect(page.items[0]).toEqual({
+      id: "r1",
+      service_id: "s1",
+      deployment_id: "d1",
+      trigger: "schedule",
+      status: "failed",
+      started_at: T0,
+      finished_at: T0,
+      exit_code: 3,
+      reason: "Timed out after 60 s: stopped.",
+      timed_out: true,
+      log_tail: "hi",
+    });
+  });
+
+  it("Run now answers 201 with the run, and 422 from the scheduler as a field-less EINVALID", async () => {
+    const runNow = vi.fn(async () => ({ ...RUN, status: "running" as const, finished_at: undefined, exit_code: undefined }));
+    await start({ services: mock.ServiceService({ findServiceByID: async () => SERVICE }), cron: mock.CronRunner({ runNow }) });
+    const run = await h.client().runNow("p1", "s1");
+    expect(run).toMatchObject({ id: "r1", status: "running", finished_at: null, exit_code: null });
+    expect(runNow).toHaveBeenCalledWith("s1");
+    await h.close();
+    await start({
+      services: mock.ServiceService({ findServiceByID: async () => SERVICE }),
+      cron: mock.CronRunner({
+        runNow: async () => Promise.reject(deploykit.errorf(deploykit.EINVALID, "Only a cron service (one with a schedule) has runs.")),
+      }),
+    });
+    const err = (await h
+      .client()
+      .runNow("p1", "s1")
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )) as deploykit.DeployKitError;
+    expect([err.code, err.message]).toEqual([deploykit.EINVALID, "Only a cron service (one with a schedule) has runs."]);
   });
 });

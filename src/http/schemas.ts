@@ -73,6 +73,8 @@ export const ENV_LIST = {
 /** A start command: argv for Docker (no shell), or null for the image's CMD. */
 export const COMMAND = { type: ["array", "null"], maxItems: 64, items: { type: "string", maxLength: 4096 } } as const;
 
+const RESTART_POLICY = { type: "string", enum: ["always", "on-failure", "never"] } as const;
+
 /** Settings a service carries into its next deployment (PRODUCT §4.3). */
 export const SERVICE_SETTINGS = {
   image: str(1000),
@@ -84,6 +86,11 @@ export const SERVICE_SETTINGS = {
   stop_grace_seconds: { type: "integer" },
   start_command: COMMAND,
   entrypoint: COMMAND,
+  restart_policy: RESTART_POLICY,
+  restart_max_retries: { type: "integer" },
+  pre_deploy_command: COMMAND,
+  cron_schedule: { type: ["string", "null"], maxLength: 128 },
+  cron_timeout_seconds: { type: "integer" },
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -113,6 +120,14 @@ export const ENTITY_SCHEMAS = [
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
       entrypoint: COMMAND,
+      restart_policy: RESTART_POLICY,
+      restart_max_retries: { type: "integer" },
+      pre_deploy_command: COMMAND,
+      pre_deploy_status: { type: ["string", "null"], enum: ["running", "succeeded", "failed", null] },
+      pre_deploy_exit_code: { type: ["integer", "null"] },
+      pre_deploy_log: { type: ["string", "null"] },
+      cron_schedule: { type: ["string", "null"] },
+      cron_timeout_seconds: { type: "integer" },
       rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
@@ -141,9 +156,30 @@ export const ENTITY_SCHEMAS = [
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
       entrypoint: COMMAND,
+      restart_policy: RESTART_POLICY,
+      restart_max_retries: { type: "integer" },
+      pre_deploy_command: COMMAND,
+      cron_schedule: { type: ["string", "null"] },
+      cron_timeout_seconds: { type: "integer" },
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },
+    }),
+  },
+  {
+    $id: "ServiceRun",
+    ...obj({
+      id: ID,
+      service_id: ID,
+      deployment_id: ID,
+      trigger: { type: "string", enum: ["schedule", "manual"] },
+      status: { type: "string", enum: ["running", "succeeded", "failed", "skipped"] },
+      started_at: TIME,
+      finished_at: NULLABLE_TIME,
+      exit_code: { type: ["integer", "null"] },
+      reason: { type: ["string", "null"] },
+      timed_out: { type: "boolean" },
+      log_tail: { type: "string" },
     }),
   },
   {

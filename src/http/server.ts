@@ -22,6 +22,7 @@ import { registerPendingChangeRoutes } from "./pending-change.ts";
 import { registerPresetRoutes } from "./preset.ts";
 import { registerProjectRoutes } from "./project.ts";
 import { LoginLimiter, RateLimiter } from "./ratelimit.ts";
+import { registerRunRoutes } from "./run.ts";
 import { ENTITY_SCHEMAS } from "./schemas.ts";
 import { registerServiceRoutes } from "./service.ts";
 import { registerSettingsRoutes } from "./settings.ts";
@@ -238,6 +239,7 @@ export class Server {
     registerProjectRoutes(app, d);
     registerServiceRoutes(app, d);
     registerDeploymentRoutes(app, d);
+    registerRunRoutes(app, d);
     registerContainerRoutes(app, d);
     registerLogRoutes(app, d, this.logStreams);
     registerEnvVarRoutes(app, d);

@@ -13,6 +13,11 @@ export interface ServiceCreateRequest {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  restart_policy?: deploykit.RestartPolicy;
+  restart_max_retries?: number;
+  pre_deploy_command?: string[] | null;
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -52,6 +57,10 @@ export async function stageServiceCreate(
   deploykit.validateStopGrace(input.stop_grace_seconds, v);
   deploykit.validateStartCommand(input.start_command, v);
   deploykit.validateStartCommand(input.entrypoint, v, "entrypoint");
+  deploykit.validateStartCommand(input.pre_deploy_command, v, "pre_deploy_command");
+  deploykit.validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
+  deploykit.validateCronShape(input.cron_schedule, v);
+  deploykit.validateCronTimeout(input.cron_timeout_seconds, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
@@ -81,6 +90,12 @@ export async function stageServiceCreate(
   if (input.stop_grace_seconds !== undefined) payload.stop_grace_seconds = input.stop_grace_seconds;
   if (input.start_command !== undefined && input.start_command !== null) payload.start_command = input.start_command;
   if (input.entrypoint !== undefined && input.entrypoint !== null) payload.entrypoint = input.entrypoint;
+  if (input.restart_policy !== undefined) payload.restart_policy = input.restart_policy;
+  if (input.restart_max_retries !== undefined) payload.restart_max_retries = input.restart_max_retries;
+  if (input.pre_deploy_command !== undefined && input.pre_deploy_command !== null) payload.pre_deploy_command = input.pre_deploy_command;
+  if (input.cron_schedule !== undefined && input.cron_schedule !== null && input.cron_schedule !== "")
+    payload.cron_schedule = input.cron_schedule;
+  if (input.cron_timeout_seconds !== undefined) payload.cron_timeout_seconds = input.cron_timeout_seconds;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

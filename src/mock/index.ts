@@ -31,3 +31,6 @@ export const DockerIntrospector = (impl: Partial<deploykit.DockerIntrospector> =
 export const ContainerExec = (impl: Partial<deploykit.ContainerExec> = {}) => strictMock<deploykit.ContainerExec>("ContainerExec", impl);
 export const ShellSessionService = (impl: Partial<deploykit.ShellSessionService> = {}) =>
   strictMock<deploykit.ShellSessionService>("ShellSessionService", impl);
+export const ServiceRunService = (impl: Partial<deploykit.ServiceRunService> = {}) =>
+  strictMock<deploykit.ServiceRunService>("ServiceRunService", impl);
+export const CronRunner = (impl: Partial<deploykit.CronRunner> = {}) => strictMock<deploykit.CronRunner>("CronRunner", impl);

@@ -1,4 +1,5 @@
 /** The reconciler: makes Docker match the database (original §7, PRODUCT.md §4.9–4.10). */
+export { CronScheduler, type CronSchedulerOptions, dueTick, nextTick } from "./cron.ts";
 export type { ContainerStore, DeploymentStore, ProjectReader, ServiceStore } from "./pass.ts";
 export { WorkQueue, type WorkQueueOptions } from "./queue.ts";
 export { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES } from "./readiness.ts";

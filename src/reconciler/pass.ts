@@ -9,7 +9,7 @@ export type ProjectReader = Pick<deploykit.ProjectService, "findProjectByID" | "
 export type ServiceStore = Pick<deploykit.ServiceService, "findServiceByID" | "findServices" | "updateServiceStatus">;
 export type DeploymentStore = Pick<
   deploykit.DeploymentService,
-  "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt"
+  "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
 >;
 export type ContainerStore = Pick<
   deploykit.ContainerService,
@@ -39,6 +39,8 @@ export interface PassContext {
    * deployment's fault, so no attempt is counted then.
    */
   dockerUnsettled?: () => boolean;
+  /** Seconds a pre-deploy command may run (default PRE_DEPLOY_TIMEOUT_SECONDS; tests shorten it). */
+  preDeployTimeoutSeconds?: number;
   /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
   forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
   /**
@@ -87,6 +89,10 @@ class ServicePass {
   promoted = false;
   /** The admin's default limits as read at the start of this pass (none: only the deployment's own). */
   limitDefaults: LimitDefaults | null = null;
+  /** Images this pass confirmed present (deployments whose image could be pulled). */
+  readonly imageReady = new Set<string>();
+  /** Replicas that exited for good under a `never`/`on-failure` policy: "deployment/replica" → exit code. */
+  readonly finished = new Map<string, number>();
 
   constructor(ctx: PassContext, serviceID: string) {
     this.ctx = ctx;
@@ -110,7 +116,10 @@ class ServicePass {
 
     let actual: deploykit.RunningContainer[] | null = null;
     try {
-      actual = (await ctx.snapshot.containers()).filter((c) => c.service_id === this.id);
+      const mine = (await ctx.snapshot.containers()).filter((c) => c.service_id === this.id);
+      // One-off containers (pre-deploy, cron runs) have their own owners while the service exists;
+      // a deleted service's go with the rest.
+      actual = this.service ? mine.filter((c) => !c.labels[deploykit.LABEL_ROLE]) : mine;
     } catch (err) {
       // Unknown is not empty: without the list nothing is torn down, created or judged.
       this.errors.push(err);
@@ -129,6 +138,8 @@ class ServicePass {
     }
     if (actual && desired) {
       await this.teardown(actual, desired, rows);
+      if (live) await this.preDeploy();
+      if (live) await this.promoteCron();
       if (live) await this.createMissing(desired);
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
@@ -168,6 +179,9 @@ class ServicePass {
           this.again = true;
           continue;
         }
+        this.imageReady.add(dep.id);
+        // Nothing of a deployment runs before its pre-deploy command succeeded: the serving one stays.
+        if (awaitingPreDeploy(dep)) continue;
       }
       for (let r = 0; r < deploykit.deploymentReplicas(dep); r++) desired.set(Ledger.key(dep.id, r), { dep, replica: r });
     }
@@ -222,7 +236,7 @@ class ServicePass {
       if (
         want &&
         !this.byKey.has(key) &&
-        !(STOPPED_STATES.has(c.state) && (await this.replaceStopped(c))) &&
+        !(STOPPED_STATES.has(c.state) && !exitedForGood(want.dep, c.state) && (await this.replaceStopped(c))) &&
         !(await this.drifted(c, want, rowsByDocker.has(c.docker_id)))
       ) {
         this.byKey.set(key, c);
@@ -373,7 +387,7 @@ class ServicePass {
   async volumeFree(): Promise<boolean> {
     let others: deploykit.RunningContainer[];
     try {
-      others = (await this.ctx.runtime.listContainers()).filter((c) => c.service_id === this.id);
+      others = (await this.ctx.runtime.listContainers()).filter((c) => c.service_id === this.id && !c.labels[deploykit.LABEL_ROLE]);
     } catch (err) {
       this.errors.push(new Error(`not starting a container: could not confirm the volume is free (${describe(err)})`));
       return false;
@@ -421,7 +435,197 @@ class ServicePass {
     spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
     if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
     if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
+    spec.restart_policy = dep.restart_policy ?? deploykit.RESTART_ALWAYS;
+    spec.restart_max_retries = dep.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES;
     return spec;
+  }
+
+  /**
+   * The pre-deploy step (issue 16), level-triggered and crash-safe: Docker is the record. The newest
+   * pending deployment with a pre-deploy command gets one labelled one-off container; a pass finds it
+   * again (after a daemon restart too) rather than starting a second. Its exit decides: 0 lets the
+   * rollout begin, anything else (or the timeout) fails the deployment while the old one serves on.
+   * The outcome is stored before the container is removed, so a crash in between never reruns it.
+   */
+  async preDeploy(): Promise<void> {
+    const { ctx } = this;
+    const waiting = this.deps.filter((d) => awaitingPreDeploy(d) && this.imageReady.has(d.id));
+    let list: deploykit.RunningContainer[];
+    try {
+      if (waiting.length === 0) {
+        // Cheap path: only the snapshot, for leftovers of finished or cancelled deployments.
+        list = (await ctx.snapshot.containers()).filter(
+          (c) => c.service_id === this.id && c.labels[deploykit.LABEL_ROLE] === deploykit.ROLE_PRE_DEPLOY,
+        );
+      } else {
+        // Fresh from Docker: a cached list must never make the pass start a second one.
+        list = (await ctx.runtime.listContainers()).filter(
+          (c) => c.service_id === this.id && c.labels[deploykit.LABEL_ROLE] === deploykit.ROLE_PRE_DEPLOY,
+        );
+      }
+    } catch (err) {
+      this.errors.push(err);
+      return;
+    }
+    for (const c of list) {
+      if (waiting.some((d) => d.id === c.deployment_id)) continue;
+      await this.removeOneOff(c, "removed the container of a pre-deploy command that is no longer needed");
+    }
+    for (const dep of waiting) {
+      this.again = true;
+      const c = list.find((x) => x.deployment_id === dep.id);
+      try {
+        if (!c) await this.startPreDeploy(dep);
+        else await this.watchPreDeploy(dep, c);
+      } catch (err) {
+        this.errors.push(err);
+      }
+    }
+  }
+
+  async startPreDeploy(dep: deploykit.Deployment): Promise<void> {
+    const project = this.project!;
+    const service = this.service!;
+    if (dep.pre_deploy_status === deploykit.PRE_DEPLOY_RUNNING) {
+      // Its container vanished (removed by hand, or Docker lost it): it may have half run, so it is
+      // not started again behind the user's back.
+      await this.markFailed(dep, { reason: "pre-deploy command: its container disappeared before it finished" }, dep.attempt_count);
+      return;
+    }
+    await this.ensureNetwork(project);
+    const spec: deploykit.ContainerSpec = {
+      name: `dk-${project.slug}-${service.name}-predeploy-${dep.id.slice(0, 8)}`,
+      image: dep.image,
+      network: deploykit.projectNetworkName(project.slug),
+      // No alias, ports or volumes: nothing routes to it and it never shares a volume (Railway's rule).
+      aliases: [],
+      env: { ...dep.env_vars },
+      ports: [],
+      volumes: [],
+      labels: {
+        ...deploykit.instanceLabels(this.ctx.instanceID),
+        [deploykit.LABEL_PROJECT_ID]: project.id,
+        [deploykit.LABEL_SERVICE_ID]: service.id,
+        [deploykit.LABEL_DEPLOYMENT_ID]: dep.id,
+        [deploykit.LABEL_ROLE]: deploykit.ROLE_PRE_DEPLOY,
+      },
+      cmd: [...(dep.pre_deploy_command ?? [])],
+      restart_policy: deploykit.RESTART_NEVER,
+      stop_timeout: 10,
+    };
+    if (dep.resources) spec.resources = dep.resources;
+    if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
+    let dockerID: string;
+    try {
+      dockerID = await this.ctx.runtime.runContainer(spec);
+    } catch (err) {
+      if (await this.dockerAtFault(err)) throw err;
+      await this.attempt(dep, reason("pre-deploy container start failed", err));
+      return;
+    }
+    this.ctx.faultPoint?.("reconcile:after-pre-deploy-start");
+    this.log.info({ container: spec.name, docker_id: dockerID, deployment_id: dep.id }, "started the pre-deploy command");
+    this.replaceDep(await this.ctx.deployments.setPreDeploy(dep.id, { status: deploykit.PRE_DEPLOY_RUNNING }));
+  }
+
+  async watchPreDeploy(dep: deploykit.Deployment, c: deploykit.RunningContainer): Promise<void> {
+    const { ctx } = this;
+    let insp: deploykit.ContainerInspection;
+    try {
+      insp = await ctx.runtime.inspectContainer(c.docker_id);
+    } catch (err) {
+      if (deploykit.errorCode(err) === deploykit.ENOTFOUND) return;
+      throw err;
+    }
+    if (insp.state === "created") {
+      // Created but never started (a crash in between): it never ran, so it is made afresh.
+      await this.removeOneOff(c, "removed a pre-deploy container that never started");
+      return;
+    }
+    if (insp.state !== "exited" && insp.state !== "dead") {
+      if (dep.pre_deploy_status !== deploykit.PRE_DEPLOY_RUNNING)
+        this.replaceDep(await ctx.deployments.setPreDeploy(dep.id, { status: deploykit.PRE_DEPLOY_RUNNING }));
+      const started = insp.started_at ? Date.parse(insp.started_at) : Number.NaN;
+      const limitMs = (this.ctx.preDeployTimeoutSeconds ?? deploykit.PRE_DEPLOY_TIMEOUT_SECONDS) * 1000;
+      if (!Number.isFinite(started) || ctx.now() - started < limitMs) return;
+      const log = await this.oneOffLog(c);
+      const secs = limitMs / 1000;
+      await ctx.deployments.setPreDeploy(dep.id, { status: deploykit.PRE_DEPLOY_FAILED, log });
+      await this.markFailed(dep, { reason: `pre-deploy command timed out after ${secs} s`, log_tail: log }, dep.attempt_count);
+      await this.removeOneOff(c, "stopped a pre-deploy command at its timeout");
+      return;
+    }
+    const log = await this.oneOffLog(c);
+    const code = insp.exit_code ?? -1;
+    if (code === 0) {
+      this.replaceDep(await ctx.deployments.setPreDeploy(dep.id, { status: deploykit.PRE_DEPLOY_SUCCEEDED, exit_code: 0, log }));
+      this.log.info({ deployment_id: dep.id }, "pre-deploy command succeeded");
+    } else {
+      await ctx.deployments.setPreDeploy(dep.id, { status: deploykit.PRE_DEPLOY_FAILED, exit_code: code, log });
+      await this.markFailed(
+        dep,
+        { reason: `pre-deploy command exited with code ${code}`, exit_code: code, log_tail: log },
+        dep.attempt_count,
+      );
+    }
+    ctx.faultPoint?.("reconcile:after-pre-deploy-result");
+    await this.removeOneOff(c, "removed the finished pre-deploy container");
+  }
+
+  async oneOffLog(c: deploykit.RunningContainer): Promise<string> {
+    try {
+      return deploykit.truncateLogTail(await this.ctx.runtime.logTail(c.docker_id, 1000));
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, "could not read the log of a one-off container");
+      return "";
+    }
+  }
+
+  async removeOneOff(c: deploykit.RunningContainer, what: string): Promise<void> {
+    try {
+      await this.ctx.runtime.removeContainer(c.docker_id, 0);
+      this.ctx.snapshot.removeContainer(c.docker_id);
+      this.log.info({ container: c.name, docker_id: c.docker_id }, what);
+    } catch (err) {
+      this.errors.push(err);
+    }
+  }
+
+  /**
+   * A cron deployment runs no long-lived container: once its image is there and its pre-deploy
+   * command (if any) succeeded it becomes the serving deployment at once, and the scheduler runs it
+   * at each tick.
+   */
+  async promoteCron(): Promise<void> {
+    const { ctx } = this;
+    const ready = this.deps.filter(
+      (d) =>
+        d.cron_schedule &&
+        (d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING) &&
+        this.imageReady.has(d.id) &&
+        !awaitingPreDeploy(d),
+    );
+    // Only the newest: older ones in flight were cancelled when it was created.
+    const dep = ready.at(-1);
+    if (!dep) return;
+    try {
+      // The scheduler's runs join the project network; it exists before anything runs.
+      await this.ensureNetwork(this.project!);
+      if (dep.status === deploykit.DEPLOYMENT_PENDING) {
+        const started = await ctx.deployments.markStarting(dep.id);
+        this.replaceDep(started);
+        this.publishDeployment(deploykit.EVENT_DEPLOYMENT_STARTING, started);
+      }
+      const { deployment } = await ctx.deployments.markHealthy(dep.id, 0);
+      this.replaceDep(deployment);
+      this.promoted = true;
+      this.publishDeployment(deploykit.EVENT_DEPLOYMENT_HEALTHY, deployment);
+      this.log.info({ deployment_id: dep.id }, "cron deployment serving");
+      this.deps = this.deps.filter((d) => d.id === deployment.id || d.status !== deploykit.DEPLOYMENT_HEALTHY);
+      this.again = true;
+    } catch (err) {
+      this.errors.push(err);
+    }
   }
 
   /**
@@ -519,6 +723,8 @@ class ServicePass {
     const now = ctx.now();
     for (const dep of [...this.deps]) {
       if (dep.status !== deploykit.DEPLOYMENT_STARTING && dep.status !== deploykit.DEPLOYMENT_HEALTHY) continue;
+      // A cron deployment has no replica to judge: promoteCron decides it.
+      if (dep.cron_schedule) continue;
       const n = deploykit.deploymentReplicas(dep);
       const seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[] = [];
       for (let r = 0; r < n; r++) {
@@ -538,6 +744,11 @@ class ServicePass {
           continue;
         }
         keep.add(key);
+        // Exited for good under never/on-failure: finished, neither restarting nor a crash loop.
+        if (exitedForGood(dep, insp.state)) {
+          this.finished.set(key, insp.exit_code ?? -1);
+          continue;
+        }
         // Stopped by someone else, waiting to be replaced (see teardown): neither ready nor bad.
         if (STOPPED_STATES.has(insp.state)) {
           this.again = true;
@@ -546,13 +757,30 @@ class ServicePass {
         seen.push({ o: ctx.ledger.observe(this.id, dep, r, c.docker_id, insp, now), c });
       }
       if (dep.status === deploykit.DEPLOYMENT_STARTING) {
+        // No restart is coming for a replica that exited non-zero under never/on-failure: that fails
+        // the rollout at once. One that exited 0 did its job (a one-shot) and counts as ready.
+        let done = 0;
+        let gaveUp: { r: number; code: number } | null = null;
+        for (let r = 0; r < n; r++) {
+          const code = this.finished.get(Ledger.key(dep.id, r));
+          if (code === undefined) continue;
+          if (code === 0) done++;
+          else gaveUp ??= { r, code };
+        }
+        if (gaveUp) {
+          const c = this.byKey.get(Ledger.key(dep.id, gaveUp.r))!;
+          const o = { reason: `container exited with code ${gaveUp.code} (restart policy ${dep.restart_policy})`, exit_code: gaveUp.code };
+          await this.failCrashLoop(dep, o as ReplicaObservation, c);
+          for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
+          continue;
+        }
         const failing = seen.find((s) => s.o.bad >= BAD_OBSERVATIONS_TO_FAIL);
         if (failing) {
           await this.failCrashLoop(dep, failing.o, failing.c);
           for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
           continue;
         }
-        if (seen.length === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
+        if (seen.length + done === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
           const baseline = Math.max(0, ...seen.map((s) => s.o.max_restart_count));
           ctx.faultPoint?.("reconcile:before-promote");
           const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
@@ -666,14 +894,24 @@ class ServicePass {
     const entries = this.ctx.ledger.forService(this.id);
     let present = 0;
     let looping = 0;
+    let finishedOK = 0;
+    let finishedBad = 0;
     for (let r = 0; r < want; r++) {
       const key = Ledger.key(active.id, r);
       const c = this.byKey.get(key);
       if (c && c.state !== "exited" && c.state !== "dead") present++;
       if (entries.get(key)?.crash_looping) looping++;
+      const code = this.finished.get(key);
+      if (code === 0) finishedOK++;
+      else if (code !== undefined) finishedBad++;
     }
     let next: deploykit.ServiceStatus;
-    if (looping > 0) next = looping >= want ? deploykit.SERVICE_FAILED : deploykit.SERVICE_DEGRADED;
+    // Under never/on-failure: every replica ended with 0 is a finished one-shot (stopped: Start runs it
+    // again); one that gave up with an error fails the service, or degrades it while others run.
+    if (finishedBad > 0) next = present > 0 ? deploykit.SERVICE_DEGRADED : deploykit.SERVICE_FAILED;
+    else if (finishedOK === want && want > 0) next = deploykit.SERVICE_STOPPED;
+    else if (finishedOK > 0 && present + finishedOK === want) next = deploykit.SERVICE_RUNNING;
+    else if (looping > 0) next = looping >= want ? deploykit.SERVICE_FAILED : deploykit.SERVICE_DEGRADED;
     else if (present === want) next = deploykit.SERVICE_RUNNING;
     else if (present > 0) next = deploykit.SERVICE_DEGRADED;
     else next = deploykit.SERVICE_DEPLOYING;
@@ -745,6 +983,23 @@ class ServicePass {
 }
 
 type ContainerVolume = { volume: string; mount_path: string };
+
+/** Whether the deployment still waits for its pre-deploy command before anything of it runs. */
+export function awaitingPreDeploy(d: deploykit.Deployment): boolean {
+  return (
+    d.status === deploykit.DEPLOYMENT_PENDING &&
+    (d.pre_deploy_command?.length ?? 0) > 0 &&
+    d.pre_deploy_status !== deploykit.PRE_DEPLOY_SUCCEEDED
+  );
+}
+
+/**
+ * Under `never` and `on-failure` an exited container is one Docker chose not to restart: it finished
+ * (exit 0) or gave up, and replacing it would be the restart the policy says not to do.
+ */
+export function exitedForGood(d: Pick<deploykit.Deployment, "restart_policy">, state: string): boolean {
+  return (d.restart_policy ?? deploykit.RESTART_ALWAYS) !== deploykit.RESTART_ALWAYS && (state === "exited" || state === "dead");
+}
 
 /** Docker states of a container that Docker will not restart on its own. */
 const STOPPED_STATES = new Set(["exited", "dead", "created"]);

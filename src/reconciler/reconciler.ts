@@ -33,6 +33,7 @@ export interface ReconcilerOptions
     | "forwarder"
     | "limitDefaults"
     | "networkCreated"
+    | "preDeployTimeoutSeconds"
   > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
@@ -126,6 +127,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
     if (opts.limitDefaults) this.#ctx.limitDefaults = opts.limitDefaults;
     if (opts.networkCreated) this.#ctx.networkCreated = opts.networkCreated;
+    if (opts.preDeployTimeoutSeconds !== undefined) this.#ctx.preDeployTimeoutSeconds = opts.preDeployTimeoutSeconds;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

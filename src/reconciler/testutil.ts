@@ -29,6 +29,9 @@ export interface FakeContainer {
   labels: Record<string, string>;
   /** The command it was created with, when the spec set one. */
   cmd?: string[];
+  /** The restart policy it was created with (absent: always). */
+  restart_policy?: deploykit.RestartPolicy;
+  restart_max_retries?: number;
   state: string;
   restart_count: number;
   exit_code?: number;
@@ -141,6 +144,8 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       logs: "",
     };
     if (spec.cmd) c.cmd = [...spec.cmd];
+    if (spec.restart_policy) c.restart_policy = spec.restart_policy;
+    if (spec.restart_max_retries !== undefined) c.restart_max_retries = spec.restart_max_retries;
     this.onRun?.(c);
     this.containers.set(c.docker_id, c);
     return c.docker_id;
@@ -331,6 +336,11 @@ export class MemStore {
       stop_grace_seconds: 30,
       start_command: null,
       entrypoint: null,
+      restart_policy: "always",
+      restart_max_retries: 10,
+      pre_deploy_command: null,
+      cron_schedule: null,
+      cron_timeout_seconds: 3600,
       created_at: this.#ts(),
       updated_at: this.#ts(),
       ...extra,
@@ -354,6 +364,9 @@ export class MemStore {
       volumes: input.volumes ?? [],
       replicas: input.replicas ?? 1,
       stop_grace_seconds: input.stop_grace_seconds ?? 30,
+      restart_policy: input.restart_policy ?? "always",
+      restart_max_retries: input.restart_max_retries ?? 10,
+      cron_timeout_seconds: input.cron_timeout_seconds ?? 3600,
       status: deploykit.DEPLOYMENT_PENDING,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -361,6 +374,9 @@ export class MemStore {
       ...extra,
     };
     if (input.resources) d.resources = input.resources;
+    if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
+    if (input.cron_schedule) d.cron_schedule = input.cron_schedule;
+    if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
     this.deploymentRows.set(d.id, d);
     if (d.status === deploykit.DEPLOYMENT_HEALTHY) {
       svc.active_deployment_id = d.id;
@@ -420,7 +436,7 @@ export class MemStore {
 
   readonly deployments: Pick<
     deploykit.DeploymentService,
-    "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt"
+    "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
   > = {
     findDeployments: async (f) => {
       const items = [...this.deploymentRows.values()]
@@ -459,6 +475,13 @@ export class MemStore {
       const healthy = [...this.deploymentRows.values()].some((o) => o.service_id === d.service_id && o.status === "healthy");
       const svc = this.serviceRows.get(d.service_id);
       if (!healthy && svc) svc.status = deploykit.SERVICE_FAILED;
+      return { ...d };
+    },
+    setPreDeploy: async (id, result) => {
+      const d = this.#dep(id);
+      d.pre_deploy_status = result.status;
+      if (result.exit_code !== undefined) d.pre_deploy_exit_code = result.exit_code;
+      if (result.log !== undefined) d.pre_deploy_log = result.log;
       return { ...d };
     },
     recordAttempt: async (id, reason) => {

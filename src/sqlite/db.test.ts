@@ -28,6 +28,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00007_ops.sql",
       "00008_shell.sql",
     ]);
     db.close();
@@ -37,6 +38,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00007_ops.sql",
       "00008_shell.sql",
     ]);
     expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
@@ -59,6 +61,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00007_ops.sql",
       "00008_shell.sql",
     ]);
     expect((await new ProjectService(db).findProjectByID(p.id)).name).toBe("From v1");

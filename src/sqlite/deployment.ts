@@ -15,6 +15,14 @@ interface DeploymentRow {
   stop_grace_seconds: number;
   start_command: string | null;
   entrypoint: string | null;
+  restart_policy: deploykit.RestartPolicy;
+  restart_max_retries: number;
+  pre_deploy_command: string | null;
+  pre_deploy_status: deploykit.PreDeployStatus | null;
+  pre_deploy_exit_code: number | null;
+  pre_deploy_log: string | null;
+  cron_schedule: string | null;
+  cron_timeout_seconds: number;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -105,6 +113,20 @@ export class DeploymentService implements deploykit.DeploymentService {
     });
   }
 
+  async setPreDeploy(id: string, result: deploykit.PreDeployResult): Promise<deploykit.Deployment> {
+    return this.#db.write((tx) => {
+      findDeploymentByID(tx, id);
+      tx.run(
+        "UPDATE deployments SET pre_deploy_status = ?, pre_deploy_exit_code = ?, pre_deploy_log = COALESCE(?, pre_deploy_log) WHERE id = ?",
+        result.status,
+        result.exit_code ?? null,
+        result.log === undefined ? null : deploykit.truncateLogTail(result.log),
+        id,
+      );
+      return findDeploymentByID(tx, id);
+    });
+  }
+
   async recordAttempt(id: string, reason: string): Promise<number> {
     return this.#db.write((tx) => {
       findDeploymentByID(tx, id);
@@ -149,6 +171,9 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    restart_policy: r.restart_policy ?? deploykit.RESTART_ALWAYS,
+    restart_max_retries: r.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
+    cron_timeout_seconds: r.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -160,6 +185,12 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   if (cmd && cmd.length > 0) d.start_command = cmd;
   const ep = fromJSON<string[] | null>(r.entrypoint ?? null, null);
   if (ep && ep.length > 0) d.entrypoint = ep;
+  const pre = fromJSON<string[] | null>(r.pre_deploy_command ?? null, null);
+  if (pre && pre.length > 0) d.pre_deploy_command = pre;
+  if (r.pre_deploy_status) d.pre_deploy_status = r.pre_deploy_status;
+  if (r.pre_deploy_exit_code !== null && r.pre_deploy_exit_code !== undefined) d.pre_deploy_exit_code = r.pre_deploy_exit_code;
+  if (r.pre_deploy_log !== null && r.pre_deploy_log !== undefined) d.pre_deploy_log = r.pre_deploy_log;
+  if (r.cron_schedule) d.cron_schedule = r.cron_schedule;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -232,6 +263,10 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
     // An operational setting: a rollback keeps the service's current grace, not the old snapshot's.
     stop_grace_seconds: input.stop_grace_seconds ?? svc.stop_grace_seconds,
+    // Operational too: a rollback runs under the service's current policy and schedule.
+    restart_policy: input.restart_policy ?? svc.restart_policy,
+    restart_max_retries: input.restart_max_retries ?? svc.restart_max_retries,
+    cron_timeout_seconds: input.cron_timeout_seconds ?? svc.cron_timeout_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
@@ -240,9 +275,14 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (input.resources) d.resources = input.resources;
   if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
   if (input.entrypoint && input.entrypoint.length > 0) d.entrypoint = input.entrypoint;
+  // A rollback (no pre_deploy_command in its snapshot) runs none: its image already ran its own.
+  if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
+  const cron = input.cron_schedule === undefined ? svc.cron_schedule : input.cron_schedule;
+  if (cron) d.cron_schedule = cron;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
+       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -254,6 +294,11 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.stop_grace_seconds,
     d.start_command ? toJSON(d.start_command) : null,
     d.entrypoint ? toJSON(d.entrypoint) : null,
+    d.restart_policy,
+    d.restart_max_retries,
+    d.pre_deploy_command ? toJSON(d.pre_deploy_command) : null,
+    d.cron_schedule ?? null,
+    d.cron_timeout_seconds,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

@@ -10,6 +10,7 @@ export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts
 export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";
+export { ServiceRunService } from "./run.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
 export { ShellSessionService } from "./shell.ts";

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { findNode, findServiceNode, linkServiceNode, rebuildEnvRefEdges, reparentNode } from "./canvas.ts";
+import { validateCronField } from "./cron.ts";
 import { type DB, fromJSON, newID, type Tx, toJSON } from "./db.ts";
 import { createDeployment, toDeployment } from "./deployment.ts";
 import {
@@ -52,6 +53,11 @@ const SETTINGS_KEYS = [
   "stop_grace_seconds",
   "start_command",
   "entrypoint",
+  "restart_policy",
+  "restart_max_retries",
+  "pre_deploy_command",
+  "cron_schedule",
+  "cron_timeout_seconds",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -271,6 +277,14 @@ function validateStagedCreate(p: Payload): void {
     else throw err;
   }
   if (typeof p.image !== "string" || deploykit.isBlank(p.image)) fields.image = ["Image is required."];
+  if (!fields.cron_schedule) {
+    try {
+      validateCronField(p.cron_schedule);
+    } catch (err) {
+      if (deploykit.isDeployKitError(err) && err.fields) Object.assign(fields, err.fields);
+      else throw err;
+    }
+  }
   const envs = p.env_vars;
   if (envs !== undefined) {
     if (!Array.isArray(envs)) fields.env_vars = ["Env vars must be a list."];
@@ -294,6 +308,7 @@ function validateStagedCreate(p: Payload): void {
 
 function validateStagedUpdate(p: Payload): void {
   deploykit.validateServiceUpdate(pick(p, SETTINGS_KEYS) as deploykit.ServiceUpdate);
+  validateCronField(p.cron_schedule);
   if (p.reparented !== undefined && typeof p.reparented !== "boolean")
     throw deploykit.errorf(deploykit.EINVALID, "reparented must be a boolean.");
   if (p.previous_parent_id !== undefined && typeof p.previous_parent_id !== "string")
@@ -659,6 +674,11 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     d.start_command ?? null,
     d.entrypoint ?? null,
+    d.restart_policy ?? deploykit.RESTART_ALWAYS,
+    d.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
+    d.pre_deploy_command ?? null,
+    d.cron_schedule ?? null,
+    d.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
   ]);
 }
 
@@ -698,6 +718,11 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
       entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
+      restart_policy: svc.restart_policy,
+      restart_max_retries: svc.restart_max_retries,
+      pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
+      cron_schedule: svc.cron_schedule,
+      cron_timeout_seconds: svc.cron_timeout_seconds,
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -722,6 +747,11 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
       entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
+      restart_policy: svc.restart_policy,
+      restart_max_retries: svc.restart_max_retries,
+      pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
+      cron_schedule: svc.cron_schedule,
+      cron_timeout_seconds: svc.cron_timeout_seconds,
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

@@ -16,6 +16,11 @@ export interface ServiceRow {
   stop_grace_seconds: number;
   start_command: string | null;
   entrypoint: string | null;
+  restart_policy: deploykit.RestartPolicy;
+  restart_max_retries: number;
+  pre_deploy_command: string | null;
+  cron_schedule: string | null;
+  cron_timeout_seconds: number;
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -127,6 +132,11 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: fromJSON<string[] | null>(r.start_command, null),
     entrypoint: fromJSON<string[] | null>(r.entrypoint, null),
+    restart_policy: r.restart_policy ?? deploykit.RESTART_ALWAYS,
+    restart_max_retries: r.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
+    pre_deploy_command: fromJSON<string[] | null>(r.pre_deploy_command ?? null, null),
+    cron_schedule: r.cron_schedule ?? null,
+    cron_timeout_seconds: r.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -142,6 +152,9 @@ function toService(r: ServiceJoinRow): deploykit.Service {
       volumes: [],
       replicas: r.ad_replicas ?? 1,
       stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+      restart_policy: svc.restart_policy,
+      restart_max_retries: svc.restart_max_retries,
+      cron_timeout_seconds: svc.cron_timeout_seconds,
       status: deploykit.DEPLOYMENT_HEALTHY,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -215,13 +228,19 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: argvOrNull(input.start_command),
     entrypoint: argvOrNull(input.entrypoint),
+    restart_policy: input.restart_policy ?? deploykit.RESTART_ALWAYS,
+    restart_max_retries: input.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
+    pre_deploy_command: argvOrNull(input.pre_deploy_command),
+    cron_schedule: cronOrNull(input.cron_schedule),
+    cron_timeout_seconds: input.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
+         restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -235,6 +254,11 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.stop_grace_seconds,
       svc.start_command === null ? null : toJSON(svc.start_command),
       svc.entrypoint === null ? null : toJSON(svc.entrypoint),
+      svc.restart_policy,
+      svc.restart_max_retries,
+      svc.pre_deploy_command === null ? null : toJSON(svc.pre_deploy_command),
+      svc.cron_schedule,
+      svc.cron_timeout_seconds,
       tx.now,
       tx.now,
     );
@@ -256,6 +280,12 @@ export interface ServiceChange {
 /** An argv setting as stored: an empty list means the image's own, like null. */
 function argvOrNull(argv: string[] | null | undefined): string[] | null {
   return argv && argv.length > 0 ? argv : null;
+}
+
+/** A schedule as stored: trimmed, blank means none. */
+function cronOrNull(expr: string | null | undefined): string | null {
+  const t = typeof expr === "string" ? expr.trim().replace(/\s+/g, " ") : "";
+  return t === "" ? null : t;
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -297,7 +327,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     settingsChanged = true;
   }
   // Checked on the result, so a volume staged in one change and replicas in another cannot meet.
-  for (const key of ["start_command", "entrypoint"] as const) {
+  for (const key of ["start_command", "entrypoint", "pre_deploy_command"] as const) {
     if (upd[key] === undefined) continue;
     const argv = argvOrNull(upd[key]);
     if (!same(argv, svc[key])) {
@@ -305,13 +335,22 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       settingsChanged = true;
     }
   }
+  for (const key of ["restart_policy", "restart_max_retries", "cron_timeout_seconds"] as const) {
+    if (upd[key] === undefined || upd[key] === svc[key]) continue;
+    (next as Record<string, unknown>)[key] = upd[key];
+    settingsChanged = true;
+  }
+  if (upd.cron_schedule !== undefined && cronOrNull(upd.cron_schedule) !== svc.cron_schedule) {
+    next.cron_schedule = cronOrNull(upd.cron_schedule);
+    settingsChanged = true;
+  }
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, restart_policy = ?, restart_max_retries = ?, pre_deploy_command = ?, cron_schedule = ?, cron_timeout_seconds = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -322,6 +361,11 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.stop_grace_seconds,
       next.start_command === null ? null : toJSON(next.start_command),
       next.entrypoint === null ? null : toJSON(next.entrypoint),
+      next.restart_policy,
+      next.restart_max_retries,
+      next.pre_deploy_command === null ? null : toJSON(next.pre_deploy_command),
+      next.cron_schedule,
+      next.cron_timeout_seconds,
       tx.now,
       svc.id,
     );

@@ -50,6 +50,8 @@ const ANY_USER = new Set([
   "POST /api/projects/{projectId}/services/{serviceId}/stop",
   "POST /api/projects/{projectId}/services/{serviceId}/start",
   "POST /api/projects/{projectId}/services/{serviceId}/restart",
+  "POST /api/projects/{projectId}/services/{serviceId}/runs",
+  "GET /api/projects/{projectId}/services/{serviceId}/runs",
   "GET /api/projects/{projectId}/services/{serviceId}/deployments",
   "GET /api/projects/{projectId}/services/{serviceId}/deployments/{deploymentId}",
   "POST /api/projects/{projectId}/services/{serviceId}/rollback",

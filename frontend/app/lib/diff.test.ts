@@ -35,6 +35,11 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     stop_grace_seconds: 30,
     start_command: null,
     entrypoint: null,
+    restart_policy: "always",
+    restart_max_retries: 10,
+    pre_deploy_command: null,
+    cron_schedule: null,
+    cron_timeout_seconds: 3600,
     created_at: "",
     updated_at: "",
     ...extra,
@@ -80,6 +85,11 @@ describe("serviceOverrides", () => {
       stop_grace_seconds: 30,
       start_command: null,
       entrypoint: null,
+      restart_policy: "always",
+      restart_max_retries: 10,
+      pre_deploy_command: null,
+      cron_schedule: null,
+      cron_timeout_seconds: 3600,
     });
   });
 });

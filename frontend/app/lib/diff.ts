@@ -1,6 +1,7 @@
 import type { CanvasNode } from "../../../src/canvas.ts";
 import type { PortMapping, Resources, VolumeMount } from "../../../src/deployment.ts";
 import type { EnvVar } from "../../../src/envvar.ts";
+import type { RestartPolicy } from "../../../src/ops.ts";
 import type { PendingChange } from "../../../src/pending-change.ts";
 import type { Service } from "../../../src/service.ts";
 import { formatCommand } from "./command.ts";
@@ -28,6 +29,11 @@ export interface ServiceSettings {
   stop_grace_seconds: number;
   start_command: string[] | null;
   entrypoint: string[] | null;
+  restart_policy: RestartPolicy;
+  restart_max_retries: number;
+  pre_deploy_command: string[] | null;
+  cron_schedule: string | null;
+  cron_timeout_seconds: number;
 }
 
 export interface ServiceOverride {
@@ -42,10 +48,29 @@ export interface ServiceOverride {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  restart_policy?: RestartPolicy;
+  restart_max_retries?: number;
+  pre_deploy_command?: string[] | null;
+  cron_schedule?: string | null;
+  cron_timeout_seconds?: number;
   deleted: boolean;
 }
 
-const SETTINGS_KEYS = ["image", "ports", "volumes", "resources", "replicas", "stop_grace_seconds", "start_command", "entrypoint"] as const;
+const SETTINGS_KEYS = [
+  "image",
+  "ports",
+  "volumes",
+  "resources",
+  "replicas",
+  "stop_grace_seconds",
+  "start_command",
+  "entrypoint",
+  "restart_policy",
+  "restart_max_retries",
+  "pre_deploy_command",
+  "cron_schedule",
+  "cron_timeout_seconds",
+] as const;
 
 /** Latest staged name, icon, settings and delete flag per service id. */
 export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
@@ -84,6 +109,11 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     stop_grace_seconds: override?.stop_grace_seconds ?? service.stop_grace_seconds ?? 30,
     start_command: override?.start_command !== undefined ? override.start_command : (service.start_command ?? null),
     entrypoint: override?.entrypoint !== undefined ? override.entrypoint : (service.entrypoint ?? null),
+    restart_policy: override?.restart_policy ?? service.restart_policy ?? "always",
+    restart_max_retries: override?.restart_max_retries ?? service.restart_max_retries ?? 10,
+    pre_deploy_command: override?.pre_deploy_command !== undefined ? override.pre_deploy_command : (service.pre_deploy_command ?? null),
+    cron_schedule: override?.cron_schedule !== undefined ? override.cron_schedule || null : (service.cron_schedule ?? null),
+    cron_timeout_seconds: override?.cron_timeout_seconds ?? service.cron_timeout_seconds ?? 3600,
   };
 }
 
@@ -216,6 +246,14 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   stop_grace_seconds: { label: "Stop grace", fmt: (v) => `${v ?? 30} s` },
   start_command: { label: "Command", fmt: (v) => formatArgvSetting(v) },
   entrypoint: { label: "Entrypoint", fmt: (v) => formatArgvSetting(v) },
+  restart_policy: { label: "Restart policy", fmt: (v) => str(v ?? "always") },
+  restart_max_retries: { label: "Max retries", fmt: (v) => String(v ?? 10) },
+  pre_deploy_command: {
+    label: "Pre-deploy command",
+    fmt: (v) => (Array.isArray(v) && v.length > 0 ? formatCommand(v as string[]) : "none"),
+  },
+  cron_schedule: { label: "Cron schedule", fmt: (v) => (typeof v === "string" && v.trim() !== "" ? `${v} (UTC)` : "none (always on)") },
+  cron_timeout_seconds: { label: "Cron timeout", fmt: (v) => `${v ?? 3600} s` },
 };
 
 /**

@@ -7,7 +7,7 @@ import { IptablesFirewall } from "../../firewall/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
-import { Reconciler } from "../../reconciler/index.ts";
+import { CronScheduler, Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
@@ -112,6 +112,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const services = new sqlite.ServiceService(db);
   const deployments = new sqlite.DeploymentService(db, { hostAddresses });
   const containers = new sqlite.ContainerService(db);
+  const runs = new sqlite.ServiceRunService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
   const listenPort = splitAddr(cfg.addr).port;
@@ -165,6 +166,16 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     stableWindowMs: cfg.stableWindowMs,
     ...(faultPoint ? { faultPoint } : {}),
   });
+  const cron = new CronScheduler({
+    projects,
+    services,
+    deployments,
+    runs,
+    runtime: dk.runtime,
+    instanceID,
+    logger: logger.child({ component: "cron" }),
+    now: Date.now,
+  });
   const system = new SystemService({
     docker: dk.introspector,
     dbPath: cfg.db,
@@ -195,6 +206,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     exec: dk.exec,
     shellSessions: new sqlite.ShellSessionService(db),
     reconciler,
+    runs,
+    cron,
     logger: logger.child({ component: "http" }),
     setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
@@ -223,6 +236,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       "no admin yet: open this URL to create the first one (the token is also in the file)",
     );
   reconciler.start();
+  await cron.start();
 
   const purge = async () => {
     try {
@@ -243,6 +257,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(purgeTimer);
+        cron.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();

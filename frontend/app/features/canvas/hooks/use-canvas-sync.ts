@@ -4,6 +4,7 @@ import { toast } from "sonner";
 import type { DeploymentStatusPayload } from "../../../../../src/bus.ts";
 import type { CanvasEdge, CanvasNode, NodePosition } from "../../../../../src/canvas.ts";
 import type { Deployment } from "../../../../../src/deployment.ts";
+import type { ServiceRun } from "../../../../../src/ops.ts";
 import type { ApplyResult, PendingChange } from "../../../../../src/pending-change.ts";
 import type { Service, ServiceStatus } from "../../../../../src/service.ts";
 import { refreshTokens } from "../../../lib/api-client.ts";
@@ -16,6 +17,7 @@ import {
   setPendingChanges,
 } from "../../pending-changes/api/pending-changes.ts";
 import { deploymentsQueryOptions } from "../../services/api/deployments.ts";
+import { upsertRunInCache } from "../../services/api/runs.ts";
 import {
   dropServiceFromCache,
   patchServiceInCache,
@@ -249,6 +251,11 @@ export function useCanvasSync(projectID: string, selfID: string) {
           }
           break;
         }
+        case "run:started":
+        case "run:skipped":
+        case "run:finished":
+          upsertRunInCache(qc, projectID, p.run as ServiceRun);
+          break;
         case "error":
           // The server refused a layout edit we already applied locally: resync to roll it back.
           toast.error(String(p.message ?? "Canvas error."));

@@ -30,6 +30,9 @@ export interface ServiceNodeData extends Record<string, unknown> {
   publicUrl: string | null;
   publicLabel: string | null;
   internal: string | null;
+  /** A cron service's schedule (UTC), and its project for the last-run lookup. */
+  cronSchedule?: string | null;
+  projectId?: string | null;
 }
 
 export interface NoteNodeData extends Record<string, unknown> {
@@ -136,6 +139,7 @@ function serviceData(n: CanvasNode, input: DeriveInput): ServiceNodeData {
     pendingCreate: !n.service_id,
     renamed: o?.name !== undefined && svc !== undefined && o.name !== svc.name,
     ...serviceEndpoints(name, ports, input.host),
+    ...(svc?.cron_schedule ? { cronSchedule: svc.cron_schedule, projectId: svc.project_id } : {}),
   };
 }
 

@@ -186,6 +186,17 @@ function DeploymentRow({
           {note}
         </p>
       ) : null}
+      {d.pre_deploy_status ? (
+        <details className="grid gap-1 text-xs" data-testid="pre-deploy-log" open={d.pre_deploy_status === "failed"}>
+          <summary className="cursor-pointer text-muted-foreground">
+            Pre-deploy {d.pre_deploy_status}
+            {d.pre_deploy_exit_code !== undefined && d.pre_deploy_exit_code !== null ? ` (exit code ${d.pre_deploy_exit_code})` : ""}
+          </summary>
+          <pre className="max-h-40 overflow-auto whitespace-pre-wrap rounded bg-black/40 p-2 font-mono text-[11px]">
+            {d.pre_deploy_log || (d.pre_deploy_status === "running" ? "(running…)" : "(no output)")}
+          </pre>
+        </details>
+      ) : null}
       {d.status === "failed" ? (
         <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
           <p className="text-red-200">

@@ -16,14 +16,16 @@ import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts"
 import { SERVICE_ACTION_DONE, type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
 import { DeploymentsTab } from "./deployments-tab.tsx";
 import { LogsTab } from "./logs-tab.tsx";
+import { RunsTab } from "./runs-tab.tsx";
 import { SettingsTab } from "./settings-tab.tsx";
 import { ShellTab } from "./shell-tab.tsx";
 import { VariablesTab } from "./variables-tab.tsx";
 
-type Tab = "deployments" | "logs" | "shell" | "variables" | "settings";
+type Tab = "deployments" | "logs" | "runs" | "shell" | "variables" | "settings";
 const TABS = [
   { value: "deployments", label: "Deployments" },
   { value: "logs", label: "Logs" },
+  { value: "runs", label: "Runs" },
   { value: "shell", label: "Shell" },
   { value: "variables", label: "Variables" },
   { value: "settings", label: "Settings" },
@@ -65,6 +67,8 @@ export function ServicePanel({
           <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} />
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
+        ) : tab === "runs" ? (
+          <RunsTab projectID={projectID} service={service} />
         ) : tab === "shell" ? (
           <ShellTab projectID={projectID} service={service} />
         ) : tab === "variables" ? (

@@ -1,8 +1,9 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
-import { ExternalLink, Network } from "lucide-react";
+import { Clock, ExternalLink, Network } from "lucide-react";
 import { memo } from "react";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
+import { useRuns } from "../../../services/api/runs.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
@@ -114,7 +115,10 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
             {data.publicLabel}
           </a>
         ) : null}
-        {data.internal ? (
+        {data.cronSchedule && data.projectId && data.serviceId ? (
+          <CronLine projectID={data.projectId} serviceID={data.serviceId} schedule={data.cronSchedule} />
+        ) : null}
+        {data.internal && !data.cronSchedule ? (
           <span className="flex items-center gap-1" title="Reachable by other services of the project">
             <Network className="size-3" />
             {data.internal}
@@ -136,6 +140,31 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
         {data.status === "deploying" ? <div className="dk-scan h-full w-1/3 bg-amber-200/80" /> : null}
       </div>
     </div>
+  );
+}
+
+const RUN_TEXT: Record<string, string> = {
+  running: "text-amber-300",
+  succeeded: "text-emerald-300",
+  failed: "text-red-300",
+  skipped: "text-zinc-400",
+};
+
+/** A cron service's schedule and its last run's result (kept fresh by run:* canvas messages). */
+function CronLine({ projectID, serviceID, schedule }: { projectID: string; serviceID: string; schedule: string }) {
+  const runs = useRuns(projectID, serviceID);
+  const last = runs.data?.find((r) => r.status !== "skipped") ?? runs.data?.[0];
+  return (
+    <span className="flex items-center gap-1" title="Cron schedule (UTC) and the last run" data-testid="service-cron">
+      <Clock className="size-3" />
+      {schedule}
+      {last ? (
+        <span className={cn("ml-1", RUN_TEXT[last.status])} data-testid="service-last-run">
+          · {last.status}
+          {last.exit_code !== undefined && last.exit_code !== null && last.status === "failed" ? ` (${last.exit_code})` : ""}
+        </span>
+      ) : null}
+    </span>
   );
 }
 
