@@ -1,6 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import * as deploykit from "../index.ts";
-import { describe, orNull, pageAll } from "./pass.ts";
+import { applyLimits, describe, type LimitDefaults, orNull, pageAll } from "./pass.ts";
 
 export interface CronSchedulerOptions {
   projects: Pick<deploykit.ProjectService, "findProjectByID">;
@@ -21,6 +21,8 @@ export interface CronSchedulerOptions {
   tickMs?: number;
   /** Waits `ms`; tests may make it instant. */
   sleep?: (ms: number) => Promise<void>;
+  /** The admin's default limits, for run containers of services that set none. */
+  limitDefaults?: () => Promise<LimitDefaults>;
 }
 
 /** The last fire time of `expr` in (after, upTo], if any. */
@@ -161,7 +163,9 @@ export class CronScheduler implements deploykit.CronRunner {
       await this.#o.runtime.ensureImage(dep.image);
       // The project network exists: the reconciler makes it before it promotes a cron deployment
       // (creating it here could race the reconciler into two networks of one name).
-      dockerID = await this.#o.runtime.runContainer(this.#spec(project, svc, dep, run));
+      const spec = this.#spec(project, svc, dep, run);
+      applyLimits(spec, dep, this.#o.limitDefaults ? await this.#o.limitDefaults() : null);
+      dockerID = await this.#o.runtime.runContainer(spec);
       await this.#o.runs.attachContainer(run.id, dockerID);
     } catch (err) {
       this.#log.warn({ service_id: svc.id, run_id: run.id, err: describe(err) }, "cron: run could not start");
@@ -194,7 +198,6 @@ export class CronScheduler implements deploykit.CronRunner {
       restart_policy: deploykit.RESTART_NEVER,
       stop_timeout: dep.stop_grace_seconds,
     };
-    if (dep.resources) spec.resources = dep.resources;
     if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
     if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
     return spec;

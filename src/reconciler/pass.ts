@@ -427,11 +427,7 @@ class ServicePass {
         [deploykit.LABEL_REPLICA_INDEX]: String(replica),
       },
     };
-    if (this.limitDefaults) {
-      const lim = deploykit.effectiveLimits(dep.resources, this.limitDefaults);
-      spec.resources = { memory_mb: lim.memory_mb, cpus: lim.cpus, cpu_shares: lim.cpu_shares };
-      spec.pids_limit = lim.pids_limit;
-    } else if (dep.resources) spec.resources = dep.resources;
+    applyLimits(spec, dep, this.limitDefaults);
     spec.stop_timeout = dep.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS;
     if (dep.start_command && dep.start_command.length > 0) spec.cmd = [...dep.start_command];
     if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
@@ -513,7 +509,7 @@ class ServicePass {
       restart_policy: deploykit.RESTART_NEVER,
       stop_timeout: 10,
     };
-    if (dep.resources) spec.resources = dep.resources;
+    applyLimits(spec, dep, this.limitDefaults);
     if (dep.entrypoint && dep.entrypoint.length > 0) spec.entrypoint = [...dep.entrypoint];
     let dockerID: string;
     try {
@@ -1067,4 +1063,13 @@ export function describe(err: unknown): string {
   if (deploykit.isDeployKitError(err)) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** The deployment's own limits, with the admin's defaults where it sets none (when the pass read them). */
+export function applyLimits(spec: deploykit.ContainerSpec, dep: deploykit.Deployment, defaults: LimitDefaults | null): void {
+  if (defaults) {
+    const lim = deploykit.effectiveLimits(dep.resources, defaults);
+    spec.resources = { memory_mb: lim.memory_mb, cpus: lim.cpus, cpu_shares: lim.cpu_shares };
+    spec.pids_limit = lim.pids_limit;
+  } else if (dep.resources) spec.resources = dep.resources;
 }

@@ -175,6 +175,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     instanceID,
     logger: logger.child({ component: "cron" }),
     now: Date.now,
+    limitDefaults: () => settings.getSettings(),
   });
   const system = new SystemService({
     docker: dk.introspector,
