@@ -1,5 +1,7 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
 import {
+  validateHealthcheckPath,
+  validateHealthcheckTimeout,
   validatePorts,
   validateResources,
   validateStartCommand,
@@ -70,6 +72,10 @@ export interface Service {
   start_command: string[] | null;
   /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
   entrypoint: string[] | null;
+  /** HTTP path the readiness gate probes on the first container port (2xx/3xx = ready); null: no HTTP check. */
+  healthcheck_path: string | null;
+  /** Seconds the health check is retried before a deployment fails (default 60). */
+  healthcheck_timeout_seconds: number;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -89,6 +95,8 @@ export interface ServiceCreate {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -105,6 +113,9 @@ export interface ServiceUpdate {
   start_command?: string[] | null;
   /** `null` goes back to the image's ENTRYPOINT. */
   entrypoint?: string[] | null;
+  /** `null` turns the HTTP health check off. */
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {
@@ -173,6 +184,8 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateStopGrace(input.stop_grace_seconds, v);
   validateStartCommand(input.start_command, v);
   validateStartCommand(input.entrypoint, v, "entrypoint");
+  validateHealthcheckPath(input.healthcheck_path, v);
+  validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

@@ -201,6 +201,8 @@ async function serviceCreate(h: HubOps, c: HubClient, p: unknown): Promise<void>
   if (p.stop_grace_seconds !== undefined) input.stop_grace_seconds = p.stop_grace_seconds as number;
   if (p.start_command !== undefined) input.start_command = p.start_command as string[] | null;
   if (p.entrypoint !== undefined) input.entrypoint = p.entrypoint as string[] | null;
+  if (p.healthcheck_path !== undefined) input.healthcheck_path = p.healthcheck_path as string | null;
+  if (p.healthcheck_timeout_seconds !== undefined) input.healthcheck_timeout_seconds = p.healthcheck_timeout_seconds as number;
   let staged: { node: deploykit.CanvasNode; change: deploykit.PendingChange };
   try {
     staged = await stageServiceCreate(h.deps, c.projectID, userChangeID(c), input);

@@ -66,6 +66,8 @@ export interface ServiceCreateInput {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -5,6 +5,7 @@ import * as present from "./present.ts";
 import {
   body,
   COMMAND,
+  HEALTHCHECK_PATH,
   ENV_MAP,
   ERRORS,
   ID,
@@ -41,6 +42,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
           stop_grace_seconds: { type: "integer" },
           start_command: COMMAND,
           entrypoint: COMMAND,
+          healthcheck_path: HEALTHCHECK_PATH,
+          healthcheck_timeout_seconds: { type: "integer" },
         }),
         response: { 201: ref("Deployment"), ...ERRORS },
       },

@@ -30,6 +30,8 @@ export function deployment(d: deploykit.Deployment) {
     stop_grace_seconds: d.stop_grace_seconds,
     start_command: d.start_command ?? null,
     entrypoint: d.entrypoint ?? null,
+    healthcheck_path: d.healthcheck_path ?? null,
+    healthcheck_timeout_seconds: d.healthcheck_timeout_seconds,
     // stop-first: the old container was stopped before this one started, because the service has a volume.
     rollout: deploykit.rolloutStrategy(d),
     status: d.status,
@@ -61,6 +63,8 @@ export function service(s: deploykit.Service) {
     stop_grace_seconds: s.stop_grace_seconds,
     start_command: s.start_command,
     entrypoint: s.entrypoint,
+    healthcheck_path: s.healthcheck_path,
+    healthcheck_timeout_seconds: s.healthcheck_timeout_seconds,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

@@ -73,6 +73,9 @@ export const ENV_LIST = {
 /** A start command: argv for Docker (no shell), or null for the image's CMD. */
 export const COMMAND = { type: ["array", "null"], maxItems: 64, items: { type: "string", maxLength: 4096 } } as const;
 
+/** A health check path (validated in the domain: starts with /, printable ASCII), or null for none. */
+export const HEALTHCHECK_PATH = { type: ["string", "null"], maxLength: 512 } as const;
+
 /** Settings a service carries into its next deployment (PRODUCT §4.3). */
 export const SERVICE_SETTINGS = {
   image: str(1000),
@@ -84,6 +87,8 @@ export const SERVICE_SETTINGS = {
   stop_grace_seconds: { type: "integer" },
   start_command: COMMAND,
   entrypoint: COMMAND,
+  healthcheck_path: HEALTHCHECK_PATH,
+  healthcheck_timeout_seconds: { type: "integer" },
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -113,6 +118,8 @@ export const ENTITY_SCHEMAS = [
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
       entrypoint: COMMAND,
+      healthcheck_path: HEALTHCHECK_PATH,
+      healthcheck_timeout_seconds: { type: "integer" },
       rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
@@ -141,6 +148,8 @@ export const ENTITY_SCHEMAS = [
       stop_grace_seconds: { type: "integer" },
       start_command: COMMAND,
       entrypoint: COMMAND,
+      healthcheck_path: HEALTHCHECK_PATH,
+      healthcheck_timeout_seconds: { type: "integer" },
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },

@@ -13,6 +13,8 @@ export interface ServiceCreateRequest {
   stop_grace_seconds?: number;
   start_command?: string[] | null;
   entrypoint?: string[] | null;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -52,6 +54,8 @@ export async function stageServiceCreate(
   deploykit.validateStopGrace(input.stop_grace_seconds, v);
   deploykit.validateStartCommand(input.start_command, v);
   deploykit.validateStartCommand(input.entrypoint, v, "entrypoint");
+  deploykit.validateHealthcheckPath(input.healthcheck_path, v);
+  deploykit.validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
@@ -81,6 +85,8 @@ export async function stageServiceCreate(
   if (input.stop_grace_seconds !== undefined) payload.stop_grace_seconds = input.stop_grace_seconds;
   if (input.start_command !== undefined && input.start_command !== null) payload.start_command = input.start_command;
   if (input.entrypoint !== undefined && input.entrypoint !== null) payload.entrypoint = input.entrypoint;
+  if (input.healthcheck_path !== undefined && input.healthcheck_path !== null) payload.healthcheck_path = input.healthcheck_path;
+  if (input.healthcheck_timeout_seconds !== undefined) payload.healthcheck_timeout_seconds = input.healthcheck_timeout_seconds;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { driftReason } from "./drift.ts";
+import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS, type Probe, probeURL } from "./healthcheck.ts";
 import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
@@ -41,6 +42,8 @@ export interface PassContext {
   dockerUnsettled?: () => boolean;
   /** Publishes TCP host ports; when set, containers do not bind host TCP ports themselves. */
   forwarder?: Pick<deploykit.PortForwarder, "setServiceRoutes">;
+  /** Sends one health check request (default: node:http from this process); tests fake it. */
+  probe?: Probe;
 }
 
 export interface PassResult {
@@ -120,6 +123,7 @@ class ServicePass {
       if (live) await this.createMissing(desired);
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
+      if (live) await this.ensureAliases();
       if (live && this.service) await this.restart(this.service);
       if (live) await this.updateStatus();
       if (ctx.forwarder) await this.publishRoutes(live);
@@ -386,7 +390,8 @@ class ServicePass {
       name: deploykit.containerName(project.slug, service.name, replica, dep.id),
       image: dep.image,
       network: deploykit.projectNetworkName(project.slug),
-      aliases: [service.name],
+      // The service name is attached at promotion (attachAliases), not here: see ContainerSpec.aliases.
+      aliases: [],
       env: { ...dep.env_vars },
       // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
       ports: (dep.ports ?? []).map((p) =>
@@ -536,7 +541,23 @@ class ServicePass {
           for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
           continue;
         }
-        if (seen.length === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
+        if (seen.length !== n) continue;
+        let ready: boolean;
+        if (dep.healthcheck_path) {
+          const verdict = await this.healthCheck(dep, dep.healthcheck_path, seen, now);
+          if (verdict === "failed") {
+            for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
+            continue;
+          }
+          ready = verdict === "ready";
+        } else ready = seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs));
+        // Ready containers answer to the service's name before the deployment is promoted, so the
+        // name moves to them before the old containers get their stop signal (next pass).
+        if (ready && !(await this.attachAliases(seen.map((s) => s.c)))) {
+          this.again = true;
+          continue;
+        }
+        if (ready) {
           const baseline = Math.max(0, ...seen.map((s) => s.o.max_restart_count));
           ctx.faultPoint?.("reconcile:before-promote");
           const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
@@ -561,6 +582,106 @@ class ServicePass {
       }
     }
     ctx.ledger.retain(this.id, keep);
+  }
+
+  /**
+   * The HTTP health check of a starting deployment (issue 12): replaces the stable window. Each
+   * running replica is probed until one answer is 2xx/3xx; the deployment fails when a replica has
+   * not answered so within the timeout, with the last status or error in the reason.
+   */
+  async healthCheck(
+    dep: deploykit.Deployment,
+    path: string,
+    seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[],
+    now: number,
+  ): Promise<"ready" | "waiting" | "failed"> {
+    const { ctx } = this;
+    this.again = true;
+    const port = dep.ports?.[0]?.container_port;
+    if (port === undefined) {
+      await this.markFailed(
+        dep,
+        { reason: `health check failed: the path ${path} is set but the service has no container port to probe` },
+        dep.attempt_count,
+      );
+      return "failed";
+    }
+    const timeoutMs = (dep.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS) * 1000;
+    const network = deploykit.projectNetworkName(this.project?.slug ?? "");
+    const probe = ctx.probe ?? httpProbe;
+    await Promise.all(
+      seen.map(async ({ o }) => {
+        if (o.bad > 0 || o.running_since === undefined) return;
+        const h = (o.health ??= { since: now, ok: false, probes: 0 });
+        // A restart since the last healthy answer has to answer again.
+        if (h.ok && h.started !== o.running_since) h.ok = false;
+        if (h.ok) return;
+        const ip = o.inspection?.ip_addresses?.[network];
+        if (!ip) {
+          h.last = `the container has no address on the network ${network}`;
+          return;
+        }
+        const r = await probe(probeURL(ip, port, path), PROBE_REQUEST_TIMEOUT_MS);
+        h.probes++;
+        if (r.ok) {
+          h.ok = true;
+          h.started = o.running_since;
+          this.log.info({ deployment_id: dep.id, path, status: r.status }, "health check passed");
+        } else h.last = describeProbe(r);
+      }),
+    );
+    if (seen.every((s) => s.o.bad === 0 && s.o.running_since !== undefined && s.o.health?.ok)) return "ready";
+    const late = seen.find((s) => s.o.health && !s.o.health.ok && ctx.now() - s.o.health.since >= timeoutMs);
+    if (!late) return "waiting";
+    const reason = healthFailureReason(path, port, timeoutMs / 1000, late.o.health);
+    let logTail = "";
+    try {
+      logTail = await ctx.runtime.logTail(late.c.docker_id, FAILURE_LOG_LINES);
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, "could not read the log tail of a failed container");
+    }
+    await this.markFailed(dep, { reason, log_tail: logTail }, dep.attempt_count);
+    return "failed";
+  }
+
+  /**
+   * Gives each container the service's name on the project network unless it already has it.
+   * False (with the error recorded) when Docker refused: the caller does not promote then.
+   */
+  async attachAliases(containers: deploykit.RunningContainer[]): Promise<boolean> {
+    const { ctx } = this;
+    const svc = this.service;
+    if (!svc || !this.project) return false;
+    const network = deploykit.projectNetworkName(this.project.slug);
+    for (const c of containers) {
+      try {
+        const insp = await ctx.snapshot.inspect(c.docker_id);
+        if (insp.aliases?.[network]?.includes(svc.name)) continue;
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, [svc.name]);
+        ctx.faultPoint?.("reconcile:after-alias");
+        // The address may change with the new endpoint: later stages (routes) read it afresh.
+        ctx.snapshot.forgetInspection(c.docker_id);
+        const fresh = await ctx.snapshot.inspect(c.docker_id);
+        if (fresh.ip_addresses) c.ip_addresses = { ...fresh.ip_addresses };
+        this.log.info({ container: c.name, network, alias: svc.name }, "container answers to the service name");
+      } catch (err) {
+        if (deploykit.errorCode(err) === deploykit.ENOTFOUND) this.again = true;
+        else this.errors.push(err);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The serving deployment's running containers carry the service name (after a daemon restart, a
+   * promotion whose alias step was cut short, or a rename). Only containers of a healthy
+   * deployment: a starting one gets the name when it passes the gate.
+   */
+  async ensureAliases(): Promise<void> {
+    const healthy = new Set(this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_HEALTHY).map((d) => d.id));
+    const serving = [...this.byKey.values()].filter((c) => healthy.has(c.deployment_id) && c.state === "running");
+    if (serving.length > 0) await this.attachAliases(serving);
   }
 
   async failCrashLoop(dep: deploykit.Deployment, o: ReplicaObservation, c: deploykit.RunningContainer): Promise<void> {

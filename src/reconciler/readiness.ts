@@ -1,4 +1,5 @@
 import type * as deploykit from "../index.ts";
+import type { HealthState } from "./healthcheck.ts";
 
 /** Consecutive bad observations of a replica that fail a starting deployment. */
 export const BAD_OBSERVATIONS_TO_FAIL = 3;
@@ -23,6 +24,8 @@ export interface ReplicaObservation {
   crash_looping: boolean;
   /** The inspection last counted. */
   inspection?: deploykit.ContainerInspection;
+  /** The HTTP health check of this container, when its deployment has a path (healthcheck.ts). */
+  health?: HealthState;
 }
 
 /**

@@ -531,6 +531,11 @@ describe("Reconciler and Docker state", () => {
     await h.rec.reconcileOnce();
     const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
     expect(c.name).toBe(`dk-shop-postgres-0-${next.id.slice(0, 8)}`);
+    // The service name is attached when the deployment passes the gate, not at create.
+    expect(c.aliases).toEqual([]);
+    h.clock.advance(10_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
     expect(c.aliases).toEqual(["postgres"]);
     expect(c.volumes).toEqual([{ volume: "dk-shop-db-data", mount_path: "/var/lib/data" }]);
     expect([...h.rt.volumes.keys()]).toEqual(["dk-shop-db-data"]);

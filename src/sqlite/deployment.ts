@@ -15,6 +15,8 @@ interface DeploymentRow {
   stop_grace_seconds: number;
   start_command: string | null;
   entrypoint: string | null;
+  healthcheck_path: string | null;
+  healthcheck_timeout_seconds: number;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -149,6 +151,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+    healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -160,6 +163,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   if (cmd && cmd.length > 0) d.start_command = cmd;
   const ep = fromJSON<string[] | null>(r.entrypoint ?? null, null);
   if (ep && ep.length > 0) d.entrypoint = ep;
+  if (r.healthcheck_path) d.healthcheck_path = r.healthcheck_path;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -232,6 +236,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
     // An operational setting: a rollback keeps the service's current grace, not the old snapshot's.
     stop_grace_seconds: input.stop_grace_seconds ?? svc.stop_grace_seconds,
+    healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? svc.healthcheck_timeout_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
@@ -240,9 +245,12 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (input.resources) d.resources = input.resources;
   if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
   if (input.entrypoint && input.entrypoint.length > 0) d.entrypoint = input.entrypoint;
+  // Like the stop grace, the health check is operational: a rollback checks with the current setting.
+  const hc = input.healthcheck_path !== undefined ? input.healthcheck_path : svc.healthcheck_path;
+  if (hc) d.healthcheck_path = hc;
   tx.run(
-    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, healthcheck_path, healthcheck_timeout_seconds, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -254,6 +262,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.stop_grace_seconds,
     d.start_command ? toJSON(d.start_command) : null,
     d.entrypoint ? toJSON(d.entrypoint) : null,
+    d.healthcheck_path ?? null,
+    d.healthcheck_timeout_seconds,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

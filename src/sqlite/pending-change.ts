@@ -52,6 +52,8 @@ const SETTINGS_KEYS = [
   "stop_grace_seconds",
   "start_command",
   "entrypoint",
+  "healthcheck_path",
+  "healthcheck_timeout_seconds",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -659,6 +661,8 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     d.start_command ?? null,
     d.entrypoint ?? null,
+    d.healthcheck_path ?? null,
+    d.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
   ]);
 }
 
@@ -698,6 +702,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
       entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
+      healthcheck_path: svc.healthcheck_path,
+      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -722,6 +728,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       stop_grace_seconds: svc.stop_grace_seconds,
       start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
       entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
+      healthcheck_path: svc.healthcheck_path,
+      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

@@ -16,6 +16,8 @@ export interface ServiceRow {
   stop_grace_seconds: number;
   start_command: string | null;
   entrypoint: string | null;
+  healthcheck_path: string | null;
+  healthcheck_timeout_seconds: number;
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -127,6 +129,8 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: fromJSON<string[] | null>(r.start_command, null),
     entrypoint: fromJSON<string[] | null>(r.entrypoint, null),
+    healthcheck_path: r.healthcheck_path ?? null,
+    healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -142,6 +146,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
       volumes: [],
       replicas: r.ad_replicas ?? 1,
       stop_grace_seconds: r.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
+      healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
       status: deploykit.DEPLOYMENT_HEALTHY,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -215,13 +220,15 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     stop_grace_seconds: input.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
     start_command: argvOrNull(input.start_command),
     entrypoint: argvOrNull(input.entrypoint),
+    healthcheck_path: input.healthcheck_path ? input.healthcheck_path : null,
+    healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, healthcheck_path, healthcheck_timeout_seconds, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -235,6 +242,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.stop_grace_seconds,
       svc.start_command === null ? null : toJSON(svc.start_command),
       svc.entrypoint === null ? null : toJSON(svc.entrypoint),
+      svc.healthcheck_path,
+      svc.healthcheck_timeout_seconds,
       tx.now,
       tx.now,
     );
@@ -305,13 +314,21 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       settingsChanged = true;
     }
   }
+  if (upd.healthcheck_path !== undefined && (upd.healthcheck_path || null) !== svc.healthcheck_path) {
+    next.healthcheck_path = upd.healthcheck_path || null;
+    settingsChanged = true;
+  }
+  if (upd.healthcheck_timeout_seconds !== undefined && upd.healthcheck_timeout_seconds !== svc.healthcheck_timeout_seconds) {
+    next.healthcheck_timeout_seconds = upd.healthcheck_timeout_seconds;
+    settingsChanged = true;
+  }
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, healthcheck_path = ?, healthcheck_timeout_seconds = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -322,6 +339,8 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.stop_grace_seconds,
       next.start_command === null ? null : toJSON(next.start_command),
       next.entrypoint === null ? null : toJSON(next.entrypoint),
+      next.healthcheck_path,
+      next.healthcheck_timeout_seconds,
       tx.now,
       svc.id,
     );

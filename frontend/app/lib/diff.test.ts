@@ -33,6 +33,8 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     resources: null,
     replicas: 1,
     stop_grace_seconds: 30,
+    healthcheck_path: null,
+    healthcheck_timeout_seconds: 60,
     start_command: null,
     entrypoint: null,
     created_at: "",

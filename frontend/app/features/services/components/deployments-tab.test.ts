@@ -12,6 +12,7 @@ function dep(id: string, created_at: string, extra: Partial<Deployment> = {}): D
     volumes: [{ name: "data", mount_path: "/var/lib/postgresql/data" }],
     replicas: 1,
     stop_grace_seconds: 30,
+    healthcheck_timeout_seconds: 60,
     status: "healthy",
     attempt_count: 0,
     baseline_restart_count: 0,
