@@ -5,9 +5,9 @@ import * as present from "./present.ts";
 import {
   body,
   COMMAND,
-  HEALTHCHECK_PATH,
   ENV_MAP,
   ERRORS,
+  HEALTHCHECK_PATH,
   ID,
   PAGE_QUERY,
   PORTS,

@@ -612,7 +612,8 @@ class ServicePass {
     await Promise.all(
       seen.map(async ({ o }) => {
         if (o.bad > 0 || o.running_since === undefined) return;
-        const h = (o.health ??= { since: now, ok: false, probes: 0 });
+        if (!o.health) o.health = { since: now, ok: false, probes: 0 };
+        const h = o.health;
         // A restart since the last healthy answer has to answer again.
         if (h.ok && h.started !== o.running_since) h.ok = false;
         if (h.ok) return;
