@@ -124,13 +124,28 @@ export interface Settings {
   /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
   published_port_min: number;
   published_port_max: number;
+  /** Issue 12: generated domains are `<service>-<project-slug>.<base_domain>`; empty: none are generated. */
+  base_domain: string;
+  /** The ACME account's contact email (expiry notices). */
+  acme_email: string;
+  /** The RFC 8555 directory certificates come from (default Let's Encrypt production). */
+  acme_directory: string;
+  /** Names (besides `.localhost` and IP addresses) whose certificates come from the proxy's internal CA. */
+  internal_hostnames: string[];
 }
+
+export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
+export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 export const DEFAULT_SETTINGS: Settings = {
   instance_name: "DeployKit",
   registry_allowlist: [],
   published_port_min: 1024,
   published_port_max: 65535,
+  base_domain: "",
+  acme_email: "",
+  acme_directory: LETS_ENCRYPT_PRODUCTION,
+  internal_hostnames: [],
 };
 
 export interface SettingsUpdate {
@@ -139,6 +154,11 @@ export interface SettingsUpdate {
   registry_allowlist?: string[];
   published_port_min?: number;
   published_port_max?: number;
+  base_domain?: string;
+  acme_email?: string;
+  acme_directory?: string;
+  /** Replaces the whole list. */
+  internal_hostnames?: string[];
 }
 
 /**

@@ -90,6 +90,11 @@ export function getSettings(tx: Tx): deploykit.Settings {
     registry_allowlist: registryAllowlist(tx),
     published_port_min: num(KEY_PORT_MIN, d.published_port_min),
     published_port_max: num(KEY_PORT_MAX, d.published_port_max),
+    // Issue 12's proxy settings: stored by the domains branch; the defaults until it is merged.
+    base_domain: d.base_domain,
+    acme_email: d.acme_email,
+    acme_directory: d.acme_directory,
+    internal_hostnames: [...d.internal_hostnames],
   };
 }
 

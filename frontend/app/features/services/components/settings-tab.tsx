@@ -15,6 +15,7 @@ import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } fro
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
 import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
+import { NetworkingCard } from "./networking-card.tsx";
 
 export function SettingsTab({ projectID, service, taken }: { projectID: string; service: Service; taken: ReadonlySet<string> }) {
   const pending = usePendingChanges(projectID);
@@ -31,6 +32,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
         current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
       />
       <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
+      <NetworkingCard projectID={projectID} service={service} current={current} />
       <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
     </div>
   );

@@ -1,9 +1,12 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
-import { ExternalLink, Network } from "lucide-react";
-import { memo } from "react";
+import { ExternalLink, Globe, Network } from "lucide-react";
+import { memo, useContext } from "react";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
+import { useDomains } from "../../../services/api/domains.ts";
+import { primaryURL } from "../../../services/lib/domains.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
+import { ProjectIDContext } from "../canvas-context.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
   created: { label: "Created", dot: "bg-zinc-500", bar: "bg-zinc-600", text: "text-zinc-400" },
@@ -101,6 +104,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
         </div>
       </div>
       <div className="grid flex-1 content-start gap-0.5 px-3 pb-2 font-mono text-[11px] leading-4 text-muted-foreground">
+        {data.serviceId && !data.pendingCreate ? <DomainLink serviceID={data.serviceId} /> : null}
         {data.publicUrl ? (
           <a
             href={data.publicUrl}
@@ -136,6 +140,27 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
         {data.status === "deploying" ? <div className="dk-scan h-full w-1/3 bg-amber-200/80" /> : null}
       </div>
     </div>
+  );
+}
+
+/** The service's primary https:// URL (its first active domain, else its first one), as a link. */
+function DomainLink({ serviceID }: { serviceID: string }) {
+  const projectID = useContext(ProjectIDContext);
+  const domains = useDomains(projectID, serviceID, projectID !== "");
+  const url = primaryURL(domains.data);
+  if (!url) return null;
+  return (
+    <a
+      href={url}
+      target="_blank"
+      rel="noreferrer"
+      className="nodrag nopan flex w-fit max-w-full items-center gap-1 text-primary hover:underline"
+      onClick={(e) => e.stopPropagation()}
+      data-testid="service-domain-url"
+    >
+      <Globe className="size-3 shrink-0" />
+      <span className="truncate">{url.replace(/^https:\/\//, "")}</span>
+    </a>
   );
 }
 
