@@ -163,6 +163,10 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     const next = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/broken", healthcheck_timeout_seconds: 5 });
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("starting");
+    // While it starts, only the old container answers to the name.
+    const newC = h.rt.ofService(svc.id).find((c) => c.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
+    expect(newC.aliases).toEqual([]);
+    expect(oldC.aliases).toEqual(["web"]);
     for (let i = 0; i < 3 && h.store.dep(next.id).status === "starting"; i++) {
       h.clock.advance(2_000);
       await h.rec.reconcileOnce();

@@ -391,7 +391,9 @@ class ServicePass {
       image: dep.image,
       network: deploykit.projectNetworkName(project.slug),
       // The service name is attached at promotion (attachAliases), not here: see ContainerSpec.aliases.
-      aliases: [],
+      // Stop-first is the exception: the old container is already gone, so the name has nowhere
+      // else to point, and withholding it would only lengthen the outage by the readiness wait.
+      aliases: this.stopFirst() ? [service.name] : [],
       env: { ...dep.env_vars },
       // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
       ports: (dep.ports ?? []).map((p) =>

@@ -531,8 +531,8 @@ describe("Reconciler and Docker state", () => {
     await h.rec.reconcileOnce();
     const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
     expect(c.name).toBe(`dk-shop-postgres-0-${next.id.slice(0, 8)}`);
-    // The service name is attached when the deployment passes the gate, not at create.
-    expect(c.aliases).toEqual([]);
+    // Stop-first: the old container is gone, so the new one gets the name at create.
+    expect(c.aliases).toEqual(["postgres"]);
     h.clock.advance(10_000);
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("healthy");
