@@ -207,4 +207,17 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     await fresh.reconcileOnce();
     expect(h.rt.count("setNetworkAliases")).toBe(before);
   });
+
+  it("a renamed service's serving containers answer to the new name and keep the old one", async () => {
+    const h = setup(() => ({ ok: true, status: 200 }));
+    h.rt.startedAgoMs = 60_000;
+    const svc = h.store.addService(h.project.id, "web");
+    h.store.addDeployment(svc.id, { image: "app:1" });
+    await h.rec.reconcileOnce();
+    const c = h.rt.ofService(svc.id)[0]!;
+    expect(c.aliases).toEqual(["web"]);
+    h.store.svc(svc.id).name = "front";
+    await h.rec.reconcileOnce();
+    expect(c.aliases).toEqual(["web", "front"]);
+  });
 });

@@ -659,8 +659,12 @@ class ServicePass {
     for (const c of containers) {
       try {
         const insp = await ctx.snapshot.inspect(c.docker_id);
-        if (insp.aliases?.[network]?.includes(svc.name)) continue;
-        await ctx.runtime.setNetworkAliases(c.docker_id, network, [svc.name]);
+        const have = insp.aliases?.[network] ?? [];
+        if (have.includes(svc.name)) continue;
+        // Names it already answers to stay (after a rename, clients not yet redeployed still use the
+        // old one); Docker adds the short container id by itself.
+        const keep = have.filter((a) => a !== c.docker_id.slice(0, 12));
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, [...keep, svc.name]);
         ctx.faultPoint?.("reconcile:after-alias");
         // The address may change with the new endpoint: later stages (routes) read it afresh.
         ctx.snapshot.forgetInspection(c.docker_id);
