@@ -208,6 +208,25 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     expect(h.rt.count("setNetworkAliases")).toBe(before);
   });
 
+  it("a redeploy moves the name: the new containers get it at promotion, the old ones lose it before their stop signal", async () => {
+    const h = setup(() => ({ ok: true, status: 200 }));
+    const svc = h.store.addService(h.project.id, "web");
+    const old = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(old.id).status).toBe("healthy");
+    const oldC = h.rt.ofService(svc.id)[0]!;
+    const next = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
+    const newC = h.rt.ofService(svc.id).find((c) => c.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
+    expect(newC.aliases).toEqual(["web"]);
+    // Still running (removed on the next pass) but no longer resolvable by the name.
+    expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
+    expect(oldC.aliases).toEqual([]);
+    await h.rec.reconcileOnce();
+    expect(h.rt.containers.has(oldC.docker_id)).toBe(false);
+  });
+
   it("a renamed service's serving containers answer to the new name and keep the old one", async () => {
     const h = setup(() => ({ ok: true, status: 200 }));
     h.rt.startedAgoMs = 60_000;

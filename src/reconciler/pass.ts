@@ -570,6 +570,7 @@ class ServicePass {
           this.log.info({ deployment_id: dep.id }, "deployment healthy");
           // The superseded deployment leaves the in-flight set: its containers go next pass.
           this.deps = this.deps.filter((d) => d.id === deployment.id || d.status !== deploykit.DEPLOYMENT_HEALTHY);
+          await this.withdrawAliases(deployment.id);
           this.again = true;
         }
         continue;
@@ -678,6 +679,31 @@ class ServicePass {
       }
     }
     return true;
+  }
+
+  /**
+   * At promotion the superseded containers stop answering to the service name, one pass before
+   * they get their stop signal: a client that resolves the name meanwhile reaches a new container,
+   * not one that is shutting down. Best effort: they are removed next pass either way.
+   */
+  async withdrawAliases(promotedID: string): Promise<void> {
+    const { ctx } = this;
+    const svc = this.service;
+    if (!svc || !this.project) return;
+    const network = deploykit.projectNetworkName(this.project.slug);
+    for (const c of this.byKey.values()) {
+      if (c.deployment_id === promotedID || c.state !== "running") continue;
+      try {
+        const have = (await ctx.snapshot.inspect(c.docker_id)).aliases?.[network] ?? [];
+        if (!have.includes(svc.name)) continue;
+        const keep = have.filter((a) => a !== svc.name && a !== c.docker_id.slice(0, 12));
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, keep);
+        ctx.snapshot.forgetInspection(c.docker_id);
+        this.log.info({ container: c.name, network, alias: svc.name }, "superseded container no longer answers to the service name");
+      } catch (err) {
+        this.log.warn({ container: c.name, err: describe(err) }, "could not withdraw the service name from a superseded container");
+      }
+    }
   }
 
   /**
