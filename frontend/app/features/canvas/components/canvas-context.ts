@@ -28,8 +28,5 @@ export function useCanvasActions(): CanvasActions {
   return a;
 }
 
-/** The project the canvas shows (service nodes look up their domains with it). */
-export const ProjectIDContext = createContext<string>("");
-
 /** Lowercased names already used in the project (applied + staged), for the draft form. */
 export const TakenNamesContext = createContext<ReadonlySet<string>>(new Set());

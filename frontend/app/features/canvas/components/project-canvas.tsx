@@ -33,7 +33,7 @@ import { useCanvasSync } from "../hooks/use-canvas-sync.ts";
 import { deriveFlowEdges, deriveFlowNodes, type LocalDraft, mergeFlowEdges, mergeFlowNodes, NOTE_COLORS } from "../lib/flow.ts";
 import { groupAt } from "../lib/geometry.ts";
 import { AddDatabaseDialog } from "./add-database-dialog.tsx";
-import { type CanvasActions, CanvasActionsContext, type DraftSubmit, ProjectIDContext, TakenNamesContext } from "./canvas-context.ts";
+import { type CanvasActions, CanvasActionsContext, type DraftSubmit, TakenNamesContext } from "./canvas-context.ts";
 import { FloatingEdge } from "./floating-edge.tsx";
 import { GroupPanel } from "./group-panel.tsx";
 import { DraftNode, GhostNode } from "./nodes/draft-node.tsx";
@@ -428,119 +428,117 @@ export function ProjectCanvas({ project }: { project: Project }) {
 
   return (
     <CanvasActionsContext.Provider value={actions}>
-      <ProjectIDContext.Provider value={projectID}>
-        <TakenNamesContext.Provider value={taken}>
-          <div
-            ref={wrapper}
-            role="application"
-            aria-label="Project canvas"
-            className="relative h-full w-full"
-            onMouseMove={onMouseMove}
-            data-testid="canvas"
+      <TakenNamesContext.Provider value={taken}>
+        <div
+          ref={wrapper}
+          role="application"
+          aria-label="Project canvas"
+          className="relative h-full w-full"
+          onMouseMove={onMouseMove}
+          data-testid="canvas"
+        >
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={NODE_TYPES}
+            edgeTypes={EDGE_TYPES}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onNodeDragStart={onNodeDragStart}
+            onNodeDragStop={onNodeDragStop}
+            onConnect={onConnect}
+            onBeforeDelete={onBeforeDelete}
+            onNodeClick={(_e, n) => {
+              setMenu(null);
+              if (n.type === "service" || n.type === "group") select(n.id);
+            }}
+            onPaneClick={() => {
+              setMenu(null);
+              setSelected(null);
+            }}
+            onPaneContextMenu={(e) => openMenu("pane", e)}
+            onNodeContextMenu={(e, n) => {
+              if (n.type === "service-draft" || n.type === "service-drafting") return e.preventDefault();
+              openMenu("node", e, n.id);
+            }}
+            connectionMode={ConnectionMode.Loose}
+            deleteKeyCode={["Backspace", "Delete"]}
+            maxZoom={1.5}
+            minZoom={0.1}
+            panOnScroll
+            zoomOnScroll={false}
+            zoomOnPinch
+            proOptions={{ hideAttribution: true }}
+            colorMode="dark"
+            onlyRenderVisibleElements
           >
-            <ReactFlow
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={NODE_TYPES}
-              edgeTypes={EDGE_TYPES}
-              onNodesChange={onNodesChange}
-              onEdgesChange={onEdgesChange}
-              onNodeDragStart={onNodeDragStart}
-              onNodeDragStop={onNodeDragStop}
-              onConnect={onConnect}
-              onBeforeDelete={onBeforeDelete}
-              onNodeClick={(_e, n) => {
-                setMenu(null);
-                if (n.type === "service" || n.type === "group") select(n.id);
-              }}
-              onPaneClick={() => {
-                setMenu(null);
-                setSelected(null);
-              }}
-              onPaneContextMenu={(e) => openMenu("pane", e)}
-              onNodeContextMenu={(e, n) => {
-                if (n.type === "service-draft" || n.type === "service-drafting") return e.preventDefault();
-                openMenu("node", e, n.id);
-              }}
-              connectionMode={ConnectionMode.Loose}
-              deleteKeyCode={["Backspace", "Delete"]}
-              maxZoom={1.5}
-              minZoom={0.1}
-              panOnScroll
-              zoomOnScroll={false}
-              zoomOnPinch
-              proOptions={{ hideAttribution: true }}
-              colorMode="dark"
-              onlyRenderVisibleElements
-            >
-              <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#2e3546" />
-              <RemoteCursors store={sync.cursorStore} />
-              <CanvasControls projectID={projectID} />
-              <Panel position="top-left">
-                <ConnectionBadge status={sync.status} onReconnect={sync.reconnect} />
+            <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#2e3546" />
+            <RemoteCursors store={sync.cursorStore} />
+            <CanvasControls projectID={projectID} />
+            <Panel position="top-left">
+              <ConnectionBadge status={sync.status} onReconnect={sync.reconnect} />
+            </Panel>
+            {panel === null ? (
+              <Panel position="top-right">
+                <PresenceAvatars users={sync.users} />
               </Panel>
-              {panel === null ? (
-                <Panel position="top-right">
-                  <PresenceAvatars users={sync.users} />
-                </Panel>
-              ) : null}
-            </ReactFlow>
-            {/* Centred in the part of the canvas the side panel leaves visible, never under it. */}
-            <div
-              className="pointer-events-none absolute bottom-4 left-0 z-30 flex justify-center px-4"
-              style={{ right: panel !== null ? PANEL_WIDTH : 0 }}
-            >
-              <div className="pointer-events-auto">
-                <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
+            ) : null}
+          </ReactFlow>
+          {/* Centred in the part of the canvas the side panel leaves visible, never under it. */}
+          <div
+            className="pointer-events-none absolute bottom-4 left-0 z-30 flex justify-center px-4"
+            style={{ right: panel !== null ? PANEL_WIDTH : 0 }}
+          >
+            <div className="pointer-events-auto">
+              <PendingChangesBar project={project} services={servicesByID} nodes={canvas.nodes} />
+            </div>
+          </div>
+          {sync.loaded && canvas.nodes.length === 0 && drafts.length === 0 ? (
+            <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
+              <div className="rounded-xl border border-dashed border-border bg-card/60 px-6 py-4 text-center text-sm text-muted-foreground">
+                <p className="font-medium text-foreground">An empty canvas</p>
+                <p>Right-click to add a service, a database, a note or a group.</p>
+                <p className="mt-1 text-xs">Shortcuts: S service · N note · F fit view · Ctrl+Enter deploy</p>
               </div>
             </div>
-            {sync.loaded && canvas.nodes.length === 0 && drafts.length === 0 ? (
-              <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
-                <div className="rounded-xl border border-dashed border-border bg-card/60 px-6 py-4 text-center text-sm text-muted-foreground">
-                  <p className="font-medium text-foreground">An empty canvas</p>
-                  <p>Right-click to add a service, a database, a note or a group.</p>
-                  <p className="mt-1 text-xs">Shortcuts: S service · N note · F fit view · Ctrl+Enter deploy</p>
-                </div>
+          ) : null}
+          {!sync.loaded ? (
+            <div className="absolute inset-0 flex items-center justify-center bg-background/70" aria-busy="true">
+              <div className="grid w-72 gap-3">
+                <Skeleton className="h-24" />
+                <Skeleton className="h-24" />
+                <p className="text-center text-sm text-muted-foreground">Loading project canvas…</p>
               </div>
-            ) : null}
-            {!sync.loaded ? (
-              <div className="absolute inset-0 flex items-center justify-center bg-background/70" aria-busy="true">
-                <div className="grid w-72 gap-3">
-                  <Skeleton className="h-24" />
-                  <Skeleton className="h-24" />
-                  <p className="text-center text-sm text-muted-foreground">Loading project canvas…</p>
-                </div>
-              </div>
-            ) : null}
-            {menu ? (
-              <ContextMenu
-                menu={menu}
-                onClose={() => setMenu(null)}
-                onAddService={() => addDraft(menu.flowX, menu.flowY)}
-                onAddDatabase={() => setDbAt({ x: menu.flowX, y: menu.flowY })}
-                onAddNote={() => addNode("note", menu.flowX, menu.flowY)}
-                onAddGroup={() => addNode("group", menu.flowX, menu.flowY)}
-                onDelete={() => menu.nodeID && deleteNodes([menu.nodeID])}
-              />
-            ) : null}
-            {panel === "service" && selectedService ? (
-              <ServicePanel
-                key={selectedService.id}
-                projectID={projectID}
-                service={selectedService}
-                taken={taken}
-                groupID={selectedNode?.parent_id ?? null}
-                onClose={() => setSelected(null)}
-              />
-            ) : panel === "pending" && selectedNode ? (
-              <PendingServicePanel key={selectedNode.id} projectID={projectID} tempID={selectedNode.id} onClose={() => setSelected(null)} />
-            ) : panel === "group" && selectedNode ? (
-              <GroupPanel key={selectedNode.id} projectID={projectID} group={selectedNode} onClose={() => setSelected(null)} />
-            ) : null}
-            <AddDatabaseDialog open={dbAt !== null} onOpenChange={(o) => !o && setDbAt(null)} onPick={pickPreset} />
-          </div>
-        </TakenNamesContext.Provider>
-      </ProjectIDContext.Provider>
+            </div>
+          ) : null}
+          {menu ? (
+            <ContextMenu
+              menu={menu}
+              onClose={() => setMenu(null)}
+              onAddService={() => addDraft(menu.flowX, menu.flowY)}
+              onAddDatabase={() => setDbAt({ x: menu.flowX, y: menu.flowY })}
+              onAddNote={() => addNode("note", menu.flowX, menu.flowY)}
+              onAddGroup={() => addNode("group", menu.flowX, menu.flowY)}
+              onDelete={() => menu.nodeID && deleteNodes([menu.nodeID])}
+            />
+          ) : null}
+          {panel === "service" && selectedService ? (
+            <ServicePanel
+              key={selectedService.id}
+              projectID={projectID}
+              service={selectedService}
+              taken={taken}
+              groupID={selectedNode?.parent_id ?? null}
+              onClose={() => setSelected(null)}
+            />
+          ) : panel === "pending" && selectedNode ? (
+            <PendingServicePanel key={selectedNode.id} projectID={projectID} tempID={selectedNode.id} onClose={() => setSelected(null)} />
+          ) : panel === "group" && selectedNode ? (
+            <GroupPanel key={selectedNode.id} projectID={projectID} group={selectedNode} onClose={() => setSelected(null)} />
+          ) : null}
+          <AddDatabaseDialog open={dbAt !== null} onOpenChange={(o) => !o && setDbAt(null)} onPick={pickPreset} />
+        </div>
+      </TakenNamesContext.Provider>
     </CanvasActionsContext.Provider>
   );
 }

@@ -1,12 +1,12 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
 import { ExternalLink, Globe, Network } from "lucide-react";
-import { memo, useContext } from "react";
+import { memo } from "react";
+import { useParams } from "react-router";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
 import { useDomains } from "../../../services/api/domains.ts";
 import { primaryURL } from "../../../services/lib/domains.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
-import { ProjectIDContext } from "../canvas-context.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
   created: { label: "Created", dot: "bg-zinc-500", bar: "bg-zinc-600", text: "text-zinc-400" },
@@ -145,7 +145,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
 
 /** The service's primary https:// URL (its first active domain, else its first one), as a link. */
 function DomainLink({ serviceID }: { serviceID: string }) {
-  const projectID = useContext(ProjectIDContext);
+  const { projectId: projectID = "" } = useParams();
   const domains = useDomains(projectID, serviceID, projectID !== "");
   const url = primaryURL(domains.data);
   if (!url) return null;
