@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { healthyStatus, httpProbe, type ProbeResult, probeURL } from "./healthcheck.ts";
+import { ALIAS_DRAIN_MS } from "./readiness.ts";
 import { Reconciler } from "./reconciler.ts";
 import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
 
@@ -223,6 +224,11 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     // Still running (removed on the next pass) but no longer resolvable by the name.
     expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
     expect(oldC.aliases).toEqual([]);
+    // It drains for ALIAS_DRAIN_MS (a client that resolved the name just before still gets an answer), then goes.
+    await h.rec.reconcileOnce();
+    expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
+    expect(h.store.rowsOf(svc.id)).toHaveLength(2);
+    h.clock.advance(ALIAS_DRAIN_MS);
     await h.rec.reconcileOnce();
     expect(h.rt.containers.has(oldC.docker_id)).toBe(false);
   });

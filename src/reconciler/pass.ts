@@ -1,7 +1,7 @@
 import * as deploykit from "../index.ts";
 import { driftReason } from "./drift.ts";
 import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS, type Probe, probeURL } from "./healthcheck.ts";
-import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import { ALIAS_DRAIN_MS, BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
 
@@ -220,6 +220,14 @@ class ServicePass {
         this.byKey.set(key, c);
         continue;
       }
+      // Superseded and just unnamed (withdrawAliases): left running for the drain, rows kept.
+      const unnamedAt = this.ctx.ledger.withdrawn.get(c.docker_id);
+      if (!want && unnamedAt !== undefined && c.state === "running" && this.ctx.now() - unnamedAt < ALIAS_DRAIN_MS) {
+        rowsByDocker.delete(c.docker_id);
+        this.again = true;
+        continue;
+      }
+      this.ctx.ledger.withdrawn.delete(c.docker_id);
       try {
         if (this.stopFirst() && desired.size > 0 && !desired.has(key))
           this.log.info(
@@ -698,6 +706,7 @@ class ServicePass {
         if (!have.includes(svc.name)) continue;
         const keep = have.filter((a) => a !== svc.name && a !== c.docker_id.slice(0, 12));
         await ctx.runtime.setNetworkAliases(c.docker_id, network, keep);
+        ctx.ledger.withdrawn.set(c.docker_id, ctx.now());
         ctx.snapshot.forgetInspection(c.docker_id);
         this.log.info({ container: c.name, network, alias: svc.name }, "superseded container no longer answers to the service name");
       } catch (err) {

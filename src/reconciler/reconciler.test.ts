@@ -228,8 +228,9 @@ describe("Reconciler lifecycle", () => {
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("healthy");
     expect(h.store.dep(old.id).status).toBe("superseded");
-    // Zero downtime: the old container answered until the promotion.
+    // Zero downtime: the old container answered until the promotion, and drains a moment unnamed.
     expect(h.rt.containers.has(oldID)).toBe(true);
+    h.clock.advance(2_000);
     await h.rec.reconcileOnce();
     expect(h.rt.containers.has(oldID)).toBe(false);
     expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
