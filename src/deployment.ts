@@ -177,7 +177,7 @@ export interface Deployment {
   start_command?: string[];
   /** The container's entrypoint with references resolved; absent keeps the image's ENTRYPOINT. */
   entrypoint?: string[];
-  /** Readiness is a 2xx/3xx answer on this path of the first container port; absent: the stable-window rule. */
+  /** Readiness is a 2xx/3xx answer on this path of the first TCP container port; absent: the stable-window rule. */
   healthcheck_path?: string;
   /** How long the health check is retried before the deployment fails. */
   healthcheck_timeout_seconds: number;

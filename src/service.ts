@@ -72,7 +72,7 @@ export interface Service {
   start_command: string[] | null;
   /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
   entrypoint: string[] | null;
-  /** HTTP path the readiness gate probes on the first container port (2xx/3xx = ready); null: no HTTP check. */
+  /** HTTP path the readiness gate probes on the first TCP container port (2xx/3xx = ready); null: no HTTP check. */
   healthcheck_path: string | null;
   /** Seconds the health check is retried before a deployment fails (default 60). */
   healthcheck_timeout_seconds: number;

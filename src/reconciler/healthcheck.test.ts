@@ -187,7 +187,7 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     const dep = h.store.addDeployment(svc.id, { image: "app:1", healthcheck_path: "/healthz" });
     await h.rec.reconcileOnce();
     expect(h.store.dep(dep.id)).toMatchObject({ status: "failed" });
-    expect(h.store.dep(dep.id).failure_reason).toMatch(/no container port to probe/);
+    expect(h.store.dep(dep.id).failure_reason).toMatch(/no TCP container port to probe/);
   });
 
   it("a serving container without the service name gets it back (a daemon restart, a cut-short promotion)", async () => {

@@ -2,7 +2,7 @@ import http from "node:http";
 
 /**
  * The HTTP health check of the readiness gate (issue 12). The daemon itself sends
- * `GET http://<container ip>:<first container port><path>` across the project network (container
+ * `GET http://<container ip>:<first TCP container port><path>` across the project network (container
  * addresses on a Docker bridge network are reachable from the host), so no image needs curl. A
  * 2xx/3xx answer is healthy; anything else, or no answer within the per-request timeout, is not.
  */

@@ -608,11 +608,12 @@ class ServicePass {
   ): Promise<"ready" | "waiting" | "failed"> {
     const { ctx } = this;
     this.again = true;
-    const port = dep.ports?.[0]?.container_port;
+    // The first TCP container port (a UDP one cannot answer HTTP).
+    const port = dep.ports?.find((p) => p.protocol !== "udp")?.container_port;
     if (port === undefined) {
       await this.markFailed(
         dep,
-        { reason: `health check failed: the path ${path} is set but the service has no container port to probe` },
+        { reason: `health check failed: the path ${path} is set but the service has no TCP container port to probe` },
         dep.attempt_count,
       );
       return "failed";
