@@ -57,6 +57,10 @@ export type RolloutStrategy = typeof ROLLOUT_STOP_FIRST | typeof ROLLOUT_START_F
 /** Grace a container gets between SIGTERM (or its image's STOPSIGNAL) and SIGKILL, unless the service sets one. */
 export const DEFAULT_STOP_GRACE_SECONDS = 30;
 export const MAX_STOP_GRACE_SECONDS = 300;
+/** How long the readiness gate keeps probing a service's health check path before failing the deployment. */
+export const DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS = 60;
+export const MAX_HEALTHCHECK_TIMEOUT_SECONDS = 3600;
+export const MAX_HEALTHCHECK_PATH_LENGTH = 512;
 
 export const MAX_COMMAND_ARGS = 64;
 export const MAX_COMMAND_ARG_LENGTH = 4096;
@@ -122,6 +126,29 @@ export function validateStopGrace(seconds: number | undefined, v: FieldErrorColl
     v.add("stop_grace_seconds", `Stop grace must be a whole number of seconds between 0 and ${MAX_STOP_GRACE_SECONDS}.`);
 }
 
+/**
+ * A health check path: null turns the check off; otherwise an absolute request path (with an
+ * optional query) of printable ASCII without spaces, which is what an HTTP request line can carry.
+ */
+export function validateHealthcheckPath(path: unknown, v: FieldErrorCollector): void {
+  if (path === undefined || path === null) return;
+  if (typeof path !== "string" || !path.startsWith("/"))
+    v.add("healthcheck_path", "Health check path must start with / (for example /healthz), or be null to turn the check off.");
+  else if (path.length > MAX_HEALTHCHECK_PATH_LENGTH)
+    v.add("healthcheck_path", `Health check path is at most ${MAX_HEALTHCHECK_PATH_LENGTH} characters.`);
+  else if (/[^\x21-\x7e]/.test(path))
+    v.add("healthcheck_path", "Health check path cannot contain spaces, control or non-ASCII characters.");
+}
+
+export function validateHealthcheckTimeout(seconds: unknown, v: FieldErrorCollector): void {
+  if (seconds === undefined) return;
+  if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_HEALTHCHECK_TIMEOUT_SECONDS)
+    v.add(
+      "healthcheck_timeout_seconds",
+      `Health check timeout must be a whole number of seconds between 1 and ${MAX_HEALTHCHECK_TIMEOUT_SECONDS}.`,
+    );
+}
+
 /** Refuses replicas > 1 together with a volume, naming both fields (Railway's rule). */
 export function validateVolumeReplicas(volumes: VolumeMount[] | undefined, replicas: number | undefined, v: FieldErrorCollector): void {
   if (!Array.isArray(volumes) || volumes.length === 0 || replicas === undefined || !(replicas > 1)) return;
@@ -170,6 +197,10 @@ export interface Deployment {
   /** A cron deployment runs no long-lived container: the scheduler runs it at each tick. */
   cron_schedule?: string;
   cron_timeout_seconds: number;
+  /** Readiness is a 2xx/3xx answer on this path of the first TCP container port; absent: the stable-window rule. */
+  healthcheck_path?: string;
+  /** How long the health check is retried before the deployment fails. */
+  healthcheck_timeout_seconds: number;
   status: DeploymentStatus;
   failure_reason?: string;
   exit_code?: number;
@@ -197,6 +228,9 @@ export interface DeploymentCreate {
   pre_deploy_command?: string[] | null;
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  /** Absent: the service's current setting (an operational setting, like the stop grace). */
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
 }
 
 export interface DeploymentFilter extends Page {
@@ -318,6 +352,8 @@ export function validateDeploymentCreate(input: DeploymentCreate): void {
   validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
   validateCronShape(input.cron_schedule, v);
   validateCronTimeout(input.cron_timeout_seconds, v);
+  validateHealthcheckPath(input.healthcheck_path, v);
+  validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
   v.throwIfAny();
 }

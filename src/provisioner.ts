@@ -54,7 +54,11 @@ export interface ContainerSpec {
   name: string;
   image: string;
   network: string;
-  /** DNS aliases on `network` (the service name). */
+  /**
+   * DNS aliases on `network` at create. The reconciler passes none: the service name is attached
+   * with `setNetworkAliases` when the deployment is promoted, so in-project clients never resolve
+   * it to a container that has not passed the readiness gate.
+   */
   aliases: string[];
   env: Record<string, string>;
   ports: PortMapping[];
@@ -102,6 +106,8 @@ export interface ContainerInspection {
   labels: Record<string, string>;
   /** IP address on each attached network, by network name. */
   ip_addresses?: Record<string, string>;
+  /** DNS aliases of its endpoint on each attached network, by network name. */
+  aliases?: Record<string, string[]>;
 }
 
 /**
@@ -150,6 +156,12 @@ export interface ContainerRuntime {
   inspectContainer(dockerID: string): Promise<ContainerInspection>;
   /** Image, env and networks (two Docker calls: the container's and its image's). Throws ENOTFOUND when the container is gone. */
   inspectConfig(dockerID: string): Promise<ContainerConfig>;
+  /**
+   * Gives the container's endpoint on `network` exactly these DNS aliases: Docker cannot change the
+   * aliases of an endpoint, so it is disconnected and connected again (its address usually stays).
+   * Refuses containers of another instance; throws ENOTFOUND when the container is gone.
+   */
+  setNetworkAliases(dockerID: string, network: string, aliases: string[]): Promise<void>;
   /** Last `lines` lines of stdout+stderr, demultiplexed. */
   logTail(dockerID: string, lines: number): Promise<string>;
   /** Managed volumes of this instance. */

@@ -1,5 +1,7 @@
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
 import {
+  validateHealthcheckPath,
+  validateHealthcheckTimeout,
   validatePorts,
   validateResources,
   validateStartCommand,
@@ -82,6 +84,10 @@ export interface Service {
   cron_schedule: string | null;
   /** Seconds a cron run may take before it is stopped and marked failed (default 3600). */
   cron_timeout_seconds: number;
+  /** HTTP path the readiness gate probes on the first TCP container port (2xx/3xx = ready); null: no HTTP check. */
+  healthcheck_path: string | null;
+  /** Seconds the health check is retried before a deployment fails (default 60). */
+  healthcheck_timeout_seconds: number;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -108,6 +114,8 @@ export interface ServiceCreate {
   /** `null` makes it a long-running service again. */
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -131,6 +139,9 @@ export interface ServiceUpdate {
   /** `null` makes it a long-running service again. */
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  /** `null` turns the HTTP health check off. */
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {
@@ -203,6 +214,8 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
   validateCronShape(input.cron_schedule, v);
   validateCronTimeout(input.cron_timeout_seconds, v);
+  validateHealthcheckPath(input.healthcheck_path, v);
+  validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

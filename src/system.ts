@@ -133,7 +133,18 @@ export interface Settings {
   default_pids_limit: number;
   /** Whether members (not only admins) may open a shell in a service's container. Off by default. */
   shell_members_allowed: boolean;
+  /** Issue 12: generated domains are `<service>-<project-slug>.<base_domain>`; empty: none are generated. */
+  base_domain: string;
+  /** The ACME account's contact email (expiry notices). */
+  acme_email: string;
+  /** The RFC 8555 directory certificates come from (default Let's Encrypt production). */
+  acme_directory: string;
+  /** Names (besides `.localhost` and IP addresses) whose certificates come from the proxy's internal CA. */
+  internal_hostnames: string[];
 }
+
+export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
+export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 export const DEFAULT_SETTINGS: Settings = {
   instance_name: "DeployKit",
@@ -144,6 +155,10 @@ export const DEFAULT_SETTINGS: Settings = {
   default_cpus: 0,
   default_pids_limit: 4096,
   shell_members_allowed: false,
+  base_domain: "",
+  acme_email: "",
+  acme_directory: LETS_ENCRYPT_PRODUCTION,
+  internal_hostnames: [],
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -186,6 +201,11 @@ export interface SettingsUpdate {
   default_cpus?: number;
   default_pids_limit?: number;
   shell_members_allowed?: boolean;
+  base_domain?: string;
+  acme_email?: string;
+  acme_directory?: string;
+  /** Replaces the whole list. */
+  internal_hostnames?: string[];
 }
 
 /**

@@ -128,6 +128,7 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
       restart_count: info.RestartCount ?? 0,
       labels: info.Config.Labels ?? {},
       ip_addresses: networkIPs(info.NetworkSettings?.Networks),
+      aliases: networkAliases(info.NetworkSettings?.Networks),
     };
     if (state === "exited" || state === "dead") out.exit_code = info.State.ExitCode;
     if (info.State.StartedAt && !info.State.StartedAt.startsWith(ZERO_TIME.slice(0, 10))) out.started_at = info.State.StartedAt;
@@ -149,6 +150,27 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     } catch (err) {
       if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
       throw wrap(err);
+    }
+  }
+
+  async setNetworkAliases(dockerID: string, network: string, aliases: string[]): Promise<void> {
+    validateNetworkName(network);
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.conn.api.getContainer(dockerID).inspect();
+    } catch (err) {
+      if (statusCode(err) === 404) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "network connect failed");
+    }
+    if (!deploykit.ownedBy(info.Config.Labels, this.conn.instanceID)) throw forbidden("container", dockerID);
+    const net = this.conn.api.getNetwork(network);
+    try {
+      if (info.NetworkSettings?.Networks?.[network]) await ignoreNotFound(net.disconnect({ Container: info.Id, Force: true }));
+      await net.connect({ Container: info.Id, EndpointConfig: { Aliases: [...aliases] } });
+    } catch (err) {
+      if (statusCode(err) === 404 && /container/i.test(dockerMessage(err)))
+        throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+      throw wrap(err, "network connect failed");
     }
   }
 
@@ -256,7 +278,7 @@ export function createOptions(spec: deploykit.ContainerSpec, instanceID: string)
     Labels: { ...spec.labels, ...deploykit.instanceLabels(instanceID) },
     ExposedPorts: exposed,
     HostConfig: hostConfig,
-    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [...spec.aliases] } } },
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: spec.aliases.length > 0 ? { Aliases: [...spec.aliases] } : {} } },
   };
   if (spec.cmd && spec.cmd.length > 0) opts.Cmd = [...spec.cmd];
   if (spec.entrypoint && spec.entrypoint.length > 0) opts.Entrypoint = [...spec.entrypoint];
@@ -292,6 +314,12 @@ function envMap(env: string[] | null | undefined): Record<string, string> {
 function networkIPs(networks: Record<string, { IPAddress?: string }> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, n] of Object.entries(networks ?? {})) if (n?.IPAddress) out[name] = n.IPAddress;
+  return out;
+}
+
+function networkAliases(networks: Record<string, { Aliases?: string[] | null }> | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, n] of Object.entries(networks ?? {})) out[name] = [...(n?.Aliases ?? [])];
   return out;
 }
 

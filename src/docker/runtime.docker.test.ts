@@ -137,6 +137,40 @@ describe("ContainerRuntime.runContainer", () => {
     await rt.removeContainer(id);
   });
 
+  it("setNetworkAliases: a container made without the name gets it later (disconnect + connect), keeps serving, and only ours", async () => {
+    const id = await rt.runContainer(
+      spec({
+        cmd: ["sh", "-c", "mkdir -p /www && echo named-later > /www/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"],
+      }),
+    );
+    const before = await rt.inspectContainer(id);
+    expect(before.aliases?.[net.name] ?? []).not.toContain("later");
+    await rt.setNetworkAliases(id, net.name, ["later"]);
+    const after = await rt.inspectContainer(id);
+    expect(after.aliases?.[net.name]).toContain("later");
+    expect(after.state).toBe("running");
+    expect(after.ip_addresses?.[net.name]).toBeTruthy();
+    const res = await waitFor(
+      async () => {
+        const r = await execOnce(net.name, ["wget", "-qO-", "http://later:8080/"]);
+        return r.code === 0 ? r : undefined;
+      },
+      20_000,
+      "httpd reachable via the alias given after create",
+    );
+    expect(res.out).toBe("named-later");
+    await rt.removeContainer(id, 0);
+    await expectCode(rt.setNetworkAliases(id, net.name, ["later"]), deploykit.ENOTFOUND);
+    const foreign = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ["true"],
+      Labels: runLabels,
+      HostConfig: { NetworkMode: net.name },
+    });
+    await expectCode(rt.setNetworkAliases(foreign.id, net.name, ["x"]), deploykit.EFORBIDDEN);
+    await foreign.remove({ force: true });
+  });
+
   it("applies env, labels, limits, log rotation and the unprivileged host config", async () => {
     const s = spec({
       env: { GREETING: "hello world", EMPTY: "" },

@@ -73,6 +73,8 @@ export interface ServiceCreateInput {
   pre_deploy_command?: string[] | null;
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -38,6 +38,8 @@ export function deployment(d: deploykit.Deployment) {
     pre_deploy_log: d.pre_deploy_log ?? null,
     cron_schedule: d.cron_schedule ?? null,
     cron_timeout_seconds: d.cron_timeout_seconds,
+    healthcheck_path: d.healthcheck_path ?? null,
+    healthcheck_timeout_seconds: d.healthcheck_timeout_seconds,
     // stop-first: the old container was stopped before this one started, because the service has a volume.
     rollout: deploykit.rolloutStrategy(d),
     status: d.status,
@@ -74,6 +76,8 @@ export function service(s: deploykit.Service) {
     pre_deploy_command: s.pre_deploy_command,
     cron_schedule: s.cron_schedule,
     cron_timeout_seconds: s.cron_timeout_seconds,
+    healthcheck_path: s.healthcheck_path,
+    healthcheck_timeout_seconds: s.healthcheck_timeout_seconds,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

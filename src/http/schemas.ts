@@ -74,6 +74,8 @@ export const ENV_LIST = {
 export const COMMAND = { type: ["array", "null"], maxItems: 64, items: { type: "string", maxLength: 4096 } } as const;
 
 const RESTART_POLICY = { type: "string", enum: ["always", "on-failure", "never"] } as const;
+/** A health check path (validated in the domain: starts with /, printable ASCII), or null for none. */
+export const HEALTHCHECK_PATH = { type: ["string", "null"], maxLength: 512 } as const;
 
 /** Settings a service carries into its next deployment (PRODUCT §4.3). */
 export const SERVICE_SETTINGS = {
@@ -91,6 +93,8 @@ export const SERVICE_SETTINGS = {
   pre_deploy_command: COMMAND,
   cron_schedule: { type: ["string", "null"], maxLength: 128 },
   cron_timeout_seconds: { type: "integer" },
+  healthcheck_path: HEALTHCHECK_PATH,
+  healthcheck_timeout_seconds: { type: "integer" },
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -128,6 +132,8 @@ export const ENTITY_SCHEMAS = [
       pre_deploy_log: { type: ["string", "null"] },
       cron_schedule: { type: ["string", "null"] },
       cron_timeout_seconds: { type: "integer" },
+      healthcheck_path: HEALTHCHECK_PATH,
+      healthcheck_timeout_seconds: { type: "integer" },
       rollout: { type: "string", enum: ["stop-first", "start-first"] },
       status: { type: "string" },
       failure_reason: { type: "string" },
@@ -161,6 +167,8 @@ export const ENTITY_SCHEMAS = [
       pre_deploy_command: COMMAND,
       cron_schedule: { type: ["string", "null"] },
       cron_timeout_seconds: { type: "integer" },
+      healthcheck_path: HEALTHCHECK_PATH,
+      healthcheck_timeout_seconds: { type: "integer" },
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },

@@ -18,6 +18,8 @@ export interface ServiceCreateRequest {
   pre_deploy_command?: string[] | null;
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
   env_vars?: { key: unknown; value: unknown }[];
   position_x?: number;
   position_y?: number;
@@ -61,6 +63,8 @@ export async function stageServiceCreate(
   deploykit.validateRestartPolicy(input.restart_policy, input.restart_max_retries, v);
   deploykit.validateCronShape(input.cron_schedule, v);
   deploykit.validateCronTimeout(input.cron_timeout_seconds, v);
+  deploykit.validateHealthcheckPath(input.healthcheck_path, v);
+  deploykit.validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string }[] = [];
   if (input.env_vars !== undefined) {
@@ -96,6 +100,8 @@ export async function stageServiceCreate(
   if (input.cron_schedule !== undefined && input.cron_schedule !== null && input.cron_schedule !== "")
     payload.cron_schedule = input.cron_schedule;
   if (input.cron_timeout_seconds !== undefined) payload.cron_timeout_seconds = input.cron_timeout_seconds;
+  if (input.healthcheck_path !== undefined && input.healthcheck_path !== null) payload.healthcheck_path = input.healthcheck_path;
+  if (input.healthcheck_timeout_seconds !== undefined) payload.healthcheck_timeout_seconds = input.healthcheck_timeout_seconds;
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

@@ -1,6 +1,7 @@
 import * as deploykit from "../index.ts";
 import { driftReason } from "./drift.ts";
-import { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS, type Probe, probeURL } from "./healthcheck.ts";
+import { ALIAS_DRAIN_MS, BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
 
@@ -50,6 +51,8 @@ export interface PassContext {
   networkCreated?: (net: deploykit.Network) => Promise<void>;
   /** The admin's default limits, read once per pass; containers of services that set none get them. */
   limitDefaults?: () => Promise<LimitDefaults>;
+  /** Sends one health check request (default: node:http from this process); tests fake it. */
+  probe?: Probe;
 }
 
 export type LimitDefaults = Pick<deploykit.Settings, "default_memory_mb" | "default_cpus" | "default_pids_limit">;
@@ -143,6 +146,7 @@ class ServicePass {
       if (live) await this.createMissing(desired);
       if (live && this.deps.length > 0) await this.gate();
       else ctx.ledger.clear(this.id);
+      if (live) await this.ensureAliases();
       if (live && this.service) await this.restart(this.service);
       if (live) await this.updateStatus();
       if (ctx.forwarder) await this.publishRoutes(live);
@@ -242,6 +246,14 @@ class ServicePass {
         this.byKey.set(key, c);
         continue;
       }
+      // Superseded and just unnamed (withdrawAliases): left running for the drain, rows kept.
+      const unnamedAt = this.ctx.ledger.withdrawn.get(c.docker_id);
+      if (!want && unnamedAt !== undefined && c.state === "running" && this.ctx.now() - unnamedAt < ALIAS_DRAIN_MS) {
+        rowsByDocker.delete(c.docker_id);
+        this.again = true;
+        continue;
+      }
+      this.ctx.ledger.withdrawn.delete(c.docker_id);
       try {
         if (this.stopFirst() && desired.size > 0 && !desired.has(key))
           this.log.info(
@@ -412,7 +424,10 @@ class ServicePass {
       name: deploykit.containerName(project.slug, service.name, replica, dep.id),
       image: dep.image,
       network: deploykit.projectNetworkName(project.slug),
-      aliases: [service.name],
+      // The service name is attached at promotion (attachAliases), not here: see ContainerSpec.aliases.
+      // Stop-first is the exception: the old container is already gone, so the name has nowhere
+      // else to point, and withholding it would only lengthen the outage by the readiness wait.
+      aliases: this.stopFirst() ? [service.name] : [],
       env: { ...dep.env_vars },
       // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
       ports: (dep.ports ?? []).map((p) =>
@@ -776,7 +791,24 @@ class ServicePass {
           for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
           continue;
         }
-        if (seen.length + done === n && seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs))) {
+        // Replicas that exited 0 under never/on-failure (one-shots) are done; the others must be ready.
+        if (seen.length + done !== n) continue;
+        let ready: boolean;
+        if (dep.healthcheck_path) {
+          const verdict = await this.healthCheck(dep, dep.healthcheck_path, seen, now);
+          if (verdict === "failed") {
+            for (let r = 0; r < n; r++) keep.delete(Ledger.key(dep.id, r));
+            continue;
+          }
+          ready = verdict === "ready";
+        } else ready = seen.every((s) => Ledger.ready(s.o, now, ctx.stableWindowMs));
+        // Ready containers answer to the service's name before the deployment is promoted, so the
+        // name moves to them before the old containers get their stop signal (next pass).
+        if (ready && !(await this.attachAliases(seen.map((s) => s.c)))) {
+          this.again = true;
+          continue;
+        }
+        if (ready) {
           const baseline = Math.max(0, ...seen.map((s) => s.o.max_restart_count));
           ctx.faultPoint?.("reconcile:before-promote");
           const { deployment } = await ctx.deployments.markHealthy(dep.id, baseline);
@@ -787,6 +819,7 @@ class ServicePass {
           this.log.info({ deployment_id: dep.id }, "deployment healthy");
           // The superseded deployment leaves the in-flight set: its containers go next pass.
           this.deps = this.deps.filter((d) => d.id === deployment.id || d.status !== deploykit.DEPLOYMENT_HEALTHY);
+          await this.withdrawAliases(deployment.id);
           this.again = true;
         }
         continue;
@@ -801,6 +834,138 @@ class ServicePass {
       }
     }
     ctx.ledger.retain(this.id, keep);
+  }
+
+  /**
+   * The HTTP health check of a starting deployment (issue 12): replaces the stable window. Each
+   * running replica is probed until one answer is 2xx/3xx; the deployment fails when a replica has
+   * not answered so within the timeout, with the last status or error in the reason.
+   */
+  async healthCheck(
+    dep: deploykit.Deployment,
+    path: string,
+    seen: { o: ReplicaObservation; c: deploykit.RunningContainer }[],
+    now: number,
+  ): Promise<"ready" | "waiting" | "failed"> {
+    const { ctx } = this;
+    this.again = true;
+    // The first TCP container port (a UDP one cannot answer HTTP).
+    const port = dep.ports?.find((p) => p.protocol !== "udp")?.container_port;
+    if (port === undefined) {
+      await this.markFailed(
+        dep,
+        { reason: `health check failed: the path ${path} is set but the service has no TCP container port to probe` },
+        dep.attempt_count,
+      );
+      return "failed";
+    }
+    const timeoutMs = (dep.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS) * 1000;
+    const network = deploykit.projectNetworkName(this.project?.slug ?? "");
+    const probe = ctx.probe ?? httpProbe;
+    await Promise.all(
+      seen.map(async ({ o }) => {
+        if (o.bad > 0 || o.running_since === undefined) return;
+        if (!o.health) o.health = { since: now, ok: false, probes: 0 };
+        const h = o.health;
+        // A restart since the last healthy answer has to answer again.
+        if (h.ok && h.started !== o.running_since) h.ok = false;
+        if (h.ok) return;
+        const ip = o.inspection?.ip_addresses?.[network];
+        if (!ip) {
+          h.last = `the container has no address on the network ${network}`;
+          return;
+        }
+        const r = await probe(probeURL(ip, port, path), PROBE_REQUEST_TIMEOUT_MS);
+        h.probes++;
+        if (r.ok) {
+          h.ok = true;
+          h.started = o.running_since;
+          this.log.info({ deployment_id: dep.id, path, status: r.status }, "health check passed");
+        } else h.last = describeProbe(r);
+      }),
+    );
+    if (seen.every((s) => s.o.bad === 0 && s.o.running_since !== undefined && s.o.health?.ok)) return "ready";
+    const late = seen.find((s) => s.o.health && !s.o.health.ok && ctx.now() - s.o.health.since >= timeoutMs);
+    if (!late) return "waiting";
+    const reason = healthFailureReason(path, port, timeoutMs / 1000, late.o.health);
+    let logTail = "";
+    try {
+      logTail = await ctx.runtime.logTail(late.c.docker_id, FAILURE_LOG_LINES);
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, "could not read the log tail of a failed container");
+    }
+    await this.markFailed(dep, { reason, log_tail: logTail }, dep.attempt_count);
+    return "failed";
+  }
+
+  /**
+   * Gives each container the service's name on the project network unless it already has it.
+   * False (with the error recorded) when Docker refused: the caller does not promote then.
+   */
+  async attachAliases(containers: deploykit.RunningContainer[]): Promise<boolean> {
+    const { ctx } = this;
+    const svc = this.service;
+    if (!svc || !this.project) return false;
+    const network = deploykit.projectNetworkName(this.project.slug);
+    for (const c of containers) {
+      try {
+        const insp = await ctx.snapshot.inspect(c.docker_id);
+        const have = insp.aliases?.[network] ?? [];
+        if (have.includes(svc.name)) continue;
+        // Names it already answers to stay (after a rename, clients not yet redeployed still use the
+        // old one); Docker adds the short container id by itself.
+        const keep = have.filter((a) => a !== c.docker_id.slice(0, 12));
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, [...keep, svc.name]);
+        ctx.faultPoint?.("reconcile:after-alias");
+        // The address may change with the new endpoint: later stages (routes) read it afresh.
+        ctx.snapshot.forgetInspection(c.docker_id);
+        const fresh = await ctx.snapshot.inspect(c.docker_id);
+        if (fresh.ip_addresses) c.ip_addresses = { ...fresh.ip_addresses };
+        this.log.info({ container: c.name, network, alias: svc.name }, "container answers to the service name");
+      } catch (err) {
+        if (deploykit.errorCode(err) === deploykit.ENOTFOUND) this.again = true;
+        else this.errors.push(err);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * At promotion the superseded containers stop answering to the service name, one pass before
+   * they get their stop signal: a client that resolves the name meanwhile reaches a new container,
+   * not one that is shutting down. Best effort: they are removed next pass either way.
+   */
+  async withdrawAliases(promotedID: string): Promise<void> {
+    const { ctx } = this;
+    const svc = this.service;
+    if (!svc || !this.project) return;
+    const network = deploykit.projectNetworkName(this.project.slug);
+    for (const c of this.byKey.values()) {
+      if (c.deployment_id === promotedID || c.state !== "running") continue;
+      try {
+        const have = (await ctx.snapshot.inspect(c.docker_id)).aliases?.[network] ?? [];
+        if (!have.includes(svc.name)) continue;
+        const keep = have.filter((a) => a !== svc.name && a !== c.docker_id.slice(0, 12));
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, keep);
+        ctx.ledger.withdrawn.set(c.docker_id, ctx.now());
+        ctx.snapshot.forgetInspection(c.docker_id);
+        this.log.info({ container: c.name, network, alias: svc.name }, "superseded container no longer answers to the service name");
+      } catch (err) {
+        this.log.warn({ container: c.name, err: describe(err) }, "could not withdraw the service name from a superseded container");
+      }
+    }
+  }
+
+  /**
+   * The serving deployment's running containers carry the service name (after a daemon restart, a
+   * promotion whose alias step was cut short, or a rename). Only containers of a healthy
+   * deployment: a starting one gets the name when it passes the gate.
+   */
+  async ensureAliases(): Promise<void> {
+    const healthy = new Set(this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_HEALTHY).map((d) => d.id));
+    const serving = [...this.byKey.values()].filter((c) => healthy.has(c.deployment_id) && c.state === "running");
+    if (serving.length > 0) await this.attachAliases(serving);
   }
 
   async failCrashLoop(dep: deploykit.Deployment, o: ReplicaObservation, c: deploykit.RunningContainer): Promise<void> {

@@ -1,4 +1,11 @@
 import type * as deploykit from "../index.ts";
+import type { HealthState } from "./healthcheck.ts";
+
+/**
+ * How long a superseded container keeps running after it stopped answering to the service name, so
+ * a client that resolved the name just before still reaches a live container.
+ */
+export const ALIAS_DRAIN_MS = 2_000;
 
 /** Consecutive bad observations of a replica that fail a starting deployment. */
 export const BAD_OBSERVATIONS_TO_FAIL = 3;
@@ -23,6 +30,8 @@ export interface ReplicaObservation {
   crash_looping: boolean;
   /** The inspection last counted. */
   inspection?: deploykit.ContainerInspection;
+  /** The HTTP health check of this container, when its deployment has a path (healthcheck.ts). */
+  health?: HealthState;
 }
 
 /**
@@ -31,6 +40,8 @@ export interface ReplicaObservation {
  */
 export class Ledger {
   readonly #byService = new Map<string, Map<string, ReplicaObservation>>();
+  /** When a superseded container lost the service name (docker id → ms): it is stopped only after ALIAS_DRAIN_MS. */
+  readonly withdrawn = new Map<string, number>();
 
   static key(deploymentID: string, replica: number): string {
     return `${deploymentID}/${replica}`;

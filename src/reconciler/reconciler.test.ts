@@ -228,8 +228,9 @@ describe("Reconciler lifecycle", () => {
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("healthy");
     expect(h.store.dep(old.id).status).toBe("superseded");
-    // Zero downtime: the old container answered until the promotion.
+    // Zero downtime: the old container answered until the promotion, and drains a moment unnamed.
     expect(h.rt.containers.has(oldID)).toBe(true);
+    h.clock.advance(2_000);
     await h.rec.reconcileOnce();
     expect(h.rt.containers.has(oldID)).toBe(false);
     expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
@@ -533,6 +534,11 @@ describe("Reconciler and Docker state", () => {
     await h.rec.reconcileOnce();
     const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
     expect(c.name).toBe(`dk-shop-postgres-0-${next.id.slice(0, 8)}`);
+    // Stop-first: the old container is gone, so the new one gets the name at create.
+    expect(c.aliases).toEqual(["postgres"]);
+    h.clock.advance(10_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
     expect(c.aliases).toEqual(["postgres"]);
     expect(c.volumes).toEqual([{ volume: deploykit.volumeName("shop", svc.id, "data"), mount_path: "/var/lib/data" }]);
     expect([...h.rt.volumes.keys()]).toEqual([deploykit.volumeName("shop", svc.id, "data")]);

@@ -34,6 +34,7 @@ export interface ReconcilerOptions
     | "limitDefaults"
     | "networkCreated"
     | "preDeployTimeoutSeconds"
+    | "probe"
   > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
@@ -128,6 +129,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (opts.limitDefaults) this.#ctx.limitDefaults = opts.limitDefaults;
     if (opts.networkCreated) this.#ctx.networkCreated = opts.networkCreated;
     if (opts.preDeployTimeoutSeconds !== undefined) this.#ctx.preDeployTimeoutSeconds = opts.preDeployTimeoutSeconds;
+    if (opts.probe) this.#ctx.probe = opts.probe;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

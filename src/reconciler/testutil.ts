@@ -184,6 +184,7 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
       started_at: c.started_at,
       labels: { ...c.labels },
       ip_addresses: { [c.network]: c.ip },
+      aliases: { [c.network]: [...c.aliases] },
     };
     if ((c.state === "exited" || c.state === "dead" || c.state === "restarting") && c.exit_code !== undefined) out.exit_code = c.exit_code;
     if (c.finished_at) out.finished_at = c.finished_at;
@@ -195,6 +196,15 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     const c = this.containers.get(dockerID);
     if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
     return { image: c.image, env: { ...c.env }, image_env: {}, networks: c.network ? [c.network] : [] };
+  }
+
+  async setNetworkAliases(dockerID: string, network: string, aliases: string[]): Promise<void> {
+    this.#call("setNetworkAliases");
+    const c = this.containers.get(dockerID);
+    if (!c) throw deploykit.errorf(deploykit.ENOTFOUND, "Container not found.");
+    if (!deploykit.ownedBy(c.labels, this.instanceID)) throw deploykit.errorf(deploykit.EFORBIDDEN, "Not a container of this instance.");
+    c.network = network;
+    c.aliases = [...aliases];
   }
 
   async logTail(dockerID: string, lines: number): Promise<string> {
@@ -334,6 +344,8 @@ export class MemStore {
       resources: null,
       replicas: 1,
       stop_grace_seconds: 30,
+      healthcheck_path: null,
+      healthcheck_timeout_seconds: 60,
       start_command: null,
       entrypoint: null,
       restart_policy: "always",
@@ -367,6 +379,7 @@ export class MemStore {
       restart_policy: input.restart_policy ?? "always",
       restart_max_retries: input.restart_max_retries ?? 10,
       cron_timeout_seconds: input.cron_timeout_seconds ?? 3600,
+      healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? 60,
       status: deploykit.DEPLOYMENT_PENDING,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -377,6 +390,7 @@ export class MemStore {
     if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
     if (input.cron_schedule) d.cron_schedule = input.cron_schedule;
     if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
+    if (input.healthcheck_path) d.healthcheck_path = input.healthcheck_path;
     this.deploymentRows.set(d.id, d);
     if (d.status === deploykit.DEPLOYMENT_HEALTHY) {
       svc.active_deployment_id = d.id;

@@ -28,6 +28,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00006_healthcheck.sql",
       "00007_ops.sql",
       "00008_shell.sql",
     ]);
@@ -38,6 +39,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00006_healthcheck.sql",
       "00007_ops.sql",
       "00008_shell.sql",
     ]);
@@ -61,6 +63,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00006_healthcheck.sql",
       "00007_ops.sql",
       "00008_shell.sql",
     ]);

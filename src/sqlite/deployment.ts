@@ -23,6 +23,8 @@ interface DeploymentRow {
   pre_deploy_log: string | null;
   cron_schedule: string | null;
   cron_timeout_seconds: number;
+  healthcheck_path: string | null;
+  healthcheck_timeout_seconds: number;
   status: deploykit.DeploymentStatus;
   failure_reason: string | null;
   exit_code: number | null;
@@ -174,6 +176,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
     restart_policy: r.restart_policy ?? deploykit.RESTART_ALWAYS,
     restart_max_retries: r.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
     cron_timeout_seconds: r.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
+    healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     status: r.status,
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
@@ -191,6 +194,7 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   if (r.pre_deploy_exit_code !== null && r.pre_deploy_exit_code !== undefined) d.pre_deploy_exit_code = r.pre_deploy_exit_code;
   if (r.pre_deploy_log !== null && r.pre_deploy_log !== undefined) d.pre_deploy_log = r.pre_deploy_log;
   if (r.cron_schedule) d.cron_schedule = r.cron_schedule;
+  if (r.healthcheck_path) d.healthcheck_path = r.healthcheck_path;
   if (r.failure_reason !== null) d.failure_reason = r.failure_reason;
   if (r.exit_code !== null) d.exit_code = r.exit_code;
   if (r.log_tail !== null) d.log_tail = r.log_tail;
@@ -267,6 +271,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     restart_policy: input.restart_policy ?? svc.restart_policy,
     restart_max_retries: input.restart_max_retries ?? svc.restart_max_retries,
     cron_timeout_seconds: input.cron_timeout_seconds ?? svc.cron_timeout_seconds,
+    healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? svc.healthcheck_timeout_seconds,
     status: deploykit.DEPLOYMENT_PENDING,
     attempt_count: 0,
     baseline_restart_count: 0,
@@ -279,10 +284,13 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (input.pre_deploy_command && input.pre_deploy_command.length > 0) d.pre_deploy_command = input.pre_deploy_command;
   const cron = input.cron_schedule === undefined ? svc.cron_schedule : input.cron_schedule;
   if (cron) d.cron_schedule = cron;
+  // Like the stop grace, the health check is operational: a rollback checks with the current setting.
+  const hc = input.healthcheck_path !== undefined ? input.healthcheck_path : svc.healthcheck_path;
+  if (hc) d.healthcheck_path = hc;
   tx.run(
     `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -299,6 +307,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.pre_deploy_command ? toJSON(d.pre_deploy_command) : null,
     d.cron_schedule ?? null,
     d.cron_timeout_seconds,
+    d.healthcheck_path ?? null,
+    d.healthcheck_timeout_seconds,
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);

@@ -369,6 +369,43 @@ describe("PendingChangeService: one container per volume", () => {
   });
 });
 
+describe("PendingChangeService: health check", () => {
+  const fieldsOf = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(deploykit.errorCode(err)).toBe(deploykit.EINVALID);
+    return (err as deploykit.DeployKitError).fields ?? {};
+  };
+
+  it("stages the path and timeout, redeploys only when they change, and stores them on the deployment and the service", async () => {
+    const { db, pending, p, services } = await setup();
+    const { service } = await mustDeployService(db, p.id, "web", { ports: [{ container_port: 8080 }] });
+    expect(service).toMatchObject({ healthcheck_path: null, healthcheck_timeout_seconds: deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS });
+    expect(
+      Object.keys(await fieldsOf(pending.appendPendingChange(p.id, null, update(service.id, { healthcheck_path: "healthz" })))),
+    ).toEqual(["healthcheck_path"]);
+    expect(
+      Object.keys(await fieldsOf(pending.appendPendingChange(p.id, null, update(service.id, { healthcheck_timeout_seconds: 0 })))),
+    ).toEqual(["healthcheck_timeout_seconds"]);
+    await pending.appendPendingChange(p.id, null, update(service.id, { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 }));
+    const r = await pending.applyPendingChanges(p.id);
+    expect(r.redeployed_service_ids).toEqual([service.id]);
+    expect(r.created_deployments[0]).toMatchObject({ healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 });
+    expect(await services.findServiceByID(service.id)).toMatchObject({ healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 });
+    // The same value again: the next deployment would not differ, so nothing is redeployed.
+    await pending.appendPendingChange(p.id, null, update(service.id, { healthcheck_path: "/healthz" }));
+    expect((await pending.applyPendingChanges(p.id)).redeployed_service_ids).toEqual([]);
+    // null turns it off again.
+    await pending.appendPendingChange(p.id, null, update(service.id, { healthcheck_path: null }));
+    const r3 = await pending.applyPendingChanges(p.id);
+    expect(r3.redeployed_service_ids).toEqual([service.id]);
+    expect(r3.created_deployments[0]?.healthcheck_path).toBeUndefined();
+    expect((await services.findServiceByID(service.id)).healthcheck_path).toBeNull();
+  });
+});
+
 describe("PendingChangeService: start command", () => {
   it("stages an argv, resolves ${{VAR}} from the service's variables into the deployment, and clears back to the image's", async () => {
     const { db, pending, p, services } = await setup();

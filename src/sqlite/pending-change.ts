@@ -58,6 +58,8 @@ const SETTINGS_KEYS = [
   "pre_deploy_command",
   "cron_schedule",
   "cron_timeout_seconds",
+  "healthcheck_path",
+  "healthcheck_timeout_seconds",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -679,6 +681,8 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
     d.pre_deploy_command ?? null,
     d.cron_schedule ?? null,
     d.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
+    d.healthcheck_path ?? null,
+    d.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
   ]);
 }
 
@@ -723,6 +727,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
       cron_schedule: svc.cron_schedule,
       cron_timeout_seconds: svc.cron_timeout_seconds,
+      healthcheck_path: svc.healthcheck_path,
+      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
     };
     created_deployments.push(createDeployment(tx, id, input));
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
@@ -752,6 +758,8 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
       pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
       cron_schedule: svc.cron_schedule,
       cron_timeout_seconds: svc.cron_timeout_seconds,
+      healthcheck_path: svc.healthcheck_path,
+      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.

@@ -21,6 +21,8 @@ export interface ServiceRow {
   pre_deploy_command: string | null;
   cron_schedule: string | null;
   cron_timeout_seconds: number;
+  healthcheck_path: string | null;
+  healthcheck_timeout_seconds: number;
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -137,6 +139,8 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     pre_deploy_command: fromJSON<string[] | null>(r.pre_deploy_command ?? null, null),
     cron_schedule: r.cron_schedule ?? null,
     cron_timeout_seconds: r.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
+    healthcheck_path: r.healthcheck_path ?? null,
+    healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -155,6 +159,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
       restart_policy: svc.restart_policy,
       restart_max_retries: svc.restart_max_retries,
       cron_timeout_seconds: svc.cron_timeout_seconds,
+      healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
       status: deploykit.DEPLOYMENT_HEALTHY,
       attempt_count: 0,
       baseline_restart_count: 0,
@@ -233,14 +238,16 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     pre_deploy_command: argvOrNull(input.pre_deploy_command),
     cron_schedule: cronOrNull(input.cron_schedule),
     cron_timeout_seconds: input.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
+    healthcheck_path: input.healthcheck_path ? input.healthcheck_path : null,
+    healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
       `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-         restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -259,6 +266,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.pre_deploy_command === null ? null : toJSON(svc.pre_deploy_command),
       svc.cron_schedule,
       svc.cron_timeout_seconds,
+      svc.healthcheck_path,
+      svc.healthcheck_timeout_seconds,
       tx.now,
       tx.now,
     );
@@ -344,13 +353,21 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     next.cron_schedule = cronOrNull(upd.cron_schedule);
     settingsChanged = true;
   }
+  if (upd.healthcheck_path !== undefined && (upd.healthcheck_path || null) !== svc.healthcheck_path) {
+    next.healthcheck_path = upd.healthcheck_path || null;
+    settingsChanged = true;
+  }
+  if (upd.healthcheck_timeout_seconds !== undefined && upd.healthcheck_timeout_seconds !== svc.healthcheck_timeout_seconds) {
+    next.healthcheck_timeout_seconds = upd.healthcheck_timeout_seconds;
+    settingsChanged = true;
+  }
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
   if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, restart_policy = ?, restart_max_retries = ?, pre_deploy_command = ?, cron_schedule = ?, cron_timeout_seconds = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, restart_policy = ?, restart_max_retries = ?, pre_deploy_command = ?, cron_schedule = ?, cron_timeout_seconds = ?, healthcheck_path = ?, healthcheck_timeout_seconds = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -366,6 +383,8 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.pre_deploy_command === null ? null : toJSON(next.pre_deploy_command),
       next.cron_schedule,
       next.cron_timeout_seconds,
+      next.healthcheck_path,
+      next.healthcheck_timeout_seconds,
       tx.now,
       svc.id,
     );

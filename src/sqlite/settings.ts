@@ -132,6 +132,11 @@ export function getSettings(tx: Tx): deploykit.Settings {
     default_cpus: nonNegative(KEY_DEFAULT_CPUS, d.default_cpus),
     default_pids_limit: num(KEY_DEFAULT_PIDS, d.default_pids_limit),
     shell_members_allowed: (getValue(tx, KEY_SHELL_MEMBERS) ?? (d.shell_members_allowed ? "1" : "0")) === "1",
+    // Issue 12's proxy settings: stored by the domains branch; the defaults until it is merged.
+    base_domain: d.base_domain,
+    acme_email: d.acme_email,
+    acme_directory: d.acme_directory,
+    internal_hostnames: [...d.internal_hostnames],
   };
 }
 

@@ -15,6 +15,7 @@ const CREATE_POINTS = [
   "reconcile:after-container-start",
   "reconcile:after-container-row",
   "reconcile:before-promote",
+  "reconcile:after-alias",
   "reconcile:after-promote",
 ];
 const REMOVE_POINT = "reconcile:after-container-remove";
@@ -41,7 +42,7 @@ async function crashDuringDeploy(point: string): Promise<{ d: Daemon; projectID:
     { name: "db", image: WORKLOADS.idle.tag, volumes: [{ name: "data", mount_path: "/data" }] },
   ]);
   await apply(d, p.id);
-  // Six daemons promote concurrently on a shared 2-core machine: the promote points need the 10 s
+  // Seven daemons promote concurrently on a shared 2-core machine: the promote points need the 10 s
   // stable window plus a loaded machine's fast ticks.
   const exit = await d.waitExit(60_000).catch((err: Error) => {
     throw new Error(`${point}: ${err.message}`);

@@ -98,6 +98,19 @@ export async function checkInvariants(d: Daemon, socketPath: string, opts: { all
   for (const [id, n] of rowIDs) if (n > 1) out.push({ what: "duplicate container rows", detail: id });
   for (const c of containers) if (!rowIDs.has(c.Id)) out.push({ what: "Docker container without a row", detail: c.Names[0] });
 
+  // Issue 12: the serving deployment's running containers answer to the service name on the project
+  // network (the alias is attached at promotion and reconciled after a restart).
+  const slugByProject = new Map(st.projects.map((p) => [p.id, String(p.slug)]));
+  for (const c of containers) {
+    const svc = serviceByID.get(c.Labels["deploykit.service-id"] ?? "");
+    if (!svc || c.State !== "running" || svc.active_deployment_id !== c.Labels["deploykit.deployment-id"]) continue;
+    const network = `dk-${slugByProject.get(svc.project_id as string) ?? ""}`;
+    const info = await docker.getContainer(c.Id).inspect();
+    const aliases = info.NetworkSettings.Networks[network]?.Aliases ?? [];
+    if (!aliases.includes(String(svc.name)))
+      out.push({ what: "serving container without its service name", detail: { name: c.Names[0], network, aliases } });
+  }
+
   const slugs = new Set(st.projects.map((p) => `dk-${p.slug}`));
   const netNames = networks.map((n) => n.Name);
   for (const n of netNames) if (!slugs.has(n)) out.push({ what: "network without a project (leaked)", detail: n });

@@ -308,6 +308,41 @@ describe("Reconciler with dockerd and SQLite", () => {
     expect((await s.services.findServiceByID(web.id)).status).toBe("running");
   });
 
+  it("health check: a path answering 200 promotes; one answering 404 fails the deployment with the status and the old one keeps serving", async () => {
+    // The daemon probes http://<container ip>:8080<path> itself, across the project network.
+    const svc = await s.services.createService(project.id, { name: "checked", image: WEB_IMAGE });
+    const ports = [{ container_port: 8080 }];
+    const good = await s.deployments.createDeployment(svc.id, {
+      image: WEB_IMAGE,
+      env_vars: { VERSION: "c1" },
+      ports,
+      healthcheck_path: "/",
+      healthcheck_timeout_seconds: 30,
+    });
+    rec.triggerService(svc.id);
+    await until("health-checked c1 healthy", async () => (await deployment(good.id)).status === "healthy");
+    expect(await httpGet(network, "checked")).toBe("c1");
+
+    // Runs fine (it would pass the 1 s stable window), but its health check path is missing.
+    const bad = await s.deployments.createDeployment(svc.id, {
+      image: WEB_IMAGE,
+      env_vars: { VERSION: "c2" },
+      ports,
+      healthcheck_path: "/missing",
+      healthcheck_timeout_seconds: 3,
+    });
+    rec.triggerService(svc.id);
+    const failed = await until("c2 failed its health check", async () => {
+      const d = await deployment(bad.id);
+      return d.status !== "starting" && d.status !== "pending" && d;
+    });
+    expect(failed.status).toBe("failed");
+    expect(failed.failure_reason).toBe("health check failed: GET /missing on port 8080 answered 404 (no 2xx/3xx within 3 s)");
+    await until("c2 container removed", async () => (await managed(deploykit.LABEL_DEPLOYMENT_ID, bad.id)).length === 0);
+    expect(await httpGet(network, "checked")).toBe("c1");
+    expect(await s.services.findServiceByID(svc.id)).toMatchObject({ status: "running", active_deployment_id: good.id });
+  });
+
   it("repairs a managed container removed with docker rm -f in one pass", async () => {
     const [c] = await managed(deploykit.LABEL_SERVICE_ID, web.id);
     await raw.getContainer(c!.Id).remove({ force: true });

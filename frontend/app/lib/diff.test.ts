@@ -33,6 +33,8 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     resources: null,
     replicas: 1,
     stop_grace_seconds: 30,
+    healthcheck_path: null,
+    healthcheck_timeout_seconds: 60,
     start_command: null,
     entrypoint: null,
     restart_policy: "always",
@@ -90,6 +92,8 @@ describe("serviceOverrides", () => {
       pre_deploy_command: null,
       cron_schedule: null,
       cron_timeout_seconds: 3600,
+      healthcheck_path: null,
+      healthcheck_timeout_seconds: 60,
     });
   });
 });
@@ -148,6 +152,26 @@ describe("compactDiff", () => {
     expect(d[0]?.fields).toEqual([{ label: "Name", before: "Shop", after: "Shop 2", changeIds: [expect.any(String)] }]);
     expect(d[1]?.fields[0]).toMatchObject({ label: "Name", before: "web", after: "frontend" });
     expect(d[1]?.fields[0]?.changeIds).toHaveLength(2);
+  });
+
+  it("shows the health check and staged domains of a service", () => {
+    const d = compactDiff(
+      [
+        change("service.update", { target_id: "s1", payload: { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 } }),
+        change("domain.create" as PendingChange["op"], { target_id: "s1", payload: { hostname: "app.example.com", target_port: 80 } }),
+        change("domain.create" as PendingChange["op"], { target_id: "s1", payload: { generate: true } }),
+        change("domain.delete" as PendingChange["op"], { target_id: "dom1", payload: { service_id: "s1", hostname: "old.example.com" } }),
+      ],
+      ctx,
+    );
+    expect(d.map((g) => g.id)).toEqual(["service:s1"]);
+    expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
+      ["Health check", "off (stays up 10 s)", "GET /healthz"],
+      ["Health check timeout", "60 s", "30 s"],
+      ["Domain", "none", "https://app.example.com"],
+      ["Domain", "none", "generated name"],
+      ["Domain", "https://old.example.com", "removed"],
+    ]);
   });
 
   it("hides a rename back to the applied name", () => {

@@ -11,6 +11,9 @@ import { formatCommand } from "./command.ts";
  * which names are taken, and the compacted diff shown above the Deploy button. Pure functions.
  */
 
+export const DOMAIN_CREATE = "domain.create";
+export const DOMAIN_DELETE = "domain.delete";
+
 /** Ops that can be undone one by one (mirrors REMOVABLE_OPS in src/pending-change.ts). */
 export const REMOVABLE_OPS: ReadonlySet<string> = new Set([
   "project.update",
@@ -34,6 +37,8 @@ export interface ServiceSettings {
   pre_deploy_command: string[] | null;
   cron_schedule: string | null;
   cron_timeout_seconds: number;
+  healthcheck_path: string | null;
+  healthcheck_timeout_seconds: number;
 }
 
 export interface ServiceOverride {
@@ -53,6 +58,8 @@ export interface ServiceOverride {
   pre_deploy_command?: string[] | null;
   cron_schedule?: string | null;
   cron_timeout_seconds?: number;
+  healthcheck_path?: string | null;
+  healthcheck_timeout_seconds?: number;
   deleted: boolean;
 }
 
@@ -70,6 +77,8 @@ const SETTINGS_KEYS = [
   "pre_deploy_command",
   "cron_schedule",
   "cron_timeout_seconds",
+  "healthcheck_path",
+  "healthcheck_timeout_seconds",
 ] as const;
 
 /** Latest staged name, icon, settings and delete flag per service id. */
@@ -114,6 +123,8 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     pre_deploy_command: override?.pre_deploy_command !== undefined ? override.pre_deploy_command : (service.pre_deploy_command ?? null),
     cron_schedule: override?.cron_schedule !== undefined ? override.cron_schedule || null : (service.cron_schedule ?? null),
     cron_timeout_seconds: override?.cron_timeout_seconds ?? service.cron_timeout_seconds ?? 3600,
+    healthcheck_path: override?.healthcheck_path !== undefined ? override.healthcheck_path : (service.healthcheck_path ?? null),
+    healthcheck_timeout_seconds: override?.healthcheck_timeout_seconds ?? service.healthcheck_timeout_seconds ?? 60,
   };
 }
 
@@ -254,6 +265,8 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   },
   cron_schedule: { label: "Cron schedule", fmt: (v) => (typeof v === "string" && v.trim() !== "" ? `${v} (UTC)` : "none (always on)") },
   cron_timeout_seconds: { label: "Cron timeout", fmt: (v) => `${v ?? 3600} s` },
+  healthcheck_path: { label: "Health check", fmt: (v) => (typeof v === "string" && v !== "" ? `GET ${v}` : "off (stays up 10 s)") },
+  healthcheck_timeout_seconds: { label: "Health check timeout", fmt: (v) => `${v ?? 60} s` },
 };
 
 /**
@@ -332,6 +345,18 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
 
   for (const c of changes) {
     const p = c.payload;
+    // Issue 12's domain ops (typed as PendingOp once the domains backend is merged).
+    const op = c.op as string;
+    if (op === DOMAIN_CREATE || op === DOMAIN_DELETE) {
+      const serviceID = domainChangeService(c);
+      if (!serviceID) continue;
+      const g = group(`service:${serviceID}`, serviceTitle(serviceID));
+      g.changeIds.push(c.id);
+      const host = domainChangeHost(c);
+      if (op === DOMAIN_CREATE) setField(g, `domain:${host || c.id}`, "Domain", "none", host ? `https://${host}` : "generated name", c.id);
+      else setField(g, `domain:${host || c.target_id || c.id}`, "Domain", host ? `https://${host}` : "a domain", "removed", c.id);
+      continue;
+    }
     switch (c.op) {
       case "project.update": {
         const g = group("project", `Project "${ctx.project?.name ?? ""}"`);
@@ -375,6 +400,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         g.changeIds.push(c.id);
         break;
       }
+
       case "env_var.create": {
         const g = ownerGroup(str(p.scope), c.target_id, c.parent_temp_id);
         g.changeIds.push(c.id);
@@ -436,6 +462,21 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
   }
   const rank = (id: string) => (id === "project" ? 0 : id.startsWith("group:") ? 1 : 2);
   return out.sort((a, b) => rank(a.id) - rank(b.id));
+}
+
+/**
+ * The service a staged domain change belongs to. The payload carries `service_id` (issue 12); a
+ * `domain.create` aimed at the service itself names it as its target.
+ */
+export function domainChangeService(c: PendingChange): string | null {
+  if (typeof c.payload.service_id === "string" && c.payload.service_id !== "") return c.payload.service_id;
+  if ((c.op as string) === DOMAIN_CREATE && c.target_type === "service" && c.target_id) return c.target_id;
+  return null;
+}
+
+/** The hostname a staged domain change names, when it names one (a generated name is made on Deploy). */
+export function domainChangeHost(c: PendingChange): string {
+  return str(c.payload.hostname);
 }
 
 /** True when every listed change can be removed on its own. */

@@ -31,6 +31,8 @@ function svc(id: string, name: string, extra: Partial<Service> = {}): Service {
     resources: null,
     replicas: 1,
     stop_grace_seconds: 30,
+    healthcheck_path: null,
+    healthcheck_timeout_seconds: 60,
     start_command: null,
     entrypoint: null,
     restart_policy: "always",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment } from "../../../../../src/deployment.ts";
-import { rolloutNote } from "./deployments-tab.tsx";
+import { healthNote, rolloutNote } from "./deployments-tab.tsx";
 
 function dep(id: string, created_at: string, extra: Partial<Deployment> = {}): Deployment {
   return {
@@ -15,6 +15,7 @@ function dep(id: string, created_at: string, extra: Partial<Deployment> = {}): D
     restart_policy: "always",
     restart_max_retries: 10,
     cron_timeout_seconds: 3600,
+    healthcheck_timeout_seconds: 60,
     status: "healthy",
     attempt_count: 0,
     baseline_restart_count: 0,
@@ -39,5 +40,15 @@ describe("rolloutNote", () => {
     expect(rolloutNote(cancelled, [cancelled, first])).toBeNull();
     const web = dep("d3", "2026-01-01T00:02:00Z", { volumes: [] });
     expect(rolloutNote(web, [web, first])).toBeNull();
+  });
+});
+
+describe("healthNote", () => {
+  it("says what a starting health-checked deployment waits for, and nothing otherwise", () => {
+    expect(
+      healthNote(dep("d1", "2026-01-01T00:00:00Z", { status: "starting", healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 })),
+    ).toBe("Goes live when GET /healthz answers 2xx or 3xx; fails after 30 s without one.");
+    expect(healthNote(dep("d1", "2026-01-01T00:00:00Z", { status: "healthy", healthcheck_path: "/healthz" }))).toBeNull();
+    expect(healthNote(dep("d1", "2026-01-01T00:00:00Z", { status: "starting" }))).toBeNull();
   });
 });

@@ -53,6 +53,12 @@ export function rolloutNote(d: Deployment, list: readonly Deployment[]): string 
     : "Stopped the old container first because this service has a volume.";
 }
 
+/** What a starting deployment with a health check waits for (issue 12). */
+export function healthNote(d: Deployment): string | null {
+  if (!d.healthcheck_path || (d.status !== "pending" && d.status !== "starting")) return null;
+  return `Goes live when GET ${d.healthcheck_path} answers 2xx or 3xx; fails after ${d.healthcheck_timeout_seconds ?? 60} s without one.`;
+}
+
 export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: string; service: Service; onViewLogs?: () => void }) {
   const deployments = useDeployments(projectID, service.id);
   const [showHistory, setShowHistory] = useState(true);
@@ -71,7 +77,7 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
   return (
     <div className="grid grid-cols-1 gap-3" data-testid="deployments">
       {inFlight.map((d) => (
-        <DeploymentRow key={d.id} d={d} note={rolloutNote(d, deployments.data)} />
+        <DeploymentRow key={d.id} d={d} note={rolloutNote(d, deployments.data) ?? healthNote(d)} />
       ))}
       {active ? <DeploymentRow d={active} active onViewLogs={onViewLogs} note={rolloutNote(active, deployments.data)} /> : null}
       {history.length > 0 ? (

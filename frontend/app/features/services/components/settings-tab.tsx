@@ -18,6 +18,7 @@ import { addPendingChange, usePendingChanges } from "../../pending-changes/api/p
 import { useSettings } from "../../settings/api/settings.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
 import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
+import { NetworkingCard } from "./networking-card.tsx";
 
 export function SettingsTab({ projectID, service, taken }: { projectID: string; service: Service; taken: ReadonlySet<string> }) {
   const pending = usePendingChanges(projectID);
@@ -35,6 +36,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
       />
       <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
       <OperationsCard key={`ops-${JSON.stringify(current)}`} projectID={projectID} service={service} current={current} />
+      <NetworkingCard projectID={projectID} service={service} current={current} />
       <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
     </div>
   );

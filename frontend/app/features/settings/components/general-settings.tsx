@@ -1,12 +1,21 @@
+import { Download } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
+import type { Settings } from "../../../../../src/system.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input, Textarea } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
-import { ApiError, errorText, fieldError } from "../../../lib/api-client.ts";
+import { ApiError, errorText, fieldError, rawRequest, responseError } from "../../../lib/api-client.ts";
 import { useAbout } from "../../system/api/system.ts";
 import { useSettings, useUpdateSettings } from "../api/settings.ts";
+import {
+  type DirectoryChoice,
+  directoryChoice,
+  LETS_ENCRYPT_PRODUCTION,
+  LETS_ENCRYPT_STAGING,
+  listLines,
+} from "../lib/domains-settings.ts";
 
 export function GeneralSettings() {
   const settings = useSettings();
@@ -27,6 +36,7 @@ export function GeneralSettings() {
             cpus={settings.data.default_cpus}
             pids={settings.data.default_pids_limit}
           />
+          <DomainsCard settings={settings.data} />
         </>
       )}
       <Card>
@@ -189,6 +199,140 @@ function PublishedPortsCard({ min, max }: { min: number; max: number }) {
         </CardContent>
         <CardFooter className="justify-end">
           <Button type="submit" disabled={!valid || (lo === min && hi === max) || update.isPending}>
+            Save
+          </Button>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}
+
+/** Issue 12: generated names, the ACME account and directory, and the names the internal CA signs. */
+function DomainsCard({ settings }: { settings: Settings }) {
+  const initialDir = settings.acme_directory ?? LETS_ENCRYPT_PRODUCTION;
+  const [baseDomain, setBaseDomain] = useState(settings.base_domain ?? "");
+  const [email, setEmail] = useState(settings.acme_email ?? "");
+  const [choice, setChoice] = useState<DirectoryChoice>(directoryChoice(initialDir));
+  const [custom, setCustom] = useState(directoryChoice(initialDir) === "custom" ? initialDir : "");
+  const [internal, setInternal] = useState((settings.internal_hostnames ?? []).join("\n"));
+  const update = useUpdateSettings();
+  const directory = choice === "production" ? LETS_ENCRYPT_PRODUCTION : choice === "staging" ? LETS_ENCRYPT_STAGING : custom.trim();
+  const directoryErr =
+    choice === "custom" && !/^https:\/\/\S+$/.test(directory) ? "An https:// URL of an RFC 8555 (ACME) directory." : null;
+  const emailErr = email.trim() !== "" && !/^[^\s@]+@[^\s@]+$/.test(email.trim()) ? "An email address such as ops@example.com." : null;
+  const upd = {
+    base_domain: baseDomain.trim().toLowerCase().replace(/\.$/, ""),
+    acme_email: email.trim(),
+    acme_directory: directory,
+    internal_hostnames: listLines(internal),
+  };
+  const dirty =
+    upd.base_domain !== (settings.base_domain ?? "") ||
+    upd.acme_email !== (settings.acme_email ?? "") ||
+    upd.acme_directory !== initialDir ||
+    upd.internal_hostnames.join("\n") !== (settings.internal_hostnames ?? []).join("\n");
+  const [downloading, setDownloading] = useState(false);
+  const downloadRoot = async () => {
+    setDownloading(true);
+    try {
+      const res = await rawRequest("/api/system/proxy/root.crt");
+      if (!res.ok) throw await responseError(res);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = "deploykit-root.crt";
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      toast.error(errorText(e));
+    } finally {
+      setDownloading(false);
+    }
+  };
+  const serverErr = (k: string) => fieldError(update.error, k);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Public domains</CardTitle>
+        <CardDescription>
+          Services get https:// domains on the proxy. Generated names live under the base domain; certificates come from the ACME directory,
+          or from the proxy's internal CA for .localhost names, IP addresses and the internal names below.
+        </CardDescription>
+      </CardHeader>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate(upd, { onSuccess: () => toast.success("Settings saved") });
+        }}
+      >
+        <CardContent className="grid gap-4">
+          <Field
+            label="Base domain"
+            htmlFor="base-domain"
+            error={serverErr("base_domain")}
+            hint={
+              upd.base_domain
+                ? `Generated: <service>-<project>.${upd.base_domain}. Point a wildcard record *.${upd.base_domain} at this server.`
+                : "Empty: no domain can be generated; custom domains still work."
+            }
+          >
+            <Input
+              id="base-domain"
+              className="font-mono"
+              placeholder="apps.example.com"
+              value={baseDomain}
+              onChange={(e) => setBaseDomain(e.target.value)}
+            />
+          </Field>
+          <Field label="ACME email" htmlFor="acme-email" error={emailErr ?? serverErr("acme_email")} hint="Expiry and account notices.">
+            <Input id="acme-email" type="email" placeholder="ops@example.com" value={email} onChange={(e) => setEmail(e.target.value)} />
+          </Field>
+          <Field label="ACME directory" htmlFor="acme-directory" error={directoryErr ?? serverErr("acme_directory")}>
+            <select
+              id="acme-directory"
+              className="h-9 rounded-md border border-input bg-transparent px-2 text-sm"
+              value={choice}
+              onChange={(e) => setChoice(e.target.value as DirectoryChoice)}
+            >
+              <option value="production">Let's Encrypt production</option>
+              <option value="staging">Let's Encrypt staging (untrusted test certificates)</option>
+              <option value="custom">Custom RFC 8555 directory</option>
+            </select>
+            {choice === "custom" ? (
+              <Input
+                aria-label="Custom ACME directory URL"
+                className="font-mono"
+                placeholder="https://acme.example.com/directory"
+                value={custom}
+                onChange={(e) => setCustom(e.target.value)}
+              />
+            ) : (
+              <p className="font-mono text-xs text-muted-foreground">{directory}</p>
+            )}
+          </Field>
+          <Field
+            label="Internal hostnames"
+            htmlFor="internal-hostnames"
+            error={serverErr("internal_hostnames")}
+            hint="One per line: names the internal CA signs instead of ACME (not reachable from the internet)."
+          >
+            <Textarea
+              id="internal-hostnames"
+              className="font-mono text-xs"
+              placeholder={"intranet.corp\nwiki.lan"}
+              value={internal}
+              onChange={(e) => setInternal(e.target.value)}
+            />
+          </Field>
+          {update.error && !serverErr("base_domain") && !serverErr("acme_email") && !serverErr("acme_directory") ? (
+            <p className="text-xs text-destructive">{errorText(update.error)}</p>
+          ) : null}
+        </CardContent>
+        <CardFooter className="justify-between">
+          <Button variant="outline" size="sm" disabled={downloading} onClick={() => void downloadRoot()}>
+            <Download /> Internal CA root certificate
+          </Button>
+          <Button type="submit" disabled={!dirty || !!directoryErr || !!emailErr || update.isPending}>
             Save
           </Button>
         </CardFooter>

@@ -1,9 +1,12 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
-import { Clock, ExternalLink, Network } from "lucide-react";
+import { Clock, ExternalLink, Globe, Network } from "lucide-react";
 import { memo } from "react";
+import { useParams } from "react-router";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
+import { useDomains } from "../../../services/api/domains.ts";
 import { useRuns } from "../../../services/api/runs.ts";
+import { primaryURL } from "../../../services/lib/domains.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
@@ -102,6 +105,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
         </div>
       </div>
       <div className="grid flex-1 content-start gap-0.5 px-3 pb-2 font-mono text-[11px] leading-4 text-muted-foreground">
+        {data.serviceId && !data.pendingCreate ? <DomainLink serviceID={data.serviceId} /> : null}
         {data.publicUrl ? (
           <a
             href={data.publicUrl}
@@ -165,6 +169,27 @@ function CronLine({ projectID, serviceID, schedule }: { projectID: string; servi
         </span>
       ) : null}
     </span>
+  );
+}
+
+/** The service's primary https:// URL (its first active domain, else its first one), as a link. */
+function DomainLink({ serviceID }: { serviceID: string }) {
+  const { projectId: projectID = "" } = useParams();
+  const domains = useDomains(projectID, serviceID, projectID !== "");
+  const url = primaryURL(domains.data);
+  if (!url) return null;
+  return (
+    <a
+      href={url}
+      target="_blank"
+      rel="noreferrer"
+      className="nodrag nopan flex w-fit max-w-full items-center gap-1 text-primary hover:underline"
+      onClick={(e) => e.stopPropagation()}
+      data-testid="service-domain-url"
+    >
+      <Globe className="size-3 shrink-0" />
+      <span className="truncate">{url.replace(/^https:\/\//, "")}</span>
+    </a>
   );
 }
 
