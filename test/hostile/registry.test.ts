@@ -19,6 +19,8 @@ import { sleep, waitFor } from "../harness/wait.ts";
 // registry sees the requests, Docker reports the pull), so the test would see a pull if one happened.
 
 const docker = new Docker({ socketPath: HOST_SOCKET });
+/** A registry error message that would be a record of its own (and rewrite the terminal line) if logged raw. */
+const FORGERY = '\n{"level":50,"msg":"forged"}\r\u001b[2K12:00:00.000 ERROR forged';
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 /** A one-file tar archive (ustar), the layer of the fake registry's image. */
@@ -70,6 +72,12 @@ function fakeRegistry(): { server: Server; requests: string[] } {
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (url === "/v2/") return send("application/json", Buffer.from("{}"));
+    // B12: a registry that answers with a message made to forge a log record (dockerd passes it on).
+    if (url.startsWith("/v2/dk-b12/")) {
+      const body = Buffer.from(JSON.stringify({ errors: [{ code: "DENIED", message: FORGERY }] }));
+      res.writeHead(403, { "content-type": "application/json", "content-length": body.length });
+      return res.end(req.method === "HEAD" ? undefined : body);
+    }
     if (/\/manifests\//.test(url))
       return send("application/vnd.docker.distribution.manifest.v2+json", manifest, { "docker-content-digest": sha(manifest) });
     const blob = /\/blobs\/(sha256:[0-9a-f]+)$/.exec(url)?.[1];
@@ -187,5 +195,55 @@ describe("registry SSRF (C08)", () => {
     );
     expect(pulls[0]?.id).toBe(image);
     expect(registry.requests.some((r) => r.includes("/dk-c08/refused/"))).toBe(false);
+  });
+});
+
+describe("the daemon's own log cannot be forged by a registry's error text (B12)", () => {
+  const failures = (lines: string[], name: string) =>
+    lines.filter((l) => l.includes("deployment attempt failed") && l.includes(`dk-b12/${name}`));
+  /** Stages `image` on a fresh project of `daemon` (registry allow-listed), applies, waits for the logged failure. */
+  async function failPull(daemon: Daemon, name: string): Promise<string[]> {
+    await daemon.must("PATCH", "/api/settings", 200, { body: { registry_allowlist: [`127.0.0.1:${port}`] } });
+    const p = await stageProject(daemon, name, [{ name: "web", image: `127.0.0.1:${port}/dk-b12/${name}:1` }]);
+    await apply(daemon, p.id);
+    await waitFor(() => failures(daemon.log().split("\n"), name).length > 0, { timeoutMs: 30_000, what: "the failed pull to be logged" });
+    return daemon.log().split("\n");
+  }
+
+  it("json: the registry's message stays inside one JSON record", async () => {
+    const lines = await failPull(d, "b12json");
+    const failed = failures(lines, "b12json");
+    expect(failed.length).toBeGreaterThan(0);
+    for (const l of lines) {
+      expect(l).not.toMatch(/^\{"level":50,"msg":"forged"/);
+      expect(l).not.toMatch(/^12:00:00\.000 ERROR forged/);
+      if (!l.startsWith("{")) continue;
+      const rec = JSON.parse(l);
+      expect(rec.msg).not.toBe("forged");
+    }
+    const rec = JSON.parse(failed[0] as string);
+    // The message reached the log (so the test would see a forgery), as data inside the record.
+    expect(rec.reason).toContain('{"level":50,"msg":"forged"}');
+  });
+
+  it("text: the registry's message is escaped on its record's line", async () => {
+    const t = await Daemon.start({ args: ["-log-format", "text"], env: { NO_COLOR: "1" } });
+    try {
+      const lines = await failPull(t, "b12text");
+      const failed = failures(lines, "b12text");
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed[0]).toContain('\\n{\\"level\\":50,\\"msg\\":\\"forged\\"}\\r\\u001b[2K12:00:00.000 ERROR forged');
+      for (const l of lines) {
+        expect(l).not.toMatch(/^\{"level":50/);
+        expect(l).not.toMatch(/^12:00:00\.000 ERROR forged/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence.
+        expect(l).not.toMatch(/[\r\u001b]/);
+      }
+    } finally {
+      const instance = t.instanceID();
+      await t.stop();
+      await removeInstanceObjects(HOST_SOCKET, instance);
+      await t.destroy();
+    }
   });
 });

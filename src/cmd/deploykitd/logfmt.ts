@@ -39,26 +39,22 @@ export function formatLine(json: string, color: boolean): string {
     return json.endsWith("\n") ? json : `${json}\n`;
   }
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const [name, code] = LEVELS[rec.level as number] ?? [
-    String(rec.level ?? "?")
-      .toUpperCase()
-      .padEnd(5),
-    "0",
-  ];
+  const [name, code] = LEVELS[rec.level as number] ?? [message(String(rec.level ?? "?").toUpperCase()).padEnd(5), "0"];
   const t = typeof rec.time === "string" || typeof rec.time === "number" ? new Date(rec.time) : null;
   const time = t && !Number.isNaN(t.getTime()) ? t.toISOString().slice(11, 23) : "--:--:--.---";
   let out = `${paint("90", time)} ${paint(code, name)} `;
-  if (typeof rec.component === "string") out += paint("90", `${rec.component}: `);
+  if (typeof rec.component === "string") out += paint("90", `${message(rec.component)}: `);
   out += message(String(rec.msg ?? ""));
   let stack = "";
   for (const [k, v] of Object.entries(rec)) {
     if (PREFIX_FIELDS.has(k) || v === undefined) continue;
+    const key = paint("36", `${quote(k)}=`);
     if (isError(v)) {
-      out += ` ${paint("36", `${k}=`)}${quote(v.message)}`;
-      if (typeof v.stack === "string") stack += `\n${v.stack.replace(/^/gm, "    ")}`;
+      out += ` ${key}${quote(v.message)}`;
+      if (typeof v.stack === "string") stack += `\n${stackLines(v.stack, v.message)}`;
       continue;
     }
-    out += ` ${paint("36", `${k}=`)}${typeof v === "string" ? quote(v) : JSON.stringify(v)}`;
+    out += ` ${key}${typeof v === "string" ? quote(v) : escapeJSON(JSON.stringify(v))}`;
   }
   return `${out}${stack}\n`;
 }
@@ -76,16 +72,41 @@ function isError(v: unknown): v is { message: string; stack?: unknown } {
   return typeof v === "object" && v !== null && typeof (v as { message?: unknown }).message === "string" && "stack" in v;
 }
 
-/** Bare when it reads unambiguously, JSON-quoted otherwise (so no value can write terminal escapes). */
-function quote(s: string): string {
-  return /^[!#-<>-[\]-~]+$/.test(s) ? s : JSON.stringify(s);
+// Characters that end or rewrite a line on a terminal or in a log viewer and that JSON.stringify leaves
+// as they are: DEL, the C1 controls (U+009B is CSI on many terminals), the Unicode line and paragraph
+// separators, and the bidirectional overrides. C0 controls are escaped by JSON.stringify itself.
+const UNSAFE_AFTER_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+function escapeJSON(json: string): string {
+  return json.replace(UNSAFE_AFTER_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** A message is shown as is unless it holds control characters. */
+/**
+ * Bare when it reads unambiguously, JSON-quoted otherwise, with every control character escaped: a
+ * value (a name, a registry's error text) can neither write terminal escapes nor start a line of its
+ * own that reads as another record.
+ */
+function quote(s: string): string {
+  return /^[!#-<>-[\]-~]+$/.test(s) ? s : escapeJSON(JSON.stringify(s));
+}
+
+/** A message is shown as is unless it holds control characters; then it is quoted like a value. */
 function message(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return JSON.stringify(s);
-  }
-  return s;
+  return UNSAFE.test(s) ? quote(s) : s;
+}
+
+/**
+ * An error's stack beneath its line, each line indented. The message inside the stack (which may
+ * hold user text with newlines) is escaped as a value is, so only the stack's own line breaks break
+ * lines; any other control character in the frames is escaped too.
+ */
+function stackLines(stack: string, msg: string): string {
+  const at = msg !== "" && UNSAFE.test(msg) ? stack.indexOf(msg) : -1;
+  const safe = at < 0 ? stack : stack.slice(0, at) + quote(msg).slice(1, -1) + stack.slice(at + msg.length);
+  return safe
+    .split("\n")
+    .map((l) => `    ${UNSAFE.test(l) ? quote(l).slice(1, -1) : l}`)
+    .join("\n");
 }

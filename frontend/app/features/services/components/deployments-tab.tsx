@@ -10,6 +10,7 @@ import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatPorts } from "../../../lib/diff.ts";
 import { formatDateTime, relativeTime } from "../../../lib/format.ts";
+import { inertLogText } from "../../../lib/log-text.ts";
 import { cn } from "../../../lib/utils.ts";
 import { useDeployments } from "../api/deployments.ts";
 import { useRollback } from "../api/services.ts";
@@ -206,11 +207,11 @@ function DeploymentRow({
       {d.status === "failed" ? (
         <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
           <p className="text-red-200">
-            {d.failure_reason ?? "Failed."}
+            {d.failure_reason ? inertLogText(d.failure_reason) : "Failed."}
             {d.exit_code !== undefined && d.exit_code !== null ? ` (exit code ${d.exit_code})` : ""}
           </p>
           <pre className="max-h-40 overflow-auto whitespace-pre-wrap font-mono text-[11px] text-red-100/80">
-            {d.log_tail || "(no logs — container never started)"}
+            {d.log_tail ? d.log_tail.split("\n").map(inertLogText).join("\n") : "(no logs — container never started)"}
           </pre>
         </div>
       ) : null}

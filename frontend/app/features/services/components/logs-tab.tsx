@@ -4,9 +4,9 @@ import type { Service } from "../../../../../src/service.ts";
 import { Badge, type BadgeVariant } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ApiError, errorText } from "../../../lib/api-client.ts";
-import { containerColor } from "../../../lib/colors.ts";
 import { LogBuffer } from "../../../lib/log-buffer.ts";
 import { streamLogs } from "../api/logs.ts";
+import { LogLine } from "./log-line.tsx";
 
 const CAPACITY = 5000;
 const LINE_HEIGHT = 18;
@@ -165,18 +165,7 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
           <div style={{ height: total * LINE_HEIGHT, position: "relative" }}>
             <div style={{ transform: `translateY(${first * LINE_HEIGHT}px)` }}>
               {rows.map((r) => (
-                <div key={r.seq} className="flex h-[18px] gap-2 px-2 leading-[18px] whitespace-pre" data-testid="log-line">
-                  <span style={{ color: containerColor(r.container_id) }} className="shrink-0 select-none">
-                    {r.container_id.slice(0, 12)}
-                  </span>
-                  <span
-                    className={
-                      r.stream === "stderr" ? "text-red-400" : r.stream === "event" ? "text-muted-foreground italic" : "text-zinc-200"
-                    }
-                  >
-                    {r.text}
-                  </span>
-                </div>
+                <LogLine key={r.seq} item={r} />
               ))}
             </div>
           </div>
