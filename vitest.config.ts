@@ -10,6 +10,7 @@ const LONG = [
   "test/faults/dockerd.test.ts",
   "test/faults/workloads.test.ts",
   "test/install/package.test.ts",
+  "test/faults/acknowledged-writes.test.ts",
 ];
 
 // Three projects: fast unit tests (no Docker, no network), integration tests that need dockerd, and
