@@ -715,6 +715,7 @@ class ServicePass {
         deps: this.deps,
         byKey: this.byKey,
         runtime: ctx.runtime,
+        network: deploykit.projectNetworkName(this.project?.slug ?? ""),
         snapshot: ctx.snapshot,
         ledger: ctx.ledger,
         now: ctx.now(),
@@ -963,8 +964,23 @@ class ServicePass {
    * deployment: a starting one gets the name when it passes the gate.
    */
   async ensureAliases(): Promise<void> {
+    const { ctx } = this;
     const healthy = new Set(this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_HEALTHY).map((d) => d.id));
-    const serving = [...this.byKey.values()].filter((c) => healthy.has(c.deployment_id) && c.state === "running");
+    const entries = ctx.ledger.forService(this.id);
+    const serving = [...this.byKey.values()].filter((c) => {
+      if (!healthy.has(c.deployment_id) || c.state !== "running") return false;
+      const unnamed = ctx.ledger.restarting.get(c.docker_id);
+      if (unnamed === undefined) return true;
+      // Taken out for Restart: named again only once restarted and back through the stable window.
+      if (unnamed !== Number.POSITIVE_INFINITY) return false;
+      const o = entries.get(Ledger.key(c.deployment_id, c.replica_index));
+      if (!o || o.docker_id !== c.docker_id || !Ledger.ready(o, ctx.now(), ctx.stableWindowMs)) {
+        this.again = true;
+        return false;
+      }
+      ctx.ledger.restarting.delete(c.docker_id);
+      return true;
+    });
     if (serving.length > 0) await this.attachAliases(serving);
   }
 

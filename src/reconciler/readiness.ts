@@ -42,6 +42,11 @@ export class Ledger {
   readonly #byService = new Map<string, Map<string, ReplicaObservation>>();
   /** When a superseded container lost the service name (docker id → ms): it is stopped only after ALIAS_DRAIN_MS. */
   readonly withdrawn = new Map<string, number>();
+  /**
+   * Containers of a serving deployment taken out of the service name for the Restart action (docker
+   * id → ms): restarted after ALIAS_DRAIN_MS, named again once back through the readiness gate.
+   */
+  readonly restarting = new Map<string, number>();
 
   static key(deploymentID: string, replica: number): string {
     return `${deploymentID}/${replica}`;

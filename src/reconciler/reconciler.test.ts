@@ -748,6 +748,9 @@ describe("Reconciler: Restart, Stop and Start", () => {
     h.clock.advance(1_000);
     h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
     await h.rec.reconcileOnce();
+    // First out of the service name, restarted once the drain is over.
+    expect(h.rt.restarts).toEqual([]);
+    await passes(h.rec, 1, h.clock, 2_000);
     expect(h.rt.restarts).toEqual([c0!.docker_id]);
     // The restarted replica has to be up for the stable window before the next one goes.
     await passes(h.rec, 2, h.clock, 2_000);
@@ -775,6 +778,7 @@ describe("Reconciler: Restart, Stop and Start", () => {
     h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
     h.rt.graces.length = 0;
     await h.rec.reconcileOnce();
+    await passes(h.rec, 1, h.clock, 2_000);
     expect(h.rt.restarts).toEqual([c.docker_id]);
     expect(h.rt.graces).toEqual([12]);
     expect(h.rt.sharedVolumeCreates).toEqual([]);

@@ -1,5 +1,5 @@
 import * as deploykit from "../index.ts";
-import { Ledger } from "./readiness.ts";
+import { ALIAS_DRAIN_MS, Ledger } from "./readiness.ts";
 
 /** What the Restart step needs of a service pass. */
 export interface RestartPass {
@@ -7,7 +7,9 @@ export interface RestartPass {
   deps: deploykit.Deployment[];
   /** Kept containers by "deployment/replica". */
   byKey: Map<string, deploykit.RunningContainer>;
-  runtime: Pick<deploykit.ContainerRuntime, "restartContainer">;
+  runtime: Pick<deploykit.ContainerRuntime, "restartContainer" | "setNetworkAliases">;
+  /** The project network and the service name on it. */
+  network: string;
   snapshot: {
     inspect(dockerID: string): Promise<deploykit.ContainerInspection>;
     forgetInspection(dockerID: string): void;
@@ -22,7 +24,10 @@ export interface RestartPass {
  * The Restart action, level-triggered: every container of the serving deployment that started before
  * `restart_requested_at` is restarted (`docker restart`: the same container stops and starts again,
  * so a volume is never mounted twice), one replica at a time. The next one waits until every other
- * replica is back through the readiness gate, so a service with two replicas keeps answering.
+ * replica is back through the readiness gate and its name, so a service with two replicas keeps
+ * answering. Before its restart a replica stops answering to the service name and is given
+ * ALIAS_DRAIN_MS for requests in flight; it gets the name back once ready again (the pass's
+ * ensureAliases), so in-project clients never pick a replica that is going down or not yet up.
  * Nothing is done while a new deployment rolls out: it replaces the containers anyway.
  * Returns true while a restart is still in progress (look again after the fast tick).
  */
@@ -47,14 +52,30 @@ export async function restartStale(p: RestartPass): Promise<boolean> {
     if (Number.isFinite(started) && started < requested) stale.push(c);
     else {
       const o = entries.get(key);
-      if (!o || !Ledger.ready(o, p.now, p.stableWindowMs)) othersReady = false;
+      // Back up but not yet named again (see ensureAliases) counts as not ready.
+      if (!o || !Ledger.ready(o, p.now, p.stableWindowMs) || p.ledger.restarting.has(c.docker_id)) othersReady = false;
     }
   }
   const next = stale[0];
   if (!next) return false;
   if (!othersReady) return true;
+  const unnamedAt = p.ledger.restarting.get(next.docker_id);
+  if (unnamedAt === undefined) {
+    const have = (await p.snapshot.inspect(next.docker_id)).aliases?.[p.network] ?? [];
+    if (have.includes(p.service.name)) {
+      const keep = have.filter((a) => a !== p.service.name && a !== next.docker_id.slice(0, 12));
+      await p.runtime.setNetworkAliases(next.docker_id, p.network, keep);
+      p.snapshot.forgetInspection(next.docker_id);
+    }
+    p.ledger.restarting.set(next.docker_id, p.now);
+    p.logger.info({ container: next.name }, "container no longer answers to the service name; restarting it after the drain");
+    return true;
+  }
+  if (p.now - unnamedAt < ALIAS_DRAIN_MS) return true;
   p.logger.info({ container: next.name, grace_seconds: p.service.stop_grace_seconds }, "restarting container");
   await p.runtime.restartContainer(next.docker_id, p.service.stop_grace_seconds);
+  // Named again by ensureAliases once it has been up for the stable window.
+  p.ledger.restarting.set(next.docker_id, Number.POSITIVE_INFINITY);
   p.snapshot.forgetInspection(next.docker_id);
   return true;
 }

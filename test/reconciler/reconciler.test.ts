@@ -194,6 +194,19 @@ describe("Reconciler with dockerd and SQLite", () => {
       );
     const before = await startedAt();
     expect(before.size).toBe(2);
+    // An in-project client asks the service by name every 100 ms: no request may fail (issue 16).
+    const poller = await raw.createContainer({
+      Image: BASE_IMAGE,
+      Cmd: ["sh", "-c", `trap 'exit 0' TERM; while true; do ${fetchScript("pair")} || echo FAIL; sleep 0.1; done`],
+      Labels: runLabels,
+      HostConfig: { NetworkMode: network },
+    });
+    await poller.start();
+    const pollerLines = async () =>
+      demux((await poller.logs({ stdout: true, stderr: true })) as unknown as Buffer)
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+    await until("poller sees p1", async () => (await pollerLines()).includes("p1"));
     // Sampled every 100 ms during the restart: at least one replica is running at every sample.
     let minRunning = 2;
     let sampling = true;
@@ -220,6 +233,17 @@ describe("Reconciler with dockerd and SQLite", () => {
       await sampler;
     }
     expect(minRunning).toBeGreaterThanOrEqual(1);
+    // Both restarted replicas answer by name again, and no request failed on the way.
+    const atEnd = (await pollerLines()).length;
+    const lines = await until("answers after the restart", async () => {
+      const l = await pollerLines();
+      return l.length >= atEnd + 3 ? l : undefined;
+    });
+    await poller.remove({ force: true });
+    expect(
+      lines.filter((l) => l !== "p1"),
+      lines.join(" "),
+    ).toEqual([]);
     // In place: the same two containers.
     expect([...(await startedAt()).keys()].sort()).toEqual([...before.keys()].sort());
 
