@@ -124,13 +124,27 @@ export interface Settings {
   /** Host ports services may publish: min–max inclusive (below 1024 are the host's own services). */
   published_port_min: number;
   published_port_max: number;
+  /** Domain under which `{"generate": true}` names services (`<service>-<project-slug>.<base_domain>`); "" = none. */
+  base_domain: string;
+  /** Contact address given to the ACME CA ("" = none). */
+  acme_email: string;
+  /** RFC 8555 directory URL certificates are ordered from (default Let's Encrypt production). */
+  acme_directory: string;
+  /** Hostnames whose certificate comes from the proxy's internal CA instead of ACME (besides `.localhost` and IPs). */
+  internal_hostnames: string[];
 }
+
+export const LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
 
 export const DEFAULT_SETTINGS: Settings = {
   instance_name: "DeployKit",
   registry_allowlist: [],
   published_port_min: 1024,
   published_port_max: 65535,
+  base_domain: "",
+  acme_email: "",
+  acme_directory: LETSENCRYPT_DIRECTORY,
+  internal_hostnames: [],
 };
 
 export interface SettingsUpdate {
@@ -139,6 +153,11 @@ export interface SettingsUpdate {
   registry_allowlist?: string[];
   published_port_min?: number;
   published_port_max?: number;
+  base_domain?: string;
+  acme_email?: string;
+  acme_directory?: string;
+  /** Replaces the whole list. */
+  internal_hostnames?: string[];
 }
 
 /**
@@ -170,7 +189,10 @@ export function checkPublishedPorts(
  */
 export interface SettingsService {
   getSettings(): Promise<Settings>;
-  /** Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`). */
+  /**
+   * Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`,
+   * `base_domain`, `acme_email`, `acme_directory`, `internal_hostnames[i]`).
+   */
   updateSettings(upd: SettingsUpdate): Promise<Settings>;
   /** Stable across restarts; created on first call. */
   instanceID(): Promise<string>;

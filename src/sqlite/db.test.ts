@@ -23,7 +23,13 @@ describe("DB.open", () => {
     const path = join(dir, "a.db");
     const db = mustOpenDB({ path });
     const p = await mustCreateProject(db, "Keep me");
-    expect(db.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql", "00003_rollout_settings.sql", "00004_api_key_parent.sql"]);
+    expect(db.migrations()).toEqual([
+      "00001_init.sql",
+      "00002_list_indexes.sql",
+      "00003_rollout_settings.sql",
+      "00004_api_key_parent.sql",
+      "00005_domains.sql",
+    ]);
     db.close();
     const again = mustOpenDB({ path });
     expect(again.migrations()).toEqual([
@@ -31,6 +37,7 @@ describe("DB.open", () => {
       "00002_list_indexes.sql",
       "00003_rollout_settings.sql",
       "00004_api_key_parent.sql",
+      "00005_domains.sql",
     ]);
     expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
     again.close();
@@ -47,7 +54,13 @@ describe("DB.open", () => {
     const p = await mustCreateProject(old, "From v1");
     old.close();
     const db = mustOpenDB({ path });
-    expect(db.migrations()).toEqual(["00001_init.sql", "00002_list_indexes.sql", "00003_rollout_settings.sql", "00004_api_key_parent.sql"]);
+    expect(db.migrations()).toEqual([
+      "00001_init.sql",
+      "00002_list_indexes.sql",
+      "00003_rollout_settings.sql",
+      "00004_api_key_parent.sql",
+      "00005_domains.sql",
+    ]);
     expect((await new ProjectService(db).findProjectByID(p.id)).name).toBe("From v1");
     db.close();
   });

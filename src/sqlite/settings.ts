@@ -7,6 +7,10 @@ const KEY_INSTANCE_ID = "instance_id";
 const KEY_REGISTRY_ALLOWLIST = "registry_allowlist";
 const KEY_PORT_MIN = "published_port_min";
 const KEY_PORT_MAX = "published_port_max";
+const KEY_BASE_DOMAIN = "base_domain";
+const KEY_ACME_EMAIL = "acme_email";
+const KEY_ACME_DIRECTORY = "acme_directory";
+const KEY_INTERNAL_HOSTNAMES = "internal_hostnames";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -35,6 +39,7 @@ export class SettingsService implements deploykit.SettingsService {
       v.add("published_port_min", "Lowest published port must be between 1 and 65535.");
     if (upd.published_port_max !== undefined && !isPort(upd.published_port_max))
       v.add("published_port_max", "Highest published port must be between 1 and 65535.");
+    deploykit.validateProxySettings(upd, v);
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -46,6 +51,12 @@ export class SettingsService implements deploykit.SettingsService {
         setValue(tx, KEY_REGISTRY_ALLOWLIST, JSON.stringify(deploykit.normalizeRegistryAllowlist(upd.registry_allowlist)));
       if (upd.published_port_min !== undefined) setValue(tx, KEY_PORT_MIN, String(min));
       if (upd.published_port_max !== undefined) setValue(tx, KEY_PORT_MAX, String(max));
+      if (upd.base_domain !== undefined)
+        setValue(tx, KEY_BASE_DOMAIN, upd.base_domain.trim() === "" ? "" : deploykit.normalizeHostname(upd.base_domain));
+      if (upd.acme_email !== undefined) setValue(tx, KEY_ACME_EMAIL, upd.acme_email.trim());
+      if (upd.acme_directory !== undefined) setValue(tx, KEY_ACME_DIRECTORY, upd.acme_directory.trim());
+      if (upd.internal_hostnames !== undefined)
+        setValue(tx, KEY_INTERNAL_HOSTNAMES, JSON.stringify([...new Set(upd.internal_hostnames.map(deploykit.normalizeHostname))].sort()));
       return getSettings(tx);
     });
   }
@@ -90,11 +101,19 @@ export function getSettings(tx: Tx): deploykit.Settings {
     registry_allowlist: registryAllowlist(tx),
     published_port_min: num(KEY_PORT_MIN, d.published_port_min),
     published_port_max: num(KEY_PORT_MAX, d.published_port_max),
+    base_domain: getValue(tx, KEY_BASE_DOMAIN) ?? d.base_domain,
+    acme_email: getValue(tx, KEY_ACME_EMAIL) ?? d.acme_email,
+    acme_directory: getValue(tx, KEY_ACME_DIRECTORY) || d.acme_directory,
+    internal_hostnames: stringList(tx, KEY_INTERNAL_HOSTNAMES),
   };
 }
 
 function registryAllowlist(tx: Tx): string[] {
-  const list = fromJSON<unknown>(getValue(tx, KEY_REGISTRY_ALLOWLIST) ?? "[]", []);
+  return stringList(tx, KEY_REGISTRY_ALLOWLIST);
+}
+
+function stringList(tx: Tx, key: string): string[] {
+  const list = fromJSON<unknown>(getValue(tx, key) ?? "[]", []);
   return Array.isArray(list) ? list.filter((e): e is string => typeof e === "string") : [];
 }
 

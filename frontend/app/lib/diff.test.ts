@@ -140,6 +140,23 @@ describe("compactDiff", () => {
     expect(d[1]?.fields[0]?.changeIds).toHaveLength(2);
   });
 
+  it("shows staged domains under their service", () => {
+    const d = compactDiff(
+      [
+        change("domain.create", { target_id: "s1", payload: { hostname: "shop.example.com", target_port: 8080, generated: false } }),
+        change("domain.delete", { target_id: "d1", payload: { service_id: "s1", hostname: "old.example.com" } }),
+      ],
+      ctx,
+    );
+    expect(d.map((g) => g.id)).toEqual(["service:s1"]);
+    expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
+      ["Domain", "", "https://shop.example.com → :8080"],
+      ["Domain", "https://old.example.com", ""],
+    ]);
+    const changes = [change("domain.create", { target_id: "s1", payload: { hostname: "a.example.com", target_port: 80 } })];
+    expect(canUndo(changes, [changes[0]?.id as string])).toBe(true);
+  });
+
   it("hides a rename back to the applied name", () => {
     const d = compactDiff(
       [

@@ -17,6 +17,8 @@ export const REMOVABLE_OPS: ReadonlySet<string> = new Set([
   "env_var.create",
   "env_var.update",
   "env_var.delete",
+  "domain.create",
+  "domain.delete",
 ]);
 
 export interface ServiceSettings {
@@ -365,6 +367,17 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         const prev = g.envMap.get(key);
         const before = prev?.kind === "edit" ? prev.before : str(p.old_value);
         g.envMap.set(key, { key, kind: "remove", before, changeIds: [...(prev?.changeIds ?? []), c.id] });
+        break;
+      }
+      case "domain.create":
+      case "domain.delete": {
+        const serviceID = c.op === "domain.create" ? c.target_id : str(p.service_id);
+        if (!serviceID) break;
+        const g = group(`service:${serviceID}`, serviceTitle(serviceID));
+        g.changeIds.push(c.id);
+        const host = str(p.hostname);
+        const shown = c.op === "domain.create" ? `https://${host} → :${String(p.target_port)}` : "";
+        setField(g, `domain:${host}`, "Domain", c.op === "domain.delete" ? `https://${host}` : "", shown, c.id);
         break;
       }
     }

@@ -113,6 +113,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const containers = new sqlite.ContainerService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
+  const domains = new sqlite.DomainService(db);
   const listenPort = splitAddr(cfg.addr).port;
   const reservedHostPorts = new Map(listenPort > 0 ? [[listenPort, "the DeployKit daemon listens on it"]] : []);
   const pendingChanges = new sqlite.PendingChangeService(db, {
@@ -167,6 +168,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     canvas,
     envVars,
     pendingChanges,
+    domains,
     settings,
     system,
     bus,
