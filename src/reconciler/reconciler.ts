@@ -21,7 +21,17 @@ export const INSPECT_CONCURRENCY = 16;
 export interface ReconcilerOptions
   extends Pick<
     PassContext,
-    "projects" | "services" | "deployments" | "containers" | "runtime" | "provisioner" | "bus" | "instanceID" | "faultPoint" | "forwarder"
+    | "projects"
+    | "services"
+    | "deployments"
+    | "containers"
+    | "runtime"
+    | "provisioner"
+    | "bus"
+    | "instanceID"
+    | "faultPoint"
+    | "forwarder"
+    | "ingress"
   > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
@@ -113,6 +123,7 @@ export class Reconciler implements deploykit.Reconciler {
     this.#ctx.dockerUnsettled = () =>
       !this.#reachable || (this.#recoveredAt !== undefined && this.#ctx.now() - this.#recoveredAt < OUTAGE_GRACE_MS);
     if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
+    if (opts.ingress) this.#ctx.ingress = opts.ingress;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

@@ -6,6 +6,7 @@ import { EventBus } from "../../events/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
+import { Proxy } from "../../proxy/index.ts";
 import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
@@ -131,8 +132,27 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   else logger.warn({ socket: dk.socketPath, error: about.error }, "docker unreachable; starting degraded, the reconciler will retry");
 
   const forwarder = new PortForwarder({ logger: logger.child({ component: "forwarder" }) });
+  // The proxy's directory is the daemon's own (never user input): admin socket, initial config, certificates.
+  const proxy = cfg.proxy.enabled
+    ? new Proxy({
+        dockerSocket: dk.socketPath,
+        instanceID,
+        image: cfg.proxy.image,
+        containerName: cfg.proxy.container,
+        http: splitAddr(cfg.proxy.httpAddr),
+        https: splitAddr(cfg.proxy.httpsAddr),
+        dir: resolve(cfg.dataDir, "proxy"),
+        domains,
+        settings,
+        logger: logger.child({ component: "proxy" }),
+        ...(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_PROXY_TRUST_DIR
+          ? { trustDir: env.DEPLOYKIT_TEST_PROXY_TRUST_DIR, acmeTrustedRoots: ["/deploykit-trust/root.pem"] }
+          : {}),
+      })
+    : null;
   const reconciler = new Reconciler({
     forwarder,
+    ...(proxy ? { ingress: proxy } : {}),
     projects,
     services,
     deployments,
@@ -169,6 +189,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     envVars,
     pendingChanges,
     domains,
+    ...(proxy ? { proxy } : {}),
     settings,
     system,
     bus,
@@ -196,6 +217,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       { url: setupURL(splitAddr(cfg.addr).host, port, setup.token), file: setup.gate.path },
       "no admin yet: open this URL to create the first one (the token is also in the file)",
     );
+  // The proxy is adopted (or created) before the reconciler reports upstreams; a failure is retried, never fatal.
+  proxy?.start();
   reconciler.start();
 
   const purge = async () => {
@@ -220,6 +243,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();
+        // The proxy container keeps serving: only the daemon's management of it stops.
+        await proxy?.close();
         db.close();
         logger.info("stopped");
       })();
