@@ -57,7 +57,7 @@ interface Probe {
  * running config is read back, so routes keep their upstreams until the reconciler reports new
  * ones) and a config is pushed only when it differs from what the proxy runs.
  */
-export class Proxy implements deploykit.IngressRoutes, deploykit.ProxyControl {
+export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyControl {
   readonly #o: ProxyOptions;
   readonly #docker: Dockerode;
   readonly #admin: CaddyAdmin;
@@ -376,7 +376,7 @@ export class Proxy implements deploykit.IngressRoutes, deploykit.ProxyControl {
         s.on("timeout", () => s.destroy(new Error("TLS handshake timed out")));
         s.on("error", reject);
       });
-      if (!cert || !cert.subject) throw new Error("the proxy served no certificate");
+      if (!cert?.subject) throw new Error("the proxy served no certificate");
       const names = (cert.subjectaltname ?? "").split(",").map((n) => n.trim().replace(/^(DNS|IP Address):/, ""));
       if (!names.includes(d.hostname)) throw new Error(`the proxy served a certificate for ${names.join(", ") || "other names"}`);
       const issuer = cert.issuer?.CN;

@@ -6,7 +6,7 @@ import { EventBus } from "../../events/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
-import { Proxy } from "../../proxy/index.ts";
+import { CaddyProxy } from "../../proxy/index.ts";
 import { Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
@@ -134,7 +134,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const forwarder = new PortForwarder({ logger: logger.child({ component: "forwarder" }) });
   // The proxy's directory is the daemon's own (never user input): admin socket, initial config, certificates.
   const proxy = cfg.proxy.enabled
-    ? new Proxy({
+    ? new CaddyProxy({
         dockerSocket: dk.socketPath,
         instanceID,
         image: cfg.proxy.image,
