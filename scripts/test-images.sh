@@ -7,6 +7,7 @@
 #   deploykit-test/redis:1      FROM debian-db: redis-server with REDIS_PASSWORD enforced, appendonly in /data
 #   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6): the proxy image
 #                               tests pass as -proxy-image (the default caddy:2 needs a registry)
+#   deploykit-test/pebble:1     Debian bookworm with Debian's pebble: Let's Encrypt's RFC 8555 test CA (ACME tests)
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -78,10 +79,11 @@ debian_db() {
   echo "test-images: built $dbbase in $((SECONDS - t0)) s" >&2
 }
 
-# The proxy's test image: Debian's caddy package, nothing templated (the daemon gives the command).
-caddy_image() {
-  local tag="deploykit-test/caddy:1" recipe sum mirror
-  recipe="minbase bookworm caddy,ca-certificates -doc -man -locale"
+# A Debian bookworm image with packages, nothing else (mmdebstrap minbase, docs left out).
+#   debian_pkg_image <tag> <packages,comma,separated> <CMD json>
+debian_pkg_image() {
+  local tag="$1" pkgs="$2" cmd="$3" recipe sum mirror
+  recipe="minbase bookworm $pkgs -doc -man -locale $cmd"
   sum="$(echo "$recipe" | sha256sum | cut -c1-16)"
   if [ "$(label "$tag" deploykit-test.recipe)" = "$sum" ]; then return; fi
   if ! command -v mmdebstrap >/dev/null 2>&1; then
@@ -92,13 +94,13 @@ caddy_image() {
   mirror="$(debian_mirror)"
   echo "test-images: building $tag with mmdebstrap from $mirror" >&2
   local t0=$SECONDS
-  mmdebstrap --quiet --variant=minbase --include=caddy,ca-certificates \
+  mmdebstrap --quiet --variant=minbase --include="$pkgs" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
     bookworm - "deb $mirror bookworm main" |
     docker import --change "LABEL deploykit-test.recipe=$sum" --change 'ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config' \
-      --change 'CMD ["caddy", "run"]' - "$tag" >/dev/null
+      --change "CMD $cmd" - "$tag" >/dev/null
   echo "test-images: built $tag in $((SECONDS - t0)) s" >&2
 }
 
@@ -120,4 +122,6 @@ fi
 derived
 debian_db
 derived_db
-caddy_image
+# The proxy's test image (the daemon gives the command) and the ACME test CA.
+debian_pkg_image deploykit-test/caddy:1 caddy,ca-certificates '["caddy", "run"]'
+debian_pkg_image deploykit-test/pebble:1 pebble,ca-certificates '["pebble", "-config", "/pebble/config.json"]'

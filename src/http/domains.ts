@@ -102,10 +102,14 @@ export function registerDomainRoutes(app: FastifyInstance, d: Deps): void {
     "/api/system/proxy/root.crt",
     {
       onRequest: d.authenticated,
-      schema: { tags, summary: "The proxy's internal CA root certificate (PEM), to trust `.localhost`, IP and internal names" },
+      schema: {
+        tags,
+        summary: "The proxy's internal CA root certificate (PEM), to trust `.localhost`, IP and internal names",
+        description: "404 when the proxy is off (-proxy=false), 503 while it does not answer.",
+      },
     },
     async (_req, reply) => {
-      if (!d.proxy) throw deploykit.errorf(deploykit.EUNAVAILABLE, "The proxy is off (-proxy=false).");
+      if (!d.proxy) throw deploykit.errorf(deploykit.ENOTFOUND, "The proxy is off (-proxy=false).");
       const pem = await d.proxy.rootCertificate();
       return reply
         .header("content-type", "application/x-pem-file")

@@ -239,6 +239,8 @@ describe("hostile input", () => {
       "service:draft-start",
       "service:draft-cancel",
       "service:create",
+      "domain:create",
+      "domain:delete",
       "auth",
       "no-such-type",
     ];
@@ -265,6 +267,11 @@ describe("hostile input", () => {
             source_id: p,
             target_id: p,
             token: p,
+            service_id: p,
+            domain_id: p,
+            hostname: p,
+            target_port: p,
+            generate: p,
           },
         ]) {
           if (c.closeInfo) {

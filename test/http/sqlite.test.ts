@@ -278,7 +278,7 @@ describe("domains", () => {
     await c.deploy(p.id);
     expect(await c.findDomains(p.id, svc.id)).toEqual([]);
     const off = await c.proxyRootCertificate().catch((e) => e);
-    expect(off.code).toBe("unavailable");
+    expect([off.code, off.message]).toEqual(["not_found", "The proxy is off (-proxy=false)."]);
   });
 });
 
