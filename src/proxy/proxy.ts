@@ -128,8 +128,8 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     if (prev?.some((h) => !next.includes(h))) this.#switchedAt.set(serviceID, Date.now());
     if (next.length === 0) this.#hosts.delete(serviceID);
     else this.#hosts.set(serviceID, next);
-    // Only a service with a domain changes the proxy's config.
-    if (this.#servicesWithDomains.has(serviceID)) await this.sync();
+    // Only a service with a domain changes the proxy's config; the reload is awaited, the certificate checks are not.
+    if (this.#servicesWithDomains.has(serviceID)) await this.sync(false);
   }
 
   async drained(serviceID: string): Promise<void> {
@@ -144,14 +144,14 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     return this.#admin.rootCertificate();
   }
 
-  /** One serialized round: container, networks, config, domain statuses. Errors are logged, never thrown. */
-  sync(): Promise<void> {
-    const run = this.#chain.then(() => this.#syncOnce());
+  /** One serialized round: container, networks, config, then (`probe`) domain statuses. Errors are logged, never thrown. */
+  sync(probe = true): Promise<void> {
+    const run = this.#chain.then(() => this.#syncOnce(probe));
     this.#chain = run.catch(() => {});
     return this.#chain;
   }
 
-  async #syncOnce(): Promise<void> {
+  async #syncOnce(probe: boolean): Promise<void> {
     if (this.#closed) return;
     try {
       const info = await this.#ensureContainer();
@@ -159,7 +159,7 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
       const routes = await this.#o.domains.findRoutes();
       this.#servicesWithDomains = new Set(routes.map((r) => r.domain.service_id));
       await this.#push(routes);
-      await this.#probeAll(routes);
+      if (probe) await this.#probeAll(routes);
       this.#failures = 0;
     } catch (err) {
       this.#failures++;
