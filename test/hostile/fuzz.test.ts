@@ -289,7 +289,9 @@ describe("hostile input", () => {
       c.sendRaw(raw);
     }
     const marker = `fz-end-${randomUUID()}`;
-    if (c.closeInfo) c = await CanvasClient.join(d.url, ids.projectId as string, d.token);
+    // A fresh socket: a hostile `auth` sent last may still be closing the old one (its token check is async).
+    c.close();
+    c = await CanvasClient.join(d.url, ids.projectId as string, d.token);
     c.send("node:upsert", { id: randomUUID(), type: "note", label: marker, position_x: 0, position_y: 0, data: "{}" });
     await c.waitFor("node:upserted", (f) => f.payload?.label === marker, 20_000);
     c.close();
