@@ -180,7 +180,7 @@ function get(opts: {
 }
 
 describe("ACME", () => {
-  it("orders a certificate from the admin's ACME directory through HTTP-01 and serves the domain with it", async () => {
+  it("orders a certificate from the admin's ACME directory, validated by Pebble at the proxy (HTTP-01 or TLS-ALPN-01), and serves the domain with it", async () => {
     await c.updateSettings({ acme_directory: "https://pebble:14000/dir", acme_email: "ops@example.com" });
     const p = await c.createProject(`acme ${tag}`);
     await c.createService(p.id, {
