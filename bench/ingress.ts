@@ -61,8 +61,11 @@ try {
   await c.deploy(p.id);
   await waitFor(async () => (await c.findDomains(p.id, svc.id))[0]?.status === "active", { timeoutMs: 120_000, what: "the domain" });
   const ca = await c.proxyRootCertificate();
-  const [info] = await docker.listContainers({ filters: { label: [`deploykit.service-id=${svc.id}`] } });
-  const ip = Object.values(info?.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+  const row = await waitFor(async () => (await c.findContainers(p.id, svc.id, { status: "running" })).items[0], {
+    timeoutMs: 60_000,
+    what: "a running container",
+  });
+  const ip = (await docker.getContainer(row.docker_container_id).inspect()).NetworkSettings.Networks[`dk-${p.slug}`]?.IPAddress;
   if (!ip) throw new Error("no container address");
 
   const ha = new HttpAgent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -82,6 +85,7 @@ try {
       req.on("error", reject);
       req.end();
     });
+  await waitFor(() => proxied().then(() => true, () => false), { timeoutMs: 60_000, what: "the service through the proxy" });
   await load(direct);
   const a = await load(direct);
   const b = await load(proxied);
