@@ -85,7 +85,29 @@ try {
       req.on("error", reject);
       req.end();
     });
-  await waitFor(() => proxied().then(() => true, () => false), { timeoutMs: 60_000, what: "the service through the proxy" });
+  const body = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        { host: "127.0.0.1", port: httpsPort, path: "/", servername: hostname, headers: { host: hostname }, agent: sa },
+        (res) => {
+          let t = "";
+          res.on("data", (b: Buffer) => {
+            t += b.toString("utf8");
+          });
+          res.on("end", () => resolve(t.trim()));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  await waitFor(
+    () =>
+      proxied().then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 60_000, what: "the service through the proxy" },
+  );
   await load(direct);
   const a = await load(direct);
   const b = await load(proxied);
@@ -99,6 +121,52 @@ try {
       `ratio ${ratio.toFixed(2)}× (budget ≥ 0.8× ${ratio >= 0.8 ? "✔" : "✘"}), added p99 ${(b.p99 - a.p99).toFixed(1)} ms\n`,
   );
   failed = ratio < 0.8 || b.errors > 0;
+
+  // Steady load through the proxy (4 loops) while the service is redeployed and while deploykitd is SIGKILLed and restarted.
+  const steady = async (during: () => Promise<void>) => {
+    let ok = 0;
+    let errors = 0;
+    let stop = false;
+    const loops = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          await proxied();
+          ok++;
+        } catch {
+          errors++;
+        }
+      }
+    });
+    await during();
+    stop = true;
+    await Promise.all(loops);
+    return { ok, errors };
+  };
+  const REDEPLOYS = 5;
+  const redeploys = await steady(async () => {
+    for (let i = 0; i < REDEPLOYS; i++) {
+      const [env] = await c.findEnvVars(p.id, { scope: "service", serviceID: svc.id });
+      if (env) await c.updateEnvVar(p.id, { scope: "service", serviceID: svc.id }, env.id, `v${i}`);
+      else await c.createEnvVar(p.id, { scope: "service", serviceID: svc.id }, "GREETING", `v${i}`);
+      await c.deploy(p.id);
+      await waitFor(async () => (await body().catch(() => "")) === `v${i}`, {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        what: `redeploy ${i + 1}`,
+      });
+      await new Promise((r) => setTimeout(r, 7000));
+    }
+  });
+  process.stdout.write(`${REDEPLOYS} redeploys under load through the proxy: ${redeploys.ok} requests, ${redeploys.errors} failed\n`);
+  const killed = await steady(async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await d.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 3000));
+    await d.restart();
+    await new Promise((r) => setTimeout(r, 5000));
+  });
+  process.stdout.write(`deploykitd SIGKILLed and restarted under load: ${killed.ok} requests, ${killed.errors} failed\n`);
+  failed ||= redeploys.errors > 0 || killed.errors > 0;
   ha.destroy();
   sa.destroy();
 } finally {
