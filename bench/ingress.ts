@@ -126,21 +126,24 @@ try {
   const steady = async (during: () => Promise<void>) => {
     let ok = 0;
     let errors = 0;
+    const kinds: Record<string, number> = {};
     let stop = false;
     const loops = Array.from({ length: 4 }, async () => {
       while (!stop) {
         try {
           await proxied();
           ok++;
-        } catch {
+        } catch (err) {
           errors++;
+          const k = (err as { code?: string }).code ?? (err as Error).message.slice(0, 40);
+          kinds[k] = (kinds[k] ?? 0) + 1;
         }
       }
     });
     await during();
     stop = true;
     await Promise.all(loops);
-    return { ok, errors };
+    return { ok, errors, kinds: JSON.stringify(kinds) };
   };
   const REDEPLOYS = 5;
   const redeploys = await steady(async () => {
@@ -157,7 +160,9 @@ try {
       await new Promise((r) => setTimeout(r, 7000));
     }
   });
-  process.stdout.write(`${REDEPLOYS} redeploys under load through the proxy: ${redeploys.ok} requests, ${redeploys.errors} failed\n`);
+  process.stdout.write(
+    `${REDEPLOYS} redeploys under load through the proxy: ${redeploys.ok} requests, ${redeploys.errors} failed ${redeploys.kinds}\n`,
+  );
   const killed = await steady(async () => {
     await new Promise((r) => setTimeout(r, 2000));
     await d.kill("SIGKILL");
@@ -165,7 +170,7 @@ try {
     await d.restart();
     await new Promise((r) => setTimeout(r, 5000));
   });
-  process.stdout.write(`deploykitd SIGKILLed and restarted under load: ${killed.ok} requests, ${killed.errors} failed\n`);
+  process.stdout.write(`deploykitd SIGKILLed and restarted under load: ${killed.ok} requests, ${killed.errors} failed ${killed.kinds}\n`);
   failed ||= redeploys.errors > 0 || killed.errors > 0;
   ha.destroy();
   sa.destroy();
