@@ -5,9 +5,9 @@
 #   deploykit-test/debian-db:1  Debian bookworm (mmdebstrap minbase) with PostgreSQL 15, psql and Redis 7.0
 #   deploykit-test/postgres:1   FROM debian-db: the official image's POSTGRES_* entrypoint, STOPSIGNAL SIGINT
 #   deploykit-test/redis:1      FROM debian-db: redis-server with REDIS_PASSWORD enforced, appendonly in /data
-#   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6): the proxy image
-#                               tests pass as -proxy-image (the default caddy:2 needs a registry)
-#   deploykit-test/pebble:1     Debian bookworm with Debian's pebble: Let's Encrypt's RFC 8555 test CA (ACME tests)
+#   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6) and pebble: the proxy
+#                               image tests pass as -proxy-image (the default caddy:2 needs a registry), and with
+#                               `pebble -config …` Let's Encrypt's RFC 8555 test CA for the ACME test (one build, not two)
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -122,6 +122,5 @@ fi
 derived
 debian_db
 derived_db
-# The proxy's test image (the daemon gives the command) and the ACME test CA.
-debian_pkg_image deploykit-test/caddy:1 caddy,ca-certificates '["caddy", "run"]'
-debian_pkg_image deploykit-test/pebble:1 pebble,ca-certificates '["pebble", "-config", "/pebble/config.json"]'
+# The proxy's test image (the daemon gives the command), which also runs the ACME test CA.
+debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]'

@@ -1,6 +1,6 @@
 /**
  * The full ACME flow (issue 12) with real components: Pebble (Let's Encrypt's RFC 8555 test CA,
- * Debian's package in deploykit-test/pebble:1) on a test network, the proxy joined to it under the
+ * Debian's package, in deploykit-test/caddy:1) on a test network, the proxy joined to it under the
  * domain's name, so Pebble's HTTP-01/TLS-ALPN-01 validation reaches the proxy. The proxy orders a real
  * certificate from the directory set in the admin settings; the domain turns active with Pebble's issuer.
  */
@@ -17,7 +17,8 @@ import type * as deploykit from "../../src/index.ts";
 import { Daemon, freePort } from "../harness/daemon.ts";
 import { waitFor } from "../harness/wait.ts";
 
-const PEBBLE_IMAGE = "deploykit-test/pebble:1";
+/** Debian's pebble ships in the proxy's test image (scripts/test-images.sh). */
+const PEBBLE_IMAGE = "deploykit-test/caddy:1";
 const docker = new Docker();
 const tag = randomBytes(4).toString("hex");
 const container = `dk-test-proxy-${tag}`;
@@ -93,6 +94,7 @@ beforeAll(async () => {
   pebble = await docker.createContainer({
     name: `dk-test-pebble-${tag}`,
     Image: PEBBLE_IMAGE,
+    Cmd: ["pebble", "-config", "/pebble/config.json"],
     Env: ["PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"],
     ExposedPorts: { "15000/tcp": {} },
     HostConfig: {
