@@ -201,12 +201,14 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
         info = null;
       }
     }
+    let created = false;
     if (!info) {
       info = await this.#create();
+      created = true;
       this.#pushed = null;
     }
     if (this.#containerID !== info.Id) {
-      if (this.#containerID === null) this.#log.info({ container: this.#o.containerName, id: info.Id.slice(0, 12) }, "proxy adopted");
+      if (!created) this.#log.info({ container: this.#o.containerName, id: info.Id.slice(0, 12) }, "proxy adopted");
       this.#containerID = info.Id;
       this.#pushed = null;
     }
@@ -264,6 +266,18 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
       throw err;
     }
     this.#log.info({ container: o.containerName, image: o.image }, "proxy container created");
+    // Caddy opens its admin socket within moments; the first push waits for it rather than failing a round.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (
+        await this.#admin.getConfig().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     return created.inspect();
   }
 
