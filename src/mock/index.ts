@@ -28,3 +28,6 @@ export const ContainerRuntime = (impl: Partial<deploykit.ContainerRuntime> = {})
 export const Reconciler = (impl: Partial<deploykit.Reconciler> = {}) => strictMock<deploykit.Reconciler>("Reconciler", impl);
 export const DockerIntrospector = (impl: Partial<deploykit.DockerIntrospector> = {}) =>
   strictMock<deploykit.DockerIntrospector>("DockerIntrospector", impl);
+export const DomainService = (impl: Partial<deploykit.DomainService> = {}) => strictMock<deploykit.DomainService>("DomainService", impl);
+export const ProxyControl = (impl: Partial<deploykit.ProxyControl> = {}) => strictMock<deploykit.ProxyControl>("ProxyControl", impl);
+export const IngressRoutes = (impl: Partial<deploykit.IngressRoutes> = {}) => strictMock<deploykit.IngressRoutes>("IngressRoutes", impl);
