@@ -5,6 +5,9 @@
 #   deploykit-test/debian-db:1  Debian bookworm (mmdebstrap minbase) with PostgreSQL 15, psql and Redis 7.0
 #   deploykit-test/postgres:1   FROM debian-db: the official image's POSTGRES_* entrypoint, STOPSIGNAL SIGINT
 #   deploykit-test/redis:1      FROM debian-db: redis-server with REDIS_PASSWORD enforced, appendonly in /data
+#   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6) and pebble: the proxy
+#                               image tests pass as -proxy-image (the default caddy:2 needs a registry), and with
+#                               `pebble -config …` Let's Encrypt's RFC 8555 test CA for the ACME test (one build, not two)
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -76,6 +79,31 @@ debian_db() {
   echo "test-images: built $dbbase in $((SECONDS - t0)) s" >&2
 }
 
+# A Debian bookworm image with packages, nothing else (mmdebstrap minbase, docs left out).
+#   debian_pkg_image <tag> <packages,comma,separated> <CMD json>
+debian_pkg_image() {
+  local tag="$1" pkgs="$2" cmd="$3" recipe sum mirror
+  recipe="minbase bookworm $pkgs -doc -man -locale $cmd"
+  sum="$(echo "$recipe" | sha256sum | cut -c1-16)"
+  if [ "$(label "$tag" deploykit-test.recipe)" = "$sum" ]; then return; fi
+  if ! command -v mmdebstrap >/dev/null 2>&1; then
+    echo "test-images: installing mmdebstrap" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
+  fi
+  mirror="$(debian_mirror)"
+  echo "test-images: building $tag with mmdebstrap from $mirror" >&2
+  local t0=$SECONDS
+  mmdebstrap --quiet --variant=minbase --include="$pkgs" \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    bookworm - "deb $mirror bookworm main" |
+    docker import --change "LABEL deploykit-test.recipe=$sum" --change 'ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config' \
+      --change "CMD $cmd" - "$tag" >/dev/null
+  echo "test-images: built $tag in $((SECONDS - t0)) s" >&2
+}
+
 if ! docker image inspect "$img" >/dev/null 2>&1; then
   static_busybox() { [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; }
   if ! static_busybox; then
@@ -94,3 +122,5 @@ fi
 derived
 debian_db
 derived_db
+# The proxy's test image (the daemon gives the command), which also runs the ACME test CA.
+debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]'

@@ -8,6 +8,8 @@ export const OP_SERVICE_DELETE = "service.delete";
 export const OP_ENV_CREATE = "env_var.create";
 export const OP_ENV_UPDATE = "env_var.update";
 export const OP_ENV_DELETE = "env_var.delete";
+export const OP_DOMAIN_CREATE = "domain.create";
+export const OP_DOMAIN_DELETE = "domain.delete";
 export const PENDING_OPS = [
   OP_PROJECT_UPDATE,
   OP_SERVICE_CREATE,
@@ -16,16 +18,27 @@ export const PENDING_OPS = [
   OP_ENV_CREATE,
   OP_ENV_UPDATE,
   OP_ENV_DELETE,
+  OP_DOMAIN_CREATE,
+  OP_DOMAIN_DELETE,
 ] as const;
 export type PendingOp = (typeof PENDING_OPS)[number];
 
 export const TARGET_PROJECT = "project";
 export const TARGET_SERVICE = "service";
 export const TARGET_ENV_VAR = "env_var";
-export type TargetType = typeof TARGET_PROJECT | typeof TARGET_SERVICE | typeof TARGET_ENV_VAR;
+export const TARGET_DOMAIN = "domain";
+export type TargetType = typeof TARGET_PROJECT | typeof TARGET_SERVICE | typeof TARGET_ENV_VAR | typeof TARGET_DOMAIN;
 
 /** Ops a user may undo one by one (the others are undone by deleting the node or discarding all). */
-export const REMOVABLE_OPS: readonly PendingOp[] = [OP_PROJECT_UPDATE, OP_SERVICE_UPDATE, OP_ENV_CREATE, OP_ENV_UPDATE, OP_ENV_DELETE];
+export const REMOVABLE_OPS: readonly PendingOp[] = [
+  OP_PROJECT_UPDATE,
+  OP_SERVICE_UPDATE,
+  OP_ENV_CREATE,
+  OP_ENV_UPDATE,
+  OP_ENV_DELETE,
+  OP_DOMAIN_CREATE,
+  OP_DOMAIN_DELETE,
+];
 
 /**
  * One staged, deploy-impacting edit. Entries form an ordered log per project (`seq` from 1); Apply
@@ -40,6 +53,9 @@ export const REMOVABLE_OPS: readonly PendingOp[] = [OP_PROJECT_UPDATE, OP_SERVIC
  * - env_var.create `{scope, key, value}` with target_id = owner id, or parent_temp_id = pending service
  * - env_var.update `{value, old_value, scope, scope_id, key}`
  * - env_var.delete `{scope, scope_id, key, old_value}`
+ * - domain.create `{hostname, target_port, generated}` with target_id = the service id (target_type `service`).
+ *   Appended as `{hostname?, target_port?, generate?}` (DomainCreate); staging resolves the name and port.
+ * - domain.delete `{service_id, hostname}` with target_id = the domain id (target_type `domain`)
  */
 export interface PendingChange {
   id: string;

@@ -145,6 +145,7 @@ export interface Settings {
 
 export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
 export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
+export const LETSENCRYPT_DIRECTORY = LETS_ENCRYPT_PRODUCTION;
 
 export const DEFAULT_SETTINGS: Settings = {
   instance_name: "DeployKit",
@@ -237,7 +238,10 @@ export function checkPublishedPorts(
  */
 export interface SettingsService {
   getSettings(): Promise<Settings>;
-  /** Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`). */
+  /**
+   * Admin only (the caller checks). Throws EINVALID (fields: `instance_name`, `registry_allowlist[i]`,
+   * `base_domain`, `acme_email`, `acme_directory`, `internal_hostnames[i]`).
+   */
   updateSettings(upd: SettingsUpdate): Promise<Settings>;
   /** Stable across restarts; created on first call. */
   instanceID(): Promise<string>;

@@ -225,6 +225,34 @@ async function serviceCreate(h: HubOps, c: HubClient, p: unknown): Promise<void>
   h.send(c, "service:created", { draft_id: draftID, node, pending_change: change });
 }
 
+/**
+ * `domain:create` `{service_id, hostname?, target_port?, generate?}` and `domain:delete` `{domain_id}`
+ * stage `domain.create`/`domain.delete` like the REST routes: the sender gets `domain:staged`
+ * `{pending_change}` or `domain:error` `{message}`; everyone gets `pending-change:added`.
+ */
+async function domainStage(h: HubOps, c: HubClient, type: "create" | "delete", p: unknown): Promise<void> {
+  if (!isObject(p)) return h.send(c, "domain:error", { message: "Invalid message format." });
+  let change: deploykit.PendingChangeAppend;
+  if (type === "create") {
+    if (typeof p.service_id !== "string") return h.send(c, "domain:error", { message: "service_id is required." });
+    const payload: Payload = {};
+    for (const k of ["hostname", "target_port", "generate"]) if (p[k] !== undefined) payload[k] = p[k];
+    change = { op: deploykit.OP_DOMAIN_CREATE, target_type: deploykit.TARGET_SERVICE, target_id: p.service_id, payload };
+  } else {
+    if (typeof p.domain_id !== "string") return h.send(c, "domain:error", { message: "domain_id is required." });
+    change = { op: deploykit.OP_DOMAIN_DELETE, target_type: deploykit.TARGET_DOMAIN, target_id: p.domain_id };
+  }
+  let pc: deploykit.PendingChange;
+  try {
+    pc = await h.deps.pendingChanges.appendPendingChange(c.projectID, userChangeID(c), change);
+  } catch (err) {
+    return h.send(c, "domain:error", { message: clientMessage(err, "Failed to stage the domain.") });
+  }
+  const out = present.pendingChange(pc);
+  h.broadcast(c.projectID, "pending-change:added", out);
+  h.send(c, "domain:staged", { pending_change: out });
+}
+
 /** Dispatches one authenticated client message. */
 export async function handleMessage(h: HubOps, c: HubClient, type: string, payload: unknown): Promise<void> {
   switch (type) {
@@ -246,6 +274,10 @@ export async function handleMessage(h: HubOps, c: HubClient, type: string, paylo
       return draftCancel(h, c, payload);
     case "service:create":
       return serviceCreate(h, c, payload);
+    case "domain:create":
+      return domainStage(h, c, "create", payload);
+    case "domain:delete":
+      return domainStage(h, c, "delete", payload);
     default:
       return h.send(c, "error", { message: `Unknown message type: ${type.slice(0, 64)}` });
   }

@@ -13,6 +13,7 @@ import {
   DeployKitError,
   type Deployment,
   type DeploymentCreate,
+  type DomainCreate,
   EINTERNAL,
   type EnvVar,
   type ErrorCode,
@@ -26,6 +27,7 @@ import {
   type Resources,
   type RestartPolicy,
   type Service,
+  type ServiceDomainListed,
   type ServiceRun,
   type ServiceUpdate,
   type Settings,
@@ -237,6 +239,21 @@ export class Client {
     this.request<PendingChange>("DELETE", `${envBase(projectID, owner)}/${enc(id)}`);
   createPendingServiceEnvVar = (projectID: string, tempID: string, key: string, value: string) =>
     this.request<PendingChange>("POST", `/api/projects/${enc(projectID)}/pending-services/${enc(tempID)}/env-vars`, { key, value });
+
+  // Domains (staged: domain.create / domain.delete)
+  findDomains = async (projectID: string, serviceID: string) =>
+    (await this.request<{ data: ServiceDomainListed[] }>("GET", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/domains`)).data;
+  createDomain = (projectID: string, serviceID: string, input: DomainCreate) =>
+    this.request<PendingChange>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/domains`, input);
+  /** A PendingChange (domain.delete) for an applied domain; undefined when a staged create was cancelled. */
+  deleteDomain = (projectID: string, serviceID: string, id: string) =>
+    this.request<PendingChange | undefined>("DELETE", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/domains/${enc(id)}`);
+  /** The proxy's internal CA root certificate (PEM). */
+  proxyRootCertificate = async (): Promise<string> => {
+    const res = await this.fetchFn(`${this.baseURL}/api/system/proxy/root.crt`, { headers: this.headers(false) });
+    if (!res.ok) throw await errorFromResponse(res);
+    return res.text();
+  };
 
   // Pending changes
   findPendingChanges = async (projectID: string) =>

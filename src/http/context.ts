@@ -25,6 +25,10 @@ export interface ServerOptions {
   canvas: deploykit.CanvasService;
   envVars: deploykit.EnvVarService;
   pendingChanges: deploykit.PendingChangeService;
+  /** Public domains (issue 12); the domain routes answer 503 without it. */
+  domains?: deploykit.DomainService;
+  /** The Caddy proxy; absent with `-proxy=false` (the root certificate route answers 503 then). */
+  proxy?: deploykit.ProxyControl;
   settings: deploykit.SettingsService;
   system: deploykit.SystemService;
   bus: deploykit.EventBus;

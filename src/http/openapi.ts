@@ -33,6 +33,7 @@ export function openAPIOptions(version: string): SwaggerOptions {
         { name: "users", description: "Admin only." },
         { name: "system", description: "Admin only (except health)." },
         { name: "settings" },
+        { name: "domains", description: "Public domains of services, served by the Caddy proxy (issue 12)." },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },

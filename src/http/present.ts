@@ -197,3 +197,23 @@ export function edge(e: deploykit.CanvasEdge) {
 export function canvasState(s: deploykit.CanvasState) {
   return { nodes: s.nodes.map(node), edges: s.edges.map(edge) };
 }
+
+export function serviceDomain(x: deploykit.ServiceDomainListed) {
+  const out: Record<string, unknown> = {
+    id: x.id,
+    project_id: x.project_id,
+    service_id: x.service_id,
+    hostname: x.hostname,
+    target_port: x.target_port,
+    generated: x.generated,
+    status: x.status,
+    tls: x.tls,
+    cert_issuer: x.cert_issuer,
+    cert_expires_at: x.cert_expires_at,
+    last_error: x.last_error,
+    created_at: x.created_at,
+  };
+  if (x.staged) out.staged = true;
+  if (x.staged_delete) out.staged_delete = true;
+  return out;
+}

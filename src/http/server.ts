@@ -12,6 +12,7 @@ import { CanvasHub } from "./canvas-hub.ts";
 import { registerContainerRoutes } from "./container.ts";
 import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type ServerOptions } from "./context.ts";
 import { registerDeploymentRoutes } from "./deployment.ts";
+import { registerDomainRoutes } from "./domains.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
 import { setSecurityHeaders } from "./headers.ts";
@@ -243,6 +244,7 @@ export class Server {
     registerContainerRoutes(app, d);
     registerLogRoutes(app, d, this.logStreams);
     registerEnvVarRoutes(app, d);
+    registerDomainRoutes(app, d);
     registerPendingChangeRoutes(app, d);
     registerPresetRoutes(app, d);
     registerAPIKeyRoutes(app, d);

@@ -19,6 +19,10 @@ const SETTINGS = {
     default_cpus: { type: "number", description: "CPU limit (cores) for containers whose service sets none; 0 = no limit" },
     default_pids_limit: { type: "integer", description: "Process limit of every container" },
     shell_members_allowed: { type: "boolean", description: "Whether members may open a shell in a container (admins always may)" },
+    base_domain: { type: "string", description: "Generated domains are `<service>-<project-slug>.<base_domain>`; empty = none" },
+    acme_email: { type: "string", description: "Contact address given to the ACME CA" },
+    acme_directory: { type: "string", description: "RFC 8555 directory URL (default Let's Encrypt production)" },
+    internal_hostnames: { type: "array", items: { type: "string" }, description: "Hostnames signed by the proxy's internal CA" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -48,6 +52,10 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
           default_cpus: { type: "number" },
           default_pids_limit: { type: "integer" },
           shell_members_allowed: { type: "boolean" },
+          base_domain: str(1000),
+          acme_email: str(1000),
+          acme_directory: str(2000),
+          internal_hostnames: { type: "array", maxItems: 1000, items: str(1000) },
         }),
         response: { 200: SETTINGS, ...ERRORS },
       },

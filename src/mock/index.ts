@@ -34,3 +34,6 @@ export const ShellSessionService = (impl: Partial<deploykit.ShellSessionService>
 export const ServiceRunService = (impl: Partial<deploykit.ServiceRunService> = {}) =>
   strictMock<deploykit.ServiceRunService>("ServiceRunService", impl);
 export const CronRunner = (impl: Partial<deploykit.CronRunner> = {}) => strictMock<deploykit.CronRunner>("CronRunner", impl);
+export const DomainService = (impl: Partial<deploykit.DomainService> = {}) => strictMock<deploykit.DomainService>("DomainService", impl);
+export const ProxyControl = (impl: Partial<deploykit.ProxyControl> = {}) => strictMock<deploykit.ProxyControl>("ProxyControl", impl);
+export const IngressRoutes = (impl: Partial<deploykit.IngressRoutes> = {}) => strictMock<deploykit.IngressRoutes>("IngressRoutes", impl);

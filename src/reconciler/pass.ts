@@ -53,6 +53,8 @@ export interface PassContext {
   limitDefaults?: () => Promise<LimitDefaults>;
   /** Sends one health check request (default: node:http from this process); tests fake it. */
   probe?: Probe;
+  /** The HTTPS proxy (issue 12): told which containers serve, awaited at promotion; drains old containers. */
+  ingress?: deploykit.IngressRoutes;
 }
 
 export type LimitDefaults = Pick<deploykit.Settings, "default_memory_mb" | "default_cpus" | "default_pids_limit">;
@@ -149,10 +151,11 @@ class ServicePass {
       if (live) await this.ensureAliases();
       if (live && this.service) await this.restart(this.service);
       if (live) await this.updateStatus();
-      if (ctx.forwarder) await this.publishRoutes(live);
+      if (ctx.forwarder || ctx.ingress) await this.publishRoutes(live);
     }
     if (this.service === null) {
       ctx.forwarder?.setServiceRoutes(this.id, []);
+      await ctx.ingress?.setServiceUpstreams(this.id, []);
       ctx.ledger.clear(this.id);
       await this.removeVolumes();
     }
@@ -260,6 +263,8 @@ class ServicePass {
             { container: c.name, grace_seconds: this.graceSeconds() },
             "stopping the old container first because this service has a volume",
           );
+        // A container the proxy routed to until lately finishes its requests first (drain_seconds).
+        if (this.ctx.ingress && !want && !this.stopFirst() && desired.size > 0) await this.ctx.ingress.drained(this.id);
         await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds());
         this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
@@ -646,17 +651,21 @@ class ServicePass {
    */
   async publishRoutes(live: boolean): Promise<void> {
     const { ctx } = this;
-    if (!ctx.forwarder) return;
     // updateStatus ran before this whenever the service is live, so a promotion is already read back.
     const svc = this.service;
-    if (!live || !svc || !this.project) return ctx.forwarder.setServiceRoutes(this.id, []);
+    const withdraw = async () => {
+      ctx.forwarder?.setServiceRoutes(this.id, []);
+      await ctx.ingress?.setServiceUpstreams(this.id, []);
+    };
+    if (!live || !svc || !this.project) return withdraw();
     const active = this.deps.find((d) => d.id === svc.active_deployment_id && d.status !== deploykit.DEPLOYMENT_FAILED);
     const starting = this.deps.filter((d) => d.status === deploykit.DEPLOYMENT_STARTING).at(-1);
     // Stop-first removed the active deployment's container before the new one started: route to that.
     const activeLive = active && [...this.byKey.values()].some((c) => c.deployment_id === active.id && !STOPPED_STATES.has(c.state));
     const serving = active && (activeLive || !starting || !this.stopFirst()) ? active : starting;
-    const published = (serving?.ports ?? []).filter((p) => (p.host_port ?? 0) > 0 && p.protocol !== "udp");
-    if (!serving || published.length === 0) return ctx.forwarder.setServiceRoutes(this.id, []);
+    if (!serving) return withdraw();
+    const published = (serving.ports ?? []).filter((p) => (p.host_port ?? 0) > 0 && p.protocol !== "udp");
+    if (published.length === 0 && !ctx.ingress) return withdraw();
     const network = deploykit.projectNetworkName(this.project.slug);
     const hosts: string[] = [];
     for (let r = 0; r < deploykit.deploymentReplicas(serving); r++) {
@@ -666,10 +675,12 @@ class ServicePass {
       if (!ip) ip = (await ctx.snapshot.inspect(c.docker_id).catch(() => null))?.ip_addresses?.[network];
       if (ip) hosts.push(ip);
     }
-    ctx.forwarder.setServiceRoutes(
+    ctx.forwarder?.setServiceRoutes(
       this.id,
       published.map((p) => ({ host_port: p.host_port as number, targets: hosts.map((host) => ({ host, port: p.container_port })) })),
     );
+    // The proxy's routes switch (and the reload is awaited) before the next pass stops the old containers.
+    await ctx.ingress?.setServiceUpstreams(this.id, hosts);
   }
 
   async ensureNetwork(project: deploykit.Project): Promise<void> {

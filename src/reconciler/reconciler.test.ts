@@ -215,6 +215,47 @@ describe("Reconciler lifecycle", () => {
     expect(routes.get(svc.id)).toEqual([]);
   });
 
+  it("tells the proxy which containers serve (all replicas), switching at promotion and draining before the old ones stop", async () => {
+    const upstreams = new Map<string, string[]>();
+    const events: string[] = [];
+    const ingress: deploykit.IngressRoutes = {
+      setServiceUpstreams: async (id, hosts) => {
+        await new Promise((r) => setTimeout(r, 5));
+        upstreams.set(id, hosts);
+        events.push(`route:${hosts.join(",")}`);
+      },
+      drained: async () => {
+        events.push("drained");
+      },
+    };
+    const h = setup({ ingress });
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2, ports: [{ container_port: 80 }] });
+    const first = h.rt.ofService(svc.id);
+    expect(upstreams.get(svc.id)?.sort()).toEqual(first.map((c) => c.ip).sort());
+
+    const next = h.store.addDeployment(svc.id, { image: "app:2", replicas: 2, ports: [{ container_port: 80 }] });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("starting");
+    h.clock.advance(10_000);
+    events.length = 0;
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(next.id).status).toBe("healthy");
+    const second = h.rt.ofService(svc.id).filter((c) => c.image === "app:2");
+    // Switched (and awaited) in the promoting pass, while the old containers still exist.
+    expect(upstreams.get(svc.id)?.sort()).toEqual(second.map((c) => c.ip).sort());
+    expect(first.every((c) => h.rt.containers.has(c.docker_id))).toBe(true);
+    events.length = 0;
+    // The old containers also left the service name at promotion: they stop after that drain too.
+    h.clock.advance(2_000);
+    await h.rec.reconcileOnce();
+    expect(first.some((c) => h.rt.containers.has(c.docker_id))).toBe(false);
+    expect(events[0]).toBe("drained");
+
+    h.store.deleteService(svc.id);
+    await h.rec.reconcileOnce();
+    expect(upstreams.get(svc.id)).toEqual([]);
+  });
+
   it("supersedes the old deployment when the new one is healthy and removes its containers on the next pass", async () => {
     const h = setup();
     const { svc, dep: old } = await mustDeployHealthy(h, "web");

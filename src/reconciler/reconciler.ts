@@ -35,6 +35,7 @@ export interface ReconcilerOptions
     | "networkCreated"
     | "preDeployTimeoutSeconds"
     | "probe"
+    | "ingress"
   > {
   logger?: deploykit.Logger;
   /** Full resync period (default 30 s). */
@@ -130,6 +131,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (opts.networkCreated) this.#ctx.networkCreated = opts.networkCreated;
     if (opts.preDeployTimeoutSeconds !== undefined) this.#ctx.preDeployTimeoutSeconds = opts.preDeployTimeoutSeconds;
     if (opts.probe) this.#ctx.probe = opts.probe;
+    if (opts.ingress) this.#ctx.ingress = opts.ingress;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */

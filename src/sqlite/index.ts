@@ -5,6 +5,7 @@ export { CanvasService } from "./canvas.ts";
 export { ContainerService } from "./container.ts";
 export { DB, type DBOptions, knownMigrations } from "./db.ts";
 export { DeploymentService } from "./deployment.ts";
+export { DomainService } from "./domains.ts";
 export { EnvVarService } from "./envvar.ts";
 export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { PendingChangeService } from "./pending-change.ts";

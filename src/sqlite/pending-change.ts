@@ -3,6 +3,7 @@ import { findNode, findServiceNode, linkServiceNode, rebuildEnvRefEdges, reparen
 import { validateCronField } from "./cron.ts";
 import { type DB, fromJSON, newID, type Tx, toJSON } from "./db.ts";
 import { createDeployment, toDeployment } from "./deployment.ts";
+import { createDomain, prepareDomainCreate } from "./domains.ts";
 import {
   assertOwnerExists,
   createEnvVar,
@@ -40,6 +41,8 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
   [deploykit.OP_ENV_CREATE]: deploykit.TARGET_ENV_VAR,
   [deploykit.OP_ENV_UPDATE]: deploykit.TARGET_ENV_VAR,
   [deploykit.OP_ENV_DELETE]: deploykit.TARGET_ENV_VAR,
+  [deploykit.OP_DOMAIN_CREATE]: deploykit.TARGET_SERVICE,
+  [deploykit.OP_DOMAIN_DELETE]: deploykit.TARGET_DOMAIN,
 };
 
 const SETTINGS_KEYS = [
@@ -455,6 +458,23 @@ function prepareEntry(
       assertEnvKeyFree(tx, log, scope, c.target_id, key, false);
       return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value } };
     }
+    case deploykit.OP_DOMAIN_CREATE: {
+      const svc = serviceInProject(tx, projectID, c.target_id);
+      if (log.some((e) => e.op === deploykit.OP_SERVICE_DELETE && e.target_id === svc.id))
+        throw deploykit.errorf(deploykit.EINVALID, "This service is staged for deletion.");
+      return { ...base, target_id: svc.id, payload: prepareDomainCreate(tx, projectID, log, svc, p) };
+    }
+    case deploykit.OP_DOMAIN_DELETE: {
+      if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending change has no target.");
+      const d = tx.get<{ id: string; project_id: string; service_id: string; hostname: string }>(
+        "SELECT id, project_id, service_id, hostname FROM domains WHERE id = ?",
+        c.target_id,
+      );
+      if (!d || d.project_id !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, "Domain not found.");
+      if (log.some((e) => e.op === deploykit.OP_DOMAIN_DELETE && e.target_id === d.id))
+        throw deploykit.errorf(deploykit.ECONFLICT, "This domain is already staged for deletion.");
+      return { ...base, target_id: d.id, payload: { service_id: d.service_id, hostname: d.hostname } };
+    }
     case deploykit.OP_ENV_UPDATE:
     case deploykit.OP_ENV_DELETE: {
       const ev = envVarInProject(tx, projectID, c.target_id);
@@ -658,6 +678,23 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
         updateEnvVar(tx, ev, p.value as string);
       } else tx.run("DELETE FROM env_vars WHERE id = ?", ev.id);
       markScope(tx, st, ev.scope, ev.scope_id);
+      return;
+    }
+    case deploykit.OP_DOMAIN_CREATE: {
+      if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending change has no target.");
+      const row = tx.get<{ project_id: string }>("SELECT project_id FROM services WHERE id = ?", c.target_id);
+      // The service was deleted earlier in this log or out of band: its domains went with it.
+      if (!row || row.project_id !== st.projectID) return;
+      createDomain(tx, st.projectID, c.target_id, {
+        hostname: String(p.hostname),
+        target_port: Number(p.target_port),
+        generated: p.generated === true,
+      });
+      return;
+    }
+    case deploykit.OP_DOMAIN_DELETE: {
+      if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending change has no target.");
+      tx.run("DELETE FROM domains WHERE id = ? AND project_id = ?", c.target_id, st.projectID);
       return;
     }
     default:

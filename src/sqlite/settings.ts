@@ -13,6 +13,10 @@ const KEY_DEFAULT_PIDS = "default_pids_limit";
 /** 1 TiB: a typo guard, not a capacity check. */
 const MAX_DEFAULT_MEMORY_MB = 1024 * 1024;
 const KEY_SHELL_MEMBERS = "shell_members_allowed";
+const KEY_BASE_DOMAIN = "base_domain";
+const KEY_ACME_EMAIL = "acme_email";
+const KEY_ACME_DIRECTORY = "acme_directory";
+const KEY_INTERNAL_HOSTNAMES = "internal_hostnames";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -63,6 +67,7 @@ export class SettingsService implements deploykit.SettingsService {
       );
     if (upd.shell_members_allowed !== undefined && typeof upd.shell_members_allowed !== "boolean")
       v.add("shell_members_allowed", "Must be true or false.");
+    deploykit.validateProxySettings(upd, v);
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -78,6 +83,12 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.default_cpus !== undefined) setValue(tx, KEY_DEFAULT_CPUS, String(upd.default_cpus));
       if (upd.default_pids_limit !== undefined) setValue(tx, KEY_DEFAULT_PIDS, String(upd.default_pids_limit));
       if (upd.shell_members_allowed !== undefined) setValue(tx, KEY_SHELL_MEMBERS, upd.shell_members_allowed ? "1" : "0");
+      if (upd.base_domain !== undefined)
+        setValue(tx, KEY_BASE_DOMAIN, upd.base_domain.trim() === "" ? "" : deploykit.normalizeHostname(upd.base_domain));
+      if (upd.acme_email !== undefined) setValue(tx, KEY_ACME_EMAIL, upd.acme_email.trim());
+      if (upd.acme_directory !== undefined) setValue(tx, KEY_ACME_DIRECTORY, upd.acme_directory.trim());
+      if (upd.internal_hostnames !== undefined)
+        setValue(tx, KEY_INTERNAL_HOSTNAMES, JSON.stringify([...new Set(upd.internal_hostnames.map(deploykit.normalizeHostname))].sort()));
       return getSettings(tx);
     });
   }
@@ -132,16 +143,19 @@ export function getSettings(tx: Tx): deploykit.Settings {
     default_cpus: nonNegative(KEY_DEFAULT_CPUS, d.default_cpus),
     default_pids_limit: num(KEY_DEFAULT_PIDS, d.default_pids_limit),
     shell_members_allowed: (getValue(tx, KEY_SHELL_MEMBERS) ?? (d.shell_members_allowed ? "1" : "0")) === "1",
-    // Issue 12's proxy settings: stored by the domains branch; the defaults until it is merged.
-    base_domain: d.base_domain,
-    acme_email: d.acme_email,
-    acme_directory: d.acme_directory,
-    internal_hostnames: [...d.internal_hostnames],
+    base_domain: getValue(tx, KEY_BASE_DOMAIN) ?? d.base_domain,
+    acme_email: getValue(tx, KEY_ACME_EMAIL) ?? d.acme_email,
+    acme_directory: getValue(tx, KEY_ACME_DIRECTORY) || d.acme_directory,
+    internal_hostnames: stringList(tx, KEY_INTERNAL_HOSTNAMES),
   };
 }
 
 function registryAllowlist(tx: Tx): string[] {
-  const list = fromJSON<unknown>(getValue(tx, KEY_REGISTRY_ALLOWLIST) ?? "[]", []);
+  return stringList(tx, KEY_REGISTRY_ALLOWLIST);
+}
+
+function stringList(tx: Tx, key: string): string[] {
+  const list = fromJSON<unknown>(getValue(tx, key) ?? "[]", []);
   return Array.isArray(list) ? list.filter((e): e is string => typeof e === "string") : [];
 }
 

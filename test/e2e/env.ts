@@ -127,6 +127,8 @@ export async function startDaemon(spaDir: string, opts: { dataDir?: string } = {
       spaDir,
       "-log-level",
       "warn",
+      // The proxy would bind :80/:443 and pull caddy:2: the browser suite does not route domains yet.
+      "-proxy=false",
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );

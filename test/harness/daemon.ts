@@ -34,7 +34,15 @@ export interface DaemonOptions {
   port?: number;
   /** Load test/harness/probe.ts into the daemon (event-loop delay and memory, read with probe()). */
   probe?: boolean;
+  /**
+   * Run the Caddy proxy (issue 12) with the local test image on these 127.0.0.1 ports; default off
+   * (`-proxy=false`), so daemons never contend for :80/:443 or one container name.
+   */
+  proxy?: { httpPort: number; httpsPort: number; container: string; image?: string };
 }
+
+/** The proxy image tests run (scripts/test-images.sh builds it from Debian's caddy package). */
+export const PROXY_TEST_IMAGE = "deploykit-test/caddy:1";
 
 export interface Probe {
   at: number;
@@ -145,6 +153,18 @@ export class Daemon {
       // behind. test/hostile/isolation.test.ts turns isolation on; the e2e suite runs with the default.
       "-isolate",
       "false",
+      ...(this.opts.proxy
+        ? [
+            "-proxy-image",
+            this.opts.proxy.image ?? PROXY_TEST_IMAGE,
+            "-proxy-http-addr",
+            `127.0.0.1:${this.opts.proxy.httpPort}`,
+            "-proxy-https-addr",
+            `127.0.0.1:${this.opts.proxy.httpsPort}`,
+            "-proxy-container",
+            this.opts.proxy.container,
+          ]
+        : ["-proxy=false"]),
       ...(this.opts.args ?? []),
     ];
     const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "test", ...env };

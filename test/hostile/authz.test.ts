@@ -80,6 +80,10 @@ const ANY_USER = new Set([
   "POST /api/api-keys",
   "DELETE /api/api-keys/{id}",
   "GET /api/settings",
+  "GET /api/projects/{projectId}/services/{serviceId}/domains",
+  "POST /api/projects/{projectId}/services/{serviceId}/domains",
+  "DELETE /api/projects/{projectId}/services/{serviceId}/domains/{domainId}",
+  "GET /api/system/proxy/root.crt",
 ]);
 const SESSION_ENDERS = new Set(["POST /api/auth/logout", "POST /api/auth/logout-all"]);
 

@@ -239,6 +239,8 @@ describe("hostile input", () => {
       "service:draft-start",
       "service:draft-cancel",
       "service:create",
+      "domain:create",
+      "domain:delete",
       "auth",
       "no-such-type",
     ];
@@ -265,6 +267,11 @@ describe("hostile input", () => {
             source_id: p,
             target_id: p,
             token: p,
+            service_id: p,
+            domain_id: p,
+            hostname: p,
+            target_port: p,
+            generate: p,
           },
         ]) {
           if (c.closeInfo) {
@@ -282,7 +289,9 @@ describe("hostile input", () => {
       c.sendRaw(raw);
     }
     const marker = `fz-end-${randomUUID()}`;
-    if (c.closeInfo) c = await CanvasClient.join(d.url, ids.projectId as string, d.token);
+    // A fresh socket: a hostile `auth` sent last may still be closing the old one (its token check is async).
+    c.close();
+    c = await CanvasClient.join(d.url, ids.projectId as string, d.token);
     c.send("node:upsert", { id: randomUUID(), type: "note", label: marker, position_x: 0, position_y: 0, data: "{}" });
     await c.waitFor("node:upserted", (f) => f.payload?.label === marker, 20_000);
     c.close();

@@ -39,6 +39,7 @@ beforeEach(async () => {
     canvas: new sqlite.CanvasService(db),
     envVars: new sqlite.EnvVarService(db),
     pendingChanges: new sqlite.PendingChangeService(db),
+    domains: new sqlite.DomainService(db),
     settings: new sqlite.SettingsService(db),
     system: new SystemService({
       docker: mock.DockerIntrospector({
@@ -216,6 +217,68 @@ describe("projects, staging and deploy", () => {
     const err = await c.deploy(p.id).catch((e) => e);
     expect([err.code, err.message]).toEqual(["conflict", 'A service named "web" already exists in the project.']);
     expect((await c.findPendingChanges(p.id)).map((x) => x.op)).toEqual(["service.create"]);
+  });
+});
+
+describe("domains", () => {
+  it("stages, lists, deploys and removes domains over HTTP and the canvas, with the settings behind generate", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    await c.createService(p.id, { name: "web", image: "nginx:1.27", ports: [{ container_port: 8080 }] });
+    await c.deploy(p.id);
+    const svc = (await c.findServices(p.id)).items[0] as deploykit.Service;
+
+    const pc = await c.createDomain(p.id, svc.id, { hostname: "Shop.Example.com" });
+    expect(pc).toMatchObject({
+      op: "domain.create",
+      target_type: "service",
+      target_id: svc.id,
+      payload: { hostname: "shop.example.com", target_port: 8080 },
+    });
+    expect(await c.findDomains(p.id, svc.id)).toMatchObject([{ id: pc.id, hostname: "shop.example.com", staged: true, status: "pending" }]);
+    const bad = await c.createDomain(p.id, svc.id, { hostname: "*.example.com" }).catch((e) => e);
+    expect([bad.code, Object.keys(bad.fields ?? {})]).toEqual(["invalid", ["hostname"]]);
+    const gen = await c.createDomain(p.id, svc.id, { generate: true }).catch((e) => e);
+    expect([gen.code, Object.keys(gen.fields ?? {})]).toEqual(["invalid", ["generate"]]);
+    // Cancelling a staged create removes the entry.
+    expect(await c.deleteDomain(p.id, svc.id, pc.id)).toBeUndefined();
+    expect(await c.findPendingChanges(p.id)).toEqual([]);
+
+    const bad2 = await c.updateSettings({ base_domain: "not a domain" }).catch((e) => e);
+    expect(Object.keys(bad2.fields ?? {})).toEqual(["base_domain"]);
+    expect((await c.updateSettings({ base_domain: "apps.example.com", internal_hostnames: ["intra.example"] })).base_domain).toBe(
+      "apps.example.com",
+    );
+    const a = await ws(c, p.id);
+    a.send("domain:create", { service_id: svc.id, generate: true });
+    const staged = (await a.next("domain:staged")).payload as { pending_change: deploykit.PendingChange };
+    expect(staged.pending_change.payload).toEqual({ hostname: `web-${p.slug}.apps.example.com`, target_port: 8080, generated: true });
+    a.send("domain:create", { service_id: svc.id, generate: true });
+    expect((await a.next("domain:error")).payload).toEqual({
+      message: `Hostname "web-${p.slug}.apps.example.com" is already used by project "Shop".`,
+    });
+    await c.deploy(p.id);
+    const [applied] = await c.findDomains(p.id, svc.id);
+    expect(applied).toMatchObject({ hostname: `web-${p.slug}.apps.example.com`, generated: true, status: "pending", tls: "acme" });
+
+    const other = await c.createProject("Blog");
+    await c.createService(other.id, { name: "site", image: "nginx:1.27", ports: [{ container_port: 80 }] });
+    await c.deploy(other.id);
+    const site = (await c.findServices(other.id)).items[0] as deploykit.Service;
+    const clash = await c.createDomain(other.id, site.id, { hostname: applied?.hostname as string }).catch((e) => e);
+    expect([clash.code, clash.message]).toEqual(["conflict", `Hostname "${applied?.hostname}" is already used by project "Shop".`]);
+    // Another project's domain id is not found through this service.
+    expect((await c.deleteDomain(other.id, site.id, applied?.id as string).catch((e) => e)).code).toBe("not_found");
+
+    a.send("domain:delete", { domain_id: applied?.id });
+    expect(((await a.next("domain:staged")).payload as { pending_change: deploykit.PendingChange }).pending_change.op).toBe(
+      "domain.delete",
+    );
+    expect((await c.findDomains(p.id, svc.id))[0]?.staged_delete).toBe(true);
+    await c.deploy(p.id);
+    expect(await c.findDomains(p.id, svc.id)).toEqual([]);
+    const off = await c.proxyRootCertificate().catch((e) => e);
+    expect([off.code, off.message]).toEqual(["not_found", "The proxy is off (-proxy=false)."]);
   });
 });
 

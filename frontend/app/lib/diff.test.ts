@@ -154,23 +154,31 @@ describe("compactDiff", () => {
     expect(d[1]?.fields[0]?.changeIds).toHaveLength(2);
   });
 
-  it("shows the health check and staged domains of a service", () => {
+  it("shows staged domains under their service", () => {
     const d = compactDiff(
       [
-        change("service.update", { target_id: "s1", payload: { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 } }),
-        change("domain.create" as PendingChange["op"], { target_id: "s1", payload: { hostname: "app.example.com", target_port: 80 } }),
-        change("domain.create" as PendingChange["op"], { target_id: "s1", payload: { generate: true } }),
-        change("domain.delete" as PendingChange["op"], { target_id: "dom1", payload: { service_id: "s1", hostname: "old.example.com" } }),
+        change("domain.create", { target_id: "s1", payload: { hostname: "shop.example.com", target_port: 8080, generated: false } }),
+        change("domain.delete", { target_id: "d1", payload: { service_id: "s1", hostname: "old.example.com" } }),
       ],
       ctx,
     );
     expect(d.map((g) => g.id)).toEqual(["service:s1"]);
     expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
+      ["Domain", "", "https://shop.example.com → :8080"],
+      ["Domain", "https://old.example.com", ""],
+    ]);
+    const changes = [change("domain.create", { target_id: "s1", payload: { hostname: "a.example.com", target_port: 80 } })];
+    expect(canUndo(changes, [changes[0]?.id as string])).toBe(true);
+  });
+
+  it("shows a staged health check", () => {
+    const d = compactDiff(
+      [change("service.update", { target_id: "s1", payload: { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 } })],
+      ctx,
+    );
+    expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
       ["Health check", "off (stays up 10 s)", "GET /healthz"],
       ["Health check timeout", "60 s", "30 s"],
-      ["Domain", "none", "https://app.example.com"],
-      ["Domain", "none", "generated name"],
-      ["Domain", "https://old.example.com", "removed"],
     ]);
   });
 

@@ -21,6 +21,8 @@ export const REMOVABLE_OPS: ReadonlySet<string> = new Set([
   "env_var.create",
   "env_var.update",
   "env_var.delete",
+  "domain.create",
+  "domain.delete",
 ]);
 
 export interface ServiceSettings {
@@ -345,18 +347,6 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
 
   for (const c of changes) {
     const p = c.payload;
-    // Issue 12's domain ops (typed as PendingOp once the domains backend is merged).
-    const op = c.op as string;
-    if (op === DOMAIN_CREATE || op === DOMAIN_DELETE) {
-      const serviceID = domainChangeService(c);
-      if (!serviceID) continue;
-      const g = group(`service:${serviceID}`, serviceTitle(serviceID));
-      g.changeIds.push(c.id);
-      const host = domainChangeHost(c);
-      if (op === DOMAIN_CREATE) setField(g, `domain:${host || c.id}`, "Domain", "none", host ? `https://${host}` : "generated name", c.id);
-      else setField(g, `domain:${host || c.target_id || c.id}`, "Domain", host ? `https://${host}` : "a domain", "removed", c.id);
-      continue;
-    }
     switch (c.op) {
       case "project.update": {
         const g = group("project", `Project "${ctx.project?.name ?? ""}"`);
@@ -429,6 +419,17 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         const prev = g.envMap.get(key);
         const before = prev?.kind === "edit" ? prev.before : str(p.old_value);
         g.envMap.set(key, { key, kind: "remove", before, changeIds: [...(prev?.changeIds ?? []), c.id] });
+        break;
+      }
+      case "domain.create":
+      case "domain.delete": {
+        const serviceID = c.op === "domain.create" ? c.target_id : str(p.service_id);
+        if (!serviceID) break;
+        const g = group(`service:${serviceID}`, serviceTitle(serviceID));
+        g.changeIds.push(c.id);
+        const host = str(p.hostname);
+        const shown = c.op === "domain.create" ? `https://${host} → :${String(p.target_port)}` : "";
+        setField(g, `domain:${host}`, "Domain", c.op === "domain.delete" ? `https://${host}` : "", shown, c.id);
         break;
       }
     }

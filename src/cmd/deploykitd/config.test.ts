@@ -83,3 +83,41 @@ describe("defaults", () => {
     expect(() => serve(["-stable-window", "100ms"])).toThrow(/-stable-window must be between 1s and 10m/);
   });
 });
+
+describe("-proxy flags", () => {
+  it("defaults to the caddy:2 proxy on :80 and :443 named deploykit-proxy", () => {
+    expect(serve([]).proxy).toEqual({ enabled: true, image: "caddy:2", httpAddr: ":80", httpsAddr: ":443", container: "deploykit-proxy" });
+  });
+
+  it.each([
+    [["-proxy=false"], {}, false],
+    [["--proxy=0"], {}, false],
+    [["-proxy"], {}, true],
+    [[], { DEPLOYKIT_PROXY: "false" }, false],
+    [["-proxy=true"], { DEPLOYKIT_PROXY: "false" }, true],
+  ] as const)("%j %j → enabled %j", (argv, env, want) => {
+    expect(serve([...argv], env).proxy.enabled).toBe(want);
+  });
+
+  it("reads the image, addresses and container name from flags or the environment", () => {
+    const c = serve(["-proxy-image", "deploykit-test/caddy:1", "-proxy-http-addr", "127.0.0.1:8081", "-proxy-container", "px"], {
+      DEPLOYKIT_PROXY_HTTPS_ADDR: "[::1]:8443",
+    });
+    expect(c.proxy).toEqual({
+      enabled: true,
+      image: "deploykit-test/caddy:1",
+      httpAddr: "127.0.0.1:8081",
+      httpsAddr: "[::1]:8443",
+      container: "px",
+    });
+  });
+
+  it.each([
+    [["-proxy=maybe"], /invalid -proxy "maybe"/],
+    [["-proxy-https-addr", "443"], /invalid -proxy-https-addr/],
+    [["-proxy-container", "../x"], /invalid -proxy-container/],
+    [["-proxy-image", "a b"], /invalid -proxy-image/],
+  ] as const)("refuses %j", (argv, re) => {
+    expect(() => parseConfig([...argv], {})).toThrow(re);
+  });
+});

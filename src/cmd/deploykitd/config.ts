@@ -27,6 +27,18 @@ export interface Config {
   logFormat: LogFormat;
   /** Canvas WebSocket ping period; a client that misses two pongs is disconnected. */
   wsPingIntervalMs: number;
+  /** The Caddy proxy (issue 12): public HTTPS for services' domains. */
+  proxy: ProxyConfig;
+}
+
+export interface ProxyConfig {
+  enabled: boolean;
+  image: string;
+  /** Published HTTP/HTTPS addresses (host "" = every interface, port 0 = any free port). */
+  httpAddr: string;
+  httpsAddr: string;
+  /** The proxy container's name. */
+  container: string;
 }
 
 export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
@@ -64,6 +76,12 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -spa-dir string              directory of the built SPA (DEPLOYKIT_SPA_DIR)  default: next to the server
   -log-format string           auto|json|text; auto is text on a terminal, JSON otherwise (DEPLOYKIT_LOG_FORMAT) default "auto"
   -ws-ping-interval duration   canvas WebSocket ping period; two missed pongs disconnect (DEPLOYKIT_WS_PING_INTERVAL) default "30s"
+  -proxy[=false]               run the Caddy proxy that serves services' domains over HTTPS (DEPLOYKIT_PROXY) default true;
+                               -proxy=false leaves domains unrouted (published TCP ports still work)
+  -proxy-image string          the proxy's image (DEPLOYKIT_PROXY_IMAGE)      default "caddy:2"
+  -proxy-http-addr string      address the proxy publishes for HTTP (redirects, ACME) (DEPLOYKIT_PROXY_HTTP_ADDR) default ":80"
+  -proxy-https-addr string     address the proxy publishes for HTTPS (DEPLOYKIT_PROXY_HTTPS_ADDR) default ":443"
+  -proxy-container string      the proxy container's name (DEPLOYKIT_PROXY_CONTAINER) default "deploykit-proxy"
   -version                     print the version and exit
   -help                        print this help and exit
 `;
@@ -95,7 +113,17 @@ export type ParsedArgs =
 
 /** Go-style single-dash long flags (`-addr :80`) are accepted alongside `--addr`. */
 function normalizeArgv(argv: string[]): string[] {
-  return argv.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a)).map((a) => a.replace(/^--trust-proxy=/, "--trust-proxy-value="));
+  return argv
+    .map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a))
+    .map((a) => a.replace(/^--trust-proxy=/, "--trust-proxy-value=").replace(/^--proxy=/, "--proxy-value="));
+}
+
+/** Go-style boolean values: true/false, 1/0, yes/no. */
+export function parseBool(flag: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off"].includes(s)) return false;
+  throw new Error(`invalid ${flag} "${v}" (want true or false)`);
 }
 
 /** Off, the number of proxy hops to trust, or the addresses/CIDRs of trusted proxies. */
@@ -149,6 +177,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "spa-dir": { type: "string" },
       "log-format": { type: "string" },
       "ws-ping-interval": { type: "string" },
+      proxy: { type: "boolean" },
+      "proxy-value": { type: "string" },
+      "proxy-image": { type: "string" },
+      "proxy-http-addr": { type: "string" },
+      "proxy-https-addr": { type: "string" },
+      "proxy-container": { type: "string" },
       version: { type: "boolean" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -192,7 +226,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
     logFormat: logFormat as LogFormat,
     wsPingIntervalMs: wsPing,
+    proxy: {
+      enabled: parseBool("-proxy", values["proxy-value"] ?? (values.proxy ? "true" : (env.DEPLOYKIT_PROXY ?? "true"))),
+      image: values["proxy-image"] ?? env.DEPLOYKIT_PROXY_IMAGE ?? "caddy:2",
+      httpAddr: values["proxy-http-addr"] ?? env.DEPLOYKIT_PROXY_HTTP_ADDR ?? ":80",
+      httpsAddr: values["proxy-https-addr"] ?? env.DEPLOYKIT_PROXY_HTTPS_ADDR ?? ":443",
+      container: values["proxy-container"] ?? env.DEPLOYKIT_PROXY_CONTAINER ?? "deploykit-proxy",
+    },
   };
+  if (config.proxy.image.trim() === "" || /\s/.test(config.proxy.image)) throw new Error(`invalid -proxy-image "${config.proxy.image}"`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(config.proxy.container))
+    throw new Error(`invalid -proxy-container "${config.proxy.container}"`);
+  for (const [flag, addr] of [
+    ["-proxy-http-addr", config.proxy.httpAddr],
+    ["-proxy-https-addr", config.proxy.httpsAddr],
+  ] as const) {
+    try {
+      splitAddr(addr);
+    } catch {
+      throw new Error(`invalid ${flag} "${addr}" (want host:port or :port)`);
+    }
+  }
   if (positionals[0] === "backup") {
     const file = positionals[1];
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd backup <file>");

@@ -7,6 +7,7 @@ import { IptablesFirewall } from "../../firewall/index.ts";
 import { Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
+import { CaddyProxy } from "../../proxy/index.ts";
 import { CronScheduler, Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
@@ -115,6 +116,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   const runs = new sqlite.ServiceRunService(db);
   const canvas = new sqlite.CanvasService(db);
   const envVars = new sqlite.EnvVarService(db);
+  const domains = new sqlite.DomainService(db);
   const listenPort = splitAddr(cfg.addr).port;
   const reservedHostPorts = new Map(listenPort > 0 ? [[listenPort, "the DeployKit daemon listens on it"]] : []);
   const pendingChanges = new sqlite.PendingChangeService(db, {
@@ -149,8 +151,27 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     });
     return isolating;
   };
+  // The proxy's directory is the daemon's own (never user input): admin socket, initial config, certificates.
+  const proxy = cfg.proxy.enabled
+    ? new CaddyProxy({
+        dockerSocket: dk.socketPath,
+        instanceID,
+        image: cfg.proxy.image,
+        containerName: cfg.proxy.container,
+        http: splitAddr(cfg.proxy.httpAddr),
+        https: splitAddr(cfg.proxy.httpsAddr),
+        dir: resolve(cfg.dataDir, "proxy"),
+        domains,
+        settings,
+        logger: logger.child({ component: "proxy" }),
+        ...(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_PROXY_TRUST_DIR
+          ? { trustDir: env.DEPLOYKIT_TEST_PROXY_TRUST_DIR, acmeTrustedRoots: ["/deploykit-trust/root.pem"] }
+          : {}),
+      })
+    : null;
   const reconciler = new Reconciler({
     forwarder,
+    ...(proxy ? { ingress: proxy } : {}),
     projects,
     services,
     deployments,
@@ -200,6 +221,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     canvas,
     envVars,
     pendingChanges,
+    domains,
+    ...(proxy ? { proxy } : {}),
     settings,
     system,
     bus,
@@ -236,6 +259,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       { url: setupURL(splitAddr(cfg.addr).host, port, setup.token), file: setup.gate.path },
       "no admin yet: open this URL to create the first one (the token is also in the file)",
     );
+  // The proxy is adopted (or created) before the reconciler reports upstreams; a failure is retried, never fatal.
+  proxy?.start();
   reconciler.start();
   await cron.start();
 
@@ -265,6 +290,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
         if (isolateTicker) clearInterval(isolateTicker);
         await isolating.catch(() => {});
         await firewall?.close().catch((err) => logger.error({ err }, "firewall close failed"));
+        // The proxy container keeps serving: only the daemon's management of it stops.
+        await proxy?.close();
         db.close();
         logger.info("stopped");
       })();

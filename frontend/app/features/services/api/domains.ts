@@ -7,13 +7,16 @@ import { addPendingChange } from "../../pending-changes/api/pending-changes.ts";
 const base = (pid: string, sid: string) => `/api/projects/${encodeURIComponent(pid)}/services/${encodeURIComponent(sid)}/domains`;
 
 /**
- * A service's applied domains (issue 12). A 404 is an empty list: a server without the domains API,
+ * A service's applied domains (issue 12), staged ones left out. A 404 is an empty list: a server without the domains API,
  * or a service that is gone, has no domains to show.
  */
 export async function getDomains(pid: string, sid: string): Promise<ServiceDomain[]> {
   try {
     const res = await api<ServiceDomain[] | { data: ServiceDomain[] }>(base(pid, sid));
-    return Array.isArray(res) ? res : (res?.data ?? []);
+    const list = Array.isArray(res) ? res : (res?.data ?? []);
+    // The server lists staged creates too (`staged: true`); the card shows those from the pending
+    // changes, next to the applied ones.
+    return list.filter((d) => !(d as { staged?: boolean }).staged);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return [];
     throw err;
