@@ -120,7 +120,17 @@ if ! docker image inspect "$img" >/dev/null 2>&1; then
   echo "test-images: built $img" >&2
 fi
 derived
+# The two Debian builds are independent and mostly wait on the archive: run them side by side
+# (mmdebstrap installed first, once, when either has to be built: two apt-gets would race for its lock).
+if ! command -v mmdebstrap >/dev/null 2>&1 &&
+  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
+  echo "test-images: installing mmdebstrap" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
+fi
+# The proxy's test image (the daemon gives the command) also runs the ACME test CA.
+debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]' &
+caddy_build=$!
 debian_db
 derived_db
-# The proxy's test image (the daemon gives the command), which also runs the ACME test CA.
-debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]'
+wait "$caddy_build"
