@@ -94,7 +94,10 @@ describe("SIGKILL at every step of Apply", () => {
     const before = (await dockerd.docker.listContainers({ all: true })).map((c) => c.Id).sort();
     for (const p of projects) expect((await apply(d, p.id)).applied_count).toBe(0);
     await new Promise((r) => setTimeout(r, 3000));
-    expect((await dockerd.docker.listContainers({ all: true })).map((c) => c.Id).sort()).toEqual(before);
+    const after = await dockerd.docker.listContainers({ all: true });
+    // On a mismatch, say which containers changed and what the daemon logged meanwhile.
+    const changed = after.filter((c) => !before.includes(c.Id)).map((c) => `${c.Names[0]} ${c.State} ${c.Status}`);
+    expect(after.map((c) => c.Id).sort(), `new: ${changed.join("; ")}\n${d.log().split("\n").slice(-30).join("\n")}`).toEqual(before);
     expect(await checkInvariants(d, dockerd.socketPath)).toEqual([]);
   });
 });
