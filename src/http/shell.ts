@@ -472,7 +472,8 @@ export class ShellSessions {
       membersAllowed ??= await this.d.settings
         .getSettings()
         .then((s) => s.shell_members_allowed === true)
-        .catch(() => true);
+        // Fail closed: a member's shell stays open only while the setting can be read as on.
+        .catch(() => false);
       if (!membersAllowed) this.fail(c, deploykit.errorf(deploykit.EFORBIDDEN, "Shell access is limited to admins on this instance."));
     }
   }
