@@ -50,11 +50,20 @@ export async function driftReason(
   want: ExpectedContainer,
   recorded: boolean,
 ): Promise<string | null> {
-  if (disconnected(c, want.network)) return `it is not attached to ${want.network}`;
+  let config: deploykit.ContainerConfig | null = null;
+  if (disconnected(c, want.network)) {
+    // The listing may be older than the container: giving it its service name reconnects its
+    // endpoint (setNetworkAliases), and a listing taken in between shows no network. Ask Docker now.
+    try {
+      config = await runtime.inspectConfig(c.docker_id);
+    } catch {
+      return `it is not attached to ${want.network}`;
+    }
+    if (!config.networks.includes(want.network)) return `it is not attached to ${want.network}`;
+  }
   if (recorded) return null;
-  let config: deploykit.ContainerConfig;
   try {
-    config = await runtime.inspectConfig(c.docker_id);
+    config ??= await runtime.inspectConfig(c.docker_id);
   } catch (err) {
     return `DeployKit has no record of it and could not inspect it (${deploykit.errorMessage(err)})`;
   }
