@@ -205,8 +205,19 @@ test("right-click → Add Service with a public port, add an env var, Deploy, no
   await node(admin, "web").waitFor();
   assert.equal(await node(admin, "web").getAttribute("data-status"), "pending");
 
-  await node(admin, "web").click();
   const panel = admin.getByTestId("pending-service-panel");
+  // The node re-renders once the server confirms the staged create; a click that lands during that
+  // swap opens nothing (seen once in 4 runs on a loaded machine), so click again until the panel shows.
+  for (let i = 0; ; i++) {
+    await node(admin, "web").click();
+    const opened = await panel
+      .getByLabel("Key")
+      .waitFor({ timeout: 5_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (opened) break;
+    if (i === 2) throw new Error("the pending service's panel did not open after three clicks");
+  }
   await panel.getByLabel("Key").fill("GREETING");
   await panel.getByLabel("Value").fill(GREETING);
   await panel.getByRole("button", { name: "Stage" }).click();
