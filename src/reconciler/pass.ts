@@ -1,7 +1,14 @@
 import * as deploykit from "../index.ts";
 import { driftReason } from "./drift.ts";
 import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS, type Probe, probeURL } from "./healthcheck.ts";
-import { ALIAS_DRAIN_MS, BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES, Ledger, type ReplicaObservation } from "./readiness.ts";
+import {
+  ALIAS_DRAIN_MS,
+  aliasesWithout,
+  BAD_OBSERVATIONS_TO_FAIL,
+  FAILURE_LOG_LINES,
+  Ledger,
+  type ReplicaObservation,
+} from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
 
@@ -958,7 +965,7 @@ class ServicePass {
       try {
         const have = (await ctx.snapshot.inspect(c.docker_id)).aliases?.[network] ?? [];
         if (!have.includes(svc.name)) continue;
-        const keep = have.filter((a) => a !== svc.name && a !== c.docker_id.slice(0, 12));
+        const keep = aliasesWithout(have, svc.name, c.docker_id);
         await ctx.runtime.setNetworkAliases(c.docker_id, network, keep);
         ctx.ledger.withdrawn.set(c.docker_id, ctx.now());
         ctx.snapshot.forgetInspection(c.docker_id);

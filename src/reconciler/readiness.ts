@@ -7,6 +7,14 @@ import type { HealthState } from "./healthcheck.ts";
  */
 export const ALIAS_DRAIN_MS = 2_000;
 
+/**
+ * The names a container keeps on a network when it stops answering to `name`: the others it has
+ * (Docker adds the short container id by itself, so that one is left to Docker).
+ */
+export function aliasesWithout(have: readonly string[], name: string, dockerID: string): string[] {
+  return have.filter((a) => a !== name && a !== dockerID.slice(0, 12));
+}
+
 /** Consecutive bad observations of a replica that fail a starting deployment. */
 export const BAD_OBSERVATIONS_TO_FAIL = 3;
 /** Lines of container output kept on a failed deployment. */

@@ -1,5 +1,5 @@
 import * as deploykit from "../index.ts";
-import { ALIAS_DRAIN_MS, Ledger } from "./readiness.ts";
+import { ALIAS_DRAIN_MS, aliasesWithout, Ledger } from "./readiness.ts";
 
 /** What the Restart step needs of a service pass. */
 export interface RestartPass {
@@ -63,7 +63,7 @@ export async function restartStale(p: RestartPass): Promise<boolean> {
   if (unnamedAt === undefined) {
     const have = (await p.snapshot.inspect(next.docker_id)).aliases?.[p.network] ?? [];
     if (have.includes(p.service.name)) {
-      const keep = have.filter((a) => a !== p.service.name && a !== next.docker_id.slice(0, 12));
+      const keep = aliasesWithout(have, p.service.name, next.docker_id);
       await p.runtime.setNetworkAliases(next.docker_id, p.network, keep);
       p.snapshot.forgetInspection(next.docker_id);
     }
