@@ -18,33 +18,27 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every migration the project ships, in order. */
+const ALL_MIGRATIONS = [
+  "00001_init.sql",
+  "00002_list_indexes.sql",
+  "00003_rollout_settings.sql",
+  "00004_api_key_parent.sql",
+  "00005_domains.sql",
+  "00006_healthcheck.sql",
+  "00007_ops.sql",
+  "00008_shell.sql",
+];
+
 describe("DB.open", () => {
   it("creates a fresh file and reopens it without reapplying migrations", async () => {
     const path = join(dir, "a.db");
     const db = mustOpenDB({ path });
     const p = await mustCreateProject(db, "Keep me");
-    expect(db.migrations()).toEqual([
-      "00001_init.sql",
-      "00002_list_indexes.sql",
-      "00003_rollout_settings.sql",
-      "00004_api_key_parent.sql",
-      "00005_domains.sql",
-      "00006_healthcheck.sql",
-      "00007_ops.sql",
-      "00008_shell.sql",
-    ]);
+    expect(db.migrations()).toEqual(ALL_MIGRATIONS);
     db.close();
     const again = mustOpenDB({ path });
-    expect(again.migrations()).toEqual([
-      "00001_init.sql",
-      "00002_list_indexes.sql",
-      "00003_rollout_settings.sql",
-      "00004_api_key_parent.sql",
-      "00005_domains.sql",
-      "00006_healthcheck.sql",
-      "00007_ops.sql",
-      "00008_shell.sql",
-    ]);
+    expect(again.migrations()).toEqual(ALL_MIGRATIONS);
     expect((await new ProjectService(again).findProjectByID(p.id)).name).toBe("Keep me");
     again.close();
   });
@@ -60,16 +54,7 @@ describe("DB.open", () => {
     const p = await mustCreateProject(old, "From v1");
     old.close();
     const db = mustOpenDB({ path });
-    expect(db.migrations()).toEqual([
-      "00001_init.sql",
-      "00002_list_indexes.sql",
-      "00003_rollout_settings.sql",
-      "00004_api_key_parent.sql",
-      "00005_domains.sql",
-      "00006_healthcheck.sql",
-      "00007_ops.sql",
-      "00008_shell.sql",
-    ]);
+    expect(db.migrations()).toEqual(ALL_MIGRATIONS);
     expect((await new ProjectService(db).findProjectByID(p.id)).name).toBe("From v1");
     db.close();
   });
