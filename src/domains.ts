@@ -74,6 +74,15 @@ export interface IngressRoutes {
   drained(serviceID: string): Promise<void>;
 }
 
+/**
+ * The name the proxy's routes dial for a service (with its port): every serving container of the
+ * service answers to it on its project network. Id-based, so it survives a rename, and unique on
+ * every network the proxy joins.
+ */
+export function proxyAlias(serviceID: string): string {
+  return `svc-${serviceID}`;
+}
+
 /** Seconds old containers keep running after the route moved away from them, before they get SIGTERM. */
 export const DEFAULT_DRAIN_SECONDS = 5;
 

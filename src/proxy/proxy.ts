@@ -62,7 +62,10 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
   readonly #docker: Dockerode;
   readonly #admin: CaddyAdmin;
   readonly #log: deploykit.Logger;
-  /** Serving container addresses per service, from the reconciler (or the adopted config until it reports). */
+  /**
+   * Serving container addresses per service, from the reconciler (or the adopted config's dial
+   * names until it reports): a service listed here serves, and its routes dial its proxy alias.
+   */
   readonly #hosts = new Map<string, string[]>();
   /** When each service's route last moved away from some container. */
   readonly #switchedAt = new Map<string, number>();
@@ -128,8 +131,10 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     if (prev?.some((h) => !next.includes(h))) this.#switchedAt.set(serviceID, Date.now());
     if (next.length === 0) this.#hosts.delete(serviceID);
     else this.#hosts.set(serviceID, next);
-    // Only a service with a domain changes the proxy's config; the reload is awaited, the certificate checks are not.
-    if (this.#servicesWithDomains.has(serviceID)) await this.sync(false);
+    // Routes dial the service's alias, so the config changes only when the service starts or stops
+    // serving; the reload is awaited, the certificate checks are not.
+    const servingChanged = (prev !== undefined) !== (next.length > 0);
+    if (servingChanged && this.#servicesWithDomains.has(serviceID)) await this.sync(false);
   }
 
   async drained(serviceID: string): Promise<void> {
@@ -318,7 +323,9 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
       routes: routes.map((r) => ({
         hostname: r.domain.hostname,
         tls: r.domain.tls,
-        upstreams: (this.#hosts.get(r.domain.service_id) ?? []).map((h) => `${h}:${r.domain.target_port}`),
+        // The serving containers answer to the service's proxy alias, moved at promotion: a
+        // switch-over changes no config, so no load closes client connections.
+        upstreams: this.#hosts.has(r.domain.service_id) ? [`${deploykit.proxyAlias(r.domain.service_id)}:${r.domain.target_port}`] : [],
       })),
       acmeEmail: settings.acme_email,
       acmeDirectory: settings.acme_directory,

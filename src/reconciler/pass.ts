@@ -4,6 +4,7 @@ import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS
 import {
   ALIAS_DRAIN_MS,
   aliasesWithout,
+  serviceAliases,
   BAD_OBSERVATIONS_TO_FAIL,
   FAILURE_LOG_LINES,
   Ledger,
@@ -439,7 +440,7 @@ class ServicePass {
       // The service name is attached at promotion (attachAliases), not here: see ContainerSpec.aliases.
       // Stop-first is the exception: the old container is already gone, so the name has nowhere
       // else to point, and withholding it would only lengthen the outage by the readiness wait.
-      aliases: this.stopFirst() ? [service.name] : [],
+      aliases: this.stopFirst() ? serviceAliases(service, this.ctx.ingress !== undefined) : [],
       env: { ...dep.env_vars },
       // With the forwarder, TCP host ports are published by the daemon, not bound by the container.
       ports: (dep.ports ?? []).map((p) =>
@@ -734,6 +735,7 @@ class ServicePass {
         byKey: this.byKey,
         runtime: ctx.runtime,
         network: deploykit.projectNetworkName(this.project?.slug ?? ""),
+        proxy: ctx.ingress !== undefined,
         snapshot: ctx.snapshot,
         ledger: ctx.ledger,
         now: ctx.now(),
@@ -926,15 +928,16 @@ class ServicePass {
     const svc = this.service;
     if (!svc || !this.project) return false;
     const network = deploykit.projectNetworkName(this.project.slug);
+    const names = serviceAliases(svc, ctx.ingress !== undefined);
     for (const c of containers) {
       try {
         const insp = await ctx.snapshot.inspect(c.docker_id);
         const have = insp.aliases?.[network] ?? [];
-        if (have.includes(svc.name)) continue;
+        if (names.every((n) => have.includes(n))) continue;
         // Names it already answers to stay (after a rename, clients not yet redeployed still use the
         // old one); Docker adds the short container id by itself.
-        const keep = have.filter((a) => a !== c.docker_id.slice(0, 12));
-        await ctx.runtime.setNetworkAliases(c.docker_id, network, [...keep, svc.name]);
+        const keep = aliasesWithout(have, names, c.docker_id);
+        await ctx.runtime.setNetworkAliases(c.docker_id, network, [...keep, ...names]);
         ctx.faultPoint?.("reconcile:after-alias");
         // The address may change with the new endpoint: later stages (routes) read it afresh.
         ctx.snapshot.forgetInspection(c.docker_id);
@@ -960,12 +963,13 @@ class ServicePass {
     const svc = this.service;
     if (!svc || !this.project) return;
     const network = deploykit.projectNetworkName(this.project.slug);
+    const names = serviceAliases(svc, ctx.ingress !== undefined);
     for (const c of this.byKey.values()) {
       if (c.deployment_id === promotedID || c.state !== "running") continue;
       try {
         const have = (await ctx.snapshot.inspect(c.docker_id)).aliases?.[network] ?? [];
-        if (!have.includes(svc.name)) continue;
-        const keep = aliasesWithout(have, svc.name, c.docker_id);
+        if (!names.some((n) => have.includes(n))) continue;
+        const keep = aliasesWithout(have, names, c.docker_id);
         await ctx.runtime.setNetworkAliases(c.docker_id, network, keep);
         ctx.ledger.withdrawn.set(c.docker_id, ctx.now());
         ctx.snapshot.forgetInspection(c.docker_id);

@@ -1,4 +1,4 @@
-import type * as deploykit from "../index.ts";
+import * as deploykit from "../index.ts";
 import type { HealthState } from "./healthcheck.ts";
 
 /**
@@ -8,11 +8,20 @@ import type { HealthState } from "./healthcheck.ts";
 export const ALIAS_DRAIN_MS = 2_000;
 
 /**
- * The names a container keeps on a network when it stops answering to `name`: the others it has
- * (Docker adds the short container id by itself, so that one is left to Docker).
+ * The names a container keeps on a network when it stops answering to the service's `names`: the
+ * others it has (Docker adds the short container id by itself, so that one is left to Docker).
  */
-export function aliasesWithout(have: readonly string[], name: string, dockerID: string): string[] {
-  return have.filter((a) => a !== name && a !== dockerID.slice(0, 12));
+export function aliasesWithout(have: readonly string[], names: readonly string[], dockerID: string): string[] {
+  return have.filter((a) => !names.includes(a) && a !== dockerID.slice(0, 12));
+}
+
+/**
+ * The names a serving container of `service` answers to on its project network: the service name
+ * for clients in the project and, with the proxy, the id-based name its routes dial (so a
+ * switch-over moves a name instead of loading a new proxy config).
+ */
+export function serviceAliases(service: { id: string; name: string }, proxy: boolean): string[] {
+  return proxy ? [service.name, deploykit.proxyAlias(service.id)] : [service.name];
 }
 
 /** Consecutive bad observations of a replica that fail a starting deployment. */

@@ -1,5 +1,5 @@
 import * as deploykit from "../index.ts";
-import { ALIAS_DRAIN_MS, aliasesWithout, Ledger } from "./readiness.ts";
+import { ALIAS_DRAIN_MS, aliasesWithout, Ledger, serviceAliases } from "./readiness.ts";
 
 /** What the Restart step needs of a service pass. */
 export interface RestartPass {
@@ -10,6 +10,8 @@ export interface RestartPass {
   runtime: Pick<deploykit.ContainerRuntime, "restartContainer" | "setNetworkAliases">;
   /** The project network and the service name on it. */
   network: string;
+  /** Whether the proxy runs: its id-based name is withdrawn with the service name (serviceAliases). */
+  proxy: boolean;
   snapshot: {
     inspect(dockerID: string): Promise<deploykit.ContainerInspection>;
     forgetInspection(dockerID: string): void;
@@ -62,8 +64,9 @@ export async function restartStale(p: RestartPass): Promise<boolean> {
   const unnamedAt = p.ledger.restarting.get(next.docker_id);
   if (unnamedAt === undefined) {
     const have = (await p.snapshot.inspect(next.docker_id)).aliases?.[p.network] ?? [];
-    if (have.includes(p.service.name)) {
-      const keep = aliasesWithout(have, p.service.name, next.docker_id);
+    const names = serviceAliases(p.service, p.proxy);
+    if (names.some((n) => have.includes(n))) {
+      const keep = aliasesWithout(have, names, next.docker_id);
       await p.runtime.setNetworkAliases(next.docker_id, p.network, keep);
       p.snapshot.forgetInspection(next.docker_id);
     }

@@ -106,11 +106,15 @@ describe("proxy", () => {
     expect(info.HostConfig.Binds?.some((b) => b.includes("docker.sock"))).toBe(false);
     expect(info.Config.Labels?.["deploykit.instance"]).toBe(instanceID);
 
-    // A redeploy switches the route to the new container.
+    // A redeploy switches to the new container by moving the service's proxy alias: the proxy's
+    // config is not loaded again (a load closes every idle client connection).
+    const autosave = join(d.dataDir, "proxy", "config", "caddy", "autosave.json");
+    const loadedAt = statSync(autosave).mtimeMs;
     const [env] = await c.findEnvVars(p.id, { scope: "service", serviceID: svc.id });
     await c.updateEnvVar(p.id, { scope: "service", serviceID: svc.id }, (env as deploykit.EnvVar).id, "two");
     await c.deploy(p.id);
     await waitFor(async () => (await viaProxy(root))?.body === "two", { timeoutMs: 90_000, what: "the new greeting through the proxy" });
+    expect(statSync(autosave).mtimeMs).toBe(loadedAt);
 
     // The data plane survives the control plane.
     const id = await proxyContainerID();
@@ -118,7 +122,6 @@ describe("proxy", () => {
     expect(await viaProxy(root)).toEqual({ status: 200, body: "two" });
 
     // Restarted, the daemon adopts the running proxy: same container, no config reload (Caddy rewrites autosave.json on each load).
-    const autosave = join(d.dataDir, "proxy", "config", "caddy", "autosave.json");
     const before = statSync(autosave).mtimeMs;
     await d.restart();
     c.token = (await d.login()).access_token;
