@@ -78,6 +78,52 @@ export interface SystemStatus {
   host: HostStatus;
   docker: DockerStatus;
   deploykit: DeployKitCounts;
+  /** Scheduled state backups (issue 20), when the daemon runs them. */
+  backups?: ScheduledBackupStatus;
+}
+
+/** One scheduled backup attempt. */
+export interface ScheduledBackupResult {
+  at: string;
+  ok: boolean;
+  path?: string;
+  bytes?: number;
+  rows?: { table: string; count: number }[];
+  error?: string;
+  duration_ms: number;
+}
+
+export interface ScheduledBackupStatus {
+  enabled: boolean;
+  directory: string;
+  interval_hours: number;
+  retention: number;
+  /** Scheduled backups now in the directory. */
+  kept: number;
+  /** The last attempt since the daemon started. */
+  last?: ScheduledBackupResult;
+  last_success_at?: string;
+  next_at?: string;
+  /** What the admin must look at: the last attempt failed, or no success for two intervals. */
+  warning?: string;
+}
+
+/** Scheduled backups as the HTTP layer sees them (src/sqlite ScheduledBackups). */
+export interface ScheduledBackupRunner {
+  status(): Promise<ScheduledBackupStatus>;
+  /** Takes one now (admin "Back up now"); never throws, the result says what happened. */
+  runNow(): Promise<ScheduledBackupResult>;
+}
+
+/** The warning admin System shows for scheduled backups, if any. */
+export function scheduledBackupWarning(st: Omit<ScheduledBackupStatus, "warning">, now: Date): string | undefined {
+  if (!st.enabled) return undefined;
+  if (st.last && !st.last.ok) return `The last scheduled backup failed: ${st.last.error ?? "unknown error"}`;
+  if (st.last_success_at) {
+    const age = now.getTime() - Date.parse(st.last_success_at);
+    if (age > 2 * st.interval_hours * 3_600_000) return `No scheduled backup has succeeded since ${st.last_success_at}.`;
+  }
+  return undefined;
 }
 
 /** A DockerStatus with every count zero: the starting point, and what an unreachable daemon reports. */
@@ -141,7 +187,17 @@ export interface Settings {
   acme_directory: string;
   /** Names (besides `.localhost` and IP addresses) whose certificates come from the proxy's internal CA. */
   internal_hostnames: string[];
+  /** Issue 20: scheduled state backups (a verified copy of the database, taken online). */
+  backup_enabled: boolean;
+  backup_interval_hours: number;
+  /** How many scheduled backups are kept (the newest). */
+  backup_retention: number;
+  /** Where they go: absolute, or relative to the data directory; empty = `<data-dir>/backups`. */
+  backup_dir: string;
 }
+
+export const MAX_BACKUP_INTERVAL_HOURS = 24 * 31;
+export const MAX_BACKUP_RETENTION = 1000;
 
 export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
 export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -160,6 +216,10 @@ export const DEFAULT_SETTINGS: Settings = {
   acme_email: "",
   acme_directory: LETS_ENCRYPT_PRODUCTION,
   internal_hostnames: [],
+  backup_enabled: true,
+  backup_interval_hours: 24,
+  backup_retention: 7,
+  backup_dir: "",
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -207,6 +267,10 @@ export interface SettingsUpdate {
   acme_directory?: string;
   /** Replaces the whole list. */
   internal_hostnames?: string[];
+  backup_enabled?: boolean;
+  backup_interval_hours?: number;
+  backup_retention?: number;
+  backup_dir?: string;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type Project,
   type Resources,
   type RestartPolicy,
+  type ScheduledBackupResult,
   type Service,
   type ServiceDomainListed,
   type ServiceRun,
@@ -282,6 +283,8 @@ export class Client {
   // System and settings
   about = () => this.request<SystemAbout>("GET", "/api/system/about");
   status = () => this.request<SystemStatus & { reconciler?: unknown }>("GET", "/api/system/status");
+  /** Admin: a state backup now, into the scheduled backups' directory. */
+  backupNow = () => this.request<ScheduledBackupResult>("POST", "/api/system/backups");
   getSettings = () => this.request<Settings>("GET", "/api/settings");
   updateSettings = (upd: SettingsUpdate) => this.request<Settings>("PATCH", "/api/settings", upd);
 

@@ -40,6 +40,8 @@ export interface ServerOptions {
   /** Cron runs (issue 16): the store the Runs tab reads and the scheduler's "Run now". */
   runs?: deploykit.ServiceRunService;
   cron?: deploykit.CronRunner;
+  /** Scheduled state backups (issue 20): shown in /api/system/status; absent for an in-memory database. */
+  backups?: deploykit.ScheduledBackupRunner;
   logger?: deploykit.Logger;
   /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
   setup: deploykit.SetupGate;

@@ -23,6 +23,10 @@ const SETTINGS = {
     acme_email: { type: "string", description: "Contact address given to the ACME CA" },
     acme_directory: { type: "string", description: "RFC 8555 directory URL (default Let's Encrypt production)" },
     internal_hostnames: { type: "array", items: { type: "string" }, description: "Hostnames signed by the proxy's internal CA" },
+    backup_enabled: { type: "boolean", description: "Scheduled state backups on (default) or off" },
+    backup_interval_hours: { type: "integer", description: "Hours between scheduled backups (default 24)" },
+    backup_retention: { type: "integer", description: "Scheduled backups kept (default 7)" },
+    backup_dir: { type: "string", description: "Where they go: absolute or relative to the data directory; empty = <data-dir>/backups" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -56,6 +60,10 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
           acme_email: str(1000),
           acme_directory: str(2000),
           internal_hostnames: { type: "array", maxItems: 1000, items: str(1000) },
+          backup_enabled: { type: "boolean" },
+          backup_interval_hours: { type: "integer" },
+          backup_retention: { type: "integer" },
+          backup_dir: str(4096),
         }),
         response: { 200: SETTINGS, ...ERRORS },
       },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import * as deploykit from "../index.ts";
 import type { Deps } from "./context.ts";
 import { DockerGate } from "./docker-gate.ts";
 import { ERRORS } from "./schemas.ts";
@@ -29,6 +30,7 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
     },
     async (req) => {
       const status = await gate.run(() => d.system.status());
+      if (d.backups) status.backups = await d.backups.status();
       if (!d.reconciler.status) return status;
       try {
         return { ...status, reconciler: d.reconciler.status() };
@@ -36,6 +38,24 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
         req.log.warn({ err }, "reconciler status unavailable");
         return status;
       }
+    },
+  );
+
+  app.post(
+    "/api/system/backups",
+    {
+      onRequest: d.adminOnly,
+      schema: {
+        tags,
+        summary: "Take a scheduled-style state backup now (admin)",
+        description:
+          "Writes a verified copy of the database (integrity_check, mode 0600) into the backup directory of the admin settings and applies the retention. 200 with the result, `ok: false` and `error` when it failed; 503 for an in-memory database.",
+        response: { 200: { type: "object", additionalProperties: true }, ...ERRORS },
+      },
+    },
+    async () => {
+      if (!d.backups) throw deploykit.errorf(deploykit.EUNAVAILABLE, "This instance has no database file to back up.");
+      return d.backups.runNow();
     },
   );
 }

@@ -17,6 +17,10 @@ const KEY_BASE_DOMAIN = "base_domain";
 const KEY_ACME_EMAIL = "acme_email";
 const KEY_ACME_DIRECTORY = "acme_directory";
 const KEY_INTERNAL_HOSTNAMES = "internal_hostnames";
+const KEY_BACKUP_ENABLED = "backup_enabled";
+const KEY_BACKUP_INTERVAL = "backup_interval_hours";
+const KEY_BACKUP_RETENTION = "backup_retention";
+const KEY_BACKUP_DIR = "backup_dir";
 export const INSTANCE_NAME_MAX = 100;
 
 export class SettingsService implements deploykit.SettingsService {
@@ -68,6 +72,7 @@ export class SettingsService implements deploykit.SettingsService {
     if (upd.shell_members_allowed !== undefined && typeof upd.shell_members_allowed !== "boolean")
       v.add("shell_members_allowed", "Must be true or false.");
     deploykit.validateProxySettings(upd, v);
+    validateBackupSettings(upd, v);
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -89,6 +94,10 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.acme_directory !== undefined) setValue(tx, KEY_ACME_DIRECTORY, upd.acme_directory.trim());
       if (upd.internal_hostnames !== undefined)
         setValue(tx, KEY_INTERNAL_HOSTNAMES, JSON.stringify([...new Set(upd.internal_hostnames.map(deploykit.normalizeHostname))].sort()));
+      if (upd.backup_enabled !== undefined) setValue(tx, KEY_BACKUP_ENABLED, upd.backup_enabled ? "1" : "0");
+      if (upd.backup_interval_hours !== undefined) setValue(tx, KEY_BACKUP_INTERVAL, String(upd.backup_interval_hours));
+      if (upd.backup_retention !== undefined) setValue(tx, KEY_BACKUP_RETENTION, String(upd.backup_retention));
+      if (upd.backup_dir !== undefined) setValue(tx, KEY_BACKUP_DIR, upd.backup_dir.trim());
       return getSettings(tx);
     });
   }
@@ -147,7 +156,25 @@ export function getSettings(tx: Tx): deploykit.Settings {
     acme_email: getValue(tx, KEY_ACME_EMAIL) ?? d.acme_email,
     acme_directory: getValue(tx, KEY_ACME_DIRECTORY) || d.acme_directory,
     internal_hostnames: stringList(tx, KEY_INTERNAL_HOSTNAMES),
+    backup_enabled: (getValue(tx, KEY_BACKUP_ENABLED) ?? (d.backup_enabled ? "1" : "0")) === "1",
+    backup_interval_hours: num(KEY_BACKUP_INTERVAL, d.backup_interval_hours),
+    backup_retention: num(KEY_BACKUP_RETENTION, d.backup_retention),
+    backup_dir: getValue(tx, KEY_BACKUP_DIR) ?? d.backup_dir,
   };
+}
+
+function validateBackupSettings(upd: deploykit.SettingsUpdate, v: deploykit.FieldErrorCollector): void {
+  if (upd.backup_enabled !== undefined && typeof upd.backup_enabled !== "boolean") v.add("backup_enabled", "Must be true or false.");
+  const whole = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  if (upd.backup_interval_hours !== undefined && !whole(upd.backup_interval_hours, deploykit.MAX_BACKUP_INTERVAL_HOURS))
+    v.add("backup_interval_hours", `Backup interval must be a whole number of hours from 1 to ${deploykit.MAX_BACKUP_INTERVAL_HOURS}.`);
+  if (upd.backup_retention !== undefined && !whole(upd.backup_retention, deploykit.MAX_BACKUP_RETENTION))
+    v.add("backup_retention", `Backups kept must be a whole number from 1 to ${deploykit.MAX_BACKUP_RETENTION}.`);
+  if (upd.backup_dir !== undefined) {
+    if (typeof upd.backup_dir !== "string") v.add("backup_dir", "Must be a path.");
+    else if (upd.backup_dir.length > 4096 || deploykit.hasControlChars(upd.backup_dir))
+      v.add("backup_dir", "Backup directory must be a path without control characters.");
+  }
 }
 
 function registryAllowlist(tx: Tx): string[] {

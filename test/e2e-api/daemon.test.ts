@@ -87,6 +87,31 @@ describe("deploykitd process", () => {
     }
   }, 60_000);
 
+  it("takes scheduled backups while serving and shows the last result in admin System", async () => {
+    const d = await Daemon.start({ dockerSocket: "/nonexistent/docker.sock" });
+    try {
+      const c = new Client(d.url, { token: d.token });
+      await c.createProject("Kept");
+      const before = await c.status();
+      expect(before.backups).toMatchObject({ enabled: true, interval_hours: 24, retention: 7, directory: join(d.dataDir, "backups") });
+      const r = await c.backupNow();
+      expect(r.ok).toBe(true);
+      expect(r.path?.startsWith(join(d.dataDir, "backups", "deploykit-"))).toBe(true);
+      const db = new Database(r.path as string, { readonly: true });
+      expect((db.prepare("SELECT count(*) AS n FROM projects").get() as { n: number }).n).toBe(1);
+      db.close();
+      const after = await c.status();
+      expect(after.backups).toMatchObject({ kept: 1, last: { ok: true, path: r.path } });
+      expect(after.backups?.warning).toBeUndefined();
+      // A directory the daemon cannot write is a warning in the status, not only a log line.
+      await c.updateSettings({ backup_dir: "/proc/deploykit-cannot-write-here" });
+      expect((await c.backupNow()).ok).toBe(false);
+      expect((await c.status()).backups?.warning).toMatch(/^The last scheduled backup failed/);
+    } finally {
+      await d.destroy();
+    }
+  }, 60_000);
+
   it("prints the version and the help, and refuses bad flags with status 2", () => {
     expect(run(["-version"]).stdout).toMatch(/^deploykitd \d+\.\d+\.\d+\n$/);
     expect(run(["-help"]).stdout).toContain("-reconcile-interval");

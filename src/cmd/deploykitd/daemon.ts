@@ -211,6 +211,11 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     logger,
   });
 
+  // Issue 20: scheduled state backups, online (a worker thread's own connection), shown in admin System.
+  const backups =
+    cfg.db === ":memory:"
+      ? null
+      : new sqlite.ScheduledBackups({ dbPath: cfg.db, dataDir: cfg.dataDir, settings, logger: logger.child({ component: "backup" }) });
   const server = new Server({
     projects,
     users,
@@ -232,6 +237,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     reconciler,
     runs,
     cron,
+    ...(backups ? { backups } : {}),
     logger: logger.child({ component: "http" }),
     setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
@@ -263,6 +269,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   proxy?.start();
   reconciler.start();
   await cron.start();
+  backups?.start();
 
   const purge = async () => {
     try {
@@ -284,6 +291,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       closing ??= (async () => {
         clearInterval(purgeTimer);
         cron.stop();
+        await backups?.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();

@@ -1,5 +1,5 @@
-import { queryOptions, useQuery } from "@tanstack/react-query";
-import type { SystemAbout, SystemStatus } from "../../../../../src/system.ts";
+import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ScheduledBackupResult, Settings, SettingsUpdate, SystemAbout, SystemStatus } from "../../../../../src/system.ts";
 import { api } from "../../../lib/api-client.ts";
 
 export function getAbout(): Promise<SystemAbout> {
@@ -40,4 +40,27 @@ export function statusQueryOptions() {
 
 export function useStatus() {
   return useQuery(statusQueryOptions());
+}
+
+export function runBackup(): Promise<ScheduledBackupResult> {
+  return api<ScheduledBackupResult>("/api/system/backups", { method: "POST" });
+}
+
+/** "Back up now": the status (last result, kept count) is read again afterwards. */
+export function useRunBackup() {
+  const qc = useQueryClient();
+  return useMutation({ mutationFn: runBackup, onSettled: () => qc.invalidateQueries({ queryKey: ["system", "status"] }) });
+}
+
+/** The backup schedule lives in the instance settings; saving it refreshes both views. */
+export function useSaveBackupSchedule() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (upd: Pick<SettingsUpdate, "backup_enabled" | "backup_interval_hours" | "backup_retention" | "backup_dir">) =>
+      api<Settings>("/api/settings", { method: "PATCH", body: upd }),
+    onSuccess: (s) => {
+      qc.setQueryData(["settings"], s);
+      void qc.invalidateQueries({ queryKey: ["system", "status"] });
+    },
+  });
 }

@@ -8,6 +8,7 @@ import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatBytes, formatDuration, relativeTime } from "../../../lib/format.ts";
 import { useStatus } from "../api/system.ts";
+import { BackupsCard } from "./backups-card.tsx";
 
 function Gauge({ icon, label, pct, detail }: { icon: ReactNode; label: string; pct: number; detail: ReactNode }) {
   return (
@@ -48,7 +49,7 @@ export function SystemSettings() {
       </div>
     );
   if (status.isError) return <p className="text-sm text-destructive">{errorText(status.error)}</p>;
-  const { host, docker, deploykit, reconciler } = status.data;
+  const { host, docker, deploykit, reconciler, backups } = status.data;
   return (
     <div className="grid gap-6 lg:grid-cols-2" data-testid="system-status">
       <Card>
@@ -134,6 +135,7 @@ export function SystemSettings() {
           </div>
         </CardContent>
       </Card>
+      {backups ? <BackupsCard backups={backups} /> : null}
     </div>
   );
 }
