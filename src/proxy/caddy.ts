@@ -13,7 +13,13 @@ export interface RouteInput {
   tls: deploykit.TlsIssuer;
   /** `host:port` dial addresses; empty = the service serves nowhere now (503). */
   upstreams: string[];
+  /** The service's health check path: Caddy's active health checks probe it too (2xx/3xx healthy). */
+  healthPath?: string;
 }
+
+/** How often Caddy probes a service's health check path, and how long one probe may take. */
+export const HEALTH_INTERVAL = "10s";
+export const HEALTH_TIMEOUT = "5s";
 
 export interface ConfigInput {
   routes: RouteInput[];
@@ -57,6 +63,9 @@ export function buildConfig(input: ConfigInput): Record<string, unknown> {
               try_duration: LB_TRY_DURATION,
               try_interval: LB_TRY_INTERVAL,
             },
+            ...(r.healthPath
+              ? { health_checks: { active: { uri: r.healthPath, interval: HEALTH_INTERVAL, timeout: HEALTH_TIMEOUT } } }
+              : {}),
           }
         : {
             handler: "static_response",

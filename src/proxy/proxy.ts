@@ -133,7 +133,7 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     else this.#hosts.set(serviceID, next);
     // Routes dial the service's alias, so the config changes only when the service starts or stops
     // serving; the reload is awaited, the certificate checks are not.
-    const servingChanged = (prev !== undefined) !== (next.length > 0);
+    const servingChanged = (prev !== undefined) !== next.length > 0;
     if (servingChanged && this.#servicesWithDomains.has(serviceID)) await this.sync(false);
   }
 
@@ -326,6 +326,7 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
         // The serving containers answer to the service's proxy alias, moved at promotion: a
         // switch-over changes no config, so no load closes client connections.
         upstreams: this.#hosts.has(r.domain.service_id) ? [`${deploykit.proxyAlias(r.domain.service_id)}:${r.domain.target_port}`] : [],
+        ...(r.healthcheck_path ? { healthPath: r.healthcheck_path } : {}),
       })),
       acmeEmail: settings.acme_email,
       acmeDirectory: settings.acme_directory,
