@@ -18,6 +18,12 @@ start=$(date +%s)
 (
   npx vitest run --project docker-long || exit 1
   if [ -f test/e2e/run.ts ]; then node test/e2e/run.ts || exit 2; fi
+  # Feature suites that start their own daemon and browser (builds, CLI login, ...).
+  for f in test/e2e/*.e2e.ts; do
+    [ -f "$f" ] || continue
+    echo "test: e2e $f"
+    node "$f" || exit 3
+  done
 ) >test-results/lane-a.log 2>&1 &
 lane_a=$!
 
