@@ -210,6 +210,11 @@ export interface Deployment {
   baseline_restart_count: number;
   started_at?: string;
   healthy_at?: string;
+  /**
+   * Deployments of the services this one references, made by the same Deploy: it starts once none of
+   * them is still pending or starting (deploy order follows references).
+   */
+  wait_for?: string[];
   created_at: string;
 }
 

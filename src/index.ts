@@ -15,6 +15,8 @@ export * from "./preset.ts";
 export * from "./project.ts";
 export * from "./provisioner.ts";
 export * from "./reconcile.ts";
+export * from "./references.ts";
+export * from "./references-state.ts";
 export * from "./registry.ts";
 export * from "./service.ts";
 export * from "./shell.ts";
