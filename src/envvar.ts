@@ -1,6 +1,6 @@
 import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
 import { FieldErrorCollector } from "./errors.ts";
-import { type ReferenceProblem, renameServiceInValue } from "./references.ts";
+import { type ReferenceProblem, type ReferenceUse, renameServiceInValue } from "./references.ts";
 
 export const SCOPE_PROJECT = "project";
 export const SCOPE_GROUP = "group";
@@ -87,6 +87,24 @@ export function rewriteReferences(value: string, oldName: string, newName: strin
   return renameServiceInValue(value, oldName, newName);
 }
 
+/** What autocomplete and "referenced by" need: every variable that can be named, with its resolved value. */
+export interface ReferenceCatalog {
+  services: { name: string; variables: CatalogVariable[] }[];
+  shared: CatalogVariable[];
+  /** Every direct reference in the project's variables. */
+  uses: ReferenceUse[];
+}
+
+export interface CatalogVariable {
+  key: string;
+  /** The resolved value; absent when `masked`. */
+  value?: string;
+  /** True when the value may not be shown (sealed variables). */
+  masked?: boolean;
+  /** HOST, PORT and DOMAIN of a service. */
+  builtin?: boolean;
+}
+
 /**
  * EnvVarService stores variables. User edits are staged; these methods are what Apply calls.
  */
@@ -107,4 +125,10 @@ export interface EnvVarService {
    * Throws ENOTFOUND "Service not found.".
    */
   resolveForService(serviceID: string): Promise<ResolvedEnv>;
+  /** Applied variables of the project for autocomplete, resolved. Throws ENOTFOUND "Project not found.". */
+  findReferenceCatalog(projectID: string): Promise<ReferenceCatalog>;
+  /** The RAW editor's last text for the scope ("" when none): its comments and order. */
+  findRawLayout(scope: EnvScope, scopeID: string): Promise<string>;
+  /** Remembers the RAW editor's text for the scope. */
+  saveRawLayout(scope: EnvScope, scopeID: string, text: string): Promise<void>;
 }

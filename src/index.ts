@@ -5,6 +5,7 @@ export * from "./canvas.ts";
 export * from "./container.ts";
 export * from "./deployment.ts";
 export * from "./domains.ts";
+export * from "./dotenv.ts";
 export * from "./envvar.ts";
 export * from "./errors.ts";
 export * from "./logs.ts";

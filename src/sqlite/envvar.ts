@@ -1,6 +1,7 @@
 import * as deploykit from "../index.ts";
 import { type DB, isUniqueError, newID, type Param, type Tx } from "./db.ts";
-import { resolveServiceEnv } from "./references.ts";
+import { findProjectByID } from "./project.ts";
+import { referenceCatalog, resolveServiceEnv } from "./references.ts";
 import { findServiceByID } from "./service.ts";
 
 export class EnvVarService implements deploykit.EnvVarService {
@@ -42,6 +43,31 @@ export class EnvVarService implements deploykit.EnvVarService {
 
   async resolveForService(serviceID: string): Promise<deploykit.ResolvedEnv> {
     return this.#db.read((tx) => resolveServiceEnv(tx, findServiceByID(tx, serviceID)));
+  }
+
+  async findReferenceCatalog(projectID: string): Promise<deploykit.ReferenceCatalog> {
+    return this.#db.read((tx) => {
+      findProjectByID(tx, projectID);
+      return referenceCatalog(tx, projectID);
+    });
+  }
+
+  async findRawLayout(scope: deploykit.EnvScope, scopeID: string): Promise<string> {
+    return this.#db.read(
+      (tx) => tx.get<{ text: string }>("SELECT text FROM env_raw WHERE scope = ? AND scope_id = ?", scope, scopeID)?.text ?? "",
+    );
+  }
+
+  async saveRawLayout(scope: deploykit.EnvScope, scopeID: string, text: string): Promise<void> {
+    this.#db.write((tx) => {
+      tx.run(
+        "INSERT INTO env_raw (scope, scope_id, text, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, scope_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+        scope,
+        scopeID,
+        text,
+        tx.now,
+      );
+    });
   }
 }
 

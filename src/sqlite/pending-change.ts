@@ -96,16 +96,32 @@ export class PendingChangeService implements deploykit.PendingChangeService {
     userID: string | null,
     change: deploykit.PendingChangeAppend,
   ): Promise<deploykit.PendingChange> {
-    validateShape(change);
+    return (await this.appendPendingChanges(projectID, userID, [change]))[0] as deploykit.PendingChange;
+  }
+
+  async appendPendingChanges(
+    projectID: string,
+    userID: string | null,
+    changes: deploykit.PendingChangeAppend[],
+  ): Promise<deploykit.PendingChange[]> {
+    for (const change of changes) validateShape(change);
     return this.#db.write((tx) => {
       findProjectByID(tx, projectID);
       const log = loadLog(tx, projectID);
-      const prepared = prepareEntry(tx, projectID, log, change);
-      if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
-        assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
-      assertHostPortsAllowed(tx, prepared, this.#reserved);
-      assertStagedReferences(tx, projectID, log, prepared);
-      return insertEntry(tx, projectID, userID, prepared);
+      const out: deploykit.PendingChange[] = [];
+      for (const change of changes) {
+        const prepared = prepareEntry(tx, projectID, [...log, ...out], change);
+        const batch = change.payload?.raw_batch;
+        if (typeof batch === "string" && prepared.target_type === deploykit.TARGET_ENV_VAR)
+          prepared.payload = { ...prepared.payload, raw_batch: batch };
+        if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
+          assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
+        assertHostPortsAllowed(tx, prepared, this.#reserved);
+        out.push(insertEntry(tx, projectID, userID, prepared));
+      }
+      // The batch is checked as a whole: an entry may reference a variable a later one creates.
+      assertStagedReferences(tx, projectID, log, out);
+      return out;
     });
   }
 

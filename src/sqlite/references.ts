@@ -67,17 +67,17 @@ function refused(problems: deploykit.ReferenceProblem[]): deploykit.DeployKitErr
 }
 
 /**
- * Refuses an entry whose staging would break a reference (missing service, variable, port, domain,
+ * Refuses entries whose staging would break a reference (missing service, variable, port, domain,
  * or a cycle) that the log alone does not break. Throws EINVALID naming the reference.
  */
 export function assertStagedReferences(
   tx: Tx,
   projectID: string,
   log: readonly deploykit.PendingChange[],
-  entry: deploykit.PendingChangeAppend,
+  entries: readonly deploykit.PendingChange[],
 ): void {
   const before = stagedVariableState(tx, projectID, log);
-  const after = deploykit.stageLog(before, [{ ...entry, payload: entry.payload ?? {} } as deploykit.PendingChange]);
+  const after = deploykit.stageLog(before, entries);
   const problems = deploykit.newReferenceProblems(deploykit.toReferenceProject(before), deploykit.toReferenceProject(after));
   if (problems.length > 0) throw refused(problems);
 }
@@ -105,4 +105,27 @@ export function renameVariable(tx: Tx, projectID: string, ev: deploykit.EnvVar, 
   const out = st.vars.filter((x) => changed.has(x.id));
   for (const x of out) tx.run("UPDATE env_vars SET value = ?, updated_at = ? WHERE id = ?", x.value, tx.now, x.id);
   return out;
+}
+
+/** Applied variables with their resolved values, built-ins included, and who references what. */
+export function referenceCatalog(tx: Tx, projectID: string): deploykit.ReferenceCatalog {
+  const project = deploykit.toReferenceProject(loadVariableState(tx, projectID));
+  const services = project.services.map((s) => {
+    const env = new deploykit.ReferenceResolver(project).resolveService(s.name).env;
+    const variables: deploykit.CatalogVariable[] = [{ key: deploykit.BUILTIN_HOST, value: s.name, builtin: true }];
+    if (s.port !== undefined) variables.push({ key: deploykit.BUILTIN_PORT, value: String(s.port), builtin: true });
+    if (s.domain) variables.push({ key: deploykit.BUILTIN_DOMAIN, value: s.domain, builtin: true });
+    for (const key of Object.keys(env).sort()) variables.push({ key, value: env[key] as string });
+    return { name: s.name, variables };
+  });
+  // Shared values resolve the same for every service, except DEPLOYKIT_SERVICE_ID (empty here).
+  const sharedResolver = new deploykit.ReferenceResolver({
+    ...project,
+    services: [...project.services, { id: "", name: "", env: project.shared }],
+  });
+  const sharedEnv = sharedResolver.resolveService("").env;
+  const shared = Object.keys(project.shared)
+    .sort()
+    .map((key) => ({ key, value: sharedEnv[key] as string }));
+  return { services, shared, uses: deploykit.referenceUses(project) };
 }
