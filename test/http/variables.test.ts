@@ -56,7 +56,10 @@ async function mustDeployPair(c: Client) {
   });
   const webc = await c.createService(p.id, { name: "web", image: "deploykit-test/busybox:1" });
   const r = await c.deploy(p.id);
-  const ids = { db: r.temp_id_to_service_id[dbc.target_temp_id as string] as string, web: r.temp_id_to_service_id[webc.target_temp_id as string] as string };
+  const ids = {
+    db: r.temp_id_to_service_id[dbc.target_temp_id as string] as string,
+    web: r.temp_id_to_service_id[webc.target_temp_id as string] as string,
+  };
   return { p, ids };
 }
 
