@@ -24,6 +24,15 @@ export type DeploymentStatus =
 export const IN_FLIGHT_STATUSES: readonly DeploymentStatus[] = [DEPLOYMENT_PENDING, DEPLOYMENT_STARTING, DEPLOYMENT_HEALTHY];
 
 /** The log tail kept on a failed deployment. */
+/**
+ * A deployment waits while one of its providers' deployments (`wait_for`) is still pending or
+ * starting. A provider that failed, was cancelled or replaced no longer holds it back: the
+ * provider's serving deployment (if any) is what the consumer will reach.
+ */
+export function waitsForProviders(providers: ReadonlyArray<{ status: DeploymentStatus } | null>): boolean {
+  return providers.some((p) => p !== null && (p.status === DEPLOYMENT_PENDING || p.status === DEPLOYMENT_STARTING));
+}
+
 export const LOG_TAIL_MAX_BYTES = 10 * 1024;
 /** Failed image pulls or container creations before a deployment is marked failed. */
 export const MAX_ATTEMPTS = 3;
@@ -210,6 +219,11 @@ export interface Deployment {
   baseline_restart_count: number;
   started_at?: string;
   healthy_at?: string;
+  /**
+   * Deployments of the services this one references, made by the same Deploy: it starts once none of
+   * them is still pending or starting (deploy order follows references).
+   */
+  wait_for?: string[];
   created_at: string;
 }
 

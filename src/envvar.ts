@@ -1,19 +1,22 @@
 import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
 import { FieldErrorCollector } from "./errors.ts";
+import { type ReferenceProblem, type ReferenceUse, renameServiceInValue } from "./references.ts";
 
 export const SCOPE_PROJECT = "project";
 export const SCOPE_GROUP = "group";
 export const SCOPE_SERVICE = "service";
-export type EnvScope = typeof SCOPE_PROJECT | typeof SCOPE_GROUP | typeof SCOPE_SERVICE;
-export const ENV_SCOPES: readonly EnvScope[] = [SCOPE_PROJECT, SCOPE_GROUP, SCOPE_SERVICE];
+/** Project-level variables that no service sees unless it names them: `${{shared.KEY}}`. */
+export const SCOPE_SHARED = "shared";
+export type EnvScope = typeof SCOPE_PROJECT | typeof SCOPE_GROUP | typeof SCOPE_SERVICE | typeof SCOPE_SHARED;
+export const ENV_SCOPES: readonly EnvScope[] = [SCOPE_PROJECT, SCOPE_GROUP, SCOPE_SERVICE, SCOPE_SHARED];
 
 export const ENV_KEY_MAX = 256;
 export const ENV_VALUE_MAX = 64 * 1024;
 
 /**
- * A variable at project, group (canvas group node) or service scope. A service sees
- * project < group < service, later winning; values may reference other services with
- * `${{name.HOST}}` and `${{name.PORT}}`.
+ * A variable at project, group (canvas group node), service or shared scope (scope_id: the project).
+ * A service sees project < group < service, later winning; shared variables only through
+ * `${{shared.KEY}}`. Values may hold references (see references.ts).
  */
 export interface EnvVar {
   id: string;
@@ -38,18 +41,11 @@ export interface EnvVarFilter {
   key?: string;
 }
 
-/** How another service is reached from inside the project network. */
-export interface ServiceEndpoint {
-  /** The DNS alias on the project network: the service name. */
-  host: string;
-  /** First container port, when the service has one. */
-  port?: number;
-}
-
-/** A resolved env map and, per key, the service names it referenced (resolved or not). */
+/** A resolved env map, per key the other services it depends on, and what could not be resolved. */
 export interface ResolvedEnv {
   env: Record<string, string>;
   refs: Record<string, string[]>;
+  problems?: ReferenceProblem[];
 }
 
 export function isEnvScope(s: unknown): s is EnvScope {
@@ -76,40 +72,6 @@ export function validateEnvVarInput(input: { key: unknown; value: unknown }): vo
   v.throwIfAny();
 }
 
-const REF_PATTERN = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.(HOST|PORT)\s*\}\}/g;
-
-/**
- * Replaces `${{name.HOST}}` with the service's network alias and `${{name.PORT}}` with its first
- * container port. Unknown names (and PORT of a service without ports) stay literal. Shell-style
- * `${VAR}` is untouched. Returns the referenced names in order of appearance, without duplicates.
- */
-export function resolveReferences(value: string, services: ReadonlyMap<string, ServiceEndpoint>): { value: string; refs: string[] } {
-  const refs: string[] = [];
-  const out = value.replace(REF_PATTERN, (match, name: string, field: string) => {
-    if (!refs.includes(name)) refs.push(name);
-    const svc = services.get(name);
-    if (!svc) return match;
-    if (field === "HOST") return svc.host;
-    return svc.port === undefined ? match : String(svc.port);
-  });
-  return { value: out, refs };
-}
-
-/** Overlays layers in order (later wins) and resolves references in every merged value. */
-export function resolveEnv(layers: ReadonlyArray<Record<string, string>>, services: ReadonlyMap<string, ServiceEndpoint>): ResolvedEnv {
-  const merged: Record<string, string> = Object.create(null);
-  for (const layer of layers) for (const [k, val] of Object.entries(layer)) merged[k] = val;
-  // Null prototypes: "__proto__" is a legal env key and must stay an ordinary entry.
-  const env: Record<string, string> = Object.create(null);
-  const refs: Record<string, string[]> = Object.create(null);
-  for (const key of Object.keys(merged).sort()) {
-    const r = resolveReferences(merged[key] as string, services);
-    env[key] = r.value;
-    if (r.refs.length > 0) refs[key] = r.refs;
-  }
-  return { env, refs };
-}
-
 /** The referenced names of a resolved env, each with the sorted keys that reference it. */
 export function referencedServices(refs: Record<string, string[]>): Map<string, string[]> {
   const byName = new Map<string, string[]>();
@@ -120,9 +82,27 @@ export function referencedServices(refs: Record<string, string[]>): Map<string, 
   return byName;
 }
 
-/** Rewrites `${{old.HOST}}` / `${{old.PORT}}` (whitespace-tolerant) to the new name. */
+/** Rewrites every `${{old.X}}` (whitespace-tolerant) to the new name. */
 export function rewriteReferences(value: string, oldName: string, newName: string): string {
-  return value.replace(REF_PATTERN, (match, name: string, field: string) => (name === oldName ? `\${{${newName}.${field}}}` : match));
+  return renameServiceInValue(value, oldName, newName);
+}
+
+/** What autocomplete and "referenced by" need: every variable that can be named, with its resolved value. */
+export interface ReferenceCatalog {
+  services: { name: string; variables: CatalogVariable[] }[];
+  shared: CatalogVariable[];
+  /** Every direct reference in the project's variables. */
+  uses: ReferenceUse[];
+}
+
+export interface CatalogVariable {
+  key: string;
+  /** The resolved value; absent when `masked`. */
+  value?: string;
+  /** True when the value may not be shown (sealed variables). */
+  masked?: boolean;
+  /** HOST, PORT and DOMAIN of a service. */
+  builtin?: boolean;
 }
 
 /**
@@ -141,7 +121,14 @@ export interface EnvVarService {
   deleteEnvVar(id: string): Promise<void>;
   /**
    * The env a new deployment of the service gets: project < group (its canvas parent) < service,
-   * references resolved against the project's services. Throws ENOTFOUND "Service not found.".
+   * references resolved against the project (`problems` lists those that cannot be).
+   * Throws ENOTFOUND "Service not found.".
    */
   resolveForService(serviceID: string): Promise<ResolvedEnv>;
+  /** Applied variables of the project for autocomplete, resolved. Throws ENOTFOUND "Project not found.". */
+  findReferenceCatalog(projectID: string): Promise<ReferenceCatalog>;
+  /** The RAW editor's last text for the scope ("" when none): its comments and order. */
+  findRawLayout(scope: EnvScope, scopeID: string): Promise<string>;
+  /** Remembers the RAW editor's text for the scope. */
+  saveRawLayout(scope: EnvScope, scopeID: string, text: string): Promise<void>;
 }

@@ -51,7 +51,9 @@ export const REMOVABLE_OPS: readonly PendingOp[] = [
  * - service.update `{name?, icon_url?, image?, ports?, volumes?, resources?, replicas?, reparented?, previous_parent_id?}`
  * - service.delete `{}`
  * - env_var.create `{scope, key, value}` with target_id = owner id, or parent_temp_id = pending service
- * - env_var.update `{value, old_value, scope, scope_id, key}`
+ * - env_var.update `{value, old_value, scope, scope_id, key, new_key?}`: `new_key` renames the
+ *   variable, and Apply rewrites the references to it
+ * - env_var.create/update/delete staged by the RAW editor carry `raw_batch` (one id per submission)
  * - env_var.delete `{scope, scope_id, key, old_value}`
  * - domain.create `{hostname, target_port, generated}` with target_id = the service id (target_type `service`).
  *   Appended as `{hostname?, target_port?, generate?}` (DomainCreate); staging resolves the name and port.
@@ -144,10 +146,16 @@ export interface PendingChangeService {
   findPendingChangeByID(projectID: string, id: string): Promise<PendingChange>;
   /**
    * Appends after checking the project exists, service names are free (case-insensitive, over applied
-   * and staged names), env keys are free, and a service delete is not staged twice.
+   * and staged names), env keys are free, a service delete is not staged twice, and no reference
+   * breaks (EINVALID naming the reference).
    * Throws ENOTFOUND, EINVALID, ECONFLICT.
    */
   appendPendingChange(projectID: string, userID: string | null, change: PendingChangeAppend): Promise<PendingChange>;
+  /**
+   * Appends several entries as one reviewable change (the RAW editor's diff): all or none, checked
+   * like appendPendingChange, references checked over the whole batch. Throws as appendPendingChange.
+   */
+  appendPendingChanges(projectID: string, userID: string | null, changes: PendingChangeAppend[]): Promise<PendingChange[]>;
   /**
    * Stages a move of a deployed service between groups, coalescing earlier pure reparents of it;
    * a move back to the applied group stages nothing.

@@ -24,6 +24,7 @@ import {
   type Preset,
   type ProfileUpdate,
   type Project,
+  type ReferenceCatalog,
   type Resources,
   type RestartPolicy,
   type ScheduledBackupResult,
@@ -58,7 +59,11 @@ export interface PageQuery {
 }
 
 /** Where an env var lives. */
-export type EnvOwner = { scope: "project" } | { scope: "service"; serviceID: string } | { scope: "group"; groupID: string };
+export type EnvOwner =
+  | { scope: "project" }
+  | { scope: "shared" }
+  | { scope: "service"; serviceID: string }
+  | { scope: "group"; groupID: string };
 
 export interface ServiceCreateInput {
   name: string;
@@ -110,6 +115,7 @@ function envBase(projectID: string, owner: EnvOwner): string {
   const p = `/api/projects/${enc(projectID)}`;
   if (owner.scope === "service") return `${p}/services/${enc(owner.serviceID)}/env-vars`;
   if (owner.scope === "group") return `${p}/groups/${enc(owner.groupID)}/env-vars`;
+  if (owner.scope === "shared") return `${p}/shared/env-vars`;
   return `${p}/env-vars`;
 }
 
@@ -238,6 +244,15 @@ export class Client {
     this.request<PendingChange>("PATCH", `${envBase(projectID, owner)}/${enc(id)}`, { value });
   deleteEnvVar = (projectID: string, owner: EnvOwner, id: string) =>
     this.request<PendingChange>("DELETE", `${envBase(projectID, owner)}/${enc(id)}`);
+  /** Stages a new key (references to it are rewritten) and optionally a new value. */
+  renameEnvVar = (projectID: string, owner: EnvOwner, id: string, key: string) =>
+    this.request<PendingChange>("PATCH", `${envBase(projectID, owner)}/${enc(id)}`, { key });
+  getEnvRaw = async (projectID: string, owner: EnvOwner) =>
+    (await this.request<{ text: string }>("GET", `${envBase(projectID, owner)}/raw`)).text;
+  /** Stages the difference between the text and the applied variables as one change. */
+  putEnvRaw = async (projectID: string, owner: EnvOwner, text: string) =>
+    (await this.request<{ data: PendingChange[] }>("PUT", `${envBase(projectID, owner)}/raw`, { text })).data;
+  findReferenceCatalog = (projectID: string) => this.request<ReferenceCatalog>("GET", `/api/projects/${enc(projectID)}/env-references`);
   createPendingServiceEnvVar = (projectID: string, tempID: string, key: string, value: string) =>
     this.request<PendingChange>("POST", `/api/projects/${enc(projectID)}/pending-services/${enc(tempID)}/env-vars`, { key, value });
 

@@ -14,8 +14,8 @@ interface Owner {
 }
 type Params = { projectId: string; serviceId?: string; groupId?: string; envVarId?: string };
 
-/** The three scopes share one set of handlers; each resolves its owner (and checks it is in the project). */
-const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps, p: Params) => Promise<Owner> }[] = [
+/** The scopes share one set of handlers; each resolves its owner (and checks it is in the project). */
+export const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps, p: Params) => Promise<Owner> }[] = [
   {
     scope: deploykit.SCOPE_PROJECT,
     base: "/api/projects/:projectId/env-vars",
@@ -33,6 +33,15 @@ const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps, p: Par
     },
   },
   {
+    // Shared variables reach a service only through ${{shared.KEY}}.
+    scope: deploykit.SCOPE_SHARED,
+    base: "/api/projects/:projectId/shared/env-vars",
+    owner: async (d, p) => {
+      await d.projects.findProjectByID(p.projectId);
+      return { scope: deploykit.SCOPE_SHARED, scopeID: p.projectId };
+    },
+  },
+  {
     scope: deploykit.SCOPE_GROUP,
     base: "/api/projects/:projectId/groups/:groupId/env-vars",
     owner: async (d, p) => {
@@ -45,7 +54,7 @@ const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps, p: Par
   },
 ];
 
-async function ownedEnvVar(d: Deps, owner: Owner, id: string): Promise<deploykit.EnvVar> {
+export async function ownedEnvVar(d: Deps, owner: Owner, id: string): Promise<deploykit.EnvVar> {
   const ev = await d.envVars.findEnvVarByID(id);
   if (ev.scope !== owner.scope || ev.scope_id !== owner.scopeID) throw deploykit.errorf(deploykit.ENOTFOUND, "Env var not found.");
   return ev;
@@ -104,30 +113,34 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
       },
     );
 
-    app.patch<{ Params: Params; Body: { value?: string } }>(
+    app.patch<{ Params: Params; Body: { value?: string; key?: string } }>(
       `${s.base}/:envVarId`,
       {
         onRequest: d.authenticated,
         schema: {
           tags,
-          summary: `Stage a new value (env_var.update)`,
+          summary: `Stage a new value and/or key (env_var.update); a new key rewrites the references to it`,
           params: params("projectId", ...ownerParams, "envVarId"),
-          body: body({ value: VALUE }),
+          body: body({ value: VALUE, key: KEY }),
           response: { 200: ref("PendingChange"), ...ERRORS },
         },
       },
       async (req) => {
         const owner = await s.owner(d, req.params);
         const v = new deploykit.FieldErrorCollector();
-        deploykit.validateEnvValue(req.body.value, v);
+        if (req.body.key === undefined || req.body.value !== undefined) deploykit.validateEnvValue(req.body.value, v);
+        if (req.body.key !== undefined) deploykit.validateEnvKey(req.body.key, v);
         v.throwIfAny();
         const ev = await ownedEnvVar(d, owner, req.params.envVarId as string);
-        return stage(req, {
-          op: deploykit.OP_ENV_UPDATE,
-          target_type: deploykit.TARGET_ENV_VAR,
-          target_id: ev.id,
-          payload: { value: req.body.value, old_value: ev.value, scope: ev.scope, scope_id: ev.scope_id, key: ev.key },
-        });
+        const payload: Record<string, unknown> = {
+          value: req.body.value ?? ev.value,
+          old_value: ev.value,
+          scope: ev.scope,
+          scope_id: ev.scope_id,
+          key: ev.key,
+        };
+        if (req.body.key !== undefined && req.body.key !== ev.key) payload.new_key = req.body.key;
+        return stage(req, { op: deploykit.OP_ENV_UPDATE, target_type: deploykit.TARGET_ENV_VAR, target_id: ev.id, payload });
       },
     );
 

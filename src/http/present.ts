@@ -47,6 +47,8 @@ export function deployment(d: deploykit.Deployment) {
     created_at: d.created_at,
   };
   if (d.resources) out.resources = d.resources;
+  // Deploy order: the providers' deployments this one starts after.
+  if (d.wait_for && d.wait_for.length > 0) out.wait_for = d.wait_for;
   if (d.failure_reason !== undefined && d.failure_reason !== null) out.failure_reason = d.failure_reason;
   if (d.exit_code !== undefined && d.exit_code !== null) out.exit_code = d.exit_code;
   if (d.log_tail !== undefined && d.log_tail !== null) out.log_tail = d.log_tail;

@@ -142,6 +142,7 @@ export const ENTITY_SCHEMAS = [
       attempt_count: { type: "integer" },
       started_at: TIME,
       healthy_at: TIME,
+      wait_for: { type: "array", items: ID },
       created_at: TIME,
     }),
   },

@@ -14,6 +14,7 @@ import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type Server
 import { registerDeploymentRoutes } from "./deployment.ts";
 import { registerDomainRoutes } from "./domains.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
+import { registerEnvRawRoutes } from "./envvar-raw.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
 import { setSecurityHeaders } from "./headers.ts";
 import { ListCache } from "./list-cache.ts";
@@ -244,6 +245,7 @@ export class Server {
     registerContainerRoutes(app, d);
     registerLogRoutes(app, d, this.logStreams);
     registerEnvVarRoutes(app, d);
+    registerEnvRawRoutes(app, d);
     registerDomainRoutes(app, d);
     registerPendingChangeRoutes(app, d);
     registerPresetRoutes(app, d);

@@ -18,7 +18,7 @@ export type ProjectReader = Pick<deploykit.ProjectService, "findProjectByID" | "
 export type ServiceStore = Pick<deploykit.ServiceService, "findServiceByID" | "findServices" | "updateServiceStatus">;
 export type DeploymentStore = Pick<
   deploykit.DeploymentService,
-  "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
+  "findDeployments" | "findDeploymentByID" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
 >;
 export type ContainerStore = Pick<
   deploykit.ContainerService,
@@ -124,6 +124,7 @@ class ServicePass {
       this.deps = await pageAll((p) =>
         ctx.deployments.findDeployments({ service_id: id, status: [...deploykit.IN_FLIGHT_STATUSES], ...p }),
       );
+      await this.holdForProviders();
     }
     const rows = await pageAll((p) => ctx.containers.findContainers({ service_id: this.id, ...p }));
 
@@ -170,6 +171,23 @@ class ServicePass {
     if (this.deps.some((d) => d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING)) this.again = true;
     if (this.errors.length > 0) throw this.errors[0];
     return { again: this.again };
+  }
+
+  /**
+   * Deploy order follows references: a pending deployment whose providers' deployments (made by the
+   * same Deploy) are not serving yet is left out of this pass, so nothing of it starts; the serving
+   * deployment keeps running meanwhile. The pass runs again soon.
+   */
+  async holdForProviders(): Promise<void> {
+    const held = new Set<string>();
+    for (const dep of this.deps) {
+      if (dep.status !== deploykit.DEPLOYMENT_PENDING || !dep.wait_for) continue;
+      const providers = await Promise.all(dep.wait_for.map((id) => orNull(this.ctx.deployments.findDeploymentByID(id))));
+      if (deploykit.waitsForProviders(providers)) held.add(dep.id);
+    }
+    if (held.size === 0) return;
+    this.deps = this.deps.filter((d) => !held.has(d.id));
+    this.again = true;
   }
 
   /** Desired replicas of every in-flight deployment, minus those whose image is not available. */

@@ -33,6 +33,7 @@ interface DeploymentRow {
   baseline_restart_count: number;
   started_at: string | null;
   healthy_at: string | null;
+  wait_for?: string;
   created_at: string;
 }
 
@@ -200,6 +201,8 @@ export function toDeployment(r: DeploymentRow): deploykit.Deployment {
   if (r.log_tail !== null) d.log_tail = r.log_tail;
   if (r.started_at !== null) d.started_at = r.started_at;
   if (r.healthy_at !== null) d.healthy_at = r.healthy_at;
+  const waitFor = fromJSON<string[]>(r.wait_for ?? "[]", []);
+  if (waitFor.length > 0) d.wait_for = waitFor;
   return d;
 }
 
@@ -254,11 +257,12 @@ export function latestLiveDeployment(tx: Tx, serviceID: string): deploykit.Deplo
 }
 
 /** Inserts a pending deployment, cancels older pending/starting ones, and marks a never-served service deploying. */
-export function createDeployment(tx: Tx, serviceID: string, input: deploykit.DeploymentCreate): deploykit.Deployment {
+/** `id` lets Apply resolve `${{DEPLOYKIT_DEPLOYMENT_ID}}` into the snapshot before the row exists. */
+export function createDeployment(tx: Tx, serviceID: string, input: deploykit.DeploymentCreate, id = newID()): deploykit.Deployment {
   const svc = findServiceByID(tx, serviceID);
   tx.run("UPDATE deployments SET status = 'cancelled' WHERE service_id = ? AND status IN ('pending', 'starting')", serviceID);
   const d: deploykit.Deployment = {
-    id: newID(),
+    id,
     service_id: serviceID,
     image: input.image,
     env_vars: input.env_vars ?? {},

@@ -28,7 +28,7 @@ describe("EnvVarService CRUD", () => {
   });
 
   it.each([
-    [{ scope: "planet", scope_id: "x", key: "K", value: "v" }, { scope: ["Scope must be 'project', 'group' or 'service'."] }],
+    [{ scope: "planet", scope_id: "x", key: "K", value: "v" }, { scope: ["Scope must be 'project', 'group', 'service' or 'shared'."] }],
     [{ scope: "project", scope_id: "", key: "K", value: "v" }, { scope_id: ["Scope id is required."] }],
     [{ scope: "project", scope_id: "p", key: "1K", value: "v" }, { key: [deploykit.ENV_KEY_MESSAGE] }],
     [{ scope: "project", scope_id: "p", key: "", value: "v" }, { key: ["Key is required."] }],
@@ -110,7 +110,11 @@ describe("EnvVarService.resolveForService", () => {
       ONLY_G: "g",
       ONLY_P: "p",
     });
-    expect(r.refs).toEqual({ API_URL: ["api"], GHOST: ["ghost"], NOPORT: ["web"] });
+    expect(r.refs).toEqual({ API_URL: ["api"] });
+    expect(r.problems?.map((x) => x.message)).toEqual([
+      'Reference ${{ghost.HOST}} in web.GHOST: no service "ghost".',
+      'Reference ${{web.PORT}} in web.NOPORT: service "web" has no port.',
+    ]);
     // A service outside the group does not see the group's variables.
     expect((await env.resolveForService(s.id)).env).toEqual({ LEVEL: "project", ONLY_P: "p" });
     await expectError(env.resolveForService("nope"), deploykit.ENOTFOUND, "Service not found.");

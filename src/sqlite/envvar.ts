@@ -1,7 +1,8 @@
 import * as deploykit from "../index.ts";
-import { findServiceNode } from "./canvas.ts";
 import { type DB, isUniqueError, newID, type Param, type Tx } from "./db.ts";
-import { findServiceByID, projectServiceRows } from "./service.ts";
+import { findProjectByID } from "./project.ts";
+import { referenceCatalog, resolveServiceEnv } from "./references.ts";
+import { findServiceByID } from "./service.ts";
 
 export class EnvVarService implements deploykit.EnvVarService {
   readonly #db: DB;
@@ -41,11 +42,36 @@ export class EnvVarService implements deploykit.EnvVarService {
   }
 
   async resolveForService(serviceID: string): Promise<deploykit.ResolvedEnv> {
-    return this.#db.read((tx) => resolveForService(tx, findServiceByID(tx, serviceID)));
+    return this.#db.read((tx) => resolveServiceEnv(tx, findServiceByID(tx, serviceID)));
+  }
+
+  async findReferenceCatalog(projectID: string): Promise<deploykit.ReferenceCatalog> {
+    return this.#db.read((tx) => {
+      findProjectByID(tx, projectID);
+      return referenceCatalog(tx, projectID);
+    });
+  }
+
+  async findRawLayout(scope: deploykit.EnvScope, scopeID: string): Promise<string> {
+    return this.#db.read(
+      (tx) => tx.get<{ text: string }>("SELECT text FROM env_raw WHERE scope = ? AND scope_id = ?", scope, scopeID)?.text ?? "",
+    );
+  }
+
+  async saveRawLayout(scope: deploykit.EnvScope, scopeID: string, text: string): Promise<void> {
+    this.#db.write((tx) => {
+      tx.run(
+        "INSERT INTO env_raw (scope, scope_id, text, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, scope_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+        scope,
+        scopeID,
+        text,
+        tx.now,
+      );
+    });
   }
 }
 
-export const SCOPE_MESSAGE = "Scope must be 'project', 'group' or 'service'.";
+export const SCOPE_MESSAGE = "Scope must be 'project', 'group', 'service' or 'shared'.";
 
 export function validateEnvVarCreate(input: deploykit.EnvVarCreate): void {
   const v = new deploykit.FieldErrorCollector();
@@ -58,7 +84,7 @@ export function validateEnvVarCreate(input: deploykit.EnvVarCreate): void {
 
 /** The project an owner belongs to; throws ENOTFOUND naming the missing owner. */
 export function assertOwnerExists(tx: Tx, scope: deploykit.EnvScope, scopeID: string): string {
-  if (scope === deploykit.SCOPE_PROJECT) {
+  if (scope === deploykit.SCOPE_PROJECT || scope === deploykit.SCOPE_SHARED) {
     if (!tx.get("SELECT 1 FROM projects WHERE id = ?", scopeID)) throw deploykit.errorf(deploykit.ENOTFOUND, "Project not found.");
     return scopeID;
   }
@@ -123,39 +149,4 @@ export function createEnvVar(tx: Tx, input: deploykit.EnvVarCreate): deploykit.E
 export function updateEnvVar(tx: Tx, ev: deploykit.EnvVar, value: string): deploykit.EnvVar {
   tx.run("UPDATE env_vars SET value = ?, updated_at = ? WHERE id = ?", value, tx.now, ev.id);
   return { ...ev, value, updated_at: tx.now };
-}
-
-function layer(tx: Tx, scope: deploykit.EnvScope, scopeID: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const r of tx.all<{ key: string; value: string }>(
-    "SELECT key, value FROM env_vars WHERE scope = ? AND scope_id = ?",
-    scope,
-    scopeID,
-  ))
-    out[r.key] = r.value;
-  return out;
-}
-
-/** How each service of the project is reached on its network: its name, and its first container port. */
-export function projectEndpoints(tx: Tx, projectID: string): Map<string, deploykit.ServiceEndpoint> {
-  const m = new Map<string, deploykit.ServiceEndpoint>();
-  for (const s of projectServiceRows(tx, projectID)) {
-    const ports = JSON.parse(s.ports) as deploykit.PortMapping[];
-    const port = ports[0]?.container_port;
-    m.set(s.name, port === undefined ? { host: s.name } : { host: s.name, port });
-  }
-  return m;
-}
-
-/** project < group (the canvas parent of the service's node) < service, references resolved. */
-export function resolveForService(
-  tx: Tx,
-  svc: deploykit.Service,
-  endpoints: Map<string, deploykit.ServiceEndpoint> = projectEndpoints(tx, svc.project_id),
-): deploykit.ResolvedEnv {
-  const layers = [layer(tx, deploykit.SCOPE_PROJECT, svc.project_id)];
-  const parent = findServiceNode(tx, svc.id)?.parent_id;
-  if (parent) layers.push(layer(tx, deploykit.SCOPE_GROUP, parent));
-  layers.push(layer(tx, deploykit.SCOPE_SERVICE, svc.id));
-  return deploykit.resolveEnv(layers, endpoints);
 }

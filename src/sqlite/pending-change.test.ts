@@ -646,9 +646,14 @@ describe("PendingChangeService.applyPendingChanges", () => {
         env_vars: [{ scope: "service", key: "INLINE", value: "1" }],
       }),
     );
-    await pending.appendPendingChange(p.id, null, envCreateFor("t-web", "DB_URL", "postgres://${{db.HOST}}:${{db.PORT}}/app"));
-    // Staged after the consumer: its name and port still resolve, because deployments are made last.
+    // A reference to a service that is not there (yet) is refused when staged, naming the reference.
+    await expectError(
+      pending.appendPendingChange(p.id, null, envCreateFor("t-web", "DB_URL", "postgres://${{db.HOST}}:${{db.PORT}}/app")),
+      deploykit.EINVALID,
+      'Reference ${{db.HOST}} in web.DB_URL: no service "db".',
+    );
     await pending.appendPendingChange(p.id, null, create("t-db", "db", { image: "postgres:16", ports: [{ container_port: 5432 }] }));
+    await pending.appendPendingChange(p.id, null, envCreateFor("t-web", "DB_URL", "postgres://${{db.HOST}}:${{db.PORT}}/app"));
     const r = await pending.applyPendingChanges(p.id);
     expect(r.applied_count).toBe(3);
     const webID = r.temp_id_to_service_id["t-web"]!;
@@ -662,8 +667,11 @@ describe("PendingChangeService.applyPendingChanges", () => {
       status: "deploying",
       icon_url: "https://x.io/i.png",
     });
-    expect(r.created_deployments.map((d) => d.service_id)).toEqual([webID, dbID]);
-    expect(r.created_deployments[0]).toMatchObject({
+    // Providers first; the consumer's deployment waits for the provider's.
+    expect(r.created_deployments.map((d) => d.service_id)).toEqual([dbID, webID]);
+    expect(r.created_deployments[1]?.wait_for).toEqual([r.created_deployments[0]?.id]);
+    expect(r.created_deployments[0]?.wait_for).toBeUndefined();
+    expect(r.created_deployments[1]).toMatchObject({
       image: "app:1",
       env_vars: { DB_URL: "postgres://db:5432/app", GROUP: "g", INLINE: "1", SHARED: "p" },
       ports: [{ container_port: 3000, host_port: 8080 }],

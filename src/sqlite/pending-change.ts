@@ -1,19 +1,12 @@
 import * as deploykit from "../index.ts";
-import { findNode, findServiceNode, linkServiceNode, rebuildEnvRefEdges, reparentNode } from "./canvas.ts";
+import { createApplyDeployments } from "./apply-deploy.ts";
+import { findNode, findServiceNode, linkServiceNode, reparentNode } from "./canvas.ts";
 import { validateCronField } from "./cron.ts";
 import { type DB, fromJSON, newID, type Tx, toJSON } from "./db.ts";
-import { createDeployment, toDeployment } from "./deployment.ts";
 import { createDomain, prepareDomainCreate } from "./domains.ts";
-import {
-  assertOwnerExists,
-  createEnvVar,
-  findEnvVarByID,
-  projectEndpoints,
-  resolveForService,
-  SCOPE_MESSAGE,
-  updateEnvVar,
-} from "./envvar.ts";
+import { assertOwnerExists, createEnvVar, findEnvVarByID, SCOPE_MESSAGE, updateEnvVar } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
+import { assertAppliedReferences, assertStagedReferences, loadVariableState, renameVariable } from "./references.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
 import { assertRegistryAllowed, getSettings, NO_HOST_ADDRESSES } from "./settings.ts";
 
@@ -103,15 +96,32 @@ export class PendingChangeService implements deploykit.PendingChangeService {
     userID: string | null,
     change: deploykit.PendingChangeAppend,
   ): Promise<deploykit.PendingChange> {
-    validateShape(change);
+    return (await this.appendPendingChanges(projectID, userID, [change]))[0] as deploykit.PendingChange;
+  }
+
+  async appendPendingChanges(
+    projectID: string,
+    userID: string | null,
+    changes: deploykit.PendingChangeAppend[],
+  ): Promise<deploykit.PendingChange[]> {
+    for (const change of changes) validateShape(change);
     return this.#db.write((tx) => {
       findProjectByID(tx, projectID);
       const log = loadLog(tx, projectID);
-      const prepared = prepareEntry(tx, projectID, log, change);
-      if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
-        assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
-      assertHostPortsAllowed(tx, prepared, this.#reserved);
-      return insertEntry(tx, projectID, userID, prepared);
+      const out: deploykit.PendingChange[] = [];
+      for (const change of changes) {
+        const prepared = prepareEntry(tx, projectID, [...log, ...out], change);
+        const batch = change.payload?.raw_batch;
+        if (typeof batch === "string" && prepared.target_type === deploykit.TARGET_ENV_VAR)
+          prepared.payload = { ...prepared.payload, raw_batch: batch };
+        if (prepared.op === deploykit.OP_SERVICE_CREATE || prepared.op === deploykit.OP_SERVICE_UPDATE)
+          assertRegistryAllowed(tx, prepared.payload?.image, this.#hostAddresses);
+        assertHostPortsAllowed(tx, prepared, this.#reserved);
+        out.push(insertEntry(tx, projectID, userID, prepared));
+      }
+      // The batch is checked as a whole: an entry may reference a variable a later one creates.
+      assertStagedReferences(tx, projectID, log, out);
+      return out;
     });
   }
 
@@ -484,14 +494,17 @@ function prepareEntry(
       if (c.op === deploykit.OP_ENV_DELETE) return { ...base, target_id: ev.id, payload: meta };
       const v = new deploykit.FieldErrorCollector();
       deploykit.validateEnvValue(p.value, v);
+      const renamed = p.new_key !== undefined && p.new_key !== ev.key;
+      if (renamed) deploykit.validateEnvKey(p.new_key, v, "key");
       v.throwIfAny();
-      return { ...base, target_id: ev.id, payload: { value: p.value, ...meta } };
+      if (renamed) assertEnvKeyFree(tx, log, ev.scope, ev.scope_id, p.new_key as string, false);
+      return { ...base, target_id: ev.id, payload: { value: p.value, ...meta, ...(renamed ? { new_key: p.new_key } : {}) } };
     }
   }
 }
 
 function notFoundOwner(scope: deploykit.EnvScope): string {
-  return scope === deploykit.SCOPE_PROJECT
+  return scope === deploykit.SCOPE_PROJECT || scope === deploykit.SCOPE_SHARED
     ? "Project not found."
     : scope === deploykit.SCOPE_GROUP
       ? "Group not found."
@@ -552,11 +565,14 @@ function markAllDeployed(tx: Tx, st: ApplyState): void {
   for (const id of st.deployed) if (!st.deleted.has(id)) st.marked.add(id);
 }
 
-/** Marks the services that see a variable of this owner. */
+/**
+ * Marks the services that see a variable of this owner through the overlay. Services that reach
+ * it by reference are marked by Apply's before/after comparison of resolved envs.
+ */
 function markScope(tx: Tx, st: ApplyState, scope: deploykit.EnvScope, scopeID: string): void {
   if (scope === deploykit.SCOPE_SERVICE) st.marked.add(scopeID);
   else if (scope === deploykit.SCOPE_PROJECT) markAllDeployed(tx, st);
-  else {
+  else if (scope === deploykit.SCOPE_GROUP) {
     for (const r of tx.all<{ service_id: string }>(
       "SELECT service_id FROM canvas_nodes WHERE parent_id = ? AND service_id IS NOT NULL",
       scopeID,
@@ -676,6 +692,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
         deploykit.validateEnvValue(p.value, v);
         v.throwIfAny();
         updateEnvVar(tx, ev, p.value as string);
+        if (typeof p.new_key === "string" && p.new_key !== ev.key) renameVariable(tx, st.projectID, ev, p.new_key);
       } else tx.run("DELETE FROM env_vars WHERE id = ?", ev.id);
       markScope(tx, st, ev.scope, ev.scope_id);
       return;
@@ -702,27 +719,6 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
   }
 }
 
-function snapshotKey(d: deploykit.DeploymentCreate): string {
-  return toJSON([
-    d.image,
-    d.env_vars ?? {},
-    d.ports ?? [],
-    d.volumes ?? [],
-    d.resources ?? null,
-    deploykit.effectiveReplicas(d.replicas ?? 1),
-    d.stop_grace_seconds ?? deploykit.DEFAULT_STOP_GRACE_SECONDS,
-    d.start_command ?? null,
-    d.entrypoint ?? null,
-    d.restart_policy ?? deploykit.RESTART_ALWAYS,
-    d.restart_max_retries ?? deploykit.DEFAULT_RESTART_MAX_RETRIES,
-    d.pre_deploy_command ?? null,
-    d.cron_schedule ?? null,
-    d.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
-    d.healthcheck_path ?? null,
-    d.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
-  ]);
-}
-
 function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void): deploykit.ApplyResult {
   findProjectByID(tx, projectID);
   const log = loadLog(tx, projectID);
@@ -735,6 +731,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     updated: new Set(),
     deleted: new Set(),
   };
+  const before = loadVariableState(tx, projectID);
   fault("apply:begin");
   for (const c of log) {
     applyEntry(tx, st, c);
@@ -742,68 +739,16 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
   }
 
   // Deployments are made after every entry, so a new service sees the env vars and the names staged after it.
-  const endpoints = projectEndpoints(tx, projectID);
-  const created_deployments: deploykit.Deployment[] = [];
-  const redeployed_service_ids: string[] = [];
+  const project = assertAppliedReferences(tx, before, projectID);
+  const { created_deployments, redeployed_service_ids } = createApplyDeployments(
+    tx,
+    { ...st, projectID },
+    {
+      before: deploykit.toReferenceProject(before),
+      after: project,
+    },
+  );
   const createdSet = new Set(st.created);
-  for (const id of st.created) {
-    const svc = findServiceByID(tx, id);
-    const env = resolveForService(tx, svc, endpoints);
-    const input = {
-      image: svc.image,
-      env_vars: env.env,
-      ports: svc.ports,
-      volumes: svc.volumes,
-      resources: svc.resources,
-      replicas: svc.replicas,
-      stop_grace_seconds: svc.stop_grace_seconds,
-      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
-      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
-      restart_policy: svc.restart_policy,
-      restart_max_retries: svc.restart_max_retries,
-      pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
-      cron_schedule: svc.cron_schedule,
-      cron_timeout_seconds: svc.cron_timeout_seconds,
-      healthcheck_path: svc.healthcheck_path,
-      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
-    };
-    created_deployments.push(createDeployment(tx, id, input));
-    rebuildEnvRefEdges(tx, projectID, id, env.refs);
-  }
-  for (const id of st.marked) {
-    if (createdSet.has(id)) continue;
-    const row = tx.get<Parameters<typeof toDeployment>[0]>(
-      "SELECT * FROM deployments WHERE service_id = ? AND status != 'cancelled' ORDER BY created_at DESC, rowid DESC LIMIT 1",
-      id,
-    );
-    if (!row || !tx.get("SELECT 1 FROM services WHERE id = ?", id)) continue;
-    const base = toDeployment(row);
-    const svc = findServiceByID(tx, id);
-    const env = resolveForService(tx, svc, endpoints);
-    const input: deploykit.DeploymentCreate = {
-      image: svc.image || base.image,
-      env_vars: env.env,
-      ports: svc.ports,
-      volumes: svc.volumes,
-      resources: svc.resources,
-      replicas: svc.replicas,
-      stop_grace_seconds: svc.stop_grace_seconds,
-      start_command: deploykit.resolveStartCommand(svc.start_command, env.env),
-      entrypoint: deploykit.resolveStartCommand(svc.entrypoint, env.env),
-      restart_policy: svc.restart_policy,
-      restart_max_retries: svc.restart_max_retries,
-      pre_deploy_command: deploykit.resolveStartCommand(svc.pre_deploy_command, env.env),
-      cron_schedule: svc.cron_schedule,
-      cron_timeout_seconds: svc.cron_timeout_seconds,
-      healthcheck_path: svc.healthcheck_path,
-      healthcheck_timeout_seconds: svc.healthcheck_timeout_seconds,
-    };
-    rebuildEnvRefEdges(tx, projectID, id, env.refs);
-    // Only a service whose next deployment would differ is redeployed.
-    if (!st.forced.has(id) && snapshotKey(input) === snapshotKey({ ...base, resources: base.resources ?? null })) continue;
-    created_deployments.push(createDeployment(tx, id, input));
-    redeployed_service_ids.push(id);
-  }
   tx.run("DELETE FROM pending_changes WHERE project_id = ?", projectID);
 
   for (const id of st.created)

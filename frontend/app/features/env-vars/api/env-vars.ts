@@ -4,15 +4,16 @@ import type { PendingChange } from "../../../../../src/pending-change.ts";
 import { api } from "../../../lib/api-client.ts";
 import { useStageMutation } from "../../pending-changes/api/pending-changes.ts";
 
-/** Whose variables: the project, a canvas group, or a deployed service. */
+/** Whose variables: the project, its shared variables (id: the project), a canvas group, or a deployed service. */
 export interface EnvOwner {
-  scope: "project" | "group" | "service";
+  scope: "project" | "shared" | "group" | "service";
   id: string;
 }
 
-function ownerPath(pid: string, owner: EnvOwner): string {
+export function ownerPath(pid: string, owner: EnvOwner): string {
   const p = `/api/projects/${encodeURIComponent(pid)}`;
   if (owner.scope === "project") return `${p}/env-vars`;
+  if (owner.scope === "shared") return `${p}/shared/env-vars`;
   if (owner.scope === "group") return `${p}/groups/${encodeURIComponent(owner.id)}/env-vars`;
   return `${p}/services/${encodeURIComponent(owner.id)}/env-vars`;
 }
@@ -25,9 +26,11 @@ export function envVarsQueryOptions(pid: string, owner: EnvOwner) {
   const key =
     owner.scope === "project"
       ? (["projects", pid, "env-vars"] as const)
-      : owner.scope === "group"
-        ? (["projects", pid, "groups", owner.id, "env-vars"] as const)
-        : (["projects", pid, "services", owner.id, "env-vars"] as const);
+      : owner.scope === "shared"
+        ? (["projects", pid, "shared", "env-vars"] as const)
+        : owner.scope === "group"
+          ? (["projects", pid, "groups", owner.id, "env-vars"] as const)
+          : (["projects", pid, "services", owner.id, "env-vars"] as const);
   return queryOptions({ queryKey: [...key], queryFn: () => getEnvVars(pid, owner) });
 }
 

@@ -1,4 +1,4 @@
-import { Eye, EyeOff, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
+import { Eye, EyeOff, FileText, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
 import { useMemo, useState } from "react";
 import { toast } from "sonner";
 import type { EnvVar } from "../../../../../src/envvar.ts";
@@ -6,7 +6,7 @@ import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ConfirmDialog, Dialog } from "../../../components/ui/dialog.tsx";
 import { Dropdown, MenuItem } from "../../../components/ui/dropdown.tsx";
-import { Field, Input, Textarea } from "../../../components/ui/input.tsx";
+import { Field, Input } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { type EnvRow, mergeEnvRows } from "../../../lib/diff.ts";
@@ -14,21 +14,33 @@ import { maskValue } from "../../../lib/format.ts";
 import { cn } from "../../../lib/utils.ts";
 import { envKeyError } from "../../../lib/validation.ts";
 import { usePendingChanges, useRemovePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { useReferenceCatalog } from "../api/env-raw.ts";
 import { type EnvOwner, useCreateEnvVar, useDeleteEnvVar, useEnvVars, useUpdateEnvVar } from "../api/env-vars.ts";
+import { referencedBy } from "../lib/autocomplete.ts";
+import { RawEditor } from "./raw-editor.tsx";
+import { ReferenceTextarea } from "./reference-textarea.tsx";
 
 const STATE_BADGE = { add: "pending add", edit: "pending edit", remove: "pending delete" } as const;
 
-/** Applied variables of one owner merged with its staged edits; every edit is staged for Deploy. */
+/**
+ * Applied variables of one owner merged with its staged edits; every edit is staged for Deploy.
+ * `refName` (a service's name, or "shared") is how references name this owner: rows then show who
+ * references each variable.
+ */
 export function EnvVarsSection({
   projectID,
   owner,
   serviceNames,
+  refName,
 }: {
   projectID: string;
   owner: EnvOwner;
   serviceNames?: ReadonlySet<string>;
+  refName?: string;
 }) {
   const envVars = useEnvVars(projectID, owner);
+  const catalog = useReferenceCatalog(projectID);
+  const [raw, setRaw] = useState(false);
   const pending = usePendingChanges(projectID);
   const rows = useMemo(
     () => mergeEnvRows(envVars.data ?? [], pending.data ?? [], owner.scope, owner.id),
@@ -52,11 +64,18 @@ export function EnvVarsSection({
         <p className="text-sm text-muted-foreground">
           {rows.length} variable{rows.length === 1 ? "" : "s"}
         </p>
-        <Button size="sm" variant="outline" onClick={() => setEditing({})}>
-          <Plus /> Add variable
-        </Button>
+        <div className="flex gap-2">
+          <Button size="sm" variant={raw ? "secondary" : "ghost"} onClick={() => setRaw((r) => !r)} aria-pressed={raw}>
+            <FileText /> RAW
+          </Button>
+          <Button size="sm" variant="outline" onClick={() => setEditing({})} disabled={raw}>
+            <Plus /> Add variable
+          </Button>
+        </div>
       </div>
-      {envVars.isPending ? (
+      {raw ? (
+        <RawEditor projectID={projectID} owner={owner} onDone={() => setRaw(false)} />
+      ) : envVars.isPending ? (
         <div className="grid grid-cols-1 gap-2">
           <Skeleton className="h-9" />
           <Skeleton className="h-9" />
@@ -69,11 +88,15 @@ export function EnvVarsSection({
         <ul className="divide-y divide-border rounded-lg border border-border" aria-label="Variables">
           {rows.map((r) => (
             <li key={r.key} className="flex min-h-11 items-center gap-3 px-3 py-1.5 text-sm" data-testid={`env-row-${r.key}`}>
-              <span
-                className={cn("w-40 shrink-0 truncate font-mono text-xs", r.state === "remove" && "line-through opacity-60")}
-                title={r.key}
-              >
-                {r.key}
+              <span className="grid w-40 shrink-0">
+                <span className={cn("truncate font-mono text-xs", r.state === "remove" && "line-through opacity-60")} title={r.key}>
+                  {r.key}
+                </span>
+                {refName && referencedBy(catalog.data, refName, r.key).length > 0 ? (
+                  <span className="truncate text-[11px] text-muted-foreground" data-testid={`env-refs-${r.key}`}>
+                    used by {referencedBy(catalog.data, refName, r.key).join(", ")}
+                  </span>
+                ) : null}
               </span>
               <span
                 className={cn("min-w-0 flex-1 truncate font-mono text-xs text-muted-foreground", r.state === "remove" && "line-through")}
@@ -142,8 +165,10 @@ export function EnvVarsSection({
         </ul>
       )}
       <p className="text-xs text-muted-foreground">
-        Reference another service with <code className="font-mono">{"${{name.HOST}}"}</code> or{" "}
-        <code className="font-mono">{"${{name.PORT}}"}</code>. Changes apply on Deploy.
+        Type <code className="font-mono">{"${{"}</code> to reference another service's variable (
+        <code className="font-mono">{"${{name.KEY}}"}</code>, <code className="font-mono">{"${{name.HOST}}"}</code>,{" "}
+        <code className="font-mono">{"${{name.PORT}}"}</code>), a shared one (<code className="font-mono">{"${{shared.KEY}}"}</code>) or one
+        of this service (<code className="font-mono">{"${{KEY}}"}</code>). Changes apply on Deploy.
       </p>
       {editing ? (
         <EnvVarDialog
@@ -173,7 +198,7 @@ export function EnvVarsSection({
   );
 }
 
-const REF = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.(HOST|PORT)\s*\}\}/g;
+const REF = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}/g;
 
 function EnvVarDialog({
   projectID,
@@ -197,7 +222,7 @@ function EnvVarDialog({
   const m = row ? update : create;
   const keyErr = row ? null : key !== "" ? (envKeyError(key) ?? (taken.has(key) ? `Env var "${key}" already exists.` : null)) : null;
   const unknownRefs = serviceNames
-    ? [...value.matchAll(REF)].map((x) => x[1] as string).filter((n) => !serviceNames.has(n.toLowerCase()))
+    ? [...value.matchAll(REF)].map((x) => x[1] as string).filter((n) => n !== "shared" && !serviceNames.has(n.toLowerCase()))
     : [];
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -250,14 +275,7 @@ function EnvVarDialog({
           error={fieldError(m.error, "value") ?? (m.error && !fieldError(m.error, "key") ? errorText(m.error) : null)}
           hint={unknownRefs.length ? `No service named ${unknownRefs.join(", ")} in this project.` : undefined}
         >
-          <Textarea
-            id="env-value"
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-            className="font-mono"
-            rows={3}
-            autoFocus={!!row}
-          />
+          <ReferenceTextarea projectID={projectID} id="env-value" value={value} onChange={setValue} autoFocus={!!row} />
         </Field>
         <div className="flex justify-end gap-2">
           <Button variant="outline" onClick={onClose}>

@@ -60,15 +60,29 @@ export function ProjectSettingsPage() {
               <Skeleton className="h-48" />
             )
           ) : (
-            <Card>
-              <CardHeader>
-                <CardTitle>Project variables</CardTitle>
-                <CardDescription>Every service of the project sees these; group and service variables override them.</CardDescription>
-              </CardHeader>
-              <CardContent>
-                <EnvVarsSection projectID={projectId} owner={{ scope: "project", id: projectId }} />
-              </CardContent>
-            </Card>
+            <>
+              <Card>
+                <CardHeader>
+                  <CardTitle>Project variables</CardTitle>
+                  <CardDescription>Every service of the project sees these; group and service variables override them.</CardDescription>
+                </CardHeader>
+                <CardContent>
+                  <EnvVarsSection projectID={projectId} owner={{ scope: "project", id: projectId }} />
+                </CardContent>
+              </Card>
+              <Card>
+                <CardHeader>
+                  <CardTitle>Shared variables</CardTitle>
+                  <CardDescription>
+                    No service sees these unless it names one: <code className="font-mono">{"${{shared.KEY}}"}</code>. A secret reaches only
+                    the services that reference it.
+                  </CardDescription>
+                </CardHeader>
+                <CardContent>
+                  <EnvVarsSection projectID={projectId} owner={{ scope: "shared", id: projectId }} refName="shared" />
+                </CardContent>
+              </Card>
+            </>
           )}
         </div>
       </div>

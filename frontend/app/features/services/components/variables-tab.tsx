@@ -37,7 +37,7 @@ export function VariablesTab({
           </p>
         ) : null}
       </div>
-      <EnvVarsSection projectID={projectID} owner={{ scope: "service", id: service.id }} serviceNames={taken} />
+      <EnvVarsSection projectID={projectID} owner={{ scope: "service", id: service.id }} serviceNames={taken} refName={service.name} />
     </div>
   );
 }

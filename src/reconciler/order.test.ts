@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from "vitest";
+import * as deploykit from "../index.ts";
+import { Reconciler } from "./reconciler.ts";
+import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+
+const INSTANCE = "inst-order";
+const running: Reconciler[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop()));
+});
+
+function setup() {
+  const clock = new Clock();
+  const rt = new FakeRuntime(INSTANCE, clock);
+  const store = new MemStore(clock);
+  const rec = new Reconciler({
+    projects: store.projects,
+    services: store.services,
+    deployments: store.deployments,
+    containers: store.containers,
+    runtime: rt,
+    provisioner: rt,
+    bus: new RecordingBus(),
+    instanceID: INSTANCE,
+    logger: new RecordingLogger(),
+    now: clock.now,
+  });
+  running.push(rec);
+  return { clock, rt, store, rec, project: store.addProject("shop") };
+}
+
+describe("waitsForProviders", () => {
+  it.each([
+    [[], false],
+    [[null], false],
+    [[{ status: "pending" }], true],
+    [[{ status: "starting" }], true],
+    [[{ status: "healthy" }, { status: "failed" }, { status: "cancelled" }, { status: "superseded" }], false],
+  ] as [{ status: deploykit.DeploymentStatus }[], boolean][])("%j → %s", (providers, want) => {
+    expect(deploykit.waitsForProviders(providers)).toBe(want);
+  });
+});
+
+describe("Reconciler deploy order", () => {
+  it("starts a consumer only once the provider's deployment of the same Deploy is serving", async () => {
+    const h = setup();
+    const db = h.store.addService(h.project.id, "db");
+    const web = h.store.addService(h.project.id, "web");
+    const dbDep = h.store.addDeployment(db.id, { image: "app:2" });
+    const webDep = h.store.addDeployment(web.id, { image: "app:1" }, { wait_for: [dbDep.id] });
+
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(db.id)).toHaveLength(1);
+    expect(h.rt.ofService(web.id)).toHaveLength(0);
+    expect(h.store.dep(webDep.id).status).toBe("pending");
+
+    for (let i = 0; i < 30 && h.store.dep(dbDep.id).status !== "healthy"; i++) {
+      h.clock.advance(2_000);
+      await h.rec.reconcileOnce();
+    }
+    expect(h.store.dep(dbDep.id).status).toBe("healthy");
+    h.clock.advance(2_000);
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(web.id)).toHaveLength(1);
+  });
+
+  it("does not hold a consumer behind a provider that failed", async () => {
+    const h = setup();
+    const db = h.store.addService(h.project.id, "db");
+    const web = h.store.addService(h.project.id, "web");
+    const dbDep = h.store.addDeployment(db.id, { image: "app:2" }, { status: "failed" });
+    h.store.addDeployment(web.id, { image: "app:1" }, { wait_for: [dbDep.id] });
+    await h.rec.reconcileOnce();
+    expect(h.rt.ofService(web.id)).toHaveLength(1);
+  });
+});
