@@ -29,12 +29,16 @@ interface Rules {
 
 const posix = (p: string) => p.split(sep).join("/");
 
+/** Git's precedence: a deeper .gitignore overrides a shallower one (`!keep.log` re-includes). */
 function ignored(rules: Rules[], rel: string, isDir: boolean): boolean {
+  let out = false;
   for (const r of rules) {
     const sub = r.dir === "" ? rel : rel.slice(r.dir.length + 1);
-    if (r.ig.ignores(isDir ? `${sub}/` : sub)) return true;
+    const t = r.ig.test(isDir ? `${sub}/` : sub);
+    if (t.ignored) out = true;
+    else if (t.unignored) out = false;
   }
-  return false;
+  return out;
 }
 
 /** Files to send, relative to `root`, in a stable order. */
