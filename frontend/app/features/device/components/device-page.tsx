@@ -28,7 +28,9 @@ export function DevicePage() {
         <h1 className="flex items-center gap-2 text-2xl font-semibold tracking-tight">
           <Terminal className="size-6" aria-hidden /> Command-line login
         </h1>
-        <p className="text-sm text-muted-foreground">Approve a `deploykit login` waiting in your terminal.</p>
+        <p className="text-sm text-muted-foreground">
+          Approve a <code className="font-mono">deploykit login</code> waiting in your terminal.
+        </p>
       </div>
       {code ? <Approve code={code} /> : <EnterCode onCode={(c) => setParams({ code: c })} />}
     </div>
@@ -82,7 +84,9 @@ function Approve({ code }: { code: string }) {
       <Card data-testid="device-error">
         <CardHeader>
           <CardTitle>Code not found</CardTitle>
-          <CardDescription>{errorText(login.error)} Run `deploykit login` again for a new code.</CardDescription>
+          <CardDescription>
+            {errorText(login.error)} Run <code className="font-mono">deploykit login</code> again for a new code.
+          </CardDescription>
         </CardHeader>
       </Card>
     );
