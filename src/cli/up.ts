@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { type Client, errorFromResponse } from "../http/client.ts";
 import type * as deploykit from "../index.ts";
 import { type Archive, makeArchive } from "./archive.ts";
-import { CliError, type Context } from "./context.ts";
+import { CliError, type Context, EXIT_NOT_FOUND } from "./context.ts";
 import { streamBuildLog } from "./logs.ts";
 import { readSSE } from "./sse.ts";
 import { serviceURLs } from "./status.ts";
@@ -61,7 +61,11 @@ async function upload(ctx: Context, c: Client, path: string, archive: Archive): 
   }
   if (!res.ok) {
     bar?.error("Upload refused");
-    throw await errorFromResponse(res);
+    const err = await errorFromResponse(res);
+    // The generic 404 of a route the server does not have (a missing service names itself).
+    if (err.code === "not_found" && err.message === "Not found.")
+      throw new CliError("This server does not accept uploads: it predates `deploykit up`.", EXIT_NOT_FOUND, "not_found");
+    throw err;
   }
   bar?.stop(`Uploaded ${kib(archive.size)}`);
   const body = (await res.json()) as BuildDeployment | { deployment: BuildDeployment };
