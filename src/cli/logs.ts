@@ -13,9 +13,12 @@ export interface LogsOptions {
   tail?: string;
 }
 
-/** Without --follow the history is printed and the command ends once no line came for this long. */
-const HISTORY_IDLE_MS = 600;
-const FIRST_LINE_MS = 2500;
+/**
+ * Without --follow the history is printed and the command ends once no line came for this long (the
+ * stream has no end-of-history marker); the first wait starts when the stream is open.
+ */
+const HISTORY_IDLE_MS = 1000;
+const FIRST_LINE_MS = 3000;
 
 const base = (p: deploykit.Project, s: deploykit.Service) =>
   `/api/projects/${encodeURIComponent(p.id)}/services/${encodeURIComponent(s.id)}`;
@@ -71,7 +74,6 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<void> {
     if (idle) clearTimeout(idle);
     idle = setTimeout(() => abort.abort(), ms);
   };
-  idleAfter(FIRST_LINE_MS);
   const seen = new Set<string>();
   try {
     await readSSE(
@@ -95,6 +97,7 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<void> {
         return undefined;
       },
       abort.signal,
+      () => idleAfter(FIRST_LINE_MS),
     );
   } finally {
     if (idle) clearTimeout(idle);

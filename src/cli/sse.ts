@@ -10,7 +10,13 @@ export interface SSEFrame {
  * GETs `path` and calls `onFrame` for each frame until the stream ends, `signal` aborts, or `onFrame`
  * returns false. Error responses throw a DeployKitError; an aborted read returns quietly.
  */
-export async function readSSE(c: Client, path: string, onFrame: (f: SSEFrame) => boolean | undefined, signal?: AbortSignal): Promise<void> {
+export async function readSSE(
+  c: Client,
+  path: string,
+  onFrame: (f: SSEFrame) => boolean | undefined,
+  signal?: AbortSignal,
+  onOpen?: () => void,
+): Promise<void> {
   const headers: Record<string, string> = { Accept: "text/event-stream" };
   if (c.token) headers.Authorization = `Bearer ${c.token}`;
   let res: Response;
@@ -21,6 +27,7 @@ export async function readSSE(c: Client, path: string, onFrame: (f: SSEFrame) =>
     throw err;
   }
   if (!res.ok) throw await errorFromResponse(res);
+  onOpen?.();
   if (!res.body) return;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();

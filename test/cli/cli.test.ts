@@ -163,6 +163,30 @@ describe("deploykit CLI against a real daemon", () => {
     await waitFor(async () => (await serving()) === "hi-v2", { timeoutMs: 90_000, intervalMs: 300, what: "hi-v2 served" });
   });
 
+  it("redeploy, restart and rollback act on the linked service; open --print and domain list", async () => {
+    const svc = () => d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200);
+    const re = await u.run(["redeploy", "--json"]);
+    expect(re.code, re.stderr).toBe(0);
+    const dep = JSON.parse(re.stdout).deployment;
+    await waitFor(async () => (await svc()).active_deployment_id === dep.id && (await svc()).status === "running", {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      what: "the redeployment active",
+    });
+    const restart = await u.run(["restart"]);
+    expect(restart.code, restart.stderr).toBe(0);
+    await waitFor(async () => (await svc()).status === "running", { timeoutMs: 90_000, intervalMs: 500, what: "running after restart" });
+    const rb = await u.run(["rollback", "--json"]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout).deployment_id).not.toBe(dep.id);
+    expect((await u.run(["rollback", "no-such-deployment"])).code).toBe(4);
+    const open = await u.run(["open", "--print"]);
+    expect(open.stdout.trim()).toBe(`http://127.0.0.1:${hostPort}`);
+    const domains = await u.run(["domain", "list", "--json"]);
+    expect(domains.code, domains.stderr).toBe(0);
+    expect(JSON.parse(domains.stdout).domains).toEqual([]);
+  });
+
   it("variables get of a missing key exits 4; delete stages; completion scripts print", async () => {
     expect((await u.run(["variables", "get", "NOPE"])).code).toBe(4);
     const del = await u.run(["variables", "delete", "EXTRA", "--json"]);
