@@ -1,9 +1,10 @@
 /**
  * The architecture, enforced (PRODUCT.md §1): the domain root imports nothing below it and no
  * package; implementation folders import only the domain root; only src/cmd wires implementations;
- * the SPA imports the domain for types only.
+ * the SPA imports the domain for types only; the CLI (src/cli) is an API consumer like the SPA: it
+ * imports the domain root and the typed HTTP client, nothing else of the server.
  */
-const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock)/";
+const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock|cli)/";
 module.exports = {
   forbidden: [
     {
@@ -17,8 +18,15 @@ module.exports = {
       name: "no-sibling-implementations",
       comment: "An implementation folder imports the domain root only, never a sibling folder.",
       severity: "error",
-      from: { path: "^src/([^/]+)/", pathNot: "^src/cmd/" },
+      from: { path: "^src/([^/]+)/", pathNot: ["^src/cmd/", "^src/cli/"] },
       to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/"] },
+    },
+    {
+      name: "cli-imports-only-client",
+      comment: "The CLI is an API consumer: of the server it imports only the domain root and the typed client src/http/client.ts.",
+      severity: "error",
+      from: { path: "^src/cli/" },
+      to: { path: "^src/[^/]+/", pathNot: ["^src/cli/", "^src/http/client\\.ts$"] },
     },
     {
       name: "mocks-only-in-tests",
@@ -33,6 +41,13 @@ module.exports = {
       severity: "error",
       from: { pathNot: ["^src/cmd/", IMPL, "^test/", "^bench/"] },
       to: { path: IMPL, pathNot: "^src/mock/" },
+    },
+    {
+      name: "cli-is-a-leaf",
+      comment: "Nothing in the server imports the CLI.",
+      severity: "error",
+      from: { path: "^src/", pathNot: ["^src/cli/"] },
+      to: { path: "^src/cli/" },
     },
     {
       name: "frontend-domain-types-only",

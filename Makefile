@@ -19,7 +19,7 @@ run: build
 	@bash scripts/docker-up.sh --run
 	$(ENV) node $(DAEMON_NODE_FLAGS) dist/server/cmd/deploykitd/main.js -addr $(ADDR) -db $(DB)
 
-## build: backend and SPA into dist/ (dist/deploykitd runs it)
+## build: backend, CLI and SPA into dist/ (dist/deploykitd runs the daemon, dist/deploykit the CLI)
 build: deps server frontend
 
 server: deps

@@ -1,5 +1,5 @@
-// After tsc: make the entry point executable and write dist/deploykitd, a launcher that runs it
-// with the Node it was built with (Node 24 from .tools/ when the system Node is too old).
+// After tsc: make the entry points executable and write dist/deploykitd and dist/deploykit, launchers
+// that run them with the Node they were built with (Node 24 from .tools/ when the system Node is too old).
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,19 @@ here="$(cd "$(dirname "$0")" && pwd)"
 exec "${process.execPath}" --max-semi-space-size=2 "$here/${relative(join(root, "dist"), main)}" "$@"
 `;
 writeFileSync(join(root, "dist/deploykitd"), launcher, { mode: 0o755 });
+
+// The CLI (bin `deploykit`): dist/deploykit runs it with the same Node.
+const cli = join(root, "dist/server/cli/main.js");
+chmodSync(cli, 0o755);
+writeFileSync(
+  join(root, "dist/deploykit"),
+  `#!/bin/sh
+# The DeployKit command line, with the Node.js that built it.
+here="$(cd "$(dirname "$0")" && pwd)"
+exec "${process.execPath}" "$here/${relative(join(root, "dist"), cli)}" "$@"
+`,
+  { mode: 0o755 },
+);
 
 // tsc copies no .sql: the SQLite layer reads its migrations next to the compiled module.
 const migrationsSrc = join(root, "src/sqlite/migrations");

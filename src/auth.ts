@@ -92,6 +92,46 @@ export function validateAPIKeyCreate(input: APIKeyCreate, now: Date): void {
   v.throwIfAny();
 }
 
+/**
+ * Device login (`deploykit login` without a token, RFC 8628 in spirit): the CLI asks for a code pair,
+ * the signed-in user approves the short `user_code` in the web app, and the CLI's next poll with the
+ * secret `device_code` receives a new API key of that user. The key is minted at that poll, so no
+ * plaintext credential is ever stored; codes live 10 minutes and serve one key.
+ */
+export const DEVICE_CODE_PREFIX = "dkd_";
+export const DEVICE_CODE_TTL_MS = 10 * 60 * 1000;
+/** Seconds the CLI waits between polls. */
+export const DEVICE_POLL_INTERVAL_SECONDS = 2;
+/** User codes avoid vowels (no words) and look-alike characters: `BCDF-GHJK`. */
+export const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
+export const DEVICE_PENDING = "pending";
+export const DEVICE_APPROVED = "approved";
+export const DEVICE_DENIED = "denied";
+export type DeviceStatus = typeof DEVICE_PENDING | typeof DEVICE_APPROVED | typeof DEVICE_DENIED;
+
+export interface DeviceLogin {
+  user_code: string;
+  /** What asked for it, as the CLI describes itself ("deploykit CLI on laptop"); shown on the approval page. */
+  description: string;
+  status: DeviceStatus;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface DeviceLoginCreated extends DeviceLogin {
+  /** The secret the CLI polls with; returned once. */
+  device_code: string;
+}
+
+export type DevicePoll = { status: typeof DEVICE_PENDING } | { status: typeof DEVICE_APPROVED; key: APIKeyCreated };
+
+/** "bcdf ghjk", "BCDFGHJK" and "BCDF-GHJK" are the same code; anything else is not one. */
+export function normalizeUserCode(raw: string): string | null {
+  const s = raw.toUpperCase().replace(/[\s-]/g, "");
+  if (s.length !== 8 || [...s].some((ch) => !USER_CODE_ALPHABET.includes(ch))) return null;
+  return `${s.slice(0, 4)}-${s.slice(4)}`;
+}
+
 /** Prefix of the one-time setup token (a leaked one is recognisable). */
 export const SETUP_TOKEN_PREFIX = "dks_";
 
@@ -151,4 +191,18 @@ export interface AuthService {
   deleteAPIKey(userID: string, id: string): Promise<void>;
   /** Removes sessions whose refresh window has passed; returns how many. */
   purgeExpiredSessions(): Promise<number>;
+  /** Starts a device login (anyone may: the code is worthless until a signed-in user approves it). Throws EINVALID (description). */
+  createDeviceLogin(description: string): Promise<DeviceLoginCreated>;
+  /** Throws ENOTFOUND "Unknown or expired code." (also for a code already used). */
+  findDeviceLogin(userCode: string): Promise<DeviceLogin>;
+  /**
+   * The signed-in user approves (their new key is minted at the next poll) or denies the code.
+   * Throws ENOTFOUND "Unknown or expired code.", ECONFLICT "This code was already approved or denied.".
+   */
+  decideDeviceLogin(userCode: string, userID: string, approve: boolean): Promise<DeviceLogin>;
+  /**
+   * The CLI's poll. Approved: mints the API key and forgets the code (one key per code).
+   * Throws ENOTFOUND "Unknown or expired code.", EFORBIDDEN "The login was denied.".
+   */
+  pollDeviceLogin(deviceCode: string): Promise<DevicePoll>;
 }

@@ -1,3 +1,5 @@
+import { FieldErrorCollector } from "./errors.ts";
+
 export type LogStream = "stdout" | "stderr";
 
 /** One line of container output; the Docker timestamp is stripped. */
@@ -23,6 +25,25 @@ export function normalizeLogTail(raw: unknown): number {
   const n = typeof raw === "number" ? raw : Number.parseInt(String(raw ?? ""), 10);
   if (!Number.isFinite(n) || n <= 0) return LOG_TAIL_DEFAULT;
   return Math.min(Math.floor(n), LOG_TAIL_MAX);
+}
+
+const SINCE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * The `?since=` of the logs route (`deploykit logs --since`): a duration back from `now` ("90s", "10m",
+ * "2h", "1d") or an RFC 3339 time. Returns epoch milliseconds, null when absent. Throws EINVALID (since).
+ */
+export function parseLogSince(raw: string | undefined, now: Date): number | null {
+  if (raw === undefined || raw === "") return null;
+  const m = /^(\d{1,9})([smhd])$/.exec(raw);
+  if (m) return now.getTime() - Number(m[1]) * (SINCE_UNITS[m[2] as string] as number);
+  const t = /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(t)) {
+    const v = new FieldErrorCollector();
+    v.add("since", "Since must be a duration (90s, 10m, 2h, 1d) or an RFC 3339 time.");
+    v.throwIfAny();
+  }
+  return t;
 }
 
 export interface LogSubscription {

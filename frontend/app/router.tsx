@@ -44,6 +44,7 @@ export const router = createBrowserRouter([
             path: "/projects/:projectId/settings",
             lazy: async () => ({ Component: (await import("./routes/project-settings.tsx")).default }),
           },
+          { path: "/device", lazy: async () => ({ Component: (await import("./routes/device.tsx")).default }) },
           { path: "/profile", lazy: async () => ({ Component: (await import("./routes/profile.tsx")).default }) },
           {
             path: "/settings",

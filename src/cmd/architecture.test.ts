@@ -70,6 +70,27 @@ describe("architecture rules", () => {
         "frontend/app/y.ts": 'import { p } from "../../src/project.ts";\nexport const y = p;\n',
       },
     ],
+    [
+      "cli-imports-only-client",
+      {
+        "src/http/server.ts": "export const s = 1;\n",
+        "src/cli/main.ts": 'import { s } from "../http/server.ts";\nexport const m = s;\n',
+      },
+    ],
+    [
+      "cli-imports-only-client",
+      {
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "src/cli/main.ts": 'import { d } from "../sqlite/db.ts";\nexport const m = d;\n',
+      },
+    ],
+    [
+      "cli-is-a-leaf",
+      {
+        "src/cli/main.ts": "export const m = 1;\n",
+        "src/http/server.ts": 'import { m } from "../cli/main.ts";\nexport const s = m;\n',
+      },
+    ],
   ])("%s fires", (rule, files) => {
     const out = cruise({ ...domain, ...files });
     expect(out).toContain(`error ${rule}:`);
@@ -84,6 +105,8 @@ describe("architecture rules", () => {
       "src/cmd/deploykitd/main.ts":
         'import { d } from "../../sqlite/db.ts";\nimport { c } from "../../docker/client.ts";\nexport const m = [d, c];\n',
       "frontend/app/z.ts": 'import type { p } from "../../src/project.ts";\nexport type Z = typeof p;\n',
+      "src/http/client.ts": 'import { p } from "../index.ts";\nexport const k = p;\n',
+      "src/cli/main.ts": 'import { k } from "../http/client.ts";\nimport { p } from "../index.ts";\nexport const m = [k, p];\n',
     });
     expect(out).toBe("");
   });

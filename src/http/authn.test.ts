@@ -12,6 +12,10 @@ const PUBLIC = [
   "POST /api/auth/register",
   "POST /api/auth/login",
   "POST /api/auth/refresh",
+  // Device login (deploykit login): starting one is worth nothing until a signed-in user approves it;
+  // polling needs the secret device code.
+  "POST /api/auth/device",
+  "POST /api/auth/device/token",
   "GET /api/openapi.json",
   "GET /api/projects/:projectId/canvas/ws",
   // Authenticates with its first frame like the canvas socket (shell.ts).

@@ -114,6 +114,8 @@ export interface Deps extends ServerOptions {
   loginLimiter: LoginLimiter;
   registerLimiter: RateLimiter;
   refreshLimiter: RateLimiter;
+  /** Device logins started per client address (`deploykit login`). */
+  deviceLimiter: RateLimiter;
 }
 
 export type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;

@@ -25,6 +25,8 @@ class LogSession {
   private dropped = 0;
   private heartbeat: NodeJS.Timeout | null = null;
   private ended = false;
+  /** `?since=`: history lines older than this (epoch ms) are skipped. */
+  since: number | null = null;
   onEnd: () => void = () => {};
 
   constructor(res: ServerResponse, containers: number, bufferBytes: number) {
@@ -54,6 +56,7 @@ class LogSession {
 
   line(l: deploykit.LogLine): void {
     if (l.line === "") return;
+    if (this.since !== null && l.ts !== undefined && Date.parse(l.ts) < this.since) return;
     let frame = FRAMES.get(l);
     if (frame === undefined) {
       frame = `data: ${JSON.stringify({ container_id: l.container_id, stream: l.stream, line: l.line })}\n\n`;
@@ -105,7 +108,14 @@ export class LogStreams {
     this.d = d;
   }
 
-  async stream(reply: FastifyReply, principal: deploykit.Principal, projectID: string, serviceID: string, tail: number): Promise<void> {
+  async stream(
+    reply: FastifyReply,
+    principal: deploykit.Principal,
+    projectID: string,
+    serviceID: string,
+    tail: number,
+    since: number | null = null,
+  ): Promise<void> {
     // Each stream holds a Docker log follow per container: one user may not open them without bound.
     // Streams still being opened count too, so a burst of concurrent requests cannot slip past.
     const uid = principal.user.id;
@@ -120,7 +130,7 @@ export class LogStreams {
       );
     this.opening.set(uid, (this.opening.get(uid) ?? 0) + 1);
     try {
-      await this.open(reply, principal, projectID, serviceID, tail);
+      await this.open(reply, principal, projectID, serviceID, tail, since);
     } finally {
       const n = (this.opening.get(uid) ?? 1) - 1;
       if (n <= 0) this.opening.delete(uid);
@@ -134,6 +144,7 @@ export class LogStreams {
     projectID: string,
     serviceID: string,
     tail: number,
+    since: number | null,
   ): Promise<void> {
     const d = this.d;
     await serviceInProject(d, projectID, serviceID);
@@ -153,6 +164,7 @@ export class LogStreams {
     const res = reply.raw;
     const session = new LogSession(res, containers.length, d.limits.sseBufferBytes);
     session.principal = principal;
+    session.since = since;
     // Lines arriving before the headers are written wait here (history comes first).
     let early: (() => void)[] | null = [];
     const later = (fn: () => void) => (early ? early.push(fn) : fn());
@@ -220,7 +232,7 @@ export class LogStreams {
 }
 
 export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStreams): void {
-  app.get<{ Params: { projectId: string; serviceId: string }; Querystring: { tail?: string } }>(
+  app.get<{ Params: { projectId: string; serviceId: string }; Querystring: { tail?: string; since?: string } }>(
     "/api/projects/:projectId/services/:serviceId/logs",
     {
       onRequest: d.authenticated,
@@ -229,14 +241,17 @@ export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStr
         summary: "Follow the logs of every running container (Server-Sent Events)",
         description:
           'Frames: `data: {"container_id","stream","line"}`; `data: {"container_id","event":"container_exited"}`; ' +
-          '`data: {"event":"dropped","count":N}` when the viewer fell behind; `event: end` when every stream ended; `: ping` every 15 s.',
+          '`data: {"event":"dropped","count":N}` when the viewer fell behind; `event: end` when every stream ended; `: ping` every 15 s. ' +
+          "`since` (a duration like 10m, or an RFC 3339 time) skips older history; with it, `tail` defaults to the maximum.",
         params: params("projectId", "serviceId"),
-        querystring: query({ tail: INT_QUERY }),
+        querystring: query({ tail: INT_QUERY, since: { type: "string", maxLength: 64 } }),
         response: { 200: { description: "text/event-stream", type: "string" }, ...ERRORS },
       },
     },
     async (req, reply) => {
-      await streams.stream(reply, principalOf(req), req.params.projectId, req.params.serviceId, deploykit.normalizeLogTail(req.query.tail));
+      const since = deploykit.parseLogSince(req.query.since, new Date());
+      const tail = since !== null && req.query.tail === undefined ? deploykit.LOG_TAIL_MAX : deploykit.normalizeLogTail(req.query.tail);
+      await streams.stream(reply, principalOf(req), req.params.projectId, req.params.serviceId, tail, since);
       return reply;
     },
   );

@@ -59,6 +59,8 @@ describe("routing", () => {
       "POST /api/auth/register",
       "POST /api/auth/login",
       "POST /api/auth/refresh",
+      "POST /api/auth/device",
+      "POST /api/auth/device/token",
     ]);
     let checked = 0;
     for (const [path, methods] of Object.entries(doc.paths)) {

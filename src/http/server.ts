@@ -12,6 +12,7 @@ import { CanvasHub } from "./canvas-hub.ts";
 import { registerContainerRoutes } from "./container.ts";
 import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type ServerOptions } from "./context.ts";
 import { registerDeploymentRoutes } from "./deployment.ts";
+import { registerDeviceRoutes } from "./device.ts";
 import { registerDomainRoutes } from "./domains.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { registerEnvRawRoutes } from "./envvar-raw.ts";
@@ -173,6 +174,7 @@ export class Server {
       loginLimiter: new LoginLimiter(clock),
       registerLimiter: new RateLimiter({ max: 10, windowMs: 60_000, now: clock, message }),
       refreshLimiter: new RateLimiter({ max: 30, windowMs: 60_000, now: clock, message }),
+      deviceLimiter: new RateLimiter({ max: 10, windowMs: 60_000, now: clock, message }),
     };
     this.logStreams = new LogStreams(this.deps);
     this.shells = new ShellSessions(this.deps);
@@ -238,6 +240,7 @@ export class Server {
     );
 
     registerAuthRoutes(app, d);
+    registerDeviceRoutes(app, d);
     registerProjectRoutes(app, d);
     registerServiceRoutes(app, d);
     registerDeploymentRoutes(app, d);

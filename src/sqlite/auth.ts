@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
 import * as deploykit from "../index.ts";
 import type { DB, Tx } from "./db.ts";
 import { newID } from "./db.ts";
+import * as device from "./device.ts";
 import { PasswordHasher, type PasswordOptions } from "./password.ts";
+import { generateToken, tokenDigest } from "./tokens.ts";
 import { countUsers, createUser, findUserRowByEmail, toUser } from "./user.ts";
 
 interface SessionRow {
@@ -34,15 +35,7 @@ export interface AuthOptions extends PasswordOptions {
 const INVALID_CREDENTIALS = "Invalid email or password.";
 const INVALID_TOKEN = "Invalid or expired token.";
 
-/** 32 random bytes, base64url, behind a prefix that secret scanners recognise. */
-export function generateToken(prefix: string): string {
-  return prefix + randomBytes(32).toString("base64url");
-}
-
-/** Only this digest is stored: a stolen database file yields no usable credential. */
-export function tokenDigest(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
+export { generateToken, tokenDigest };
 
 function plusMs(d: Date, ms: number): string {
   return new Date(d.getTime() + ms).toISOString();
@@ -193,38 +186,7 @@ export class AuthService implements deploykit.AuthService {
   }
 
   async createAPIKey(userID: string, input: deploykit.APIKeyCreate, parentKeyID?: string): Promise<deploykit.APIKeyCreated> {
-    return this.#db.write((tx) => {
-      deploykit.validateAPIKeyCreate(input, tx.nowDate);
-      if (!tx.get("SELECT 1 FROM users WHERE id = ?", userID)) throw deploykit.errorf(deploykit.ENOTFOUND, "User not found.");
-      let expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
-      if (parentKeyID !== undefined) {
-        const parent = tx.get<APIKeyRow>("SELECT * FROM api_keys WHERE id = ? AND user_id = ?", parentKeyID, userID);
-        if (!parent) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
-        if (parent.expires_at !== null && (expires === null || expires > parent.expires_at)) expires = parent.expires_at;
-      }
-      const token = generateToken(deploykit.API_KEY_PREFIX);
-      const key: deploykit.APIKey = {
-        id: newID(),
-        user_id: userID,
-        description: input.description.trim(),
-        prefix: token.slice(0, deploykit.API_KEY_DISPLAY_LENGTH),
-        expires_at: expires,
-        last_used_at: null,
-        created_at: tx.now,
-      };
-      tx.run(
-        "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-        key.id,
-        userID,
-        key.description,
-        key.prefix,
-        tokenDigest(token),
-        expires,
-        tx.now,
-        parentKeyID ?? null,
-      );
-      return { ...key, token };
-    });
+    return this.#db.write((tx) => insertAPIKey(tx, userID, input, parentKeyID));
   }
 
   async deleteAPIKey(userID: string, id: string): Promise<void> {
@@ -237,6 +199,56 @@ export class AuthService implements deploykit.AuthService {
   async purgeExpiredSessions(): Promise<number> {
     return this.#db.write((tx) => tx.run("DELETE FROM sessions WHERE refresh_expires_at <= ?", tx.now).changes);
   }
+
+  async createDeviceLogin(description: string): Promise<deploykit.DeviceLoginCreated> {
+    return this.#db.write((tx) => device.create(tx, description));
+  }
+
+  async findDeviceLogin(userCode: string): Promise<deploykit.DeviceLogin> {
+    return this.#db.read((tx) => device.find(tx, userCode));
+  }
+
+  async decideDeviceLogin(userCode: string, userID: string, approve: boolean): Promise<deploykit.DeviceLogin> {
+    return this.#db.write((tx) => device.decide(tx, userCode, userID, approve));
+  }
+
+  async pollDeviceLogin(deviceCode: string): Promise<deploykit.DevicePoll> {
+    return this.#db.write((tx) => device.poll(tx, deviceCode, insertAPIKey));
+  }
+}
+
+/** Creates an API key inside the caller's transaction (key creation and device logins share it). */
+export function insertAPIKey(tx: Tx, userID: string, input: deploykit.APIKeyCreate, parentKeyID?: string): deploykit.APIKeyCreated {
+  deploykit.validateAPIKeyCreate(input, tx.nowDate);
+  if (!tx.get("SELECT 1 FROM users WHERE id = ?", userID)) throw deploykit.errorf(deploykit.ENOTFOUND, "User not found.");
+  let expires = input.expires_at ? new Date(input.expires_at).toISOString() : null;
+  if (parentKeyID !== undefined) {
+    const parent = tx.get<APIKeyRow>("SELECT * FROM api_keys WHERE id = ? AND user_id = ?", parentKeyID, userID);
+    if (!parent) throw deploykit.errorf(deploykit.EUNAUTHORIZED, INVALID_TOKEN);
+    if (parent.expires_at !== null && (expires === null || expires > parent.expires_at)) expires = parent.expires_at;
+  }
+  const token = generateToken(deploykit.API_KEY_PREFIX);
+  const key: deploykit.APIKey = {
+    id: newID(),
+    user_id: userID,
+    description: input.description.trim(),
+    prefix: token.slice(0, deploykit.API_KEY_DISPLAY_LENGTH),
+    expires_at: expires,
+    last_used_at: null,
+    created_at: tx.now,
+  };
+  tx.run(
+    "INSERT INTO api_keys (id, user_id, description, prefix, token_hash, expires_at, last_used_at, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+    key.id,
+    userID,
+    key.description,
+    key.prefix,
+    tokenDigest(token),
+    expires,
+    tx.now,
+    parentKeyID ?? null,
+  );
+  return { ...key, token };
 }
 
 function loadUser(tx: Tx, id: string): deploykit.User {
