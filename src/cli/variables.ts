@@ -125,29 +125,20 @@ export async function variables(ctx: Context, action: string, args: string[], op
 }
 
 /**
- * The service's variables as a deployment gets them: the last deployment's (which holds group
- * variables), overlaid with the project's and the service's current ones, references resolved.
+ * The service's variables as its next deployment gets them (project < group < service, every
+ * reference resolved), from the server's reference catalog. Values the server masks (sealed) are
+ * left out.
  */
 export async function resolvedVariables(
   c: Client,
   project: deploykit.Project,
   service: deploykit.Service,
 ): Promise<Record<string, string>> {
-  const [projectVars, serviceVars, services] = await Promise.all([
-    c.findEnvVars(project.id, { scope: "project" }),
-    c.findEnvVars(project.id, { scope: "service", serviceID: service.id }),
-    allServices(c, project.id),
-  ]);
-  let deployed: Record<string, string> = {};
-  if (service.active_deployment_id)
-    deployed = (await c.findDeploymentByID(project.id, service.id, service.active_deployment_id)).env_vars ?? {};
-  const layer = (vs: deploykit.EnvVar[]) => Object.fromEntries(vs.map((v) => [v.key, v.value]));
-  const endpoints = new Map<string, deploykit.ServiceEndpoint>();
-  for (const s of services) {
-    const port = s.ports?.[0]?.container_port;
-    endpoints.set(s.name, port === undefined ? { host: s.name } : { host: s.name, port });
-  }
-  return deploykit.resolveEnv([deployed, layer(projectVars), layer(serviceVars)], endpoints).env;
+  const catalog = await c.findReferenceCatalog(project.id);
+  const entry = catalog.services.find((s) => s.name === service.name);
+  const env: Record<string, string> = {};
+  for (const v of entry?.variables ?? []) if (!v.builtin && v.value !== undefined) env[v.key] = v.value;
+  return env;
 }
 
 export async function runCommand(ctx: Context, command: string, args: string[]): Promise<void> {

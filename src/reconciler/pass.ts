@@ -4,11 +4,11 @@ import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS
 import {
   ALIAS_DRAIN_MS,
   aliasesWithout,
-  serviceAliases,
   BAD_OBSERVATIONS_TO_FAIL,
   FAILURE_LOG_LINES,
   Ledger,
   type ReplicaObservation,
+  serviceAliases,
 } from "./readiness.ts";
 import { restartStale } from "./restart.ts";
 import type { DockerSnapshot } from "./snapshot.ts";
