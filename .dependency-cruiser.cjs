@@ -4,6 +4,8 @@
  * the SPA imports the domain for types only.
  */
 const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock)/";
+/** A folder's tests and their helpers (testutil.ts). */
+const TEST_SUPPORT = "(\\.test|/testutil)\\.ts$";
 module.exports = {
   forbidden: [
     {
@@ -17,8 +19,16 @@ module.exports = {
       name: "no-sibling-implementations",
       comment: "An implementation folder imports the domain root only, never a sibling folder.",
       severity: "error",
-      from: { path: "^src/([^/]+)/", pathNot: "^src/cmd/" },
+      from: { path: "^src/([^/]+)/", pathNot: ["^src/cmd/", TEST_SUPPORT] },
       to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/"] },
+    },
+    {
+      name: "tests-reach-siblings-only-through-the-real-store",
+      comment:
+        "A folder's tests may run on the real store (src/sqlite/testing.ts: SQLite in memory, STYLE.md §11), and otherwise follow no-sibling-implementations.",
+      severity: "error",
+      from: { path: "^src/([^/]+)/(.*\\.test|testutil|.*/testutil)\\.ts$", pathNot: "^src/cmd/" },
+      to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/", "^src/sqlite/testing\\.ts$"] },
     },
     {
       name: "mocks-only-in-tests",

@@ -70,6 +70,20 @@ describe("architecture rules", () => {
         "frontend/app/y.ts": 'import { p } from "../../src/project.ts";\nexport const y = p;\n',
       },
     ],
+    [
+      "tests-reach-siblings-only-through-the-real-store",
+      {
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "src/reconciler/pass.test.ts": 'import { d } from "../sqlite/db.ts";\nexport const t = d;\n',
+      },
+    ],
+    [
+      "tests-reach-siblings-only-through-the-real-store",
+      {
+        "src/docker/client.ts": "export const c = 1;\n",
+        "src/reconciler/testutil.ts": 'import { c } from "../docker/client.ts";\nexport const t = c;\n',
+      },
+    ],
   ])("%s fires", (rule, files) => {
     const out = cruise({ ...domain, ...files });
     expect(out).toContain(`error ${rule}:`);
@@ -84,6 +98,9 @@ describe("architecture rules", () => {
       "src/cmd/deploykitd/main.ts":
         'import { d } from "../../sqlite/db.ts";\nimport { c } from "../../docker/client.ts";\nexport const m = [d, c];\n',
       "frontend/app/z.ts": 'import type { p } from "../../src/project.ts";\nexport type Z = typeof p;\n',
+      "src/sqlite/testing.ts": 'import { d } from "./db.ts";\nexport const store = d;\n',
+      "src/reconciler/testutil.ts": 'import { store } from "../sqlite/testing.ts";\nexport const s = store;\n',
+      "src/reconciler/pass.test.ts": 'import { store } from "../sqlite/testing.ts";\nexport const t = store;\n',
     });
     expect(out).toBe("");
   });
