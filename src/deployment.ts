@@ -1,3 +1,4 @@
+import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./envvar.ts";
 import { FieldErrorCollector } from "./errors.ts";
 import type { PreDeployStatus, RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
@@ -252,8 +253,6 @@ export interface PreDeployResult {
 }
 
 export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const ENV_KEY_MESSAGE = "Key must contain only letters, digits and underscores, and cannot start with a digit.";
 export const MAX_PORTS = 20;
 export const MAX_VOLUMES = 10;
 
