@@ -4,6 +4,7 @@ export * from "./bus.ts";
 export * from "./canvas.ts";
 export * from "./container.ts";
 export * from "./deployment.ts";
+export * from "./deployment-service.ts";
 export * from "./domains.ts";
 export * from "./envvar.ts";
 export * from "./errors.ts";

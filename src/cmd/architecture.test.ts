@@ -84,6 +84,13 @@ describe("architecture rules", () => {
         "src/reconciler/testutil.ts": 'import { c } from "../docker/client.ts";\nexport const t = c;\n',
       },
     ],
+    [
+      "no-circular",
+      {
+        "src/deployment.ts": 'import type { Service } from "./service.ts";\nexport type D = { s?: Service };\n',
+        "src/service.ts": 'import type { D } from "./deployment.ts";\nexport type Service = { d?: D };\n',
+      },
+    ],
   ])("%s fires", (rule, files) => {
     const out = cruise({ ...domain, ...files });
     expect(out).toContain(`error ${rule}:`);
