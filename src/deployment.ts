@@ -254,6 +254,7 @@ export const IMAGE_MAX = 512;
 /** Docker image references: [registry[:port]/]path[:tag][@digest], no spaces or shell characters. */
 export const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
 export const MAX_REPLICAS = 20;
+export const IMAGE_MESSAGE = "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.";
 export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 export const MAX_PORTS = 20;
 export const MAX_VOLUMES = 10;
@@ -344,8 +345,7 @@ export function validateImage(image: string | undefined, v: FieldErrorCollector,
     return;
   }
   if (isBlank(image)) v.add(field, required ? "Image is required." : "Image cannot be empty.");
-  else if (image.length > IMAGE_MAX || !IMAGE_PATTERN.test(image) || hasControlChars(image))
-    v.add(field, "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.");
+  else if (image.length > IMAGE_MAX || !IMAGE_PATTERN.test(image) || hasControlChars(image)) v.add(field, IMAGE_MESSAGE);
 }
 
 export function validateReplicas(replicas: number | undefined, v: FieldErrorCollector): void {

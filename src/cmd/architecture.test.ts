@@ -64,10 +64,10 @@ describe("architecture rules", () => {
       },
     ],
     [
-      "frontend-domain-types-only",
+      "frontend-imports-only-the-domain-root",
       {
-        "src/project.ts": "export const p = 1;\n",
-        "frontend/app/y.ts": 'import { p } from "../../src/project.ts";\nexport const y = p;\n',
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "frontend/app/y.ts": 'import { d } from "../../src/sqlite/db.ts";\nexport const y = d;\n',
       },
     ],
     [
@@ -105,6 +105,7 @@ describe("architecture rules", () => {
       "src/cmd/deploykitd/main.ts":
         'import { d } from "../../sqlite/db.ts";\nimport { c } from "../../docker/client.ts";\nexport const m = [d, c];\n',
       "frontend/app/z.ts": 'import type { p } from "../../src/project.ts";\nexport type Z = typeof p;\n',
+      "frontend/app/v.ts": 'import { p } from "../../src/project.ts";\nexport const v = p;\n',
       "src/sqlite/testing.ts": 'import { d } from "./db.ts";\nexport const store = d;\n',
       "src/reconciler/testutil.ts": 'import { store } from "../sqlite/testing.ts";\nexport const s = store;\n',
       "src/reconciler/pass.test.ts": 'import { store } from "../sqlite/testing.ts";\nexport const t = store;\n',
