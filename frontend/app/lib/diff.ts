@@ -3,7 +3,7 @@ import type { PortMapping, Resources, VolumeMount } from "../../../src/deploymen
 import type { EnvVar } from "../../../src/envvar.ts";
 import type { RestartPolicy } from "../../../src/ops.ts";
 import { REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS, effectiveServiceNames, type PendingChange } from "../../../src/pending-change.ts";
-import type { Service } from "../../../src/service.ts";
+import type { Service, ServiceUpdate } from "../../../src/service.ts";
 import { formatCommand } from "./command.ts";
 
 /**
@@ -35,25 +35,8 @@ export interface ServiceSettings {
   healthcheck_timeout_seconds: number;
 }
 
-export interface ServiceOverride {
-  name?: string;
-  /** `null` means the staged change clears the icon. */
-  icon_url?: string | null;
-  image?: string;
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  start_command?: string[] | null;
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  pre_deploy_command?: string[] | null;
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
+/** What the staged log makes of a service: the domain's ServiceUpdate, merged, plus a staged delete. */
+export interface ServiceOverride extends ServiceUpdate {
   deleted: boolean;
 }
 
