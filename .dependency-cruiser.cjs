@@ -1,10 +1,12 @@
 /**
  * The architecture, enforced (PRODUCT.md §1): the domain root imports nothing below it and no
  * package; implementation folders import only the domain root; only src/cmd wires implementations;
- * the SPA imports the domain for types only; the CLI (src/cli) is an API consumer like the SPA: it
- * imports the domain root and the typed HTTP client, nothing else of the server.
+ * the SPA imports the domain root (types and values) and nothing else of src/; the CLI (src/cli) is an
+ * API consumer like the SPA: it imports the domain root and the typed HTTP client, nothing else of the server.
  */
 const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock|cli)/";
+/** A folder's tests and their helpers (testutil.ts). */
+const TEST_SUPPORT = "(\\.test|/testutil)\\.ts$";
 module.exports = {
   forbidden: [
     {
@@ -18,8 +20,16 @@ module.exports = {
       name: "no-sibling-implementations",
       comment: "An implementation folder imports the domain root only, never a sibling folder.",
       severity: "error",
-      from: { path: "^src/([^/]+)/", pathNot: ["^src/cmd/", "^src/cli/"] },
+      from: { path: "^src/([^/]+)/", pathNot: ["^src/cmd/", "^src/cli/", TEST_SUPPORT] },
       to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/"] },
+    },
+    {
+      name: "tests-reach-siblings-only-through-the-real-store",
+      comment:
+        "A folder's tests may run on the real store (src/sqlite/testing.ts: SQLite in memory, STYLE.md §11), and otherwise follow no-sibling-implementations.",
+      severity: "error",
+      from: { path: "^src/([^/]+)/(.*\\.test|testutil|.*/testutil)\\.ts$", pathNot: "^src/cmd/" },
+      to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "^src/mock/", "^src/sqlite/testing\\.ts$"] },
     },
     {
       name: "cli-imports-only-client",
@@ -50,22 +60,18 @@ module.exports = {
       to: { path: "^src/cli/" },
     },
     {
-      name: "frontend-domain-types-only",
-      comment: "The SPA imports the domain with `import type` only.",
+      name: "frontend-imports-only-the-domain-root",
+      comment:
+        "The SPA imports types and values from the root src/*.ts files only: they import nothing but each other (domain-imports-only-domain), so they bundle, and the SPA uses the domain's own rules instead of copies (STYLE.md §16). Never an implementation folder.",
       severity: "error",
       from: { path: "^frontend/" },
-      to: { path: "^src/", dependencyTypesNot: ["type-only"] },
-    },
-    {
-      name: "frontend-never-imports-implementations",
-      severity: "error",
-      from: { path: "^frontend/" },
-      to: { path: "^src/.+/" },
+      to: { path: "^src/", pathNot: "^src/[^/]+\\.ts$" },
     },
     {
       name: "no-circular",
+      comment: "No import cycles, the domain root included (deployment.ts ↔ service.ts was the last).",
       severity: "error",
-      from: { pathNot: "^src/[^/]+\\.ts$" },
+      from: {},
       to: { circular: true },
     },
   ],

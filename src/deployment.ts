@@ -1,10 +1,9 @@
+import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./envvar.ts";
 import { FieldErrorCollector } from "./errors.ts";
 import type { PreDeployStatus, RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
-import type { Page, PageResult } from "./pagination.ts";
-import type { Service } from "./service.ts";
-import { validateImage, validateReplicas } from "./service.ts";
-import { hasControlChars } from "./validate.ts";
+import type { Page } from "./pagination.ts";
+import { hasControlChars, isBlank } from "./validate.ts";
 
 export const DEPLOYMENT_PENDING = "pending";
 export const DEPLOYMENT_STARTING = "starting";
@@ -265,9 +264,12 @@ export interface PreDeployResult {
   log?: string;
 }
 
+export const IMAGE_MAX = 512;
+/** Docker image references: [registry[:port]/]path[:tag][@digest], no spaces or shell characters. */
+export const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
+export const MAX_REPLICAS = 20;
+export const IMAGE_MESSAGE = "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.";
 export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const ENV_KEY_MESSAGE = "Key must contain only letters, digits and underscores, and cannot start with a digit.";
 export const MAX_PORTS = 20;
 export const MAX_VOLUMES = 10;
 
@@ -351,6 +353,21 @@ export function validateEnvMap(env: Record<string, string>, v: FieldErrorCollect
 }
 
 /** Throws a field error (422): image required, replicas ≥ 0, ports/volumes/resources well formed. */
+export function validateImage(image: string | undefined, v: FieldErrorCollector, required: boolean, field = "image"): void {
+  if (image === undefined) {
+    if (required) v.add(field, "Image is required.");
+    return;
+  }
+  if (isBlank(image)) v.add(field, required ? "Image is required." : "Image cannot be empty.");
+  else if (image.length > IMAGE_MAX || !IMAGE_PATTERN.test(image) || hasControlChars(image)) v.add(field, IMAGE_MESSAGE);
+}
+
+export function validateReplicas(replicas: number | undefined, v: FieldErrorCollector): void {
+  if (replicas === undefined) return;
+  if (!Number.isInteger(replicas) || replicas < 0) v.add("replicas", "Replicas must be a whole number of zero or more.");
+  else if (replicas > MAX_REPLICAS) v.add("replicas", `Replicas cannot exceed ${MAX_REPLICAS}.`);
+}
+
 export function validateDeploymentCreate(input: DeploymentCreate): void {
   const v = new FieldErrorCollector();
   validateImage(input.image, v, true);
@@ -380,40 +397,4 @@ export function truncateLogTail(tail: string): string {
 /** Effective replica count: 0 means 1. */
 export function effectiveReplicas(replicas: number): number {
   return replicas > 0 ? replicas : 1;
-}
-
-/**
- * DeploymentService stores deployments and moves them through their lifecycle. The reconciler is
- * the only caller of the `mark…` methods.
- */
-export interface DeploymentService {
-  /** Throws ENOTFOUND "Deployment not found.". */
-  findDeploymentByID(id: string): Promise<Deployment>;
-  /** Newest first. */
-  findDeployments(filter: DeploymentFilter): Promise<PageResult<Deployment>>;
-  /**
-   * Inserts a pending deployment; cancels older pending/starting ones of the service; sets the service
-   * `deploying` when it has no active deployment. `input.env_vars` is used as given (already resolved).
-   * Throws EINVALID (fields), ENOTFOUND "Service not found.".
-   */
-  createDeployment(serviceID: string, input: DeploymentCreate): Promise<Deployment>;
-  /** pending → starting (started_at set once); no-op otherwise. Throws ENOTFOUND. */
-  markStarting(id: string): Promise<Deployment>;
-  /**
-   * Promotes in one transaction: healthy, previous active → superseded, service.active_deployment_id.
-   * No-op when already healthy. Returns the previously active deployment id. Throws ENOTFOUND.
-   */
-  markHealthy(id: string, baselineRestartCount: number): Promise<{ deployment: Deployment; previous_active_id: string | null }>;
-  /** Marks failed (log tail truncated to 10 KB); the service becomes failed when nothing healthy is left. Throws ENOTFOUND. */
-  markFailed(id: string, failure: DeploymentFailure): Promise<Deployment>;
-  /** Records the pre-deploy command's progress (the log truncated to 10 KB). Throws ENOTFOUND. */
-  setPreDeploy(id: string, result: PreDeployResult): Promise<Deployment>;
-  /** Increments the attempt counter and returns the new count. Throws ENOTFOUND. */
-  recordAttempt(id: string, reason: string): Promise<number>;
-  /**
-   * Makes an earlier deployment serve again by creating a new pending deployment with its snapshot,
-   * so the reconciler switches over without downtime. Throws ENOTFOUND, EINVALID
-   * "Deployment does not belong to this service.".
-   */
-  rollback(serviceID: string, deploymentID: string): Promise<{ service: Service; deployment: Deployment }>;
 }

@@ -1,4 +1,4 @@
-import { ENV_KEY_PATTERN } from "./deployment.ts";
+import { ENV_KEY_PATTERN } from "./envvar.ts";
 
 /**
  * The RAW editor's `.env` format. In: `KEY=value` lines, optional `export `, `#` comments and blank

@@ -1,4 +1,3 @@
-import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
 import { FieldErrorCollector } from "./errors.ts";
 import { type ReferenceProblem, type ReferenceUse, renameServiceInValue } from "./references.ts";
 
@@ -10,6 +9,9 @@ export const SCOPE_SHARED = "shared";
 export type EnvScope = typeof SCOPE_PROJECT | typeof SCOPE_GROUP | typeof SCOPE_SERVICE | typeof SCOPE_SHARED;
 export const ENV_SCOPES: readonly EnvScope[] = [SCOPE_PROJECT, SCOPE_GROUP, SCOPE_SERVICE, SCOPE_SHARED];
 
+/** A variable's key, wherever one is written: env vars, a deployment's env map, staged creates. */
+export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_KEY_MESSAGE = "Key must contain only letters, digits and underscores, and cannot start with a digit.";
 export const ENV_KEY_MAX = 256;
 export const ENV_VALUE_MAX = 64 * 1024;
 

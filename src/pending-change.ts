@@ -1,5 +1,6 @@
 import type { CanvasNode } from "./canvas.ts";
 import type { Deployment } from "./deployment.ts";
+import type { Page, PageResult } from "./pagination.ts";
 
 export const OP_PROJECT_UPDATE = "project.update";
 export const OP_SERVICE_CREATE = "service.create";
@@ -142,6 +143,8 @@ export function effectiveServiceNames(
 export interface PendingChangeService {
   /** Ordered by seq. */
   findPendingChanges(projectID: string): Promise<PendingChange[]>;
+  /** One page of the log, ordered by seq, with the log's length as `total`. */
+  findPendingChangePage(projectID: string, page: Page): Promise<PageResult<PendingChange>>;
   /** Throws ENOTFOUND "Pending change not found.". */
   findPendingChangeByID(projectID: string, id: string): Promise<PendingChange>;
   /**

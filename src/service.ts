@@ -2,7 +2,9 @@ import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployme
 import {
   validateHealthcheckPath,
   validateHealthcheckTimeout,
+  validateImage,
   validatePorts,
+  validateReplicas,
   validateResources,
   validateStartCommand,
   validateStopGrace,
@@ -13,7 +15,7 @@ import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
 import type { Page, PageResult } from "./pagination.ts";
-import { hasControlChars, isBlank } from "./validate.ts";
+import { isBlank } from "./validate.ts";
 
 export const SERVICE_CREATED = "created";
 export const SERVICE_DEPLOYING = "deploying";
@@ -46,10 +48,6 @@ export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const SERVICE_NAME_MESSAGE =
   "Name must be a DNS label: lowercase letters, digits and hyphens, at most 63 characters, starting and ending with a letter or digit.";
 export const ICON_URL_MAX = 2048;
-export const IMAGE_MAX = 512;
-/** Docker image references: [registry[:port]/]path[:tag][@digest], no spaces or shell characters. */
-export const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
-export const MAX_REPLICAS = 20;
 
 /**
  * A service is one Docker image run as `replicas` containers on its project's network, reachable by
@@ -183,22 +181,6 @@ export function validateIconURL(icon: string | null | undefined, v: FieldErrorCo
     return;
   }
   if (url.hostname === "") v.add("icon_url", "Icon URL must include a host.");
-}
-
-export function validateImage(image: string | undefined, v: FieldErrorCollector, required: boolean, field = "image"): void {
-  if (image === undefined) {
-    if (required) v.add(field, "Image is required.");
-    return;
-  }
-  if (isBlank(image)) v.add(field, required ? "Image is required." : "Image cannot be empty.");
-  else if (image.length > IMAGE_MAX || !IMAGE_PATTERN.test(image) || hasControlChars(image))
-    v.add(field, "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.");
-}
-
-export function validateReplicas(replicas: number | undefined, v: FieldErrorCollector): void {
-  if (replicas === undefined) return;
-  if (!Number.isInteger(replicas) || replicas < 0) v.add("replicas", "Replicas must be a whole number of zero or more.");
-  else if (replicas > MAX_REPLICAS) v.add("replicas", `Replicas cannot exceed ${MAX_REPLICAS}.`);
 }
 
 function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {

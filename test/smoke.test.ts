@@ -1,45 +1,71 @@
-import { randomBytes } from "node:crypto";
+/**
+ * The smoke test: DeployKit itself works on this machine. The real daemon (a child process, on a temp
+ * database, driving the host's dockerd) answers its health check, deploys one service from a local
+ * image, serves it on its published port, and removes everything with its project. The longer paths
+ * (redeploys, rollback, logs) are test/e2e-api/deploy.test.ts.
+ */
+import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "../src/http/index.ts";
+import { ADMIN, Daemon, freePort } from "./harness/daemon.ts";
+import { waitFor } from "./harness/wait.ts";
 
-// The Docker smoke test: proves the test machine has a working engine and the local busybox image,
-// and that a labelled network and container can be made, read and removed without leftovers.
 const docker = new Docker();
-const run = randomBytes(4).toString("hex");
-const labels = { "managed-by": "deploykit", "deploykit.instance": `smoke-${run}` };
-const image = "deploykit-test/busybox:1";
+let d: Daemon;
+let instanceID = "";
 
-afterAll(async () => {
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`deploykit.instance=smoke-${run}`] } })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-  }
-  for (const n of await docker.listNetworks({ filters: { label: [`deploykit.instance=smoke-${run}`] } })) {
-    await docker.getNetwork(n.Id).remove();
-  }
+beforeAll(async () => {
+  execFileSync("bash", ["scripts/test-images.sh"], { stdio: "inherit" });
+  d = await Daemon.start({ reconcileInterval: "2s" });
 });
 
-describe("docker smoke", () => {
-  it("creates a labelled network and container, reads its output and removes both", async () => {
-    await docker.ping();
-    const network = await docker.createNetwork({ Name: `dk-smoke-${run}`, Driver: "bridge", Labels: labels });
-    const container = await docker.createContainer({
-      name: `dk-smoke-${run}`,
-      Image: image,
-      Cmd: ["sh", "-c", "echo hello from $(hostname)"],
-      Labels: labels,
-      HostConfig: { NetworkMode: `dk-smoke-${run}` },
-    });
-    await container.start();
-    const status = await container.wait();
-    expect(status.StatusCode).toBe(0);
-    const logs = (await container.logs({ stdout: true, stderr: true })) as Buffer;
-    expect(logs.toString("utf8")).toContain("hello from");
+afterAll(async () => {
+  await d?.stop();
+  if (instanceID) {
+    const label = [`deploykit.instance=${instanceID}`];
+    for (const x of await docker.listContainers({ all: true, filters: { label } })) await docker.getContainer(x.Id).remove({ force: true });
+    for (const n of await docker.listNetworks({ filters: { label } })) await docker.getNetwork(n.Id).remove();
+  }
+  await d?.destroy();
+});
 
-    await container.remove({ force: true });
-    await network.remove();
-    const left = await docker.listContainers({ all: true, filters: { label: [`deploykit.instance=smoke-${run}`] } });
-    const nets = await docker.listNetworks({ filters: { label: [`deploykit.instance=smoke-${run}`] } });
-    expect(left).toHaveLength(0);
-    expect(nets).toHaveLength(0);
+describe("DeployKit smoke", () => {
+  it("deploys a service that answers on its port, and deleting the project leaves nothing in Docker", async () => {
+    const c = new Client(d.url);
+    expect(await c.health()).toEqual({ status: "ok" });
+    c.token = (await c.login(ADMIN.email, ADMIN.password)).access_token;
+    instanceID = (await c.about()).deploykit.instance_id;
+    const label = [`deploykit.instance=${instanceID}`];
+
+    const project = await c.createProject("Smoke");
+    const port = await freePort();
+    await c.createService(project.id, {
+      name: "web",
+      image: "deploykit-test/greeter:1",
+      ports: [{ container_port: 8080, host_port: port }],
+      env_vars: [{ key: "GREETING", value: "smoke" }],
+    });
+    expect((await c.deploy(project.id)).applied_count).toBe(1);
+    const greet = async () => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+        return r.status === 200 ? (await r.text()).trim() : null;
+      } catch {
+        return null;
+      }
+    };
+    await waitFor(async () => (await greet()) === "smoke", { timeoutMs: 90_000, intervalMs: 200, what: "the service answers" });
+    expect(await docker.listContainers({ filters: { label } })).toHaveLength(1);
+
+    await c.deleteProject(project.id);
+    await waitFor(async () => (await docker.listContainers({ all: true, filters: { label } })).length === 0, {
+      timeoutMs: 60_000,
+      what: "containers removed",
+    });
+    await waitFor(async () => (await docker.listNetworks({ filters: { label } })).length === 0, {
+      timeoutMs: 60_000,
+      what: "network removed",
+    });
   });
 });

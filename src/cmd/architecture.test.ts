@@ -64,10 +64,31 @@ describe("architecture rules", () => {
       },
     ],
     [
-      "frontend-domain-types-only",
+      "frontend-imports-only-the-domain-root",
       {
-        "src/project.ts": "export const p = 1;\n",
-        "frontend/app/y.ts": 'import { p } from "../../src/project.ts";\nexport const y = p;\n',
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "frontend/app/y.ts": 'import { d } from "../../src/sqlite/db.ts";\nexport const y = d;\n',
+      },
+    ],
+    [
+      "tests-reach-siblings-only-through-the-real-store",
+      {
+        "src/sqlite/db.ts": "export const d = 1;\n",
+        "src/reconciler/pass.test.ts": 'import { d } from "../sqlite/db.ts";\nexport const t = d;\n',
+      },
+    ],
+    [
+      "tests-reach-siblings-only-through-the-real-store",
+      {
+        "src/docker/client.ts": "export const c = 1;\n",
+        "src/reconciler/testutil.ts": 'import { c } from "../docker/client.ts";\nexport const t = c;\n',
+      },
+    ],
+    [
+      "no-circular",
+      {
+        "src/deployment.ts": 'import type { Service } from "./service.ts";\nexport type D = { s?: Service };\n',
+        "src/service.ts": 'import type { D } from "./deployment.ts";\nexport type Service = { d?: D };\n',
       },
     ],
     [
@@ -107,6 +128,10 @@ describe("architecture rules", () => {
       "frontend/app/z.ts": 'import type { p } from "../../src/project.ts";\nexport type Z = typeof p;\n',
       "src/http/client.ts": 'import { p } from "../index.ts";\nexport const k = p;\n',
       "src/cli/main.ts": 'import { k } from "../http/client.ts";\nimport { p } from "../index.ts";\nexport const m = [k, p];\n',
+      "frontend/app/v.ts": 'import { p } from "../../src/project.ts";\nexport const v = p;\n',
+      "src/sqlite/testing.ts": 'import { d } from "./db.ts";\nexport const store = d;\n',
+      "src/reconciler/testutil.ts": 'import { store } from "../sqlite/testing.ts";\nexport const s = store;\n',
+      "src/reconciler/pass.test.ts": 'import { store } from "../sqlite/testing.ts";\nexport const t = store;\n',
     });
     expect(out).toBe("");
   });

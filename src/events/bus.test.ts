@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as deploykit from "../index.ts";
 import { EventBus } from "./bus.ts";
 
@@ -95,8 +95,7 @@ describe("EventBus", () => {
       { bufferSize: 1 },
     );
     for (let i = 0; i < 10; i++) bus.publish(ev(i));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(got).toEqual(["s0"]);
+    await vi.waitFor(() => expect(got).toEqual(["s0"]));
     expect(sub.dropped).toBe(9);
     expect(logger.warns).toHaveLength(1);
   });
@@ -108,8 +107,7 @@ describe("EventBus", () => {
       got.push(serviceID(e));
     });
     for (let i = 0; i < 5; i++) bus.publish(ev(i));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(got).toEqual(["s0", "s1", "s2"]);
+    await vi.waitFor(() => expect(got).toEqual(["s0", "s1", "s2"]));
     expect(sub.dropped).toBe(2);
   });
 

@@ -18,6 +18,7 @@ import {
   type EnvVar,
   type ErrorCode,
   type FieldErrors,
+  MAX_LIMIT,
   type PageResult,
   type PendingChange,
   type PortMapping,
@@ -272,8 +273,17 @@ export class Client {
   };
 
   // Pending changes
-  findPendingChanges = async (projectID: string) =>
-    (await this.request<{ data: PendingChange[] }>("GET", `/api/projects/${enc(projectID)}/pending-changes`)).data;
+  findPendingChangePage = (projectID: string, page: PageQuery = {}) =>
+    this.page<PendingChange>(`/api/projects/${enc(projectID)}/pending-changes`, { ...page });
+  /** The whole log, a page of the largest size at a time. */
+  findPendingChanges = async (projectID: string): Promise<PendingChange[]> => {
+    const all: PendingChange[] = [];
+    for (;;) {
+      const { items, total } = await this.findPendingChangePage(projectID, { offset: all.length, limit: MAX_LIMIT });
+      all.push(...items);
+      if (items.length === 0 || all.length >= total) return all;
+    }
+  };
   discardPendingChanges = (projectID: string) => this.request<void>("DELETE", `/api/projects/${enc(projectID)}/pending-changes`);
   removePendingChange = (projectID: string, id: string) =>
     this.request<void>("DELETE", `/api/projects/${enc(projectID)}/pending-changes/${enc(id)}`);

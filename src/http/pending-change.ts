@@ -1,28 +1,30 @@
 import type { FastifyInstance } from "fastify";
 import * as deploykit from "../index.ts";
-import type { Deps } from "./context.ts";
+import { type Deps, pageBody, pageOf } from "./context.ts";
 import * as present from "./present.ts";
-import { ERRORS, listOfRef, NO_CONTENT, params, ref } from "./schemas.ts";
+import { ERRORS, NO_CONTENT, PAGE_QUERY, pageOfRef, params, query, ref } from "./schemas.ts";
 
 const tags = ["pending-changes"];
 type P = { Params: { projectId: string } };
 
 export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void {
-  app.get<P>(
+  app.get<P & { Querystring: { offset?: string; limit?: string } }>(
     "/api/projects/:projectId/pending-changes",
     {
       onRequest: d.authenticated,
       schema: {
         tags,
-        summary: "The staged-edit log, by seq",
+        summary: "The staged-edit log, by seq, one page at a time",
+        description: "`total_count` is the log's length: the Deploy bar shows it without loading the entries.",
         params: params("projectId"),
-        response: { 200: listOfRef("PendingChange"), ...ERRORS },
+        querystring: query(PAGE_QUERY),
+        response: { 200: pageOfRef("PendingChange"), ...ERRORS },
       },
     },
     async (req) => {
       await d.projects.findProjectByID(req.params.projectId);
-      const list = await d.pendingChanges.findPendingChanges(req.params.projectId);
-      return { data: list.map(present.pendingChange) };
+      const page = pageOf(req.query);
+      return pageBody(await d.pendingChanges.findPendingChangePage(req.params.projectId, page), page, present.pendingChange);
     },
   );
 

@@ -47,7 +47,15 @@ describe("routing", () => {
     await start();
     const doc = (await raw("GET", "/api/openapi.json", { token: null })).json as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/projects/{projectId}/deploy", "/api/auth/logout-all"]));
-    expect((await raw("GET", "/api/docs", { token: null })).status).toBe(200);
+    const page = await raw("GET", "/api/docs", { token: null });
+    expect([page.status, page.headers.get("content-type")]).toEqual([200, expect.stringContaining("text/html")]);
+    expect(page.headers.get("content-security-policy")).toBeTruthy();
+    // The UI (loaded on this first visit) serves its assets and the same document.
+    const css = await raw("GET", "/api/docs/static/swagger-ui.css", { token: null });
+    expect([css.status, css.headers.get("content-type")]).toEqual([200, expect.stringContaining("text/css")]);
+    const json = (await raw("GET", "/api/docs/json", { token: null })).json as { paths: Record<string, unknown> };
+    expect(Object.keys(json.paths)).toEqual(Object.keys(doc.paths));
+    expect((await raw("GET", "/api/docs/nope", { token: null })).status).toBe(404);
   });
 
   it("rejects every non-public route without credentials (401) and with an unknown token", async () => {

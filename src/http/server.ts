@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import fastifySwagger from "@fastify/swagger";
-import fastifySwaggerUI from "@fastify/swagger-ui";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import * as deploykit from "../index.ts";
@@ -13,11 +12,13 @@ import { registerContainerRoutes } from "./container.ts";
 import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type ServerOptions } from "./context.ts";
 import { registerDeploymentRoutes } from "./deployment.ts";
 import { registerDeviceRoutes } from "./device.ts";
+import { registerDocsRoutes } from "./docs.ts";
 import { registerDomainRoutes } from "./domains.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { registerEnvRawRoutes } from "./envvar-raw.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
 import { setSecurityHeaders } from "./headers.ts";
+import { lazySchemaController } from "./lazy-schemas.ts";
 import { ListCache } from "./list-cache.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
 import { openAPIOptions } from "./openapi.ts";
@@ -120,6 +121,7 @@ export class Server {
       routerOptions: { maxParamLength: 200 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
       schemaErrorFormatter: formatSchemaError,
+      schemaController: lazySchemaController(),
       forceCloseConnections: "idle",
       // Node's defaults (60 s for headers, 300 s per request, checked every 30 s) let a few trickling
       // clients hold sockets for minutes. Long-lived responses (SSE, WebSocket) are not affected:
@@ -216,7 +218,7 @@ export class Server {
     app.setErrorHandler(handleError);
 
     await app.register(fastifySwagger, openAPIOptions(d.version));
-    await app.register(fastifySwaggerUI, { routePrefix: "/api/docs" });
+    registerDocsRoutes(app, () => app.swagger() as unknown as Record<string, unknown>);
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
     app.route({

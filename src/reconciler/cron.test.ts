@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { CronScheduler, dueTick } from "./cron.ts";
-import { Clock, FakeRuntime, MemStore, RecordingLogger } from "./testutil.ts";
+import { Clock, FakeRuntime, RecordingLogger, TestStore } from "./testutil.ts";
 
 const INSTANCE = "inst-test";
 const made: CronScheduler[] = [];
@@ -60,7 +60,7 @@ function setup() {
   // 2026-01-01T00:00:30Z: half a minute past a tick.
   clock.advance(30_000);
   const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new MemStore(clock);
+  const store = new TestStore(clock.now);
   const runs = new MemRuns(clock);
   const project = store.addProject("shop");
   // The reconciler made the project network when it promoted the cron deployment.
@@ -76,7 +76,7 @@ function setup() {
       start_command: ["sh", "-c", "echo hi"],
       env_vars: { A: "1" },
     },
-    { status: "healthy" },
+    { promote: true },
   );
   const make = () => {
     const s = new CronScheduler({
@@ -182,7 +182,7 @@ describe("CronScheduler", () => {
   it("Run now refuses a service that is not a cron service", async () => {
     const h = setup();
     const plain = h.store.addService(h.svc.project_id, "web");
-    h.store.addDeployment(plain.id, { image: "app:1" }, { status: "healthy" });
+    h.store.addDeployment(plain.id, { image: "app:1" }, { promote: true });
     await expect(h.cron.runNow(plain.id)).rejects.toMatchObject({ code: deploykit.EINVALID });
   });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { configDrift } from "./drift.ts";
 import { Reconciler } from "./reconciler.ts";
-import { Clock, type FakeContainer, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+import { Clock, type FakeContainer, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
 // D11 (out-of-band drift) and C04 (forged ownership labels) against the fake Docker.
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 function setup() {
   const clock = new Clock();
   const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new MemStore(clock);
+  const store = new TestStore(clock.now);
   const rec = new Reconciler({
     projects: store.projects,
     services: store.services,
@@ -126,7 +126,7 @@ describe("forged ownership labels (C04)", () => {
   it("still adopts a container it has no row for when it is exactly the deployment's (a daemon killed before writing the row)", async () => {
     const h = setup();
     const web = await mustDeployHealthy(h, "web", { VERSION: "v1" });
-    h.store.containerRows.clear();
+    h.store.clearContainerRows();
     await h.rec.reconcileOnce();
     expect(h.store.rowsOf(web.svc.id).map((r) => r.docker_container_id)).toEqual([web.genuine.docker_id]);
     expect(h.rt.count("runContainer")).toBe(1);

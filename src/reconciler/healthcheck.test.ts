@@ -5,7 +5,7 @@ import * as deploykit from "../index.ts";
 import { healthyStatus, httpProbe, type ProbeResult, probeURL } from "./healthcheck.ts";
 import { ALIAS_DRAIN_MS } from "./readiness.ts";
 import { Reconciler } from "./reconciler.ts";
-import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
 describe("health check settings", () => {
   const check = (input: deploykit.ServiceUpdate) => {
@@ -107,7 +107,7 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
   function setup(answer: (url: string) => ProbeResult) {
     const clock = new Clock();
     const rt = new FakeRuntime(INSTANCE, clock);
-    const store = new MemStore(clock);
+    const store = new TestStore(clock.now);
     const probes: string[] = [];
     const make = () => {
       const r = new Reconciler({
@@ -241,7 +241,7 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     await h.rec.reconcileOnce();
     const c = h.rt.ofService(svc.id)[0]!;
     expect(c.aliases).toEqual(["web"]);
-    h.store.svc(svc.id).name = "front";
+    await h.store.services.updateService(svc.id, { name: "front" });
     await h.rec.reconcileOnce();
     expect(c.aliases).toEqual(["web", "front"]);
   });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
-import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
 const INSTANCE = "inst-test";
 const running: Reconciler[] = [];
@@ -13,7 +13,7 @@ afterEach(async () => {
 function setup(opts: Partial<ReconcilerOptions> = {}) {
   const clock = new Clock();
   const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new MemStore(clock);
+  const store = new TestStore(clock.now);
   const bus = new RecordingBus();
   const log = new RecordingLogger();
   const make = (extra: Partial<ReconcilerOptions> = {}) => {

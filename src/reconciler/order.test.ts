@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { Reconciler } from "./reconciler.ts";
-import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
 const INSTANCE = "inst-order";
 const running: Reconciler[] = [];
@@ -13,7 +13,7 @@ afterEach(async () => {
 function setup() {
   const clock = new Clock();
   const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new MemStore(clock);
+  const store = new TestStore(clock.now);
   const rec = new Reconciler({
     projects: store.projects,
     services: store.services,
@@ -28,6 +28,15 @@ function setup() {
   });
   running.push(rec);
   return { clock, rt, store, rec, project: store.addProject("shop") };
+}
+
+/** What Apply writes for a consumer whose providers roll out in the same Deploy. */
+function waitFor(store: TestStore, dep: deploykit.Deployment, providers: string[]): void {
+  store.db.write((tx) => tx.run("UPDATE deployments SET wait_for = ? WHERE id = ?", JSON.stringify(providers), dep.id));
+}
+
+function fail(store: TestStore, dep: deploykit.Deployment): void {
+  store.db.write((tx) => tx.run("UPDATE deployments SET status = 'failed' WHERE id = ?", dep.id));
 }
 
 describe("waitsForProviders", () => {
@@ -48,7 +57,8 @@ describe("Reconciler deploy order", () => {
     const db = h.store.addService(h.project.id, "db");
     const web = h.store.addService(h.project.id, "web");
     const dbDep = h.store.addDeployment(db.id, { image: "app:2" });
-    const webDep = h.store.addDeployment(web.id, { image: "app:1" }, { wait_for: [dbDep.id] });
+    const webDep = h.store.addDeployment(web.id, { image: "app:1" });
+    waitFor(h.store, webDep, [dbDep.id]);
 
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(db.id)).toHaveLength(1);
@@ -69,8 +79,9 @@ describe("Reconciler deploy order", () => {
     const h = setup();
     const db = h.store.addService(h.project.id, "db");
     const web = h.store.addService(h.project.id, "web");
-    const dbDep = h.store.addDeployment(db.id, { image: "app:2" }, { status: "failed" });
-    h.store.addDeployment(web.id, { image: "app:1" }, { wait_for: [dbDep.id] });
+    const dbDep = h.store.addDeployment(db.id, { image: "app:2" });
+    fail(h.store, dbDep);
+    waitFor(h.store, h.store.addDeployment(web.id, { image: "app:1" }), [dbDep.id]);
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(web.id)).toHaveLength(1);
   });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
-import { Clock, FakeRuntime, MemStore, RecordingBus, RecordingLogger } from "./testutil.ts";
+import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
 const INSTANCE = "inst-test";
 const running: Reconciler[] = [];
@@ -13,7 +13,7 @@ afterEach(async () => {
 function setup(opts: Partial<ReconcilerOptions> = {}) {
   const clock = new Clock();
   const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new MemStore(clock);
+  const store = new TestStore(clock.now);
   const bus = new RecordingBus();
   const log = new RecordingLogger();
   const make = (extra: Partial<ReconcilerOptions> = {}) => {
@@ -154,6 +154,23 @@ describe("Reconciler lifecycle", () => {
       failure_reason: "image pull failed: dial tcp registry.invalid:5000: connect: connection refused",
     });
     expect(h.rec.status().docker_reachable).toBe(true);
+  });
+
+  it("a promotion after a failed attempt clears the attempt's reason and records when it started", async () => {
+    const h = setup();
+    h.rt.unreachableRegistries = ["registry.invalid:5000"];
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { image: "registry.invalid:5000/app:1" });
+    await passes(h.rec, 1, h.clock);
+    expect(h.store.dep(dep.id)).toMatchObject({ attempt_count: 1, failure_reason: expect.stringContaining("image pull failed") });
+    h.rt.unreachableRegistries = [];
+    h.rt.images.add("registry.invalid:5000/app:1");
+    h.rt.startedAgoMs = 60_000;
+    await passes(h.rec, 2, h.clock, 20_000);
+    const promoted = h.store.dep(dep.id);
+    expect(promoted.status).toBe("healthy");
+    expect(promoted.failure_reason).toBeUndefined();
+    expect(promoted.started_at).toBeDefined();
   });
 
   it("blames failures on Docker, not the deployment, while it is down and just after it is back", async () => {
@@ -496,7 +513,7 @@ describe("Reconciler and Docker state", () => {
     }
     h.rt.startedAgoMs = 60_000;
     await h.rec.reconcileOnce();
-    expect([...h.store.serviceRows.values()].every((s) => s.status === "running")).toBe(true);
+    expect(h.store.allServices().every((s) => s.status === "running")).toBe(true);
     await h.rec.reconcileOnce(); // old containers of nothing; now everything is in sync
     h.rt.resetCalls();
     h.bus.events.length = 0;
@@ -525,7 +542,7 @@ describe("Reconciler and Docker state", () => {
     const h = setup();
     const { svc, dep } = await mustDeployHealthy(h, "web");
     const id = h.rt.ofService(svc.id)[0]!.docker_id;
-    h.store.containerRows.clear();
+    h.store.clearContainerRows();
     const fresh = h.make();
     await fresh.reconcileOnce();
     expect(h.rt.count("runContainer")).toBe(1);
@@ -570,7 +587,7 @@ describe("Reconciler and Docker state", () => {
       { volume: deploykit.volumeName("shop", svc.id, "data"), mount_path: "/var/lib/data" },
     ]);
 
-    h.store.svc(svc.id).name = "postgres";
+    await h.store.services.updateService(svc.id, { name: "postgres" });
     const next = h.store.addDeployment(svc.id, { image: "app:2", volumes: vols });
     await h.rec.reconcileOnce();
     const c = h.rt.ofService(svc.id).find((x) => x.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
@@ -608,7 +625,7 @@ describe("Reconciler and Docker state", () => {
     h.store.addDeployment(keep.id, { image: "app:1" });
     const gone = h.store.addService(other.id, "db");
     // Older data may hold replicas > 1 with a volume: the reconciler still runs one container.
-    h.store.addDeployment(gone.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 });
+    h.store.addDeployment(gone.id, { image: "app:1", volumes: [{ name: "data", mount_path: "/d" }], replicas: 2 }, { legacy: true });
     await h.rec.reconcileOnce();
     expect(h.rt.networks.has("dk-other")).toBe(true);
     expect(h.rt.volumes.has(deploykit.volumeName("other", gone.id, "data"))).toBe(true);
@@ -631,7 +648,7 @@ describe("Reconciler and Docker state", () => {
   it("stops a stopped service's containers but keeps its volumes", async () => {
     const h = setup();
     const { svc } = await mustDeployHealthy(h, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
-    h.store.svc(svc.id).status = "stopped";
+    await h.store.services.setRunState(svc.id, deploykit.RUN_STOP);
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(svc.id)).toEqual([]);
     expect(h.rt.volumes.has(deploykit.volumeName("shop", svc.id, "data"))).toBe(true);
@@ -645,7 +662,7 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
   it("redeploys a volume service stop-first: the old container goes (with the service's grace) before the new one is created", async () => {
     const h = setup();
     const { svc, dep: old } = await mustDeployHealthy(h, "db", { volumes });
-    h.store.svc(svc.id).stop_grace_seconds = 45;
+    await h.store.services.updateService(svc.id, { stop_grace_seconds: 45 });
     const oldContainer = h.rt.ofService(svc.id)[0]!;
     expect(oldContainer).toBeDefined();
     h.rt.graces.length = 0;
@@ -755,13 +772,7 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
   it("runs the deployment's start command as the container's command", async () => {
     const h = setup();
     const svc = h.store.addService(h.project.id, "cache");
-    h.store.addDeployment(
-      svc.id,
-      { image: "app:1", volumes, start_command: ["redis-server", "--requirepass", "pw"] },
-      {
-        start_command: ["redis-server", "--requirepass", "pw"],
-      },
-    );
+    h.store.addDeployment(svc.id, { image: "app:1", volumes, start_command: ["redis-server", "--requirepass", "pw"] });
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(svc.id)[0]?.cmd).toEqual(["redis-server", "--requirepass", "pw"]);
   });
@@ -787,7 +798,7 @@ describe("Reconciler: Restart, Stop and Start", () => {
     await passes(h.rec, 1, h.clock, 20_000);
     const [c0, c1] = h.rt.ofService(svc.id).sort((a, b) => a.name.localeCompare(b.name));
     h.clock.advance(1_000);
-    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    await h.store.services.requestRestart(svc.id);
     await h.rec.reconcileOnce();
     // First out of the service name, restarted once the drain is over.
     expect(h.rt.restarts).toEqual([]);
@@ -813,10 +824,10 @@ describe("Reconciler: Restart, Stop and Start", () => {
   it("restarts a volume service's one container in place with the service's grace", async () => {
     const h = setup();
     const { svc } = await mustDeployHealthy(h, "db", { volumes: [{ name: "data", mount_path: "/d" }] });
-    h.store.svc(svc.id).stop_grace_seconds = 12;
+    await h.store.services.updateService(svc.id, { stop_grace_seconds: 12 });
     const c = h.rt.ofService(svc.id)[0]!;
     h.clock.advance(1_000);
-    h.store.svc(svc.id).restart_requested_at = new Date(h.clock.now()).toISOString();
+    await h.store.services.requestRestart(svc.id);
     h.rt.graces.length = 0;
     await h.rec.reconcileOnce();
     await passes(h.rec, 1, h.clock, 2_000);
@@ -828,13 +839,13 @@ describe("Reconciler: Restart, Stop and Start", () => {
   it("keeps a stopped service down, and a pass cannot undo Stop", async () => {
     const h = setup();
     const { svc } = await mustDeployHealthy(h, "web");
-    h.store.svc(svc.id).status = "stopped";
+    await h.store.services.setRunState(svc.id, deploykit.RUN_STOP);
     await h.rec.reconcileOnce();
     expect(h.rt.ofService(svc.id)).toEqual([]);
     expect(await h.store.services.updateServiceStatus(svc.id, "running")).toBe("stopped");
     expect(h.store.svc(svc.id).status).toBe("stopped");
     // Start: the same deployment runs again.
-    h.store.svc(svc.id).status = "deploying";
+    await h.store.services.setRunState(svc.id, deploykit.RUN_START);
     await passes(h.rec, 1, h.clock, 20_000);
     expect(h.rt.ofService(svc.id)).toHaveLength(1);
   });
@@ -877,7 +888,7 @@ describe("Reconciler loop", () => {
   it("triggerService passes over that one service only, and triggers never block", async () => {
     const h = setup({ now: Date.now, intervalMs: 3_600_000, fastTickMs: 3_600_000 });
     h.rec.start();
-    await waitFor(() => h.rec.status().last_pass_at !== undefined || h.store.serviceRows.size === 0);
+    await waitFor(() => h.rec.status().last_pass_at !== undefined || h.store.allServices().length === 0);
     await new Promise((r) => setTimeout(r, 20));
     const a = h.store.addService(h.project.id, "a");
     h.store.addDeployment(a.id, { image: "app:1" });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { performance as nodePerformance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import bcrypt from "bcryptjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import * as deploykit from "../index.ts";
 import { AuthService, tokenDigest } from "./auth.ts";
 import type { DB } from "./db.ts";
@@ -20,6 +20,8 @@ const { path, index, start, here } = workerData;
   const { AuthService } = await import(new URL("./auth.ts", here).href);
   const db = new DB(path);
   db.open();
+  // [0] is the start signal, [1] counts the threads about to wait for it.
+  Atomics.add(new Int32Array(start), 1, 1);
   Atomics.wait(new Int32Array(start), 0, 0);
   try {
     await new AuthService(db, { bcryptCost: 4 }).register({ email: "t" + index + "@x.io", name: "T" + index, password: "password123" });
@@ -88,7 +90,7 @@ describe("AuthService registration", () => {
     tmp = mkdtempSync(join(tmpdir(), "dk-race-threads-"));
     const path = join(tmp, "race.db");
     mustOpenDB({ path }).close();
-    const start = new SharedArrayBuffer(4);
+    const start = new SharedArrayBuffer(8);
     const workers = Array.from(
       { length: 8 },
       (_, index) => new Worker(RACE_WORKER, { eval: true, workerData: { path, index, start, here: import.meta.url } }),
@@ -100,8 +102,8 @@ describe("AuthService registration", () => {
           w.once("error", reject);
         }),
     );
-    // Give every thread time to open its connection and block on the signal, then release them together.
-    await new Promise((r) => setTimeout(r, 300));
+    // Once every thread has opened its connection and is about to block on the signal, release them together.
+    await vi.waitFor(() => expect(Atomics.load(new Int32Array(start), 1)).toBe(8), { timeout: 30_000 });
     Atomics.store(new Int32Array(start), 0, 1);
     Atomics.notify(new Int32Array(start), 0);
     const settled = await Promise.all(results);

@@ -80,24 +80,7 @@ export class DeploymentService implements deploykit.DeploymentService {
     id: string,
     baselineRestartCount: number,
   ): Promise<{ deployment: deploykit.Deployment; previous_active_id: string | null }> {
-    return this.#db.write((tx) => {
-      const d = findDeploymentByID(tx, id);
-      if (d.status === deploykit.DEPLOYMENT_HEALTHY) return { deployment: d, previous_active_id: null };
-      const svc = findServiceByID(tx, d.service_id);
-      const previous = svc.active_deployment_id;
-      tx.run(
-        "UPDATE deployments SET status = 'healthy', healthy_at = ?, started_at = COALESCE(started_at, ?), baseline_restart_count = ?, failure_reason = NULL WHERE id = ?",
-        tx.now,
-        tx.now,
-        Math.max(0, Math.trunc(baselineRestartCount) || 0),
-        id,
-      );
-      // One serving deployment per service: whatever served before is superseded.
-      tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
-      tx.run("UPDATE services SET active_deployment_id = ?, updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
-      setServiceStatus(tx, d.service_id, deploykit.SERVICE_RUNNING);
-      return { deployment: findDeploymentByID(tx, id), previous_active_id: previous && previous !== id ? previous : null };
-    });
+    return this.#db.write((tx) => markHealthy(tx, id, baselineRestartCount));
   }
 
   async markFailed(id: string, failure: deploykit.DeploymentFailure): Promise<deploykit.Deployment> {
@@ -245,6 +228,30 @@ function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.
     page: filter,
   });
   return { items: rows.map(toDeployment), total };
+}
+
+/** Promotes a deployment: it serves, whatever served before is superseded, the service runs. */
+export function markHealthy(
+  tx: Tx,
+  id: string,
+  baselineRestartCount: number,
+): { deployment: deploykit.Deployment; previous_active_id: string | null } {
+  const d = findDeploymentByID(tx, id);
+  if (d.status === deploykit.DEPLOYMENT_HEALTHY) return { deployment: d, previous_active_id: null };
+  const svc = findServiceByID(tx, d.service_id);
+  const previous = svc.active_deployment_id;
+  tx.run(
+    "UPDATE deployments SET status = 'healthy', healthy_at = ?, started_at = COALESCE(started_at, ?), baseline_restart_count = ?, failure_reason = NULL WHERE id = ?",
+    tx.now,
+    tx.now,
+    Math.max(0, Math.trunc(baselineRestartCount) || 0),
+    id,
+  );
+  // One serving deployment per service: whatever served before is superseded.
+  tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
+  tx.run("UPDATE services SET active_deployment_id = ?, updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
+  setServiceStatus(tx, d.service_id, deploykit.SERVICE_RUNNING);
+  return { deployment: findDeploymentByID(tx, id), previous_active_id: previous && previous !== id ? previous : null };
 }
 
 /** The newest deployment that was meant to run (not cancelled or failed), if any. */

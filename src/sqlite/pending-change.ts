@@ -2,7 +2,8 @@ import * as deploykit from "../index.ts";
 import { createApplyDeployments } from "./apply-deploy.ts";
 import { findNode, findServiceNode, linkServiceNode, reparentNode } from "./canvas.ts";
 import { validateCronField } from "./cron.ts";
-import { type DB, fromJSON, newID, type Tx, toJSON } from "./db.ts";
+import { type DB, fromJSON, newID, queryPage, type Tx, toJSON } from "./db.ts";
+import { createDeployment, toDeployment } from "./deployment.ts";
 import { createDomain, prepareDomainCreate } from "./domains.ts";
 import { assertOwnerExists, createEnvVar, findEnvVarByID, SCOPE_MESSAGE, updateEnvVar } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
@@ -85,6 +86,14 @@ export class PendingChangeService implements deploykit.PendingChangeService {
 
   async findPendingChanges(projectID: string): Promise<deploykit.PendingChange[]> {
     return this.#db.read((tx) => loadLog(tx, projectID));
+  }
+
+  async findPendingChangePage(projectID: string, page: deploykit.Page): Promise<deploykit.PageResult<deploykit.PendingChange>> {
+    return this.#db.read((tx) => {
+      const q = { select: "*", from: "pending_changes", conds: ["project_id = ?"], params: [projectID], order: "seq", page };
+      const { rows, total } = queryPage<PendingRow>(tx, q);
+      return { items: rows.map(toChange), total };
+    });
   }
 
   async findPendingChangeByID(projectID: string, id: string): Promise<deploykit.PendingChange> {

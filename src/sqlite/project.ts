@@ -36,10 +36,7 @@ export class ProjectService implements deploykit.ProjectService {
   }
 
   async deleteProject(id: string): Promise<void> {
-    this.#db.write((tx) => {
-      findProjectByID(tx, id);
-      tx.run("DELETE FROM projects WHERE id = ?", id);
-    });
+    this.#db.write((tx) => deleteProject(tx, id));
   }
 }
 
@@ -71,7 +68,7 @@ function findProjects(tx: Tx, filter: deploykit.ProjectFilter): deploykit.PageRe
   return { items: rows.map((r) => ({ ...r })), total };
 }
 
-function createProject(tx: Tx, input: deploykit.ProjectCreate): deploykit.Project {
+export function createProject(tx: Tx, input: deploykit.ProjectCreate): deploykit.Project {
   const name = input.name.trim();
   // Three random bytes collide rarely; retry a few times rather than failing the user.
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -82,6 +79,12 @@ function createProject(tx: Tx, input: deploykit.ProjectCreate): deploykit.Projec
     return p;
   }
   throw deploykit.errorf(deploykit.ECONFLICT, "Could not generate a unique project slug; try again.");
+}
+
+/** Services, deployments, containers and variables go by cascade. */
+export function deleteProject(tx: Tx, id: string): void {
+  findProjectByID(tx, id);
+  tx.run("DELETE FROM projects WHERE id = ?", id);
 }
 
 export function updateProject(tx: Tx, id: string, upd: deploykit.ProjectUpdate): deploykit.Project {

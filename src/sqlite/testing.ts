@@ -4,11 +4,12 @@
  */
 import * as deploykit from "../index.ts";
 import { AuthService } from "./auth.ts";
+import { ContainerService } from "./container.ts";
 import { DB, type DBOptions } from "./db.ts";
-import { DeploymentService } from "./deployment.ts";
+import { createDeployment, DeploymentService, findDeploymentByID, markHealthy } from "./deployment.ts";
 import { EnvVarService } from "./envvar.ts";
-import { ProjectService } from "./project.ts";
-import { ServiceService } from "./service.ts";
+import { createProject, deleteProject, ProjectService } from "./project.ts";
+import { createService, deleteService, findServiceByID, findServices, ServiceService } from "./service.ts";
 import { UserService } from "./user.ts";
 
 /** bcrypt's minimum cost: tests check behaviour, not hashing strength. */
@@ -103,4 +104,90 @@ export async function expectError(p: Promise<unknown>, code: deploykit.ErrorCode
   if (err.code !== code || (message !== undefined && err.message !== message))
     throw new Error(`expected ${code} "${message ?? "*"}", got ${err.code} "${err.message}"`, { cause: err });
   return err;
+}
+
+/**
+ * A real in-memory store for the unit tests of a consumer (the reconciler): the SQLite services it is
+ * given, and synchronous fixtures (better-sqlite3 is synchronous) written through the same helpers
+ * those services use, so a fixture obeys the same rules as production rows.
+ */
+export class TestStore {
+  readonly db: DB;
+  readonly projects: ProjectService;
+  readonly services: ServiceService;
+  readonly deployments: DeploymentService;
+  readonly containers: ContainerService;
+
+  constructor(now: () => number = Date.now, opts: DBOptions = {}) {
+    this.db = mustOpenDB({ ...opts, now: () => new Date(now()) });
+    this.projects = new ProjectService(this.db);
+    this.services = new ServiceService(this.db);
+    this.deployments = new DeploymentService(this.db);
+    this.containers = new ContainerService(this.db);
+  }
+
+  /** A project whose slug is `slug` (tests name networks and containers after it). */
+  addProject(slug: string): deploykit.Project {
+    return this.db.write((tx) => {
+      const p = createProject(tx, { name: slug });
+      // A real slug has a random suffix; tests pin it so expected names are literal.
+      tx.run("UPDATE projects SET slug = ? WHERE id = ?", slug, p.id);
+      return { ...p, slug };
+    });
+  }
+
+  addService(projectID: string, name: string, input: Partial<deploykit.ServiceCreate> = {}): deploykit.Service {
+    const create = { name, image: "app:1", ...input };
+    deploykit.validateServiceCreate(create);
+    return this.db.write((tx) => createService(tx, projectID, create));
+  }
+
+  /**
+   * Like DeploymentService.createDeployment. `promote` makes it the serving deployment, as a pass
+   * would; `legacy` skips today's validation, for rows an older version wrote.
+   */
+  addDeployment(
+    serviceID: string,
+    input: deploykit.DeploymentCreate,
+    opts: { promote?: boolean; legacy?: boolean } = {},
+  ): deploykit.Deployment {
+    if (!opts.legacy) deploykit.validateDeploymentCreate(input);
+    return this.db.write((tx) => {
+      const d = createDeployment(tx, serviceID, input);
+      return opts.promote ? markHealthy(tx, d.id, 0).deployment : d;
+    });
+  }
+
+  dep(id: string): deploykit.Deployment {
+    return this.db.read((tx) => findDeploymentByID(tx, id));
+  }
+
+  svc(id: string): deploykit.Service {
+    return this.db.read((tx) => findServiceByID(tx, id));
+  }
+
+  /** Every service of every project. */
+  allServices(): deploykit.Service[] {
+    return this.db.read((tx) => findServices(tx, { limit: deploykit.MAX_LIMIT }).items);
+  }
+
+  /** The container rows of a service, newest first. */
+  rowsOf(serviceID: string): deploykit.Container[] {
+    return this.db.read((tx) =>
+      tx.all<deploykit.Container>("SELECT * FROM containers WHERE service_id = ? ORDER BY created_at DESC, rowid DESC", serviceID),
+    );
+  }
+
+  /** Forgets every container row, as a lost database would. */
+  clearContainerRows(): void {
+    this.db.write((tx) => tx.run("DELETE FROM containers"));
+  }
+
+  deleteService(id: string): void {
+    this.db.write((tx) => deleteService(tx, id));
+  }
+
+  deleteProject(id: string): void {
+    this.db.write((tx) => deleteProject(tx, id));
+  }
 }

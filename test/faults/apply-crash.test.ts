@@ -37,7 +37,7 @@ describe("SIGKILL at every step of Apply", () => {
   async function verify(p: { id: string; name: string; point: string }): Promise<void> {
     const at = p.point;
     expect(d.integrity(), at).toEqual({ integrity: "ok", foreignKeyViolations: 0 });
-    const pending = await d.must<{ data: unknown[] }>("GET", `/api/projects/${p.id}/pending-changes`, 200);
+    const pending = await d.must<{ data: unknown[] }>("GET", `/api/projects/${p.id}/pending-changes?limit=100`, 200);
     const services = await d.must<{ data: { name: string }[] }>("GET", `/api/projects/${p.id}/services`, 200);
     const vars = await d.must<{ data: { key: string }[] }>("GET", `/api/projects/${p.id}/env-vars`, 200);
     const project = await d.must<{ name: string }>("GET", `/api/projects/${p.id}`, 200);

@@ -63,7 +63,7 @@ async function snapshot(d: Daemon): Promise<any> {
       });
     }
     const vars = (await d.must("GET", `/api/projects/${p.id}/env-vars`, 200)).data;
-    const pending = (await d.must("GET", `/api/projects/${p.id}/pending-changes`, 200)).data;
+    const pending = (await d.must("GET", `/api/projects/${p.id}/pending-changes?limit=100`, 200)).data;
     out.push({
       id: p.id,
       name: p.name,

@@ -51,7 +51,7 @@ describe("disk nearly full under the database", () => {
     if (other.status === 503) expect(other.body.message).toMatch(/disk is full/i);
 
     // Reads keep working and show exactly the acknowledged writes.
-    const pending = await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p.id}/pending-changes`, 200);
+    const pending = await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p.id}/pending-changes?limit=100`, 200);
     expect(pending.data.map((c) => c.payload.key)).toEqual(acknowledged);
     expect((await d.request("GET", "/api/auth/me")).status).toBe(200);
 
@@ -62,7 +62,7 @@ describe("disk nearly full under the database", () => {
     await d.kill("SIGKILL");
     expect(d.integrity()).toEqual({ integrity: "ok", foreignKeyViolations: 0 });
     await d.restart();
-    const after = await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p.id}/pending-changes`, 200);
+    const after = await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p.id}/pending-changes?limit=100`, 200);
     expect(after.data.map((c) => c.payload.key)).toEqual(acknowledged);
   });
 });

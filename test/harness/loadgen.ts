@@ -49,7 +49,7 @@ async function client(i: number, end: number): Promise<void> {
         const paths = [
           `/api/projects/${project}/services?limit=100`,
           "/api/projects",
-          `/api/projects/${project}/pending-changes`,
+          `/api/projects/${project}/pending-changes?limit=100`,
           "/api/auth/me",
         ];
         const path = paths[Math.floor(roll * 1000) % paths.length] as string;

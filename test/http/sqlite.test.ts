@@ -154,6 +154,22 @@ describe("accounts", () => {
 });
 
 describe("projects, staging and deploy", () => {
+  it("pages the staged-edit log like every other list, by seq", async () => {
+    const c = await admin();
+    const p = await c.createProject("Paged");
+    for (let i = 0; i < 25; i++) await c.createEnvVar(p.id, { scope: "project" }, `K${i}`, "v");
+    const first = await c.request<{ data: deploykit.PendingChange[]; total_count: number; offset: number; limit: number }>(
+      "GET",
+      `/api/projects/${p.id}/pending-changes`,
+    );
+    expect([first.data.length, first.total_count, first.offset, first.limit]).toEqual([20, 25, 0, 20]);
+    const rest = await c.findPendingChangePage(p.id, { offset: 20, limit: 10 });
+    expect(rest.total).toBe(25);
+    expect(rest.items.map((x) => x.payload.key)).toEqual(["K20", "K21", "K22", "K23", "K24"]);
+    const all = await c.findPendingChanges(p.id);
+    expect(all.map((x) => x.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
   it("stages a service and env vars, deploys, then rolls back", async () => {
     const c = await admin();
     const p = await c.createProject("Shop");

@@ -113,9 +113,17 @@ describe("load", () => {
 
     // Every acknowledged staged write is in its project's log exactly once, and nothing else is.
     for (const p of projects) {
-      const log = (await d.must<{ data: { payload: { key: string } }[] }>("GET", `/api/projects/${p}/pending-changes`, 200)).data.map(
-        (c) => c.payload.key,
-      );
+      const log: string[] = [];
+      for (let total = 1; log.length < total; ) {
+        const page = await d.must<{ data: { payload: { key: string } }[]; total_count: number }>(
+          "GET",
+          `/api/projects/${p}/pending-changes?limit=100&offset=${log.length}`,
+          200,
+        );
+        if (page.data.length === 0) break;
+        total = page.total_count;
+        log.push(...page.data.map((c) => c.payload.key));
+      }
       const acked = (written as { project: string; key: string }[]).filter((w) => w.project === p).map((w) => w.key);
       expect(new Set(log).size, "duplicates in the log").toBe(log.length);
       expect([...log].sort()).toEqual([...acked].sort());

@@ -2,8 +2,8 @@ import type { CanvasNode } from "../../../src/canvas.ts";
 import type { PortMapping, Resources, VolumeMount } from "../../../src/deployment.ts";
 import type { EnvVar } from "../../../src/envvar.ts";
 import type { RestartPolicy } from "../../../src/ops.ts";
-import type { PendingChange } from "../../../src/pending-change.ts";
-import type { Service } from "../../../src/service.ts";
+import { REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS, effectiveServiceNames, type PendingChange } from "../../../src/pending-change.ts";
+import type { Service, ServiceUpdate } from "../../../src/service.ts";
 import { formatCommand } from "./command.ts";
 
 /**
@@ -14,16 +14,8 @@ import { formatCommand } from "./command.ts";
 export const DOMAIN_CREATE = "domain.create";
 export const DOMAIN_DELETE = "domain.delete";
 
-/** Ops that can be undone one by one (mirrors REMOVABLE_OPS in src/pending-change.ts). */
-export const REMOVABLE_OPS: ReadonlySet<string> = new Set([
-  "project.update",
-  "service.update",
-  "env_var.create",
-  "env_var.update",
-  "env_var.delete",
-  "domain.create",
-  "domain.delete",
-]);
+/** Ops that can be undone one by one (the domain's REMOVABLE_OPS). */
+export const REMOVABLE_OPS: ReadonlySet<string> = new Set(DOMAIN_REMOVABLE_OPS);
 
 export interface ServiceSettings {
   image: string;
@@ -43,25 +35,8 @@ export interface ServiceSettings {
   healthcheck_timeout_seconds: number;
 }
 
-export interface ServiceOverride {
-  name?: string;
-  /** `null` means the staged change clears the icon. */
-  icon_url?: string | null;
-  image?: string;
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  start_command?: string[] | null;
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  pre_deploy_command?: string[] | null;
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
+/** What the staged log makes of a service: the domain's ServiceUpdate, merged, plus a staged delete. */
+export interface ServiceOverride extends ServiceUpdate {
   deleted: boolean;
 }
 
@@ -130,23 +105,9 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
   };
 }
 
-/**
- * The project's taken service names, lowercased: applied names, plus staged creates and renames,
- * minus staged deletes (the same walk as effectiveServiceNames in src/pending-change.ts).
- */
+/** The project's taken service names, lowercased (the domain's effectiveServiceNames). */
 export function takenNames(applied: ReadonlyArray<{ id: string; name: string }>, changes: readonly PendingChange[]): Set<string> {
-  const byOwner = new Map<string, string>();
-  for (const s of applied) byOwner.set(s.id, s.name.toLowerCase());
-  for (const c of changes) {
-    if (c.op === "service.create" && c.target_temp_id) {
-      if (typeof c.payload.name === "string") byOwner.set(c.target_temp_id, c.payload.name.toLowerCase());
-    } else if (c.op === "service.update" && c.target_id && byOwner.has(c.target_id)) {
-      if (typeof c.payload.name === "string" && c.payload.name !== "") byOwner.set(c.target_id, c.payload.name.toLowerCase());
-    } else if (c.op === "service.delete" && c.target_id) {
-      byOwner.delete(c.target_id);
-    }
-  }
-  return new Set(byOwner.values());
+  return new Set(effectiveServiceNames(applied, changes).keys());
 }
 
 /** A service that exists only as a staged `service.create`. */

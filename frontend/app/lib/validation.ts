@@ -1,16 +1,21 @@
 /**
- * Client-side copies of the domain's validation rules (src/service.ts, src/deployment.ts). The SPA
- * may import the domain for types only, so these are duplicated here; the server re-checks them.
+ * The forms' checks, on the domain's own rules (src/service.ts, src/deployment.ts, src/envvar.ts) so
+ * a form and the server never disagree; the server re-checks everything.
  */
-export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const SERVICE_NAME_MESSAGE =
-  "Name must be a DNS label: lowercase letters, digits and hyphens, at most 63 characters, starting and ending with a letter or digit.";
-export const IMAGE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
-export const IMAGE_MESSAGE = "Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag.";
-export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const ENV_KEY_MESSAGE = "Key must contain only letters, digits and underscores, and cannot start with a digit.";
-export const VOLUME_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-export const MAX_REPLICAS = 20;
+import { IMAGE_MAX, IMAGE_MESSAGE, IMAGE_PATTERN, MAX_REPLICAS, VOLUME_NAME_PATTERN } from "../../../src/deployment.ts";
+import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "../../../src/envvar.ts";
+import { SERVICE_NAME_MESSAGE, SERVICE_NAME_PATTERN } from "../../../src/service.ts";
+
+export {
+  ENV_KEY_MESSAGE,
+  ENV_KEY_PATTERN,
+  IMAGE_MESSAGE,
+  IMAGE_PATTERN,
+  MAX_REPLICAS,
+  SERVICE_NAME_MESSAGE,
+  SERVICE_NAME_PATTERN,
+  VOLUME_NAME_PATTERN,
+};
 
 export function serviceNameError(name: string, taken: ReadonlySet<string>, own?: string): string | null {
   const n = name.trim();
@@ -23,7 +28,7 @@ export function serviceNameError(name: string, taken: ReadonlySet<string>, own?:
 export function imageError(image: string): string | null {
   const i = image.trim();
   if (i === "") return "Image is required.";
-  if (i.length > 512 || !IMAGE_PATTERN.test(i)) return IMAGE_MESSAGE;
+  if (i.length > IMAGE_MAX || !IMAGE_PATTERN.test(i)) return IMAGE_MESSAGE;
   return null;
 }
 

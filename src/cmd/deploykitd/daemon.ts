@@ -13,6 +13,7 @@ import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
 import { tightenDataModes } from "./file-modes.ts";
+import { trimWhenIdle } from "./idle-memory.ts";
 import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -282,6 +283,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   void purge();
   const purgeTimer = setInterval(purge, SESSION_PURGE_INTERVAL_MS);
   purgeTimer.unref();
+  const stopTrimming = trimWhenIdle();
 
   let closing: Promise<void> | null = null;
   return {
@@ -290,6 +292,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(purgeTimer);
+        stopTrimming();
         cron.stop();
         await backups?.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));

@@ -4,8 +4,22 @@ import { api } from "../../../lib/api-client.ts";
 
 const base = (pid: string) => `/api/projects/${encodeURIComponent(pid)}`;
 
+/** The largest page the API serves (src/pagination.ts MAX_LIMIT). */
+const PAGE = 100;
+
+/**
+ * The whole log, a page at a time: the compacted diff and the staged values need every entry. Fetched
+ * once per project visit; the canvas WebSocket keeps it current after that.
+ */
 export async function getPendingChanges(pid: string): Promise<PendingChange[]> {
-  return (await api<{ data: PendingChange[] }>(`${base(pid)}/pending-changes`)).data;
+  const all: PendingChange[] = [];
+  for (;;) {
+    const page = await api<{ data: PendingChange[]; total_count: number }>(
+      `${base(pid)}/pending-changes?offset=${all.length}&limit=${PAGE}`,
+    );
+    all.push(...page.data);
+    if (page.data.length === 0 || all.length >= page.total_count) return all;
+  }
 }
 
 export function pendingChangesQueryOptions(pid: string) {

@@ -1,5 +1,5 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { Settings, SettingsUpdate } from "../../../../../src/system.ts";
+import type { Settings, SettingsUpdate } from "../../../../../src/settings.ts";
 import { api } from "../../../lib/api-client.ts";
 
 export function getSettings(): Promise<Settings> {

@@ -1,7 +1,7 @@
 import { Download } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
-import type { Settings } from "../../../../../src/system.ts";
+import type { Settings } from "../../../../../src/settings.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input, Textarea } from "../../../components/ui/input.tsx";

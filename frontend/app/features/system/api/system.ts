@@ -1,5 +1,6 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ScheduledBackupResult, Settings, SettingsUpdate, SystemAbout, SystemStatus } from "../../../../../src/system.ts";
+import type { Settings, SettingsUpdate } from "../../../../../src/settings.ts";
+import type { ScheduledBackupResult, SystemAbout, SystemStatus } from "../../../../../src/system.ts";
 import { api } from "../../../lib/api-client.ts";
 
 export function getAbout(): Promise<SystemAbout> {

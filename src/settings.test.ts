@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS, effectiveLimits } from "./system.ts";
+import { DEFAULT_SETTINGS, effectiveLimits } from "./settings.ts";
 
 describe("effectiveLimits", () => {
   const defaults = { default_memory_mb: 512, default_cpus: 1, default_pids_limit: 300 };

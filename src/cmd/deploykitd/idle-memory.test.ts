@@ -1,0 +1,27 @@
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+// In a fresh Node with default flags: start-up-like churn grows the young generation; the trim
+// gives it back, and the process still runs (the gc extension is not left exposed).
+const SCRIPT = `
+import { memoryReducingGC, youngBytes } from "./src/cmd/deploykitd/idle-memory.ts";
+let keep = [];
+for (let i = 0; i < 200_000; i++) { keep.push({ i, s: "x".repeat(i % 64) }); if (keep.length > 50_000) keep = []; }
+const before = youngBytes();
+memoryReducingGC();
+console.log(JSON.stringify({ before, after: youngBytes(), gcExposed: typeof globalThis.gc }));
+`;
+
+describe("trimWhenIdle", () => {
+  it("shrinks the young generation that a burst grew", () => {
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", SCRIPT], { cwd: root, encoding: "utf8" });
+    const r = JSON.parse(out.trim().split("\n").at(-1) ?? "") as { before: number; after: number; gcExposed: string };
+    expect(r.before).toBeGreaterThan(4 * 2 ** 20);
+    expect(r.after).toBeLessThanOrEqual(2 * 2 ** 20);
+    expect(r.gcExposed).toBe("undefined");
+  });
+});

@@ -1,0 +1,42 @@
+import type { Deployment, DeploymentCreate, DeploymentFailure, DeploymentFilter, PreDeployResult } from "./deployment.ts";
+import type { PageResult } from "./pagination.ts";
+import type { Service } from "./service.ts";
+
+// Its own file: a rollback answers with the service too, and deployment.ts (what a deployment is)
+// must not import service.ts, which already imports it.
+
+/**
+ * DeploymentService stores deployments and moves them through their lifecycle. The reconciler is
+ * the only caller of the `mark…` methods.
+ */
+export interface DeploymentService {
+  /** Throws ENOTFOUND "Deployment not found.". */
+  findDeploymentByID(id: string): Promise<Deployment>;
+  /** Newest first. */
+  findDeployments(filter: DeploymentFilter): Promise<PageResult<Deployment>>;
+  /**
+   * Inserts a pending deployment; cancels older pending/starting ones of the service; sets the service
+   * `deploying` when it has no active deployment. `input.env_vars` is used as given (already resolved).
+   * Throws EINVALID (fields), ENOTFOUND "Service not found.".
+   */
+  createDeployment(serviceID: string, input: DeploymentCreate): Promise<Deployment>;
+  /** pending → starting (started_at set once); no-op otherwise. Throws ENOTFOUND. */
+  markStarting(id: string): Promise<Deployment>;
+  /**
+   * Promotes in one transaction: healthy, previous active → superseded, service.active_deployment_id.
+   * No-op when already healthy. Returns the previously active deployment id. Throws ENOTFOUND.
+   */
+  markHealthy(id: string, baselineRestartCount: number): Promise<{ deployment: Deployment; previous_active_id: string | null }>;
+  /** Marks failed (log tail truncated to 10 KB); the service becomes failed when nothing healthy is left. Throws ENOTFOUND. */
+  markFailed(id: string, failure: DeploymentFailure): Promise<Deployment>;
+  /** Records the pre-deploy command's progress (the log truncated to 10 KB). Throws ENOTFOUND. */
+  setPreDeploy(id: string, result: PreDeployResult): Promise<Deployment>;
+  /** Increments the attempt counter and returns the new count. Throws ENOTFOUND. */
+  recordAttempt(id: string, reason: string): Promise<number>;
+  /**
+   * Makes an earlier deployment serve again by creating a new pending deployment with its snapshot,
+   * so the reconciler switches over without downtime. Throws ENOTFOUND, EINVALID
+   * "Deployment does not belong to this service.".
+   */
+  rollback(serviceID: string, deploymentID: string): Promise<{ service: Service; deployment: Deployment }>;
+}
