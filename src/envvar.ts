@@ -21,6 +21,8 @@ export interface EnvVar {
   scope_id: string;
   key: string;
   value: string;
+  /** Write-only: the value is never returned by the API or sent to the canvas, and cannot be unsealed. */
+  sealed: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -30,6 +32,7 @@ export interface EnvVarCreate {
   scope_id: string;
   key: string;
   value: string;
+  sealed?: boolean;
 }
 
 export interface EnvVarFilter {

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { openSnapshotEnv, sealSnapshotEnv } from "./secret-rows.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
 import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
@@ -163,12 +164,12 @@ export class DeploymentService implements deploykit.DeploymentService {
   }
 }
 
-export function toDeployment(r: DeploymentRow): deploykit.Deployment {
+export function toDeployment(tx: Tx, r: DeploymentRow): deploykit.Deployment {
   const d: deploykit.Deployment = {
     id: r.id,
     service_id: r.service_id,
     image: r.image,
-    env_vars: fromJSON(r.env_vars, {}),
+    env_vars: openSnapshotEnv(tx, r.env_vars),
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
@@ -219,7 +220,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
 export function findDeploymentByID(tx: Tx, id: string): deploykit.Deployment {
   const row = tx.get<DeploymentRow>("SELECT * FROM deployments WHERE id = ?", id);
   if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Deployment not found.");
-  return toDeployment(row);
+  return toDeployment(tx, row);
 }
 
 function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.PageResult<deploykit.Deployment> {
@@ -241,7 +242,7 @@ function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.
     order: "created_at DESC, rowid DESC",
     page: filter,
   });
-  return { items: rows.map(toDeployment), total };
+  return { items: rows.map((r) => toDeployment(tx, r)), total };
 }
 
 /** The newest deployment that was meant to run (not cancelled or failed), if any. */
@@ -250,7 +251,7 @@ export function latestLiveDeployment(tx: Tx, serviceID: string): deploykit.Deplo
     "SELECT * FROM deployments WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') ORDER BY created_at DESC, rowid DESC LIMIT 1",
     serviceID,
   );
-  return row ? toDeployment(row) : null;
+  return row ? toDeployment(tx, row) : null;
 }
 
 /** Inserts a pending deployment, cancels older pending/starting ones, and marks a never-served service deploying. */
@@ -294,7 +295,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.id,
     serviceID,
     d.image,
-    toJSON(d.env_vars),
+    sealSnapshotEnv(tx, d.env_vars),
     toJSON(d.ports),
     toJSON(d.volumes),
     d.resources ? toJSON(d.resources) : null,

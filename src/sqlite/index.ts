@@ -12,6 +12,8 @@ export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";
 export { ServiceRunService } from "./run.ts";
+export { isSealed, parseSecretKey, SecretCipher } from "./secret-cipher.ts";
+export { loadSecretKey, OLD_SECRET_KEY_FILE, readKeyFile, SECRET_KEY_FILE, writeKeyFile } from "./secret-key.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
 export { ShellSessionService } from "./shell.ts";

@@ -7,6 +7,8 @@ import { createDomain, prepareDomainCreate } from "./domains.ts";
 import {
   assertOwnerExists,
   createEnvVar,
+  type EnvVarRow,
+  envVarRow,
   findEnvVarByID,
   projectEndpoints,
   resolveForService,
@@ -14,6 +16,7 @@ import {
   updateEnvVar,
 } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
+import { openPayload, sealPayload } from "./secret-rows.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
 import { assertRegistryAllowed, getSettings, NO_HOST_ADDRESSES } from "./settings.ts";
 
@@ -182,14 +185,14 @@ export class PendingChangeService implements deploykit.PendingChangeService {
   }
 }
 
-function toChange(r: PendingRow): deploykit.PendingChange {
+function toChange(tx: Tx, r: PendingRow): deploykit.PendingChange {
   const c: deploykit.PendingChange = {
     id: r.id,
     project_id: r.project_id,
     seq: r.seq,
     op: r.op,
     target_type: r.target_type,
-    payload: fromJSON<Payload>(r.payload, {}),
+    payload: openPayload(tx, fromJSON<Payload>(r.payload, {})),
     created_at: r.created_at,
   };
   if (r.target_id !== null) c.target_id = r.target_id;
@@ -200,13 +203,13 @@ function toChange(r: PendingRow): deploykit.PendingChange {
 }
 
 export function loadLog(tx: Tx, projectID: string): deploykit.PendingChange[] {
-  return tx.all<PendingRow>("SELECT * FROM pending_changes WHERE project_id = ? ORDER BY seq", projectID).map(toChange);
+  return tx.all<PendingRow>("SELECT * FROM pending_changes WHERE project_id = ? ORDER BY seq", projectID).map((r) => toChange(tx, r));
 }
 
 function findEntry(tx: Tx, projectID: string, id: string): deploykit.PendingChange {
   const r = tx.get<PendingRow>("SELECT * FROM pending_changes WHERE id = ? AND project_id = ?", id, projectID);
   if (!r) throw deploykit.errorf(deploykit.ENOTFOUND, "Pending change not found.");
-  return toChange(r);
+  return toChange(tx, r);
 }
 
 function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploykit.PendingChangeAppend): deploykit.PendingChange {
@@ -220,7 +223,7 @@ function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploy
     target_id: c.target_id ?? null,
     target_temp_id: c.target_temp_id ?? null,
     parent_temp_id: c.parent_temp_id ?? null,
-    payload: toJSON(c.payload ?? {}),
+    payload: toJSON(sealPayload(tx, c.payload ?? {})),
     user_id: userID && tx.get("SELECT 1 FROM users WHERE id = ?", userID) ? userID : null,
     created_at: tx.now,
   };
@@ -239,7 +242,7 @@ function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploy
     row.user_id,
     row.created_at,
   );
-  return toChange(row);
+  return toChange(tx, row);
 }
 
 function isPlainObject(v: unknown): v is Payload {
@@ -566,7 +569,7 @@ function markScope(tx: Tx, st: ApplyState, scope: deploykit.EnvScope, scopeID: s
 }
 
 function rewriteRenamed(tx: Tx, st: ApplyState, oldName: string, newName: string): void {
-  const rows = tx.all<deploykit.EnvVar>(
+  const rows = tx.all<EnvVarRow>(
     `SELECT * FROM env_vars WHERE (scope = 'project' AND scope_id = ?)
        OR (scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes WHERE project_id = ? AND type = 'group'))
        OR (scope = 'service' AND scope_id IN (SELECT id FROM services WHERE project_id = ?))`,
@@ -574,7 +577,7 @@ function rewriteRenamed(tx: Tx, st: ApplyState, oldName: string, newName: string
     st.projectID,
     st.projectID,
   );
-  for (const r of rows) {
+  for (const r of rows.map((row) => envVarRow(tx, row))) {
     const value = deploykit.rewriteReferences(r.value, oldName, newName);
     if (value === r.value) continue;
     updateEnvVar(tx, r, value);
@@ -772,12 +775,12 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
   }
   for (const id of st.marked) {
     if (createdSet.has(id)) continue;
-    const row = tx.get<Parameters<typeof toDeployment>[0]>(
+    const row = tx.get<Parameters<typeof toDeployment>[1]>(
       "SELECT * FROM deployments WHERE service_id = ? AND status != 'cancelled' ORDER BY created_at DESC, rowid DESC LIMIT 1",
       id,
     );
     if (!row || !tx.get("SELECT 1 FROM services WHERE id = ?", id)) continue;
-    const base = toDeployment(row);
+    const base = toDeployment(tx, row);
     const svc = findServiceByID(tx, id);
     const env = resolveForService(tx, svc, endpoints);
     const input: deploykit.DeploymentCreate = {

@@ -49,7 +49,7 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
 }
 
 function envVar(id: string, key: string, value: string, scope: EnvVar["scope"] = "service", scope_id = "s1"): EnvVar {
-  return { id, scope, scope_id, key, value, created_at: "", updated_at: "" };
+  return { id, scope, scope_id, key, value, sealed: false, created_at: "", updated_at: "" };
 }
 
 describe("serviceOverrides", () => {

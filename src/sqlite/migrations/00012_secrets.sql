@@ -1,0 +1,11 @@
+-- Variable values are encrypted at rest (issue 14). The values themselves are sealed by a start-up
+-- step after the migrations (SQL has no AES); this row proves which key sealed them, so a daemon
+-- started with the wrong key refuses plainly instead of failing on the first read.
+CREATE TABLE secret_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  key_check  TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- A sealed variable's value is write-only: never returned by the API or sent to the canvas.
+ALTER TABLE env_vars ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
