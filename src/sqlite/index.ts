@@ -13,7 +13,17 @@ export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";
 export { ServiceRunService } from "./run.ts";
 export { isSealed, parseSecretKey, SecretCipher } from "./secret-cipher.ts";
-export { loadSecretKey, OLD_SECRET_KEY_FILE, readKeyFile, SECRET_KEY_FILE, writeKeyFile } from "./secret-key.ts";
+export {
+  fileKeyMatches,
+  loadSecretKey,
+  OLD_SECRET_KEY_FILE,
+  readKeyFile,
+  recordedKeyCheck,
+  SECRET_KEY_FILE,
+  writeKeyFile,
+} from "./secret-key.ts";
+export { type RotateResult, reencryptDatabase, rotateKeyFile } from "./secret-rotate.ts";
+export type { SecretRewrite } from "./secret-rows.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
 export { ShellSessionService } from "./shell.ts";

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as deploykit from "../index.ts";
-import { fsyncPath, giveToDirOwner } from "./backup.ts";
+import { fsyncPath, giveToDirOwner, openExisting } from "./backup.ts";
 import { parseSecretKey, SECRET_KEY_BYTES, SecretCipher } from "./secret-cipher.ts";
+import { keyCheckMatches } from "./secret-rows.ts";
 
 /** The key file's name inside the data directory. */
 export const SECRET_KEY_FILE = "secret.key";
@@ -74,4 +75,25 @@ export function assertKeyFile(path: string): SecretCipher {
   } catch (err) {
     throw deploykit.errorf(deploykit.EINVALID, deploykit.errorMessage(err));
   }
+}
+
+/**
+ * The key check recorded in an existing database file (read-only), or null when its values were
+ * never sealed (an older version's database or backup: any key will do, the daemon seals it at start).
+ */
+export function recordedKeyCheck(path: string, what = "database"): string | null {
+  const conn = openExisting(path, what);
+  try {
+    const has = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'secret_state'").get();
+    if (!has) return null;
+    return (conn.prepare("SELECT key_check FROM secret_state WHERE id = 1").get() as { key_check: string } | undefined)?.key_check ?? null;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Whether `cipher` is the key the database file's values are sealed with (true when none are sealed). */
+export function fileKeyMatches(path: string, cipher: SecretCipher): boolean {
+  const check = recordedKeyCheck(path);
+  return check === null || keyCheckMatches(cipher, check);
 }

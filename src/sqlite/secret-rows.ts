@@ -105,9 +105,13 @@ export const WRONG_KEY_MESSAGE =
 /** Whether `cipher` is the key the database's values are sealed with (true for a database not sealed yet). */
 export function keyMatches(tx: Tx, cipher: SecretCipher): boolean {
   const st = tx.get<{ key_check: string }>("SELECT key_check FROM secret_state WHERE id = 1");
-  if (!st) return true;
+  return !st || keyCheckMatches(cipher, st.key_check);
+}
+
+/** Whether `cipher` opens a database's recorded key check. */
+export function keyCheckMatches(cipher: SecretCipher, keyCheck: string): boolean {
   try {
-    return cipher.open(st.key_check) === KEY_CHECK;
+    return cipher.open(keyCheck) === KEY_CHECK;
   } catch {
     return false;
   }
