@@ -175,6 +175,8 @@ export interface Deployment {
   service_id: string;
   image: string;
   env_vars: Record<string, string>;
+  /** Keys of env_vars that came from sealed variables (absent when none). */
+  sealed_keys?: string[];
   ports: PortMapping[];
   volumes: VolumeMount[];
   resources?: Resources;
@@ -216,6 +218,7 @@ export interface Deployment {
 export interface DeploymentCreate {
   image: string;
   env_vars?: Record<string, string>;
+  sealed_keys?: string[];
   ports?: PortMapping[];
   volumes?: VolumeMount[];
   resources?: Resources | null;

@@ -1,4 +1,4 @@
-import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
+import { type Deployment, ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./deployment.ts";
 import { FieldErrorCollector } from "./errors.ts";
 
 export const SCOPE_PROJECT = "project";
@@ -27,6 +27,9 @@ export interface EnvVar {
   updated_at: string;
 }
 
+/** A variable as listed by the API: never its value (`POST …/:id/reveal` returns one, unless sealed). */
+export type MaskedEnvVar = Omit<EnvVar, "value"> & { masked: true };
+
 export interface EnvVarCreate {
   scope: EnvScope;
   scope_id: string;
@@ -53,6 +56,8 @@ export interface ServiceEndpoint {
 export interface ResolvedEnv {
   env: Record<string, string>;
   refs: Record<string, string[]>;
+  /** Keys whose winning variable is sealed: their values are never presented. */
+  sealed?: string[];
 }
 
 export function isEnvScope(s: unknown): s is EnvScope {
@@ -77,6 +82,76 @@ export function validateEnvVarInput(input: { key: unknown; value: unknown }): vo
   validateEnvKey(input.key, v);
   validateEnvValue(input.value, v);
   v.throwIfAny();
+}
+
+export const UNSEAL_MESSAGE = "A sealed variable cannot be unsealed; replace its value or delete it.";
+export const SEAL_LATER_MESSAGE = "A variable is sealed when it is created; create a new sealed one instead.";
+export const REVEAL_SEALED_MESSAGE = "A sealed variable's value is write-only and cannot be revealed.";
+
+/** `{ sealed: true }` when a create asks for it, else nothing: payloads of ordinary variables keep their shape. */
+export function sealedFlag(p: { sealed?: unknown }): { sealed?: true } {
+  return p.sealed === true ? { sealed: true } : {};
+}
+
+/**
+ * Sealing is one-way: `sealed` on a create must be a boolean; on a change to an existing variable
+ * it may only repeat what the variable is. Throws a field error (EINVALID) on `sealed`.
+ */
+export function validateSealed(sealed: unknown, current?: { sealed: boolean }): void {
+  if (sealed === undefined) return;
+  const v = new FieldErrorCollector();
+  if (typeof sealed !== "boolean") v.add("sealed", "Sealed must be true or false.");
+  else if (current?.sealed && !sealed) v.add("sealed", UNSEAL_MESSAGE);
+  else if (current && !current.sealed && sealed) v.add("sealed", SEAL_LATER_MESSAGE);
+  v.throwIfAny();
+}
+
+/**
+ * A staged change as it may be shown: the value fields of a sealed variable (`value`, `old_value`,
+ * and sealed entries of a new service's `env_vars`) are dropped. Other payloads are returned as they are.
+ */
+export function redactSealedPayload(p: Record<string, unknown>): Record<string, unknown> {
+  let out = p;
+  if (p.sealed === true) {
+    const { value: _v, old_value: _o, ...rest } = p;
+    out = rest;
+  }
+  if (Array.isArray(p.env_vars) && p.env_vars.some((e) => (e as { sealed?: unknown } | null)?.sealed === true))
+    out = {
+      ...out,
+      env_vars: (p.env_vars as Record<string, unknown>[]).map((e) => {
+        if (e?.sealed !== true) return e;
+        const { value: _v, ...rest } = e;
+        return rest;
+      }),
+    };
+  return out;
+}
+
+/** What stands where a sealed value was substituted into a command or a log. */
+export const SEALED_PLACEHOLDER = "[sealed]";
+
+/**
+ * A deployment as it may be shown: the sealed keys are left out of env_vars, and their values are
+ * replaced by SEALED_PLACEHOLDER wherever they were substituted (commands) or echoed (logs).
+ */
+export function redactSealedDeployment(d: Deployment): Deployment {
+  const keys = d.sealed_keys ?? [];
+  if (keys.length === 0) return d;
+  const values = keys.map((k) => d.env_vars[k]).filter((v): v is string => typeof v === "string" && v !== "");
+  const hide = (s: string) => values.reduce((acc, v) => acc.split(v).join(SEALED_PLACEHOLDER), s);
+  const env: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(d.env_vars)) if (!keys.includes(k)) env[k] = hide(v);
+  const out: Deployment = { ...d, env_vars: env };
+  for (const f of ["start_command", "entrypoint", "pre_deploy_command"] as const) {
+    const cmd = d[f];
+    if (cmd) out[f] = cmd.map(hide);
+  }
+  for (const f of ["log_tail", "pre_deploy_log", "failure_reason"] as const) {
+    const text = d[f];
+    if (typeof text === "string") out[f] = hide(text);
+  }
+  return out;
 }
 
 const REF_PATTERN = /\$\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]*)\.(HOST|PORT)\s*\}\}/g;

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import { type Deps, principalOf, serviceInProject } from "./context.ts";
+import { registerReveal } from "./envvar-reveal.ts";
 import * as present from "./present.ts";
 import { body, ERRORS, listOfRef, params, ref, str } from "./schemas.ts";
 
 const tags = ["env-vars"];
 const KEY = str(1000);
 const VALUE = str(deploykit.ENV_VALUE_MAX + 1);
+const SEALED = { type: "boolean" } as const;
 
 interface Owner {
   scope: deploykit.EnvScope;
@@ -61,7 +63,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
       return present.pendingChange(pc);
     };
 
-    app.post<{ Params: Params; Body: { key?: string; value?: string } }>(
+    app.post<{ Params: Params; Body: { key?: string; value?: string; sealed?: boolean } }>(
       s.base,
       {
         onRequest: d.authenticated,
@@ -69,7 +71,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           tags,
           summary: `Stage a new ${s.scope} env var (env_var.create)`,
           params: params("projectId", ...ownerParams),
-          body: body({ key: KEY, value: VALUE }),
+          body: body({ key: KEY, value: VALUE, sealed: SEALED }),
           response: { 201: ref("PendingChange"), ...ERRORS },
         },
       },
@@ -80,7 +82,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           op: deploykit.OP_ENV_CREATE,
           target_type: deploykit.TARGET_ENV_VAR,
           target_id: owner.scopeID,
-          payload: { scope: owner.scope, key: req.body.key, value: req.body.value },
+          payload: { scope: owner.scope, key: req.body.key, value: req.body.value, ...deploykit.sealedFlag(req.body) },
         });
         return reply.code(201).send(out);
       },
@@ -104,7 +106,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
       },
     );
 
-    app.patch<{ Params: Params; Body: { value?: string } }>(
+    app.patch<{ Params: Params; Body: { value?: string; sealed?: boolean } }>(
       `${s.base}/:envVarId`,
       {
         onRequest: d.authenticated,
@@ -112,7 +114,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           tags,
           summary: `Stage a new value (env_var.update)`,
           params: params("projectId", ...ownerParams, "envVarId"),
-          body: body({ value: VALUE }),
+          body: body({ value: VALUE, sealed: SEALED }),
           response: { 200: ref("PendingChange"), ...ERRORS },
         },
       },
@@ -122,6 +124,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         deploykit.validateEnvValue(req.body.value, v);
         v.throwIfAny();
         const ev = await ownedEnvVar(d, owner, req.params.envVarId as string);
+        deploykit.validateSealed(req.body.sealed, ev);
         return stage(req, {
           op: deploykit.OP_ENV_UPDATE,
           target_type: deploykit.TARGET_ENV_VAR,
@@ -130,6 +133,8 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         });
       },
     );
+
+    registerReveal(app, d, s.base, ownerParams, async (p) => ownedEnvVar(d, await s.owner(d, p), p.envVarId as string));
 
     app.delete<{ Params: Params }>(
       `${s.base}/:envVarId`,
@@ -155,7 +160,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
     );
   }
 
-  app.post<{ Params: { projectId: string; tempId: string }; Body: { key?: string; value?: string } }>(
+  app.post<{ Params: { projectId: string; tempId: string }; Body: { key?: string; value?: string; sealed?: boolean } }>(
     "/api/projects/:projectId/pending-services/:tempId/env-vars",
     {
       onRequest: d.authenticated,
@@ -163,7 +168,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Stage an env var on a service that is itself still pending creation",
         params: params("projectId", "tempId"),
-        body: body({ key: KEY, value: VALUE }),
+        body: body({ key: KEY, value: VALUE, sealed: SEALED }),
         response: { 201: ref("PendingChange"), ...ERRORS },
       },
     },
@@ -183,7 +188,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         op: deploykit.OP_ENV_CREATE,
         target_type: deploykit.TARGET_ENV_VAR,
         parent_temp_id: tempId,
-        payload: { scope: deploykit.SCOPE_SERVICE, key, value: req.body.value },
+        payload: { scope: deploykit.SCOPE_SERVICE, key, value: req.body.value, ...deploykit.sealedFlag(req.body) },
       });
       d.hub.broadcast(projectId, "pending-change:added", present.pendingChange(pc));
       return reply.code(201).send(present.pendingChange(pc));

@@ -9,6 +9,7 @@ interface DeploymentRow {
   service_id: string;
   image: string;
   env_vars: string;
+  sealed_keys: string;
   ports: string;
   volumes: string;
   resources: string | null;
@@ -170,6 +171,7 @@ export function toDeployment(tx: Tx, r: DeploymentRow): deploykit.Deployment {
     service_id: r.service_id,
     image: r.image,
     env_vars: openSnapshotEnv(tx, r.env_vars),
+    ...sealedKeysOf(r.sealed_keys),
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
@@ -208,6 +210,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
   return {
     image: d.image,
     env_vars: d.env_vars,
+    ...(d.sealed_keys ? { sealed_keys: d.sealed_keys } : {}),
     ports: d.ports,
     volumes: d.volumes,
     resources: d.resources ?? null,
@@ -263,6 +266,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     service_id: serviceID,
     image: input.image,
     env_vars: input.env_vars ?? {},
+    ...(input.sealed_keys?.length ? { sealed_keys: input.sealed_keys } : {}),
     ports: input.ports ?? [],
     volumes: input.volumes ?? [],
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
@@ -290,8 +294,8 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (hc) d.healthcheck_path = hc;
   tx.run(
     `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, sealed_keys, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
@@ -310,8 +314,14 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.cron_timeout_seconds,
     d.healthcheck_path ?? null,
     d.healthcheck_timeout_seconds,
+    toJSON(d.sealed_keys ?? []),
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);
   return d;
+}
+
+function sealedKeysOf(s: string | undefined): { sealed_keys?: string[] } {
+  const keys = fromJSON<string[]>(s, []);
+  return keys.length > 0 ? { sealed_keys: keys } : {};
 }

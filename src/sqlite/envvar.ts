@@ -138,14 +138,16 @@ export function updateEnvVar(tx: Tx, ev: deploykit.EnvVar, value: string): deplo
   return { ...ev, value, updated_at: tx.now };
 }
 
-function layer(tx: Tx, scope: deploykit.EnvScope, scopeID: string): Record<string, string> {
+function layer(tx: Tx, scope: deploykit.EnvScope, scopeID: string, sealed: Map<string, boolean>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of tx.all<{ key: string; value: string }>(
-    "SELECT key, value FROM env_vars WHERE scope = ? AND scope_id = ?",
+  for (const r of tx.all<{ key: string; value: string; sealed: number }>(
+    "SELECT key, value, sealed FROM env_vars WHERE scope = ? AND scope_id = ?",
     scope,
     scopeID,
-  ))
+  )) {
     out[r.key] = openValue(tx.cipher, r.value);
+    sealed.set(r.key, r.sealed === 1);
+  }
   return out;
 }
 
@@ -166,9 +168,13 @@ export function resolveForService(
   svc: deploykit.Service,
   endpoints: Map<string, deploykit.ServiceEndpoint> = projectEndpoints(tx, svc.project_id),
 ): deploykit.ResolvedEnv {
-  const layers = [layer(tx, deploykit.SCOPE_PROJECT, svc.project_id)];
+  // Later layers win, for the sealed flag as for the value.
+  const sealed = new Map<string, boolean>();
+  const layers = [layer(tx, deploykit.SCOPE_PROJECT, svc.project_id, sealed)];
   const parent = findServiceNode(tx, svc.id)?.parent_id;
-  if (parent) layers.push(layer(tx, deploykit.SCOPE_GROUP, parent));
-  layers.push(layer(tx, deploykit.SCOPE_SERVICE, svc.id));
-  return deploykit.resolveEnv(layers, endpoints);
+  if (parent) layers.push(layer(tx, deploykit.SCOPE_GROUP, parent, sealed));
+  layers.push(layer(tx, deploykit.SCOPE_SERVICE, svc.id, sealed));
+  const resolved = deploykit.resolveEnv(layers, endpoints);
+  const sealedKeys = [...sealed].filter(([, s]) => s).map(([k]) => k);
+  return sealedKeys.length > 0 ? { ...resolved, sealed: sealedKeys.sort() } : resolved;
 }

@@ -442,6 +442,7 @@ function prepareEntry(
       deploykit.validateEnvKey(p.key, v);
       deploykit.validateEnvValue(p.value, v);
       v.throwIfAny();
+      deploykit.validateSealed(p.sealed);
       const scope = p.scope as deploykit.EnvScope;
       const key = p.key as string;
       if (c.parent_temp_id) {
@@ -453,13 +454,13 @@ function prepareEntry(
             `Pending env var references a service (${c.parent_temp_id}) that was never staged for creation.`,
           );
         assertEnvKeyFree(tx, log, scope, c.parent_temp_id, key, true);
-        return { ...base, parent_temp_id: c.parent_temp_id, payload: { scope, key, value: p.value } };
+        return { ...base, parent_temp_id: c.parent_temp_id, payload: { scope, key, value: p.value, ...deploykit.sealedFlag(p) } };
       }
       if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending env var has no target.");
       const owner = assertOwnerExists(tx, scope, c.target_id);
       if (owner !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
       assertEnvKeyFree(tx, log, scope, c.target_id, key, false);
-      return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value } };
+      return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value, ...deploykit.sealedFlag(p) } };
     }
     case deploykit.OP_DOMAIN_CREATE: {
       const svc = serviceInProject(tx, projectID, c.target_id);
@@ -483,7 +484,8 @@ function prepareEntry(
       const ev = envVarInProject(tx, projectID, c.target_id);
       if (log.some((e) => e.op === deploykit.OP_ENV_DELETE && e.target_id === ev.id))
         throw deploykit.errorf(deploykit.ECONFLICT, "This env var is already staged for deletion.");
-      const meta = { scope: ev.scope, scope_id: ev.scope_id, key: ev.key, old_value: ev.value };
+      deploykit.validateSealed(p.sealed, ev);
+      const meta = { scope: ev.scope, scope_id: ev.scope_id, key: ev.key, old_value: ev.value, ...deploykit.sealedFlag(ev) };
       if (c.op === deploykit.OP_ENV_DELETE) return { ...base, target_id: ev.id, payload: meta };
       const v = new deploykit.FieldErrorCollector();
       deploykit.validateEnvValue(p.value, v);
@@ -602,7 +604,13 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       const svc = createService(tx, st.projectID, pick(p, SETTINGS_KEYS) as unknown as deploykit.ServiceCreate);
       for (const e of (p.env_vars as Payload[] | undefined) ?? []) {
         try {
-          createEnvVar(tx, { scope: deploykit.SCOPE_SERVICE, scope_id: svc.id, key: e.key as string, value: e.value as string });
+          const input: deploykit.EnvVarCreate = {
+            scope: deploykit.SCOPE_SERVICE,
+            scope_id: svc.id,
+            key: e.key as string,
+            value: e.value as string,
+          };
+          createEnvVar(tx, { ...input, ...deploykit.sealedFlag(e) });
         } catch (err) {
           if (deploykit.errorCode(err) === deploykit.ECONFLICT)
             throw deploykit.errorf(deploykit.ECONFLICT, `Env var "${e.key}" is duplicated on service "${svc.name}".`);
@@ -666,7 +674,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       // The service was deleted earlier in this log: its variables went with it.
       if (scope === deploykit.SCOPE_SERVICE && st.deleted.has(owner)) return;
       if (assertOwnerExists(tx, scope, owner) !== st.projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
-      createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string });
+      createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string, ...deploykit.sealedFlag(p) });
       markScope(tx, st, scope, owner);
       return;
     }
@@ -755,6 +763,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     const input = {
       image: svc.image,
       env_vars: env.env,
+      ...(env.sealed ? { sealed_keys: env.sealed } : {}),
       ports: svc.ports,
       volumes: svc.volumes,
       resources: svc.resources,
@@ -786,6 +795,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     const input: deploykit.DeploymentCreate = {
       image: svc.image || base.image,
       env_vars: env.env,
+      ...(env.sealed ? { sealed_keys: env.sealed } : {}),
       ports: svc.ports,
       volumes: svc.volumes,
       resources: svc.resources,

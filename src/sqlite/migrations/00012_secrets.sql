@@ -9,3 +9,7 @@ CREATE TABLE secret_state (
 
 -- A sealed variable's value is write-only: never returned by the API or sent to the canvas.
 ALTER TABLE env_vars ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+
+-- The keys of a deployment's env snapshot that came from sealed variables: their values (and any
+-- command they were substituted into) are left out wherever the deployment is presented.
+ALTER TABLE deployments ADD COLUMN sealed_keys TEXT NOT NULL DEFAULT '[]';
