@@ -183,6 +183,8 @@ export interface Deployment {
   service_id: string;
   image: string;
   env_vars: Record<string, string>;
+  /** Keys of env_vars that came from sealed variables (absent when none). */
+  sealed_keys?: string[];
   ports: PortMapping[];
   volumes: VolumeMount[];
   resources?: Resources;
@@ -229,6 +231,7 @@ export interface Deployment {
 export interface DeploymentCreate {
   image: string;
   env_vars?: Record<string, string>;
+  sealed_keys?: string[];
   ports?: PortMapping[];
   volumes?: VolumeMount[];
   resources?: Resources | null;
@@ -397,4 +400,30 @@ export function truncateLogTail(tail: string): string {
 /** Effective replica count: 0 means 1. */
 export function effectiveReplicas(replicas: number): number {
   return replicas > 0 ? replicas : 1;
+}
+
+/** What stands where a sealed value was substituted into a command or a log. */
+export const SEALED_PLACEHOLDER = "[sealed]";
+
+/**
+ * A deployment as it may be shown: the sealed keys are left out of env_vars, and their values are
+ * replaced by SEALED_PLACEHOLDER wherever they were substituted (commands) or echoed (logs).
+ */
+export function redactSealedDeployment(d: Deployment): Deployment {
+  const keys = d.sealed_keys ?? [];
+  if (keys.length === 0) return d;
+  const values = keys.map((k) => d.env_vars[k]).filter((v): v is string => typeof v === "string" && v !== "");
+  const hide = (s: string) => values.reduce((acc, v) => acc.split(v).join(SEALED_PLACEHOLDER), s);
+  const env: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(d.env_vars)) if (!keys.includes(k)) env[k] = hide(v);
+  const out: Deployment = { ...d, env_vars: env };
+  for (const f of ["start_command", "entrypoint", "pre_deploy_command"] as const) {
+    const cmd = d[f];
+    if (cmd) out[f] = cmd.map(hide);
+  }
+  for (const f of ["log_tail", "pre_deploy_log", "failure_reason"] as const) {
+    const text = d[f];
+    if (typeof text === "string") out[f] = hide(text);
+  }
+  return out;
 }

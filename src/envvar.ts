@@ -26,15 +26,21 @@ export interface EnvVar {
   scope_id: string;
   key: string;
   value: string;
+  /** Write-only: the value is never returned by the API or sent to the canvas, and cannot be unsealed. */
+  sealed: boolean;
   created_at: string;
   updated_at: string;
 }
+
+/** A variable as listed by the API: never its value (`POST …/:id/reveal` returns one, unless sealed). */
+export type MaskedEnvVar = Omit<EnvVar, "value"> & { masked: true };
 
 export interface EnvVarCreate {
   scope: EnvScope;
   scope_id: string;
   key: string;
   value: string;
+  sealed?: boolean;
 }
 
 export interface EnvVarFilter {
@@ -48,6 +54,8 @@ export interface ResolvedEnv {
   env: Record<string, string>;
   refs: Record<string, string[]>;
   problems?: ReferenceProblem[];
+  /** Keys whose winning variable is sealed: their values are never presented. */
+  sealed?: string[];
 }
 
 export function isEnvScope(s: unknown): s is EnvScope {
@@ -72,6 +80,50 @@ export function validateEnvVarInput(input: { key: unknown; value: unknown }): vo
   validateEnvKey(input.key, v);
   validateEnvValue(input.value, v);
   v.throwIfAny();
+}
+
+export const UNSEAL_MESSAGE = "A sealed variable cannot be unsealed; replace its value or delete it.";
+export const SEAL_LATER_MESSAGE = "A variable is sealed when it is created; create a new sealed one instead.";
+export const REVEAL_SEALED_MESSAGE = "A sealed variable's value is write-only and cannot be revealed.";
+
+/** `{ sealed: true }` when a create asks for it, else nothing: payloads of ordinary variables keep their shape. */
+export function sealedFlag(p: { sealed?: unknown }): { sealed?: true } {
+  return p.sealed === true ? { sealed: true } : {};
+}
+
+/**
+ * Sealing is one-way: `sealed` on a create must be a boolean; on a change to an existing variable
+ * it may only repeat what the variable is. Throws a field error (EINVALID) on `sealed`.
+ */
+export function validateSealed(sealed: unknown, current?: { sealed: boolean }): void {
+  if (sealed === undefined) return;
+  const v = new FieldErrorCollector();
+  if (typeof sealed !== "boolean") v.add("sealed", "Sealed must be true or false.");
+  else if (current?.sealed && !sealed) v.add("sealed", UNSEAL_MESSAGE);
+  else if (current && !current.sealed && sealed) v.add("sealed", SEAL_LATER_MESSAGE);
+  v.throwIfAny();
+}
+
+/**
+ * A staged change as it may be shown: the value fields of a sealed variable (`value`, `old_value`,
+ * and sealed entries of a new service's `env_vars`) are dropped. Other payloads are returned as they are.
+ */
+export function redactSealedPayload(p: Record<string, unknown>): Record<string, unknown> {
+  let out = p;
+  if (p.sealed === true) {
+    const { value: _v, old_value: _o, ...rest } = p;
+    out = rest;
+  }
+  if (Array.isArray(p.env_vars) && p.env_vars.some((e) => (e as { sealed?: unknown } | null)?.sealed === true))
+    out = {
+      ...out,
+      env_vars: (p.env_vars as Record<string, unknown>[]).map((e) => {
+        if (e?.sealed !== true) return e;
+        const { value: _v, ...rest } = e;
+        return rest;
+      }),
+    };
+  return out;
 }
 
 /** The referenced names of a resolved env, each with the sorted keys that reference it. */

@@ -7,6 +7,8 @@ export interface PresetEnvVar {
   key: string;
   value?: string;
   generate?: Generator;
+  /** Generated secrets are sealed: this response is the one time their value is shown. */
+  sealed?: boolean;
 }
 
 /** A service template (the database presets). `generate` values are filled when a preset is fetched by id. */
@@ -139,7 +141,7 @@ export function materializePreset(preset: Preset, random: (n: number) => Uint8Ar
   return {
     ...preset,
     env_vars: preset.env_vars.map((e) =>
-      e.generate ? { key: e.key, value: generateValue(e.generate, random(GENERATOR_BYTES[e.generate])) } : { ...e },
+      e.generate ? { key: e.key, value: generateValue(e.generate, random(GENERATOR_BYTES[e.generate])), sealed: true } : { ...e },
     ),
   };
 }

@@ -15,10 +15,10 @@ import {
   type DeploymentCreate,
   type DomainCreate,
   EINTERNAL,
-  type EnvVar,
   type ErrorCode,
   type FieldErrors,
   MAX_LIMIT,
+  type MaskedEnvVar,
   type PageResult,
   type PendingChange,
   type PortMapping,
@@ -238,11 +238,14 @@ export class Client {
 
   // Env vars (all edits are staged)
   findEnvVars = async (projectID: string, owner: EnvOwner) =>
-    (await this.request<{ data: EnvVar[] }>("GET", envBase(projectID, owner))).data;
-  createEnvVar = (projectID: string, owner: EnvOwner, key: string, value: string) =>
-    this.request<PendingChange>("POST", envBase(projectID, owner), { key, value });
-  updateEnvVar = (projectID: string, owner: EnvOwner, id: string, value: string) =>
-    this.request<PendingChange>("PATCH", `${envBase(projectID, owner)}/${enc(id)}`, { value });
+    (await this.request<{ data: MaskedEnvVar[] }>("GET", envBase(projectID, owner))).data;
+  createEnvVar = (projectID: string, owner: EnvOwner, key: string, value: string, opts: { sealed?: boolean } = {}) =>
+    this.request<PendingChange>("POST", envBase(projectID, owner), { key, value, ...opts });
+  updateEnvVar = (projectID: string, owner: EnvOwner, id: string, value: string, opts: { sealed?: boolean } = {}) =>
+    this.request<PendingChange>("PATCH", `${envBase(projectID, owner)}/${enc(id)}`, { value, ...opts });
+  /** Audited; EFORBIDDEN for a sealed variable. */
+  revealEnvVar = (projectID: string, owner: EnvOwner, id: string) =>
+    this.request<{ id: string; key: string; value: string }>("POST", `${envBase(projectID, owner)}/${enc(id)}/reveal`);
   deleteEnvVar = (projectID: string, owner: EnvOwner, id: string) =>
     this.request<PendingChange>("DELETE", `${envBase(projectID, owner)}/${enc(id)}`);
   /** Stages a new key (references to it are rewritten) and optionally a new value. */

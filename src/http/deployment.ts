@@ -55,6 +55,9 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       deploykit.validateDeploymentCreate(input);
       const resolved = await d.envVars.resolveForService(serviceId);
       input.env_vars = { ...resolved.env, ...(req.body.env_vars ?? {}) };
+      // A key the request sets itself is its own value, not the sealed variable's.
+      const sealed = (resolved.sealed ?? []).filter((k) => req.body.env_vars?.[k] === undefined);
+      if (sealed.length > 0) input.sealed_keys = sealed;
       // Omitted: the service's own command (a preset's enforced password must not be dropped).
       input.start_command = deploykit.resolveStartCommand(
         req.body.start_command === undefined ? svc.start_command : req.body.start_command,

@@ -33,14 +33,25 @@ export function registerEnvRawRoutes(app: FastifyInstance, d: Deps): void {
           tags,
           summary: `The applied ${s.scope} env vars as .env text, with the comments of the last RAW edit`,
           params: params("projectId", ...ownerParams),
-          response: { 200: { type: "object", properties: { text: { type: "string" } } }, ...ERRORS },
+          response: {
+            200: { type: "object", properties: { text: { type: "string" }, sealed: { type: "array", items: { type: "string" } } } },
+            ...ERRORS,
+          },
         },
       },
       async (req) => {
         const owner = await s.owner(d, req.params);
         const vars = await d.envVars.findEnvVars({ scope: owner.scope, scope_id: owner.scopeID });
         const layout = await d.envVars.findRawLayout(owner.scope, owner.scopeID);
-        return { text: deploykit.formatDotenv(vars, layout) };
+        // Sealed values are write-only: `KEY=` stands for "keep the current value" (see PUT).
+        const shown = vars.map((v) => (v.sealed ? { ...v, value: "" } : v));
+        const plain = vars.filter((v) => !v.sealed).map((v) => v.key);
+        if (plain.length > 0)
+          req.log.info(
+            { audit: "env_var.raw_read", user: principalOf(req).user.id, scope: owner.scope, scope_id: owner.scopeID, keys: plain },
+            "variable values read",
+          );
+        return { text: deploykit.formatDotenv(shown, layout), sealed: vars.filter((v) => v.sealed).map((v) => v.key) };
       },
     );
 
@@ -65,7 +76,12 @@ export function registerEnvRawRoutes(app: FastifyInstance, d: Deps): void {
         for (const e of parsed.entries) deploykit.validateEnvValue(e.value, v, `text`);
         v.throwIfAny();
         const current = await d.envVars.findEnvVars({ scope: owner.scope, scope_id: owner.scopeID });
-        const diff = deploykit.diffDotenv(current, parsed.entries);
+        // A sealed variable left as `KEY=` (how GET shows it) keeps its value; any other value replaces it.
+        const sealedNow = new Map(current.filter((ev) => ev.sealed).map((ev) => [ev.key, ev.value]));
+        const entries = parsed.entries.map((e) =>
+          e.value === "" && sealedNow.has(e.key) ? { ...e, value: sealedNow.get(e.key) as string } : e,
+        );
+        const diff = deploykit.diffDotenv(current, entries);
         const byKey = new Map(current.map((ev) => [ev.key, ev]));
         const raw_batch = randomUUID();
         const changes: deploykit.PendingChangeAppend[] = [

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import { type Deps, principalOf, serviceInProject } from "./context.ts";
+import { registerReveal } from "./envvar-reveal.ts";
 import * as present from "./present.ts";
 import { body, ERRORS, listOfRef, params, ref, str } from "./schemas.ts";
 
 const tags = ["env-vars"];
 const KEY = str(1000);
 const VALUE = str(deploykit.ENV_VALUE_MAX + 1);
+const SEALED = { type: "boolean" } as const;
 
 interface Owner {
   scope: deploykit.EnvScope;
@@ -70,7 +72,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
       return present.pendingChange(pc);
     };
 
-    app.post<{ Params: Params; Body: { key?: string; value?: string } }>(
+    app.post<{ Params: Params; Body: { key?: string; value?: string; sealed?: boolean } }>(
       s.base,
       {
         onRequest: d.authenticated,
@@ -78,7 +80,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           tags,
           summary: `Stage a new ${s.scope} env var (env_var.create)`,
           params: params("projectId", ...ownerParams),
-          body: body({ key: KEY, value: VALUE }),
+          body: body({ key: KEY, value: VALUE, sealed: SEALED }),
           response: { 201: ref("PendingChange"), ...ERRORS },
         },
       },
@@ -89,7 +91,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           op: deploykit.OP_ENV_CREATE,
           target_type: deploykit.TARGET_ENV_VAR,
           target_id: owner.scopeID,
-          payload: { scope: owner.scope, key: req.body.key, value: req.body.value },
+          payload: { scope: owner.scope, key: req.body.key, value: req.body.value, ...deploykit.sealedFlag(req.body) },
         });
         return reply.code(201).send(out);
       },
@@ -113,7 +115,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
       },
     );
 
-    app.patch<{ Params: Params; Body: { value?: string; key?: string } }>(
+    app.patch<{ Params: Params; Body: { value?: string; key?: string; sealed?: boolean } }>(
       `${s.base}/:envVarId`,
       {
         onRequest: d.authenticated,
@@ -121,7 +123,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
           tags,
           summary: `Stage a new value and/or key (env_var.update); a new key rewrites the references to it`,
           params: params("projectId", ...ownerParams, "envVarId"),
-          body: body({ value: VALUE, key: KEY }),
+          body: body({ value: VALUE, key: KEY, sealed: SEALED }),
           response: { 200: ref("PendingChange"), ...ERRORS },
         },
       },
@@ -132,6 +134,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         if (req.body.key !== undefined) deploykit.validateEnvKey(req.body.key, v);
         v.throwIfAny();
         const ev = await ownedEnvVar(d, owner, req.params.envVarId as string);
+        deploykit.validateSealed(req.body.sealed, ev);
         const payload: Record<string, unknown> = {
           value: req.body.value ?? ev.value,
           old_value: ev.value,
@@ -143,6 +146,8 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         return stage(req, { op: deploykit.OP_ENV_UPDATE, target_type: deploykit.TARGET_ENV_VAR, target_id: ev.id, payload });
       },
     );
+
+    registerReveal(app, d, s.base, ownerParams, async (p) => ownedEnvVar(d, await s.owner(d, p), p.envVarId as string));
 
     app.delete<{ Params: Params }>(
       `${s.base}/:envVarId`,
@@ -168,7 +173,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
     );
   }
 
-  app.post<{ Params: { projectId: string; tempId: string }; Body: { key?: string; value?: string } }>(
+  app.post<{ Params: { projectId: string; tempId: string }; Body: { key?: string; value?: string; sealed?: boolean } }>(
     "/api/projects/:projectId/pending-services/:tempId/env-vars",
     {
       onRequest: d.authenticated,
@@ -176,7 +181,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Stage an env var on a service that is itself still pending creation",
         params: params("projectId", "tempId"),
-        body: body({ key: KEY, value: VALUE }),
+        body: body({ key: KEY, value: VALUE, sealed: SEALED }),
         response: { 201: ref("PendingChange"), ...ERRORS },
       },
     },
@@ -196,7 +201,7 @@ export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
         op: deploykit.OP_ENV_CREATE,
         target_type: deploykit.TARGET_ENV_VAR,
         parent_temp_id: tempId,
-        payload: { scope: deploykit.SCOPE_SERVICE, key, value: req.body.value },
+        payload: { scope: deploykit.SCOPE_SERVICE, key, value: req.body.value, ...deploykit.sealedFlag(req.body) },
       });
       d.hub.broadcast(projectId, "pending-change:added", present.pendingChange(pc));
       return reply.code(201).send(present.pendingChange(pc));

@@ -18,12 +18,14 @@ export function project(p: deploykit.Project) {
 }
 
 /** Deployment without the internal baseline_restart_count; optional fields omitted when unset. */
-export function deployment(d: deploykit.Deployment) {
+export function deployment(dep: deploykit.Deployment) {
+  const d = deploykit.redactSealedDeployment(dep);
   const out: Record<string, unknown> = {
     id: d.id,
     service_id: d.service_id,
     image: d.image,
     env_vars: d.env_vars,
+    ...(d.sealed_keys ? { sealed_keys: d.sealed_keys } : {}),
     ports: d.ports,
     volumes: d.volumes,
     replicas: d.replicas,
@@ -117,8 +119,18 @@ export function container(c: deploykit.Container) {
   };
 }
 
+/** Values are never listed: `masked` says so, and POST …/reveal returns one (never a sealed one). */
 export function envVar(e: deploykit.EnvVar) {
-  return { id: e.id, scope: e.scope, scope_id: e.scope_id, key: e.key, value: e.value, created_at: e.created_at, updated_at: e.updated_at };
+  return {
+    id: e.id,
+    scope: e.scope,
+    scope_id: e.scope_id,
+    key: e.key,
+    sealed: e.sealed,
+    masked: true,
+    created_at: e.created_at,
+    updated_at: e.updated_at,
+  };
 }
 
 export function pendingChange(c: deploykit.PendingChange) {
@@ -128,7 +140,7 @@ export function pendingChange(c: deploykit.PendingChange) {
     seq: c.seq,
     op: c.op,
     target_type: c.target_type,
-    payload: c.payload,
+    payload: deploykit.redactSealedPayload(c.payload),
     created_at: c.created_at,
   };
   if (c.target_id) out.target_id = c.target_id;

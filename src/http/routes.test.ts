@@ -414,7 +414,16 @@ describe("deploy and rollback", () => {
 
 describe("env vars", () => {
   it("stages create/update/delete per scope and checks ownership", async () => {
-    const ev: deploykit.EnvVar = { id: "e1", scope: "group", scope_id: "g1", key: "K", value: "old", created_at: T0, updated_at: T0 };
+    const ev: deploykit.EnvVar = {
+      id: "e1",
+      scope: "group",
+      scope_id: "g1",
+      key: "K",
+      value: "old",
+      sealed: false,
+      created_at: T0,
+      updated_at: T0,
+    };
     const append = vi.fn(async (_p: string, _u: string | null, c: deploykit.PendingChangeAppend) => ({
       ...CHANGE,
       op: c.op,

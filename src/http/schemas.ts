@@ -67,7 +67,7 @@ export const ENV_MAP = {
 export const ENV_LIST = {
   type: "array",
   maxItems: 1000,
-  items: body({ key: str(256), value: str(65536) }),
+  items: body({ key: str(256), value: str(65536), sealed: { type: "boolean" } }),
 } as const;
 
 /** A start command: argv for Docker (no shell), or null for the image's CMD. */
@@ -99,7 +99,7 @@ export const SERVICE_SETTINGS = {
 
 const TIME = { type: "string", format: "date-time" } as const;
 const NULLABLE_TIME = { type: ["string", "null"], format: "date-time" } as const;
-const obj = (props: Record<string, unknown>) => ({ type: "object", properties: props }) as const;
+export const obj = (props: Record<string, unknown>) => ({ type: "object", properties: props }) as const;
 
 /** Entity schemas, registered with `$id` and referenced as `{$ref: "Name#"}` in route responses. */
 export const ENTITY_SCHEMAS = [
@@ -117,6 +117,7 @@ export const ENTITY_SCHEMAS = [
       service_id: ID,
       image: { type: "string" },
       env_vars: { type: "object", additionalProperties: { type: "string" } },
+      sealed_keys: { type: "array", items: { type: "string" } },
       ports: PORTS,
       volumes: VOLUMES,
       resources: RESOURCES,
@@ -210,7 +211,8 @@ export const ENTITY_SCHEMAS = [
       scope: { type: "string" },
       scope_id: ID,
       key: { type: "string" },
-      value: { type: "string" },
+      sealed: { type: "boolean" },
+      masked: { type: "boolean" },
       created_at: TIME,
       updated_at: TIME,
     }),
@@ -284,7 +286,7 @@ export const ENTITY_SCHEMAS = [
       start_command: COMMAND,
       env_vars: {
         type: "array",
-        items: obj({ key: { type: "string" }, value: { type: "string" }, generate: { type: "string" } }),
+        items: obj({ key: { type: "string" }, value: { type: "string" }, generate: { type: "string" }, sealed: { type: "boolean" } }),
       },
     }),
   },

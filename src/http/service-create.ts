@@ -20,7 +20,7 @@ export interface ServiceCreateRequest {
   cron_timeout_seconds?: number;
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
-  env_vars?: { key: unknown; value: unknown }[];
+  env_vars?: { key: unknown; value: unknown; sealed?: unknown }[];
   position_x?: number;
   position_y?: number;
 }
@@ -66,7 +66,7 @@ export async function stageServiceCreate(
   deploykit.validateHealthcheckPath(input.healthcheck_path, v);
   deploykit.validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
-  const env: { scope: string; key: string; value: string }[] = [];
+  const env: { scope: string; key: string; value: string; sealed?: true }[] = [];
   if (input.env_vars !== undefined) {
     if (!Array.isArray(input.env_vars) || input.env_vars.length > 1000) v.add("env_vars", "Env vars must be a list of at most 1000.");
     else {
@@ -75,11 +75,12 @@ export async function stageServiceCreate(
         const before = Object.keys(v.fields).length;
         deploykit.validateEnvKey(e?.key, v, `env_vars[${i}].key`);
         deploykit.validateEnvValue(e?.value, v, `env_vars[${i}].value`);
+        if (e?.sealed !== undefined && typeof e.sealed !== "boolean") v.add(`env_vars[${i}].sealed`, "Sealed must be true or false.");
         if (Object.keys(v.fields).length !== before) return;
         const key = e.key as string;
         if (seen.has(key)) v.add(`env_vars[${i}].key`, `Duplicate env var key: ${key}`);
         seen.add(key);
-        env.push({ scope: deploykit.SCOPE_SERVICE, key, value: e.value as string });
+        env.push({ scope: deploykit.SCOPE_SERVICE, key, value: e.value as string, ...deploykit.sealedFlag(e) });
       });
     }
   }

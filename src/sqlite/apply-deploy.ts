@@ -2,6 +2,7 @@ import * as deploykit from "../index.ts";
 import { rebuildEnvRefEdges } from "./canvas.ts";
 import { newID, type Tx, toJSON } from "./db.ts";
 import { createDeployment, toDeployment } from "./deployment.ts";
+import { loadVariableState, sealedKeysOf } from "./references.ts";
 import { findServiceByID } from "./service.ts";
 
 /** What Apply decided before making deployments. */
@@ -36,10 +37,17 @@ function snapshotKey(d: deploykit.DeploymentCreate): string {
   ]);
 }
 
-function deploymentInput(svc: deploykit.Service, env: Record<string, string>, image: string): deploykit.DeploymentCreate {
+function deploymentInput(
+  svc: deploykit.Service,
+  env: Record<string, string>,
+  image: string,
+  sealed: readonly string[] = [],
+): deploykit.DeploymentCreate {
   return {
     image,
     env_vars: env,
+    // Values never presented (sealed, or carrying a sealed value through a reference).
+    ...(sealed.length > 0 ? { sealed_keys: [...sealed] } : {}),
     ports: svc.ports,
     volumes: svc.volumes,
     resources: svc.resources,
@@ -105,20 +113,28 @@ export function createApplyDeployments(
   const resolve = (svc: deploykit.Service, deploymentID: string) =>
     new deploykit.ReferenceResolver(project, { deployment_id: deploymentID }).resolveService(svc.name);
   const createdSet = new Set(plan.created);
+  const state = loadVariableState(tx, plan.projectID);
+  const sealed = (svc: deploykit.Service, env: Record<string, string>) => sealedKeysOf(state, svc, env);
   for (const id of plan.created) {
     const svc = findServiceByID(tx, id);
     const depID = newID();
     const env = resolve(svc, depID);
-    planned.push({ svc, id: depID, input: deploymentInput(svc, env.env, svc.image), refs: env.refs, redeploy: false });
+    planned.push({
+      svc,
+      id: depID,
+      input: deploymentInput(svc, env.env, svc.image, sealed(svc, env.env)),
+      refs: env.refs,
+      redeploy: false,
+    });
   }
   for (const id of marked) {
     if (createdSet.has(id)) continue;
-    const row = tx.get<Parameters<typeof toDeployment>[0]>(
+    const row = tx.get<Parameters<typeof toDeployment>[1]>(
       "SELECT * FROM deployments WHERE service_id = ? AND status != 'cancelled' ORDER BY created_at DESC, rowid DESC LIMIT 1",
       id,
     );
     if (!row || !tx.get("SELECT 1 FROM services WHERE id = ?", id)) continue;
-    const base = toDeployment(row);
+    const base = toDeployment(tx, row);
     const svc = findServiceByID(tx, id);
     // Compared as if it were the serving deployment, so ${{DEPLOYKIT_DEPLOYMENT_ID}} alone changes nothing.
     const same = deploymentInput(svc, resolve(svc, base.id).env, svc.image || base.image);
@@ -127,7 +143,13 @@ export function createApplyDeployments(
     const unchanged = snapshotKey(same) === snapshotKey({ ...base, resources: base.resources ?? null });
     rebuildEnvRefEdges(tx, plan.projectID, id, env.refs);
     if (!plan.forced.has(id) && unchanged) continue;
-    planned.push({ svc, id: depID, input: deploymentInput(svc, env.env, svc.image || base.image), refs: env.refs, redeploy: true });
+    planned.push({
+      svc,
+      id: depID,
+      input: deploymentInput(svc, env.env, svc.image || base.image, sealed(svc, env.env)),
+      refs: env.refs,
+      redeploy: true,
+    });
   }
 
   const byName = new Map(planned.map((p) => [p.svc.name, p]));

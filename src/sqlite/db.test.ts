@@ -29,6 +29,7 @@ const ALL_MIGRATIONS = [
   "00007_ops.sql",
   "00008_shell.sql",
   "00011_shared_vars.sql",
+  "00012_secrets.sql",
   "00014_device_logins.sql",
 ];
 

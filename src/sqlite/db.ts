@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
 import { assertDurable, durabilityOf } from "./durability.ts";
+import { SecretCipher } from "./secret-cipher.ts";
+import { prepareSecrets } from "./secret-rows.ts";
 import { backupBeforeMigration } from "./upgrade.ts";
 
 /** Ordered `NNNNN_name.sql` files, applied once each. Copied next to the build output by scripts/finish-build.mjs. */
@@ -22,6 +24,12 @@ export interface DBOptions {
    * (the newest three are kept). The daemon sets it; restore and tests do not.
    */
   backupBeforeMigrate?: boolean;
+  /**
+   * The key variable values are sealed with (issue 14). An in-memory database without one gets a
+   * random key for its lifetime; a file opened without one (maintenance commands that touch no
+   * variable) skips the sealing step, and any read or write of a value fails plainly.
+   */
+  cipher?: SecretCipher;
 }
 
 /** The migration files this build knows, in order. */
@@ -46,6 +54,8 @@ export interface Tx {
   run(sql: string, ...params: Param[]): { changes: number };
   /** Runs after a successful commit (event publication); never after a rollback. */
   afterCommit(fn: () => void): void;
+  /** Seals and opens variable values (see secret-rows.ts). Throws EINTERNAL when the DB was opened without a key. */
+  readonly cipher: SecretCipher;
 }
 
 /** The database: one better-sqlite3 connection, its pragmas, migrations and transactions. */
@@ -54,6 +64,7 @@ export class DB {
   readonly now: () => Date;
   readonly bus: deploykit.EventBus | undefined;
   readonly logger: deploykit.Logger;
+  readonly cipher: SecretCipher | null;
   readonly #migrationsDir: string;
   /** The bundled SQLite's version, known once open. */
   sqliteVersion = "";
@@ -70,6 +81,7 @@ export class DB {
     this.logger = opts.logger ?? deploykit.nopLogger;
     this.#migrationsDir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
     this.#backupBeforeMigrate = opts.backupBeforeMigrate ?? false;
+    this.cipher = opts.cipher ?? (path === ":memory:" ? SecretCipher.ephemeral() : null);
   }
 
   /** Opens the file (created when missing), sets the pragmas and applies pending migrations. */
@@ -98,6 +110,14 @@ export class DB {
       throw err;
     }
     this.#conn = conn;
+    if (!this.cipher) return;
+    try {
+      const sealed = this.write((tx) => prepareSecrets(tx));
+      if (sealed) this.logger.info(sealed, "variable values encrypted at rest");
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   close(): void {
@@ -200,6 +220,7 @@ export class DB {
     if (conn.inTransaction) throw deploykit.errorf(deploykit.EINTERNAL, "Nested transaction.");
     const nowDate = this.now();
     const after: (() => void)[] = [];
+    const cipher = this.cipher;
     const tx: Tx = {
       now: nowDate.toISOString(),
       nowDate,
@@ -207,6 +228,14 @@ export class DB {
       all: <R>(sql: string, ...params: Param[]) => this.#prepare(sql).all(...params) as R[],
       run: (sql: string, ...params: Param[]) => ({ changes: this.#prepare(sql).run(...params).changes }),
       afterCommit: (f) => after.push(f),
+      get cipher(): SecretCipher {
+        if (!cipher)
+          throw deploykit.errorf(
+            deploykit.EINTERNAL,
+            "The database was opened without the secret key; variable values cannot be read or written.",
+          );
+        return cipher;
+      },
     };
     let result: T;
     try {

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { openSnapshotEnv, sealSnapshotEnv } from "./secret-rows.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
 import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
@@ -8,6 +9,7 @@ interface DeploymentRow {
   service_id: string;
   image: string;
   env_vars: string;
+  sealed_keys: string;
   ports: string;
   volumes: string;
   resources: string | null;
@@ -147,12 +149,13 @@ export class DeploymentService implements deploykit.DeploymentService {
   }
 }
 
-export function toDeployment(r: DeploymentRow): deploykit.Deployment {
+export function toDeployment(tx: Tx, r: DeploymentRow): deploykit.Deployment {
   const d: deploykit.Deployment = {
     id: r.id,
     service_id: r.service_id,
     image: r.image,
-    env_vars: fromJSON(r.env_vars, {}),
+    env_vars: openSnapshotEnv(tx, r.env_vars),
+    ...sealedKeysOf(r.sealed_keys),
     ports: fromJSON(r.ports, []),
     volumes: fromJSON(r.volumes, []),
     replicas: r.replicas,
@@ -193,6 +196,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
   return {
     image: d.image,
     env_vars: d.env_vars,
+    ...(d.sealed_keys ? { sealed_keys: d.sealed_keys } : {}),
     ports: d.ports,
     volumes: d.volumes,
     resources: d.resources ?? null,
@@ -205,7 +209,7 @@ export function snapshotOf(d: deploykit.Deployment): deploykit.DeploymentCreate 
 export function findDeploymentByID(tx: Tx, id: string): deploykit.Deployment {
   const row = tx.get<DeploymentRow>("SELECT * FROM deployments WHERE id = ?", id);
   if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Deployment not found.");
-  return toDeployment(row);
+  return toDeployment(tx, row);
 }
 
 function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.PageResult<deploykit.Deployment> {
@@ -227,7 +231,7 @@ function findDeployments(tx: Tx, filter: deploykit.DeploymentFilter): deploykit.
     order: "created_at DESC, rowid DESC",
     page: filter,
   });
-  return { items: rows.map(toDeployment), total };
+  return { items: rows.map((r) => toDeployment(tx, r)), total };
 }
 
 /** Promotes a deployment: it serves, whatever served before is superseded, the service runs. */
@@ -260,7 +264,7 @@ export function latestLiveDeployment(tx: Tx, serviceID: string): deploykit.Deplo
     "SELECT * FROM deployments WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') ORDER BY created_at DESC, rowid DESC LIMIT 1",
     serviceID,
   );
-  return row ? toDeployment(row) : null;
+  return row ? toDeployment(tx, row) : null;
 }
 
 /** Inserts a pending deployment, cancels older pending/starting ones, and marks a never-served service deploying. */
@@ -273,6 +277,7 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     service_id: serviceID,
     image: input.image,
     env_vars: input.env_vars ?? {},
+    ...(input.sealed_keys?.length ? { sealed_keys: input.sealed_keys } : {}),
     ports: input.ports ?? [],
     volumes: input.volumes ?? [],
     replicas: deploykit.effectiveReplicas(input.replicas ?? 1),
@@ -300,12 +305,12 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (hc) d.healthcheck_path = hc;
   tx.run(
     `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, sealed_keys, status, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
     d.id,
     serviceID,
     d.image,
-    toJSON(d.env_vars),
+    sealSnapshotEnv(tx, d.env_vars),
     toJSON(d.ports),
     toJSON(d.volumes),
     d.resources ? toJSON(d.resources) : null,
@@ -320,8 +325,14 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.cron_timeout_seconds,
     d.healthcheck_path ?? null,
     d.healthcheck_timeout_seconds,
+    toJSON(d.sealed_keys ?? []),
     tx.now,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);
   return d;
+}
+
+function sealedKeysOf(s: string | undefined): { sealed_keys?: string[] } {
+  const keys = fromJSON<string[]>(s, []);
+  return keys.length > 0 ? { sealed_keys: keys } : {};
 }

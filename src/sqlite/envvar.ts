@@ -2,6 +2,7 @@ import * as deploykit from "../index.ts";
 import { type DB, isUniqueError, newID, type Param, type Tx } from "./db.ts";
 import { findProjectByID } from "./project.ts";
 import { referenceCatalog, resolveServiceEnv } from "./references.ts";
+import { openValue } from "./secret-rows.ts";
 import { findServiceByID } from "./service.ts";
 
 export class EnvVarService implements deploykit.EnvVarService {
@@ -98,10 +99,20 @@ export function assertOwnerExists(tx: Tx, scope: deploykit.EnvScope, scopeID: st
   return s.project_id;
 }
 
+/** A stored env_vars row. */
+export interface EnvVarRow extends Omit<deploykit.EnvVar, "sealed"> {
+  sealed: number;
+}
+
+/** The variable a row holds, its value opened (plaintext inside the store, sealed on disk). */
+export function envVarRow(tx: Tx, r: EnvVarRow): deploykit.EnvVar {
+  return { ...r, value: openValue(tx.cipher, r.value), sealed: r.sealed === 1 };
+}
+
 export function findEnvVarByID(tx: Tx, id: string): deploykit.EnvVar {
-  const row = tx.get<deploykit.EnvVar>("SELECT * FROM env_vars WHERE id = ?", id);
+  const row = tx.get<EnvVarRow>("SELECT * FROM env_vars WHERE id = ?", id);
   if (!row) throw deploykit.errorf(deploykit.ENOTFOUND, "Env var not found.");
-  return { ...row };
+  return envVarRow(tx, row);
 }
 
 export function findEnvVars(tx: Tx, filter: deploykit.EnvVarFilter): deploykit.EnvVar[] {
@@ -115,7 +126,7 @@ export function findEnvVars(tx: Tx, filter: deploykit.EnvVarFilter): deploykit.E
     }
   }
   const w = conds.length > 0 ? `WHERE ${conds.join(" AND ")}` : "";
-  return tx.all<deploykit.EnvVar>(`SELECT * FROM env_vars ${w} ORDER BY key, scope, scope_id`, ...params).map((r) => ({ ...r }));
+  return tx.all<EnvVarRow>(`SELECT * FROM env_vars ${w} ORDER BY key, scope, scope_id`, ...params).map((r) => envVarRow(tx, r));
 }
 
 export function createEnvVar(tx: Tx, input: deploykit.EnvVarCreate): deploykit.EnvVar {
@@ -125,17 +136,19 @@ export function createEnvVar(tx: Tx, input: deploykit.EnvVarCreate): deploykit.E
     scope_id: input.scope_id,
     key: input.key,
     value: input.value,
+    sealed: input.sealed === true,
     created_at: tx.now,
     updated_at: tx.now,
   };
   try {
     tx.run(
-      "INSERT INTO env_vars (id, scope, scope_id, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO env_vars (id, scope, scope_id, key, value, sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ev.id,
       ev.scope,
       ev.scope_id,
       ev.key,
-      ev.value,
+      tx.cipher.seal(ev.value),
+      ev.sealed ? 1 : 0,
       tx.now,
       tx.now,
     );
@@ -147,6 +160,6 @@ export function createEnvVar(tx: Tx, input: deploykit.EnvVarCreate): deploykit.E
 }
 
 export function updateEnvVar(tx: Tx, ev: deploykit.EnvVar, value: string): deploykit.EnvVar {
-  tx.run("UPDATE env_vars SET value = ?, updated_at = ? WHERE id = ?", value, tx.now, ev.id);
+  tx.run("UPDATE env_vars SET value = ?, updated_at = ? WHERE id = ?", tx.cipher.seal(value), tx.now, ev.id);
   return { ...ev, value, updated_at: tx.now };
 }

@@ -13,6 +13,18 @@ export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";
 export { ServiceRunService } from "./run.ts";
 export { BACKUP_CHECK_MS, backupDirectory, ScheduledBackups, scheduledBackups } from "./scheduled-backup.ts";
+export { isSealed, parseSecretKey, SecretCipher } from "./secret-cipher.ts";
+export {
+  fileKeyMatches,
+  loadSecretKey,
+  OLD_SECRET_KEY_FILE,
+  readKeyFile,
+  recordedKeyCheck,
+  SECRET_KEY_FILE,
+  writeKeyFile,
+} from "./secret-key.ts";
+export { type RotateResult, reencryptDatabase, rotateKeyFile } from "./secret-rotate.ts";
+export type { SecretRewrite } from "./secret-rows.ts";
 export { ServiceService } from "./service.ts";
 export { SettingsService } from "./settings.ts";
 export { ShellSessionService } from "./shell.ts";

@@ -5,9 +5,10 @@ import { validateCronField } from "./cron.ts";
 import { type DB, fromJSON, newID, queryPage, type Tx, toJSON } from "./db.ts";
 import { createDeployment, toDeployment } from "./deployment.ts";
 import { createDomain, prepareDomainCreate } from "./domains.ts";
-import { assertOwnerExists, createEnvVar, findEnvVarByID, SCOPE_MESSAGE, updateEnvVar } from "./envvar.ts";
+import { assertOwnerExists, createEnvVar, type EnvVarRow, envVarRow, findEnvVarByID, SCOPE_MESSAGE, updateEnvVar } from "./envvar.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { assertAppliedReferences, assertStagedReferences, loadVariableState, renameVariable } from "./references.ts";
+import { openPayload, sealPayload } from "./secret-rows.ts";
 import { createService, deleteService, findServiceByID, projectServiceRows, updateService } from "./service.ts";
 import { assertRegistryAllowed, getSettings, NO_HOST_ADDRESSES } from "./settings.ts";
 
@@ -92,7 +93,7 @@ export class PendingChangeService implements deploykit.PendingChangeService {
     return this.#db.read((tx) => {
       const q = { select: "*", from: "pending_changes", conds: ["project_id = ?"], params: [projectID], order: "seq", page };
       const { rows, total } = queryPage<PendingRow>(tx, q);
-      return { items: rows.map(toChange), total };
+      return { items: rows.map((r) => toChange(tx, r)), total };
     });
   }
 
@@ -201,14 +202,14 @@ export class PendingChangeService implements deploykit.PendingChangeService {
   }
 }
 
-function toChange(r: PendingRow): deploykit.PendingChange {
+function toChange(tx: Tx, r: PendingRow): deploykit.PendingChange {
   const c: deploykit.PendingChange = {
     id: r.id,
     project_id: r.project_id,
     seq: r.seq,
     op: r.op,
     target_type: r.target_type,
-    payload: fromJSON<Payload>(r.payload, {}),
+    payload: openPayload(tx, fromJSON<Payload>(r.payload, {})),
     created_at: r.created_at,
   };
   if (r.target_id !== null) c.target_id = r.target_id;
@@ -219,13 +220,13 @@ function toChange(r: PendingRow): deploykit.PendingChange {
 }
 
 export function loadLog(tx: Tx, projectID: string): deploykit.PendingChange[] {
-  return tx.all<PendingRow>("SELECT * FROM pending_changes WHERE project_id = ? ORDER BY seq", projectID).map(toChange);
+  return tx.all<PendingRow>("SELECT * FROM pending_changes WHERE project_id = ? ORDER BY seq", projectID).map((r) => toChange(tx, r));
 }
 
 function findEntry(tx: Tx, projectID: string, id: string): deploykit.PendingChange {
   const r = tx.get<PendingRow>("SELECT * FROM pending_changes WHERE id = ? AND project_id = ?", id, projectID);
   if (!r) throw deploykit.errorf(deploykit.ENOTFOUND, "Pending change not found.");
-  return toChange(r);
+  return toChange(tx, r);
 }
 
 function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploykit.PendingChangeAppend): deploykit.PendingChange {
@@ -239,7 +240,7 @@ function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploy
     target_id: c.target_id ?? null,
     target_temp_id: c.target_temp_id ?? null,
     parent_temp_id: c.parent_temp_id ?? null,
-    payload: toJSON(c.payload ?? {}),
+    payload: toJSON(sealPayload(tx, c.payload ?? {})),
     user_id: userID && tx.get("SELECT 1 FROM users WHERE id = ?", userID) ? userID : null,
     created_at: tx.now,
   };
@@ -258,7 +259,7 @@ function insertEntry(tx: Tx, projectID: string, userID: string | null, c: deploy
     row.user_id,
     row.created_at,
   );
-  return toChange(row);
+  return toChange(tx, row);
 }
 
 function isPlainObject(v: unknown): v is Payload {
@@ -458,6 +459,7 @@ function prepareEntry(
       deploykit.validateEnvKey(p.key, v);
       deploykit.validateEnvValue(p.value, v);
       v.throwIfAny();
+      deploykit.validateSealed(p.sealed);
       const scope = p.scope as deploykit.EnvScope;
       const key = p.key as string;
       if (c.parent_temp_id) {
@@ -469,13 +471,13 @@ function prepareEntry(
             `Pending env var references a service (${c.parent_temp_id}) that was never staged for creation.`,
           );
         assertEnvKeyFree(tx, log, scope, c.parent_temp_id, key, true);
-        return { ...base, parent_temp_id: c.parent_temp_id, payload: { scope, key, value: p.value } };
+        return { ...base, parent_temp_id: c.parent_temp_id, payload: { scope, key, value: p.value, ...deploykit.sealedFlag(p) } };
       }
       if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending env var has no target.");
       const owner = assertOwnerExists(tx, scope, c.target_id);
       if (owner !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
       assertEnvKeyFree(tx, log, scope, c.target_id, key, false);
-      return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value } };
+      return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value, ...deploykit.sealedFlag(p) } };
     }
     case deploykit.OP_DOMAIN_CREATE: {
       const svc = serviceInProject(tx, projectID, c.target_id);
@@ -499,7 +501,8 @@ function prepareEntry(
       const ev = envVarInProject(tx, projectID, c.target_id);
       if (log.some((e) => e.op === deploykit.OP_ENV_DELETE && e.target_id === ev.id))
         throw deploykit.errorf(deploykit.ECONFLICT, "This env var is already staged for deletion.");
-      const meta = { scope: ev.scope, scope_id: ev.scope_id, key: ev.key, old_value: ev.value };
+      deploykit.validateSealed(p.sealed, ev);
+      const meta = { scope: ev.scope, scope_id: ev.scope_id, key: ev.key, old_value: ev.value, ...deploykit.sealedFlag(ev) };
       if (c.op === deploykit.OP_ENV_DELETE) return { ...base, target_id: ev.id, payload: meta };
       const v = new deploykit.FieldErrorCollector();
       deploykit.validateEnvValue(p.value, v);
@@ -591,7 +594,7 @@ function markScope(tx: Tx, st: ApplyState, scope: deploykit.EnvScope, scopeID: s
 }
 
 function rewriteRenamed(tx: Tx, st: ApplyState, oldName: string, newName: string): void {
-  const rows = tx.all<deploykit.EnvVar>(
+  const rows = tx.all<EnvVarRow>(
     `SELECT * FROM env_vars WHERE (scope = 'project' AND scope_id = ?)
        OR (scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes WHERE project_id = ? AND type = 'group'))
        OR (scope = 'service' AND scope_id IN (SELECT id FROM services WHERE project_id = ?))`,
@@ -599,7 +602,7 @@ function rewriteRenamed(tx: Tx, st: ApplyState, oldName: string, newName: string
     st.projectID,
     st.projectID,
   );
-  for (const r of rows) {
+  for (const r of rows.map((row) => envVarRow(tx, row))) {
     const value = deploykit.rewriteReferences(r.value, oldName, newName);
     if (value === r.value) continue;
     updateEnvVar(tx, r, value);
@@ -624,7 +627,13 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       const svc = createService(tx, st.projectID, pick(p, SETTINGS_KEYS) as unknown as deploykit.ServiceCreate);
       for (const e of (p.env_vars as Payload[] | undefined) ?? []) {
         try {
-          createEnvVar(tx, { scope: deploykit.SCOPE_SERVICE, scope_id: svc.id, key: e.key as string, value: e.value as string });
+          const input: deploykit.EnvVarCreate = {
+            scope: deploykit.SCOPE_SERVICE,
+            scope_id: svc.id,
+            key: e.key as string,
+            value: e.value as string,
+          };
+          createEnvVar(tx, { ...input, ...deploykit.sealedFlag(e) });
         } catch (err) {
           if (deploykit.errorCode(err) === deploykit.ECONFLICT)
             throw deploykit.errorf(deploykit.ECONFLICT, `Env var "${e.key}" is duplicated on service "${svc.name}".`);
@@ -688,7 +697,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       // The service was deleted earlier in this log: its variables went with it.
       if (scope === deploykit.SCOPE_SERVICE && st.deleted.has(owner)) return;
       if (assertOwnerExists(tx, scope, owner) !== st.projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
-      createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string });
+      createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string, ...deploykit.sealedFlag(p) });
       markScope(tx, st, scope, owner);
       return;
     }

@@ -1,5 +1,40 @@
 import * as deploykit from "../index.ts";
 import type { Tx } from "./db.ts";
+import { openValue } from "./secret-rows.ts";
+
+/** A sealed value shorter than this is not searched for in other values (it would match by chance). */
+const MIN_TAINT_LENGTH = 4;
+
+/** The plaintext values of the project's sealed variables: what derived values must not show either. */
+function sealedValues(state: deploykit.VariableState): string[] {
+  return state.vars.filter((v) => (v as { sealed?: boolean }).sealed).map((v) => v.value);
+}
+
+/**
+ * Keys of a resolved env that may not be presented: a sealed variable wins the layering for the key
+ * (project < group < service), or the value carries a sealed value through a reference.
+ */
+export function sealedKeysOf(
+  state: deploykit.VariableState,
+  svc: { id: string },
+  env: Readonly<Record<string, string>>,
+  secrets: readonly string[] = sealedValues(state),
+): string[] {
+  const group = state.services.find((s) => s.id === svc.id)?.group_id;
+  const winner = new Map<string, boolean>();
+  for (const [scope, id] of [
+    ["project", state.project_id],
+    ["group", group],
+    ["service", svc.id],
+  ] as const) {
+    if (!id) continue;
+    for (const v of state.vars) if (v.scope === scope && v.scope_id === id) winner.set(v.key, (v as { sealed?: boolean }).sealed === true);
+  }
+  const long = secrets.filter((x) => x.length >= MIN_TAINT_LENGTH);
+  return Object.keys(env)
+    .filter((k) => winner.get(k) === true || long.some((x) => (env[k] as string).includes(x)))
+    .sort();
+}
 
 /**
  * The project as references see it: services with their first port and canvas group (pending
@@ -26,8 +61,8 @@ export function loadVariableState(tx: Tx, projectID: string): deploykit.Variable
     projectID,
   ))
     pending_groups[r.id] = r.parent_id;
-  const vars = tx.all<deploykit.VariableStateVar>(
-    `SELECT id, scope, scope_id, key, value FROM env_vars WHERE (scope IN ('project', 'shared') AND scope_id = ?)
+  const vars = tx.all<deploykit.VariableStateVar & { sealed: number }>(
+    `SELECT id, scope, scope_id, key, value, sealed FROM env_vars WHERE (scope IN ('project', 'shared') AND scope_id = ?)
        OR (scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes WHERE project_id = ? AND type = 'group'))
        OR (scope = 'service' AND scope_id IN (SELECT id FROM services WHERE project_id = ?))
      ORDER BY key, scope, scope_id`,
@@ -41,7 +76,9 @@ export function loadVariableState(tx: Tx, projectID: string): deploykit.Variable
       projectID,
     )
     .map((d) => ({ id: d.id, service_id: d.service_id, hostname: d.hostname, generated: d.generated === 1 }));
-  return { project_id: projectID, services, vars: vars.map((v) => ({ ...v })), domains, pending_groups };
+  // Values are stored encrypted; `sealed` rides along for sealedKeysOf (the domain's state ignores it).
+  const open = vars.map((v) => ({ ...v, value: openValue(tx.cipher, v.value), sealed: v.sealed === 1 }));
+  return { project_id: projectID, services, vars: open, domains, pending_groups };
 }
 
 /** The state the log would leave. */
@@ -55,11 +92,15 @@ export function resolveServiceEnv(
   svc: { id: string; name: string; project_id: string },
   opts: { state?: deploykit.ReferenceProject; deployment_id?: string; commit_sha?: string } = {},
 ): deploykit.ResolvedEnv {
-  const project = opts.state ?? deploykit.toReferenceProject(loadVariableState(tx, svc.project_id));
+  const raw = opts.state ? null : loadVariableState(tx, svc.project_id);
+  const project = opts.state ?? deploykit.toReferenceProject(raw as deploykit.VariableState);
   const deploy: deploykit.ReferenceDeployment = {};
   if (opts.deployment_id) deploy.deployment_id = opts.deployment_id;
   if (opts.commit_sha) deploy.commit_sha = opts.commit_sha;
-  return new deploykit.ReferenceResolver(project, deploy).resolveService(svc.name);
+  const resolved: deploykit.ResolvedEnv = new deploykit.ReferenceResolver(project, deploy).resolveService(svc.name);
+  const sealed = sealedKeysOf(raw ?? loadVariableState(tx, svc.project_id), svc, resolved.env);
+  if (sealed.length > 0) resolved.sealed = sealed;
+  return resolved;
 }
 
 function refused(problems: deploykit.ReferenceProblem[]): deploykit.DeployKitError {
@@ -109,13 +150,18 @@ export function renameVariable(tx: Tx, projectID: string, ev: deploykit.EnvVar, 
 
 /** Applied variables with their resolved values, built-ins included, and who references what. */
 export function referenceCatalog(tx: Tx, projectID: string): deploykit.ReferenceCatalog {
-  const project = deploykit.toReferenceProject(loadVariableState(tx, projectID));
+  const state = loadVariableState(tx, projectID);
+  const project = deploykit.toReferenceProject(state);
+  const secrets = sealedValues(state).filter((x) => x.length >= MIN_TAINT_LENGTH);
+  const shown = (key: string, value: string, hidden: boolean): deploykit.CatalogVariable =>
+    hidden || secrets.some((x) => value.includes(x)) ? { key, masked: true } : { key, value };
   const services = project.services.map((s) => {
     const env = new deploykit.ReferenceResolver(project).resolveService(s.name).env;
+    const sealed = new Set(sealedKeysOf(state, s, env, secrets));
     const variables: deploykit.CatalogVariable[] = [{ key: deploykit.BUILTIN_HOST, value: s.name, builtin: true }];
     if (s.port !== undefined) variables.push({ key: deploykit.BUILTIN_PORT, value: String(s.port), builtin: true });
     if (s.domain) variables.push({ key: deploykit.BUILTIN_DOMAIN, value: s.domain, builtin: true });
-    for (const key of Object.keys(env).sort()) variables.push({ key, value: env[key] as string });
+    for (const key of Object.keys(env).sort()) variables.push(shown(key, env[key] as string, sealed.has(key)));
     return { name: s.name, variables };
   });
   // Shared values resolve the same for every service, except DEPLOYKIT_SERVICE_ID (empty here).
@@ -126,6 +172,9 @@ export function referenceCatalog(tx: Tx, projectID: string): deploykit.Reference
   const sharedEnv = sharedResolver.resolveService("").env;
   const shared = Object.keys(project.shared)
     .sort()
-    .map((key) => ({ key, value: sharedEnv[key] as string }));
+    .map((key) => {
+      const own = state.vars.find((v) => v.scope === "shared" && v.key === key) as { sealed?: boolean } | undefined;
+      return shown(key, sharedEnv[key] as string, own?.sealed === true);
+    });
   return { services, shared, uses: deploykit.referenceUses(project) };
 }

@@ -9,6 +9,7 @@ import { DB, type DBOptions } from "./db.ts";
 import { createDeployment, DeploymentService, findDeploymentByID, markHealthy } from "./deployment.ts";
 import { EnvVarService } from "./envvar.ts";
 import { createProject, deleteProject, ProjectService } from "./project.ts";
+import { SecretCipher } from "./secret-cipher.ts";
 import { createService, deleteService, findServiceByID, findServices, ServiceService } from "./service.ts";
 import { UserService } from "./user.ts";
 
@@ -30,9 +31,12 @@ export class FakeClock {
   }
 }
 
-/** Opens a migrated database (":memory:" unless `path` is given). */
+/** One fixed key for every test database, so a test can close a file and open it again. */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
+
+/** Opens a migrated database (":memory:" unless `path` is given), values sealed with TEST_SECRET_KEY. */
 export function mustOpenDB(opts: DBOptions & { path?: string } = {}): DB {
-  const db = new DB(opts.path ?? ":memory:", opts);
+  const db = new DB(opts.path ?? ":memory:", { cipher: new SecretCipher(TEST_SECRET_KEY), ...opts });
   db.open();
   return db;
 }

@@ -126,7 +126,7 @@ describe("deploykitd end to end", () => {
 
     // Change the env var and Deploy: the new value is served, no request fails during the switch.
     const vars = await c.findEnvVars(project.id, { scope: "service", serviceID });
-    const greeting = vars.find((v) => v.key === "GREETING") as deploykit.EnvVar;
+    const greeting = vars.find((v) => v.key === "GREETING") as deploykit.MaskedEnvVar;
     await c.updateEnvVar(project.id, { scope: "service", serviceID }, greeting.id, "hello-v2");
     const first = (await c.findDeployments(project.id, serviceID)).items[0] as deploykit.Deployment;
     const v2 = await switchTo("hello-v2", () => c.deploy(project.id)).catch(async (err) => {

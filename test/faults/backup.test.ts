@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -59,7 +59,7 @@ async function snapshot(d: Daemon): Promise<any> {
           status: x.status,
           env_vars: x.env_vars,
         })),
-        vars: vars.map((v: { key: string; value: string }) => [v.key, v.value]),
+        vars: vars.map((v: { key: string; sealed: boolean }) => [v.key, v.sealed]),
       });
     }
     const vars = (await d.must("GET", `/api/projects/${p.id}/env-vars`, 200)).data;
@@ -69,7 +69,7 @@ async function snapshot(d: Daemon): Promise<any> {
       name: p.name,
       slug: p.slug,
       services: svcOut,
-      vars: vars.map((v: { key: string; value: string }) => [v.key, v.value]),
+      vars: vars.map((v: { key: string; sealed: boolean }) => [v.key, v.sealed]),
       pending: pending.length,
     });
   }
@@ -115,10 +115,13 @@ describe("online backup and restore on a fresh host", () => {
     expect(bdb.pragma("integrity_check", { simple: true })).toBe("ok");
     expect((bdb.pragma("foreign_key_check") as unknown[]).length).toBe(0);
     bdb.close();
+    expect(readFileSync(file).includes("eu-west")).toBe(false);
 
     // Restore: a fresh data dir holding only the backup, on a fresh (empty) Docker host.
     mkdirSync(restoreDir);
     copyFileSync(file, join(restoreDir, "deploykit.db"));
+    // Values are encrypted at rest (issue 14): the key saved beside the backup comes along.
+    copyFileSync(`${file}.key`, join(restoreDir, "secret.key"));
     d2 = await Daemon.start({ dataDir: restoreDir, dockerSocket: hostB.socketPath, register: false });
     d2.token = (await d2.login(ADMIN.email, ADMIN.password)).access_token;
     const restored = await snapshot(d2);

@@ -197,7 +197,10 @@ describe("projects, staging and deploy", () => {
     const deps = await c.findDeployments(p.id, serviceID);
     expect(deps.items[0]?.env_vars).toEqual({ GREETING: "hello", REGION: "eu" });
     expect(deps.items[0]).not.toHaveProperty("baseline_restart_count");
-    expect(await c.findEnvVars(p.id, { scope: "project" })).toMatchObject([{ key: "REGION", value: "eu" }]);
+    const listed = await c.findEnvVars(p.id, { scope: "project" });
+    expect(listed).toMatchObject([{ key: "REGION", masked: true, sealed: false }]);
+    expect(listed[0]).not.toHaveProperty("value");
+    expect(await c.revealEnvVar(p.id, { scope: "project" }, listed[0]?.id as string)).toMatchObject({ key: "REGION", value: "eu" });
 
     await c.updateService(p.id, serviceID, { replicas: 2, resources: { memory_mb: 64 } });
     const second = await c.deploy(p.id);

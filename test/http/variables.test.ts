@@ -93,7 +93,9 @@ describe("references over HTTP", () => {
     await c.renameEnvVar(p.id, { scope: "service", serviceID: ids.db }, pw?.id as string, "PASS");
     await c.deploy(p.id);
     const url = (await c.findEnvVars(p.id, web)).find((v) => v.key === "URL");
-    expect(url?.value).toBe("postgres://${{db.USER}}:${{db.PASS}}@${{db.HOST}}:${{db.PORT}}/app?r=${{shared.REGION}}");
+    expect((await c.revealEnvVar(p.id, web, url?.id as string)).value).toBe(
+      "postgres://${{db.USER}}:${{db.PASS}}@${{db.HOST}}:${{db.PORT}}/app?r=${{shared.REGION}}",
+    );
 
     // Deleting a referenced variable is refused, naming the reference.
     const region = (await c.findEnvVars(p.id, { scope: "shared" }))[0];

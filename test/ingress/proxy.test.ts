@@ -111,7 +111,7 @@ describe("proxy", () => {
     const autosave = join(d.dataDir, "proxy", "config", "caddy", "autosave.json");
     const loadedAt = statSync(autosave).mtimeMs;
     const [env] = await c.findEnvVars(p.id, { scope: "service", serviceID: svc.id });
-    await c.updateEnvVar(p.id, { scope: "service", serviceID: svc.id }, (env as deploykit.EnvVar).id, "two");
+    await c.updateEnvVar(p.id, { scope: "service", serviceID: svc.id }, (env as deploykit.MaskedEnvVar).id, "two");
     await c.deploy(p.id);
     await waitFor(async () => (await viaProxy(root))?.body === "two", { timeoutMs: 90_000, what: "the new greeting through the proxy" });
     expect(statSync(autosave).mtimeMs).toBe(loadedAt);

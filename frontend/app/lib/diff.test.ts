@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EnvVar } from "../../../src/envvar.ts";
+import type { MaskedEnvVar } from "../../../src/envvar.ts";
 import type { PendingChange } from "../../../src/pending-change.ts";
 import type { Service } from "../../../src/service.ts";
 import { canUndo, compactDiff, effectiveSettings, mergeEnvRows, pendingServices, serviceOverrides, takenNames } from "./diff.ts";
@@ -48,8 +48,8 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
   };
 }
 
-function envVar(id: string, key: string, value: string, scope: EnvVar["scope"] = "service", scope_id = "s1"): EnvVar {
-  return { id, scope, scope_id, key, value, created_at: "", updated_at: "" };
+function envVar(id: string, key: string, _value: string, scope: MaskedEnvVar["scope"] = "service", scope_id = "s1"): MaskedEnvVar {
+  return { id, scope, scope_id, key, sealed: false, masked: true, created_at: "", updated_at: "" };
 }
 
 describe("serviceOverrides", () => {
@@ -308,7 +308,7 @@ describe("mergeEnvRows", () => {
       "s1",
     );
     expect(rows.map((r) => [r.key, r.state, r.value])).toEqual([
-      ["A", "unchanged", "1"],
+      ["A", "unchanged", undefined],
       ["AA", "add", "new"],
       ["B", "edit", "20"],
       ["C", "remove", "3"],
@@ -320,5 +320,15 @@ describe("mergeEnvRows", () => {
     const add = change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "A", value: "2" } });
     const rows = mergeEnvRows([envVar("e1", "A", "1", "project", "p1")], [del, add], "project", "p1");
     expect(rows).toEqual([expect.objectContaining({ key: "A", state: "edit", value: "2", changeIds: [del.id, add.id] })]);
+  });
+
+  it("knows no value of a sealed row, staged or applied", () => {
+    const sealed = { ...envVar("e1", "S", ""), sealed: true };
+    const add = change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "T", sealed: true } });
+    const rows = mergeEnvRows([sealed], [add], "service", "s1");
+    expect(rows.map((r) => [r.key, r.state, r.sealed, r.value])).toEqual([
+      ["S", "unchanged", true, undefined],
+      ["T", "add", true, undefined],
+    ]);
   });
 });

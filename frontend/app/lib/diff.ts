@@ -1,6 +1,6 @@
 import type { CanvasNode } from "../../../src/canvas.ts";
 import type { PortMapping, Resources, VolumeMount } from "../../../src/deployment.ts";
-import type { EnvVar } from "../../../src/envvar.ts";
+import type { MaskedEnvVar } from "../../../src/envvar.ts";
 import type { RestartPolicy } from "../../../src/ops.ts";
 import { REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS, effectiveServiceNames, type PendingChange } from "../../../src/pending-change.ts";
 import type { Service, ServiceUpdate } from "../../../src/service.ts";
@@ -458,11 +458,15 @@ export type EnvRowState = "unchanged" | "add" | "edit" | "remove";
 
 export interface EnvRow {
   key: string;
-  /** The value the row will have after Deploy (the old one for removals). */
-  value: string;
+  /**
+   * The value the row will have after Deploy (the old one for removals), when known: applied values
+   * are masked by the API (revealed one at a time) and sealed ones are never sent.
+   */
+  value?: string;
+  sealed: boolean;
   state: EnvRowState;
   /** The applied variable, when there is one. */
-  envVar?: EnvVar;
+  envVar?: MaskedEnvVar;
   /** Staged entries that make up the row's pending state (undo removes them all). */
   changeIds: string[];
 }
@@ -471,9 +475,15 @@ export interface EnvRow {
  * Merges applied variables of one owner with the staged entries for it. Delete-then-create of the
  * same key is an edit. Pending rows come after unchanged ones, then by key.
  */
-export function mergeEnvRows(applied: readonly EnvVar[], changes: readonly PendingChange[], scope: string, ownerID: string): EnvRow[] {
+export function mergeEnvRows(
+  applied: readonly MaskedEnvVar[],
+  changes: readonly PendingChange[],
+  scope: string,
+  ownerID: string,
+): EnvRow[] {
   const rows = new Map<string, EnvRow>();
-  for (const v of applied) rows.set(v.key, { key: v.key, value: v.value, state: "unchanged", envVar: v, changeIds: [] });
+  const opt = (v: unknown) => (typeof v === "string" ? v : undefined);
+  for (const v of applied) rows.set(v.key, { key: v.key, sealed: v.sealed, state: "unchanged", envVar: v, changeIds: [] });
   for (const c of changes) {
     const p = c.payload;
     if (str(p.scope) !== scope) continue;
@@ -481,16 +491,17 @@ export function mergeEnvRows(applied: readonly EnvVar[], changes: readonly Pendi
     if (c.op === "env_var.create") {
       if (c.target_id !== ownerID && c.parent_temp_id !== ownerID) continue;
       const prev = rows.get(key);
+      const sealed = p.sealed === true;
       if (prev && prev.state === "remove")
-        rows.set(key, { ...prev, value: str(p.value), state: "edit", changeIds: [...prev.changeIds, c.id] });
-      else rows.set(key, { key, value: str(p.value), state: "add", changeIds: [...(prev?.changeIds ?? []), c.id] });
+        rows.set(key, { ...prev, value: opt(p.value), sealed, state: "edit", changeIds: [...prev.changeIds, c.id] });
+      else rows.set(key, { key, value: opt(p.value), sealed, state: "add", changeIds: [...(prev?.changeIds ?? []), c.id] });
     } else if (c.op === "env_var.update" || c.op === "env_var.delete") {
       if (str(p.scope_id) !== ownerID) continue;
       const prev = rows.get(key);
-      const base: EnvRow = prev ?? { key, value: str(p.old_value), state: "unchanged", changeIds: [] };
+      const base: EnvRow = prev ?? { key, value: opt(p.old_value), sealed: p.sealed === true, state: "unchanged", changeIds: [] };
       if (c.op === "env_var.update")
-        rows.set(key, { ...base, value: str(p.value), state: base.state === "add" ? "add" : "edit", changeIds: [...base.changeIds, c.id] });
-      else rows.set(key, { ...base, value: base.envVar?.value ?? str(p.old_value), state: "remove", changeIds: [...base.changeIds, c.id] });
+        rows.set(key, { ...base, value: opt(p.value), state: base.state === "add" ? "add" : "edit", changeIds: [...base.changeIds, c.id] });
+      else rows.set(key, { ...base, value: opt(p.old_value), state: "remove", changeIds: [...base.changeIds, c.id] });
     }
   }
   const order = (r: EnvRow) => (r.state === "unchanged" ? 0 : 1);

@@ -47,7 +47,7 @@ describe("deploykitd backup", () => {
     expect(r.stdout).toContain(`backed up ${d.dbPath} to ${dest}`);
     expect(r.stdout).toMatch(/integrity_check ok; schema \d{5}_\S+\.sql \(\d+ migrations\)/);
     expect(r.stdout).toContain("rows: projects 1, services 2, deployments 0, containers 0, env_vars 0, users 0");
-    expect(r.stdout).toContain("there is no separate key file");
+    expect(r.stdout).toContain("variables in this copy are not encrypted yet");
     expect(statSync(dest).mode & 0o777).toBe(0o600);
     // A single self-contained file: no -wal or temporary file left beside it.
     expect(readdirSync(dir).sort()).toEqual(["data", "out.db"]);

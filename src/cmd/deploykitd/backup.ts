@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import * as deploykit from "../../index.ts";
 import * as sqlite from "../../sqlite/index.ts";
+import { assertBackupKeyFree, saveBackupKey } from "./backup-key.ts";
 import type { Config } from "./config.ts";
 
 /** One line per main table: "projects 3, services 7, …". */
@@ -28,12 +29,13 @@ export function whichDB(cfg: Config, err: unknown): Error {
 
 /**
  * `deploykitd backup <file>`: a verified copy of the daemon's database (the same -db / -data-dir /
- * DEPLOYKIT_* resolution as the daemon). Refuses a database that does not exist — it never creates one —
- * and an existing destination. Returns what to print.
+ * DEPLOYKIT_* resolution as the daemon), and its secret key as `<file>.key`. Refuses a database that
+ * does not exist — it never creates one — and an existing destination. Returns what to print.
  */
-export function backup(cfg: Config, file: string): string {
+export function backup(cfg: Config, file: string, env: NodeJS.ProcessEnv = {}): string {
   const src = resolve(cfg.db);
   const dest = resolve(file);
+  assertBackupKeyFree(dest);
   let rep: sqlite.DatabaseReport;
   try {
     rep = sqlite.backupFile(src, dest);
@@ -46,8 +48,7 @@ export function backup(cfg: Config, file: string): string {
     `deploykitd: backed up ${src} to ${dest}`,
     `  verified: integrity_check ${rep.integrity}; schema ${schema} (${rep.migrations.length} migrations); ${kib(rep.bytes)}; mode 0600`,
     `  rows: ${formatRows(rep.rows)}`,
-    // Honest about what the file is: variable values sit in it unencrypted, and there is no key file to keep alongside.
-    "  variables are stored unencrypted in this file (there is no separate key file): keep it private",
+    ...saveBackupKey(cfg.dataDir, dest, env),
     "  not included: the contents of Docker volumes; back those up with your volume tooling",
     "",
   ].join("\n");

@@ -6,6 +6,7 @@ import { installService } from "./install.ts";
 import { logDestination, newLogger } from "./logger.ts";
 import { resetPassword } from "./reset-password.ts";
 import { restore } from "./restore.ts";
+import { rotateKey } from "./rotate-key.ts";
 
 async function main(): Promise<void> {
   let parsed: ParsedArgs;
@@ -29,10 +30,19 @@ async function main(): Promise<void> {
   if (parsed.kind === "backup" || parsed.kind === "restore") {
     const { kind, config, file } = parsed;
     try {
-      process.stdout.write(kind === "backup" ? backup(config, file) : restore(config, file));
+      process.stdout.write(kind === "backup" ? backup(config, file, process.env) : restore(config, file, process.env));
       return;
     } catch (err) {
       process.stderr.write(`deploykitd: ${kind} failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  if (parsed.kind === "rotate-key") {
+    try {
+      return void process.stdout.write(rotateKey(parsed.config, process.env));
+    } catch (err) {
+      process.stderr.write(`deploykitd: rotate-key failed: ${(err as Error).message}\n`);
       process.exit(1);
     }
   }

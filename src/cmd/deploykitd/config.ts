@@ -46,9 +46,14 @@ export const HELP = `deploykitd — self-hosted platform-as-a-service daemon
 Usage:
   deploykitd [flags]
   deploykitd backup <file>    verified copy of the database (mode 0600), safe while the daemon runs;
-                              finds the database like the daemon and refuses if it does not exist
+                              finds the database like the daemon and refuses if it does not exist;
+                              the secret key is copied next to it as <file>.key (0600): keep both
   deploykitd restore <file>   replace the database with a backup (the daemon must be stopped); keeps the
-                              replaced one as <db>.<time>.before-restore and migrates an older backup forward
+                              replaced one as <db>.<time>.before-restore and migrates an older backup forward;
+                              installs <file>.key as the secret key when the backup was sealed with it
+  deploykitd rotate-key       re-encrypt every variable value under a new <data-dir>/secret.key (the daemon
+                              must be stopped); with DEPLOYKIT_SECRET_KEY set, the new key is read from
+                              DEPLOYKIT_NEW_SECRET_KEY
   deploykitd install-service [-dry-run]
                               as root: create the deploykit user (docker group), /etc/deploykit/deploykit.env
                               and the systemd unit deploykit.service (data in /var/lib/deploykit or -data-dir);
@@ -60,7 +65,7 @@ Usage:
 Flags (Go style: -flag value or -flag=value; each also read from the environment):
   -addr string                 listen address (DEPLOYKIT_ADDR)               default ":8080"
   -db string                   SQLite database file (DEPLOYKIT_DB)            default "<data-dir>/deploykit.db" when -data-dir is set, else "deploykit.db"
-  -data-dir string             data directory: database, lock file (DEPLOYKIT_DATA_DIR) default: directory of -db
+  -data-dir string             data directory: database, lock file, secret.key (DEPLOYKIT_DATA_DIR) default: directory of -db
   -log-level string            trace|debug|info|warn|error (DEPLOYKIT_LOG_LEVEL) default "info"
   -cors-origin string          other origin(s) allowed to call the API, comma separated, or "*" (DEPLOYKIT_CORS_ORIGIN)
                                default: none (same origin only)
@@ -84,6 +89,10 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -proxy-container string      the proxy container's name (DEPLOYKIT_PROXY_CONTAINER) default "deploykit-proxy"
   -version                     print the version and exit
   -help                        print this help and exit
+
+Environment only:
+  DEPLOYKIT_SECRET_KEY         the key variable values are encrypted with (32 bytes as base64 or 64 hex
+                               digits) instead of <data-dir>/secret.key, which is created (0600) at first start
 `;
 
 const LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -108,6 +117,7 @@ export type ParsedArgs =
   | { kind: "serve"; config: Config }
   | { kind: "backup"; config: Config; file: string }
   | { kind: "restore"; config: Config; file: string }
+  | { kind: "rotate-key"; config: Config }
   | { kind: "install-service"; dataDir: string; addr: string; logLevel: string; dryRun: boolean }
   | { kind: "reset-password"; config: Config; email: string };
 
@@ -256,6 +266,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     const file = positionals[1];
     if (!file || positionals.length > 2) throw new Error("usage: deploykitd restore <file>");
     return { kind: "restore", config, file };
+  }
+  if (positionals[0] === "rotate-key") {
+    if (positionals.length > 1) throw new Error("usage: deploykitd rotate-key");
+    return { kind: "rotate-key", config };
   }
   if (positionals[0] === "install-service") {
     if (positionals.length > 1) throw new Error("usage: deploykitd install-service [-dry-run]");

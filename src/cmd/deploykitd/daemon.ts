@@ -95,7 +95,12 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   // The bus exists before the database because the database publishes service events on it.
   const bus = new EventBus({ logger: logger.child({ component: "bus" }) });
   const loose = tightenDataModes(cfg.dataDir, cfg.db);
+  // An in-memory database keeps a random key for its lifetime; a file's key outlives the process.
+  const secret = cfg.db === ":memory:" ? null : sqlite.loadSecretKey(cfg.dataDir, env.DEPLOYKIT_SECRET_KEY);
+  if (secret?.created)
+    logger.info({ file: secret.file }, "secret key created: back it up with the database, values cannot be read without it");
   const db = new sqlite.DB(cfg.db, {
+    ...(secret ? { cipher: secret.cipher } : {}),
     bus,
     logger: logger.child({ component: "sqlite" }),
     backupBeforeMigrate: true,

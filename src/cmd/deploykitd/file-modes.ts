@@ -1,12 +1,13 @@
 import { chmodSync, lstatSync } from "node:fs";
 import { join } from "node:path";
+import { SECRET_KEY_FILE } from "../../sqlite/index.ts";
 import { SETUP_TOKEN_FILE } from "./setup-token.ts";
 
 /**
  * The database holds password hashes, token digests and every variable value: nobody but the daemon's
  * user may read it. Files the daemon creates from now on are private (umask 077); files and the data
  * directory that already exist with looser modes (an older version, a copy, a restore) are tightened:
- * the directory to 0700, the database, its WAL/SHM and the setup token to 0600. Returns what changed.
+ * the directory to 0700, the database, its WAL/SHM, the setup token and the secret key to 0600. Returns what changed.
  */
 export function tightenDataModes(dataDir: string, dbPath: string): string[] {
   process.umask(0o077);
@@ -25,5 +26,6 @@ export function tightenDataModes(dataDir: string, dbPath: string): string[] {
   tighten(dataDir, 0o700);
   if (dbPath !== ":memory:") for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) tighten(f, 0o600);
   tighten(join(dataDir, SETUP_TOKEN_FILE), 0o600);
+  tighten(join(dataDir, SECRET_KEY_FILE), 0o600);
   return changed;
 }

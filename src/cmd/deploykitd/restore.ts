@@ -2,21 +2,25 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import * as sqlite from "../../sqlite/index.ts";
 import { formatRows } from "./backup.ts";
+import { installRestoreKey, planRestoreKey } from "./backup-key.ts";
 import type { Config } from "./config.ts";
 
 /**
  * `deploykitd restore <file>`: replaces the daemon's database (same -db / -data-dir / DEPLOYKIT_*
- * resolution) with a backup, holding the data directory's lock so no daemon runs meanwhile. Returns
- * what to print.
+ * resolution) with a backup, holding the data directory's lock so no daemon runs meanwhile, and
+ * installs the backup's `<file>.key` when its values were sealed with it. Returns what to print.
  */
-export function restore(cfg: Config, file: string): string {
+export function restore(cfg: Config, file: string, env: NodeJS.ProcessEnv = {}): string {
   const src = resolve(file);
   const dbPath = resolve(cfg.db);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const lock = sqlite.DataDirLock.acquire(cfg.dataDir, "restore");
   let res: sqlite.RestoreResult;
+  let keyLines: string[];
   try {
+    const plan = planRestoreKey(cfg.dataDir, src, env);
     res = sqlite.restoreFile(src, dbPath);
+    keyLines = installRestoreKey(cfg.dataDir, plan, new Date());
   } finally {
     lock.release();
   }
@@ -29,6 +33,7 @@ export function restore(cfg: Config, file: string): string {
     `  rows: ${formatRows(res.restored.rows)}`,
     `  instance id: ${res.instanceID || "none yet (assigned at first start)"}`,
     res.previous ? `  the replaced database is kept as ${res.previous}` : "  there was no database to replace",
+    ...keyLines,
   ];
   if (res.previousInstanceID)
     lines.push(

@@ -6,7 +6,7 @@ export interface DraftSubmit {
   name: string;
   image: string;
   icon_url?: string;
-  env_vars: { key: string; value: string }[];
+  env_vars: { key: string; value: string; sealed?: boolean }[];
   ports?: { container_port: number; host_port?: number; protocol?: "tcp" | "udp" }[];
   volumes?: DraftPrefill["volumes"];
   start_command?: string[];

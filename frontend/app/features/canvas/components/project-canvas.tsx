@@ -442,7 +442,8 @@ export function ProjectCanvas({ project }: { project: Project }) {
       name: p.id,
       image: p.image,
       icon_url: p.icon_url,
-      env_vars: p.env_vars.map((e) => ({ key: e.key, value: e.value ?? "" })),
+      // Generated secrets come sealed: shown in the draft this once, write-only once created.
+      env_vars: p.env_vars.map((e) => ({ key: e.key, value: e.value ?? "", ...(e.sealed ? { sealed: true } : {}) })),
       ...(p.ports ? { ports: p.ports } : {}),
       ...(p.volumes ? { volumes: p.volumes } : {}),
       ...(p.start_command ? { start_command: p.start_command } : {}),

@@ -48,7 +48,7 @@ export interface DraftPrefill {
   name: string;
   image: string;
   icon_url?: string;
-  env_vars: { key: string; value: string }[];
+  env_vars: { key: string; value: string; sealed?: boolean }[];
   ports?: PortMapping[];
   volumes?: { name: string; mount_path: string }[];
   /** A preset's command (e.g. Redis started with its password enforced). */

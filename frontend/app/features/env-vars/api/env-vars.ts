@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
-import type { EnvVar } from "../../../../../src/envvar.ts";
+import type { MaskedEnvVar } from "../../../../../src/envvar.ts";
 import type { PendingChange } from "../../../../../src/pending-change.ts";
 import { api } from "../../../lib/api-client.ts";
 import { useStageMutation } from "../../pending-changes/api/pending-changes.ts";
@@ -18,8 +18,15 @@ export function ownerPath(pid: string, owner: EnvOwner): string {
   return `${p}/services/${encodeURIComponent(owner.id)}/env-vars`;
 }
 
-export async function getEnvVars(pid: string, owner: EnvOwner): Promise<EnvVar[]> {
-  return (await api<{ data: EnvVar[] }>(ownerPath(pid, owner))).data;
+/** Values are masked: the list never carries them (see revealEnvVar). */
+export async function getEnvVars(pid: string, owner: EnvOwner): Promise<MaskedEnvVar[]> {
+  return (await api<{ data: MaskedEnvVar[] }>(ownerPath(pid, owner))).data;
+}
+
+/** One value, on request (audited server-side); refused for a sealed variable. Never cached. */
+export async function revealEnvVar(pid: string, owner: EnvOwner, id: string): Promise<string> {
+  const r = await api<{ value: string }>(`${ownerPath(pid, owner)}/${encodeURIComponent(id)}/reveal`, { method: "POST" });
+  return r.value;
 }
 
 export function envVarsQueryOptions(pid: string, owner: EnvOwner) {
@@ -41,12 +48,12 @@ export function useEnvVars(pid: string, owner: EnvOwner, enabled = true) {
 export function useCreateEnvVar(pid: string, owner: EnvOwner) {
   return useStageMutation(
     pid,
-    (v: { key: string; value: string }) => api<PendingChange>(ownerPath(pid, owner), { method: "POST", body: v }),
+    (v: { key: string; value: string; sealed?: boolean }) => api<PendingChange>(ownerPath(pid, owner), { method: "POST", body: v }),
     (v) => ({
       op: "env_var.create",
       target_type: "env_var",
       target_id: owner.id,
-      payload: { scope: owner.scope, key: v.key, value: v.value },
+      payload: v.sealed ? { scope: owner.scope, key: v.key, sealed: true } : { scope: owner.scope, key: v.key, value: v.value },
     }),
   );
 }
@@ -54,13 +61,15 @@ export function useCreateEnvVar(pid: string, owner: EnvOwner) {
 export function useUpdateEnvVar(pid: string, owner: EnvOwner) {
   return useStageMutation(
     pid,
-    (v: { envVar: EnvVar; value: string }) =>
+    (v: { envVar: MaskedEnvVar; value: string }) =>
       api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.envVar.id)}`, { method: "PATCH", body: { value: v.value } }),
     (v) => ({
       op: "env_var.update",
       target_type: "env_var",
       target_id: v.envVar.id,
-      payload: { value: v.value, old_value: v.envVar.value, scope: owner.scope, scope_id: owner.id, key: v.envVar.key },
+      payload: v.envVar.sealed
+        ? { scope: owner.scope, scope_id: owner.id, key: v.envVar.key, sealed: true }
+        : { value: v.value, scope: owner.scope, scope_id: owner.id, key: v.envVar.key },
     }),
   );
 }
@@ -68,12 +77,12 @@ export function useUpdateEnvVar(pid: string, owner: EnvOwner) {
 export function useDeleteEnvVar(pid: string, owner: EnvOwner) {
   return useStageMutation(
     pid,
-    (v: EnvVar) => api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.id)}`, { method: "DELETE" }),
+    (v: MaskedEnvVar) => api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.id)}`, { method: "DELETE" }),
     (v) => ({
       op: "env_var.delete",
       target_type: "env_var",
       target_id: v.id,
-      payload: { scope: owner.scope, scope_id: owner.id, key: v.key, old_value: v.value },
+      payload: { scope: owner.scope, scope_id: owner.id, key: v.key, ...(v.sealed ? { sealed: true } : {}) },
     }),
   );
 }

@@ -1,7 +1,7 @@
-import { Eye, EyeOff, FileText, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
+import { Eye, EyeOff, FileText, Lock, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
 import { useMemo, useState } from "react";
 import { toast } from "sonner";
-import type { EnvVar } from "../../../../../src/envvar.ts";
+import type { MaskedEnvVar } from "../../../../../src/envvar.ts";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ConfirmDialog, Dialog } from "../../../components/ui/dialog.tsx";
@@ -15,7 +15,7 @@ import { cn } from "../../../lib/utils.ts";
 import { envKeyError } from "../../../lib/validation.ts";
 import { usePendingChanges, useRemovePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { useReferenceCatalog } from "../api/env-raw.ts";
-import { type EnvOwner, useCreateEnvVar, useDeleteEnvVar, useEnvVars, useUpdateEnvVar } from "../api/env-vars.ts";
+import { type EnvOwner, revealEnvVar, useCreateEnvVar, useDeleteEnvVar, useEnvVars, useUpdateEnvVar } from "../api/env-vars.ts";
 import { referencedBy } from "../lib/autocomplete.ts";
 import { RawEditor } from "./raw-editor.tsx";
 import { ReferenceTextarea } from "./reference-textarea.tsx";
@@ -46,18 +46,37 @@ export function EnvVarsSection({
     () => mergeEnvRows(envVars.data ?? [], pending.data ?? [], owner.scope, owner.id),
     [envVars.data, pending.data, owner.scope, owner.id],
   );
-  const [revealed, setRevealed] = useState<ReadonlySet<string>>(new Set());
+  // Values fetched with the audited reveal call, by key; hidden again on toggle (and never cached by react-query).
+  const [revealed, setRevealed] = useState<ReadonlyMap<string, string>>(new Map());
   const [editing, setEditing] = useState<{ row?: EnvRow } | null>(null);
-  const [deleting, setDeleting] = useState<EnvVar | null>(null);
+  const [deleting, setDeleting] = useState<MaskedEnvVar | null>(null);
   const del = useDeleteEnvVar(projectID, owner);
   const undo = useRemovePendingChanges(projectID);
-  const toggle = (key: string) =>
-    setRevealed((s) => {
-      const n = new Set(s);
-      if (n.has(key)) n.delete(key);
-      else n.add(key);
-      return n;
-    });
+  const fetchValue = async (r: EnvRow): Promise<string | undefined> => {
+    if (r.value !== undefined) return r.value;
+    if (!r.envVar || r.sealed) return undefined;
+    return revealEnvVar(projectID, owner, r.envVar.id);
+  };
+  const toggle = async (r: EnvRow) => {
+    if (revealed.has(r.key)) {
+      setRevealed((s) => new Map([...s].filter(([k]) => k !== r.key)));
+      return;
+    }
+    try {
+      const v = await fetchValue(r);
+      if (v !== undefined) setRevealed((s) => new Map(s).set(r.key, v));
+    } catch (e) {
+      toast.error(errorText(e));
+    }
+  };
+  const edit = async (r: EnvRow) => {
+    try {
+      // A sealed value is replaced, never shown: the dialog starts empty.
+      setEditing({ row: { ...r, value: r.sealed ? "" : (revealed.get(r.key) ?? (await fetchValue(r))) } });
+    } catch (e) {
+      toast.error(errorText(e));
+    }
+  };
   return (
     <div className="grid grid-cols-1 gap-3">
       <div className="flex items-center justify-between">
@@ -101,19 +120,29 @@ export function EnvVarsSection({
               <span
                 className={cn("min-w-0 flex-1 truncate font-mono text-xs text-muted-foreground", r.state === "remove" && "line-through")}
               >
-                {revealed.has(r.key) ? r.value || "—" : maskValue(r.value)}
+                {r.sealed ? (
+                  <span className="inline-flex items-center gap-1" title="Sealed: write-only, never shown after saving">
+                    <Lock className="size-3" /> sealed
+                  </span>
+                ) : revealed.has(r.key) ? (
+                  revealed.get(r.key) || "—"
+                ) : (
+                  maskValue(r.value ?? "********")
+                )}
               </span>
               {r.state !== "unchanged" ? (
                 <Badge variant={r.state === "remove" ? "destructive" : "warning"}>{STATE_BADGE[r.state]}</Badge>
               ) : null}
-              <Button
-                variant="ghost"
-                size="icon"
-                onClick={() => toggle(r.key)}
-                aria-label={revealed.has(r.key) ? `Hide ${r.key}` : `Reveal ${r.key}`}
-              >
-                {revealed.has(r.key) ? <EyeOff /> : <Eye />}
-              </Button>
+              {r.sealed ? null : (
+                <Button
+                  variant="ghost"
+                  size="icon"
+                  onClick={() => void toggle(r)}
+                  aria-label={revealed.has(r.key) ? `Hide ${r.key}` : `Reveal ${r.key}`}
+                >
+                  {revealed.has(r.key) ? <EyeOff /> : <Eye />}
+                </Button>
+              )}
               {r.state === "unchanged" && r.envVar ? (
                 <Dropdown
                   label={`Actions for ${r.key}`}
@@ -128,10 +157,10 @@ export function EnvVarsSection({
                       <MenuItem
                         onSelect={() => {
                           close();
-                          setEditing({ row: r });
+                          void edit(r);
                         }}
                       >
-                        <Pencil /> Edit
+                        <Pencil /> {r.sealed ? "Replace value" : "Edit"}
                       </MenuItem>
                       <MenuItem
                         destructive
@@ -217,6 +246,7 @@ function EnvVarDialog({
 }) {
   const [key, setKey] = useState(row?.key ?? "");
   const [value, setValue] = useState(row?.value ?? "");
+  const [sealed, setSealed] = useState(false);
   const create = useCreateEnvVar(projectID, owner);
   const update = useUpdateEnvVar(projectID, owner);
   const m = row ? update : create;
@@ -239,7 +269,7 @@ function EnvVarDialog({
       onClose();
     } else {
       create.mutate(
-        { key, value },
+        { key, value, ...(sealed ? { sealed: true } : {}) },
         {
           onSuccess: () => {
             toast.success(`Staged ${key}`);
@@ -253,7 +283,7 @@ function EnvVarDialog({
     <Dialog
       open
       onOpenChange={(o) => !o && onClose()}
-      title={row ? `Edit ${row.key}` : "Add variable"}
+      title={row ? (row.sealed ? `Replace ${row.key}` : `Edit ${row.key}`) : "Add variable"}
       description="Staged until you Deploy."
     >
       <form onSubmit={submit} className="grid grid-cols-1 gap-4">
@@ -277,6 +307,21 @@ function EnvVarDialog({
         >
           <ReferenceTextarea projectID={projectID} id="env-value" value={value} onChange={setValue} autoFocus={!!row} />
         </Field>
+        {row ? (
+          row.sealed ? (
+            <p className="text-xs text-muted-foreground">Sealed: the current value cannot be shown; what you enter replaces it.</p>
+          ) : null
+        ) : (
+          <label className="flex items-start gap-2 text-sm">
+            <input type="checkbox" checked={sealed} onChange={(e) => setSealed(e.target.checked)} className="mt-0.5" />
+            <span>
+              Sealed
+              <span className="block text-xs text-muted-foreground">
+                Write-only: injected into containers, never shown again after saving. Cannot be unsealed.
+              </span>
+            </span>
+          </label>
+        )}
         <div className="flex justify-end gap-2">
           <Button variant="outline" onClick={onClose}>
             Cancel

@@ -50,7 +50,7 @@ function DraftNodeView({ data }: NodeProps<Node<DraftNodeData>>) {
       name: name.trim(),
       image: image.trim(),
       ...(pre?.icon_url ? { icon_url: pre.icon_url } : {}),
-      env_vars: env.map((x) => ({ key: x.key.trim(), value: x.value })).filter((x) => x.key !== ""),
+      env_vars: env.map((x) => ({ ...x, key: x.key.trim() })).filter((x) => x.key !== ""),
       ...(ports ? { ports } : {}),
       ...(pre?.volumes ? { volumes: pre.volumes } : {}),
       ...(pre?.start_command ? { start_command: pre.start_command } : {}),

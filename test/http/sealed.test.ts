@@ -1,0 +1,170 @@
+/**
+ * Sealed and masked variables (issue 14) through the HTTP API and the canvas socket, over the real
+ * SQLite services: a sealed value is never in a response, a broadcast or a deployment as presented.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EventBus } from "../../src/events/index.ts";
+import type { Client } from "../../src/http/index.ts";
+import * as deploykit from "../../src/index.ts";
+import * as mock from "../../src/mock/index.ts";
+import * as sqlite from "../../src/sqlite/index.ts";
+import { mustOpenDB, TEST_BCRYPT_COST } from "../../src/sqlite/testing.ts";
+import { SystemService } from "../../src/sysinfo/index.ts";
+import { type Harness, SETUP_TOKEN, startServer, WSClient, waitUntil } from "./harness.ts";
+
+let h: Harness;
+let db: sqlite.DB;
+let bus: EventBus;
+let events: deploykit.Event[];
+let trigger: ReturnType<typeof vi.fn<() => void>>;
+let triggerService: ReturnType<typeof vi.fn<(id: string) => void>>;
+const sockets: WSClient[] = [];
+
+beforeEach(async () => {
+  bus = new EventBus();
+  events = [];
+  bus.subscribe((e) => {
+    events.push(e);
+  });
+  db = mustOpenDB({ bus });
+  trigger = vi.fn<() => void>();
+  triggerService = vi.fn<(id: string) => void>();
+  h = await startServer({
+    projects: new sqlite.ProjectService(db),
+    users: new sqlite.UserService(db, { bcryptCost: TEST_BCRYPT_COST }),
+    auth: new sqlite.AuthService(db, { bcryptCost: TEST_BCRYPT_COST }),
+    services: new sqlite.ServiceService(db),
+    deployments: new sqlite.DeploymentService(db),
+    containers: new sqlite.ContainerService(db),
+    canvas: new sqlite.CanvasService(db),
+    envVars: new sqlite.EnvVarService(db),
+    pendingChanges: new sqlite.PendingChangeService(db),
+    domains: new sqlite.DomainService(db),
+    settings: new sqlite.SettingsService(db),
+    system: new SystemService({
+      docker: mock.DockerIntrospector({
+        about: async () => ({ reachable: false, error: "no Docker in this test" }),
+        status: async () => deploykit.emptyDockerStatus("no Docker in this test"),
+      }),
+      dbPath: ":memory:",
+      version: "test",
+      instanceID: "test-instance",
+      startedAt: new Date(),
+      projects: new sqlite.ProjectService(db),
+      services: new sqlite.ServiceService(db),
+      containers: new sqlite.ContainerService(db),
+    }),
+    bus,
+    reconciler: { trigger, triggerService, status: () => ({ docker_reachable: false }) },
+    limits: { wsAuthRecheckMs: 0 },
+  });
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.ws.terminate();
+  await h.close();
+  db.close();
+});
+
+const ADMIN = { email: "ada@example.com", name: "Ada", password: "correct-horse-1", setup_token: SETUP_TOKEN };
+
+async function admin(): Promise<Client> {
+  const c = h.client(null);
+  const { tokens } = await c.register(ADMIN);
+  c.token = tokens.access_token;
+  return c;
+}
+
+async function ws(c: Client, projectID: string): Promise<WSClient> {
+  const s = await WSClient.connect(h, projectID, c.token as string);
+  sockets.push(s);
+  return s;
+}
+
+const SECRET = "s3aled-v4lue-never-shown-9b1e";
+
+/** Every message and response body seen, as text: a sealed value must appear in none. */
+function leaks(...texts: unknown[]): boolean {
+  return texts.some((t) => JSON.stringify(t).includes(SECRET));
+}
+
+describe("sealed variables", () => {
+  it("are write-only: staged, broadcast, listed, deployed and replaced without the value ever coming back", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const sock = await ws(c, p.id);
+    const pc = await c.createService(p.id, { name: "web", image: "nginx:1", env_vars: [{ key: "PLAIN", value: "visible" }] });
+    const created = await c.createEnvVar(p.id, { scope: "project" }, "DB_PASSWORD", SECRET, { sealed: true });
+    expect(created.payload).toEqual({ scope: "project", key: "DB_PASSWORD", sealed: true });
+    const staged = await c.findPendingChanges(p.id);
+    const deployed = await c.deploy(p.id);
+    const serviceID = deployed.temp_id_to_service_id[pc.target_temp_id as string] as string;
+
+    const listed = await c.findEnvVars(p.id, { scope: "project" });
+    expect(listed).toEqual([expect.objectContaining({ key: "DB_PASSWORD", sealed: true, masked: true })]);
+    expect(listed[0]).not.toHaveProperty("value");
+    const id = listed[0]?.id as string;
+    const reveal = await c.revealEnvVar(p.id, { scope: "project" }, id).catch((e) => e);
+    expect([reveal.code, reveal.message]).toEqual(["forbidden", deploykit.REVEAL_SEALED_MESSAGE]);
+    const deps = await c.findDeployments(p.id, serviceID);
+    expect(deps.items[0]?.env_vars).toEqual({ PLAIN: "visible" });
+    expect(deps.items[0]?.sealed_keys).toEqual(["DB_PASSWORD"]);
+    // Injected all the same: the snapshot the reconciler starts containers from has it.
+    const inner = await new sqlite.DeploymentService(db).findDeploymentByID(deps.items[0]?.id as string);
+    expect(inner.env_vars.DB_PASSWORD).toBe(SECRET);
+
+    const unseal = await c.updateEnvVar(p.id, { scope: "project" }, id, "x", { sealed: false }).catch((e) => e);
+    expect([unseal.code, unseal.fields]).toEqual(["invalid", { sealed: [deploykit.UNSEAL_MESSAGE] }]);
+    const replaced = await c.updateEnvVar(p.id, { scope: "project" }, id, `${SECRET}-2`);
+    expect(replaced.payload).toEqual({ scope: "project", scope_id: p.id, key: "DB_PASSWORD", sealed: true });
+    const removed = await c.deleteEnvVar(p.id, { scope: "project" }, id);
+    await c.deploy(p.id);
+    expect((await new sqlite.EnvVarService(db).findEnvVars({ key: "DB_PASSWORD" })).length).toBe(0);
+
+    await waitUntil(() => sock.messages.some((m) => m.type === "pending-change:added" && JSON.stringify(m).includes("env_var.delete")));
+    expect(leaks(created, staged, deployed, listed, deps, replaced, removed, sock.messages)).toBe(false);
+  });
+
+  it("stay sealed when staged inside a new service over the canvas socket, as presets send them", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const preset = await c.findPreset("postgres");
+    const password = preset.env_vars.find((e) => e.key === "POSTGRES_PASSWORD");
+    // The preset's response is the one time the generated password is shown.
+    expect(password).toMatchObject({ sealed: true, value: expect.stringMatching(/^\w{24}$/) });
+    const sock = await ws(c, p.id);
+    const watcher = await ws(c, p.id);
+    sock.send("service:create", {
+      draft_id: "d1",
+      name: "db",
+      image: "postgres:16",
+      env_vars: [
+        { key: "POSTGRES_USER", value: "app" },
+        { key: "POSTGRES_PASSWORD", value: SECRET, sealed: true },
+      ],
+    });
+    const done = (await sock.next("service:created")).payload as { pending_change: { payload: { env_vars: unknown[] } } };
+    expect(done.pending_change.payload.env_vars).toEqual([
+      { scope: "service", key: "POSTGRES_USER", value: "app" },
+      { scope: "service", key: "POSTGRES_PASSWORD", sealed: true },
+    ]);
+    await watcher.next("pending-change:added");
+    await c.deploy(p.id);
+    const vars = await new sqlite.EnvVarService(db).findEnvVars({ key: "POSTGRES_PASSWORD" });
+    expect(vars.map((v) => [v.sealed, v.value])).toEqual([[true, SECRET]]);
+    expect(leaks(sock.messages, watcher.messages, await c.findPendingChanges(p.id))).toBe(false);
+  });
+
+  it("masks every listed value; reveal returns one (its audit line is logged by the route)", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    await c.createEnvVar(p.id, { scope: "project" }, "REGION", "eu");
+    await c.deploy(p.id);
+    const [ev] = await c.findEnvVars(p.id, { scope: "project" });
+    expect(ev).toMatchObject({ key: "REGION", masked: true, sealed: false });
+    expect(ev).not.toHaveProperty("value");
+    expect(await c.revealEnvVar(p.id, { scope: "project" }, ev?.id as string)).toEqual({ id: ev?.id, key: "REGION", value: "eu" });
+    const missing = await c.revealEnvVar(p.id, { scope: "project" }, "nope").catch((e) => e);
+    expect(missing.code).toBe("not_found");
+  });
+});
