@@ -1,3 +1,4 @@
+import type { BuildSource, DeploymentPhase, PhaseSpan } from "./build.ts";
 import { FieldErrorCollector } from "./errors.ts";
 import type { PreDeployStatus, RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
@@ -211,6 +212,14 @@ export interface Deployment {
   started_at?: string;
   healthy_at?: string;
   created_at: string;
+  /** Where the rollout is: queued → cloning → building → starting → health_check → serving, or failed/cancelled. */
+  phase?: DeploymentPhase;
+  /** Each phase with its start and end (null while it runs). */
+  phases?: PhaseSpan[];
+  /** What a built deployment was built from (absent: it runs an image as given). */
+  build_source?: BuildSource;
+  commit_sha?: string;
+  commit_message?: string;
 }
 
 export interface DeploymentCreate {
@@ -231,6 +240,8 @@ export interface DeploymentCreate {
   /** Absent: the service's current setting (an operational setting, like the stop grace). */
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  /** Built from source: the image is the per-deployment build tag and the deployment waits for its build. */
+  build_source?: BuildSource | null;
 }
 
 export interface DeploymentFilter extends Page {
@@ -385,6 +396,8 @@ export interface DeploymentService {
   createDeployment(serviceID: string, input: DeploymentCreate): Promise<Deployment>;
   /** pending → starting (started_at set once); no-op otherwise. Throws ENOTFOUND. */
   markStarting(id: string): Promise<Deployment>;
+  /** Every replica of a starting deployment runs: the readiness gate is judging it (phase health_check). Throws ENOTFOUND. */
+  markHealthCheck(id: string): Promise<Deployment>;
   /**
    * Promotes in one transaction: healthy, previous active → superseded, service.active_deployment_id.
    * No-op when already healthy. Returns the previously active deployment id. Throws ENOTFOUND.

@@ -141,6 +141,17 @@ export interface Settings {
   acme_directory: string;
   /** Names (besides `.localhost` and IP addresses) whose certificates come from the proxy's internal CA. */
   internal_hostnames: string[];
+  /** Issue 13: builds at once on this host (one per service always). */
+  build_concurrency: number;
+  /** CPU (cores) and memory (MiB) limits asked of builds; 0 = none (see docs/builds.md for what BuildKit honours). */
+  build_cpus: number;
+  build_memory_mb: number;
+  /** A build running longer is stopped and its deployment fails. */
+  build_timeout_minutes: number;
+  /** Built images kept per service (the newest deployments'), so Rollback works; older ones are removed. */
+  images_kept: number;
+  /** dockerd's build cache is pruned to this size after each build; 0 = never pruned. */
+  build_cache_max_mb: number;
 }
 
 export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
@@ -160,6 +171,12 @@ export const DEFAULT_SETTINGS: Settings = {
   acme_email: "",
   acme_directory: LETS_ENCRYPT_PRODUCTION,
   internal_hostnames: [],
+  build_concurrency: 1,
+  build_cpus: 0,
+  build_memory_mb: 0,
+  build_timeout_minutes: 30,
+  images_kept: 5,
+  build_cache_max_mb: 10 * 1024,
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -207,6 +224,12 @@ export interface SettingsUpdate {
   acme_directory?: string;
   /** Replaces the whole list. */
   internal_hostnames?: string[];
+  build_concurrency?: number;
+  build_cpus?: number;
+  build_memory_mb?: number;
+  build_timeout_minutes?: number;
+  images_kept?: number;
+  build_cache_max_mb?: number;
 }
 
 /**

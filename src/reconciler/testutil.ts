@@ -450,8 +450,9 @@ export class MemStore {
 
   readonly deployments: Pick<
     deploykit.DeploymentService,
-    "findDeployments" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
+    "findDeployments" | "markStarting" | "markHealthCheck" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
   > = {
+    markHealthCheck: async (id) => ({ ...this.#dep(id) }),
     findDeployments: async (f) => {
       const items = [...this.deploymentRows.values()]
         .filter((d) => (!f.service_id || d.service_id === f.service_id) && (!f.status || f.status.includes(d.status)))

@@ -63,6 +63,10 @@ const SETTINGS_KEYS = [
   "cron_timeout_seconds",
   "healthcheck_path",
   "healthcheck_timeout_seconds",
+  "repo_url",
+  "branch",
+  "root_dir",
+  "dockerfile_path",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -281,7 +285,9 @@ function validateStagedCreate(p: Payload): void {
     if (deploykit.isDeployKitError(err) && err.fields) Object.assign(fields, err.fields);
     else throw err;
   }
-  if (typeof p.image !== "string" || deploykit.isBlank(p.image)) fields.image = ["Image is required."];
+  // A service runs an image or what is built from its repository.
+  const hasRepo = typeof p.repo_url === "string" && !deploykit.isBlank(p.repo_url);
+  if (!hasRepo && (typeof p.image !== "string" || deploykit.isBlank(p.image))) fields.image = ["Image is required."];
   if (!fields.cron_schedule) {
     try {
       validateCronField(p.cron_schedule);
@@ -534,6 +540,8 @@ interface ApplyState {
   forced: Set<string>;
   updated: Set<string>;
   deleted: Set<string>;
+  /** Services whose git source changed: their next deployment is built. */
+  rebuild: Set<string>;
   /** Services with a non-cancelled deployment; no deployment is created until every entry ran, so it is read once. */
   deployed?: string[];
 }
@@ -621,6 +629,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       const before = findServiceByID(tx, c.target_id);
       const change = updateService(tx, before, upd);
       if (change.changed) st.updated.add(before.id);
+      if (change.sourceChanged) st.rebuild.add(before.id);
       if (p.reparented === true || change.settingsChanged) st.marked.add(before.id);
       if (change.renamedFrom !== null) {
         st.marked.add(before.id);
@@ -734,6 +743,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     forced: new Set(),
     updated: new Set(),
     deleted: new Set(),
+    rebuild: new Set(),
   };
   fault("apply:begin");
   for (const c of log) {
@@ -749,8 +759,10 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
   for (const id of st.created) {
     const svc = findServiceByID(tx, id);
     const env = resolveForService(tx, svc, endpoints);
-    const input = {
+    const source = deploykit.gitSourceOf(svc);
+    const input: deploykit.DeploymentCreate = {
       image: svc.image,
+      build_source: source,
       env_vars: env.env,
       ports: svc.ports,
       volumes: svc.volumes,
@@ -780,8 +792,13 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     const base = toDeployment(row);
     const svc = findServiceByID(tx, id);
     const env = resolveForService(tx, svc, endpoints);
+    // A git service is built again when its source changed or what serves was not built from it;
+    // any other change reuses the image its last build made.
+    const source = deploykit.gitSourceOf(svc);
+    const rebuild = source !== null && (st.rebuild.has(id) || !deploykit.isBuiltImage(base.image));
     const input: deploykit.DeploymentCreate = {
-      image: svc.image || base.image,
+      image: source && !rebuild ? base.image : svc.image || base.image,
+      build_source: rebuild ? source : null,
       env_vars: env.env,
       ports: svc.ports,
       volumes: svc.volumes,
@@ -800,7 +817,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     };
     rebuildEnvRefEdges(tx, projectID, id, env.refs);
     // Only a service whose next deployment would differ is redeployed.
-    if (!st.forced.has(id) && snapshotKey(input) === snapshotKey({ ...base, resources: base.resources ?? null })) continue;
+    if (!rebuild && !st.forced.has(id) && snapshotKey(input) === snapshotKey({ ...base, resources: base.resources ?? null })) continue;
     created_deployments.push(createDeployment(tx, id, input));
     redeployed_service_ids.push(id);
   }

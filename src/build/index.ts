@@ -1,0 +1,7 @@
+/** Deploy from source (issue 13): git clone, upload extraction, BuildKit builds through dockerd. */
+export { Builder, type BuilderOptions, uploadPath } from "./builder.ts";
+export { extractUpload, resolveContext, unsafeEntry } from "./context.ts";
+export { engineBuild } from "./engine.ts";
+export { cloneBranchHead } from "./git.ts";
+export { imageID, pullImage } from "./image.ts";
+export { saveUpload } from "./upload.ts";
