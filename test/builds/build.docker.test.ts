@@ -234,4 +234,28 @@ describe("deploy from source", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it("cancels a running build when a newer deploy of the service comes", async () => {
+    git.commit(
+      {
+        Dockerfile: `FROM deploykit-test/busybox:1\nRUN sleep 30 && echo ${NONCE}-slow > /slow\nCOPY index.html /www/index.html\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+        "index.html": "hello-v3\n",
+      },
+      "slow build",
+    );
+    const older = await d.must("POST", `${base()}/redeploy`, 201);
+    await waitFor(async () => (await deployment(older.id)).phase === "building", { timeoutMs: 60_000, what: "older build running" });
+    const t0 = Date.now();
+    const newer = await d.must("POST", `${base()}/redeploy`, 201);
+    const cancelled = await settled(older.id, 30_000);
+    expect(cancelled.status).toBe("cancelled");
+    expect(cancelled.phase).toBe("cancelled");
+    expect(Date.now() - t0).toBeLessThan(25_000);
+    await waitFor(async () => (await d.request("GET", `${base()}/deployments/${older.id}/build-logs`)).text.includes("cancelled"), {
+      timeoutMs: 30_000,
+      what: "older build log says cancelled",
+    });
+    expect((await settled(newer.id)).phase).toBe("serving");
+    await waitFor(async () => (await page()) === "hello-v3", { timeoutMs: 30_000, what: "hello-v3 served" });
+  }, 300_000);
 });
