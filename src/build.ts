@@ -258,6 +258,21 @@ export const DEFAULT_BUILD_LIMITS: BuildLimits = {
   build_cache_max_mb: 10 * 1024,
 };
 
+/** Secrets a clone uses: the service's deploy key (ssh URLs) or token (https URLs). */
+export interface GitCredentials {
+  deploy_key: string | null;
+  git_token: string | null;
+}
+
+export const GIT_TOKEN_MAX = 4096;
+
+/** A token stored for https clones: printable, no spaces (it goes into an HTTP header). */
+export function validateGitToken(token: unknown, v: FieldErrorCollector): void {
+  if (token === null) return;
+  if (typeof token !== "string" || token === "" || token.length > GIT_TOKEN_MAX || !/^[\x21-\x7e]+$/.test(token))
+    v.add("token", `Token must be 1 to ${GIT_TOKEN_MAX} printable characters without spaces, or null to remove it.`);
+}
+
 /** A push a git host reported, as far as a deploy needs it. */
 export interface PushEvent {
   /** `refs/heads/<branch>` etc. */
@@ -294,6 +309,10 @@ export interface BuildService {
   createImageDeployment(serviceID: string, image: string): Promise<Deployment>;
   /** The service's webhook secret, made on first use. Throws ENOTFOUND. */
   webhookSecret(serviceID: string): Promise<string>;
+  /** Stores the private deploy key (a string) or the https token; null removes it. Throws ENOTFOUND. */
+  setGitCredential(serviceID: string, kind: "deploy_key" | "git_token", secret: string | null): Promise<void>;
+  /** What a clone of the service's repository authenticates with (secrets: for the builder only). */
+  findGitCredentials(serviceID: string): Promise<GitCredentials>;
   /** Built image tags of the service's deployments beyond the newest `keep` that Rollback can still need, newest first. */
   builtImages(serviceID: string): Promise<{ deployment_id: string; image: string; status: string }[]>;
 }

@@ -4,6 +4,7 @@ import * as deploykit from "../index.ts";
 import { contextTar, extractUpload, resolveContext } from "./context.ts";
 import { engineBuild, pruneBuildCache, removeImage } from "./engine.ts";
 import { cloneBranchHead } from "./git.ts";
+import { cloneEnv } from "./keys.ts";
 
 export interface BuilderOptions {
   deployments: Pick<deploykit.DeploymentService, "findDeploymentByID" | "markFailed">;
@@ -166,12 +167,14 @@ export class Builder implements deploykit.Builder {
       await o.builds.setPhase(dep.id, phase);
       this.#publishPhase(dep, phase);
       if (source.kind === deploykit.SOURCE_GIT) {
+        const env = await cloneEnv(source.repo_url, await o.builds.findGitCredentials(dep.service_id), dir);
         const commit = await cloneBranchHead({
           url: source.repo_url,
           branch: source.branch,
           dir: checkout,
           signal: job.abort.signal,
           onLog: (t) => this.#append(job, t),
+          env,
         });
         await o.builds.setCommit(dep.id, commit.sha, commit.message);
       } else {

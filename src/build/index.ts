@@ -4,4 +4,5 @@ export { extractUpload, resolveContext, unsafeEntry } from "./context.ts";
 export { engineBuild } from "./engine.ts";
 export { cloneBranchHead } from "./git.ts";
 export { imageID, pullImage } from "./image.ts";
+export { cloneEnv, generateDeployKey } from "./keys.ts";
 export { saveUpload } from "./upload.ts";

@@ -160,6 +160,54 @@ export function registerBuildRoutes(app: FastifyInstance, d: Deps, b: BuildDeps)
     },
   );
 
+  app.post<PS>(
+    "/api/projects/:projectId/services/:serviceId/deploy-key",
+    {
+      onRequest: d.adminOnly,
+      schema: {
+        tags,
+        summary: "Generate the service's ssh deploy key (admin): the public half is returned once, to paste into the git host",
+        params: params("projectId", "serviceId"),
+        response: { 201: { type: "object", properties: { public_key: { type: "string" } } }, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const { projectId, serviceId } = req.params;
+      const svc = await serviceInProject(d, projectId, serviceId);
+      const key = await b.generateDeployKey(`deploykit-${svc.name}`);
+      await b.builds.setGitCredential(serviceId, "deploy_key", key.private_key);
+      return reply.code(201).send({ public_key: key.public_key });
+    },
+  );
+
+  app.put<PS & { Body: { token?: string | null } }>(
+    "/api/projects/:projectId/services/:serviceId/git-token",
+    {
+      onRequest: d.adminOnly,
+      schema: {
+        tags,
+        summary: "Store the access token https clones of a private repository use (admin); null removes it. Never returned.",
+        params: params("projectId", "serviceId"),
+        body: {
+          type: "object",
+          properties: { token: { type: ["string", "null"], maxLength: 4096 } },
+          required: ["token"],
+          additionalProperties: false,
+        },
+        response: { 204: { type: "null" }, ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const { projectId, serviceId } = req.params;
+      await serviceInProject(d, projectId, serviceId);
+      const v = new deploykit.FieldErrorCollector();
+      deploykit.validateGitToken(req.body.token, v);
+      v.throwIfAny();
+      await b.builds.setGitCredential(serviceId, "git_token", req.body.token ?? null);
+      return reply.code(204).send();
+    },
+  );
+
   // Called by the git host, so public: the signature is the authentication. The raw body is what is signed.
   app.register(async (scoped) => {
     // The signature covers the exact bytes: no parser of the server (JSON included) may see them first.

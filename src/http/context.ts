@@ -26,6 +26,8 @@ export interface BuildDeps {
   pullImage: (image: string) => Promise<string | null>;
   /** The id of the image a deployment runs now, or null. */
   imageID: (image: string) => Promise<string | null>;
+  /** A new ed25519 deploy key pair (OpenSSH format). */
+  generateDeployKey: (comment: string) => Promise<{ private_key: string; public_key: string }>;
   /** The public URL webhooks are sent to, without the path (default: the request's origin). */
   publicURL?: string;
 }

@@ -76,6 +76,22 @@ export class BuildService implements deploykit.BuildService {
     });
   }
 
+  async setGitCredential(serviceID: string, kind: "deploy_key" | "git_token", secret: string | null): Promise<void> {
+    this.#db.write((tx) => {
+      findServiceByID(tx, serviceID);
+      // Column names come from the closed union above, never from input.
+      tx.run(`UPDATE services SET ${kind === "deploy_key" ? "deploy_key" : "git_token"} = ? WHERE id = ?`, secret, serviceID);
+    });
+  }
+
+  async findGitCredentials(serviceID: string): Promise<deploykit.GitCredentials> {
+    return this.#db.read((tx) => {
+      findServiceByID(tx, serviceID);
+      const row = tx.get<deploykit.GitCredentials>("SELECT deploy_key, git_token FROM services WHERE id = ?", serviceID);
+      return { deploy_key: row?.deploy_key ?? null, git_token: row?.git_token ?? null };
+    });
+  }
+
   async builtImages(serviceID: string): Promise<{ deployment_id: string; image: string; status: string }[]> {
     return this.#db.read((tx) =>
       tx.all<{ deployment_id: string; image: string; status: string }>(

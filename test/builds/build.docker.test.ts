@@ -258,4 +258,58 @@ describe("deploy from source", () => {
     expect((await settled(newer.id)).phase).toBe("serving");
     await waitFor(async () => (await page()) === "hello-v3", { timeoutMs: 30_000, what: "hello-v3 served" });
   }, 300_000);
+
+  it("clones a private repository with the stored token; deploy keys are generated and only their public half is shown", async () => {
+    const priv = new GitServer();
+    await priv.start();
+    try {
+      priv.token = "tok-" + NONCE;
+      priv.commit({ Dockerfile: dockerfile(false), "index.html": "private\n" }, "private repo");
+      const project = await d.must("POST", "/api/projects", 201, { body: { name: "Private" } });
+      const port = await freePort();
+      const staged = await d.must("POST", `/api/projects/${project.id}/services`, 201, {
+        body: { name: "priv", repo_url: priv.url, ports: [{ container_port: 8080, host_port: port }] },
+      });
+      // Without the token the clone is refused and the deployment fails while cloning.
+      const applied = await d.must("POST", `/api/projects/${project.id}/deploy`, 200);
+      const sid = applied.temp_id_to_service_id[staged.target_temp_id];
+      const denied = await waitFor(
+        async () => {
+          const dep = await d.must(
+            "GET",
+            `/api/projects/${project.id}/services/${sid}/deployments/${applied.created_deployments[0].id}`,
+            200,
+          );
+          return dep.phase === "failed" ? dep : null;
+        },
+        { timeoutMs: 120_000, what: "clone refused" },
+      );
+      expect(denied.failure_reason).toMatch(/^build failed while cloning: /);
+
+      const bad = await d.request("PUT", `/api/projects/${project.id}/services/${sid}/git-token`, { body: { token: "has space" } });
+      expect(bad.status).toBe(422);
+      expect(
+        (await d.request("PUT", `/api/projects/${project.id}/services/${sid}/git-token`, { body: { token: priv.token } })).status,
+      ).toBe(204);
+      const svc = await d.must("GET", `/api/projects/${project.id}/services/${sid}`, 200);
+      expect(JSON.stringify(svc)).not.toContain(priv.token);
+      const again = await d.must("POST", `/api/projects/${project.id}/services/${sid}/redeploy`, 201);
+      const ok = await waitFor(
+        async () => {
+          const dep = await d.must("GET", `/api/projects/${project.id}/services/${sid}/deployments/${again.id}`, 200);
+          return dep.phase === "serving" || dep.phase === "failed" ? dep : null;
+        },
+        { timeoutMs: 180_000, what: "private build served" },
+      );
+      expect(ok.failure_reason ?? null).toBeNull();
+      const log = await d.request("GET", `/api/projects/${project.id}/services/${sid}/deployments/${again.id}/build-logs`);
+      expect(log.text).not.toContain(priv.token);
+
+      const key = await d.must("POST", `/api/projects/${project.id}/services/${sid}/deploy-key`, 201);
+      expect(key.public_key).toMatch(/^ssh-ed25519 [A-Za-z0-9+/=]+ deploykit-priv$/);
+      expect(JSON.stringify(key)).not.toContain("PRIVATE KEY");
+    } finally {
+      await priv.stop();
+    }
+  }, 400_000);
 });

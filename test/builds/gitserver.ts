@@ -29,12 +29,19 @@ export class GitServer {
   readonly work = join(this.dir, "work");
   private server: Server | null = null;
   url = "";
+  /** When set, every request must carry it as `Authorization: Basic x-access-token:<token>` (a private repository). */
+  token: string | null = null;
 
   async start(): Promise<void> {
     git(this.dir, "init", "--bare", "--initial-branch=main", this.bare);
     git(this.dir, "init", "--initial-branch=main", this.work);
     git(this.work, "remote", "add", "origin", this.bare);
     this.server = createServer((req, res) => {
+      const want = this.token ? `Basic ${Buffer.from(`x-access-token:${this.token}`).toString("base64")}` : null;
+      if (want && req.headers.authorization !== want) {
+        res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
+        return;
+      }
       const [path, query] = (req.url ?? "/").split("?");
       const cgi = spawn("git", ["http-backend"], {
         env: {

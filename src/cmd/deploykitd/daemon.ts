@@ -264,6 +264,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
       saveUpload: (id, body) => build.saveUpload(buildDir, id, body, cfg.uploadMaxBytes),
       pullImage: (image) => build.pullImage(dk.socketPath, image),
       imageID: (image) => build.imageID(dk.socketPath, image),
+      generateDeployKey: (comment) => build.generateDeployKey(comment),
     },
   });
   let port: number;

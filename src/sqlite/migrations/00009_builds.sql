@@ -5,6 +5,10 @@ ALTER TABLE services ADD COLUMN branch TEXT;
 ALTER TABLE services ADD COLUMN root_dir TEXT;
 ALTER TABLE services ADD COLUMN dockerfile_path TEXT;
 ALTER TABLE services ADD COLUMN webhook_secret TEXT;
+-- Private repositories: the private half of the service's generated deploy key (OpenSSH format), or an
+-- access token for https. Secrets: never returned by the API.
+ALTER TABLE services ADD COLUMN deploy_key TEXT;
+ALTER TABLE services ADD COLUMN git_token TEXT;
 -- A deployment's timeline: the current phase and every phase with its times (JSON), what it was built
 -- from (JSON, NULL: an image as given) and the commit it built.
 ALTER TABLE deployments ADD COLUMN phase TEXT NOT NULL DEFAULT 'queued';
