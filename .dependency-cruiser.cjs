@@ -4,7 +4,7 @@
  * the SPA imports the domain root (types and values) and nothing else of src/; the CLI (src/cli) is an
  * API consumer like the SPA: it imports the domain root and the typed HTTP client, nothing else of the server.
  */
-const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock|cli)/";
+const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|build|metrics|mock|cli)/";
 /** A folder's tests and their helpers (testutil.ts). */
 const TEST_SUPPORT = "(\\.test|/testutil)\\.ts$";
 module.exports = {

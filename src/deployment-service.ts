@@ -22,6 +22,8 @@ export interface DeploymentService {
   createDeployment(serviceID: string, input: DeploymentCreate): Promise<Deployment>;
   /** pending → starting (started_at set once); no-op otherwise. Throws ENOTFOUND. */
   markStarting(id: string): Promise<Deployment>;
+  /** Every replica of a starting deployment runs: the readiness gate is judging it (phase health_check). Throws ENOTFOUND. */
+  markHealthCheck(id: string): Promise<Deployment>;
   /**
    * Promotes in one transaction: healthy, previous active → superseded, service.active_deployment_id.
    * No-op when already healthy. Returns the previously active deployment id. Throws ENOTFOUND.

@@ -1,3 +1,4 @@
+import type { BuildSource, DeploymentPhase, PhaseSpan } from "./build.ts";
 import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "./envvar.ts";
 import { FieldErrorCollector } from "./errors.ts";
 import type { PreDeployStatus, RestartPolicy } from "./ops.ts";
@@ -226,6 +227,14 @@ export interface Deployment {
    */
   wait_for?: string[];
   created_at: string;
+  /** Where the rollout is: queued → cloning → building → starting → health_check → serving, or failed/cancelled. */
+  phase?: DeploymentPhase;
+  /** Each phase with its start and end (null while it runs). */
+  phases?: PhaseSpan[];
+  /** What a built deployment was built from (absent: it runs an image as given). */
+  build_source?: BuildSource;
+  commit_sha?: string;
+  commit_message?: string;
 }
 
 export interface DeploymentCreate {
@@ -247,6 +256,8 @@ export interface DeploymentCreate {
   /** Absent: the service's current setting (an operational setting, like the stop grace). */
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  /** Built from source: the image is the per-deployment build tag and the deployment waits for its build. */
+  build_source?: BuildSource | null;
 }
 
 export interface DeploymentFilter extends Page {

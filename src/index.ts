@@ -1,5 +1,7 @@
 /** The domain: types, service interfaces, error codes and pure helpers. Imports nothing else. */
 export * from "./auth.ts";
+export * from "./build.ts";
+export * from "./build-service.ts";
 export * from "./bus.ts";
 export * from "./canvas.ts";
 export * from "./container.ts";

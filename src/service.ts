@@ -1,3 +1,5 @@
+import type { ServiceSource } from "./build.ts";
+import { validateServiceSource } from "./build.ts";
 import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
 import {
   validateHealthcheckPath,
@@ -54,7 +56,7 @@ export const ICON_URL_MAX = 2048;
  * the other services under its name. Its settings (image, ports, volumes, resources, replicas) are
  * the template for the next deployment; a deployment freezes them together with the resolved env.
  */
-export interface Service {
+export interface Service extends Partial<ServiceSource> {
   id: string;
   project_id: string;
   name: string;
@@ -97,6 +99,14 @@ export interface Service {
 export interface ServiceCreate {
   name: string;
   image?: string;
+  /** Build from this git repository instead of running `image` (issue 13); `null` goes back to the image. */
+  repo_url?: string | null;
+  /** Branch whose head a deploy builds (default `main`). */
+  branch?: string | null;
+  /** Directory of the repository the build runs in (monorepos); default its root. */
+  root_dir?: string | null;
+  /** Dockerfile path relative to `root_dir` (default `Dockerfile`). */
+  dockerfile_path?: string | null;
   icon_url?: string | null;
   ports?: PortMapping[];
   volumes?: VolumeMount[];
@@ -121,6 +131,14 @@ export interface ServiceUpdate {
   name?: string;
   icon_url?: string | null;
   image?: string;
+  /** Build from this git repository instead of running `image` (issue 13); `null` goes back to the image. */
+  repo_url?: string | null;
+  /** Branch whose head a deploy builds (default `main`). */
+  branch?: string | null;
+  /** Directory of the repository the build runs in (monorepos); default its root. */
+  root_dir?: string | null;
+  /** Dockerfile path relative to `root_dir` (default `Dockerfile`). */
+  dockerfile_path?: string | null;
   ports?: PortMapping[];
   volumes?: VolumeMount[];
   resources?: Resources | null;
@@ -185,6 +203,7 @@ export function validateIconURL(icon: string | null | undefined, v: FieldErrorCo
 
 function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateIconURL(input.icon_url, v);
+  validateServiceSource(input, v);
   if (input.ports !== undefined) validatePorts(input.ports, v);
   if (input.volumes !== undefined) validateVolumes(input.volumes, v);
   if (input.resources !== undefined && input.resources !== null) validateResources(input.resources, v);

@@ -36,6 +36,17 @@ export interface Settings {
   backup_retention: number;
   /** Where they go: absolute, or relative to the data directory; empty = `<data-dir>/backups`. */
   backup_dir: string;
+  /** Issue 13: builds at once on this host (one per service always). */
+  build_concurrency: number;
+  /** CPU (cores) and memory (MiB) limits asked of builds; 0 = none (see docs/builds.md for what BuildKit honours). */
+  build_cpus: number;
+  build_memory_mb: number;
+  /** A build running longer is stopped and its deployment fails. */
+  build_timeout_minutes: number;
+  /** Built images kept per service (the newest deployments'), so Rollback works; older ones are removed. */
+  images_kept: number;
+  /** dockerd's build cache is pruned to this size after each build; 0 = never pruned. */
+  build_cache_max_mb: number;
 }
 
 export const MAX_BACKUP_INTERVAL_HOURS = 24 * 31;
@@ -62,6 +73,12 @@ export const DEFAULT_SETTINGS: Settings = {
   backup_interval_hours: 24,
   backup_retention: 7,
   backup_dir: "",
+  build_concurrency: 1,
+  build_cpus: 0,
+  build_memory_mb: 0,
+  build_timeout_minutes: 30,
+  images_kept: 5,
+  build_cache_max_mb: 10 * 1024,
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -113,6 +130,12 @@ export interface SettingsUpdate {
   backup_interval_hours?: number;
   backup_retention?: number;
   backup_dir?: string;
+  build_concurrency?: number;
+  build_cpus?: number;
+  build_memory_mb?: number;
+  build_timeout_minutes?: number;
+  images_kept?: number;
+  build_cache_max_mb?: number;
 }
 
 /**

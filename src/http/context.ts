@@ -14,6 +14,24 @@ declare module "fastify" {
 /** The reconciler as the HTTP layer sees it; `status` is optional (shown in /api/system/status). */
 export type ReconcilerHandle = deploykit.Reconciler & { status?: () => unknown };
 
+/** What the build routes need besides the usual deps (issue 13); main provides it. */
+export interface BuildDeps {
+  builds: deploykit.BuildService;
+  builder: deploykit.Builder;
+  /** Stores an upload's body where the builder finds it (`upload_id`); rejects past `maxBytes`. */
+  saveUpload: (uploadID: string, body: NodeJS.ReadableStream) => Promise<void>;
+  /** `-upload-max-mb` in bytes. */
+  uploadMaxBytes: number;
+  /** Re-pulls an image and returns its id (Redeploy of an image service). */
+  pullImage: (image: string) => Promise<string | null>;
+  /** The id of the image a deployment runs now, or null. */
+  imageID: (image: string) => Promise<string | null>;
+  /** A new ed25519 deploy key pair (OpenSSH format). */
+  generateDeployKey: (comment: string) => Promise<{ private_key: string; public_key: string }>;
+  /** The public URL webhooks are sent to, without the path (default: the request's origin). */
+  publicURL?: string;
+}
+
 /** What the server is built from: domain services injected by main. */
 export interface ServerOptions {
   projects: deploykit.ProjectService;
@@ -58,6 +76,8 @@ export interface ServerOptions {
   version: string;
   /** Tuning, mostly for tests. */
   limits?: Partial<Limits>;
+  /** Deploy from source (issue 13): build logs, redeploy, uploads, webhooks; the routes are absent without it. */
+  build?: BuildDeps;
 }
 
 export interface Limits {

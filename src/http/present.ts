@@ -47,6 +47,11 @@ export function deployment(dep: deploykit.Deployment) {
     status: d.status,
     attempt_count: d.attempt_count,
     created_at: d.created_at,
+    phase: d.phase ?? deploykit.PHASE_QUEUED,
+    phases: d.phases ?? [],
+    commit_sha: d.commit_sha ?? null,
+    commit_message: d.commit_message ?? null,
+    build_source: d.build_source ?? null,
   };
   if (d.resources) out.resources = d.resources;
   // Deploy order: the providers' deployments this one starts after.
@@ -82,6 +87,10 @@ export function service(s: deploykit.Service) {
     cron_timeout_seconds: s.cron_timeout_seconds,
     healthcheck_path: s.healthcheck_path,
     healthcheck_timeout_seconds: s.healthcheck_timeout_seconds,
+    repo_url: s.repo_url ?? null,
+    branch: s.branch ?? null,
+    root_dir: s.root_dir ?? null,
+    dockerfile_path: s.dockerfile_path ?? null,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

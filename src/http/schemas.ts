@@ -77,6 +77,19 @@ const RESTART_POLICY = { type: "string", enum: ["always", "on-failure", "never"]
 /** A health check path (validated in the domain: starts with /, printable ASCII), or null for none. */
 export const HEALTHCHECK_PATH = { type: ["string", "null"], maxLength: 512 } as const;
 
+/** A git source (issue 13), validated in the domain; null clears a setting. */
+export const SOURCE_SETTINGS = {
+  repo_url: { type: ["string", "null"], maxLength: 2048 },
+  branch: { type: ["string", "null"], maxLength: 255 },
+  root_dir: { type: ["string", "null"], maxLength: 1024 },
+  dockerfile_path: { type: ["string", "null"], maxLength: 1024 },
+} as const;
+
+const PHASE_SPAN = {
+  type: "object",
+  properties: { name: { type: "string" }, started_at: { type: "string", format: "date-time" }, ended_at: { type: ["string", "null"] } },
+} as const;
+
 /** Settings a service carries into its next deployment (PRODUCT §4.3). */
 export const SERVICE_SETTINGS = {
   image: str(1000),
@@ -95,6 +108,7 @@ export const SERVICE_SETTINGS = {
   cron_timeout_seconds: { type: "integer" },
   healthcheck_path: HEALTHCHECK_PATH,
   healthcheck_timeout_seconds: { type: "integer" },
+  ...SOURCE_SETTINGS,
 };
 
 const TIME = { type: "string", format: "date-time" } as const;
@@ -145,6 +159,11 @@ export const ENTITY_SCHEMAS = [
       healthy_at: TIME,
       wait_for: { type: "array", items: ID },
       created_at: TIME,
+      phase: { type: "string", enum: ["queued", "cloning", "building", "starting", "health_check", "serving", "failed", "cancelled"] },
+      phases: { type: "array", items: PHASE_SPAN },
+      commit_sha: { type: ["string", "null"] },
+      commit_message: { type: ["string", "null"] },
+      build_source: { type: ["object", "null"] },
     }),
   },
   {
@@ -171,6 +190,7 @@ export const ENTITY_SCHEMAS = [
       cron_timeout_seconds: { type: "integer" },
       healthcheck_path: HEALTHCHECK_PATH,
       healthcheck_timeout_seconds: { type: "integer" },
+      ...SOURCE_SETTINGS,
       created_at: TIME,
       updated_at: TIME,
       active_deployment: { $ref: "Deployment#" },

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import * as deploykit from "../index.ts";
 import { registerAPIKeyRoutes } from "./apikey.ts";
 import { registerAuthRoutes } from "./auth.ts";
+import { registerBuildRoutes } from "./builds.ts";
 import { CanvasHub } from "./canvas-hub.ts";
 import { registerContainerRoutes } from "./container.ts";
 import { adminOnlyHook, authenticateHook, DEFAULT_LIMITS, type Deps, type ServerOptions } from "./context.ts";
@@ -258,6 +259,7 @@ export class Server {
     registerUserRoutes(app, d);
     registerSystemRoutes(app, d);
     registerSettingsRoutes(app, d);
+    if (d.build) registerBuildRoutes(app, d, d.build);
     this.hub.register(app, (req) => this.originAllowed(req));
     this.shells.register(app, (req) => this.originAllowed(req));
 

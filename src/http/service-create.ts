@@ -21,6 +21,10 @@ export interface ServiceCreateRequest {
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
   env_vars?: { key: unknown; value: unknown; sealed?: unknown }[];
+  repo_url?: string | null;
+  branch?: string | null;
+  root_dir?: string | null;
+  dockerfile_path?: string | null;
   position_x?: number;
   position_y?: number;
 }
@@ -50,7 +54,9 @@ export async function stageServiceCreate(
   const image = asString(input.image, "image", v);
   const icon = asString(input.icon_url, "icon_url", v);
   deploykit.validateServiceName(name, v, true);
-  deploykit.validateImage(image, v, true);
+  // A service runs an image, or what is built from its repository (issue 13).
+  deploykit.validateImage(image, v, typeof input.repo_url !== "string" || input.repo_url.trim() === "");
+  deploykit.validateServiceSource(input, v);
   deploykit.validateIconURL(icon, v);
   if (input.ports !== undefined) deploykit.validatePorts(input.ports, v);
   if (input.volumes !== undefined) deploykit.validateVolumes(input.volumes, v);
@@ -86,7 +92,8 @@ export async function stageServiceCreate(
   }
   v.throwIfAny();
 
-  const payload: Record<string, unknown> = { name, image };
+  const payload: Record<string, unknown> = { name };
+  if (image !== undefined) payload.image = image;
   if (icon) payload.icon_url = icon;
   if (input.ports !== undefined) payload.ports = input.ports;
   if (input.volumes !== undefined) payload.volumes = input.volumes;
@@ -103,6 +110,8 @@ export async function stageServiceCreate(
   if (input.cron_timeout_seconds !== undefined) payload.cron_timeout_seconds = input.cron_timeout_seconds;
   if (input.healthcheck_path !== undefined && input.healthcheck_path !== null) payload.healthcheck_path = input.healthcheck_path;
   if (input.healthcheck_timeout_seconds !== undefined) payload.healthcheck_timeout_seconds = input.healthcheck_timeout_seconds;
+  for (const key of ["repo_url", "branch", "root_dir", "dockerfile_path"] as const)
+    if (typeof input[key] === "string" && input[key] !== "") payload[key] = input[key];
   if (env.length > 0) payload.env_vars = env;
 
   const upsert: deploykit.CanvasNodeUpsert = {

@@ -18,7 +18,14 @@ export type ProjectReader = Pick<deploykit.ProjectService, "findProjectByID" | "
 export type ServiceStore = Pick<deploykit.ServiceService, "findServiceByID" | "findServices" | "updateServiceStatus">;
 export type DeploymentStore = Pick<
   deploykit.DeploymentService,
-  "findDeployments" | "findDeploymentByID" | "markStarting" | "markHealthy" | "markFailed" | "recordAttempt" | "setPreDeploy"
+  | "findDeployments"
+  | "findDeploymentByID"
+  | "markStarting"
+  | "markHealthCheck"
+  | "markHealthy"
+  | "markFailed"
+  | "recordAttempt"
+  | "setPreDeploy"
 >;
 export type ContainerStore = Pick<
   deploykit.ContainerService,
@@ -168,7 +175,10 @@ class ServicePass {
       ctx.ledger.clear(this.id);
       await this.removeVolumes();
     }
-    if (this.deps.some((d) => d.status === deploykit.DEPLOYMENT_PENDING || d.status === deploykit.DEPLOYMENT_STARTING)) this.again = true;
+    if (
+      this.deps.some((d) => (d.status === deploykit.DEPLOYMENT_PENDING && !awaitingBuild(d)) || d.status === deploykit.DEPLOYMENT_STARTING)
+    )
+      this.again = true;
     if (this.errors.length > 0) throw this.errors[0];
     return { again: this.again };
   }
@@ -196,6 +206,8 @@ class ServicePass {
     const images = new Map<string, string | null>();
     for (const dep of [...this.deps]) {
       if (dep.status === deploykit.DEPLOYMENT_PENDING || dep.status === deploykit.DEPLOYMENT_STARTING) {
+        // Its image is still being built (src/build): the builder moves it on, the serving one stays.
+        if (awaitingBuild(dep)) continue;
         if (!images.has(dep.image)) {
           try {
             await this.ctx.runtime.ensureImage(dep.image);
@@ -832,6 +844,7 @@ class ServicePass {
         }
         // Replicas that exited 0 under never/on-failure (one-shots) are done; the others must be ready.
         if (seen.length + done !== n) continue;
+        if (dep.phase === deploykit.PHASE_STARTING) this.replaceDep(await ctx.deployments.markHealthCheck(dep.id));
         let ready: boolean;
         if (dep.healthcheck_path) {
           const verdict = await this.healthCheck(dep, dep.healthcheck_path, seen, now);
@@ -1202,6 +1215,11 @@ class ServicePass {
 type ContainerVolume = { volume: string; mount_path: string };
 
 /** Whether the deployment still waits for its pre-deploy command before anything of it runs. */
+/** A pending deployment whose image the builder has not made yet. */
+export function awaitingBuild(d: deploykit.Deployment): boolean {
+  return d.status === deploykit.DEPLOYMENT_PENDING && d.build_source !== undefined && deploykit.BUILD_PHASES.includes(d.phase ?? "queued");
+}
+
 export function awaitingPreDeploy(d: deploykit.Deployment): boolean {
   return (
     d.status === deploykit.DEPLOYMENT_PENDING &&

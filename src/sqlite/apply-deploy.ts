@@ -14,6 +14,8 @@ export interface ApplyDeployPlan {
   marked: ReadonlySet<string>;
   /** Services redeployed even with an unchanged snapshot (a rename changes their network alias). */
   forced: ReadonlySet<string>;
+  /** Git services whose source settings changed: built again. */
+  rebuild: ReadonlySet<string>;
 }
 
 function snapshotKey(d: deploykit.DeploymentCreate): string {
@@ -136,20 +138,21 @@ export function createApplyDeployments(
     if (!row || !tx.get("SELECT 1 FROM services WHERE id = ?", id)) continue;
     const base = toDeployment(tx, row);
     const svc = findServiceByID(tx, id);
+    // A git service is built again when its source changed or what serves was not built from it;
+    // any other change reuses the image its last build made.
+    const source = deploykit.gitSourceOf(svc);
+    const rebuild = source !== null && (plan.rebuild.has(id) || !deploykit.isBuiltImage(base.image));
+    const image = source && !rebuild ? base.image : svc.image || base.image;
     // Compared as if it were the serving deployment, so ${{DEPLOYKIT_DEPLOYMENT_ID}} alone changes nothing.
-    const same = deploymentInput(svc, resolve(svc, base.id).env, svc.image || base.image);
+    const same = deploymentInput(svc, resolve(svc, base.id).env, image);
     const depID = newID();
     const env = resolve(svc, depID);
     const unchanged = snapshotKey(same) === snapshotKey({ ...base, resources: base.resources ?? null });
     rebuildEnvRefEdges(tx, plan.projectID, id, env.refs);
-    if (!plan.forced.has(id) && unchanged) continue;
-    planned.push({
-      svc,
-      id: depID,
-      input: deploymentInput(svc, env.env, svc.image || base.image, sealed(svc, env.env)),
-      refs: env.refs,
-      redeploy: true,
-    });
+    if (!rebuild && !plan.forced.has(id) && unchanged) continue;
+    const input = deploymentInput(svc, env.env, image, sealed(svc, env.env));
+    input.build_source = rebuild ? source : null;
+    planned.push({ svc, id: depID, input, refs: env.refs, redeploy: true });
   }
 
   const byName = new Map(planned.map((p) => [p.svc.name, p]));

@@ -28,6 +28,7 @@ const ALL_MIGRATIONS = [
   "00006_healthcheck.sql",
   "00007_ops.sql",
   "00008_shell.sql",
+  "00009_builds.sql",
   "00011_shared_vars.sql",
   "00012_secrets.sql",
   "00014_device_logins.sql",

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { moveToPhase } from "./phase.ts";
 import { openSnapshotEnv, sealSnapshotEnv } from "./secret-rows.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
 import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
@@ -37,6 +38,11 @@ interface DeploymentRow {
   healthy_at: string | null;
   wait_for?: string;
   created_at: string;
+  phase: deploykit.DeploymentPhase | null;
+  phases: string | null;
+  build_source: string | null;
+  commit_sha: string | null;
+  commit_message: string | null;
 }
 
 export interface DeploymentServiceOptions {
@@ -74,6 +80,16 @@ export class DeploymentService implements deploykit.DeploymentService {
       const d = findDeploymentByID(tx, id);
       if (d.status !== deploykit.DEPLOYMENT_PENDING) return d;
       tx.run("UPDATE deployments SET status = 'starting', started_at = COALESCE(started_at, ?) WHERE id = ?", tx.now, id);
+      if (d.phase !== deploykit.PHASE_STARTING) moveToPhase(tx, id, deploykit.PHASE_STARTING);
+      return findDeploymentByID(tx, id);
+    });
+  }
+
+  async markHealthCheck(id: string): Promise<deploykit.Deployment> {
+    return this.#db.write((tx) => {
+      const d = findDeploymentByID(tx, id);
+      if (d.status === deploykit.DEPLOYMENT_STARTING && d.phase === deploykit.PHASE_STARTING)
+        moveToPhase(tx, id, deploykit.PHASE_HEALTH_CHECK);
       return findDeploymentByID(tx, id);
     });
   }
@@ -95,6 +111,7 @@ export class DeploymentService implements deploykit.DeploymentService {
         failure.log_tail === undefined ? null : deploykit.truncateLogTail(failure.log_tail),
         id,
       );
+      if (d.phase !== deploykit.PHASE_FAILED) moveToPhase(tx, id, deploykit.PHASE_FAILED);
       const healthy = tx.get("SELECT 1 FROM deployments WHERE service_id = ? AND status = 'healthy'", d.service_id);
       if (!healthy) setServiceStatus(tx, d.service_id, deploykit.SERVICE_FAILED);
       return findDeploymentByID(tx, id);
@@ -133,9 +150,10 @@ export class DeploymentService implements deploykit.DeploymentService {
       const snapshot = snapshotOf(target);
       assertRegistryAllowed(tx, snapshot.image, this.#hostAddresses);
       // The service's settings follow the rollback, so the next Apply refresh does not undo it.
+      // A built image is not the service's own setting: a git service stays one (its next change reuses this image).
       tx.run(
         "UPDATE services SET image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, updated_at = ? WHERE id = ?",
-        snapshot.image,
+        deploykit.isBuiltImage(snapshot.image) ? svc.image : snapshot.image,
         toJSON(snapshot.ports ?? []),
         toJSON(snapshot.volumes ?? []),
         snapshot.resources ? toJSON(snapshot.resources) : null,
@@ -168,7 +186,13 @@ export function toDeployment(tx: Tx, r: DeploymentRow): deploykit.Deployment {
     attempt_count: r.attempt_count,
     baseline_restart_count: r.baseline_restart_count,
     created_at: r.created_at,
+    phase: r.phase ?? deploykit.PHASE_QUEUED,
+    phases: fromJSON<deploykit.PhaseSpan[]>(r.phases, []),
   };
+  const source = fromJSON<deploykit.BuildSource | null>(r.build_source, null);
+  if (source) d.build_source = source;
+  if (r.commit_sha) d.commit_sha = r.commit_sha;
+  if (r.commit_message !== null && r.commit_message !== undefined) d.commit_message = r.commit_message;
   const resources = fromJSON<deploykit.Resources | null>(r.resources, null);
   if (resources) d.resources = resources;
   const cmd = fromJSON<string[] | null>(r.start_command ?? null, null);
@@ -251,6 +275,7 @@ export function markHealthy(
     Math.max(0, Math.trunc(baselineRestartCount) || 0),
     id,
   );
+  moveToPhase(tx, id, deploykit.PHASE_SERVING);
   // One serving deployment per service: whatever served before is superseded.
   tx.run("UPDATE deployments SET status = 'superseded' WHERE service_id = ? AND id != ? AND status = 'healthy'", d.service_id, id);
   tx.run("UPDATE services SET active_deployment_id = ?, updated_at = ? WHERE id = ?", id, tx.now, d.service_id);
@@ -271,11 +296,16 @@ export function latestLiveDeployment(tx: Tx, serviceID: string): deploykit.Deplo
 /** `id` lets Apply resolve `${{DEPLOYKIT_DEPLOYMENT_ID}}` into the snapshot before the row exists. */
 export function createDeployment(tx: Tx, serviceID: string, input: deploykit.DeploymentCreate, id = newID()): deploykit.Deployment {
   const svc = findServiceByID(tx, serviceID);
+  for (const old of tx.all<{ id: string }>(
+    "SELECT id FROM deployments WHERE service_id = ? AND status IN ('pending', 'starting')",
+    serviceID,
+  ))
+    moveToPhase(tx, old.id, deploykit.PHASE_CANCELLED);
   tx.run("UPDATE deployments SET status = 'cancelled' WHERE service_id = ? AND status IN ('pending', 'starting')", serviceID);
   const d: deploykit.Deployment = {
     id,
     service_id: serviceID,
-    image: input.image,
+    image: input.build_source ? deploykit.buildImageTag(serviceID, id) : input.image,
     env_vars: input.env_vars ?? {},
     ...(input.sealed_keys?.length ? { sealed_keys: input.sealed_keys } : {}),
     ports: input.ports ?? [],
@@ -292,7 +322,10 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     attempt_count: 0,
     baseline_restart_count: 0,
     created_at: tx.now,
+    phase: deploykit.PHASE_QUEUED,
+    phases: [{ name: deploykit.PHASE_QUEUED, started_at: tx.now, ended_at: null }],
   };
+  if (input.build_source) d.build_source = input.build_source;
   if (input.resources) d.resources = input.resources;
   if (input.start_command && input.start_command.length > 0) d.start_command = input.start_command;
   if (input.entrypoint && input.entrypoint.length > 0) d.entrypoint = input.entrypoint;
@@ -305,8 +338,9 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
   if (hc) d.healthcheck_path = hc;
   tx.run(
     `INSERT INTO deployments (id, service_id, image, env_vars, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, sealed_keys, status, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+       restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, sealed_keys, status, created_at,
+       phase, phases, build_source)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
     d.id,
     serviceID,
     d.image,
@@ -327,6 +361,9 @@ export function createDeployment(tx: Tx, serviceID: string, input: deploykit.Dep
     d.healthcheck_timeout_seconds,
     toJSON(d.sealed_keys ?? []),
     tx.now,
+    deploykit.PHASE_QUEUED,
+    toJSON(d.phases),
+    d.build_source ? toJSON(d.build_source) : null,
   );
   if (svc.active_deployment_id === null) setServiceStatus(tx, serviceID, deploykit.SERVICE_DEPLOYING);
   return d;

@@ -1,6 +1,7 @@
 /** The SQLite implementation of the domain services (better-sqlite3, one connection per DB). */
 export { AuthService } from "./auth.ts";
 export { backupFile, type DatabaseReport, inspect, MAIN_TABLES } from "./backup.ts";
+export { BuildService } from "./build.ts";
 export { CanvasService } from "./canvas.ts";
 export { ContainerService } from "./container.ts";
 export { DB, type DBOptions, knownMigrations } from "./db.ts";

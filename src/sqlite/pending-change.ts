@@ -58,6 +58,10 @@ const SETTINGS_KEYS = [
   "cron_timeout_seconds",
   "healthcheck_path",
   "healthcheck_timeout_seconds",
+  "repo_url",
+  "branch",
+  "root_dir",
+  "dockerfile_path",
 ] as const;
 
 export interface PendingChangeServiceOptions {
@@ -301,7 +305,9 @@ function validateStagedCreate(p: Payload): void {
     if (deploykit.isDeployKitError(err) && err.fields) Object.assign(fields, err.fields);
     else throw err;
   }
-  if (typeof p.image !== "string" || deploykit.isBlank(p.image)) fields.image = ["Image is required."];
+  // A service runs an image or what is built from its repository.
+  const hasRepo = typeof p.repo_url === "string" && !deploykit.isBlank(p.repo_url);
+  if (!hasRepo && (typeof p.image !== "string" || deploykit.isBlank(p.image))) fields.image = ["Image is required."];
   if (!fields.cron_schedule) {
     try {
       validateCronField(p.cron_schedule);
@@ -559,6 +565,8 @@ interface ApplyState {
   forced: Set<string>;
   updated: Set<string>;
   deleted: Set<string>;
+  /** Services whose git source changed: their next deployment is built. */
+  rebuild: Set<string>;
   /** Services with a non-cancelled deployment; no deployment is created until every entry ran, so it is read once. */
   deployed?: string[];
 }
@@ -655,6 +663,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       const before = findServiceByID(tx, c.target_id);
       const change = updateService(tx, before, upd);
       if (change.changed) st.updated.add(before.id);
+      if (change.sourceChanged) st.rebuild.add(before.id);
       if (p.reparented === true || change.settingsChanged) st.marked.add(before.id);
       if (change.renamedFrom !== null) {
         st.marked.add(before.id);
@@ -748,6 +757,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     forced: new Set(),
     updated: new Set(),
     deleted: new Set(),
+    rebuild: new Set(),
   };
   const before = loadVariableState(tx, projectID);
   fault("apply:begin");

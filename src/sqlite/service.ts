@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, isUniqueError, likeContains, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { applySourceUpdate, sourceOf, writeSource } from "./source.ts";
 
 export interface ServiceRow {
   id: string;
@@ -26,6 +27,10 @@ export interface ServiceRow {
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
+  repo_url: string | null;
+  branch: string | null;
+  root_dir: string | null;
+  dockerfile_path: string | null;
 }
 
 interface ServiceJoinRow extends ServiceRow {
@@ -143,6 +148,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    ...sourceOf(r),
   };
   if (r.restart_requested_at) svc.restart_requested_at = r.restart_requested_at;
   if (r.ad_id) {
@@ -242,6 +248,7 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
     created_at: tx.now,
     updated_at: tx.now,
+    ...sourceOf(input),
   };
   try {
     tx.run(
@@ -275,7 +282,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     if (isUniqueError(err)) throw deploykit.errorf(deploykit.ECONFLICT, deploykit.serviceNameTakenMessage(input.name));
     throw err;
   }
-  return svc;
+  writeSource(tx, svc.id, svc);
+  return { ...svc, ...findSource(tx, svc.id) };
 }
 
 /** What an update changed: the name (old → new) and whether the next deployment would differ. */
@@ -283,6 +291,8 @@ export interface ServiceChange {
   service: deploykit.Service;
   renamedFrom: string | null;
   settingsChanged: boolean;
+  /** The git source changed: the next deployment is built again. */
+  sourceChanged: boolean;
   changed: boolean;
 }
 
@@ -361,9 +371,11 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     next.healthcheck_timeout_seconds = upd.healthcheck_timeout_seconds;
     settingsChanged = true;
   }
+  const sourceChanged = applySourceUpdate(next, svc, upd);
+  if (sourceChanged) settingsChanged = true;
   if (upd.volumes !== undefined || upd.replicas !== undefined) deploykit.assertVolumeReplicas(next);
   const changed = renamedFrom !== null || settingsChanged || next.icon_url !== svc.icon_url;
-  if (!changed) return { service: svc, renamedFrom, settingsChanged, changed };
+  if (!changed) return { service: svc, renamedFrom, settingsChanged, sourceChanged, changed };
   next.updated_at = tx.now;
   try {
     tx.run(
@@ -393,7 +405,8 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
     throw err;
   }
   if (renamedFrom !== null) tx.run("UPDATE canvas_nodes SET label = ?, updated_at = ? WHERE service_id = ?", next.name, tx.now, svc.id);
-  return { service: next, renamedFrom, settingsChanged, changed };
+  if (sourceChanged) writeSource(tx, svc.id, next);
+  return { service: next, renamedFrom, settingsChanged, sourceChanged, changed };
 }
 
 /**
@@ -403,6 +416,10 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
  */
 export function setServiceStatus(tx: Tx, id: string, status: deploykit.ServiceStatus): void {
   tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ? AND status != 'stopped'", status, tx.now, id);
+}
+
+function findSource(tx: Tx, id: string): deploykit.ServiceSource {
+  return sourceOf(tx.get<ServiceRow>("SELECT * FROM services WHERE id = ?", id) ?? {});
 }
 
 /** Deployments, containers and env vars go by cascade/trigger; the canvas node is removed explicitly. */

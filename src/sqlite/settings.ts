@@ -22,6 +22,15 @@ const KEY_BACKUP_INTERVAL = "backup_interval_hours";
 const KEY_BACKUP_RETENTION = "backup_retention";
 const KEY_BACKUP_DIR = "backup_dir";
 export const INSTANCE_NAME_MAX = 100;
+/** Issue 13's build limits: key, smallest and largest value, whole number or not, and the message. */
+const BUILD_KEYS = [
+  ["build_concurrency", 1, 64, true, "Builds at once must be a whole number from 1 to 64."],
+  ["build_cpus", 0, 1024, false, "Build CPUs must be 0 (no limit) or a number of cores up to 1024."],
+  ["build_memory_mb", 0, MAX_DEFAULT_MEMORY_MB, true, "Build memory must be 0 (no limit) or a whole number of MiB."],
+  ["build_timeout_minutes", 1, 24 * 60, true, "Build timeout must be a whole number of minutes from 1 to 1440."],
+  ["images_kept", 1, 100, true, "Images kept must be a whole number from 1 to 100."],
+  ["build_cache_max_mb", 0, 1024 * 1024 * 1024, true, "Build cache size must be 0 (never pruned) or a whole number of MiB."],
+] as const;
 
 export class SettingsService implements deploykit.SettingsService {
   readonly #db: DB;
@@ -73,6 +82,11 @@ export class SettingsService implements deploykit.SettingsService {
       v.add("shell_members_allowed", "Must be true or false.");
     deploykit.validateProxySettings(upd, v);
     validateBackupSettings(upd, v);
+    for (const [key, min, max, whole, message] of BUILD_KEYS) {
+      const n = upd[key];
+      if (n !== undefined && (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))))
+        v.add(key, message);
+    }
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -87,6 +101,7 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.default_memory_mb !== undefined) setValue(tx, KEY_DEFAULT_MEMORY, String(upd.default_memory_mb));
       if (upd.default_cpus !== undefined) setValue(tx, KEY_DEFAULT_CPUS, String(upd.default_cpus));
       if (upd.default_pids_limit !== undefined) setValue(tx, KEY_DEFAULT_PIDS, String(upd.default_pids_limit));
+      for (const [key] of BUILD_KEYS) if (upd[key] !== undefined) setValue(tx, key, String(upd[key]));
       if (upd.shell_members_allowed !== undefined) setValue(tx, KEY_SHELL_MEMBERS, upd.shell_members_allowed ? "1" : "0");
       if (upd.base_domain !== undefined)
         setValue(tx, KEY_BASE_DOMAIN, upd.base_domain.trim() === "" ? "" : deploykit.normalizeHostname(upd.base_domain));
@@ -160,6 +175,12 @@ export function getSettings(tx: Tx): deploykit.Settings {
     backup_interval_hours: num(KEY_BACKUP_INTERVAL, d.backup_interval_hours),
     backup_retention: num(KEY_BACKUP_RETENTION, d.backup_retention),
     backup_dir: getValue(tx, KEY_BACKUP_DIR) ?? d.backup_dir,
+    build_concurrency: num("build_concurrency", d.build_concurrency),
+    build_cpus: nonNegative("build_cpus", d.build_cpus),
+    build_memory_mb: nonNegative("build_memory_mb", d.build_memory_mb),
+    build_timeout_minutes: num("build_timeout_minutes", d.build_timeout_minutes),
+    images_kept: num("images_kept", d.images_kept),
+    build_cache_max_mb: nonNegative("build_cache_max_mb", d.build_cache_max_mb),
   };
 }
 

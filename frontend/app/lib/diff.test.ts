@@ -182,6 +182,23 @@ describe("compactDiff", () => {
     ]);
   });
 
+  it("shows a staged git source like the other settings", () => {
+    const d = compactDiff(
+      [
+        change("service.update", {
+          target_id: "s1",
+          payload: { repo_url: "https://git.example.com/shop.git", branch: "prod", root_dir: "web" },
+        }),
+      ],
+      ctx,
+    );
+    expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
+      ["Repository", "none (runs the image)", "https://git.example.com/shop.git"],
+      ["Branch", "main", "prod"],
+      ["Root directory", "repository root", "web"],
+    ]);
+  });
+
   it("hides a rename back to the applied name", () => {
     const d = compactDiff(
       [

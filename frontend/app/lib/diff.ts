@@ -230,6 +230,10 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   cron_timeout_seconds: { label: "Cron timeout", fmt: (v) => `${v ?? 3600} s` },
   healthcheck_path: { label: "Health check", fmt: (v) => (typeof v === "string" && v !== "" ? `GET ${v}` : "off (stays up 10 s)") },
   healthcheck_timeout_seconds: { label: "Health check timeout", fmt: (v) => `${v ?? 60} s` },
+  repo_url: { label: "Repository", fmt: (v) => (typeof v === "string" && v !== "" ? v : "none (runs the image)") },
+  branch: { label: "Branch", fmt: (v) => (typeof v === "string" && v !== "" ? v : "main") },
+  root_dir: { label: "Root directory", fmt: (v) => (typeof v === "string" && v !== "" ? v : "repository root") },
+  dockerfile_path: { label: "Dockerfile", fmt: (v) => (typeof v === "string" && v !== "" ? v : "Dockerfile") },
 };
 
 /**
@@ -320,7 +324,9 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         const g = group(`service:temp:${c.target_temp_id}`, `Service "${str(p.name)}"`);
         g.badge = "creating";
         g.changeIds.push(c.id);
-        setField(g, "image", "Image", "", str(p.image), c.id);
+        if (p.image !== undefined || !p.repo_url) setField(g, "image", "Image", "", str(p.image), c.id);
+        for (const key of ["repo_url", "branch", "root_dir", "dockerfile_path"] as const)
+          if (typeof p[key] === "string" && p[key] !== "") setField(g, key, FIELD_FORMAT[key]?.label ?? key, "", str(p[key]), c.id);
         if (Array.isArray(p.ports) && p.ports.length > 0) setField(g, "ports", "Ports", "", formatPorts(p.ports as PortMapping[]), c.id);
         for (const e of (Array.isArray(p.env_vars) ? p.env_vars : []) as { key: string; value: string }[])
           g.envMap.set(e.key, { key: e.key, kind: "add", after: e.value, changeIds: [c.id] });

@@ -29,6 +29,8 @@ export interface Config {
   wsPingIntervalMs: number;
   /** The Caddy proxy (issue 12): public HTTPS for services' domains. */
   proxy: ProxyConfig;
+  /** Largest upload (gzip tarball) a deployment may be built from, in bytes (issue 13). */
+  uploadMaxBytes: number;
 }
 
 export interface ProxyConfig {
@@ -87,6 +89,7 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -proxy-http-addr string      address the proxy publishes for HTTP (redirects, ACME) (DEPLOYKIT_PROXY_HTTP_ADDR) default ":80"
   -proxy-https-addr string     address the proxy publishes for HTTPS (DEPLOYKIT_PROXY_HTTPS_ADDR) default ":443"
   -proxy-container string      the proxy container's name (DEPLOYKIT_PROXY_CONTAINER) default "deploykit-proxy"
+  -upload-max-mb int           largest upload (gzip tarball) a deployment is built from (DEPLOYKIT_UPLOAD_MAX_MB) default 200
   -version                     print the version and exit
   -help                        print this help and exit
 
@@ -193,6 +196,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "proxy-http-addr": { type: "string" },
       "proxy-https-addr": { type: "string" },
       "proxy-container": { type: "string" },
+      "upload-max-mb": { type: "string" },
       version: { type: "boolean" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -220,6 +224,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     throw new Error(`invalid -isolate "${values.isolate ?? env.DEPLOYKIT_ISOLATE}" (want true or false)`);
   const sessionMaxAgeMs = parseDuration(values["session-max-age"] ?? env.DEPLOYKIT_SESSION_MAX_AGE ?? "720h");
   if (sessionMaxAgeMs < 60_000) throw new Error("-session-max-age must be at least 1m");
+  const uploadMaxMb = Number(values["upload-max-mb"] ?? env.DEPLOYKIT_UPLOAD_MAX_MB ?? "200");
+  if (!Number.isInteger(uploadMaxMb) || uploadMaxMb < 1 || uploadMaxMb > 100_000)
+    throw new Error("-upload-max-mb must be a whole number of MB from 1 to 100000");
   const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
   const config: Config = {
     addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
@@ -236,6 +243,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
     spaDir: values["spa-dir"] ?? env.DEPLOYKIT_SPA_DIR ?? null,
     logFormat: logFormat as LogFormat,
     wsPingIntervalMs: wsPing,
+    uploadMaxBytes: uploadMaxMb * 1024 * 1024,
     proxy: {
       enabled: parseBool("-proxy", values["proxy-value"] ?? (values.proxy ? "true" : (env.DEPLOYKIT_PROXY ?? "true"))),
       image: values["proxy-image"] ?? env.DEPLOYKIT_PROXY_IMAGE ?? "caddy:2",

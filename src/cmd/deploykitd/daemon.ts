@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as build from "../../build/index.ts";
 import * as docker from "../../docker/index.ts";
 import { EventBus } from "../../events/index.ts";
 import { IptablesFirewall } from "../../firewall/index.ts";
@@ -204,6 +205,23 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     now: Date.now,
     limitDefaults: () => settings.getSettings(),
   });
+  // Deploy from source (issue 13): builds go to dockerd's BuildKit; checkouts and uploads live in the data dir.
+  const builds = new sqlite.BuildService(db);
+  const buildDir = resolve(cfg.dataDir, "builds");
+  const builder = new build.Builder({
+    deployments,
+    services,
+    builds,
+    settings,
+    reconciler,
+    bus,
+    instanceID,
+    socketPath: dk.socketPath,
+    workDir: buildDir,
+    logger,
+    // Test builds only: the build cache is dockerd-wide, and tests share one dockerd.
+    pruneCache: !(env.NODE_ENV === "test" && env.DEPLOYKIT_TEST_KEEP_BUILD_CACHE === "1"),
+  });
   const system = new SystemService({
     docker: dk.introspector,
     dbPath: cfg.db,
@@ -251,6 +269,15 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     spaDir: cfg.spaDir ?? defaultSPADir(),
     version: VERSION,
     limits: { wsPingIntervalMs: cfg.wsPingIntervalMs },
+    build: {
+      builds,
+      builder,
+      uploadMaxBytes: cfg.uploadMaxBytes,
+      saveUpload: (id, body) => build.saveUpload(buildDir, id, body, cfg.uploadMaxBytes),
+      pullImage: (image) => build.pullImage(dk.socketPath, image),
+      imageID: (image) => build.imageID(dk.socketPath, image),
+      generateDeployKey: (comment) => build.generateDeployKey(comment),
+    },
   });
   let port: number;
   try {
@@ -276,6 +303,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   await cron.start();
   backups?.start();
+  await builder.start();
 
   const purge = async () => {
     try {
@@ -300,6 +328,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
         stopTrimming();
         cron.stop();
         await backups?.stop();
+        await builder.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
         await forwarder.close();

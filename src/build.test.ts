@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import * as deploykit from "./index.ts";
+
+function fields(fn: (v: deploykit.FieldErrorCollector) => void): Record<string, string[]> {
+  const v = new deploykit.FieldErrorCollector();
+  fn(v);
+  return v.fields;
+}
+
+describe("source settings", () => {
+  it.each([
+    "https://github.com/org/app.git",
+    "http://git.internal:3000/org/app",
+    "ssh://git@github.com/org/app.git",
+    "git@github.com:org/app.git",
+  ])("accepts repo_url %s", (url) => {
+    expect(fields((v) => deploykit.validateRepoURL(url, v))).toEqual({});
+  });
+
+  it.each([
+    ["ext::sh -c touch% /tmp/x", "remote helper"],
+    ["file:///etc", "not allowed"],
+    ["/srv/repo.git", "not allowed"],
+    ["-uhttps://x/y", "cannot start with '-'"],
+    ["ftp://host/x.git", "https, http or ssh"],
+    ["https://host/a b", "spaces"],
+    ["", "cannot be empty"],
+  ])("refuses repo_url %s", (url, msg) => {
+    expect(fields((v) => deploykit.validateRepoURL(url, v)).repo_url?.[0]).toContain(msg);
+  });
+
+  it.each([
+    ["--upload-pack=x", "cannot start with '-'"],
+    ["a..b", "'..'"],
+    ["feat branch", "not a valid"],
+    ["x.lock", "not a valid"],
+  ])("refuses branch %s", (b, msg) => {
+    expect(fields((v) => deploykit.validateBranch(b, v)).branch?.[0]).toContain(msg);
+  });
+
+  it.each([
+    ["../x", "inside the repository"],
+    ["a/../../x", "inside the repository"],
+    ["/etc", "relative"],
+    ["a\\b", "backslashes"],
+  ])("refuses root_dir %s", (p, msg) => {
+    expect(fields((v) => deploykit.validateSourcePath(p, "root_dir", v)).root_dir?.[0]).toContain(msg);
+  });
+
+  it("derives the git source with defaults", () => {
+    expect(deploykit.gitSourceOf({ repo_url: "https://h/r.git", branch: null, root_dir: "./app/", dockerfile_path: null })).toEqual({
+      kind: "git",
+      repo_url: "https://h/r.git",
+      branch: "main",
+      root_dir: "app",
+      dockerfile_path: "Dockerfile",
+    });
+    expect(deploykit.gitSourceOf({ repo_url: null })).toBeNull();
+  });
+});
+
+describe("phases", () => {
+  it("closes the running phase and opens the next; final phases open closed", () => {
+    let p = deploykit.advancePhases([], "queued", "t0");
+    p = deploykit.advancePhases(p, "cloning", "t1");
+    p = deploykit.advancePhases(p, "failed", "t2");
+    expect(p).toEqual([
+      { name: "queued", started_at: "t0", ended_at: "t1" },
+      { name: "cloning", started_at: "t1", ended_at: "t2" },
+      { name: "failed", started_at: "t2", ended_at: "t2" },
+    ]);
+  });
+});
+
+describe("logs", () => {
+  it("keeps the tail of a long log from a line start", () => {
+    const log = `${"x".repeat(100)}\n${"line\n".repeat(10)}`;
+    expect(deploykit.tailBytes(log, 30).startsWith("line")).toBe(true);
+    expect(deploykit.tailLines("a\nb\nc\n", 2)).toBe("b\nc");
+  });
+});
