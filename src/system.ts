@@ -141,6 +141,15 @@ export interface Settings {
   acme_directory: string;
   /** Names (besides `.localhost` and IP addresses) whose certificates come from the proxy's internal CA. */
   internal_hostnames: string[];
+  /**
+   * Issue 13: the base images of the Dockerfiles DeployKit generates for sources without one
+   * (docs/builds.md). Go apps compile in `build_base_go` and run in `build_base_static`, whose image
+   * must have busybox's `sh` and `httpd` (static sites are served by it).
+   */
+  build_base_node: string;
+  build_base_python: string;
+  build_base_go: string;
+  build_base_static: string;
 }
 
 export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
@@ -160,7 +169,20 @@ export const DEFAULT_SETTINGS: Settings = {
   acme_email: "",
   acme_directory: LETS_ENCRYPT_PRODUCTION,
   internal_hostnames: [],
+  build_base_node: "node:22-bookworm-slim",
+  build_base_python: "python:3.12-slim",
+  build_base_go: "golang:1.23-bookworm",
+  build_base_static: "busybox:1.37",
 };
+
+/** The settings that name a generated Dockerfile's base image, and the detected kind each is for. */
+export const BUILD_BASE_SETTINGS = {
+  build_base_node: "node",
+  build_base_python: "python",
+  build_base_go: "go",
+  build_base_static: "static",
+} as const;
+export type BuildBaseSetting = keyof typeof BUILD_BASE_SETTINGS;
 
 export const MAX_PIDS_LIMIT = 1_000_000;
 /** The fewest processes a container may be limited to: a shell and a few children. */
@@ -207,6 +229,10 @@ export interface SettingsUpdate {
   acme_directory?: string;
   /** Replaces the whole list. */
   internal_hostnames?: string[];
+  build_base_node?: string;
+  build_base_python?: string;
+  build_base_go?: string;
+  build_base_static?: string;
 }
 
 /**

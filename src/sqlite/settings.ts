@@ -18,6 +18,8 @@ const KEY_ACME_EMAIL = "acme_email";
 const KEY_ACME_DIRECTORY = "acme_directory";
 const KEY_INTERNAL_HOSTNAMES = "internal_hostnames";
 export const INSTANCE_NAME_MAX = 100;
+/** Stored under their own names (`build_base_node`, …). */
+const BUILD_BASES = Object.keys(deploykit.BUILD_BASE_SETTINGS) as deploykit.BuildBaseSetting[];
 
 export class SettingsService implements deploykit.SettingsService {
   readonly #db: DB;
@@ -68,6 +70,10 @@ export class SettingsService implements deploykit.SettingsService {
     if (upd.shell_members_allowed !== undefined && typeof upd.shell_members_allowed !== "boolean")
       v.add("shell_members_allowed", "Must be true or false.");
     deploykit.validateProxySettings(upd, v);
+    for (const key of BUILD_BASES) {
+      const image = upd[key];
+      if (image !== undefined) deploykit.validateImage(typeof image === "string" ? image.trim() : image, v, true, key);
+    }
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -89,6 +95,10 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.acme_directory !== undefined) setValue(tx, KEY_ACME_DIRECTORY, upd.acme_directory.trim());
       if (upd.internal_hostnames !== undefined)
         setValue(tx, KEY_INTERNAL_HOSTNAMES, JSON.stringify([...new Set(upd.internal_hostnames.map(deploykit.normalizeHostname))].sort()));
+      for (const key of BUILD_BASES) {
+        const image = upd[key];
+        if (image !== undefined) setValue(tx, key, image.trim());
+      }
       return getSettings(tx);
     });
   }
@@ -147,6 +157,10 @@ export function getSettings(tx: Tx): deploykit.Settings {
     acme_email: getValue(tx, KEY_ACME_EMAIL) ?? d.acme_email,
     acme_directory: getValue(tx, KEY_ACME_DIRECTORY) || d.acme_directory,
     internal_hostnames: stringList(tx, KEY_INTERNAL_HOSTNAMES),
+    build_base_node: getValue(tx, "build_base_node") || d.build_base_node,
+    build_base_python: getValue(tx, "build_base_python") || d.build_base_python,
+    build_base_go: getValue(tx, "build_base_go") || d.build_base_go,
+    build_base_static: getValue(tx, "build_base_static") || d.build_base_static,
   };
 }
 
