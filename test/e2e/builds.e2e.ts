@@ -216,6 +216,7 @@ test("connect a repository in the Source card, Deploy, watch the build log live,
   const source = panel.getByTestId("source-card");
   await source.getByLabel("Repository").fill(repoURL);
   await source.getByLabel("Branch").fill("main");
+  await page.screenshot({ path: join(outDir(), "builds-00-source-card.png") });
   await source.getByRole("button", { name: "Stage source" }).click();
   await page.getByText("Source staged").waitFor();
   await page.getByTestId("pending-bar").getByRole("button", { name: "Deploy" }).click();
@@ -278,6 +279,10 @@ test("push a commit, fire the webhook, and the new deployment serves the new con
 test("Redeploy rebuilds the branch head", async () => {
   const before = (await deployments()).length;
   const panel = page.getByTestId("service-panel");
+  if (!(await panel.isVisible())) await page.locator('[data-testid=service-node][data-service-name="site"]').click();
+  await panel.getByRole("tab", { name: "Deployments" }).click();
+  await panel.getByTestId("source-drop").waitFor();
+  await page.screenshot({ path: join(outDir(), "builds-04-deployments-tab.png") });
   await panel.getByRole("button", { name: "Redeploy" }).click();
   await page.getByText("Redeploy started").waitFor();
   await waitUntil("the redeploy to be healthy", async () => {
