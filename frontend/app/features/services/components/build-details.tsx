@@ -75,6 +75,15 @@ export function CommitLine({ d, repoURL }: { d: BuildDeployment; repoURL: string
   );
 }
 
+function download(name: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 type LogState = "idle" | "connecting" | "live" | "ended" | "error";
 
 /**
@@ -150,6 +159,15 @@ export function BuildLog({ projectID, serviceID, d }: { projectID: string; servi
         {state === "connecting" ? <span className="ml-2">connecting…</span> : null}
       </summary>
       {error ? <p className="text-destructive">{error}</p> : null}
+      {text && !live ? (
+        <button
+          type="button"
+          className="justify-self-end text-[11px] text-sky-300 hover:underline"
+          onClick={() => download(`build-${d.id}.log`, text)}
+        >
+          Download log (with the generated Dockerfile, if any)
+        </button>
+      ) : null}
       <pre ref={pre} className="max-h-72 overflow-auto whitespace-pre-wrap rounded bg-black/40 p-2 font-mono text-[11px]">
         {text || (state === "ended" ? "(no build output)" : live ? "(waiting for the build…)" : "")}
       </pre>

@@ -94,6 +94,7 @@ describe("PhaseTimeline and CommitLine", () => {
       />,
     );
     expect(stored).toContain("#1 step\nerror &lt;img&gt;");
+    expect(stored).toContain("Download log");
   });
 });
 
