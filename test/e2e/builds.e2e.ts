@@ -17,7 +17,9 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { after, before, test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { makeZip } from "../harness/zip.ts";
 import { BASE_IMAGE, type Daemon, ensureSPA, freePort, launchBrowser, outDir, removeDockerObjects, sh, startDaemon } from "./env.ts";
 
 const ADMIN = { name: "Bea Builder", email: "bea@e2e.test", password: "correct-horse-42" };
@@ -274,6 +276,32 @@ test("push a commit, fire the webhook, and the new deployment serves the new con
     .first()
     .waitFor();
   await page.screenshot({ path: join(outDir(), "builds-03-webhook.png") });
+});
+
+test("a .zip chosen on the Deployments tab is converted in Chromium and uploaded as a gzip tarball, then served", async () => {
+  const panel = page.getByTestId("service-panel");
+  if (!(await panel.isVisible())) await page.locator('[data-testid=service-node][data-service-name="site"]').click();
+  await panel.getByRole("tab", { name: "Deployments" }).click();
+  const zip = makeZip([{ name: "site-main/" }, { name: "site-main/index.html", data: "<h1>version zip</h1>\n", deflate: true }]);
+  let sent: Buffer | null = null;
+  let type = "";
+  await page.route("**/uploads", async (route) => {
+    sent = route.request().postDataBuffer();
+    type = route.request().headers()["content-type"] ?? "";
+    await route.continue();
+  });
+  await panel
+    .getByTestId("source-file")
+    .setInputFiles({ name: "site.zip", mimeType: "application/zip", buffer: Buffer.from(await zip.arrayBuffer()) });
+  await waitUntil("the upload request", async () => sent, 30_000);
+  assert.equal(type, "application/gzip");
+  // A ustar archive whose first entry is index.html at the root (the single top folder is the root).
+  const tarball = gunzipSync(sent as unknown as Buffer);
+  assert.equal(tarball.subarray(257, 262).toString(), "ustar");
+  assert.equal(tarball.subarray(0, 10).toString(), "index.html");
+  await page.unroute("**/uploads");
+  await page.getByText("Upload received: building").waitFor({ timeout: 30_000 });
+  await waitUntil("the uploaded site to serve", async () => (await servedText())?.includes("version zip"));
 });
 
 test("Redeploy rebuilds the branch head", async () => {
