@@ -8,6 +8,8 @@ import { TEST_IMAGE } from "./dockerd.ts";
  * and Go binaries use TEST_IMAGE (busybox, with httpd) as `build_base_static`.
  */
 export const NODE_IMAGE = "deploykit-test/node:1";
+/** Debian bookworm with Debian's Go (1.19): `build_base_go` in the build tests (the binary runs in TEST_IMAGE). */
+export const GO_IMAGE = "deploykit-test/golang:1";
 
 /**
  * Workload images built FROM the busybox test image with a fixed CMD (the API has no command field,
