@@ -11,7 +11,7 @@ import { type BuildBases, basesOf, detectDockerfile } from "../../src/build/dete
 import { SettingsService } from "../../src/sqlite/settings.ts";
 import { mustOpenDB } from "../../src/sqlite/testing.ts";
 import { HOST_SOCKET, TEST_IMAGE } from "../harness/dockerd.ts";
-import { NODE_IMAGE } from "../harness/images.ts";
+import { GO_IMAGE, NODE_IMAGE } from "../harness/images.ts";
 import { waitFor } from "../harness/wait.ts";
 
 // Issue 13: the Dockerfiles detection writes must build on the real dockerd with BuildKit (cache
@@ -19,6 +19,8 @@ import { waitFor } from "../harness/wait.ts";
 // registry here. Every container and image this file makes is named with its own prefix.
 
 const run = promisify(execFile);
+/** A build on a machine shared with other work can take minutes (the project's 120 s is for deploys). */
+const BUILD_TIMEOUT = 360_000;
 const PREFIX = `dk-builds-ui-${randomBytes(3).toString("hex")}`;
 const made: { containers: string[]; images: string[] } = { containers: [], images: [] };
 const root = await mkdtemp(join(tmpdir(), "dk-gen-"));
@@ -26,7 +28,7 @@ let bases: BuildBases;
 
 beforeAll(async () => {
   const settings = new SettingsService(mustOpenDB());
-  bases = basesOf(await settings.updateSettings({ build_base_node: NODE_IMAGE, build_base_static: TEST_IMAGE }));
+  bases = basesOf(await settings.updateSettings({ build_base_node: NODE_IMAGE, build_base_go: GO_IMAGE, build_base_static: TEST_IMAGE }));
 });
 
 afterAll(async () => {
@@ -90,67 +92,98 @@ async function mustServe(tag: string, port: number, env: string[] = []): Promise
 }
 
 describe("generated Dockerfiles build and run on the real dockerd", () => {
-  it("a static site is served by busybox httpd", async () => {
-    const dir = await mustFixture("site", { "index.html": "<h1>static ok</h1>\n", "about/index.html": "about\n" });
-    const b = await mustBuild("site", dir);
-    expect(b.dockerfile).toContain(`FROM ${TEST_IMAGE}`);
-    expect(await mustServe(b.tag, 8080)).toBe("<h1>static ok</h1>\n");
-  });
+  it(
+    "a static site is served by busybox httpd",
+    async () => {
+      const dir = await mustFixture("site", { "index.html": "<h1>static ok</h1>\n", "about/index.html": "about\n" });
+      const b = await mustBuild("site", dir);
+      expect(b.dockerfile).toContain(`FROM ${TEST_IMAGE}`);
+      expect(await mustServe(b.tag, 8080)).toBe("<h1>static ok</h1>\n");
+    },
+    BUILD_TIMEOUT,
+  );
 
-  it("a Node app with no lockfile: npm install, its build script, then its start script", async () => {
-    const dir = await mustFixture("nodeapp", {
-      "package.json": JSON.stringify({
-        name: "nodeapp",
-        private: true,
-        scripts: { build: "node build.js", start: "node server.js" },
-      }),
-      "build.js": 'require("fs").writeFileSync("built.txt", "built at build time");\n',
-      "server.js":
-        'const http = require("http");\nconst built = require("fs").readFileSync("built.txt", "utf8");\n' +
-        "http.createServer((q, r) => r.end(`node ok ${process.env.NODE_ENV} ${built}`)).listen(process.env.PORT);\n",
-    });
-    const b = await mustBuild("nodeapp", dir);
-    expect(b.dockerfile).toContain(`FROM ${NODE_IMAGE}`);
-    expect(b.dockerfile).toContain("RUN --mount=type=cache,target=/root/.npm npm install");
-    expect(await mustServe(b.tag, 3000)).toBe("node ok production built at build time");
-  });
-
-  it("a Node app with a dependency: npm install reaches the registry from the build, and a one-line change reuses the install layer", async () => {
-    // Containers reach the npm registry through this machine's TLS-intercepting egress, whose CA
-    // only the host trusts: the base the settings name is the Node test image plus the host's bundle.
-    const caDir = await mustFixture("node-ca", { Dockerfile: "" });
-    await copyFile("/etc/ssl/certs/ca-certificates.crt", join(caDir, "host-ca.crt"));
-    await writeFile(
-      join(caDir, "Dockerfile"),
-      `FROM ${NODE_IMAGE}\nCOPY host-ca.crt /etc/ssl/certs/host-ca.crt\nENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca.crt\n`,
-    );
-    const base = `${PREFIX}/node-base:1`;
-    made.images.push(base);
-    await run("docker", ["build", "-q", "-t", base, caDir]);
-    const saved = bases;
-    bases = { ...bases, node: base };
-    try {
-      const files = {
+  it(
+    "a Node app with no lockfile: npm install, its build script, then its start script",
+    async () => {
+      const dir = await mustFixture("nodeapp", {
         "package.json": JSON.stringify({
-          name: "depapp",
+          name: "nodeapp",
           private: true,
-          dependencies: { "is-number": "7.0.0" },
-          scripts: { start: "node server.js" },
+          scripts: { build: "node build.js", start: "node server.js" },
         }),
+        "build.js": 'require("fs").writeFileSync("built.txt", "built at build time");\n',
         "server.js":
-          'const isNumber = require("is-number");\nrequire("http").createServer((q, r) => r.end(`deps ok ${isNumber(5)} v1`)).listen(process.env.PORT);\n',
-      };
-      const dir = await mustFixture("depapp", files);
-      const first = await mustBuild("depapp", dir);
-      expect(await mustServe(first.tag, 3000)).toBe("deps ok true v1");
-      await writeFile(join(dir, "server.js"), files["server.js"].replace("v1", "v2"));
-      const second = await mustBuild("depapp", dir);
-      console.log(
-        `node app with a dependency: first build ${first.seconds.toFixed(1)} s, after a one-line change ${second.seconds.toFixed(1)} s`,
+          'const http = require("http");\nconst built = require("fs").readFileSync("built.txt", "utf8");\n' +
+          "http.createServer((q, r) => r.end(`node ok ${process.env.NODE_ENV} ${built}`)).listen(process.env.PORT);\n",
+      });
+      const b = await mustBuild("nodeapp", dir);
+      expect(b.dockerfile).toContain(`FROM ${NODE_IMAGE}`);
+      expect(b.dockerfile).toContain("RUN --mount=type=cache,target=/root/.npm npm install");
+      expect(await mustServe(b.tag, 3000)).toBe("node ok production built at build time");
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    "a Node app with a dependency: npm install reaches the registry from the build, and a one-line change reuses the install layer",
+    async () => {
+      // Containers reach the npm registry through this machine's TLS-intercepting egress, whose CA
+      // only the host trusts: the base the settings name is the Node test image plus the host's bundle.
+      const caDir = await mustFixture("node-ca", { Dockerfile: "" });
+      await copyFile("/etc/ssl/certs/ca-certificates.crt", join(caDir, "host-ca.crt"));
+      await writeFile(
+        join(caDir, "Dockerfile"),
+        `FROM ${NODE_IMAGE}\nCOPY host-ca.crt /etc/ssl/certs/host-ca.crt\nENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca.crt\n`,
       );
-      expect(second.seconds).toBeLessThan(first.seconds);
-    } finally {
-      bases = saved;
-    }
-  });
+      const base = `${PREFIX}/node-base:1`;
+      made.images.push(base);
+      await run("docker", ["build", "-q", "-t", base, caDir]);
+      const saved = bases;
+      bases = { ...bases, node: base };
+      try {
+        const files = {
+          "package.json": JSON.stringify({
+            name: "depapp",
+            private: true,
+            dependencies: { "is-number": "7.0.0" },
+            scripts: { start: "node server.js" },
+          }),
+          "server.js":
+            'const isNumber = require("is-number");\nrequire("http").createServer((q, r) => r.end(`deps ok ${isNumber(5)} v1`)).listen(process.env.PORT);\n',
+        };
+        const dir = await mustFixture("depapp", files);
+        const first = await mustBuild("depapp", dir);
+        expect(await mustServe(first.tag, 3000)).toBe("deps ok true v1");
+        await writeFile(join(dir, "server.js"), files["server.js"].replace("v1", "v2"));
+        const second = await mustBuild("depapp", dir);
+        console.log(
+          `node app with a dependency: first build ${first.seconds.toFixed(1)} s, after a one-line change ${second.seconds.toFixed(1)} s`,
+        );
+        expect(second.seconds).toBeLessThan(first.seconds);
+      } finally {
+        bases = saved;
+      }
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    "a Go module compiles in the Go base and its static binary runs in the busybox base",
+    async () => {
+      // Only package os: compiling net/http's standard library from cold takes minutes on a loaded
+      // 2-core machine, and what is proven here is the two stages, not Go's HTTP server.
+      const dir = await mustFixture("goapp", {
+        "go.mod": "module example.com/goapp\n\ngo 1.19\n",
+        "cmd/goapp/main.go":
+          'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("go ok on port " + os.Getenv("PORT") + "\\n") }\n',
+      });
+      const b = await mustBuild("goapp", dir);
+      expect(b.dockerfile).toContain(`FROM ${GO_IMAGE} AS build`);
+      expect(b.dockerfile).toContain(`FROM ${TEST_IMAGE}\n`);
+      const { stdout } = await run("docker", ["run", "--rm", "--name", `${PREFIX}-goapp`, b.tag]);
+      expect(stdout).toBe("go ok on port 8080\n");
+    },
+    BUILD_TIMEOUT,
+  );
 });
