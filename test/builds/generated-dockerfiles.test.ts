@@ -35,8 +35,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of made.containers) await run("docker", ["rm", "-f", c]).catch(() => {});
-  for (const i of made.images) await run("docker", ["rmi", "-f", i]).catch(() => {});
+  // Through then(): a spawn that fails synchronously (seen once under heavy load: ELOOP) is caught too.
+  const quietly = (args: string[]) =>
+    Promise.resolve()
+      .then(() => run("docker", args))
+      .catch(() => {});
+  for (const c of made.containers) await quietly(["rm", "-f", c]);
+  for (const i of made.images) await quietly(["rmi", "-f", i]);
   await rm(root, { recursive: true, force: true });
 });
 
