@@ -8,6 +8,9 @@
 #   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6) and pebble: the proxy
 #                               image tests pass as -proxy-image (the default caddy:2 needs a registry), and with
 #                               `pebble -config …` Let's Encrypt's RFC 8555 test CA for the ACME test (one build, not two)
+#   deploykit-test/node:1       Debian bookworm (mmdebstrap minbase) with Debian's nodejs (18) and npm: the Node base
+#                               image the build tests point `build_base_node` at (node:22-bookworm-slim needs a registry)
+#   deploykit-test/golang:1     Debian bookworm (mmdebstrap minbase) with Debian's Go (1.19): `build_base_go` in the build tests
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -120,10 +123,12 @@ if ! docker image inspect "$img" >/dev/null 2>&1; then
   echo "test-images: built $img" >&2
 fi
 derived
-# The two Debian builds are independent and mostly wait on the archive: run them side by side
+# The Debian builds are independent and mostly wait on the archive: run them side by side
 # (mmdebstrap installed first, once, when either has to be built: two apt-gets would race for its lock).
 if ! command -v mmdebstrap >/dev/null 2>&1 &&
-  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
+  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect deploykit-test/node:1 >/dev/null 2>&1 ||
+    ! docker image inspect deploykit-test/golang:1 >/dev/null 2>&1 ||
+    ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
   echo "test-images: installing mmdebstrap" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
@@ -131,6 +136,13 @@ fi
 # The proxy's test image (the daemon gives the command) also runs the ACME test CA.
 debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]' &
 caddy_build=$!
+# Issue 13: the base detected Node apps build FROM in the build tests.
+debian_pkg_image deploykit-test/node:1 nodejs,npm,ca-certificates '["node"]' &
+node_build=$!
+debian_pkg_image deploykit-test/golang:1 golang-go,ca-certificates '["go", "version"]' &
+go_build=$!
 debian_db
 derived_db
 wait "$caddy_build"
+wait "$node_build"
+wait "$go_build"

@@ -47,7 +47,25 @@ export interface Settings {
   images_kept: number;
   /** dockerd's build cache is pruned to this size after each build; 0 = never pruned. */
   build_cache_max_mb: number;
+  /**
+   * Issue 13: the base images of the Dockerfiles DeployKit generates for sources without one
+   * (docs/builds.md). Go apps compile in `build_base_go` and run in `build_base_static`, whose image
+   * must have busybox's `sh` and `httpd` (static sites are served by it).
+   */
+  build_base_node: string;
+  build_base_python: string;
+  build_base_go: string;
+  build_base_static: string;
 }
+
+/** The settings that name a generated Dockerfile's base image, and the detected kind each is for. */
+export const BUILD_BASE_SETTINGS = {
+  build_base_node: "node",
+  build_base_python: "python",
+  build_base_go: "go",
+  build_base_static: "static",
+} as const;
+export type BuildBaseSetting = keyof typeof BUILD_BASE_SETTINGS;
 
 export const MAX_BACKUP_INTERVAL_HOURS = 24 * 31;
 export const MAX_BACKUP_RETENTION = 1000;
@@ -79,6 +97,10 @@ export const DEFAULT_SETTINGS: Settings = {
   build_timeout_minutes: 30,
   images_kept: 5,
   build_cache_max_mb: 10 * 1024,
+  build_base_node: "node:22-bookworm-slim",
+  build_base_python: "python:3.12-slim",
+  build_base_go: "golang:1.23-bookworm",
+  build_base_static: "busybox:1.37",
 };
 
 export const MAX_PIDS_LIMIT = 1_000_000;
@@ -136,6 +158,10 @@ export interface SettingsUpdate {
   build_timeout_minutes?: number;
   images_kept?: number;
   build_cache_max_mb?: number;
+  build_base_node?: string;
+  build_base_python?: string;
+  build_base_go?: string;
+  build_base_static?: string;
 }
 
 /**

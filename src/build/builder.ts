@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as deploykit from "../index.ts";
 import { contextTar, extractUpload, resolveContext } from "./context.ts";
+import { basesOf, detectDockerfile } from "./detect.ts";
 import { engineBuild, pruneBuildCache, removeImage } from "./engine.ts";
 import { cloneBranchHead } from "./git.ts";
 import { cloneEnv } from "./keys.ts";
@@ -119,6 +120,20 @@ export class Builder implements deploykit.Builder {
     for (const l of job.listeners) l.onText(text);
   }
 
+  /**
+   * No Dockerfile and none named: detect the app and generate one (shown at the top of the build
+   * log). Written under a name of its own with O_EXCL, so a dangling link in the checkout is never followed.
+   */
+  async #generated(job: Job, checkout: string, rootDir: string): Promise<Awaited<ReturnType<typeof resolveContext>>> {
+    const settings = await this.#o.settings.getSettings();
+    const root = join(checkout, deploykit.normalizeSourcePath(rootDir));
+    const found = await detectDockerfile(root, basesOf(settings));
+    if (!found.ok) return { ok: false, message: `no Dockerfile, and ${found.message}` };
+    this.#append(job, `no Dockerfile: detected a ${found.kind} app; generated Dockerfile:\n${found.dockerfile.trimEnd()}\n\n`);
+    await writeFile(join(root, GENERATED_DOCKERFILE), found.dockerfile, { flag: "wx", mode: 0o644 });
+    return resolveContext(checkout, rootDir, GENERATED_DOCKERFILE);
+  }
+
   #finish(job: Job): void {
     this.#jobs.delete(job.dep.id);
     for (const l of job.listeners) l.onEnd();
@@ -182,8 +197,9 @@ export class Builder implements deploykit.Builder {
         await mkdir(checkout);
         await extractUpload(uploadPath(o.workDir, source.upload_id), checkout);
       }
-      const ctx = await resolveContext(checkout, source.root_dir, source.dockerfile_path);
-      // TODO(merge): when there is no Dockerfile, call detectDockerfile (src/build/detect.ts, branch builds-ui) here.
+      let ctx = await resolveContext(checkout, source.root_dir, source.dockerfile_path);
+      if (!ctx.ok && ctx.message.startsWith("no Dockerfile at") && isDefaultDockerfile(source.dockerfile_path))
+        ctx = await this.#generated(job, checkout, source.root_dir);
       if (!ctx.ok) throw new Error(ctx.message);
       phase = deploykit.PHASE_BUILDING;
       await o.builds.setPhase(dep.id, phase);
@@ -281,4 +297,13 @@ export class Builder implements deploykit.Builder {
     if (o.pruneCache !== false && limits.build_cache_max_mb > 0)
       await pruneBuildCache(o.socketPath, limits.build_cache_max_mb * 1024 * 1024);
   }
+}
+
+/** The name a generated Dockerfile gets in the build context. */
+const GENERATED_DOCKERFILE = ".deploykit.Dockerfile";
+
+/** Whether the service names no Dockerfile of its own (then one may be generated). */
+function isDefaultDockerfile(path: string | null | undefined): boolean {
+  const p = deploykit.normalizeSourcePath(path ?? "");
+  return p === "" || p === deploykit.DEFAULT_DOCKERFILE;
 }

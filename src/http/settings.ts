@@ -33,6 +33,10 @@ const SETTINGS = {
     build_timeout_minutes: { type: "integer", description: "A longer build is stopped and fails its deployment (default 30)" },
     images_kept: { type: "integer", description: "Built images kept per service for Rollback (default 5)" },
     build_cache_max_mb: { type: "integer", description: "Build cache pruned to this size after each build; 0 = never" },
+    build_base_node: { type: "string", description: "Base image of generated Dockerfiles for Node apps" },
+    build_base_python: { type: "string", description: "Base image of generated Dockerfiles for Python apps" },
+    build_base_go: { type: "string", description: "Image Go apps compile in (they run in build_base_static)" },
+    build_base_static: { type: "string", description: "Image static sites are served from (busybox httpd) and Go apps run in" },
   },
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
@@ -52,7 +56,7 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Edit instance settings (admin)",
         description:
-          "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535). `default_memory_mb`, `default_cpus`, `default_pids_limit`: limits for containers whose service sets none (default 2048 MiB, no CPU limit, 4096 processes); they apply to containers created from then on.",
+          "`published_port_min`–`published_port_max`: the host ports services may publish (default 1024–65535). `default_memory_mb`, `default_cpus`, `default_pids_limit`: limits for containers whose service sets none (default 2048 MiB, no CPU limit, 4096 processes); they apply to containers created from then on. `build_base_node`, `build_base_python`, `build_base_go`, `build_base_static`: base images of the Dockerfiles generated for sources without one (docs/builds.md).",
         body: body({
           instance_name: str(1000),
           registry_allowlist: ALLOWLIST,
@@ -76,6 +80,10 @@ export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
           build_timeout_minutes: { type: "integer" },
           images_kept: { type: "integer" },
           build_cache_max_mb: { type: "integer" },
+          build_base_node: str(1000),
+          build_base_python: str(1000),
+          build_base_go: str(1000),
+          build_base_static: str(1000),
         }),
         response: { 200: SETTINGS, ...ERRORS },
       },

@@ -60,6 +60,29 @@ describe("SettingsService", () => {
     expect(await s.getSettings()).toMatchObject({ default_memory_mb: 0, default_cpus: 1.5, default_pids_limit: 512 });
   });
 
+  it("stores the base images of generated Dockerfiles and refuses what is not an image reference", async () => {
+    const s = new SettingsService(mustOpenDB());
+    expect(await s.getSettings()).toMatchObject({
+      build_base_node: "node:22-bookworm-slim",
+      build_base_python: "python:3.12-slim",
+      build_base_go: "golang:1.23-bookworm",
+      build_base_static: "busybox:1.37",
+    });
+    expect(
+      await s.updateSettings({ build_base_node: " deploykit-test/node:1 ", build_base_static: "registry.lan:5000/bb:1" }),
+    ).toMatchObject({
+      build_base_node: "deploykit-test/node:1",
+      build_base_python: "python:3.12-slim",
+      build_base_static: "registry.lan:5000/bb:1",
+    });
+    const bad = await expectError(s.updateSettings({ build_base_go: "", build_base_python: "no spaces allowed" }), deploykit.EINVALID);
+    expect(bad.fields).toEqual({
+      build_base_go: ["Image is required."],
+      build_base_python: ["Image must be a Docker image reference such as nginx:1.27 or ghcr.io/org/app:tag."],
+    });
+    expect(await s.getSettings()).toMatchObject({ build_base_go: "golang:1.23-bookworm", build_base_python: "python:3.12-slim" });
+  });
+
   it("keeps one instance id across restarts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dk-settings-"));
     try {

@@ -31,6 +31,8 @@ const BUILD_KEYS = [
   ["images_kept", 1, 100, true, "Images kept must be a whole number from 1 to 100."],
   ["build_cache_max_mb", 0, 1024 * 1024 * 1024, true, "Build cache size must be 0 (never pruned) or a whole number of MiB."],
 ] as const;
+/** Stored under their own names (`build_base_node`, …). */
+const BUILD_BASES = Object.keys(deploykit.BUILD_BASE_SETTINGS) as deploykit.BuildBaseSetting[];
 
 export class SettingsService implements deploykit.SettingsService {
   readonly #db: DB;
@@ -87,6 +89,10 @@ export class SettingsService implements deploykit.SettingsService {
       if (n !== undefined && (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))))
         v.add(key, message);
     }
+    for (const key of BUILD_BASES) {
+      const image = upd[key];
+      if (image !== undefined) deploykit.validateImage(typeof image === "string" ? image.trim() : image, v, true, key);
+    }
     v.throwIfAny();
     return this.#db.write((tx) => {
       const current = getSettings(tx);
@@ -113,6 +119,10 @@ export class SettingsService implements deploykit.SettingsService {
       if (upd.backup_interval_hours !== undefined) setValue(tx, KEY_BACKUP_INTERVAL, String(upd.backup_interval_hours));
       if (upd.backup_retention !== undefined) setValue(tx, KEY_BACKUP_RETENTION, String(upd.backup_retention));
       if (upd.backup_dir !== undefined) setValue(tx, KEY_BACKUP_DIR, upd.backup_dir.trim());
+      for (const key of BUILD_BASES) {
+        const image = upd[key];
+        if (image !== undefined) setValue(tx, key, image.trim());
+      }
       return getSettings(tx);
     });
   }
@@ -181,6 +191,10 @@ export function getSettings(tx: Tx): deploykit.Settings {
     build_timeout_minutes: num("build_timeout_minutes", d.build_timeout_minutes),
     images_kept: num("images_kept", d.images_kept),
     build_cache_max_mb: nonNegative("build_cache_max_mb", d.build_cache_max_mb),
+    build_base_node: getValue(tx, "build_base_node") || d.build_base_node,
+    build_base_python: getValue(tx, "build_base_python") || d.build_base_python,
+    build_base_go: getValue(tx, "build_base_go") || d.build_base_go,
+    build_base_static: getValue(tx, "build_base_static") || d.build_base_static,
   };
 }
 

@@ -182,20 +182,20 @@ describe("compactDiff", () => {
     ]);
   });
 
-  it("shows a staged git source like the other settings", () => {
+  it("shows a staged source (issue 13), leaving out a field staged to what it already is", () => {
     const d = compactDiff(
       [
         change("service.update", {
           target_id: "s1",
-          payload: { repo_url: "https://git.example.com/shop.git", branch: "prod", root_dir: "web" },
+          payload: { repo_url: "https://github.com/acme/web.git", branch: "dev", root_dir: "apps/web", dockerfile_path: "" },
         }),
       ],
       ctx,
     );
     expect(d[0]?.fields.map((f) => [f.label, f.before, f.after])).toEqual([
-      ["Repository", "none (runs the image)", "https://git.example.com/shop.git"],
-      ["Branch", "main", "prod"],
-      ["Root directory", "repository root", "web"],
+      ["Repository", "none (runs its image)", "https://github.com/acme/web.git"],
+      ["Branch", "main", "dev"],
+      ["Root directory", "repository root", "apps/web"],
     ]);
   });
 

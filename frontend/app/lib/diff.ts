@@ -230,7 +230,8 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   cron_timeout_seconds: { label: "Cron timeout", fmt: (v) => `${v ?? 3600} s` },
   healthcheck_path: { label: "Health check", fmt: (v) => (typeof v === "string" && v !== "" ? `GET ${v}` : "off (stays up 10 s)") },
   healthcheck_timeout_seconds: { label: "Health check timeout", fmt: (v) => `${v ?? 60} s` },
-  repo_url: { label: "Repository", fmt: (v) => (typeof v === "string" && v !== "" ? v : "none (runs the image)") },
+  // Issue 13: where a built service's code comes from.
+  repo_url: { label: "Repository", fmt: (v) => (typeof v === "string" && v !== "" ? v : "none (runs its image)") },
   branch: { label: "Branch", fmt: (v) => (typeof v === "string" && v !== "" ? v : "main") },
   root_dir: { label: "Root directory", fmt: (v) => (typeof v === "string" && v !== "" ? v : "repository root") },
   dockerfile_path: { label: "Dockerfile", fmt: (v) => (typeof v === "string" && v !== "" ? v : "Dockerfile") },

@@ -14,6 +14,10 @@ import { inertLogText } from "../../../lib/log-text.ts";
 import { cn } from "../../../lib/utils.ts";
 import { useDeployments } from "../api/deployments.ts";
 import { useRollback } from "../api/services.ts";
+import { type BuildDeployment, isBuilt, type SourceService } from "../lib/builds.ts";
+import { BuildLog, CommitLine, PhaseTimeline } from "./build-details.tsx";
+import { SourceDropZone } from "./source-upload.tsx";
+import { WebhookPanel } from "./webhook-panel.tsx";
 
 const PILL: Record<DeploymentStatus, { label: string; variant: BadgeVariant }> = {
   pending: { label: "Pending", variant: "info" },
@@ -61,6 +65,26 @@ export function healthNote(d: Deployment): string | null {
 }
 
 export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: string; service: Service; onViewLogs?: () => void }) {
+  const repoURL = (service as SourceService).repo_url ?? null;
+  return (
+    <SourceDropZone projectID={projectID} serviceID={service.id}>
+      {repoURL ? <WebhookPanel projectID={projectID} serviceID={service.id} branch={(service as SourceService).branch || "main"} /> : null}
+      <DeploymentList projectID={projectID} service={service} onViewLogs={onViewLogs} repoURL={repoURL} />
+    </SourceDropZone>
+  );
+}
+
+function DeploymentList({
+  projectID,
+  service,
+  onViewLogs,
+  repoURL,
+}: {
+  projectID: string;
+  service: Service;
+  onViewLogs?: (() => void) | undefined;
+  repoURL: string | null;
+}) {
   const deployments = useDeployments(projectID, service.id);
   const [showHistory, setShowHistory] = useState(true);
   const [target, setTarget] = useState<Deployment | null>(null);
@@ -75,12 +99,15 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
   if (deployments.isError) return <p className="text-sm text-destructive">{errorText(deployments.error)}</p>;
   if (deployments.data.length === 0) return <p className="py-8 text-center text-sm text-muted-foreground">No deployments yet</p>;
   const { active, inFlight, history } = classifyDeployments(deployments.data, service.active_deployment_id);
+  const source: RowSource = { projectID, serviceID: service.id, repoURL };
   return (
     <div className="grid grid-cols-1 gap-3" data-testid="deployments">
       {inFlight.map((d) => (
-        <DeploymentRow key={d.id} d={d} note={rolloutNote(d, deployments.data) ?? healthNote(d)} />
+        <DeploymentRow key={d.id} d={d} source={source} note={rolloutNote(d, deployments.data) ?? healthNote(d)} />
       ))}
-      {active ? <DeploymentRow d={active} active onViewLogs={onViewLogs} note={rolloutNote(active, deployments.data)} /> : null}
+      {active ? (
+        <DeploymentRow d={active} source={source} active onViewLogs={onViewLogs} note={rolloutNote(active, deployments.data)} />
+      ) : null}
       {history.length > 0 ? (
         <div className="grid grid-cols-1 gap-2">
           <button
@@ -96,6 +123,7 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
                 <DeploymentRow
                   key={d.id}
                   d={d}
+                  source={source}
                   note={rolloutNote(d, deployments.data)}
                   onRollback={d.status === "healthy" || d.status === "superseded" ? () => setTarget(d) : undefined}
                 />
@@ -130,14 +158,23 @@ export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: 
   );
 }
 
+/** Where a row's build details come from: the service, and its repository for commit links. */
+interface RowSource {
+  projectID: string;
+  serviceID: string;
+  repoURL: string | null;
+}
+
 function DeploymentRow({
   d,
+  source,
   active = false,
   onRollback,
   onViewLogs,
   note = null,
 }: {
-  d: Deployment;
+  d: BuildDeployment;
+  source: RowSource;
   active?: boolean;
   note?: string | null;
   onRollback?: (() => void) | undefined;
@@ -182,6 +219,8 @@ function DeploymentRow({
           </Button>
         ) : null}
       </div>
+      <CommitLine d={d} repoURL={source.repoURL} />
+      {isBuilt(d) ? <PhaseTimeline d={d} /> : null}
       <div className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-muted-foreground">
         <span>replicas {d.replicas || 1}</span>
         <span>ports {formatPorts(d.ports)}</span>
@@ -204,6 +243,7 @@ function DeploymentRow({
           </pre>
         </details>
       ) : null}
+      {isBuilt(d) ? <BuildLog projectID={source.projectID} serviceID={source.serviceID} d={d} /> : null}
       {d.status === "failed" ? (
         <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
           <p className="text-red-200">

@@ -17,14 +17,17 @@ import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } fro
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { useSettings } from "../../settings/api/settings.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
+import { currentSource, type SourceService } from "../lib/builds.ts";
 import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
 import { NetworkingCard } from "./networking-card.tsx";
+import { SourceCard } from "./source-card.tsx";
 
 export function SettingsTab({ projectID, service, taken }: { projectID: string; service: Service; taken: ReadonlySet<string> }) {
   const pending = usePendingChanges(projectID);
   const override = serviceOverrides(pending.data ?? []).get(service.id);
   const current = effectiveSettings(service, override);
   const currentName = override?.name ?? service.name;
+  const source = currentSource(service as SourceService, pending.data ?? [], service.id);
   return (
     <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
@@ -34,6 +37,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
         service={service}
         current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
       />
+      <SourceCard key={`src-${JSON.stringify(source)}`} projectID={projectID} serviceID={service.id} current={source} />
       <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
       <OperationsCard key={`ops-${JSON.stringify(current)}`} projectID={projectID} service={service} current={current} />
       <NetworkingCard projectID={projectID} service={service} current={current} />

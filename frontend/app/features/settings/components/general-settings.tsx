@@ -16,6 +16,7 @@ import {
   LETS_ENCRYPT_STAGING,
   listLines,
 } from "../lib/domains-settings.ts";
+import { BuildBasesCard } from "./build-settings.tsx";
 
 export function GeneralSettings() {
   const settings = useSettings();
@@ -37,6 +38,7 @@ export function GeneralSettings() {
             pids={settings.data.default_pids_limit}
           />
           <DomainsCard settings={settings.data} />
+          <BuildBasesCard settings={settings.data} />
         </>
       )}
       <Card>
