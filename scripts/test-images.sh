@@ -8,9 +8,8 @@
 #   deploykit-test/caddy:1      Debian bookworm (mmdebstrap minbase) with Debian's caddy (2.6) and pebble: the proxy
 #                               image tests pass as -proxy-image (the default caddy:2 needs a registry), and with
 #                               `pebble -config …` Let's Encrypt's RFC 8555 test CA for the ACME test (one build, not two)
-#   deploykit-test/node:1       Debian bookworm (mmdebstrap minbase) with Debian's nodejs (18) and npm: the Node base
-#                               image the build tests point `build_base_node` at (node:22-bookworm-slim needs a registry)
-#   deploykit-test/golang:1     Debian bookworm (mmdebstrap minbase) with Debian's Go (1.19): `build_base_go` in the build tests
+#   deploykit-test/node:1       debian-db plus the Node and npm running this script: the Node base image the build
+#                               tests point `build_base_node` at (node:22-bookworm-slim needs a registry)
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -123,12 +122,36 @@ if ! docker image inspect "$img" >/dev/null 2>&1; then
   echo "test-images: built $img" >&2
 fi
 derived
+# Issue 13: the base detected Node apps build FROM in the build tests. Debian's nodejs and npm pull
+# some 400 packages (14 minutes of mmdebstrap on a busy machine); the Node running these scripts and
+# its npm on the Debian base image take seconds instead.
+node_image() {
+  local tag=deploykit-test/node:1 node npm sum ctx
+  node="$(command -v node)"
+  npm="$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)"
+  sum="$( (node --version; cat "$npm/package.json" | grep '"version"'; docker image inspect --format '{{.Id}}' "$dbbase") | sha256sum | cut -c1-16)"
+  if [ "$(docker image inspect --format '{{index .Config.Labels "deploykit-test.recipe"}}' "$tag" 2>/dev/null)" = "$sum" ]; then return; fi
+  ctx="$(mktemp -d)"
+  cp "$node" "$ctx/node"
+  cp -r "$npm" "$ctx/npm"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $dbbase
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version
+LABEL deploykit-test.recipe=$sum
+ENTRYPOINT []
+CMD ["node"]
+DOCKERFILE
+  docker build -q -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  echo "test-images: built $tag from $(node --version) and npm $(npm --version)" >&2
+}
+
 # The Debian builds are independent and mostly wait on the archive: run them side by side
 # (mmdebstrap installed first, once, when either has to be built: two apt-gets would race for its lock).
 if ! command -v mmdebstrap >/dev/null 2>&1 &&
-  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect deploykit-test/node:1 >/dev/null 2>&1 ||
-    ! docker image inspect deploykit-test/golang:1 >/dev/null 2>&1 ||
-    ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
+  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
   echo "test-images: installing mmdebstrap" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
@@ -136,13 +159,7 @@ fi
 # The proxy's test image (the daemon gives the command) also runs the ACME test CA.
 debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]' &
 caddy_build=$!
-# Issue 13: the base detected Node apps build FROM in the build tests.
-debian_pkg_image deploykit-test/node:1 nodejs,npm,ca-certificates '["node"]' &
-node_build=$!
-debian_pkg_image deploykit-test/golang:1 golang-go,ca-certificates '["go", "version"]' &
-go_build=$!
 debian_db
 derived_db
 wait "$caddy_build"
-wait "$node_build"
-wait "$go_build"
+node_image

@@ -3,13 +3,11 @@ import Docker from "dockerode";
 import { TEST_IMAGE } from "./dockerd.ts";
 
 /**
- * Issue 13: Debian bookworm with Debian's nodejs and npm (scripts/test-images.sh): the base the build
+ * Issue 13: the Debian base image with the Node and npm that run the tests (scripts/test-images.sh): the base the build
  * tests point `build_base_node` at, since node:22-bookworm-slim would need a registry. Static sites
  * and Go binaries use TEST_IMAGE (busybox, with httpd) as `build_base_static`.
  */
 export const NODE_IMAGE = "deploykit-test/node:1";
-/** Debian bookworm with Debian's Go (1.19): `build_base_go` in the build tests (the binary runs in TEST_IMAGE). */
-export const GO_IMAGE = "deploykit-test/golang:1";
 
 /**
  * Workload images built FROM the busybox test image with a fixed CMD (the API has no command field,
