@@ -38,6 +38,11 @@ export interface ReconcilerOptions
     | "ingress"
   > {
   logger?: deploykit.Logger;
+  /**
+   * Where committed changes are announced (issue 11): a deployment created, a service updated or
+   * deleted gets a pass over exactly that service, whoever made the change (route, CLI, schedule).
+   */
+  events?: Pick<deploykit.EventBus, "subscribe">;
   /** Full resync period (default 30 s). */
   intervalMs?: number;
   /** Concurrent service passes (default 4). */
@@ -78,6 +83,8 @@ export class Reconciler implements deploykit.Reconciler {
   readonly #locks = new Map<string, Promise<unknown>>();
   #workers: Promise<void>[] = [];
   #timer?: ReturnType<typeof setInterval>;
+  readonly #events?: Pick<deploykit.EventBus, "subscribe">;
+  #subscription?: deploykit.Subscription;
   #resyncTimer?: ReturnType<typeof setTimeout>;
   #resyncScheduled = false;
   #resyncRunning?: Promise<void>;
@@ -98,6 +105,7 @@ export class Reconciler implements deploykit.Reconciler {
     this.#intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.#workerCount = Math.max(1, opts.workers ?? DEFAULT_WORKERS);
     this.#fastTickMs = opts.fastTickMs ?? DEFAULT_FAST_TICK_MS;
+    if (opts.events) this.#events = opts.events;
     const backoff = { backoffBaseMs: opts.backoffBaseMs, backoffMaxMs: opts.backoffMaxMs };
     this.#queue = new WorkQueue<string>(backoff);
     this.#sweepQueue = new WorkQueue<string>(backoff);
@@ -142,12 +150,24 @@ export class Reconciler implements deploykit.Reconciler {
     this.#workers.push(this.#sweepWorker());
     this.#timer = setInterval(() => this.trigger(), this.#intervalMs);
     this.#timer.unref?.();
+    this.#subscription = this.#events?.subscribe((e) => this.react(e), { bufferSize: 4096 });
     this.trigger();
+  }
+
+  /**
+   * The services a committed change touched get their pass; nothing else does (a Deploy's latency
+   * must not grow with the whole instance). A dropped event is caught by the periodic resync.
+   */
+  react(e: deploykit.Event): void {
+    if (e.type === deploykit.EVENT_DEPLOYMENT_CREATED) this.triggerService(e.payload.deployment.service_id);
+    else if (e.type === deploykit.EVENT_SERVICE_UPDATED) this.triggerService(e.payload.service.id);
+    else if (e.type === deploykit.EVENT_SERVICE_DELETED) this.triggerService(e.payload.service_id);
   }
 
   /** Stops taking work and waits for the passes in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#subscription?.close();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
     this.#queue.shutdown();

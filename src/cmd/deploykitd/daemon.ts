@@ -179,6 +179,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     runtime: dk.runtime,
     provisioner: dk.provisioner,
     bus,
+    events: bus,
     instanceID,
     limitDefaults: () => settings.getSettings(),
     networkCreated: () => isolate(),
