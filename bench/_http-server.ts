@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import Fastify from "fastify";
 import { EventBus } from "../src/events/index.ts";
 import { Server } from "../src/http/index.ts";
@@ -50,6 +51,16 @@ if (arg === "bare-stdin") {
   const body = Buffer.concat(chunks).toString("utf8");
   const app = Fastify();
   app.get("/bare", async (_req, reply) => reply.type("application/json; charset=utf-8").send(body));
+  // The same event-loop-delay histogram as the daemon's probe, so the bench can tell the machine's
+  // scheduling delay (2 shared cores) from the daemon's own blocking: GET /eld reads and resets it.
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
+  app.get("/eld", async () => {
+    const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+    h.reset();
+    return out;
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as { port: number }).port;
   process.stdout.write(`${JSON.stringify({ port })}\n`);

@@ -177,13 +177,25 @@ export async function hammer(url: string, token: string | null, seconds: number,
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
-/** Event-loop delay of the daemon over `ms` (the probe histogram, reset at the start). */
-export async function loopDelay(d: Daemon, ms: number): Promise<{ p50: number; p99: number; max: number }> {
+export interface Delay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Event-loop delay of the daemon over `ms` (the probe histogram, reset at the start) and of the bare
+ * server's idle process over the same window: on a shared machine the difference is the daemon's own.
+ */
+export async function loopDelay(d: Daemon, bareURL: string, ms: number): Promise<{ daemon: Delay; bare: Delay }> {
+  const eld = bareURL.replace(/\/bare$/, "/eld");
+  await fetch(eld);
   process.kill(d.pid as number, "SIGUSR2");
   const t0 = Date.now();
   await sleep(ms);
+  const bare = (await (await fetch(eld)).json()) as Delay;
   const p = await d.probe(t0 + ms);
-  return { p50: p.eld.p50, p99: p.eld.p99, max: p.eld.max };
+  return { daemon: { p50: p.eld.p50, p99: p.eld.p99, max: p.eld.max }, bare };
 }
 
 /**

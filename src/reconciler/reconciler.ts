@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
-import { describe, type PassContext, pageAll, reconcileService } from "./pass.ts";
+import { describe, type PassContext, reconcileService } from "./pass.ts";
+import { allServiceIDs, ResyncPrefetch, yieldToLoop } from "./prefetch.ts";
 import { WorkQueue } from "./queue.ts";
 import { Ledger } from "./readiness.ts";
 import { DockerSnapshot } from "./snapshot.ts";
@@ -91,6 +92,9 @@ export class Reconciler implements deploykit.Reconciler {
   #resyncFailures = 0;
   /** Ids of the current resync not yet passed over; the snapshot stays pinned until it is empty. */
   #resyncLeft = new Set<string>();
+  /** Count of finished passes, and the count when each service's pass last finished (for the prefetch). */
+  #passesDone = 0;
+  readonly #passEnded = new Map<string, number>();
   #started = false;
   #stopped = false;
   #reachable = true;
@@ -159,9 +163,40 @@ export class Reconciler implements deploykit.Reconciler {
    * must not grow with the whole instance). A dropped event is caught by the periodic resync.
    */
   react(e: deploykit.Event): void {
-    if (e.type === deploykit.EVENT_DEPLOYMENT_CREATED) this.triggerService(e.payload.deployment.service_id);
-    else if (e.type === deploykit.EVENT_SERVICE_UPDATED) this.triggerService(e.payload.service.id);
-    else if (e.type === deploykit.EVENT_SERVICE_DELETED) this.triggerService(e.payload.service_id);
+    let id: string | undefined;
+    if (e.type === deploykit.EVENT_DEPLOYMENT_CREATED) id = e.payload.deployment.service_id;
+    else if (e.type === deploykit.EVENT_SERVICE_UPDATED) id = e.payload.service.id;
+    else if (e.type === deploykit.EVENT_SERVICE_DELETED) id = e.payload.service_id;
+    else if (e.type === deploykit.EVENT_SERVICE_STATUS_CHANGED || e.type === deploykit.EVENT_SERVICE_RESTARTED) {
+      // Not a pass (the reconciler publishes most of these itself), but rows read earlier are stale.
+      this.#prefetch()?.drop(e.payload.service_id);
+      return;
+    }
+    if (id === undefined) return;
+    this.#prefetch()?.drop(id);
+    this.triggerService(id);
+  }
+
+  #prefetch(): ResyncPrefetch | undefined {
+    return this.#ctx.prefetch as ResyncPrefetch | undefined;
+  }
+
+  /**
+   * Reads the rows of every listed service at once and installs them for this resync's passes,
+   * minus those of services whose pass ended since the read began (their rows may be newer).
+   */
+  async #loadPrefetch(ids: string[]): Promise<void> {
+    const since = this.#passesDone;
+    const pf = await ResyncPrefetch.load(this.#ctx);
+    pf.cover(ids);
+    for (const [id, at] of this.#passEnded) if (at >= since) pf.drop(id);
+    this.#ctx.prefetch = pf;
+  }
+
+  #passEnd(id: string): void {
+    this.#prefetch()?.drop(id);
+    this.#passEnded.set(id, this.#passesDone++);
+    if (this.#passEnded.size > 100_000) this.#passEnded.clear();
   }
 
   /** Stops taking work and waits for the passes in flight. */
@@ -216,18 +251,24 @@ export class Reconciler implements deploykit.Reconciler {
     // Inspections run alongside the passes' database reads; a pass that needs one first waits for it.
     const prefetching = ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
     try {
-      const ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      const ids = await allServiceIDs(ctx);
+      await this.#loadPrefetch(ids);
       const run = async (id: string) => {
         try {
           await this.#locked(id, () => reconcileService(ctx, id));
         } catch (err) {
           errors.push(err);
           this.#noteError(id, err);
+        } finally {
+          this.#passEnd(id);
         }
       };
       let next = 0;
       const worker = async () => {
-        while (next < ids.length) await run(ids[next++] as string);
+        while (next < ids.length) {
+          await run(ids[next++] as string);
+          await yieldToLoop();
+        }
       };
       await Promise.all(Array.from({ length: Math.min(this.#workerCount, ids.length) }, worker));
       const swept = await this.#locked(SWEEP_KEY, () => sweep(ctx));
@@ -238,6 +279,7 @@ export class Reconciler implements deploykit.Reconciler {
       for (const id of swept.orphans) await run(id);
       this.#lastPassAt = new Date(ctx.now()).toISOString();
     } finally {
+      ctx.prefetch = undefined;
       await prefetching;
       ctx.snapshot.unpin();
     }
@@ -249,7 +291,8 @@ export class Reconciler implements deploykit.Reconciler {
     const ctx = this.#ctx;
     let ids: string[];
     try {
-      ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      ids = await allServiceIDs(ctx);
+      await this.#loadPrefetch(ids);
       this.#resyncFailures = 0;
     } catch (err) {
       this.#resyncFailures++;
@@ -281,9 +324,17 @@ export class Reconciler implements deploykit.Reconciler {
         this.#queue.addRateLimited(id);
         this.#noteError(id, err);
       } finally {
-        if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) this.#ctx.snapshot.unpin();
+        this.#passEnd(id);
+        if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) {
+          this.#ctx.snapshot.unpin();
+          this.#ctx.prefetch = undefined;
+        }
         this.#queue.done(id);
       }
+      // A pass over a service in sync reads only cached Docker lists: its awaits settle as
+      // microtasks, so without this the workers would chain every pass of a resync into one long
+      // task and hold requests, canvas moves and log lines behind it (issue 19).
+      await yieldToLoop();
     }
   }
 
