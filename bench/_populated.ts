@@ -5,7 +5,7 @@
 // BENCH_CPU_PROF=<dir> writes the daemon's --cpu-prof there (on exit); BENCH_KEEP_LOG=1 prints its log tail.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -145,7 +145,7 @@ export async function connectViewers(p: Populated): Promise<Viewers> {
 }
 
 /** A child process answering GET /bare with exactly these bytes (Fastify, nothing else). */
-export async function bareServer(body: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function bareServer(body: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const proc: ChildProcess = spawn(process.execPath, [NODE_FLAGS, join(here, "_http-server.ts"), "bare-stdin"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -156,6 +156,7 @@ export async function bareServer(body: string): Promise<{ url: string; stop: () 
   const { port } = JSON.parse(line) as { port: number };
   return {
     url: `http://127.0.0.1:${port}/bare`,
+    pid: proc.pid as number,
     stop: async () => {
       proc.kill("SIGTERM");
       await once(proc, "exit");
@@ -233,4 +234,10 @@ export async function canvasMoves(p: Populated, seconds: number, intervalMs = 20
   while (lat.length < want && Date.now() < deadline) await sleep(20);
   for (const c of clients) c.ws.close();
   return lat;
+}
+
+/** Resident memory of a process in bytes, from /proc. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
 }

@@ -4,12 +4,17 @@
 // database, driving the host's dockerd; the 300 services are deploykit-test/greeter:1 containers.
 // Everything it creates is removed at the end (project delete, then a label sweep).
 //   node bench/memory.ts [services=300]
+//   node bench/memory.ts populated [services=100] [seconds=20]   (issue 19; bench/_memory-populated.ts)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 
+if (process.argv[2] === "populated") {
+  const { run } = await import("./_memory-populated.ts");
+  process.exit((await run(Number(process.argv[3] ?? 100), Number(process.argv[4] ?? 20))) ? 0 : 1);
+}
 const SERVICES = Number(process.argv[2] ?? 300);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(root, "dist/server/cmd/deploykitd/main.js");

@@ -90,6 +90,8 @@ export async function watchLoop<T>(fn: () => Promise<T>): Promise<{ result: T; l
   setImmediate(tick);
   try {
     const result = await fn();
+    on = false;
+    tick(); // the slice that ends here (all of it, when the loop never turned)
     return { result, loop: { maxSliceMs: maxSlice, maxSliceCpuMs: maxCpu, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6 } };
   } finally {
     on = false;
