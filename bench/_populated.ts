@@ -203,10 +203,14 @@ export async function loopDelay(d: Daemon, bareURL: string, ms: number): Promise
  * 50 canvas clients in the project; one moves a node every `intervalMs` for `seconds` (spanning
  * several 2 s resyncs): latency from the send to each of the 49 receipts.
  */
-export async function canvasMoves(p: Populated, seconds: number, intervalMs = 20): Promise<number[]> {
+export async function canvasMoves(
+  p: { url: string; projectID: string; token: string },
+  seconds: number,
+  intervalMs = 20,
+): Promise<number[]> {
   const clients: CanvasClient[] = [];
   for (let i = 0; i < 50; i++) {
-    const c = await CanvasClient.join(p.d.url, p.projectID, p.d.token);
+    const c = await CanvasClient.join(p.url, p.projectID, p.token);
     c.keep = 5;
     clients.push(c);
   }
@@ -240,4 +244,27 @@ export async function canvasMoves(p: Populated, seconds: number, intervalMs = 20
 export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * The canvas baseline for the same run: the same server code over an empty instance with no Docker
+ * and no reconciler (bench/_http-server.ts, what bench/canvas.ts measures), in its own process.
+ */
+export async function emptyServer(): Promise<{ url: string; projectID: string; token: string; stop: () => Promise<void> }> {
+  const proc: ChildProcess = spawn(process.execPath, [NODE_FLAGS, join(here, "_http-server.ts"), "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const rl = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  const [line] = (await once(rl, "line")) as [string];
+  rl.close();
+  const { port, token, projectID } = JSON.parse(line) as { port: number; token: string; projectID: string };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    projectID,
+    token,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await once(proc, "exit");
+    },
+  };
 }
