@@ -59,6 +59,27 @@ export async function populate(n: number, opts: { interval?: string } = {}): Pro
   });
   const docker = new Docker();
   const instanceID = (await d.must("GET", "/api/system/about", 200)).deploykit.instance_id as string;
+  // Setting up hundreds of containers on a loaded machine outlasts an access token (15 min).
+  const refresh = setInterval(() => {
+    d.login()
+      .then((t) => {
+        d.token = t.access_token;
+      })
+      .catch(() => {});
+  }, 5 * 60_000);
+  refresh.unref();
+  refreshers.set(d, refresh);
+  try {
+    return await deployTickers(d, docker, instanceID, n);
+  } catch (err) {
+    await teardown({ d, instanceID, projectID: "", serviceIDs: [], setupS: 0, docker }, d);
+    throw err;
+  }
+}
+
+const refreshers = new Map<Daemon, ReturnType<typeof setInterval>>();
+
+async function deployTickers(d: Daemon, docker: Docker, instanceID: string, n: number): Promise<Populated> {
   const project = await d.must("POST", "/api/projects", 201, { body: { name: "populated bench" } });
   for (let i = 0; i < n; i++) {
     await d.must("POST", `/api/projects/${project.id}/services`, 201, {
@@ -88,6 +109,7 @@ async function runningCount(d: Daemon, projectID: string, n: number): Promise<nu
 
 /** Removes everything the daemon created (by its instance label) and the daemon itself. */
 export async function teardown(p: Populated | null, d: Daemon | null): Promise<void> {
+  if (d) clearInterval(refreshers.get(d));
   if (d) await d.stop(60_000);
   if (p) {
     const label = [`deploykit.instance=${p.instanceID}`];
