@@ -12,6 +12,8 @@ export interface Fleet {
   rec: reconciler.Reconciler;
   fake: FakeRuntime;
   services: sqlite.ServiceService;
+  /** Types of the events the reconciler published, in order. */
+  published: string[];
   close(): void;
 }
 
@@ -25,6 +27,7 @@ export async function inSyncFleet(n: number, path = ":memory:"): Promise<Fleet> 
   const services = new sqlite.ServiceService(db);
   const deployments = new sqlite.DeploymentService(db);
   const containers = new sqlite.ContainerService(db);
+  const published: string[] = [];
   const clock = new Clock();
   clock.t = Date.now();
   const fake = new FakeRuntime(INSTANCE, clock);
@@ -36,7 +39,7 @@ export async function inSyncFleet(n: number, path = ":memory:"): Promise<Fleet> 
     containers,
     runtime: fake,
     provisioner: fake,
-    bus: { publish: () => {} },
+    bus: { publish: (e) => published.push(e.type) },
     instanceID: INSTANCE,
     stableWindowMs: 0,
     logger: deploykit.nopLogger,
@@ -53,7 +56,7 @@ export async function inSyncFleet(n: number, path = ":memory:"): Promise<Fleet> 
   const running = (await services.findServices({ limit: 1, status: deploykit.SERVICE_RUNNING })).total;
   if (running !== n || fake.containers.size !== n)
     throw new Error(`fleet did not converge: ${running}/${n} running, ${fake.containers.size} containers`);
-  return { rec, fake, services, close: () => db.close() };
+  return { rec, fake, services, published, close: () => db.close() };
 }
 
 export interface LoopFigures {
