@@ -39,7 +39,37 @@ export async function run(n: number, passes: number): Promise<boolean> {
       sliceCpu.push(loop.maxSliceCpuMs);
       lists.add(f.fake.count("listContainers") + f.fake.count("listNetworks") + f.fake.count("listVolumes"));
     }
+    // Deploy of one more service in another project, the fleet running: the pass over exactly that
+    // service (what Apply's deployment.created triggers now, issue 11) against the full resync the
+    // Deploy route triggered before. Alternating; the clock stops when the fake runs its container.
+    const other = await f.projects.createProject({ name: "other" });
+    f.rec.start(); // a live reconciler, as in the daemon; its start-up resync settles first
+    await new Promise((r) => setTimeout(r, 5_000));
+    const targeted: number[] = [];
+    const full: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (const how of ["targeted", "full"] as const) {
+        const svc = await f.services.createService(other.id, { name: `one-more-${how}-${i}`, image: "app:1" });
+        const ran = new Promise<void>((resolve) => {
+          f.fake.onRun = (c) => {
+            if (c.labels["deploykit.service-id"] === svc.id) resolve();
+          };
+        });
+        t0 = performance.now();
+        await f.deployments.createDeployment(svc.id, { image: "app:1" });
+        if (how === "targeted") f.rec.triggerService(svc.id);
+        else f.rec.trigger();
+        await ran;
+        (how === "targeted" ? targeted : full).push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 4_000)); // the rest of a full resync drains before the next run
+      }
+    }
+    f.fake.onRun = undefined;
+    await f.rec.stop();
     f.close();
+    console.log(
+      `deploy of one more service beside ${n} running: its own pass ${median(targeted).toFixed(1)} ms, a full resync (before issue 11) ${median(full).toFixed(1)} ms (medians of 5)`,
+    );
     const load = loadavg()
       .map((l) => l.toFixed(1))
       .join(" ");

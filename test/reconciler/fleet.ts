@@ -14,6 +14,8 @@ export interface Fleet {
   services: sqlite.ServiceService;
   /** Types of the events the reconciler published, in order. */
   published: string[];
+  projects: sqlite.ProjectService;
+  deployments: sqlite.DeploymentService;
   close(): void;
 }
 
@@ -42,6 +44,7 @@ export async function inSyncFleet(n: number, path = ":memory:"): Promise<Fleet> 
     bus: { publish: (e) => published.push(e.type) },
     instanceID: INSTANCE,
     stableWindowMs: 0,
+    intervalMs: 3_600_000,
     logger: deploykit.nopLogger,
   });
   const project = await projects.createProject({ name: "fleet" });
@@ -56,7 +59,7 @@ export async function inSyncFleet(n: number, path = ":memory:"): Promise<Fleet> 
   const running = (await services.findServices({ limit: 1, status: deploykit.SERVICE_RUNNING })).total;
   if (running !== n || fake.containers.size !== n)
     throw new Error(`fleet did not converge: ${running}/${n} running, ${fake.containers.size} containers`);
-  return { rec, fake, services, published, close: () => db.close() };
+  return { rec, fake, services, projects, deployments, published, close: () => db.close() };
 }
 
 export interface LoopFigures {
