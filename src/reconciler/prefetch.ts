@@ -95,3 +95,24 @@ export class ResyncPrefetch {
     return this.#rows.size;
   }
 }
+
+/**
+ * The service a committed change names (issue 11), and whether it needs a pass: a deployment created,
+ * a service updated or deleted do; a status change or a restart request (mostly the reconciler's
+ * own) only make rows read earlier stale.
+ */
+export function touchedService(e: deploykit.Event): { id: string; pass: boolean } | null {
+  switch (e.type) {
+    case deploykit.EVENT_DEPLOYMENT_CREATED:
+      return { id: e.payload.deployment.service_id, pass: true };
+    case deploykit.EVENT_SERVICE_UPDATED:
+      return { id: e.payload.service.id, pass: true };
+    case deploykit.EVENT_SERVICE_DELETED:
+      return { id: e.payload.service_id, pass: true };
+    case deploykit.EVENT_SERVICE_STATUS_CHANGED:
+    case deploykit.EVENT_SERVICE_RESTARTED:
+      return { id: e.payload.service_id, pass: false };
+    default:
+      return null;
+  }
+}

@@ -1,6 +1,6 @@
 import * as deploykit from "../index.ts";
 import { describe, type PassContext, reconcileService } from "./pass.ts";
-import { allServiceIDs, ResyncPrefetch, yieldToLoop } from "./prefetch.ts";
+import { allServiceIDs, ResyncPrefetch, touchedService, yieldToLoop } from "./prefetch.ts";
 import { WorkQueue } from "./queue.ts";
 import { Ledger } from "./readiness.ts";
 import { DockerSnapshot } from "./snapshot.ts";
@@ -163,18 +163,10 @@ export class Reconciler implements deploykit.Reconciler {
    * must not grow with the whole instance). A dropped event is caught by the periodic resync.
    */
   react(e: deploykit.Event): void {
-    let id: string | undefined;
-    if (e.type === deploykit.EVENT_DEPLOYMENT_CREATED) id = e.payload.deployment.service_id;
-    else if (e.type === deploykit.EVENT_SERVICE_UPDATED) id = e.payload.service.id;
-    else if (e.type === deploykit.EVENT_SERVICE_DELETED) id = e.payload.service_id;
-    else if (e.type === deploykit.EVENT_SERVICE_STATUS_CHANGED || e.type === deploykit.EVENT_SERVICE_RESTARTED) {
-      // Not a pass (the reconciler publishes most of these itself), but rows read earlier are stale.
-      this.#prefetch()?.drop(e.payload.service_id);
-      return;
-    }
-    if (id === undefined) return;
-    this.#prefetch()?.drop(id);
-    this.triggerService(id);
+    const touched = touchedService(e);
+    if (!touched) return;
+    this.#prefetch()?.drop(touched.id);
+    if (touched.pass) this.triggerService(touched.id);
   }
 
   #prefetch(): ResyncPrefetch | undefined {
