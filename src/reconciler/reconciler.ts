@@ -220,6 +220,7 @@ export class Reconciler implements deploykit.Reconciler {
   /** Schedules one service's pass. Never blocks. */
   triggerService(serviceID: string): void {
     if (this.#stopped) return;
+    this.#prefetch()?.drop(serviceID); // the asker may just have written rows a resync read earlier
     this.#queue.add(serviceID);
   }
 
