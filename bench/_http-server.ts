@@ -5,9 +5,11 @@
 //   node bench/_http-server.ts [services=100]      the DeployKit server
 //   node bench/_http-server.ts 100 nocache         the same without the service list cache
 //   node bench/_http-server.ts bare                a bare Fastify route answering the same JSON
+//   node bench/_http-server.ts bare-stdin          a bare Fastify route answering the bytes given on stdin
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import Fastify from "fastify";
 import { EventBus } from "../src/events/index.ts";
 import { Server } from "../src/http/index.ts";
@@ -42,7 +44,28 @@ async function populate(n: number): Promise<{ token: string; projectID: string; 
 
 const nop = () => {};
 let close: () => Promise<void>;
-if (arg === "bare") {
+if (arg === "bare-stdin") {
+  // The populated profile (bench/_populated.ts): the daemon's own response bytes, read from stdin.
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks).toString("utf8");
+  const app = Fastify();
+  app.get("/bare", async (_req, reply) => reply.type("application/json; charset=utf-8").send(body));
+  // The same event-loop-delay histogram as the daemon's probe, so the bench can tell the machine's
+  // scheduling delay (2 shared cores) from the daemon's own blocking: GET /eld reads and resets it.
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
+  app.get("/eld", async () => {
+    const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+    h.reset();
+    return out;
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  close = () => app.close();
+} else if (arg === "bare") {
   const { token, projectID, services } = await populate(100);
   const page = await services.findServices({ project_id: projectID, limit: 100 });
   // The same bytes, already serialized: the baseline is Fastify's own cost of answering this body.

@@ -4,6 +4,8 @@
 // the ratio shows what authentication, hooks and the list cache cost on top of Fastify itself. Server and baseline each run in their own child
 // process (bench/_http-server.ts); rounds alternate A/B.
 //   node bench/http.ts [seconds=10] [rounds=3] [nocache]   (nocache: without the service list cache)
+//   node bench/http.ts populated [services=100] [seconds=10] [rounds=3]   (issue 19: real containers
+//   running, resync every 2 s, viewers connected; see bench/_http-populated.ts)
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
@@ -11,6 +13,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 
+if (process.argv[2] === "populated") {
+  const { run } = await import("./_http-populated.ts");
+  const n = Number(process.argv[3] ?? 100);
+  process.exit((await run(n, Number(process.argv[4] ?? 10), Number(process.argv[5] ?? 3))) ? 0 : 1);
+}
 const SECONDS = Number(process.argv[2] ?? 10);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const CONNECTIONS = 64;

@@ -6,12 +6,17 @@
 // Also reports start-up time: spawn to the first answered /api/health.
 //   node bench/memory.ts [services=300]
 //   DEPLOYKIT_BENCH_NODE_FLAGS= node bench/memory.ts 0    (Node's default flags, idle only)
+//   node bench/memory.ts populated [services=100] [seconds=20]   (issue 19; bench/_memory-populated.ts)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 
+if (process.argv[2] === "populated") {
+  const { run } = await import("./_memory-populated.ts");
+  process.exit((await run(Number(process.argv[3] ?? 100), Number(process.argv[4] ?? 20))) ? 0 : 1);
+}
 const SERVICES = Number(process.argv[2] ?? 300);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(root, "dist/server/cmd/deploykitd/main.js");

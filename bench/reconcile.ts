@@ -5,6 +5,8 @@
 //     reconciler, against a plain dockerode create+start of the same container (budget ≤ 1.3×).
 // Real SQLite (a file), the real dockerd with 300 real containers, the real EventBus.
 //   node bench/reconcile.ts [services=300]
+//   node bench/reconcile.ts fake [services=1000] [passes=11]   (issue 19: 1,000 services on a fake
+//   Docker, see bench/_reconcile-fake.ts)
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -17,6 +19,10 @@ import * as reconciler from "../src/reconciler/index.ts";
 import * as sqlite from "../src/sqlite/index.ts";
 import { ensureWebImage, WEB_IMAGE } from "../test/reconciler/helpers.ts";
 
+if (process.argv[2] === "fake") {
+  const { run } = await import("./_reconcile-fake.ts");
+  process.exit((await run(Number(process.argv[3] ?? 1000), Number(process.argv[4] ?? 11))) ? 0 : 1);
+}
 const N = Number(process.argv[2] ?? 300);
 const PASSES = 21;
 const DEPLOYS = 7;

@@ -18,6 +18,16 @@ export const EVENT_DEPLOYMENT_FAILED = "deployment.failed";
 export const EVENT_RUN_STARTED = "run.started";
 export const EVENT_RUN_SKIPPED = "run.skipped";
 export const EVENT_RUN_FINISHED = "run.finished";
+/** Deploy applied a project's staged changes (published after the commit, whoever called Apply). */
+export const EVENT_PENDING_CHANGES_APPLIED = "pending-changes.applied";
+
+/** What one Apply did (the same shape as ApplyResult). */
+export interface AppliedPayload {
+  applied_count: number;
+  temp_id_to_service_id: Record<string, string>;
+  redeployed_service_ids: string[];
+  created_deployments: Deployment[];
+}
 
 export interface DeploymentStatusPayload {
   deployment_id: string;
@@ -43,6 +53,7 @@ export interface EventPayloads {
   [EVENT_RUN_STARTED]: { service_id: string; run: ServiceRun };
   [EVENT_RUN_SKIPPED]: { service_id: string; run: ServiceRun };
   [EVENT_RUN_FINISHED]: { service_id: string; run: ServiceRun };
+  [EVENT_PENDING_CHANGES_APPLIED]: { result: AppliedPayload };
 }
 
 export type EventType = keyof EventPayloads;

@@ -58,6 +58,7 @@ const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
   [deploykit.EVENT_RUN_STARTED]: "run:started",
   [deploykit.EVENT_RUN_SKIPPED]: "run:skipped",
   [deploykit.EVENT_RUN_FINISHED]: "run:finished",
+  [deploykit.EVENT_PENDING_CHANGES_APPLIED]: "pending-changes:applied",
 };
 
 function eventPayload(e: deploykit.Event): unknown {
@@ -67,6 +68,8 @@ function eventPayload(e: deploykit.Event): unknown {
       return { service: present.service(e.payload.service) };
     case deploykit.EVENT_DEPLOYMENT_CREATED:
       return { deployment: present.deployment(e.payload.deployment) };
+    case deploykit.EVENT_PENDING_CHANGES_APPLIED:
+      return present.applyResult(e.payload.result);
     case deploykit.EVENT_RUN_STARTED:
     case deploykit.EVENT_RUN_SKIPPED:
     case deploykit.EVENT_RUN_FINISHED:
@@ -416,11 +419,16 @@ export class CanvasHub implements HubOps {
     if (first) this.broadcast(c.projectID, "user:joined", { user_id: c.userID, user_name: c.userName }, c);
   }
 
-  private onEvent(e: deploykit.Event): void {
+  private async onEvent(e: deploykit.Event): Promise<void> {
     this.deps.onEvent?.(e);
     if (!e.project_id || !this.rooms.has(e.project_id)) return;
     const type = EVENT_MESSAGES[e.type];
     if (!type) return;
+    // An Apply (whoever called it) rewrote the canvas: the room gets the new state first.
+    if (e.type === deploykit.EVENT_PENDING_CHANGES_APPLIED)
+      await this.broadcastCanvasState(e.project_id).catch((err) =>
+        this.deps.logger.error({ err, project_id: e.project_id }, "canvas state after Apply failed"),
+      );
     this.broadcast(e.project_id, type, eventPayload(e));
   }
 }

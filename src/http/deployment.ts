@@ -69,10 +69,9 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       );
       // The service's pre-deploy command runs before this rollout too.
       input.pre_deploy_command = deploykit.resolveStartCommand(svc.pre_deploy_command, input.env_vars);
+      // deployment.created is published after commit; the reconciler and the canvas react to it.
       const dep = await d.deployments.createDeployment(serviceId, input);
       d.listCache.invalidate(projectId);
-      d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
-      d.reconciler.triggerService(serviceId);
       return reply.code(201).send(present.deployment(dep));
     },
   );
@@ -134,10 +133,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
       const deploymentID = req.body.deployment_id;
       if (!deploymentID) throw deploykit.fieldError({ deployment_id: ["Deployment id is required."] });
       await serviceInProject(d, projectId, serviceId);
-      const { deployment } = await d.deployments.rollback(serviceId, deploymentID);
+      await d.deployments.rollback(serviceId, deploymentID);
       d.listCache.invalidate(projectId);
-      d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment }));
-      d.reconciler.triggerService(serviceId);
       return present.service(await d.services.findServiceByID(serviceId));
     },
   );

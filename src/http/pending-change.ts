@@ -83,17 +83,13 @@ export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void
     },
     async (req) => {
       const { projectId } = req.params;
+      // Node moves this server still buffers are persisted first, so Apply sees where the user put them.
       await d.hub.moves.flush(projectId);
+      // Apply's effects (events after commit, the reconciler's passes over exactly the services it
+      // touched, the canvas) happen below this route, the same for every caller (issue 11).
       const result = await d.pendingChanges.applyPendingChanges(projectId);
       d.listCache.invalidate(projectId);
-      for (const dep of result.created_deployments) {
-        d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectId, { deployment: dep }));
-      }
-      const body = present.applyResult(result);
-      await d.hub.broadcastCanvasState(projectId);
-      d.hub.broadcast(projectId, "pending-changes:applied", body);
-      if (result.applied_count > 0) d.reconciler.trigger();
-      return body;
+      return present.applyResult(result);
     },
   );
 }

@@ -326,7 +326,7 @@ describe("services", () => {
 });
 
 describe("deploy and rollback", () => {
-  it("applies, publishes deployment.created per deployment, triggers the reconciler", async () => {
+  it("applies and presents; the effects (events, reconciler, canvas) are below the route", async () => {
     const trigger = vi.fn();
     const result: deploykit.ApplyResult = {
       applied_count: 2,
@@ -340,8 +340,9 @@ describe("deploy and rollback", () => {
     });
     const r = await h.client().deploy("p1");
     expect(r.created_deployments[0]).not.toHaveProperty("baseline_restart_count");
-    expect(h.bus.published.map((e) => [e.type, e.project_id])).toEqual([["deployment.created", "p1"]]);
-    expect(trigger).toHaveBeenCalledTimes(1);
+    // The committing layer publishes (src/sqlite), the reconciler and the hub react: not the route.
+    expect(h.bus.published).toEqual([]);
+    expect(trigger).not.toHaveBeenCalled();
   });
 
   it("answers a clash found while applying with 409", async () => {
@@ -357,7 +358,7 @@ describe("deploy and rollback", () => {
     expect([err.code, err.message]).toEqual(["conflict", 'A service named "web" already exists in the project.']);
   });
 
-  it("rolls back: checks the project, publishes, triggers the service, returns the full service", async () => {
+  it("rolls back: checks the project, returns the full service; publishing is the store's", async () => {
     const triggerService = vi.fn();
     const rollback = vi.fn(async () => ({ service: SERVICE, deployment: { ...DEPLOYMENT, id: "d3", status: "pending" as const } }));
     await start({
@@ -369,8 +370,8 @@ describe("deploy and rollback", () => {
     const svc = await c.rollback("p1", "s1", "d1");
     expect(svc.id).toBe("s1");
     expect(rollback).toHaveBeenCalledWith("s1", "d1");
-    expect(triggerService).toHaveBeenCalledWith("s1");
-    expect(h.bus.published[0]?.type).toBe("deployment.created");
+    expect(triggerService).not.toHaveBeenCalled();
+    expect(h.bus.published).toEqual([]);
     expect((await c.rollback("p2", "s1", "d1").catch((e) => e)).code).toBe("not_found");
     const missing = (await c.request("POST", "/api/projects/p1/services/s1/rollback", {}).catch((e) => e)) as deploykit.DeployKitError;
     expect(missing.fields).toEqual({ deployment_id: ["Deployment id is required."] });

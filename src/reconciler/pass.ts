@@ -70,6 +70,8 @@ export interface PassContext {
   probe?: Probe;
   /** The HTTPS proxy (issue 12): told which containers serve, awaited at promotion; drains old containers. */
   ingress?: deploykit.IngressRoutes;
+  /** A resync's rows read for all its passes at once (prefetch.ts); a pass takes its own, once. */
+  prefetch?: { take(serviceID: string): { deps: deploykit.Deployment[]; containers: deploykit.Container[] } | undefined };
 }
 
 export type LimitDefaults = Pick<deploykit.Settings, "default_memory_mb" | "default_cpus" | "default_pids_limit">;
@@ -126,18 +128,19 @@ class ServicePass {
     this.project = this.service ? await orNull(ctx.projects.findProjectByID(this.service.project_id)) : null;
     this.status = this.service?.status ?? null;
     if (this.service && ctx.limitDefaults) this.limitDefaults = await ctx.limitDefaults();
+    const pre = ctx.prefetch?.take(this.id);
     if (this.service) {
       const id = this.id;
-      this.deps = await pageAll((p) =>
-        ctx.deployments.findDeployments({ service_id: id, status: [...deploykit.IN_FLIGHT_STATUSES], ...p }),
-      );
+      this.deps = pre
+        ? [...pre.deps]
+        : await pageAll((p) => ctx.deployments.findDeployments({ service_id: id, status: [...deploykit.IN_FLIGHT_STATUSES], ...p }));
       await this.holdForProviders();
     }
-    const rows = await pageAll((p) => ctx.containers.findContainers({ service_id: this.id, ...p }));
+    const rows = pre ? [...pre.containers] : await pageAll((p) => ctx.containers.findContainers({ service_id: this.id, ...p }));
 
     let actual: deploykit.RunningContainer[] | null = null;
     try {
-      const mine = (await ctx.snapshot.containers()).filter((c) => c.service_id === this.id);
+      const mine = await ctx.snapshot.containersOf(this.id);
       // One-off containers (pre-deploy, cron runs) have their own owners while the service exists;
       // a deleted service's go with the rest.
       actual = this.service ? mine.filter((c) => !c.labels[deploykit.LABEL_ROLE]) : mine;
@@ -508,9 +511,7 @@ class ServicePass {
     try {
       if (waiting.length === 0) {
         // Cheap path: only the snapshot, for leftovers of finished or cancelled deployments.
-        list = (await ctx.snapshot.containers()).filter(
-          (c) => c.service_id === this.id && c.labels[deploykit.LABEL_ROLE] === deploykit.ROLE_PRE_DEPLOY,
-        );
+        list = (await ctx.snapshot.containersOf(this.id)).filter((c) => c.labels[deploykit.LABEL_ROLE] === deploykit.ROLE_PRE_DEPLOY);
       } else {
         // Fresh from Docker: a cached list must never make the pass start a second one.
         list = (await ctx.runtime.listContainers()).filter(

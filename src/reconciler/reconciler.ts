@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
-import { describe, type PassContext, pageAll, reconcileService } from "./pass.ts";
+import { describe, type PassContext, reconcileService } from "./pass.ts";
+import { allServiceIDs, ResyncPrefetch, touchedService, yieldToLoop } from "./prefetch.ts";
 import { WorkQueue } from "./queue.ts";
 import { Ledger } from "./readiness.ts";
 import { DockerSnapshot } from "./snapshot.ts";
@@ -38,6 +39,11 @@ export interface ReconcilerOptions
     | "ingress"
   > {
   logger?: deploykit.Logger;
+  /**
+   * Where committed changes are announced (issue 11): a deployment created, a service updated or
+   * deleted gets a pass over exactly that service, whoever made the change (route, CLI, schedule).
+   */
+  events?: Pick<deploykit.EventBus, "subscribe">;
   /** Full resync period (default 30 s). */
   intervalMs?: number;
   /** Concurrent service passes (default 4). */
@@ -78,12 +84,17 @@ export class Reconciler implements deploykit.Reconciler {
   readonly #locks = new Map<string, Promise<unknown>>();
   #workers: Promise<void>[] = [];
   #timer?: ReturnType<typeof setInterval>;
+  readonly #events?: Pick<deploykit.EventBus, "subscribe">;
+  #subscription?: deploykit.Subscription;
   #resyncTimer?: ReturnType<typeof setTimeout>;
   #resyncScheduled = false;
   #resyncRunning?: Promise<void>;
   #resyncFailures = 0;
   /** Ids of the current resync not yet passed over; the snapshot stays pinned until it is empty. */
   #resyncLeft = new Set<string>();
+  /** Count of finished passes, and the count when each service's pass last finished (for the prefetch). */
+  #passesDone = 0;
+  readonly #passEnded = new Map<string, number>();
   #started = false;
   #stopped = false;
   #reachable = true;
@@ -98,6 +109,7 @@ export class Reconciler implements deploykit.Reconciler {
     this.#intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.#workerCount = Math.max(1, opts.workers ?? DEFAULT_WORKERS);
     this.#fastTickMs = opts.fastTickMs ?? DEFAULT_FAST_TICK_MS;
+    if (opts.events) this.#events = opts.events;
     const backoff = { backoffBaseMs: opts.backoffBaseMs, backoffMaxMs: opts.backoffMaxMs };
     this.#queue = new WorkQueue<string>(backoff);
     this.#sweepQueue = new WorkQueue<string>(backoff);
@@ -142,12 +154,47 @@ export class Reconciler implements deploykit.Reconciler {
     this.#workers.push(this.#sweepWorker());
     this.#timer = setInterval(() => this.trigger(), this.#intervalMs);
     this.#timer.unref?.();
+    this.#subscription = this.#events?.subscribe((e) => this.react(e), { bufferSize: 4096 });
     this.trigger();
+  }
+
+  /**
+   * The services a committed change touched get their pass; nothing else does (a Deploy's latency
+   * must not grow with the whole instance). A dropped event is caught by the periodic resync.
+   */
+  react(e: deploykit.Event): void {
+    const touched = touchedService(e);
+    if (!touched) return;
+    this.#prefetch()?.drop(touched.id);
+    if (touched.pass) this.triggerService(touched.id);
+  }
+
+  #prefetch(): ResyncPrefetch | undefined {
+    return this.#ctx.prefetch as ResyncPrefetch | undefined;
+  }
+
+  /**
+   * Reads the rows of every listed service at once and installs them for this resync's passes,
+   * minus those of services whose pass ended since the read began (their rows may be newer).
+   */
+  async #loadPrefetch(ids: string[]): Promise<void> {
+    const since = this.#passesDone;
+    const pf = await ResyncPrefetch.load(this.#ctx);
+    pf.cover(ids);
+    for (const [id, at] of this.#passEnded) if (at >= since) pf.drop(id);
+    this.#ctx.prefetch = pf;
+  }
+
+  #passEnd(id: string): void {
+    this.#prefetch()?.drop(id);
+    this.#passEnded.set(id, this.#passesDone++);
+    if (this.#passEnded.size > 100_000) this.#passEnded.clear();
   }
 
   /** Stops taking work and waits for the passes in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#subscription?.close();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#resyncTimer) clearTimeout(this.#resyncTimer);
     this.#queue.shutdown();
@@ -173,6 +220,7 @@ export class Reconciler implements deploykit.Reconciler {
   /** Schedules one service's pass. Never blocks. */
   triggerService(serviceID: string): void {
     if (this.#stopped) return;
+    this.#prefetch()?.drop(serviceID); // the asker may just have written rows a resync read earlier
     this.#queue.add(serviceID);
   }
 
@@ -196,18 +244,24 @@ export class Reconciler implements deploykit.Reconciler {
     // Inspections run alongside the passes' database reads; a pass that needs one first waits for it.
     const prefetching = ctx.snapshot.prefetchInspections(INSPECT_CONCURRENCY);
     try {
-      const ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      const ids = await allServiceIDs(ctx);
+      await this.#loadPrefetch(ids);
       const run = async (id: string) => {
         try {
           await this.#locked(id, () => reconcileService(ctx, id));
         } catch (err) {
           errors.push(err);
           this.#noteError(id, err);
+        } finally {
+          this.#passEnd(id);
         }
       };
       let next = 0;
       const worker = async () => {
-        while (next < ids.length) await run(ids[next++] as string);
+        while (next < ids.length) {
+          await run(ids[next++] as string);
+          await yieldToLoop();
+        }
       };
       await Promise.all(Array.from({ length: Math.min(this.#workerCount, ids.length) }, worker));
       const swept = await this.#locked(SWEEP_KEY, () => sweep(ctx));
@@ -218,6 +272,7 @@ export class Reconciler implements deploykit.Reconciler {
       for (const id of swept.orphans) await run(id);
       this.#lastPassAt = new Date(ctx.now()).toISOString();
     } finally {
+      ctx.prefetch = undefined;
       await prefetching;
       ctx.snapshot.unpin();
     }
@@ -229,7 +284,8 @@ export class Reconciler implements deploykit.Reconciler {
     const ctx = this.#ctx;
     let ids: string[];
     try {
-      ids = (await pageAll((p) => ctx.services.findServices(p))).map((s) => s.id);
+      ids = await allServiceIDs(ctx);
+      await this.#loadPrefetch(ids);
       this.#resyncFailures = 0;
     } catch (err) {
       this.#resyncFailures++;
@@ -261,9 +317,17 @@ export class Reconciler implements deploykit.Reconciler {
         this.#queue.addRateLimited(id);
         this.#noteError(id, err);
       } finally {
-        if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) this.#ctx.snapshot.unpin();
+        this.#passEnd(id);
+        if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) {
+          this.#ctx.snapshot.unpin();
+          this.#ctx.prefetch = undefined;
+        }
         this.#queue.done(id);
       }
+      // A pass over a service in sync reads only cached Docker lists: its awaits settle as
+      // microtasks, so without this the workers would chain every pass of a resync into one long
+      // task and hold requests, canvas moves and log lines behind it (issue 19).
+      await yieldToLoop();
     }
   }
 

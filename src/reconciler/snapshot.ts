@@ -19,6 +19,7 @@ export class DockerSnapshot {
   readonly #containers: Entry<deploykit.RunningContainer>;
   readonly #volumes: Entry<deploykit.Volume>;
   readonly #networks: Entry<deploykit.Network>;
+  #index?: { list: deploykit.RunningContainer[]; version: number; by: Map<string, deploykit.RunningContainer[]> };
 
   constructor(opts: {
     runtime: Pick<deploykit.ContainerRuntime, "listContainers" | "listVolumes" | "inspectContainer">;
@@ -41,6 +42,27 @@ export class DockerSnapshot {
   /** Managed containers; throws what the list threw. */
   containers(): Promise<deploykit.RunningContainer[]> {
     return this.#get(this.#containers);
+  }
+
+  /**
+   * Managed containers of one service (a copy), from an index of the cached list rebuilt only when
+   * the list changed: a resync's passes each read their own without scanning everyone's (issue 19).
+   */
+  async containersOf(serviceID: string): Promise<deploykit.RunningContainer[]> {
+    const now = this.#now();
+    const entry = this.#containers;
+    if (!entry.fresh(now, this.#ttlMs, this.#pins > 0)) entry.load(now, this.#observe);
+    const list = await entry.shared();
+    if (this.#index?.list !== list || this.#index.version !== entry.version) {
+      const by = new Map<string, deploykit.RunningContainer[]>();
+      for (const c of list) {
+        const mine = by.get(c.service_id);
+        if (mine) mine.push(c);
+        else by.set(c.service_id, [c]);
+      }
+      this.#index = { list, version: entry.version, by };
+    }
+    return [...(this.#index.by.get(serviceID) ?? [])];
   }
 
   volumes(): Promise<deploykit.Volume[]> {
@@ -95,7 +117,11 @@ export class DockerSnapshot {
     }
     let next = 0;
     const worker = async () => {
-      while (next < ids.length) await this.inspect(ids[next++] as string).catch(() => {});
+      while (next < ids.length) {
+        await this.inspect(ids[next++] as string).catch(() => {});
+        // An answer already cached (or a fake's) settles as a microtask: let the loop turn.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
   }
@@ -175,6 +201,8 @@ class Entry<T> {
   #failed = false;
   /** Patches made while a list call is in flight, applied to its result (which may predate them). */
   #pending: ((list: T[]) => void)[] = [];
+  /** Bumped by every load, patch and clear: an index of the list is current while this is unchanged. */
+  version = 0;
 
   constructor(list: () => Promise<T[]>) {
     this.#list = list;
@@ -188,6 +216,7 @@ class Entry<T> {
   }
 
   load(now: number, observe: (err?: unknown) => void): void {
+    this.version++;
     this.#at = now;
     this.#value = undefined;
     this.#failed = false;
@@ -221,12 +250,19 @@ class Entry<T> {
     return [...list];
   }
 
+  /** The list itself, not a copy: for indexing only, never to be changed by the caller. */
+  async shared(): Promise<T[]> {
+    return await this.#promise!;
+  }
+
   patch(fn: (list: T[]) => void): void {
+    this.version++;
     if (this.#value) fn(this.#value);
     else if (this.#promise && !this.#failed) this.#pending.push(fn);
   }
 
   clear(): void {
+    this.version++;
     this.#promise = undefined;
     this.#value = undefined;
     this.#failed = false;

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { describe, ensureProjectNetwork, type PassContext, pageAll } from "./pass.ts";
+import { allServiceIDs } from "./prefetch.ts";
 
 export interface SweepResult {
   /** Ids of services that have Docker objects but no database row: their passes clean up. */
@@ -22,7 +23,7 @@ export async function sweep(ctx: PassContext): Promise<SweepResult> {
   const containers = await settle(ctx.snapshot.containers(), errors);
   const volumes = await settle(ctx.snapshot.volumes(), errors);
   const projects = await pageAll((p) => ctx.projects.findProjects(p));
-  const services = await pageAll((p) => ctx.services.findServices(p));
+  const services = await allServiceIDs(ctx);
   const log = ctx.logger.child({ job: "sweep" });
   let again = false;
 
@@ -51,7 +52,7 @@ export async function sweep(ctx: PassContext): Promise<SweepResult> {
     }
   }
 
-  const known = new Set(services.map((s) => s.id));
+  const known = new Set(services);
   const orphans = new Set<string>();
   for (const c of containers ?? []) if (c.service_id && !known.has(c.service_id)) orphans.add(c.service_id);
   for (const v of volumes ?? []) {

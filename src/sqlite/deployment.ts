@@ -71,7 +71,9 @@ export class DeploymentService implements deploykit.DeploymentService {
     deploykit.validateDeploymentCreate(input);
     return this.#db.write((tx) => {
       assertRegistryAllowed(tx, input.image, this.#hostAddresses);
-      return createDeployment(tx, serviceID, input);
+      const dep = createDeployment(tx, serviceID, input);
+      this.#publishCreated(tx, dep);
+      return dep;
     });
   }
 
@@ -162,8 +164,15 @@ export class DeploymentService implements deploykit.DeploymentService {
         svc.id,
       );
       const deployment = createDeployment(tx, svc.id, snapshot);
+      this.#publishCreated(tx, deployment);
       return { service: findServiceByID(tx, svc.id), deployment };
     });
+  }
+
+  /** After commit, for every caller alike (the reconciler and the canvas react to it). */
+  #publishCreated(tx: Tx, deployment: deploykit.Deployment): void {
+    const projectID = findServiceByID(tx, deployment.service_id).project_id;
+    this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectID, { deployment }));
   }
 }
 

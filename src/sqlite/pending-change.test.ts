@@ -851,9 +851,17 @@ describe("PendingChangeService.applyPendingChanges", () => {
     await pending.appendPendingChange(p.id, null, create("t-c", "c"));
     await pending.appendPendingChange(p.id, null, update(a.service.id, { replicas: 2 }));
     await pending.appendPendingChange(p.id, null, del(b.service.id));
-    await pending.applyPendingChanges(p.id);
-    expect(events.map((e) => e.type)).toEqual(["service.created", "service.updated", "service.deleted"]);
+    const result = await pending.applyPendingChanges(p.id);
+    expect(events.map((e) => e.type).filter((t) => t.startsWith("service."))).toEqual([
+      "service.created",
+      "service.updated",
+      "service.deleted",
+    ]);
     expect(events.every((e) => e.project_id === p.id)).toBe(true);
+    // Issue 11: the deployments Apply created and the Apply itself, for every caller alike, last.
+    const created = events.flatMap((e) => (e.type === "deployment.created" ? [e.payload.deployment.id] : []));
+    expect(created).toEqual(result.created_deployments.map((d) => d.id));
+    expect(events.at(-1)).toMatchObject({ type: "pending-changes.applied", payload: { result } });
   });
 
   it("is atomic: a clash in the middle leaves services, env vars, canvas and the log as they were, and throws 409", async () => {

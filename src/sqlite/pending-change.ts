@@ -200,7 +200,15 @@ export class PendingChangeService implements deploykit.PendingChangeService {
   }
 
   async applyPendingChanges(projectID: string): Promise<deploykit.ApplyResult> {
-    const result = this.#db.write((tx) => apply(tx, this.#db, projectID, this.#fault));
+    const result = this.#db.write((tx) => {
+      const r = apply(tx, this.#db, projectID, this.#fault);
+      // After commit, for every caller alike: the reconciler passes over exactly these services and
+      // the canvas hub shows the new state (issue 11).
+      for (const deployment of r.created_deployments)
+        this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectID, { deployment }));
+      this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_PENDING_CHANGES_APPLIED, projectID, { result: r }));
+      return r;
+    });
     this.#fault("apply:after-commit");
     return result;
   }

@@ -40,8 +40,13 @@ interface ServiceJoinRow extends ServiceRow {
   ad_created_at: string | null;
 }
 
-const SELECT_SERVICE = `SELECT s.*, d.id AS ad_id, d.image AS ad_image, d.replicas AS ad_replicas, d.created_at AS ad_created_at
-  FROM services s LEFT JOIN deployments d ON d.id = s.active_deployment_id`;
+// One service by id: the active deployment's columns by primary-key subqueries. The same LEFT JOIN
+// the list uses costs 5–10× more here and grows with the deployments table (measured with
+// bench/reconcile.ts fake 1000, issue 19): the reconciler reads every service this way each resync.
+const SELECT_SERVICE = `SELECT s.*, ${["id", "image", "replicas", "created_at"]
+  .map((c) => `(SELECT ${c} FROM deployments WHERE id = s.active_deployment_id) AS ad_${c}`)
+  .join(", ")}
+  FROM services s`;
 
 export class ServiceService implements deploykit.ServiceService {
   readonly #db: DB;

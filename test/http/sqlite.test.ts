@@ -210,7 +210,8 @@ describe("projects, staging and deploy", () => {
     const first = deps.items[0] as deploykit.Deployment;
     const rolled = await c.rollback(p.id, serviceID, first.id);
     expect(rolled.id).toBe(serviceID);
-    expect(triggerService).toHaveBeenCalledWith(serviceID);
+    // Published after commit by the store (one per Deploy and one for the rollback); the reconciler reacts to it.
+    await waitUntil(() => events.filter((e) => e.type === "deployment.created").length === 3);
     const after = await c.findDeployments(p.id, serviceID);
     expect(after.total).toBe(3);
     expect(after.items[0]).toMatchObject({ replicas: 1, env_vars: first.env_vars, status: "pending" });

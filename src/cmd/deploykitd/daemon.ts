@@ -186,6 +186,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     runtime: dk.runtime,
     provisioner: dk.provisioner,
     bus,
+    events: bus,
     instanceID,
     limitDefaults: () => settings.getSettings(),
     networkCreated: () => isolate(),
