@@ -8,6 +8,7 @@ export * from "./domains.ts";
 export * from "./envvar.ts";
 export * from "./errors.ts";
 export * from "./logs.ts";
+export * from "./metrics.ts";
 export * from "./ops.ts";
 export * from "./pagination.ts";
 export * from "./pending-change.ts";

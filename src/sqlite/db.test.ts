@@ -28,6 +28,7 @@ const ALL_MIGRATIONS = [
   "00006_healthcheck.sql",
   "00007_ops.sql",
   "00008_shell.sql",
+  "00013_metrics.sql",
 ];
 
 describe("DB.open", () => {

@@ -17,3 +17,4 @@ export { SettingsService } from "./settings.ts";
 export { ShellSessionService } from "./shell.ts";
 export { fileStamp, KEEP_PRE_MIGRATION_BACKUPS, preMigrationBackups } from "./upgrade.ts";
 export { UserService } from "./user.ts";
+export { MetricsStore } from "./metrics.ts";
