@@ -3,7 +3,7 @@
  * package; implementation folders import only the domain root; only src/cmd wires implementations;
  * the SPA imports the domain for types only.
  */
-const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock)/";
+const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|mock|metrics)/";
 module.exports = {
   forbidden: [
     {

@@ -1,4 +1,4 @@
-import { fieldError } from "./errors.ts";
+import { EINVALID, errorf } from "./errors.ts";
 
 /**
  * Service metrics (issue 15). One collector in the daemon samples every running DeployKit container
@@ -142,20 +142,20 @@ export function planRange(range: MetricsRange, rawStepMs: number = METRICS_INTER
   return { range, duration_ms, tier, step_ms };
 }
 
-/** The `?range=` of the metrics route; absent → 1h. Throws EINVALID on `range`. */
+/** The `?range=` of the metrics route; absent → 1h. Throws EINVALID naming `range`. */
 export function parseMetricsRange(raw: unknown): MetricsRange {
   if (raw === undefined || raw === "") return "1h";
   if (typeof raw === "string" && (METRICS_RANGES as readonly string[]).includes(raw)) return raw as MetricsRange;
-  throw fieldError({ range: [`must be one of ${METRICS_RANGES.join(", ")}`] });
+  throw errorf(EINVALID, `Query param "range" must be one of: ${METRICS_RANGES.join(", ")}.`);
 }
 
 export const MAX_REPLICA_INDEX = 1000;
 
-/** The `?replica=` of the metrics route: "all" (summed; the default) or a replica index. Throws EINVALID on `replica`. */
+/** The `?replica=` of the metrics route: "all" (summed; the default) or a replica index. Throws EINVALID naming `replica`. */
 export function parseReplica(raw: unknown): "all" | number {
   if (raw === undefined || raw === "" || raw === "all") return "all";
   if (typeof raw === "string" && /^\d{1,4}$/.test(raw) && Number(raw) <= MAX_REPLICA_INDEX) return Number(raw);
-  throw fieldError({ replica: ['must be "all" or a replica index (0, 1, …)'] });
+  throw errorf(EINVALID, `Query param "replica" must be "all" or a replica index (0 to ${MAX_REPLICA_INDEX}).`);
 }
 
 export const MARKER_CREATED = "created";
@@ -272,4 +272,22 @@ export interface MetricsCollector {
   latest(): MetricSample[];
   /** The collector interval. */
   readonly intervalMs: number;
+  /** Intervals run, intervals that failed (Docker unreachable, write failed), the last one's duration. */
+  readonly counts: { ticks: number; failures: number; last_tick_ms: number };
+}
+
+/** What the collector learns from one inspect: it changes only when the container restarts. */
+export interface ContainerLimits {
+  cpu_limit_cores: number | null;
+  restarts: number;
+}
+
+/** Docker's stats as the collector needs them (src/docker/stats.ts), for containers listed as this instance's. */
+export interface ContainerStatsSource {
+  /** One read (`stats?stream=false&one-shot=true`). Throws ENOTFOUND when the container is gone, EUNAVAILABLE when Docker is. */
+  readCounters(dockerID: string): Promise<ContainerCounters>;
+  /** A long-lived stats stream (Docker sends about one read a second) until `close()` or the container ends. */
+  streamCounters(dockerID: string, onCounters: (c: ContainerCounters) => void, onEnd: (err?: Error) => void): { close(): void };
+  /** CPU limit and restart count (one inspect). Throws ENOTFOUND when the container is gone, EFORBIDDEN when not ours. */
+  readLimits(dockerID: string): Promise<ContainerLimits>;
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import type { CanvasHub } from "./canvas-hub.ts";
 import type { ListCache } from "./list-cache.ts";
+import type { Prometheus } from "./prometheus.ts";
 import type { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 
 declare module "fastify" {
@@ -40,6 +41,10 @@ export interface ServerOptions {
   /** Cron runs (issue 16): the store the Runs tab reads and the scheduler's "Run now". */
   runs?: deploykit.ServiceRunService;
   cron?: deploykit.CronRunner;
+  /** Service metrics (issue 15); the metrics routes answer 503 without them. */
+  metrics?: { store: deploykit.MetricsStore; collector: deploykit.MetricsCollector };
+  /** GET /metrics in Prometheus text format; absent (-metrics-endpoint=false) it answers 404. */
+  prometheus?: Prometheus;
   logger?: deploykit.Logger;
   /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
   setup: deploykit.SetupGate;
