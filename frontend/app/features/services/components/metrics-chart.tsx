@@ -43,7 +43,7 @@ export function MetricsChart({
   const live = useRef({ markers, onMarker, spec });
   live.current = { markers, onMarker, spec };
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the chart is built once per kind; data and markers flow through refs.
+  // Built once per chart kind; data and markers flow through refs and setData.
   useEffect(() => {
     const host = el.current;
     if (!host) return;

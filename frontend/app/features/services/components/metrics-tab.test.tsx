@@ -53,7 +53,7 @@ describe("MetricsToolbar", () => {
   it("offers every range and the replicas seen, the chosen ones marked", () => {
     const html = renderToStaticMarkup(<MetricsToolbar range="7d" onRange={() => {}} replica={1} onReplica={() => {}} replicas={[0, 1]} />);
     for (const r of ["1h", "6h", "24h", "7d", "30d"]) expect(html).toContain(`data-testid="metrics-range-${r}"`);
-    expect(html).toMatch(/aria-checked="true"[^>]*data-testid="metrics-range-7d"/);
+    expect(html).toMatch(/aria-pressed="true"[^>]*data-testid="metrics-range-7d"/);
     expect(html).toContain("All replicas (summed)");
     expect(html).toContain('<option value="1" selected="">Replica 1</option>');
   });

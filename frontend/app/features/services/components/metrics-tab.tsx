@@ -1,12 +1,12 @@
 import { useMemo, useState } from "react";
-import { METRICS_RANGES, type MetricsRange, type MetricsSeries } from "../../../../../src/metrics.ts";
+import type { MetricsRange, MetricsSeries } from "../../../../../src/metrics.ts";
 import type { Service } from "../../../../../src/service.ts";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatDateTime } from "../../../lib/format.ts";
 import { cn } from "../../../lib/utils.ts";
 import { type ReplicaChoice, useServiceMetrics } from "../api/metrics.ts";
-import { type ChartSpec, chartSpecs, formatValue, lastValue, MARKER_COLOR } from "../lib/metrics.ts";
+import { type ChartSpec, chartSpecs, formatValue, lastValue, MARKER_COLOR, RANGES } from "../lib/metrics.ts";
 import { MetricsChart } from "./metrics-chart.tsx";
 
 const MARKER_LABEL = { created: "Deploy created", serving: "Serving", failed: "Failed" } as const;
@@ -56,13 +56,12 @@ export function MetricsToolbar({
 }) {
   return (
     <div className="flex flex-wrap items-center gap-2">
-      <div role="radiogroup" aria-label="Range" className="inline-flex rounded-md border border-border p-0.5">
-        {METRICS_RANGES.map((r) => (
+      <fieldset aria-label="Range" className="inline-flex rounded-md border border-border p-0.5">
+        {RANGES.map((r) => (
           <button
             key={r}
             type="button"
-            role="radio"
-            aria-checked={r === range}
+            aria-pressed={r === range}
             onClick={() => onRange(r)}
             className={cn("rounded px-2 py-0.5 text-xs", r === range ? "bg-muted font-medium text-foreground" : "text-muted-foreground")}
             data-testid={`metrics-range-${r}`}
@@ -70,7 +69,7 @@ export function MetricsToolbar({
             {r}
           </button>
         ))}
-      </div>
+      </fieldset>
       <select
         aria-label="Replica"
         className="h-7 rounded-md border border-border bg-background px-2 text-xs"

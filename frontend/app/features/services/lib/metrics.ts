@@ -1,4 +1,7 @@
-import type { DeploymentMarker, MetricsSeries } from "../../../../../src/metrics.ts";
+import type { DeploymentMarker, MetricsRange, MetricsSeries } from "../../../../../src/metrics.ts";
+
+/** The ranges the API takes (the SPA imports only types from the domain; the type checks this list). */
+export const RANGES = ["1h", "6h", "24h", "7d", "30d"] as const satisfies readonly MetricsRange[];
 
 /** One chart: uPlot's columnar data (x first) and what each y series is. */
 export interface ChartSpec {
