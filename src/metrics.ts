@@ -128,14 +128,17 @@ export interface RangePlan {
 
 /**
  * Which tier serves a range and at what step: at most ~4,300 points per series, so 30 days of four
- * charts stay cheap to send and draw. `rawStepMs` is the collector interval.
+ * charts stay cheap to send and draw. Each range reads a tier whose bucket is its step where it can
+ * (a plain sum over replicas, no re-bucketing: the 30-day query costs a few ms), at the price of the
+ * newest minutes of the 6h/24h ranges (and ten minutes of 7d/30d) waiting for their roll-up.
+ * `rawStepMs` is the collector interval.
  */
 export function planRange(range: MetricsRange, rawStepMs: number = METRICS_INTERVAL_DEFAULT_MS): RangePlan {
   const plans: Record<MetricsRange, [number, MetricsTier, number]> = {
     "1h": [HOUR, TIER_RAW, Math.max(rawStepMs, 10_000)],
-    "6h": [6 * HOUR, TIER_RAW, Math.max(rawStepMs, 60_000)],
+    "6h": [6 * HOUR, TIER_1M, 60_000],
     "24h": [DAY, TIER_1M, 60_000],
-    "7d": [7 * DAY, TIER_1M, 600_000],
+    "7d": [7 * DAY, TIER_10M, 600_000],
     "30d": [30 * DAY, TIER_10M, 600_000],
   };
   const [duration_ms, tier, step_ms] = plans[range];
@@ -199,11 +202,13 @@ export function alignSeries(points: MetricsPoint[], from: number, to: number, st
   const col = () => new Array<number | null>(n).fill(null);
   const avg = Object.fromEntries(METRIC_FIELDS.map((f) => [f, col()])) as MetricsSeries["avg"];
   const max: MetricsSeries["max"] = { cpu_pct: col(), mem_bytes: col(), mem_nocache_bytes: col() };
+  // Two decimals are more than a chart shows and halve the JSON of a 30-day series.
+  const r = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
   for (const p of points) {
     const i = Math.floor((p.ts - start) / step);
     if (i < 0 || i >= n) continue;
-    for (const f of METRIC_FIELDS) avg[f][i] = p[f] ?? null;
-    for (const f of ["cpu_pct", "mem_bytes", "mem_nocache_bytes"] as const) max[f][i] = p[`${f}_max`] ?? p[f] ?? null;
+    for (const f of METRIC_FIELDS) avg[f][i] = r(p[f]);
+    for (const f of ["cpu_pct", "mem_bytes", "mem_nocache_bytes"] as const) max[f][i] = r(p[`${f}_max`] ?? p[f]);
   }
   return { t, avg, max };
 }

@@ -25,6 +25,16 @@ function bucketSQL(by: string, where: string, step: number): string {
   return `SELECT ${outer} FROM (SELECT ${inner} FROM metric_points WHERE ${where} GROUP BY service_id, replica, container, b) GROUP BY ${by}b`;
 }
 
+/** Rows already on the grid (the tier's bucket is the step): a sum over replicas and containers per bucket, in index order. */
+function onGridSQL(where: string): string {
+  const cols = [
+    "ts, MAX(n) AS n",
+    ...F.map((f) => `SUM(${f}) AS ${f}`),
+    ...MAXED.map((f) => `SUM(COALESCE(${f}_max, ${f})) AS ${f}_max`),
+  ].join(", ");
+  return `SELECT ${cols} FROM metric_points WHERE ${where} GROUP BY ts`;
+}
+
 const COLUMNS = ["tier", "service_id", "ts", "replica", "container", "project_id", "n", ...F, ...MAXED.map((f) => `${f}_max`)];
 const INSERT_RAW = `INSERT OR REPLACE INTO metric_points (tier, service_id, ts, replica, container, project_id, ${F.join(", ")})
   VALUES (0, ?, ?, ?, ?, ?, ${F.map(() => "?").join(", ")})`;
@@ -78,7 +88,7 @@ export class MetricsStore implements deploykit.MetricsStore {
     });
   }
 
-  async findSeries(q: deploykit.MetricsQuery, rawStepMs?: number): Promise<deploykit.MetricsSeries> {
+  async findSeries(q: deploykit.MetricsQuery, rawStepMs = deploykit.METRICS_INTERVAL_DEFAULT_MS): Promise<deploykit.MetricsSeries> {
     const plan = deploykit.planRange(q.range, rawStepMs);
     return this.#db.read((tx) => {
       const to = tx.nowDate.getTime();
@@ -90,7 +100,8 @@ export class MetricsStore implements deploykit.MetricsStore {
         where += " AND replica = ?";
         params.push(q.replica);
       }
-      const points = tx.all<deploykit.MetricsPoint>(bucketSQL("", where, plan.step_ms), ...params);
+      const onGrid = plan.step_ms === plan.tier || (plan.tier === deploykit.TIER_RAW && plan.step_ms === rawStepMs);
+      const points = tx.all<deploykit.MetricsPoint>(onGrid ? onGridSQL(where) : bucketSQL("", where, plan.step_ms), ...params);
       const replicas = tx
         .all<{ replica: number }>(
           "SELECT DISTINCT replica FROM metric_points WHERE service_id = ? AND tier = ? AND ts >= ? AND ts < ? ORDER BY replica",
