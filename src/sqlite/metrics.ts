@@ -13,16 +13,14 @@ export const ROLLUP_GRACE_MS = 30_000;
  */
 function bucketSQL(by: string, where: string, step: number): string {
   const inner = [
-    `service_id, replica, container, (ts / ${step}) * ${step} AS b, MAX(project_id) AS project_id, SUM(n) AS n`,
+    `series, replica, container, (ts / ${step}) * ${step} AS b, SUM(n) AS n`,
     ...F.map((f) => (f === "restarts" ? "MAX(restarts) AS restarts" : `AVG(${f}) AS ${f}`)),
     ...MAXED.map((f) => `MAX(COALESCE(${f}_max, ${f})) AS ${f}_max`),
   ].join(", ");
-  const outer = [
-    `${by}b AS ts, MAX(project_id) AS project_id, MAX(n) AS n`,
-    ...F.map((f) => `SUM(${f}) AS ${f}`),
-    ...MAXED.map((f) => `SUM(${f}_max) AS ${f}_max`),
-  ].join(", ");
-  return `SELECT ${outer} FROM (SELECT ${inner} FROM metric_points WHERE ${where} GROUP BY service_id, replica, container, b) GROUP BY ${by}b`;
+  const outer = [`${by}b AS ts, MAX(n) AS n`, ...F.map((f) => `SUM(${f}) AS ${f}`), ...MAXED.map((f) => `SUM(${f}_max) AS ${f}_max`)].join(
+    ", ",
+  );
+  return `SELECT ${outer} FROM (SELECT ${inner} FROM metric_points WHERE ${where} GROUP BY series, replica, container, b) GROUP BY ${by}b`;
 }
 
 /** Rows already on the grid (the tier's bucket is the step): a sum over replicas and containers per bucket, in index order. */
@@ -35,9 +33,9 @@ function onGridSQL(where: string): string {
   return `SELECT ${cols} FROM metric_points WHERE ${where} GROUP BY ts`;
 }
 
-const COLUMNS = ["tier", "service_id", "ts", "replica", "container", "project_id", "n", ...F, ...MAXED.map((f) => `${f}_max`)];
-const INSERT_RAW = `INSERT OR REPLACE INTO metric_points (tier, service_id, ts, replica, container, project_id, ${F.join(", ")})
-  VALUES (0, ?, ?, ?, ?, ?, ${F.map(() => "?").join(", ")})`;
+const COLUMNS = ["tier", "series", "ts", "replica", "container", "n", ...F, ...MAXED.map((f) => `${f}_max`)];
+const INSERT_RAW = `INSERT OR REPLACE INTO metric_points (tier, series, ts, replica, container, ${F.join(", ")})
+  VALUES (0, ?, ?, ?, ?, ${F.map(() => "?").join(", ")})`;
 
 /** Folds `source` rows of finished buckets into `tier`; returns the rows written. */
 function rollup(tx: Tx, source: deploykit.MetricsTier, tier: deploykit.MetricsTier, now: number): number {
@@ -50,7 +48,7 @@ function rollup(tx: Tx, source: deploykit.MetricsTier, tier: deploykit.MetricsTi
     from = Math.floor(first / tier) * tier;
   }
   if (upto <= from) return 0;
-  const select = bucketSQL("service_id, replica, ", `tier = ${source} AND ts >= ? AND ts < ?`, tier);
+  const select = bucketSQL("series, replica, ", `tier = ${source} AND ts >= ? AND ts < ?`, tier);
   const cols = COLUMNS.filter((c) => c !== "tier" && c !== "container");
   const { changes } = tx.run(
     `INSERT OR REPLACE INTO metric_points (tier, container, ${cols.join(", ")}) SELECT ${tier}, '', ${cols.join(", ")} FROM (${select})`,
@@ -64,6 +62,8 @@ function rollup(tx: Tx, source: deploykit.MetricsTier, tier: deploykit.MetricsTi
 /** The metrics tiers in SQLite (tables metric_points, metric_rollups, metric_markers). */
 export class MetricsStore implements deploykit.MetricsStore {
   readonly #db: DB;
+  /** service_id → metric_series.id (rows are never deleted, so a cached id stays true). */
+  readonly #series = new Map<string, number>();
 
   constructor(db: DB) {
     this.#db = db;
@@ -72,8 +72,19 @@ export class MetricsStore implements deploykit.MetricsStore {
   async recordSamples(samples: deploykit.MetricSample[]): Promise<void> {
     if (samples.length === 0) return;
     this.#db.write((tx) => {
-      for (const s of samples) tx.run(INSERT_RAW, s.service_id, s.ts, s.replica, s.container, s.project_id, ...F.map((f) => s[f]));
+      for (const s of samples)
+        tx.run(INSERT_RAW, this.#seriesID(tx, s.service_id, s.project_id), s.ts, s.replica, s.container, ...F.map((f) => s[f]));
     });
+  }
+
+  #seriesID(tx: Tx, serviceID: string, projectID: string): number {
+    const cached = this.#series.get(serviceID);
+    if (cached !== undefined) return cached;
+    tx.run("INSERT OR IGNORE INTO metric_series (service_id, project_id) VALUES (?, ?)", serviceID, projectID);
+    const id = tx.get<{ id: number }>("SELECT id FROM metric_series WHERE service_id = ?", serviceID)?.id as number;
+    // Cached only after commit: a rolled-back insert must not leave an id that does not exist.
+    tx.afterCommit(() => this.#series.set(serviceID, id));
+    return id;
   }
 
   async recordMarker(serviceID: string, m: deploykit.DeploymentMarker): Promise<void> {
@@ -94,8 +105,9 @@ export class MetricsStore implements deploykit.MetricsStore {
       const to = tx.nowDate.getTime();
       const from = to - plan.duration_ms;
       const start = Math.floor(from / plan.step_ms) * plan.step_ms;
-      const params: Param[] = [q.service_id, plan.tier, start, to];
-      let where = "service_id = ? AND tier = ? AND ts >= ? AND ts < ?";
+      const series = tx.get<{ id: number }>("SELECT id FROM metric_series WHERE service_id = ?", q.service_id)?.id ?? -1;
+      const params: Param[] = [series, plan.tier, start, to];
+      let where = "series = ? AND tier = ? AND ts >= ? AND ts < ?";
       if (q.replica !== "all") {
         where += " AND replica = ?";
         params.push(q.replica);
@@ -104,8 +116,8 @@ export class MetricsStore implements deploykit.MetricsStore {
       const points = tx.all<deploykit.MetricsPoint>(onGrid ? onGridSQL(where) : bucketSQL("", where, plan.step_ms), ...params);
       const replicas = tx
         .all<{ replica: number }>(
-          "SELECT DISTINCT replica FROM metric_points WHERE service_id = ? AND tier = ? AND ts >= ? AND ts < ? ORDER BY replica",
-          q.service_id,
+          "SELECT DISTINCT replica FROM metric_points WHERE series = ? AND tier = ? AND ts >= ? AND ts < ? ORDER BY replica",
+          series,
           plan.tier,
           start,
           to,

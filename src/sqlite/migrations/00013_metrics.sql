@@ -2,13 +2,19 @@
 -- container and interval) and the 1-minute and 10-minute roll-ups (tier = bucket width in ms, one row
 -- per replica and bucket, concurrent containers of a replica summed). Pruned per tier on a timer.
 -- No foreign keys: a deleted service's points age out with their tier instead of costing a cascade.
+-- Points name their service by a small integer (metric_series): two 36-character ids in every row,
+-- its key and its index would double the table (millions of rows at 300 containers).
+CREATE TABLE metric_series (
+  id         INTEGER PRIMARY KEY,
+  service_id TEXT NOT NULL UNIQUE,
+  project_id TEXT NOT NULL
+);
 CREATE TABLE metric_points (
   tier                  INTEGER NOT NULL,
-  service_id            TEXT NOT NULL,
+  series                INTEGER NOT NULL,
   ts                    INTEGER NOT NULL,
   replica               INTEGER NOT NULL,
   container             TEXT NOT NULL,
-  project_id            TEXT NOT NULL,
   n                     INTEGER NOT NULL DEFAULT 1,
   cpu_pct               REAL,
   cpu_pct_max           REAL,
@@ -23,7 +29,7 @@ CREATE TABLE metric_points (
   blk_read_bps          REAL,
   blk_write_bps         REAL,
   restarts              INTEGER,
-  PRIMARY KEY (service_id, tier, ts, replica, container)
+  PRIMARY KEY (series, tier, ts, replica, container)
 ) WITHOUT ROWID;
 CREATE INDEX idx_metric_points_tier_ts ON metric_points(tier, ts);
 
