@@ -42,25 +42,35 @@ async function startContainers(): Promise<void> {
   const worker = async () => {
     while (next < N) {
       const i = next++;
-      await client.runtime.runContainer({
-        name: `dk-${run}-${i}`,
-        image: TEST_IMAGE,
-        network,
-        aliases: [],
-        env: {},
-        ports: [],
-        volumes: [],
-        labels: {
-          [TEST_RUN_LABEL]: run,
-          [deploykit.LABEL_PROJECT_ID]: "p-bench",
-          [deploykit.LABEL_SERVICE_ID]: `s-${i}`,
-          [deploykit.LABEL_DEPLOYMENT_ID]: "d-bench",
-          [deploykit.LABEL_REPLICA_INDEX]: "0",
-        },
-        cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
-      });
+      // dockerd answers slowly on a loaded machine: a create that timed out is tried again under a new name.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await startOne(i, attempt);
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
+      }
     }
   };
+  const startOne = (i: number, attempt: number) =>
+    client.runtime.runContainer({
+      name: `dk-${run}-${i}-${attempt}`,
+      image: TEST_IMAGE,
+      network,
+      aliases: [],
+      env: {},
+      ports: [],
+      volumes: [],
+      labels: {
+        [TEST_RUN_LABEL]: run,
+        [deploykit.LABEL_PROJECT_ID]: "p-bench",
+        [deploykit.LABEL_SERVICE_ID]: `s-${i}`,
+        [deploykit.LABEL_DEPLOYMENT_ID]: "d-bench",
+        [deploykit.LABEL_REPLICA_INDEX]: "0",
+      },
+      cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+    });
   await Promise.all(Array.from({ length: 4 }, worker));
   console.log(`started ${N} containers in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
