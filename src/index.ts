@@ -13,6 +13,7 @@ export * from "./envvar.ts";
 export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./logs.ts";
+export * from "./metrics.ts";
 export * from "./ops.ts";
 export * from "./pagination.ts";
 export * from "./pending-change.ts";

@@ -6,6 +6,7 @@ import { ContainerExec } from "./exec.ts";
 import { Introspector } from "./introspect.ts";
 import { LogStreamer } from "./logs.ts";
 import { Provisioner } from "./network.ts";
+import { StatsReader } from "./stats.ts";
 
 export interface ClientOptions {
   /** Labels every object; nothing without it is listed or removed. */
@@ -27,6 +28,7 @@ export class Client {
   readonly exec: ContainerExec;
   readonly logs: LogStreamer;
   readonly introspector: Introspector;
+  readonly stats: StatsReader;
   readonly socketPath: string;
 
   constructor(opts: ClientOptions) {
@@ -44,6 +46,7 @@ export class Client {
     this.exec = new ContainerExec(conn);
     this.logs = new LogStreamer(conn);
     this.introspector = new Introspector(conn);
+    this.stats = new StatsReader(conn);
   }
 }
 

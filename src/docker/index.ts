@@ -6,3 +6,4 @@ export { ContainerExec } from "./exec.ts";
 export { Introspector } from "./introspect.ts";
 export { LogStreamer, MAX_LINE_BYTES, RING_SIZE } from "./logs.ts";
 export { Provisioner } from "./network.ts";
+export { countersFromStats, cpuLimitCores, StatsReader } from "./stats.ts";

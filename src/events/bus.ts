@@ -16,6 +16,8 @@ export class EventBus implements deploykit.EventBus {
   private readonly defaultBufferSize: number;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  /** Events dropped by subscriptions that have closed since. */
+  private droppedByClosed = 0;
 
   constructor(opts: { logger?: deploykit.Logger; defaultBufferSize?: number } = {}) {
     this.logger = opts.logger ?? deploykit.nopLogger;
@@ -35,7 +37,9 @@ export class EventBus implements deploykit.EventBus {
 
   subscribe(handler: Handler, opts: { bufferSize?: number } = {}): Subscription {
     const size = positiveInt(opts.bufferSize) ?? this.defaultBufferSize;
-    const sub = new Subscription(handler, size, this.logger, (s) => this.subscriptions.delete(s));
+    const sub = new Subscription(handler, size, this.logger, (s) => {
+      if (this.subscriptions.delete(s)) this.droppedByClosed += s.dropped;
+    });
     if (this.closed) sub.close();
     else this.subscriptions.add(sub);
     return sub;
@@ -46,6 +50,13 @@ export class EventBus implements deploykit.EventBus {
     if (this.closed) return;
     this.closed = true;
     for (const sub of [...this.subscriptions]) sub.close();
+  }
+
+  /** Events dropped because a subscriber's buffer was full, since the bus started (the /metrics counter). */
+  get dropped(): number {
+    let n = this.droppedByClosed;
+    for (const s of this.subscriptions) n += s.dropped;
+    return n;
   }
 
   /** Number of open subscriptions. */

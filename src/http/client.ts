@@ -19,6 +19,8 @@ import {
   type FieldErrors,
   MAX_LIMIT,
   type MaskedEnvVar,
+  type MetricsRange,
+  type MetricsSeries,
   type PageResult,
   type PendingChange,
   type PortMapping,
@@ -31,6 +33,7 @@ import {
   type ScheduledBackupResult,
   type Service,
   type ServiceDomainListed,
+  type ServiceMetricsSummary,
   type ServiceRun,
   type ServiceUpdate,
   type Settings,
@@ -235,6 +238,12 @@ export class Client {
     this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/start`);
   findContainers = (projectID: string, serviceID: string, filter: PageQuery & { deployment_id?: string; status?: string } = {}) =>
     this.page<Container>(`/api/projects/${enc(projectID)}/services/${enc(serviceID)}/containers`, { ...filter });
+
+  // Metrics (issue 15)
+  serviceMetrics = (projectID: string, serviceID: string, q: { range?: MetricsRange | string; replica?: string } = {}) =>
+    this.request<MetricsSeries>("GET", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/metrics${qs(q)}`);
+  projectMetricsSummary = (projectID: string) =>
+    this.request<{ interval_seconds: number; data: ServiceMetricsSummary[] }>("GET", `/api/projects/${enc(projectID)}/metrics/summary`);
 
   // Env vars (all edits are staged)
   findEnvVars = async (projectID: string, owner: EnvOwner) =>

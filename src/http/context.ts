@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import * as deploykit from "../index.ts";
 import type { CanvasHub } from "./canvas-hub.ts";
 import type { ListCache } from "./list-cache.ts";
+import type { Prometheus } from "./prometheus.ts";
 import type { LoginLimiter, RateLimiter } from "./ratelimit.ts";
 
 declare module "fastify" {
@@ -60,6 +61,10 @@ export interface ServerOptions {
   cron?: deploykit.CronRunner;
   /** Scheduled state backups (issue 20): shown in /api/system/status; absent for an in-memory database. */
   backups?: deploykit.ScheduledBackupRunner;
+  /** Service metrics (issue 15); the metrics routes answer 503 without them. */
+  metrics?: { store: deploykit.MetricsStore; collector: deploykit.MetricsCollector };
+  /** GET /metrics in Prometheus text format; absent (-metrics-endpoint=false) it answers 404. */
+  prometheus?: Prometheus;
   logger?: deploykit.Logger;
   /** Required to register the first admin (`setup_token`); main writes it to the data dir. */
   setup: deploykit.SetupGate;

@@ -22,6 +22,7 @@ import { setSecurityHeaders } from "./headers.ts";
 import { lazySchemaController } from "./lazy-schemas.ts";
 import { ListCache } from "./list-cache.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
+import { registerMetricsRoutes, registerPrometheusRoute } from "./metrics.ts";
 import { openAPIOptions } from "./openapi.ts";
 import { registerPendingChangeRoutes } from "./pending-change.ts";
 import { registerPresetRoutes } from "./preset.ts";
@@ -210,7 +211,18 @@ export class Server {
       if (req.is404 || isPublicRoute({ url: req.routeOptions.url ?? "", method: req.method, schema: req.routeOptions.schema })) return;
       await authn(req, reply);
     });
+    const prom = d.prometheus;
+    prom?.attach({ wsClients: () => this.hub.clientCount, sseViewers: () => this.logStreams.size });
     app.addHook("onResponse", async (req, reply) => {
+      // By route pattern, never the raw URL: ids would make one series per resource.
+      prom?.httpDuration.observe(
+        {
+          method: req.method,
+          route: req.is404 ? "(unmatched)" : (req.routeOptions.url ?? "(unmatched)"),
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
       req.log.info(
         { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
         "request",
@@ -260,6 +272,8 @@ export class Server {
     registerSystemRoutes(app, d);
     registerSettingsRoutes(app, d);
     if (d.build) registerBuildRoutes(app, d, d.build);
+    registerMetricsRoutes(app, d);
+    registerPrometheusRoute(app, d, prom);
     this.hub.register(app, (req) => this.originAllowed(req));
     this.shells.register(app, (req) => this.originAllowed(req));
 

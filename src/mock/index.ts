@@ -37,3 +37,6 @@ export const CronRunner = (impl: Partial<deploykit.CronRunner> = {}) => strictMo
 export const DomainService = (impl: Partial<deploykit.DomainService> = {}) => strictMock<deploykit.DomainService>("DomainService", impl);
 export const ProxyControl = (impl: Partial<deploykit.ProxyControl> = {}) => strictMock<deploykit.ProxyControl>("ProxyControl", impl);
 export const IngressRoutes = (impl: Partial<deploykit.IngressRoutes> = {}) => strictMock<deploykit.IngressRoutes>("IngressRoutes", impl);
+export const MetricsStore = (impl: Partial<deploykit.MetricsStore> = {}) => strictMock<deploykit.MetricsStore>("MetricsStore", impl);
+export const ContainerStatsSource = (impl: Partial<deploykit.ContainerStatsSource> = {}) =>
+  strictMock<deploykit.ContainerStatsSource>("ContainerStatsSource", impl);

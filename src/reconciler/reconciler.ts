@@ -56,6 +56,8 @@ export interface ReconcilerOptions
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   now?: () => number;
+  /** Called after every service pass with its duration and outcome (the daemon's /metrics). */
+  onPass?: (ms: number, ok: boolean) => void;
 }
 
 /** What the System page shows about the reconciler. */
@@ -102,6 +104,7 @@ export class Reconciler implements deploykit.Reconciler {
   #recoveredAt?: number;
   #lastError?: string;
   #lastPassAt?: string;
+  readonly #onPass: (ms: number, ok: boolean) => void;
 
   constructor(opts: ReconcilerOptions) {
     const now = opts.now ?? Date.now;
@@ -110,6 +113,7 @@ export class Reconciler implements deploykit.Reconciler {
     this.#workerCount = Math.max(1, opts.workers ?? DEFAULT_WORKERS);
     this.#fastTickMs = opts.fastTickMs ?? DEFAULT_FAST_TICK_MS;
     if (opts.events) this.#events = opts.events;
+    this.#onPass = opts.onPass ?? (() => {});
     const backoff = { backoffBaseMs: opts.backoffBaseMs, backoffMaxMs: opts.backoffMaxMs };
     this.#queue = new WorkQueue<string>(backoff);
     this.#sweepQueue = new WorkQueue<string>(backoff);
@@ -144,6 +148,11 @@ export class Reconciler implements deploykit.Reconciler {
     if (opts.preDeployTimeoutSeconds !== undefined) this.#ctx.preDeployTimeoutSeconds = opts.preDeployTimeoutSeconds;
     if (opts.probe) this.#ctx.probe = opts.probe;
     if (opts.ingress) this.#ctx.ingress = opts.ingress;
+  }
+
+  /** Service passes waiting to run (the daemon's /metrics). */
+  get queueDepth(): number {
+    return this.#queue.length;
   }
 
   /** Starts the workers and the resync ticker, and schedules a first resync. */
@@ -308,12 +317,15 @@ export class Reconciler implements deploykit.Reconciler {
     for (;;) {
       const id = await this.#queue.get();
       if (id === undefined) return;
+      const started = performance.now();
       try {
         const res = await this.#locked(id, () => reconcileService(this.#ctx, id));
+        this.#onPass(performance.now() - started, true);
         this.#queue.forget(id);
         this.#lastPassAt = new Date(this.#ctx.now()).toISOString();
         if (res.again) this.#queue.addAfter(id, this.#fastTickMs);
       } catch (err) {
+        this.#onPass(performance.now() - started, false);
         this.#queue.addRateLimited(id);
         this.#noteError(id, err);
       } finally {

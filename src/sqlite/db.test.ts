@@ -31,6 +31,7 @@ const ALL_MIGRATIONS = [
   "00009_builds.sql",
   "00011_shared_vars.sql",
   "00012_secrets.sql",
+  "00013_metrics.sql",
   "00014_device_logins.sql",
 ];
 

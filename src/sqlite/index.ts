@@ -9,6 +9,7 @@ export { DeploymentService } from "./deployment.ts";
 export { DomainService } from "./domains.ts";
 export { EnvVarService } from "./envvar.ts";
 export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts";
+export { MetricsStore } from "./metrics.ts";
 export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";
 export { type RestoreResult, restoreFile } from "./restore.ts";

@@ -121,3 +121,27 @@ describe("-proxy flags", () => {
     expect(() => parseConfig([...argv], {})).toThrow(re);
   });
 });
+
+describe("-metrics flags", () => {
+  it("samples every 10 s and serves /metrics unless told otherwise", () => {
+    expect(serve([])).toMatchObject({ metricsIntervalMs: 10_000, metricsEndpoint: true });
+  });
+
+  it.each([
+    [["-metrics-interval", "30s"], {}, { metricsIntervalMs: 30_000 }],
+    [[], { DEPLOYKIT_METRICS_INTERVAL: "2s" }, { metricsIntervalMs: 2_000 }],
+    [["-metrics-endpoint=false"], {}, { metricsEndpoint: false }],
+    [["-metrics-endpoint"], { DEPLOYKIT_METRICS_ENDPOINT: "false" }, { metricsEndpoint: true }],
+    [[], { DEPLOYKIT_METRICS_ENDPOINT: "0" }, { metricsEndpoint: false }],
+  ] as const)("%j %j → %j", (argv, env, want) => {
+    expect(serve([...argv], env)).toMatchObject(want);
+  });
+
+  it.each([
+    [["-metrics-interval", "500ms"], /-metrics-interval must be between 1s and 5m/],
+    [["-metrics-interval", "10m"], /-metrics-interval must be between 1s and 5m/],
+    [["-metrics-endpoint=maybe"], /invalid -metrics-endpoint "maybe"/],
+  ] as const)("refuses %j", (argv, re) => {
+    expect(() => parseConfig([...argv], {})).toThrow(re);
+  });
+});

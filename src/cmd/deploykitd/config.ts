@@ -31,6 +31,10 @@ export interface Config {
   proxy: ProxyConfig;
   /** Largest upload (gzip tarball) a deployment may be built from, in bytes (issue 13). */
   uploadMaxBytes: number;
+  /** How often the metrics collector samples every running container (issue 15). */
+  metricsIntervalMs: number;
+  /** Serve GET /metrics (Prometheus text format, API key required). */
+  metricsEndpoint: boolean;
 }
 
 export interface ProxyConfig {
@@ -90,6 +94,10 @@ Flags (Go style: -flag value or -flag=value; each also read from the environment
   -proxy-https-addr string     address the proxy publishes for HTTPS (DEPLOYKIT_PROXY_HTTPS_ADDR) default ":443"
   -proxy-container string      the proxy container's name (DEPLOYKIT_PROXY_CONTAINER) default "deploykit-proxy"
   -upload-max-mb int           largest upload (gzip tarball) a deployment is built from (DEPLOYKIT_UPLOAD_MAX_MB) default 200
+  -metrics-interval duration   how often every running service container is sampled for the Metrics tab and
+                               /metrics (DEPLOYKIT_METRICS_INTERVAL) default "10s" (1s to 5m)
+  -metrics-endpoint[=false]    serve GET /metrics in Prometheus text format to callers with an API key
+                               (DEPLOYKIT_METRICS_ENDPOINT) default true
   -version                     print the version and exit
   -help                        print this help and exit
 
@@ -128,7 +136,12 @@ export type ParsedArgs =
 function normalizeArgv(argv: string[]): string[] {
   return argv
     .map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a))
-    .map((a) => a.replace(/^--trust-proxy=/, "--trust-proxy-value=").replace(/^--proxy=/, "--proxy-value="));
+    .map((a) =>
+      a
+        .replace(/^--trust-proxy=/, "--trust-proxy-value=")
+        .replace(/^--proxy=/, "--proxy-value=")
+        .replace(/^--metrics-endpoint=/, "--metrics-endpoint-value="),
+    );
 }
 
 /** Go-style boolean values: true/false, 1/0, yes/no. */
@@ -197,6 +210,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       "proxy-https-addr": { type: "string" },
       "proxy-container": { type: "string" },
       "upload-max-mb": { type: "string" },
+      "metrics-interval": { type: "string" },
+      "metrics-endpoint": { type: "boolean" },
+      "metrics-endpoint-value": { type: "string" },
       version: { type: "boolean" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -227,6 +243,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
   const uploadMaxMb = Number(values["upload-max-mb"] ?? env.DEPLOYKIT_UPLOAD_MAX_MB ?? "200");
   if (!Number.isInteger(uploadMaxMb) || uploadMaxMb < 1 || uploadMaxMb > 100_000)
     throw new Error("-upload-max-mb must be a whole number of MB from 1 to 100000");
+  const metricsIntervalMs = parseDuration(values["metrics-interval"] ?? env.DEPLOYKIT_METRICS_INTERVAL ?? "10s");
+  if (metricsIntervalMs < 1000 || metricsIntervalMs > 300_000) throw new Error("-metrics-interval must be between 1s and 5m");
+  const metricsEndpoint = parseBool(
+    "-metrics-endpoint",
+    values["metrics-endpoint-value"] ?? (values["metrics-endpoint"] ? "true" : (env.DEPLOYKIT_METRICS_ENDPOINT ?? "true")),
+  );
   const dataDir = explicitDataDir ?? (db === ":memory:" ? "." : db.includes("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : ".");
   const config: Config = {
     addr: values.addr ?? env.DEPLOYKIT_ADDR ?? ":8080",
@@ -251,6 +273,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs 
       httpsAddr: values["proxy-https-addr"] ?? env.DEPLOYKIT_PROXY_HTTPS_ADDR ?? ":443",
       container: values["proxy-container"] ?? env.DEPLOYKIT_PROXY_CONTAINER ?? "deploykit-proxy",
     },
+    metricsIntervalMs,
+    metricsEndpoint,
   };
   if (config.proxy.image.trim() === "" || /\s/.test(config.proxy.image)) throw new Error(`invalid -proxy-image "${config.proxy.image}"`);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(config.proxy.container))

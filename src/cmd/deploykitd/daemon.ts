@@ -5,9 +5,10 @@ import * as build from "../../build/index.ts";
 import * as docker from "../../docker/index.ts";
 import { EventBus } from "../../events/index.ts";
 import { IptablesFirewall } from "../../firewall/index.ts";
-import { Server } from "../../http/index.ts";
+import { Prometheus, Server } from "../../http/index.ts";
 import type * as deploykit from "../../index.ts";
 import { PortForwarder } from "../../ingress/index.ts";
+import { Collector } from "../../metrics/index.ts";
 import { CaddyProxy } from "../../proxy/index.ts";
 import { CronScheduler, Reconciler } from "../../reconciler/index.ts";
 import * as sqlite from "../../sqlite/index.ts";
@@ -140,6 +141,22 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   if (about.reachable) logger.info({ socket: dk.socketPath, version: about.server_version }, "docker reachable");
   else logger.warn({ socket: dk.socketPath, error: about.error }, "docker unreachable; starting degraded, the reconciler will retry");
 
+  // One collector samples every running container; routes and /metrics read it, never Docker (issue 15).
+  const metricsStore = new sqlite.MetricsStore(db);
+  const collector = new Collector({
+    runtime: dk.runtime,
+    stats: dk.stats,
+    store: metricsStore,
+    bus,
+    intervalMs: cfg.metricsIntervalMs,
+    logger,
+  });
+  // The reconciler feeds the registry and the registry reads the reconciler's queue: bound after both exist.
+  let queueDepth = (): number => 0;
+  const prometheus: Prometheus | undefined = cfg.metricsEndpoint
+    ? new Prometheus({ projects, services, deployments, collector, busDropped: () => bus.dropped, queueDepth: () => queueDepth() })
+    : undefined;
+
   const forwarder = new PortForwarder({ logger: logger.child({ component: "forwarder" }) });
   // Workload isolation (C06): containers on DeployKit's networks cannot open connections to the
   // daemon's port on any host address. Re-applied when a network is created and on every resync.
@@ -193,8 +210,10 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: "reconciler" }),
     intervalMs: cfg.reconcileIntervalMs,
     stableWindowMs: cfg.stableWindowMs,
+    ...(prometheus ? { onPass: (ms: number, ok: boolean) => prometheus.observePass(ms, ok) } : {}),
     ...(faultPoint ? { faultPoint } : {}),
   });
+  queueDepth = () => reconciler.queueDepth;
   const cron = new CronScheduler({
     projects,
     services,
@@ -263,6 +282,8 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     runs,
     cron,
     ...(backups ? { backups } : {}),
+    metrics: { store: metricsStore, collector },
+    ...(prometheus ? { prometheus } : {}),
     logger: logger.child({ component: "http" }),
     setup: setup.gate,
     corsOrigin: cfg.corsOrigin,
@@ -302,6 +323,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   // The proxy is adopted (or created) before the reconciler reports upstreams; a failure is retried, never fatal.
   proxy?.start();
   reconciler.start();
+  collector.start();
   await cron.start();
   backups?.start();
   await builder.start();
@@ -332,6 +354,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
         await builder.stop();
         await server.close().catch((err) => logger.error({ err }, "http close failed"));
         await reconciler.stop().catch((err) => logger.error({ err }, "reconciler stop failed"));
+        await collector.stop().catch((err) => logger.error({ err }, "metrics collector stop failed"));
         await forwarder.close();
         if (isolateTicker) clearInterval(isolateTicker);
         await isolating.catch(() => {});

@@ -1,5 +1,5 @@
 import { AlertTriangle, ChevronDown, ChevronRight, GitBranch, HardDrive, History, Loader2, RotateCcw, ScrollText } from "lucide-react";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { toast } from "sonner";
 import type { Deployment, DeploymentStatus } from "../../../../../src/deployment.ts";
 import type { Service } from "../../../../../src/service.ts";
@@ -64,12 +64,23 @@ export function healthNote(d: Deployment): string | null {
   return `Goes live when GET ${d.healthcheck_path} answers 2xx or 3xx; fails after ${d.healthcheck_timeout_seconds ?? 60} s without one.`;
 }
 
-export function DeploymentsTab({ projectID, service, onViewLogs }: { projectID: string; service: Service; onViewLogs?: () => void }) {
+export function DeploymentsTab({
+  projectID,
+  service,
+  onViewLogs,
+  focusID = null,
+}: {
+  projectID: string;
+  service: Service;
+  onViewLogs?: () => void;
+  /** A deployment to bring into view and outline (a marker clicked in the Metrics tab). */
+  focusID?: string | null;
+}) {
   const repoURL = (service as SourceService).repo_url ?? null;
   return (
     <SourceDropZone projectID={projectID} serviceID={service.id}>
       {repoURL ? <WebhookPanel projectID={projectID} serviceID={service.id} branch={(service as SourceService).branch || "main"} /> : null}
-      <DeploymentList projectID={projectID} service={service} onViewLogs={onViewLogs} repoURL={repoURL} />
+      <DeploymentList projectID={projectID} service={service} onViewLogs={onViewLogs} repoURL={repoURL} focusID={focusID} />
     </SourceDropZone>
   );
 }
@@ -79,13 +90,19 @@ function DeploymentList({
   service,
   onViewLogs,
   repoURL,
+  focusID,
 }: {
   projectID: string;
   service: Service;
   onViewLogs?: (() => void) | undefined;
   repoURL: string | null;
+  focusID: string | null;
 }) {
   const deployments = useDeployments(projectID, service.id);
+  useEffect(() => {
+    if (focusID && deployments.data)
+      document.querySelector(`[data-deployment-id="${CSS.escape(focusID)}"]`)?.scrollIntoView({ block: "center", behavior: "smooth" });
+  }, [focusID, deployments.data]);
   const [showHistory, setShowHistory] = useState(true);
   const [target, setTarget] = useState<Deployment | null>(null);
   const rollback = useRollback(projectID, service.id);
@@ -103,10 +120,23 @@ function DeploymentList({
   return (
     <div className="grid grid-cols-1 gap-3" data-testid="deployments">
       {inFlight.map((d) => (
-        <DeploymentRow key={d.id} d={d} source={source} note={rolloutNote(d, deployments.data) ?? healthNote(d)} />
+        <DeploymentRow
+          key={d.id}
+          d={d}
+          source={source}
+          focused={d.id === focusID}
+          note={rolloutNote(d, deployments.data) ?? healthNote(d)}
+        />
       ))}
       {active ? (
-        <DeploymentRow d={active} source={source} active onViewLogs={onViewLogs} note={rolloutNote(active, deployments.data)} />
+        <DeploymentRow
+          d={active}
+          source={source}
+          active
+          focused={active.id === focusID}
+          onViewLogs={onViewLogs}
+          note={rolloutNote(active, deployments.data)}
+        />
       ) : null}
       {history.length > 0 ? (
         <div className="grid grid-cols-1 gap-2">
@@ -124,6 +154,7 @@ function DeploymentList({
                   key={d.id}
                   d={d}
                   source={source}
+                  focused={d.id === focusID}
                   note={rolloutNote(d, deployments.data)}
                   onRollback={d.status === "healthy" || d.status === "superseded" ? () => setTarget(d) : undefined}
                 />
@@ -172,10 +203,12 @@ function DeploymentRow({
   onRollback,
   onViewLogs,
   note = null,
+  focused = false,
 }: {
   d: BuildDeployment;
   source: RowSource;
   active?: boolean;
+  focused?: boolean;
   note?: string | null;
   onRollback?: (() => void) | undefined;
   onViewLogs?: (() => void) | undefined;
@@ -184,8 +217,13 @@ function DeploymentRow({
   const busy = d.status === "pending" || d.status === "starting";
   return (
     <div
-      className={cn("grid gap-2 rounded-lg border p-3", active ? "border-emerald-500/50 bg-emerald-500/5" : "border-border")}
+      className={cn(
+        "grid gap-2 rounded-lg border p-3",
+        active ? "border-emerald-500/50 bg-emerald-500/5" : "border-border",
+        focused && "ring-2 ring-primary",
+      )}
       data-testid="deployment-row"
+      data-deployment-id={d.id}
       data-status={d.status}
       data-active={active}
     >

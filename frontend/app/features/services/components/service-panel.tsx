@@ -16,14 +16,16 @@ import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts"
 import { SERVICE_ACTION_DONE, type ServiceAction, useServiceAction, useUpdateService } from "../api/services.ts";
 import { DeploymentsTab } from "./deployments-tab.tsx";
 import { LogsTab } from "./logs-tab.tsx";
+import { MetricsTab } from "./metrics-tab.tsx";
 import { RunsTab } from "./runs-tab.tsx";
 import { SettingsTab } from "./settings-tab.tsx";
 import { ShellTab } from "./shell-tab.tsx";
 import { VariablesTab } from "./variables-tab.tsx";
 
-type Tab = "deployments" | "logs" | "runs" | "shell" | "variables" | "settings";
+type Tab = "deployments" | "metrics" | "logs" | "runs" | "shell" | "variables" | "settings";
 const TABS = [
   { value: "deployments", label: "Deployments" },
+  { value: "metrics", label: "Metrics" },
   { value: "logs", label: "Logs" },
   { value: "runs", label: "Runs" },
   { value: "shell", label: "Shell" },
@@ -46,6 +48,7 @@ export function ServicePanel({
   onClose: () => void;
 }) {
   const [tab, setTab] = useState<Tab>("deployments");
+  const [focusDeployment, setFocusDeployment] = useState<string | null>(null);
   const pending = usePendingChanges(projectID);
   const override = serviceOverrides(pending.data ?? []).get(service.id);
   const name = override?.name ?? service.name;
@@ -64,7 +67,16 @@ export function ServicePanel({
       </div>
       <div className="p-4">
         {tab === "deployments" ? (
-          <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} />
+          <DeploymentsTab projectID={projectID} service={service} onViewLogs={() => setTab("logs")} focusID={focusDeployment} />
+        ) : tab === "metrics" ? (
+          <MetricsTab
+            projectID={projectID}
+            service={service}
+            onOpenDeployment={(id) => {
+              setFocusDeployment(id);
+              setTab("deployments");
+            }}
+          />
         ) : tab === "logs" ? (
           <LogsTab projectID={projectID} service={service} />
         ) : tab === "runs" ? (

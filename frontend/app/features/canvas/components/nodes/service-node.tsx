@@ -5,8 +5,10 @@ import { useParams } from "react-router";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
 import { useDomains } from "../../../services/api/domains.ts";
+import { useServiceFigures } from "../../../services/api/metrics.ts";
 import { useRuns } from "../../../services/api/runs.ts";
 import { primaryURL } from "../../../services/lib/domains.ts";
+import { formatValue } from "../../../services/lib/metrics.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {
@@ -139,6 +141,7 @@ function ServiceNodeView({ data, selected }: NodeProps<Node<ServiceNodeData>>) {
         <span className={cn("font-medium", meta.text)} data-testid="service-status">
           {meta.label}
         </span>
+        {data.serviceId && (data.status === "running" || data.status === "degraded") ? <LiveFigures serviceID={data.serviceId} /> : null}
       </div>
       <div className={cn("absolute inset-x-0 bottom-0 h-0.5 overflow-hidden", meta.bar)}>
         {data.status === "deploying" ? <div className="dk-scan h-full w-1/3 bg-amber-200/80" /> : null}
@@ -173,6 +176,27 @@ function CronLine({ projectID, serviceID, schedule }: { projectID: string; servi
 }
 
 /** The service's primary https:// URL (its first active domain, else its first one), as a link. */
+/** Small live CPU and memory figures of a running service (the project's one summary query, refreshed every 10 s). */
+export function LiveFigures({ serviceID }: { serviceID: string }) {
+  const { projectId: projectID = "" } = useParams();
+  const figures = useServiceFigures(projectID, serviceID, true);
+  const f = figures.data;
+  if (!f) return null;
+  return <FiguresText cpu={f.cpu_pct} mem={f.mem_bytes} />;
+}
+
+export function FiguresText({ cpu, mem }: { cpu: number | null; mem: number }) {
+  return (
+    <span
+      className="ml-auto font-mono text-[11px] text-muted-foreground"
+      title="CPU (% of a core) and memory, summed over replicas"
+      data-testid="service-figures"
+    >
+      CPU {formatValue("pct", cpu)} · {formatValue("bytes", mem)}
+    </span>
+  );
+}
+
 function DomainLink({ serviceID }: { serviceID: string }) {
   const { projectId: projectID = "" } = useParams();
   const domains = useDomains(projectID, serviceID, projectID !== "");
