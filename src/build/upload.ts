@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Transform } from "node:stream";
+import { PassThrough, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as deploykit from "../index.ts";
 import { uploadPath } from "./builder.ts";
@@ -35,11 +35,33 @@ export async function saveUpload(workDir: string, uploadID: string, body: NodeJS
       cb(null, chunk);
     },
   });
+  // The request is piped rather than put in the pipeline: a refused upload must not destroy the
+  // request (and with it the client's keep-alive connection); the rest of it is read and dropped.
+  const source = new PassThrough();
+  body.pipe(source);
   try {
-    await pipeline(body, guard, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(source, guard, createWriteStream(file, { mode: 0o600 }));
     if (seen === 0) throw deploykit.errorf(deploykit.EINVALID, "The upload is empty.");
   } catch (err) {
-    await rm(file, { force: true });
+    body.unpipe(source);
+    await Promise.all([rm(file, { force: true }), discard(body)]);
     throw err;
   }
+}
+
+/** Reads what is left of a stream and drops it (at most 30 s). */
+function discard(body: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const r = body as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean };
+    if (r.readableEnded || r.destroyed) return resolve();
+    const timer = setTimeout(done, 30_000);
+    body.once("end", done);
+    body.once("close", done);
+    body.once("error", done);
+    body.resume();
+  });
 }

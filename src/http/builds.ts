@@ -125,9 +125,17 @@ export function registerBuildRoutes(app: FastifyInstance, d: Deps, b: BuildDeps)
       },
       async (req, reply) => {
         const { projectId, serviceId } = req.params;
-        const svc = await serviceInProject(d, projectId, serviceId);
+        const body = req.body as NodeJS.ReadableStream | undefined;
+        if (!body || typeof body.pipe !== "function")
+          throw deploykit.fieldError({ body: ["The body must be a gzip tarball (.tar.gz) of the directory to deploy."] });
+        // Refused before the archive was read: read it to its end first, so the client's keep-alive
+        // connection is not cut under the next request it sends.
+        const svc = await serviceInProject(d, projectId, serviceId).catch(async (err) => {
+          await drain(body);
+          throw err;
+        });
         const uploadID = randomUUID();
-        await b.saveUpload(uploadID, req.body as NodeJS.ReadableStream);
+        await b.saveUpload(uploadID, body);
         const dep = await b.builds.createBuildDeployment(serviceId, {
           kind: deploykit.SOURCE_UPLOAD,
           upload_id: uploadID,
@@ -259,4 +267,21 @@ function announce(d: Deps, projectID: string, dep: deploykit.Deployment): void {
 
 function originOf(req: FastifyRequest): string {
   return `${req.protocol}://${req.headers.host ?? "localhost"}`;
+}
+
+/** Reads and discards what is left of a request body (at most 30 s). */
+function drain(body: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const r = body as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean };
+    if (r.readableEnded || r.destroyed) return resolve();
+    const timer = setTimeout(done, 30_000);
+    body.once("end", done);
+    body.once("close", done);
+    body.once("error", done);
+    body.resume();
+  });
 }

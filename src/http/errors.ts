@@ -61,6 +61,9 @@ export function handleError(err: unknown, req: FastifyRequest, reply: FastifyRep
     req.log.error({ err, method: req.method, url: req.routeOptions?.url ?? req.url.split("?")[0] }, "request failed");
   }
   if (retryAfter !== undefined) reply.header("Retry-After", String(retryAfter));
+  // The rest of an oversized body is still arriving: the connection cannot carry another request, and
+  // a client must not reuse it (it would be reset under its next request).
+  if (status === 413) reply.header("Connection", "close");
   void reply.code(status).type("application/json; charset=utf-8").send(body);
 }
 

@@ -18,7 +18,14 @@ const PUBLIC = new Set([
   "POST /api/auth/register",
   "POST /api/auth/login",
   "POST /api/auth/refresh",
+  // The CLI's device login: a code is asked for and polled without credentials (issue 17).
+  "POST /api/auth/device",
+  "POST /api/auth/device/token",
+  // Push webhooks are authenticated by their HMAC signature or token, not a session (issue 13).
+  "POST /api/webhooks/{serviceId}",
 ]);
+/** Prometheus' scrape route takes an API key only: a session token is refused with 403 (issue 15). */
+const API_KEY_ONLY = new Set(["GET /metrics"]);
 const ADMIN_ONLY = new Set([
   "POST /api/users",
   "GET /api/users",
@@ -29,6 +36,10 @@ const ADMIN_ONLY = new Set([
   "GET /api/system/status",
   "GET /api/system/shell-sessions",
   "PATCH /api/settings",
+  "POST /api/system/backups",
+  "GET /api/projects/{projectId}/services/{serviceId}/webhook",
+  "POST /api/projects/{projectId}/services/{serviceId}/deploy-key",
+  "PUT /api/projects/{projectId}/services/{serviceId}/git-token",
 ]);
 /** Every other route needs a signed-in user of any role. Listed so that a new route must be classified. */
 const ANY_USER = new Set([
@@ -100,6 +111,15 @@ const ANY_USER = new Set([
   "POST /api/projects/{projectId}/services/{serviceId}/domains",
   "DELETE /api/projects/{projectId}/services/{serviceId}/domains/{domainId}",
   "GET /api/system/proxy/root.crt",
+  "GET /api/auth/device/{userCode}",
+  "POST /api/auth/device/{userCode}/approve",
+  "POST /api/auth/device/{userCode}/deny",
+  "POST /api/projects/{projectId}/shared/env-vars/{envVarId}/reveal",
+  "GET /api/projects/{projectId}/services/{serviceId}/deployments/{deploymentId}/build-logs",
+  "POST /api/projects/{projectId}/services/{serviceId}/redeploy",
+  "POST /api/projects/{projectId}/services/{serviceId}/uploads",
+  "GET /api/projects/{projectId}/services/{serviceId}/metrics",
+  "GET /api/projects/{projectId}/metrics/summary",
 ]);
 const SESSION_ENDERS = new Set(["POST /api/auth/logout", "POST /api/auth/logout-all"]);
 
@@ -177,7 +197,9 @@ afterAll(async () => {
 
 describe("authorization matrix", () => {
   it("every route is classified in the policy table", () => {
-    const unknown = routes.map((r) => `${r.method} ${r.path}`).filter((k) => !PUBLIC.has(k) && !ADMIN_ONLY.has(k) && !ANY_USER.has(k));
+    const unknown = routes
+      .map((r) => `${r.method} ${r.path}`)
+      .filter((k) => !PUBLIC.has(k) && !ADMIN_ONLY.has(k) && !ANY_USER.has(k) && !API_KEY_ONLY.has(k));
     expect(unknown).toEqual([]);
     expect(routes.length).toBeGreaterThan(40);
   });
@@ -205,7 +227,8 @@ describe("authorization matrix", () => {
       const k = `${r.method} ${r.path}`;
       if (PUBLIC.has(k) || SESSION_ENDERS.has(k)) continue;
       const res = await call(r.method, fill(r.path, r.method), `Bearer ${member.token}`);
-      if (ADMIN_ONLY.has(k) ? res.status !== 403 : res.status === 401 || res.status === 403) wrong.push(`${k} → ${res.status}`);
+      if (ADMIN_ONLY.has(k) || API_KEY_ONLY.has(k) ? res.status !== 403 : res.status === 401 || res.status === 403)
+        wrong.push(`${k} → ${res.status}`);
     }
     expect(wrong).toEqual([]);
     // Encoded and reshaped admin paths never reach an admin handler for a member.
@@ -232,7 +255,7 @@ describe("authorization matrix", () => {
     const wrong: string[] = [];
     for (const r of routes) {
       const k = `${r.method} ${r.path}`;
-      if (SESSION_ENDERS.has(k) || PUBLIC.has(k)) continue;
+      if (SESSION_ENDERS.has(k) || PUBLIC.has(k) || API_KEY_ONLY.has(k)) continue;
       const res = await call(r.method, fill(r.path, r.method), `Bearer ${d.token}`);
       if (res.status === 401 || res.status === 403) wrong.push(`${k} → ${res.status}`);
       expect(res.status, k).toBeLessThan(500);

@@ -351,14 +351,24 @@ describe("hostile input", () => {
     await d.must("POST", `/api/projects/${ids.projectId}/services`, 201, {
       body: { name: "nasty", image: WORKLOADS.idle.tag, env_vars: [hostileEnv], volumes: [{ name: "data", mount_path: "/data" }] },
     });
-    await d.request("POST", `/api/projects/${ids.projectId}/deploy`);
+    const applied = await d.request("POST", `/api/projects/${ids.projectId}/deploy`);
     const nasty = await waitFor(
       async () => {
         const list = await dockerd.docker.listContainers({ filters: { label: ["managed-by=deploykit"] } });
         return list.find((c) => c.Names[0]?.includes("-nasty-") && c.State === "running");
       },
       { timeoutMs: 60_000, what: "the hostile service's container" },
-    );
+    ).catch(async (err) => {
+      // What Deploy answered and where the service's deployment got to, for the failure message.
+      const svcs = (await d.request("GET", `/api/projects/${ids.projectId}/services?limit=100`)).body as {
+        data?: { id: string; name: string; status: string }[];
+      };
+      const s = svcs.data?.find((x) => x.name === "nasty");
+      const deps = s
+        ? (await d.request("GET", `/api/projects/${ids.projectId}/services/${s.id}/deployments`)).text.slice(0, 1500)
+        : "no service";
+      throw new Error(`${(err as Error).message}; deploy → ${applied.status} ${applied.text.slice(0, 300)}; nasty ${s?.status}: ${deps}`);
+    });
     const all = await dockerd.docker.listContainers({ all: true });
     expect(all.length).toBeGreaterThan(1);
     for (const info of all) {
