@@ -96,7 +96,18 @@ function dump(db: DB): Record<string, unknown[]> {
   const tables = db.read((tx) =>
     tx.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"),
   );
-  return Object.fromEntries(tables.map(({ name }) => [name, db.read((tx) => tx.all(`SELECT * FROM ${name} ORDER BY rowid`))]));
+  // Ordered by every column: some tables (metrics) have no rowid.
+  const order = (name: string) =>
+    db
+      .read((tx) => tx.all<{ cid: number }>(`PRAGMA table_info(${name})`))
+      .map((c) => String(c.cid + 1))
+      .join(", ");
+  return Object.fromEntries(
+    tables.map(({ name }) => {
+      const by = order(name);
+      return [name, db.read((tx) => tx.all(`SELECT * FROM ${name} ORDER BY ${by}`))];
+    }),
+  );
 }
 
 describe("PendingChangeService.appendPendingChange", () => {
