@@ -49,12 +49,12 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
         tags,
         summary: "Take a scheduled-style state backup now (admin)",
         description:
-          "Writes a verified copy of the database (integrity_check, mode 0600) into the backup directory of the admin settings and applies the retention. 200 with the result, `ok: false` and `error` when it failed; 503 for an in-memory database.",
+          "Writes a verified copy of the database (integrity_check, mode 0600) into the backup directory of the admin settings and applies the retention. 200 with the result, `ok: false` and `error` when it failed; 409 for an in-memory database.",
         response: { 200: { type: "object", additionalProperties: true }, ...ERRORS },
       },
     },
     async () => {
-      if (!d.backups) throw deploykit.errorf(deploykit.EUNAVAILABLE, "This instance has no database file to back up.");
+      if (!d.backups) throw deploykit.errorf(deploykit.ECONFLICT, "This instance keeps its state in memory: there is no database file to back up.");
       return d.backups.runNow();
     },
   );
