@@ -272,7 +272,7 @@ export class Server {
     registerSystemRoutes(app, d);
     registerSettingsRoutes(app, d);
     if (d.build) registerBuildRoutes(app, d, d.build);
-    registerMetricsRoutes(app, d);
+    if (d.metrics) registerMetricsRoutes(app, d);
     registerPrometheusRoute(app, d, prom);
     this.hub.register(app, (req) => this.originAllowed(req));
     this.shells.register(app, (req) => this.originAllowed(req));
