@@ -92,9 +92,9 @@ describe("GET /api/projects/{pid}/services/{sid}/metrics", () => {
     await expect(h.client(null).serviceMetrics("p1", "s1")).rejects.toMatchObject({ code: deploykit.EUNAUTHORIZED });
   });
 
-  it("answers 503 when the daemon collects no metrics", async () => {
+  it("has no metrics routes when the daemon collects no metrics", async () => {
     await start({ metrics: undefined });
-    await expect(h.client().serviceMetrics("p1", "s1")).rejects.toMatchObject({ code: deploykit.EUNAVAILABLE });
+    await expect(h.client().serviceMetrics("p1", "s1")).rejects.toMatchObject({ code: deploykit.ENOTFOUND });
   });
 });
 
