@@ -21,6 +21,8 @@ const PUBLIC = [
   // Authenticates with its first frame like the canvas socket (shell.ts).
   "GET /api/projects/:projectId/services/:serviceId/shell",
   "OPTIONS *",
+  // Prometheus' scrape: checks an API key itself (a session token is 403), or is not served (-metrics-endpoint=false).
+  "GET /metrics",
 ];
 const DOCS = /^\/api\/docs(\/|$)/;
 

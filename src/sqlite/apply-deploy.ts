@@ -121,13 +121,10 @@ export function createApplyDeployments(
     const svc = findServiceByID(tx, id);
     const depID = newID();
     const env = resolve(svc, depID);
-    planned.push({
-      svc,
-      id: depID,
-      input: deploymentInput(svc, env.env, svc.image, sealed(svc, env.env)),
-      refs: env.refs,
-      redeploy: false,
-    });
+    const input = deploymentInput(svc, env.env, svc.image, sealed(svc, env.env));
+    // A new git service's first deployment is built from its repository.
+    input.build_source = deploykit.gitSourceOf(svc);
+    planned.push({ svc, id: depID, input, refs: env.refs, redeploy: false });
   }
   for (const id of marked) {
     if (createdSet.has(id)) continue;
