@@ -13,8 +13,25 @@ const LONG = [
   "test/faults/acknowledged-writes.test.ts",
 ];
 
-// Three projects: fast unit tests (no Docker, no network), integration tests that need dockerd, and
-// the long fault suites. `npx vitest run` runs all three.
+/**
+ * Version 2's integration suites (builds, the CLI, metrics, variables) and two long hostile/load
+ * suites: a project of their own, so `make test` runs them in a lane beside `docker`
+ * (both projects run their files one at a time).
+ */
+const V2 = [
+  "test/builds/**/*.test.ts",
+  "test/cli/**/*.test.ts",
+  "test/metrics/**/*.test.ts",
+  "test/e2e-api/references.test.ts",
+  "test/http/variables.test.ts",
+  "test/http/sealed.test.ts",
+  "test/hostile/fuzz.test.ts",
+  "test/load/**/*.test.ts",
+  "test/faults/backup.test.ts",
+];
+
+// Four projects: fast unit tests (no Docker, no network), integration tests that need dockerd (two
+// projects), and the long fault suites. `npx vitest run` runs them all.
 export default defineConfig({
   test: {
     projects: [
@@ -31,7 +48,18 @@ export default defineConfig({
         test: {
           name: "docker",
           include: ["src/**/*.docker.test.ts", "test/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "test/e2e/**", ...LONG],
+          exclude: ["**/node_modules/**", "test/e2e/**", ...LONG, ...V2],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "docker-v2",
+          include: V2,
+          exclude: ["**/node_modules/**"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,

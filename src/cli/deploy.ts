@@ -47,9 +47,9 @@ export async function deploy(ctx: Context, opts: { yes?: boolean }): Promise<voi
 }
 
 /**
- * A new deployment of the service's current configuration. The builds work adds
- * `POST …/redeploy` (which rebuilds from the last source); until a server has it, a new
- * deployment of the current image does the same for image services.
+ * `POST …/redeploy`: a git service is built again from its branch head; an image service is deployed
+ * again when its tag now names another image (otherwise nothing happens, and the CLI says so). A
+ * server without that route gets a new deployment of the current image instead.
  */
 export async function redeploy(ctx: Context): Promise<void> {
   const c = ctx.client();
@@ -57,7 +57,10 @@ export async function redeploy(ctx: Context): Promise<void> {
   const base = `/api/projects/${encodeURIComponent(project.id)}/services/${encodeURIComponent(service.id)}`;
   let dep: deploykit.Deployment;
   try {
-    dep = await c.request<deploykit.Deployment>("POST", `${base}/redeploy`);
+    const r = await c.request<deploykit.Deployment | { redeployed: false; message: string }>("POST", `${base}/redeploy`);
+    // An image whose digest did not change: nothing is deployed, and that is not a failure.
+    if ("redeployed" in r) return ctx.result({ redeployed: false, message: r.message }, () => ctx.print(r.message));
+    dep = r;
   } catch (err) {
     // A route the server does not have answers the generic "Not found.", a missing service names itself.
     const e = err as deploykit.DeployKitError;

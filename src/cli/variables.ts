@@ -51,7 +51,12 @@ export async function variables(ctx: Context, action: string, args: string[], op
     case "list":
     case "ls": {
       const pending = await staged(c, s);
-      const list = vars.map((v) => ({ key: v.key, value: v.value, staged: null as string | null }));
+      // Values are masked in lists (`variables get KEY` reveals one); sealed ones are never shown.
+      const list = vars.map((v) => ({
+        key: v.key,
+        value: (v as { sealed?: boolean }).sealed ? "(sealed)" : (v.value ?? "(hidden: variables get)"),
+        staged: null as string | null,
+      }));
       for (const pc of pending) {
         const key = String(pc.payload.key);
         const row = list.find((r) => r.key === key);
@@ -70,7 +75,10 @@ export async function variables(ctx: Context, action: string, args: string[], op
       if (!key || args.length > 1) throw usage("Usage: deploykit variables get KEY");
       const v = byKey.get(key);
       if (!v) throw new CliError(`No variable ${key} on ${where}.`, EXIT_NOT_FOUND, "not_found");
-      ctx.result({ key, value: v.value }, () => ctx.print(v.value));
+      if ((v as { sealed?: boolean }).sealed) throw new CliError(`${key} is sealed: its value is write-only.`, 1, "forbidden");
+      // Lists never carry values: one is revealed on request (and audited by the server).
+      const { value } = await c.request<{ value: string }>("POST", `${s.path}/${encodeURIComponent(v.id)}/reveal`);
+      ctx.result({ key, value }, () => ctx.print(value));
       return;
     }
     case "set": {

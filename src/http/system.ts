@@ -54,7 +54,8 @@ export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
       },
     },
     async () => {
-      if (!d.backups) throw deploykit.errorf(deploykit.ECONFLICT, "This instance keeps its state in memory: there is no database file to back up.");
+      if (!d.backups)
+        throw deploykit.errorf(deploykit.ECONFLICT, "This instance keeps its state in memory: there is no database file to back up.");
       return d.backups.runNow();
     },
   );

@@ -165,9 +165,14 @@ describe("deploykit CLI against a real daemon", () => {
 
   it("redeploy, restart and rollback act on the linked service; open --print and domain list", async () => {
     const svc = () => d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200);
+    // The image is local and unchanged: Redeploy of an image service deploys only a new digest.
     const re = await u.run(["redeploy", "--json"]);
     expect(re.code, re.stderr).toBe(0);
-    const dep = JSON.parse(re.stdout).deployment;
+    expect(JSON.parse(re.stdout)).toMatchObject({ redeployed: false, message: expect.stringMatching(/unchanged/) });
+    // A new deployment to roll back from.
+    const dep = await d.must("POST", `/api/projects/${projectID}/services/${serviceID}/deployments`, 201, {
+      body: { image: (await svc()).image },
+    });
     await waitFor(async () => (await svc()).active_deployment_id === dep.id && (await svc()).status === "running", {
       timeoutMs: 90_000,
       intervalMs: 500,
