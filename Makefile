@@ -43,7 +43,7 @@ test-images: docker
 	bash scripts/test-images.sh
 
 ## test: lint, then every test (unit, Docker integration, end to end) in two parallel lanes (scripts/test.sh)
-test: deps lint test-images
+test: deps lint test-images build
 	bash scripts/test.sh
 
 test-unit: deps

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,7 +63,16 @@ afterAll(async () => {
 
 describe("the npm package, installed globally in a clean Debian container", () => {
   it("installs, prints a valid unit with install-service --dry-run, and serves /api/health and the SPA", async () => {
-    await run("npm", ["pack", "--pack-destination", tmp], { cwd: ROOT, env: process.env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+    // make test builds dist/ before any lane starts; `npm pack` would run prepack (a rebuild that
+    // empties dist/public) under the end-to-end lane's daemon, so the built tree is packed as it is.
+    if (!existsSync(join(ROOT, "dist/server/cmd/deploykitd/main.js")) || !existsSync(join(ROOT, "dist/public/index.html")))
+      await run("npm", ["run", "build"], { cwd: ROOT, env: process.env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+    await run("npm", ["pack", "--ignore-scripts", "--pack-destination", tmp], {
+      cwd: ROOT,
+      env: process.env,
+      timeout: 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz")) as string;
     expect(tgz).toMatch(/^deploykit-\d+\.\d+\.\d+\.tgz$/);
     const dockerfile = `FROM ${NODE_IMAGE}\nCOPY ${tgz} /tmp/\nRUN npm install -g --no-audit --no-fund /tmp/${tgz}\n`;
