@@ -52,7 +52,7 @@ describe("DataDirLock", () => {
       [
         "--input-type=module",
         "-e",
-        `const { DataDirLock } = await import(${JSON.stringify(url)}); DataDirLock.acquire(${JSON.stringify(dir)}, "daemon"); console.log("held"); setInterval(() => {}, 1000);`,
+        `const { DataDirLock } = await import(${JSON.stringify(url)}); globalThis.held = DataDirLock.acquire(${JSON.stringify(dir)}, "daemon"); console.log("held"); setInterval(() => {}, 1000);`,
       ],
       { stdio: ["ignore", "pipe", "inherit"], cwd: fileURLToPath(new URL(".", import.meta.url)) },
     );
