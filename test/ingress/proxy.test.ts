@@ -7,13 +7,13 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../src/http/index.ts";
 import type * as deploykit from "../../src/index.ts";
 import { Daemon, freePort } from "../harness/daemon.ts";
+import { getViaProxy } from "../harness/proxy.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const IMAGE = "deploykit-test/greeter:1";
@@ -48,23 +48,8 @@ afterAll(async () => {
   await d?.destroy();
 });
 
-/** GET / through the proxy's HTTPS port with the hostname as SNI and Host, trusting only `ca`. */
 function viaProxy(ca: string): Promise<{ status: number; body: string } | null> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: "127.0.0.1", port: httpsPort, path: "/", servername: hostname, headers: { host: hostname }, ca, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.on("data", (b: Buffer) => {
-          body += b.toString("utf8");
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(null));
-    req.end();
-  });
+  return getViaProxy(httpsPort, hostname, ca);
 }
 
 async function proxyContainerID(): Promise<string> {
