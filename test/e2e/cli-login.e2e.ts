@@ -58,7 +58,7 @@ before(async () => {
   assert.equal(r.status, 201, await r.text());
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(45_000);
 });
 
 after(async () => {

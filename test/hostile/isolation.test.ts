@@ -5,7 +5,8 @@
  * does in production. A container outside DeployKit's networks (Docker's default bridge) still
  * reaches the port: that is the control showing the block is DeployKit's rule, not an accident.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { networkInterfaces } from "node:os";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,16 +25,18 @@ const extra: string[] = [];
 
 /**
  * True when an HTTP GET from inside `containerID` to host:port gets any HTTP answer. busybox `nc`
- * with a hand-written request (its `wget` crashes on Docker's default bridge in this image).
+ * with a hand-written request (its `wget` crashes on Docker's default bridge in this image). Async:
+ * a blocked event loop let the test's own keep-alive socket to the daemon expire unnoticed (the
+ * last fetch then failed with "other side closed").
  */
-function answers(containerID: string, host: string, port: number, path = "/"): boolean {
+async function answers(containerID: string, host: string, port: number, path = "/"): Promise<boolean> {
   try {
-    const out = execFileSync(
+    const { stdout } = await promisify(execFile)(
       "docker",
       ["exec", containerID, "sh", "-c", `printf 'GET ${path} HTTP/1.0\r\nHost: x\r\n\r\n' | nc -w 3 ${host} ${port}`],
-      { encoding: "utf8", stdio: "pipe", timeout: 20_000 },
+      { encoding: "utf8", timeout: 20_000 },
     );
-    return /^HTTP\/1\.[01] \d{3}/.test(out);
+    return /^HTTP\/1\.[01] \d{3}/.test(stdout);
   } catch {
     return false;
   }
@@ -110,14 +113,18 @@ describe("workload isolation (C06)", () => {
     extra.push(control.id);
     await control.start();
     const controlGateway = (await control.inspect()).NetworkSettings.Networks.bridge!.Gateway;
-    expect(answers(control.id, controlGateway, port, "/api/health")).toBe(true);
-    expect(answers(b.containerID, b.ip, 8080)).toBe(true);
+    // The positive checks poll: a container that runs is not yet one whose server listens (in CI,
+    // beside three other test lanes, a single try saw tenant B's greeter not answering yet).
+    const eventually = (what: string, check: () => Promise<boolean>) => waitFor(check, { timeoutMs: 30_000, intervalMs: 500, what });
+    await eventually("the control reaching the daemon", () => answers(control.id, controlGateway, port, "/api/health"));
+    await eventually("tenant B answering its own network", () => answers(b.containerID, b.ip, 8080));
+    await eventually("tenant A answering its own network", () => answers(a.containerID, a.ip, 8080));
 
     // From tenant A: the gateway, every host address, and tenant B's container all refuse.
-    expect(answers(a.containerID, a.gateway, port, "/api/health")).toBe(false);
-    for (const addr of hostAddresses()) expect(answers(a.containerID, addr, port, "/api/health"), addr).toBe(false);
-    expect(answers(a.containerID, controlGateway, port, "/api/health")).toBe(false);
-    expect(answers(a.containerID, b.ip, 8080)).toBe(false);
+    expect(await answers(a.containerID, a.gateway, port, "/api/health")).toBe(false);
+    for (const addr of hostAddresses()) expect(await answers(a.containerID, addr, port, "/api/health"), addr).toBe(false);
+    expect(await answers(a.containerID, controlGateway, port, "/api/health")).toBe(false);
+    expect(await answers(a.containerID, b.ip, 8080)).toBe(false);
     // The daemon itself still serves the host.
     expect((await fetch(`${d.url}/api/health`)).status).toBe(200);
   });
