@@ -11,6 +11,7 @@ export const OP_ENV_UPDATE = "env_var.update";
 export const OP_ENV_DELETE = "env_var.delete";
 export const OP_DOMAIN_CREATE = "domain.create";
 export const OP_DOMAIN_DELETE = "domain.delete";
+export const OP_GROUP_DELETE = "group.delete";
 export const PENDING_OPS = [
   OP_PROJECT_UPDATE,
   OP_SERVICE_CREATE,
@@ -21,6 +22,7 @@ export const PENDING_OPS = [
   OP_ENV_DELETE,
   OP_DOMAIN_CREATE,
   OP_DOMAIN_DELETE,
+  OP_GROUP_DELETE,
 ] as const;
 export type PendingOp = (typeof PENDING_OPS)[number];
 
@@ -28,7 +30,8 @@ export const TARGET_PROJECT = "project";
 export const TARGET_SERVICE = "service";
 export const TARGET_ENV_VAR = "env_var";
 export const TARGET_DOMAIN = "domain";
-export type TargetType = typeof TARGET_PROJECT | typeof TARGET_SERVICE | typeof TARGET_ENV_VAR | typeof TARGET_DOMAIN;
+export const TARGET_GROUP = "group";
+export type TargetType = typeof TARGET_PROJECT | typeof TARGET_SERVICE | typeof TARGET_ENV_VAR | typeof TARGET_DOMAIN | typeof TARGET_GROUP;
 
 /** Ops a user may undo one by one (the others are undone by deleting the node or discarding all). */
 export const REMOVABLE_OPS: readonly PendingOp[] = [
@@ -39,6 +42,7 @@ export const REMOVABLE_OPS: readonly PendingOp[] = [
   OP_ENV_DELETE,
   OP_DOMAIN_CREATE,
   OP_DOMAIN_DELETE,
+  OP_GROUP_DELETE,
 ];
 
 /**
@@ -59,6 +63,10 @@ export const REMOVABLE_OPS: readonly PendingOp[] = [
  * - domain.create `{hostname, target_port, generated}` with target_id = the service id (target_type `service`).
  *   Appended as `{hostname?, target_port?, generate?}` (DomainCreate); staging resolves the name and port.
  * - domain.delete `{service_id, hostname}` with target_id = the domain id (target_type `domain`)
+ * - group.delete `{label}` with target_id = the group's canvas node (target_type `group`): staged when
+ *   the group has variables (its deployed children's env changes at Deploy); Apply deletes the node,
+ *   its variables go with it, its children move to the top level and the deployed ones redeploy.
+ *   Removing the entry (or discarding) keeps the group and its variables.
  */
 export interface PendingChange {
   id: string;
@@ -102,6 +110,15 @@ export interface DiscardResult {
   deleted_node_ids: string[];
   /** Nodes moved back to the group they had before a staged reparent. */
   restored_nodes: CanvasNode[];
+}
+
+export interface GroupDeleteResult {
+  /** The staged `group.delete`, or null when the group was deleted at once. */
+  staged: PendingChange | null;
+  /** Deleted at once: its children, now at the top level. */
+  children: CanvasNode[];
+  /** Deleted at once: the staged entries that went with it. */
+  removed_ids: string[];
 }
 
 export interface ServiceCreateEntry {
@@ -177,6 +194,12 @@ export interface PendingChangeService {
   removePendingChange(projectID: string, id: string): Promise<void>;
   /** Removes entries whose target_temp_id or parent_temp_id is `tempID`; returns their ids. */
   removeByTempID(projectID: string, tempID: string): Promise<string[]>;
+  /**
+   * Deletes a canvas group: stages `group.delete` when it has variables (the node stays until
+   * Deploy), else deletes it at once with the staged variables that target it.
+   * Throws ENOTFOUND "Group not found.", ECONFLICT when its deletion is already staged.
+   */
+  deleteGroup(projectID: string, userID: string | null, groupID: string): Promise<GroupDeleteResult>;
   /** Clears the log, deletes pending-service nodes and moves reparented nodes back. */
   discardPendingChanges(projectID: string): Promise<DiscardResult>;
   /**

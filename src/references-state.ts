@@ -5,6 +5,7 @@ import {
   OP_ENV_CREATE,
   OP_ENV_DELETE,
   OP_ENV_UPDATE,
+  OP_GROUP_DELETE,
   OP_SERVICE_CREATE,
   OP_SERVICE_DELETE,
   OP_SERVICE_UPDATE,
@@ -178,6 +179,10 @@ export function stageLog(base: VariableState, log: readonly PendingChange[]): Va
         break;
       case OP_DOMAIN_DELETE:
         st.domains = st.domains.filter((d) => d.id !== c.target_id);
+        break;
+      case OP_GROUP_DELETE:
+        st.vars = st.vars.filter((v) => !(v.scope === "group" && v.scope_id === c.target_id));
+        for (const s of st.services) if (s.group_id === c.target_id) delete s.group_id;
         break;
     }
   }

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import type { Client } from "../http/client.ts";
 import * as deploykit from "../index.ts";
 import { CliError, type Context, EXIT_NOT_FOUND, usage } from "./context.ts";
-import { allServices, targetProject, targetService } from "./target.ts";
+import { targetProject, targetService } from "./target.ts";
 
 interface Scope {
   project: deploykit.Project;

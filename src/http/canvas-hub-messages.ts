@@ -88,24 +88,32 @@ async function nodeDelete(h: HubOps, c: HubClient, p: unknown): Promise<void> {
       return h.broadcast(c.projectID, "pending-change:added", present.pendingChange(change));
     }
     h.moves.forget(c.projectID, node.id);
-    const children =
-      node.type === deploykit.NODE_GROUP ? (await canvas.getCanvas(c.projectID)).nodes.filter((n) => n.parent_id === node.id) : [];
+    if (node.type === deploykit.NODE_GROUP) return await groupDelete(h, c, node.id);
     await canvas.deleteNode(c.projectID, node.id);
     const removed = await pendingChanges.removeByTempID(c.projectID, node.id);
     h.broadcast(c.projectID, "node:deleted", { id: node.id });
     if (removed.length > 0) h.broadcast(c.projectID, "pending-changes:removed", { ids: removed });
-    // Children of a deleted group move to the top level; deployed ones lose the group's env vars,
-    // which is staged like any other move out of a group.
-    for (const child of children) {
-      const fresh = await canvas.findNodeByID(c.projectID, child.id).catch(() => null);
-      if (fresh) h.broadcast(c.projectID, "node:upserted", present.node(fresh));
-      if (child.type === deploykit.NODE_SERVICE && child.service_id) {
-        const r = await pendingChanges.stageReparent(c.projectID, userChangeID(c), child.service_id, node.id, null);
-        await stageResult(h, c.projectID, r);
-      }
-    }
   } catch (err) {
     h.send(c, "error", { message: clientMessage(err, "Failed to delete node.") });
+  }
+}
+
+/**
+ * A group with variables is deleted by Deploy (staged, the node stays); any other goes now. Its
+ * children then move to the top level, and a deployed child's move out is staged like any other.
+ */
+async function groupDelete(h: HubOps, c: HubClient, groupID: string): Promise<void> {
+  const { pendingChanges } = h.deps;
+  const r = await pendingChanges.deleteGroup(c.projectID, userChangeID(c), groupID);
+  if (r.staged) return h.broadcast(c.projectID, "pending-change:added", present.pendingChange(r.staged));
+  h.broadcast(c.projectID, "node:deleted", { id: groupID });
+  if (r.removed_ids.length > 0) h.broadcast(c.projectID, "pending-changes:removed", { ids: r.removed_ids });
+  for (const child of r.children) {
+    h.broadcast(c.projectID, "node:upserted", present.node(child));
+    if (child.type === deploykit.NODE_SERVICE && child.service_id) {
+      const moved = await pendingChanges.stageReparent(c.projectID, userChangeID(c), child.service_id, groupID, null);
+      await stageResult(h, c.projectID, moved);
+    }
   }
 }
 

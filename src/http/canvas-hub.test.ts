@@ -99,6 +99,16 @@ async function start(o: Overrides = {}) {
       appendPendingChange: append,
       removeByTempID: async () => [],
       stageReparent: async () => ({ removed_ids: [], added: null }),
+      // A group labelled "vars" has variables: its deletion is staged; any other goes at once.
+      deleteGroup: async (projectID, userID, id) => {
+        const node = await canvas.svc.findNodeByID(projectID, id);
+        if (node.label === "vars") {
+          const staged = await append(projectID, userID, { op: "group.delete", target_type: "group", target_id: id, payload: {} });
+          return { staged, children: [], removed_ids: [] };
+        }
+        await canvas.svc.deleteNode(projectID, id);
+        return { staged: null, children: [], removed_ids: [] };
+      },
     }),
     services: mock.ServiceService({
       findServiceByID: async (id) => {
@@ -316,6 +326,12 @@ describe("canvas hub: collaboration", () => {
     expect((await b.next("node:deleted")).payload).toEqual({ id: "g1" });
     a.send("node:delete", { id: "g1" });
     expect((await a.next("error")).payload).toEqual({ message: "Node not found." });
+    // A group with variables stays until Deploy: everyone sees the staged deletion.
+    a.send("node:upsert", { id: "g2", type: "group", label: "vars", position_x: 0, position_y: 0 });
+    await b.next("node:upserted");
+    a.send("node:delete", { id: "g2" });
+    expect((await b.next("pending-change:added")).payload).toMatchObject({ op: "group.delete", target_id: "g2" });
+    expect(canvas.nodes.has("g2")).toBe(true);
   });
 
   it("creates a service from a draft: node, staged change, confirmation to the sender", async () => {

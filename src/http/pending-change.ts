@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import * as deploykit from "../index.ts";
 import { type Deps, pageBody, pageOf } from "./context.ts";
 import * as present from "./present.ts";
 import { ERRORS, NO_CONTENT, PAGE_QUERY, pageOfRef, params, query, ref } from "./schemas.ts";

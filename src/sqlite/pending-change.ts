@@ -1,11 +1,11 @@
 import * as deploykit from "../index.ts";
 import { createApplyDeployments } from "./apply-deploy.ts";
-import { findNode, findServiceNode, linkServiceNode, reparentNode } from "./canvas.ts";
+import { deleteNode, findNode, findServiceNode, linkServiceNode, reparentNode } from "./canvas.ts";
 import { validateCronField } from "./cron.ts";
 import { type DB, fromJSON, newID, queryPage, type Tx, toJSON } from "./db.ts";
-import { createDeployment, toDeployment } from "./deployment.ts";
 import { createDomain, prepareDomainCreate } from "./domains.ts";
 import { assertOwnerExists, createEnvVar, type EnvVarRow, envVarRow, findEnvVarByID, SCOPE_MESSAGE, updateEnvVar } from "./envvar.ts";
+import { assertGroupNotDeleting, deleteGroupNow, findGroup, groupHasVariables, prepareGroupDelete } from "./group-delete.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { assertAppliedReferences, assertStagedReferences, loadVariableState, renameVariable } from "./references.ts";
 import { openPayload, sealPayload } from "./secret-rows.ts";
@@ -38,6 +38,7 @@ const OP_TARGETS: Record<deploykit.PendingOp, deploykit.TargetType> = {
   [deploykit.OP_ENV_DELETE]: deploykit.TARGET_ENV_VAR,
   [deploykit.OP_DOMAIN_CREATE]: deploykit.TARGET_SERVICE,
   [deploykit.OP_DOMAIN_DELETE]: deploykit.TARGET_DOMAIN,
+  [deploykit.OP_GROUP_DELETE]: deploykit.TARGET_GROUP,
 };
 
 const SETTINGS_KEYS = [
@@ -192,6 +193,24 @@ export class PendingChangeService implements deploykit.PendingChangeService {
         .map((r) => r.id);
       for (const id of ids) tx.run("DELETE FROM pending_changes WHERE id = ?", id);
       return ids;
+    });
+  }
+
+  async deleteGroup(projectID: string, userID: string | null, groupID: string): Promise<deploykit.GroupDeleteResult> {
+    return this.#db.write((tx) => {
+      findProjectByID(tx, projectID);
+      const group = findGroup(tx, projectID, groupID);
+      if (!groupHasVariables(tx, group.id)) return { staged: null, ...deleteGroupNow(tx, projectID, group) };
+      const change: deploykit.PendingChangeAppend = {
+        op: deploykit.OP_GROUP_DELETE,
+        target_type: deploykit.TARGET_GROUP,
+        target_id: group.id,
+      };
+      const log = loadLog(tx, projectID);
+      const staged = insertEntry(tx, projectID, userID, prepareGroupDelete(tx, projectID, log, change));
+      // A child's variable that reads one of the group's is named now, not at Deploy.
+      assertStagedReferences(tx, projectID, log, [staged]);
+      return { staged, children: [], removed_ids: [] };
     });
   }
 
@@ -490,6 +509,7 @@ function prepareEntry(
       if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending env var has no target.");
       const owner = assertOwnerExists(tx, scope, c.target_id);
       if (owner !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
+      assertGroupNotDeleting(log, scope, c.target_id);
       assertEnvKeyFree(tx, log, scope, c.target_id, key, false);
       return { ...base, target_id: c.target_id, payload: { scope, key, value: p.value, ...deploykit.sealedFlag(p) } };
     }
@@ -499,6 +519,8 @@ function prepareEntry(
         throw deploykit.errorf(deploykit.EINVALID, "This service is staged for deletion.");
       return { ...base, target_id: svc.id, payload: prepareDomainCreate(tx, projectID, log, svc, p) };
     }
+    case deploykit.OP_GROUP_DELETE:
+      return prepareGroupDelete(tx, projectID, log, c);
     case deploykit.OP_DOMAIN_DELETE: {
       if (!c.target_id) throw deploykit.errorf(deploykit.EINVALID, "Pending change has no target.");
       const d = tx.get<{ id: string; project_id: string; service_id: string; hostname: string }>(
@@ -515,6 +537,7 @@ function prepareEntry(
       const ev = envVarInProject(tx, projectID, c.target_id);
       if (log.some((e) => e.op === deploykit.OP_ENV_DELETE && e.target_id === ev.id))
         throw deploykit.errorf(deploykit.ECONFLICT, "This env var is already staged for deletion.");
+      assertGroupNotDeleting(log, ev.scope, ev.scope_id);
       deploykit.validateSealed(p.sealed, ev);
       const meta = { scope: ev.scope, scope_id: ev.scope_id, key: ev.key, old_value: ev.value, ...deploykit.sealedFlag(ev) };
       if (c.op === deploykit.OP_ENV_DELETE) return { ...base, target_id: ev.id, payload: meta };
@@ -573,6 +596,8 @@ interface ApplyState {
   forced: Set<string>;
   updated: Set<string>;
   deleted: Set<string>;
+  /** Groups deleted earlier in the log: later entries for their variables have nothing left to change. */
+  deletedGroups: Set<string>;
   /** Services whose git source changed: their next deployment is built. */
   rebuild: Set<string>;
   /** Services with a non-cancelled deployment; no deployment is created until every entry ran, so it is read once. */
@@ -711,8 +736,9 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       } else if (c.target_id) owner = c.target_id;
       else throw deploykit.errorf(deploykit.EINVALID, "Pending env var has no target.");
       const scope = p.scope as deploykit.EnvScope;
-      // The service was deleted earlier in this log: its variables went with it.
+      // The service or group was deleted earlier in this log: its variables went with it.
       if (scope === deploykit.SCOPE_SERVICE && st.deleted.has(owner)) return;
+      if (scope === deploykit.SCOPE_GROUP && st.deletedGroups.has(owner)) return;
       if (assertOwnerExists(tx, scope, owner) !== st.projectID) throw deploykit.errorf(deploykit.ENOTFOUND, notFoundOwner(scope));
       createEnvVar(tx, { scope, scope_id: owner, key: p.key as string, value: p.value as string, ...deploykit.sealedFlag(p) });
       markScope(tx, st, scope, owner);
@@ -721,6 +747,7 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
     case deploykit.OP_ENV_UPDATE:
     case deploykit.OP_ENV_DELETE: {
       if (p.scope === deploykit.SCOPE_SERVICE && typeof p.scope_id === "string" && st.deleted.has(p.scope_id)) return;
+      if (p.scope === deploykit.SCOPE_GROUP && typeof p.scope_id === "string" && st.deletedGroups.has(p.scope_id)) return;
       const ev = envVarInProject(tx, st.projectID, c.target_id);
       if (c.op === deploykit.OP_ENV_UPDATE) {
         const v = new deploykit.FieldErrorCollector();
@@ -749,6 +776,16 @@ function applyEntry(tx: Tx, st: ApplyState, c: deploykit.PendingChange): void {
       tx.run("DELETE FROM domains WHERE id = ? AND project_id = ?", c.target_id, st.projectID);
       return;
     }
+    case deploykit.OP_GROUP_DELETE: {
+      const group = c.target_id ? findNode(tx, st.projectID, c.target_id) : null;
+      // Deleted out of band (a project delete): nothing left to do.
+      if (!group || group.type !== deploykit.NODE_GROUP) return;
+      // Its deployed children lose the group's variables: they redeploy. Marked before the node goes.
+      markScope(tx, st, deploykit.SCOPE_GROUP, group.id);
+      deleteNode(tx, st.projectID, group.id);
+      st.deletedGroups.add(group.id);
+      return;
+    }
     default:
       throw deploykit.errorf(deploykit.EINVALID, "Unknown pending change op.");
   }
@@ -765,6 +802,7 @@ function apply(tx: Tx, db: DB, projectID: string, fault: (name: string) => void)
     forced: new Set(),
     updated: new Set(),
     deleted: new Set(),
+    deletedGroups: new Set(),
     rebuild: new Set(),
   };
   const before = loadVariableState(tx, projectID);

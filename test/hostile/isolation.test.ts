@@ -6,8 +6,8 @@
  * reaches the port: that is the control showing the block is DeployKit's rule, not an accident.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { promisify } from "node:util";
 import { networkInterfaces } from "node:os";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainName } from "../../src/firewall/index.ts";

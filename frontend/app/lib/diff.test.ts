@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import type { MaskedEnvVar } from "../../../src/envvar.ts";
 import type { PendingChange } from "../../../src/pending-change.ts";
 import type { Service } from "../../../src/service.ts";
-import { canUndo, compactDiff, effectiveSettings, mergeEnvRows, pendingServices, serviceOverrides, takenNames } from "./diff.ts";
+import {
+  canUndo,
+  compactDiff,
+  effectiveSettings,
+  groupsStagedForDeletion,
+  mergeEnvRows,
+  pendingServices,
+  REMOVABLE_OPS,
+  serviceOverrides,
+  takenNames,
+} from "./diff.ts";
 
 let seq = 0;
 function change(op: PendingChange["op"], fields: Partial<PendingChange> & { payload?: Record<string, unknown> }): PendingChange {
@@ -255,6 +265,18 @@ describe("compactDiff", () => {
       ["service:s1", 'Service "web"', "deleting"],
     ]);
     expect(d[2]?.env.map((e) => e.key)).toEqual(["K", "L"]);
+  });
+
+  it("shows a staged group deletion as a deleting group, and the canvas knows which groups go", () => {
+    const changes = [
+      change("env_var.create", { target_id: "g1", payload: { scope: "group", key: "G", value: "1" } }),
+      change("group.delete", { target_id: "g1", target_type: "group", payload: { label: "Backend" } }),
+    ];
+    const d = compactDiff(changes, ctx);
+    expect(d.map((g) => [g.id, g.title, g.badge])).toEqual([["group:g1", 'Group "Backend"', "deleting"]]);
+    expect(d[0]?.changeIds).toHaveLength(2);
+    expect([...groupsStagedForDeletion(changes)]).toEqual(["g1"]);
+    expect(REMOVABLE_OPS.has("group.delete")).toBe(true);
   });
 
   it("warns before Deploy that a running service with a volume stops before it restarts", () => {

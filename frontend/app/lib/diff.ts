@@ -106,6 +106,11 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
 }
 
 /** The project's taken service names, lowercased (the domain's effectiveServiceNames). */
+/** Canvas groups whose deletion is staged (they stay on the canvas until Deploy). */
+export function groupsStagedForDeletion(changes: readonly PendingChange[]): Set<string> {
+  return new Set(changes.filter((c) => c.op === "group.delete" && c.target_id).map((c) => c.target_id as string));
+}
+
 export function takenNames(applied: ReadonlyArray<{ id: string; name: string }>, changes: readonly PendingChange[]): Set<string> {
   return new Set(effectiveServiceNames(applied, changes).keys());
 }
@@ -387,6 +392,14 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         const prev = g.envMap.get(key);
         const before = prev?.kind === "edit" ? prev.before : str(p.old_value);
         g.envMap.set(key, { key, kind: "remove", before, changeIds: [...(prev?.changeIds ?? []), c.id] });
+        break;
+      }
+      case "group.delete": {
+        if (!c.target_id) break;
+        const label = ctx.nodes.get(c.target_id)?.label || str(p.label);
+        const g = group(`group:${c.target_id}`, label ? `Group "${label}"` : "Group");
+        g.badge = "deleting";
+        g.changeIds.push(c.id);
         break;
       }
       case "domain.create":

@@ -25,7 +25,7 @@ import type { Service } from "../../../../../src/service.ts";
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
-import { pendingServices, serviceOverrides, takenNames } from "../../../lib/diff.ts";
+import { groupsStagedForDeletion, pendingServices, serviceOverrides, takenNames } from "../../../lib/diff.ts";
 import { useUser } from "../../auth/auth-context.tsx";
 import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { PendingChangesBar } from "../../pending-changes/components/pending-changes-bar.tsx";
@@ -88,13 +88,23 @@ export function ProjectCanvas({ project }: { project: Project }) {
   const servicesByID = useMemo(() => new Map((services.data ?? []).map((s) => [s.id, s])), [services.data]);
   const overrides = useMemo(() => serviceOverrides(changes), [changes]);
   const pendingSvcs = useMemo(() => pendingServices(changes), [changes]);
+  const deletingGroups = useMemo(() => groupsStagedForDeletion(changes), [changes]);
   const taken = useMemo(() => takenNames(services.data ?? [], changes), [services.data, changes]);
   const host = typeof window === "undefined" ? "localhost" : window.location.hostname;
 
   const derivedNodes = useMemo(
     () =>
-      deriveFlowNodes({ nodes: canvas.nodes, services: servicesByID, overrides, pending: pendingSvcs, host, drafts, ghosts: sync.ghosts }),
-    [canvas.nodes, servicesByID, overrides, pendingSvcs, host, drafts, sync.ghosts],
+      deriveFlowNodes({
+        nodes: canvas.nodes,
+        services: servicesByID,
+        overrides,
+        pending: pendingSvcs,
+        host,
+        drafts,
+        ghosts: sync.ghosts,
+        deletingGroups,
+      }),
+    [canvas.nodes, servicesByID, overrides, pendingSvcs, host, drafts, sync.ghosts, deletingGroups],
   );
   const derivedEdges = useMemo(() => deriveFlowEdges(canvas.edges, new Set(canvas.nodes.map((n) => n.id))), [canvas.edges, canvas.nodes]);
   const [nodes, setNodes] = useState<Node[]>([]);
@@ -226,8 +236,9 @@ export function ProjectCanvas({ project }: { project: Project }) {
         const n = canvasRef.current.nodes.find((x) => x.id === id);
         if (!n) continue;
         if (!requireSend("node:delete", { id })) return;
-        // A deployed service stays (faded) until Deploy; anything else goes at once.
-        if (!(n.type === "service" && n.service_id)) dispatch({ type: "node-delete", id });
+        // A deployed service stays (faded) until Deploy, and so does a group with variables (the
+        // server decides, then says node:deleted or pending-change:added); anything else goes at once.
+        if (!(n.type === "service" && n.service_id) && n.type !== "group") dispatch({ type: "node-delete", id });
       }
     },
     [actions, requireSend, dispatch],

@@ -42,6 +42,8 @@ export interface NoteNodeData extends Record<string, unknown> {
 
 export interface GroupNodeData extends Record<string, unknown> {
   label: string;
+  /** Its deletion is staged: it goes, with its variables, at Deploy. */
+  pendingDelete: boolean;
 }
 
 export interface DraftPrefill {
@@ -93,6 +95,8 @@ export interface DeriveInput {
   host: string;
   drafts: readonly LocalDraft[];
   ghosts: readonly RemoteDraft[];
+  /** Groups whose deletion is staged. */
+  deletingGroups?: ReadonlySet<string>;
 }
 
 export function parseData(data: string | undefined): Record<string, unknown> {
@@ -180,7 +184,7 @@ export function deriveFlowNodes(input: DeriveInput): Node[] {
         out.push({
           ...base,
           type: "group",
-          data: { label: n.label } satisfies GroupNodeData,
+          data: { label: n.label, pendingDelete: input.deletingGroups?.has(n.id) ?? false } satisfies GroupNodeData,
           width: n.width ?? 520,
           height: n.height ?? 360,
           zIndex: -1,

@@ -20,9 +20,11 @@ function GroupNodeView({ id, data, selected }: NodeProps<Node<GroupNodeData>>) {
       className={cn(
         "relative h-full w-full rounded-2xl border-2 border-dashed bg-primary/[0.03]",
         selected ? "border-primary/70" : "border-zinc-600/70",
+        data.pendingDelete && "border-red-500/60 bg-red-500/[0.03]",
       )}
       data-testid="group-node"
       data-group-label={data.label || "Group"}
+      data-pending-delete={data.pendingDelete ? "true" : undefined}
     >
       <NodeResizer
         isVisible={selected}
@@ -56,9 +58,17 @@ function GroupNodeView({ id, data, selected }: NodeProps<Node<GroupNodeData>>) {
             onDoubleClick={() => setEditing(true)}
             title="Double-click to rename"
           >
-            {data.label || "Group"}
+            <span className={cn(data.pendingDelete && "line-through")}>{data.label || "Group"}</span>
           </button>
         )}
+        {data.pendingDelete ? (
+          <span
+            className="ml-1.5 rounded bg-red-500/15 px-1 text-[10px] font-medium text-red-300"
+            title="Deleted, with its variables, when you Deploy"
+          >
+            deleting
+          </span>
+        ) : null}
       </div>
     </div>
   );
