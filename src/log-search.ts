@@ -46,7 +46,7 @@ export function parseLogQuery(input: LogQueryInput, now: Date, maxLimit = LOG_SE
         new RegExp(input.q);
         out.q = input.q;
       } catch (err) {
-        v.add("q", `Invalid regular expression: ${(err as Error).message}`);
+        v.add("q", `${(err as Error).message}.`);
       }
     } else out.q = input.q;
   }

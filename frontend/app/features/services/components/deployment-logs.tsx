@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { errorText } from "../../../lib/api-client.ts";
 import { inertLogText } from "../../../lib/log-text.ts";
 import { useDeploymentLogs } from "../api/logs.ts";
@@ -11,6 +11,11 @@ import { logTime } from "./log-line.tsx";
 export function DeploymentLogs({ projectID, serviceID, deploymentID }: { projectID: string; serviceID: string; deploymentID: string }) {
   const [open, setOpen] = useState(false);
   const logs = useDeploymentLogs(projectID, serviceID, deploymentID, open);
+  const pre = useRef<HTMLPreElement>(null);
+  // The newest lines are what explain a deployment's end: open at the bottom.
+  useEffect(() => {
+    if (logs.data && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [logs.data]);
   const note = logs.data ? (logs.data.source === "kept" ? "kept when its containers were removed" : "from its containers") : "";
   return (
     <details className="grid gap-1 text-xs" data-testid="deployment-logs" onToggle={(e) => setOpen(e.currentTarget.open)}>
@@ -22,7 +27,7 @@ export function DeploymentLogs({ projectID, serviceID, deploymentID }: { project
           </button>
         ) : null}
       </summary>
-      <pre className="max-h-60 overflow-auto whitespace-pre-wrap rounded bg-black/40 p-2 font-mono text-[11px]">
+      <pre ref={pre} className="max-h-60 overflow-auto whitespace-pre-wrap rounded bg-black/40 p-2 font-mono text-[11px]">
         {logs.isPending
           ? "Loading…"
           : logs.isError

@@ -45,7 +45,7 @@ export function LogSearchBar({
           value={f.q}
           onChange={(e) => set("q", e.target.value)}
           aria-invalid={fieldErrors.q ? true : undefined}
-          className="h-8 w-56 font-mono text-xs"
+          className="h-8 min-w-40 flex-1 font-mono text-xs"
         />
         <label className="flex items-center gap-1 text-xs text-muted-foreground">
           <input type="checkbox" checked={f.regex} onChange={(e) => set("regex", e.target.checked)} /> Regex
@@ -68,21 +68,23 @@ export function LogSearchBar({
             </option>
           ))}
         </Select>
+      </div>
+      <div className="flex flex-wrap items-center gap-2">
         <Input
           aria-label="Since"
-          placeholder="Since (15m, 2026-01-02T03:04:05Z)"
+          placeholder="Since: 15m or 2026-01-02T03:04:05Z"
           value={f.since}
           onChange={(e) => set("since", e.target.value)}
           aria-invalid={fieldErrors.since ? true : undefined}
-          className="h-8 w-52 text-xs"
+          className="h-8 min-w-40 flex-1 text-xs"
         />
         <Input
           aria-label="Until"
-          placeholder="Until (now)"
+          placeholder="Until: now"
           value={f.until}
           onChange={(e) => set("until", e.target.value)}
           aria-invalid={fieldErrors.until ? true : undefined}
-          className="h-8 w-40 text-xs"
+          className="h-8 min-w-32 flex-1 text-xs"
         />
         <Button type="submit" size="sm" variant="outline" disabled={searching}>
           <Search /> Search
