@@ -94,10 +94,13 @@ export function searchLogs(pid: string, sid: string, f: LogFilter): Promise<LogS
   return api<LogSearchResult>(`${base(pid, sid)}/logs/search`, { query: { ...filterQuery(f), limit: 5000 } });
 }
 
-/** A server-side search of the service's recent logs; runs when `filter` is set (the Search button). */
-export function logSearchOptions(pid: string, sid: string, filter: LogFilter | null) {
+/**
+ * A server-side search of the service's recent logs; runs when `filter` is set (the Search button).
+ * `run` counts the clicks: searching again with the same filter reads the logs again.
+ */
+export function logSearchOptions(pid: string, sid: string, filter: LogFilter | null, run: number) {
   return queryOptions({
-    queryKey: ["projects", pid, "services", sid, "logs", "search", filter],
+    queryKey: ["projects", pid, "services", sid, "logs", "search", filter, run],
     queryFn: () => searchLogs(pid, sid, filter as LogFilter),
     enabled: filter !== null,
     staleTime: Number.POSITIVE_INFINITY,
@@ -105,8 +108,8 @@ export function logSearchOptions(pid: string, sid: string, filter: LogFilter | n
   });
 }
 
-export function useLogSearch(pid: string, sid: string, filter: LogFilter | null) {
-  return useQuery(logSearchOptions(pid, sid, filter));
+export function useLogSearch(pid: string, sid: string, filter: LogFilter | null, run: number) {
+  return useQuery(logSearchOptions(pid, sid, filter, run));
 }
 
 /** Downloads the filtered window as the file the server names (Content-Disposition). */

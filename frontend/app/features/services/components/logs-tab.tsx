@@ -38,7 +38,8 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
   const [attempt, setAttempt] = useState(0);
   const [showTime, setShowTime] = useState(false);
   const [filter, setFilter] = useState<LogFilter | null>(null);
-  const search = useLogSearch(projectID, service.id, filter);
+  const [run, setRun] = useState(0);
+  const search = useLogSearch(projectID, service.id, filter, run);
   const [results] = useState(() => new LogBuffer(CAPACITY));
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
@@ -173,7 +174,10 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
         searching={search.isFetching}
         active={searching}
         fieldErrors={fieldErrors}
-        onSearch={(f) => setFilter({ ...f })}
+        onSearch={(f) => {
+          setFilter({ ...f });
+          setRun((n) => n + 1);
+        }}
         onDownload={(f) =>
           void downloadLogs(projectID, service.id, f).catch((e) => toast.error("Download failed", { description: errorText(e) }))
         }
