@@ -309,8 +309,8 @@ class ServicePass {
           );
         // A container the proxy routed to until lately finishes its requests first (drain_seconds).
         if (this.ctx.ingress && !want && !this.stopFirst() && desired.size > 0) await this.ctx.ingress.drained(this.id);
-        await this.keepLogs(c);
-        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds());
+        // Its last lines are kept once it has stopped, so what it printed while shutting down is in them.
+        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds(), this.ctx.logs ? () => this.keepLogs(c) : undefined);
         this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
         this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
@@ -641,8 +641,8 @@ class ServicePass {
   }
 
   /**
-   * Keeps the container's last lines with its deployment before it goes (issue 15). Best effort: a
-   * log that cannot be read must not keep a container from being removed.
+   * Keeps the stopped container's last lines with its deployment before it goes (issue 15). Best
+   * effort: a log that cannot be read must not keep a container from being removed.
    */
   async keepLogs(c: deploykit.RunningContainer): Promise<void> {
     const logs = this.ctx.logs;

@@ -15,7 +15,7 @@ const client = new docker.Client({ instanceID });
 /** 34 a's then b: `(a+)+$` backtracks for minutes on it. */
 const EVIL = `${"a".repeat(34)}b`;
 // stdout and stderr are separate pipes that dockerd timestamps as it reads them: a second apart, their order is sure.
-const TALK = `echo alpha-1; sleep 1; echo beta-err >&2; sleep 1; echo alpha-2; echo gamma-42; echo ${EVIL}; trap 'exit 0' TERM; sleep 300 & wait`;
+const TALK = `echo alpha-1; sleep 1; echo beta-err >&2; sleep 1; echo alpha-2; echo gamma-42; echo ${EVIL}; trap 'echo bye; exit 0' TERM; sleep 300 & wait`;
 
 let db: sqlite.DB;
 let deployments: sqlite.DeploymentService;
@@ -174,9 +174,11 @@ describe("deployment logs", () => {
       ["alpha-2", "stdout", 0],
       ["gamma-42", "stdout", 0],
       [EVIL, "stdout", 0],
+      // Printed on SIGTERM: the lines are kept once the container has stopped.
+      ["bye", "stdout", 0],
     ]);
     expect(kept.body.data.every((l) => typeof l.ts === "string")).toBe(true);
-    expect((await get<DL>(`/deployments/${first.id}/logs?tail=2`)).body.data.map((l) => l.line)).toEqual(["gamma-42", EVIL]);
+    expect((await get<DL>(`/deployments/${first.id}/logs?tail=2`)).body.data.map((l) => l.line)).toEqual([EVIL, "bye"]);
     await waitFor(async () => (await get<DL>(`/deployments/${second.id}/logs`)).body.data.length === 1, 10_000, "second's line");
     // The service's search covers the containers Docker still has: the second deployment's.
     expect(texts(await search(""))).toEqual(["second"]);
