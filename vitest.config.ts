@@ -14,7 +14,7 @@ const LONG = [
 ];
 
 /**
- * Version 2's integration suites (builds, the CLI, metrics, variables) and two long hostile/load
+ * Version 2's integration suites (builds, the CLI, metrics, logs, variables) and two long hostile/load
  * suites: a project of their own, so `make test` runs them in a lane beside `docker`
  * (both projects run their files one at a time).
  */
@@ -22,6 +22,7 @@ const V2 = [
   "test/builds/**/*.test.ts",
   "test/cli/**/*.test.ts",
   "test/metrics/**/*.test.ts",
+  "test/logs/**/*.test.ts",
   "test/e2e-api/references.test.ts",
   "test/http/variables.test.ts",
   "test/http/sealed.test.ts",

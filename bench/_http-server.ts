@@ -91,7 +91,11 @@ if (arg === "bare-stdin") {
     settings: new sqlite.SettingsService(db),
     system: { about: async () => Promise.reject(new Error("unused")), status: async () => Promise.reject(new Error("unused")) },
     bus,
-    logs: { follow: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")) },
+    logs: {
+      follow: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")),
+      history: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")),
+      search: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")),
+    },
     exec: { openShell: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "No Docker in this benchmark.")) },
     shellSessions: new sqlite.ShellSessionService(db),
     reconciler: { trigger: nop, triggerService: nop },

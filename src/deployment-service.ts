@@ -1,4 +1,5 @@
 import type { Deployment, DeploymentCreate, DeploymentFailure, DeploymentFilter, PreDeployResult } from "./deployment.ts";
+import type { LogLine } from "./logs.ts";
 import type { PageResult } from "./pagination.ts";
 import type { Service } from "./service.ts";
 
@@ -41,4 +42,12 @@ export interface DeploymentService {
    * "Deployment does not belong to this service.".
    */
   rollback(serviceID: string, deploymentID: string): Promise<{ service: Service; deployment: Deployment }>;
+  /**
+   * Keeps a removed container's last lines with its deployment, merged in time order with what its
+   * other replicas left, at most KEPT_LOG_LINES lines and KEPT_LOG_MAX_CHARS characters (the newest
+   * win). Called by the reconciler at teardown. Throws ENOTFOUND "Deployment not found.".
+   */
+  keepDeploymentLogs(id: string, lines: LogLine[]): Promise<void>;
+  /** The lines kept at teardown, oldest first; empty when none were. Throws ENOTFOUND "Deployment not found.". */
+  findDeploymentLogs(id: string): Promise<LogLine[]>;
 }

@@ -11,6 +11,7 @@ export * from "./domains.ts";
 export * from "./dotenv.ts";
 export * from "./envvar.ts";
 export * from "./errors.ts";
+export * from "./log-search.ts";
 export * from "./logger.ts";
 export * from "./logs.ts";
 export * from "./metrics.ts";

@@ -144,9 +144,11 @@ export interface ContainerRuntime {
   runContainer(spec: ContainerSpec): Promise<string>;
   /**
    * Stops (the stop signal, then SIGKILL after `graceSeconds`, default 10) and removes. Resolves only
-   * once Docker has removed the container; no error when already gone.
+   * once Docker has removed the container; no error when already gone. `stopped`, when given, runs
+   * between the two (the container's last output, shutdown included, is still readable then); its
+   * failure does not keep the container.
    */
-  removeContainer(dockerID: string, graceSeconds?: number): Promise<void>;
+  removeContainer(dockerID: string, graceSeconds?: number, stopped?: () => Promise<void>): Promise<void>;
   /**
    * `docker restart`: the same container is stopped (stop signal, SIGKILL after `graceSeconds`) and
    * started again, so a volume is never mounted twice. Throws ENOTFOUND when it is gone.

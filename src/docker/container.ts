@@ -68,7 +68,7 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
     return container.id;
   }
 
-  async removeContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+  async removeContainer(dockerID: string, graceSeconds?: number, stopped?: () => Promise<void>): Promise<void> {
     try {
       const info = await ignoreNotFound(this.conn.api.getContainer(dockerID).inspect());
       if (!info) return;
@@ -82,6 +82,8 @@ export class ContainerRuntime implements deploykit.ContainerRuntime {
         const code = statusCode(err);
         if (code !== 304 && code !== 404) this.conn.logger.warn({ err: dockerMessage(err), container: info.Id }, "container stop failed");
       }
+      if (stopped)
+        await stopped().catch((err) => this.conn.logger.warn({ err: dockerMessage(err), container: info.Id }, "before-remove step failed"));
       try {
         // v: false keeps named volumes: they outlive containers (redeploys, rollbacks).
         await ignoreNotFound(this.conn.api.getContainer(info.Id).remove({ force: true, v: false }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Demuxer, demuxAll } from "./demux.ts";
-import { FrameLines, LineSplitter, MAX_LINE_BYTES, Ring } from "./logs.ts";
+import { FrameLines, LineSplitter, MAX_LINE_BYTES } from "./lines.ts";
+import { Ring } from "./logs.ts";
 
 function frame(type: number, text: string | Buffer): Buffer {
   const payload = typeof text === "string" ? Buffer.from(text) : text;

@@ -4,6 +4,7 @@ export { API_TIMEOUT_MS, SLOW_TIMEOUT_MS, STOP_GRACE_SECONDS } from "./conn.ts";
 export { ContainerRuntime, createOptions } from "./container.ts";
 export { ContainerExec } from "./exec.ts";
 export { Introspector } from "./introspect.ts";
-export { LogStreamer, MAX_LINE_BYTES, RING_SIZE } from "./logs.ts";
+export { MAX_LINE_BYTES } from "./lines.ts";
+export { LogStreamer, RING_SIZE } from "./logs.ts";
 export { Provisioner } from "./network.ts";
 export { countersFromStats, cpuLimitCores, StatsReader } from "./stats.ts";

@@ -3,11 +3,12 @@ import * as deploykit from "../index.ts";
 import type { Conn } from "./conn.ts";
 import { Demuxer, type StreamKind } from "./demux.ts";
 import { statusCode, wrap } from "./errors.ts";
+import { FrameLines, LineSplitter, splitTimestamp } from "./lines.ts";
+import { historyBatches } from "./log-history.ts";
+import { LogSearcher } from "./log-search.ts";
 
 /** Lines kept per followed container, so a late viewer gets history without a second Docker stream. */
 export const RING_SIZE = deploykit.LOG_TAIL_MAX;
-/** Longest line kept; the rest of a longer line is dropped (a binary blob must not eat the heap). */
-export const MAX_LINE_BYTES = 1024 * 1024;
 
 type OnLine = (line: deploykit.LogLine) => void;
 type OnEnd = (err?: Error) => void;
@@ -56,105 +57,6 @@ export class Ring {
     const size = this.items.length;
     for (let i = 0; i < k; i++) out[i] = this.items[(this.start + this.length - k + i) % size]!;
     return out;
-  }
-}
-
-/** Splits one output stream into lines across chunk boundaries. */
-export class LineSplitter {
-  private partial: Buffer[] = [];
-  private partialLen = 0;
-  private overflow = false;
-  private readonly emit: (line: string) => void;
-
-  constructor(emit: (line: string) => void) {
-    this.emit = emit;
-  }
-
-  push(buf: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl === -1) break;
-      if (this.partialLen === 0 && !this.overflow) {
-        // The common case: a whole line inside one chunk, decoded without copying.
-        this.emit(buf.toString("utf8", start, Math.min(nl, start + MAX_LINE_BYTES)));
-      } else {
-        this.append(buf.subarray(start, nl));
-        this.flush();
-      }
-      start = nl + 1;
-    }
-    if (start < buf.length) this.append(buf.subarray(start));
-  }
-
-  /** Emits what is left when the stream ends without a final newline. */
-  end(): void {
-    if (this.partialLen > 0) this.flush();
-  }
-
-  private append(part: Buffer): void {
-    if (this.overflow || part.length === 0) return;
-    const room = MAX_LINE_BYTES - this.partialLen;
-    if (part.length > room) {
-      part = part.subarray(0, room);
-      this.overflow = true;
-    }
-    // Copy: the chunk belongs to the socket and may be large; we keep only this slice.
-    this.partial.push(Buffer.from(part));
-    this.partialLen += part.length;
-  }
-
-  private flush(): void {
-    const s =
-      this.partial.length === 0
-        ? ""
-        : this.partial.length === 1
-          ? this.partial[0]!.toString("utf8")
-          : Buffer.concat(this.partial).toString("utf8");
-    this.partial = [];
-    this.partialLen = 0;
-    this.overflow = false;
-    this.emit(s);
-  }
-}
-
-/** "2024-01-02T03:04:05.123456789Z text" → [timestamp, text]; text as is when it has no timestamp. */
-function splitTimestamp(raw: string): [string | undefined, string] {
-  const sp = raw.indexOf(" ");
-  if (sp > 0 && sp < 40 && raw.charCodeAt(4) === 45 /* - */ && raw.charCodeAt(10) === 84 /* T */)
-    return [raw.slice(0, sp), raw.slice(sp + 1)];
-  return [undefined, raw];
-}
-
-/**
- * Lines of one demultiplexed stream. Docker sends one frame per log entry and prefixes every frame
- * with a timestamp, including the continuation frames of a line longer than 16 KiB: the prefix is
- * stripped per frame, and a line keeps the timestamp of its first frame.
- */
-export class FrameLines {
-  private readonly splitter: LineSplitter;
-  private atLineStart = true;
-  private ts: string | undefined;
-
-  constructor(emit: (text: string, ts: string | undefined) => void) {
-    this.splitter = new LineSplitter((text) => emit(text, this.ts));
-  }
-
-  push(frame: Buffer): void {
-    let payload = frame;
-    let ts: string | undefined;
-    const sp = frame.indexOf(32);
-    if (sp > 0 && sp < 40 && frame[4] === 45 && frame[10] === 84) {
-      ts = frame.toString("latin1", 0, sp);
-      payload = frame.subarray(sp + 1);
-    }
-    if (this.atLineStart) this.ts = ts;
-    if (payload.length > 0) this.splitter.push(payload);
-    this.atLineStart = payload.length === 0 || payload[payload.length - 1] === 10;
-  }
-
-  end(): void {
-    this.splitter.end();
   }
 }
 
@@ -270,9 +172,24 @@ export class LogStreamer implements deploykit.LogStreamer {
   /** Docker log streams opened since construction. */
   streamsOpened = 0;
   private readonly shared = new Map<string, Shared>();
+  private readonly searcher: LogSearcher;
 
-  constructor(conn: Conn) {
+  constructor(conn: Conn, searchBudgetMs?: number) {
     this.conn = conn;
+    this.searcher = new LogSearcher(conn, searchBudgetMs);
+  }
+
+  async history(
+    dockerContainerID: string,
+    opts: deploykit.LogHistoryOptions,
+    onLine: (line: deploykit.LogLine) => boolean | undefined,
+  ): Promise<void> {
+    for await (const batch of historyBatches(this.conn, dockerContainerID, opts))
+      for (const l of batch) if (deploykit.inWindow(l.ts, opts.since, opts.until) && onLine(l) === false) return;
+  }
+
+  search(targets: deploykit.LogTarget[], query: deploykit.LogQuery): Promise<deploykit.LogSearchResult> {
+    return this.searcher.search(targets, query);
   }
 
   async follow(

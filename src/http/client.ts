@@ -94,7 +94,8 @@ export interface ServiceCreateInput {
 
 /** One SSE frame of the logs stream. */
 export type LogEvent =
-  | { container_id: string; stream: "stdout" | "stderr"; line: string }
+  | { container_id: string; stream: "stdout" | "stderr"; line: string; ts?: string }
+  | { event: "replicas"; replicas: Record<string, number> }
   | { container_id: string; event: "container_exited" }
   | { event: "dropped"; count: number }
   | { event: "end" };

@@ -162,6 +162,24 @@ describe("logs (SSE)", () => {
     ).toBe("Service not found.");
   });
 
+  it("names each container's replica first, and sends Docker's timestamp with a line", async () => {
+    const { logs, followers } = fakeStreamer();
+    await start({
+      logs,
+      services: mock.ServiceService({ findServiceByID: async () => SERVICE }),
+      containers: mock.ContainerService({ findContainers: async () => ({ items: [container(3)], total: 1 }) }),
+    });
+    const events: LogEvent[] = [];
+    const done = h.client().streamLogs("p1", "s1", (e) => void events.push(e));
+    await waitUntil(() => followers.size === 1 && events.length >= 2);
+    const f = [...followers.values()][0];
+    f?.onLine({ container_id: "03ababababab", stream: "stdout", line: "timed", ts: "2026-01-01T00:00:00.123456789Z" });
+    f?.onEnd();
+    await done;
+    expect(events[0]).toEqual({ event: "replicas", replicas: { "03ababababab": 3 } });
+    expect(events).toContainEqual({ container_id: "03ababababab", stream: "stdout", line: "timed", ts: "2026-01-01T00:00:00.123456789Z" });
+  });
+
   it("answers 503 when Docker cannot be reached", async () => {
     await start({
       logs: mock.LogStreamer({ follow: async () => Promise.reject(deploykit.errorf(deploykit.EUNAVAILABLE, "Docker is unreachable.")) }),

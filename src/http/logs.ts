@@ -59,10 +59,23 @@ class LogSession {
     if (this.since !== null && l.ts !== undefined && Date.parse(l.ts) < this.since) return;
     let frame = FRAMES.get(l);
     if (frame === undefined) {
-      frame = `data: ${JSON.stringify({ container_id: l.container_id, stream: l.stream, line: l.line })}\n\n`;
+      const data: { container_id: string; stream: string; line: string; ts?: string } = {
+        container_id: l.container_id,
+        stream: l.stream,
+        line: l.line,
+      };
+      if (l.ts !== undefined) data.ts = l.ts;
+      frame = `data: ${JSON.stringify(data)}\n\n`;
       FRAMES.set(l, frame);
     }
     this.write(frame, false);
+  }
+
+  /** Which replica each container is, sent once before any line (lines name only their container). */
+  replicas(containers: deploykit.Container[]): void {
+    const map: Record<string, number> = {};
+    for (const c of containers) map[c.docker_container_id.slice(0, 12)] = c.replica_index;
+    this.write(`data: ${JSON.stringify({ event: "replicas", replicas: map })}\n\n`, true);
   }
 
   exited(containerID: string): void {
@@ -202,6 +215,7 @@ export class LogStreams {
     session.start(d.limits.sseHeartbeatMs);
     for (const s of subs) session.addSubscription(s);
     if (res.destroyed) return session.end(false);
+    session.replicas(containers);
     const queued = early;
     early = null;
     for (const fn of queued) fn();
@@ -240,7 +254,8 @@ export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStr
         tags: ["services"],
         summary: "Follow the logs of every running container (Server-Sent Events)",
         description:
-          'Frames: `data: {"container_id","stream","line"}`; `data: {"container_id","event":"container_exited"}`; ' +
+          'Frames: `data: {"event":"replicas","replicas":{"<container_id>":N}}` once first; `data: {"container_id","stream","line","ts"}` ' +
+          '(ts: Docker\'s RFC 3339 timestamp, when known); `data: {"container_id","event":"container_exited"}`; ' +
           '`data: {"event":"dropped","count":N}` when the viewer fell behind; `event: end` when every stream ended; `: ping` every 15 s. ' +
           "`since` (a duration like 10m, or an RFC 3339 time) skips older history; with it, `tail` defaults to the maximum.",
         params: params("projectId", "serviceId"),

@@ -21,6 +21,7 @@ import { formatSchemaError, handleError } from "./errors.ts";
 import { setSecurityHeaders } from "./headers.ts";
 import { lazySchemaController } from "./lazy-schemas.ts";
 import { ListCache } from "./list-cache.ts";
+import { registerLogSearchRoutes } from "./log-search.ts";
 import { LogStreams, registerLogRoutes } from "./logs.ts";
 import { registerMetricsRoutes, registerPrometheusRoute } from "./metrics.ts";
 import { openAPIOptions } from "./openapi.ts";
@@ -262,6 +263,7 @@ export class Server {
     registerRunRoutes(app, d);
     registerContainerRoutes(app, d);
     registerLogRoutes(app, d, this.logStreams);
+    registerLogSearchRoutes(app, d);
     registerEnvVarRoutes(app, d);
     registerEnvRawRoutes(app, d);
     registerDomainRoutes(app, d);

@@ -26,6 +26,7 @@ export type DeploymentStore = Pick<
   | "markFailed"
   | "recordAttempt"
   | "setPreDeploy"
+  | "keepDeploymentLogs"
 >;
 export type ContainerStore = Pick<
   deploykit.ContainerService,
@@ -70,6 +71,8 @@ export interface PassContext {
   probe?: Probe;
   /** The HTTPS proxy (issue 12): told which containers serve, awaited at promotion; drains old containers. */
   ingress?: deploykit.IngressRoutes;
+  /** Where a container's last lines are read before it is removed, to keep them with its deployment; absent: none kept. */
+  logs?: Pick<deploykit.LogStreamer, "history">;
   /** A resync's rows read for all its passes at once (prefetch.ts); a pass takes its own, once. */
   prefetch?: { take(serviceID: string): { deps: deploykit.Deployment[]; containers: deploykit.Container[] } | undefined };
 }
@@ -306,7 +309,8 @@ class ServicePass {
           );
         // A container the proxy routed to until lately finishes its requests first (drain_seconds).
         if (this.ctx.ingress && !want && !this.stopFirst() && desired.size > 0) await this.ctx.ingress.drained(this.id);
-        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds());
+        // Its last lines are kept once it has stopped, so what it printed while shutting down is in them.
+        await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds(), this.ctx.logs ? () => this.keepLogs(c) : undefined);
         this.ctx.faultPoint?.("reconcile:after-container-remove");
         this.ctx.snapshot.removeContainer(c.docker_id);
         this.log.info({ container: c.name, docker_id: c.docker_id }, "removed container");
@@ -633,6 +637,26 @@ class ServicePass {
     } catch (err) {
       this.log.warn({ err: describe(err) }, "could not read the log of a one-off container");
       return "";
+    }
+  }
+
+  /**
+   * Keeps the stopped container's last lines with its deployment before it goes (issue 15). Best
+   * effort: a log that cannot be read must not keep a container from being removed.
+   */
+  async keepLogs(c: deploykit.RunningContainer): Promise<void> {
+    const logs = this.ctx.logs;
+    if (!logs || !c.deployment_id) return;
+    try {
+      const lines: deploykit.LogLine[] = [];
+      await logs.history(c.docker_id, { tail: deploykit.KEPT_LOG_LINES }, (l) => {
+        lines.push({ ...l, replica: c.replica_index });
+        return undefined;
+      });
+      if (lines.length > 0) await this.ctx.deployments.keepDeploymentLogs(c.deployment_id, lines);
+    } catch (err) {
+      if (deploykit.errorCode(err) !== deploykit.ENOTFOUND)
+        this.log.warn({ err: describe(err), container: c.name }, "could not keep the logs of a removed container");
     }
   }
 

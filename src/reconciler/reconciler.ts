@@ -37,6 +37,7 @@ export interface ReconcilerOptions
     | "preDeployTimeoutSeconds"
     | "probe"
     | "ingress"
+    | "logs"
   > {
   logger?: deploykit.Logger;
   /**
@@ -148,6 +149,7 @@ export class Reconciler implements deploykit.Reconciler {
     if (opts.preDeployTimeoutSeconds !== undefined) this.#ctx.preDeployTimeoutSeconds = opts.preDeployTimeoutSeconds;
     if (opts.probe) this.#ctx.probe = opts.probe;
     if (opts.ingress) this.#ctx.ingress = opts.ingress;
+    if (opts.logs) this.#ctx.logs = opts.logs;
   }
 
   /** Service passes waiting to run (the daemon's /metrics). */

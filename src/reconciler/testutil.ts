@@ -154,12 +154,13 @@ export class FakeRuntime implements deploykit.ContainerRuntime, deploykit.Provis
     return c.docker_id;
   }
 
-  async removeContainer(dockerID: string, graceSeconds?: number): Promise<void> {
+  async removeContainer(dockerID: string, graceSeconds?: number, stopped?: () => Promise<void>): Promise<void> {
     this.#call("removeContainer");
     this.graces.push(graceSeconds);
     const c = this.containers.get(dockerID);
     if (!c) return;
     if (!deploykit.ownedBy(c.labels, this.instanceID)) throw deploykit.errorf(deploykit.EFORBIDDEN, "Not a container of this instance.");
+    await stopped?.().catch(() => undefined);
     if (this.failRemove.has(dockerID)) throw deploykit.errorf(deploykit.EUNAVAILABLE, "container remove failed: device or resource busy");
     this.containers.delete(dockerID);
   }

@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from "./db.ts";
+import { findDeploymentLogs, keepDeploymentLogs } from "./deployment-logs.ts";
 import { moveToPhase } from "./phase.ts";
 import { openSnapshotEnv, sealSnapshotEnv } from "./secret-rows.ts";
 import { findServiceByID, setServiceStatus } from "./service.ts";
@@ -118,6 +119,14 @@ export class DeploymentService implements deploykit.DeploymentService {
       if (!healthy) setServiceStatus(tx, d.service_id, deploykit.SERVICE_FAILED);
       return findDeploymentByID(tx, id);
     });
+  }
+
+  async keepDeploymentLogs(id: string, lines: deploykit.LogLine[]): Promise<void> {
+    return this.#db.write((tx) => keepDeploymentLogs(tx, id, lines));
+  }
+
+  async findDeploymentLogs(id: string): Promise<deploykit.LogLine[]> {
+    return this.#db.read((tx) => findDeploymentLogs(tx, id));
   }
 
   async setPreDeploy(id: string, result: deploykit.PreDeployResult): Promise<deploykit.Deployment> {

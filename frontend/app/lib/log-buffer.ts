@@ -5,6 +5,10 @@ export interface LogItem {
   container_id: string;
   stream: "stdout" | "stderr" | "event";
   text: string;
+  /** Docker's RFC 3339 timestamp, when the server sent one. */
+  ts?: string;
+  /** Replica index of the container, when known. */
+  replica?: number;
 }
 
 /**

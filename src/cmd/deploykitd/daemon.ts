@@ -202,6 +202,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
     containers,
     runtime: dk.runtime,
     provisioner: dk.provisioner,
+    logs: dk.logs,
     bus,
     events: bus,
     instanceID,

@@ -16,6 +16,7 @@ import { useDeployments } from "../api/deployments.ts";
 import { useRollback } from "../api/services.ts";
 import { type BuildDeployment, isBuilt, type SourceService } from "../lib/builds.ts";
 import { BuildLog, CommitLine, PhaseTimeline } from "./build-details.tsx";
+import { DeploymentLogs } from "./deployment-logs.tsx";
 import { SourceDropZone } from "./source-upload.tsx";
 import { WebhookPanel } from "./webhook-panel.tsx";
 
@@ -282,6 +283,9 @@ function DeploymentRow({
         </details>
       ) : null}
       {isBuilt(d) ? <BuildLog projectID={source.projectID} serviceID={source.serviceID} d={d} /> : null}
+      {d.status !== "pending" && d.status !== "cancelled" && !d.cron_schedule ? (
+        <DeploymentLogs projectID={source.projectID} serviceID={source.serviceID} deploymentID={d.id} />
+      ) : null}
       {d.status === "failed" ? (
         <div className="grid gap-1.5 rounded-md bg-red-950/40 p-2 text-xs">
           <p className="text-red-200">

@@ -1,7 +1,7 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import { inertLogText } from "../../../lib/log-text.ts";
-import { LogLine } from "./log-line.tsx";
+import { LogLine, logTime } from "./log-line.tsx";
 
 // B12: container output is attacker-controlled. What the Logs tab shows of it must be inert text:
 // no element, no attribute, no terminal escape, no control character that moves the cursor or fakes a line.
@@ -61,5 +61,31 @@ describe("LogLine (the Logs tab's row)", () => {
     }
     expect(render("<img src=x onerror=alert(1)>")).toContain("&lt;img src=x onerror=alert(1)&gt;");
     expect(render("\x1b]0;pwn\x07title set")).toContain(">title set</span>");
+  });
+
+  it("shows the replica, and the Docker time when asked", () => {
+    const item = {
+      seq: 1,
+      container_id: "0123456789abcdef",
+      stream: "stdout" as const,
+      text: "hi",
+      ts: "2026-01-02T03:04:05.123456789Z",
+      replica: 2,
+    };
+    const plain = renderToStaticMarkup(<LogLine item={item} />);
+    expect(plain).toContain(">r2 0123456789ab</span>");
+    expect(plain).not.toContain("03:04:05");
+    const timed = renderToStaticMarkup(<LogLine item={item} showTime />);
+    expect(timed).toContain(">03:04:05.123</time>");
+    expect(timed.match(/<span/g)?.length).toBe(2);
+    expect(timed).toContain('title="2026-01-02T03:04:05.123456789Z"');
+  });
+
+  it.each([
+    ["2026-01-02T03:04:05.123456789Z", "03:04:05.123"],
+    ["2026-01-02T03:04:05Z", "03:04:05    "],
+    [undefined, "            "],
+  ])("logTime(%s)", (ts, want) => {
+    expect(logTime(ts)).toBe(want);
   });
 });

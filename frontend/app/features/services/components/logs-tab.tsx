@@ -1,17 +1,18 @@
-import { ArrowDown, Eraser, Pause, Play, RefreshCw } from "lucide-react";
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Clock, Eraser, Pause, Play, RefreshCw } from "lucide-react";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { toast } from "sonner";
 import type { Service } from "../../../../../src/service.ts";
 import { Badge, type BadgeVariant } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
-import { ApiError, errorText } from "../../../lib/api-client.ts";
+import { ApiError, errorText, fieldError } from "../../../lib/api-client.ts";
 import { LogBuffer } from "../../../lib/log-buffer.ts";
-import { streamLogs } from "../api/logs.ts";
-import { LogLine } from "./log-line.tsx";
+import { downloadLogs, type LogFilter, streamLogs, useLogSearch } from "../api/logs.ts";
+import { LogSearchBar } from "./log-search-bar.tsx";
+import { LogView } from "./log-view.tsx";
 
 const CAPACITY = 5000;
-const LINE_HEIGHT = 18;
-const OVERSCAN = 20;
 const TAIL = 500;
+const FIELDS = ["q", "regex", "stream", "replica", "since", "until"] as const;
 
 type StreamState = "connecting" | "live" | "ended" | "error";
 const STATE_BADGE: Record<StreamState | "paused", { label: string; variant: BadgeVariant }> = {
@@ -23,9 +24,10 @@ const STATE_BADGE: Record<StreamState | "paused", { label: string; variant: Badg
 };
 
 /**
- * Live logs of every running container of the service. Lines go into a ring buffer; the view
- * re-renders at most once per frame and only the visible rows, so thousands of lines per second
- * stay smooth.
+ * Live logs of every running container of the service, each line with its replica and (toggle) its
+ * Docker timestamp. Lines go into a ring buffer; the view re-renders at most once per frame and only
+ * the visible rows, so thousands of lines per second stay smooth. A search runs on the server over
+ * the containers' recent json-file logs and replaces the view until "Back to live".
  */
 export function LogsTab({ projectID, service }: { projectID: string; service: Service }) {
   const [buffer] = useState(() => new LogBuffer(CAPACITY));
@@ -34,6 +36,11 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
   const [error, setError] = useState<string | null>(null);
   const [paused, setPaused] = useState(false);
   const [attempt, setAttempt] = useState(0);
+  const [showTime, setShowTime] = useState(false);
+  const [filter, setFilter] = useState<LogFilter | null>(null);
+  const [run, setRun] = useState(0);
+  const search = useLogSearch(projectID, service.id, filter, run);
+  const [results] = useState(() => new LogBuffer(CAPACITY));
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
   const frame = useRef<number | null>(null);
@@ -51,6 +58,7 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
     setState("connecting");
     setError(null);
     let sawData = false;
+    let replicas: Record<string, number> = {};
     streamLogs(
       projectID,
       service.id,
@@ -60,8 +68,17 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
           sawData = true;
           setState("live");
         }
-        if (e.kind === "line") buffer.push({ container_id: e.line.container_id, stream: e.line.stream, text: e.line.line });
-        else if (e.kind === "exited") buffer.push({ container_id: e.container_id, stream: "event", text: "— container exited" });
+        if (e.kind === "replicas") replicas = e.replicas;
+        else if (e.kind === "line") {
+          const replica = replicas[e.line.container_id];
+          buffer.push({
+            container_id: e.line.container_id,
+            stream: e.line.stream,
+            text: e.line.line,
+            ...(e.line.ts !== undefined ? { ts: e.line.ts } : {}),
+            ...(replica !== undefined ? { replica } : {}),
+          });
+        } else if (e.kind === "exited") buffer.push({ container_id: e.container_id, stream: "event", text: "— container exited" });
         else if (e.kind === "dropped")
           buffer.push({ container_id: "", stream: "event", text: `— ${e.count} lines skipped (the view fell behind)` });
         else if (e.kind === "end") setState("ended");
@@ -95,32 +112,31 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
     [],
   );
 
-  // --- virtual list ---
-  const scroller = useRef<HTMLDivElement>(null);
-  const [viewport, setViewport] = useState({ top: 0, height: 400 });
-  const [stick, setStick] = useState(true);
-  const total = buffer.length;
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (el && stick) el.scrollTop = el.scrollHeight;
-  });
+  // The results buffer follows the search answer.
+  const found = search.data;
   useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setViewport((v) => ({ ...v, height: el.clientHeight })));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
-  const onScroll = () => {
-    const el = scroller.current;
-    if (!el) return;
-    setViewport({ top: el.scrollTop, height: el.clientHeight });
-    setStick(el.scrollHeight - el.scrollTop - el.clientHeight < LINE_HEIGHT * 2);
-  };
-  const first = Math.max(0, Math.floor(viewport.top / LINE_HEIGHT) - OVERSCAN);
-  const last = Math.min(total, Math.ceil((viewport.top + viewport.height) / LINE_HEIGHT) + OVERSCAN);
-  const rows = buffer.slice(first, last);
+    results.clear();
+    for (const l of found?.data ?? [])
+      results.push({
+        container_id: l.container_id,
+        stream: l.stream,
+        text: l.line,
+        ...(l.ts !== undefined ? { ts: l.ts } : {}),
+        ...(l.replica !== undefined ? { replica: l.replica } : {}),
+      });
+    setVersion(results.version);
+  }, [found, results]);
+
+  const fieldErrors: Partial<Record<keyof LogFilter, string>> = {};
+  if (search.error) {
+    for (const k of FIELDS) {
+      const m = fieldError(search.error, k);
+      if (m) fieldErrors[k] = m;
+    }
+    if (Object.keys(fieldErrors).length === 0) fieldErrors.q = errorText(search.error);
+  }
   const badge = STATE_BADGE[paused ? "paused" : state];
+  const searching = filter !== null;
 
   return (
     <div className="grid grid-cols-1 gap-2" data-testid="logs">
@@ -128,8 +144,11 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
         <Badge variant={badge.variant} data-testid="logs-state">
           {badge.label}
         </Badge>
-        <span className="text-xs tabular-nums text-muted-foreground">{total.toLocaleString()} lines</span>
+        <span className="text-xs tabular-nums text-muted-foreground">{buffer.length.toLocaleString()} lines</span>
         <div className="ml-auto flex gap-1">
+          <Button size="sm" variant={showTime ? "secondary" : "ghost"} onClick={() => setShowTime((s) => !s)} aria-pressed={showTime}>
+            <Clock /> Time
+          </Button>
           <Button size="sm" variant="ghost" onClick={() => setPaused((p) => !p)}>
             {paused ? <Play /> : <Pause />} {paused ? "Resume" : "Pause"}
           </Button>
@@ -150,40 +169,53 @@ export function LogsTab({ projectID, service }: { projectID: string; service: Se
           ) : null}
         </div>
       </div>
-      <div className="relative">
-        <div
-          ref={scroller}
-          onScroll={onScroll}
-          className="h-[calc(100vh-18rem)] min-h-64 overflow-auto rounded-lg border border-border bg-[#07080b] font-mono text-xs"
-          role="log"
-          aria-live="off"
-        >
-          {error ? <p className="p-3 text-amber-300">{error}</p> : null}
-          {total === 0 && !error ? (
-            <p className="p-3 text-muted-foreground">{state === "connecting" ? "Connecting…" : "Waiting for output…"}</p>
-          ) : null}
-          <div style={{ height: total * LINE_HEIGHT, position: "relative" }}>
-            <div style={{ transform: `translateY(${first * LINE_HEIGHT}px)` }}>
-              {rows.map((r) => (
-                <LogLine key={r.seq} item={r} />
-              ))}
-            </div>
-          </div>
-        </div>
-        {!stick ? (
-          <Button
-            size="sm"
-            className="absolute right-4 bottom-3 shadow-lg"
-            onClick={() => {
-              setStick(true);
-              const el = scroller.current;
-              if (el) el.scrollTop = el.scrollHeight;
-            }}
-          >
-            <ArrowDown /> Jump to latest
-          </Button>
-        ) : null}
-      </div>
+      <LogSearchBar
+        replicas={service.replicas}
+        searching={search.isFetching}
+        active={searching}
+        fieldErrors={fieldErrors}
+        onSearch={(f) => {
+          setFilter({ ...f });
+          setRun((n) => n + 1);
+        }}
+        onDownload={(f) =>
+          void downloadLogs(projectID, service.id, f).catch((e) => toast.error("Download failed", { description: errorText(e) }))
+        }
+        onClear={() => setFilter(null)}
+      />
+      {searching ? (
+        <>
+          <p className="text-xs text-muted-foreground" data-testid="log-search-summary">
+            {search.isFetching
+              ? "Searching…"
+              : found
+                ? `${found.data.length.toLocaleString()} matching lines (${found.scanned.toLocaleString()} scanned)${found.truncated ? " — the scan stopped early; narrow the time window for the rest" : ""}`
+                : ""}
+          </p>
+          <LogView
+            buffer={results}
+            version={results.version}
+            showTime={showTime}
+            testID="log-results"
+            placeholder={
+              !search.isFetching && found && found.data.length === 0 ? <p className="text-muted-foreground">No matching lines.</p> : null
+            }
+          />
+        </>
+      ) : (
+        <LogView
+          buffer={buffer}
+          version={buffer.version}
+          showTime={showTime}
+          placeholder={
+            error ? (
+              <p className="text-amber-300">{error}</p>
+            ) : buffer.length === 0 ? (
+              <p className="text-muted-foreground">{state === "connecting" ? "Connecting…" : "Waiting for output…"}</p>
+            ) : null
+          }
+        />
+      )}
     </div>
   );
 }
