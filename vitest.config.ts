@@ -11,6 +11,7 @@ const LONG = [
   "test/faults/workloads.test.ts",
   "test/install/package.test.ts",
   "test/faults/acknowledged-writes.test.ts",
+  "test/faults/power-loss.test.ts",
 ];
 
 /**
