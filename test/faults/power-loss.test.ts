@@ -24,10 +24,13 @@ const LAYER = resolve(fileURLToPath(new URL("../harness/powercut.py", import.met
 /** One mount of the power-loss layer over `backing` at `mountpoint`. */
 class PowerCutMount {
   #proc: ChildProcess | null = null;
-  constructor(
-    readonly backing: string,
-    readonly mountpoint: string,
-  ) {}
+  readonly backing: string;
+  readonly mountpoint: string;
+
+  constructor(backing: string, mountpoint: string) {
+    this.backing = backing;
+    this.mountpoint = mountpoint;
+  }
 
   async mount(): Promise<void> {
     const proc = spawn("/usr/bin/python3", [LAYER, this.backing, this.mountpoint], { stdio: ["ignore", "pipe", "pipe"] });
