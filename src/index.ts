@@ -18,6 +18,7 @@ export * from "./metrics.ts";
 export * from "./ops.ts";
 export * from "./pagination.ts";
 export * from "./pending-change.ts";
+export * from "./pending-rules.ts";
 export * from "./preset.ts";
 export * from "./project.ts";
 export * from "./provisioner.ts";

@@ -3,6 +3,7 @@ import type { PortMapping, Resources, VolumeMount } from "../../../src/deploymen
 import type { MaskedEnvVar } from "../../../src/envvar.ts";
 import type { RestartPolicy } from "../../../src/ops.ts";
 import { REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS, effectiveServiceNames, type PendingChange } from "../../../src/pending-change.ts";
+import { STAGED_SERVICE_KEYS } from "../../../src/pending-rules.ts";
 import type { Service, ServiceUpdate } from "../../../src/service.ts";
 import { formatCommand } from "./command.ts";
 
@@ -40,23 +41,8 @@ export interface ServiceOverride extends ServiceUpdate {
   deleted: boolean;
 }
 
-const SETTINGS_KEYS = [
-  "image",
-  "ports",
-  "volumes",
-  "resources",
-  "replicas",
-  "stop_grace_seconds",
-  "start_command",
-  "entrypoint",
-  "restart_policy",
-  "restart_max_retries",
-  "pre_deploy_command",
-  "cron_schedule",
-  "cron_timeout_seconds",
-  "healthcheck_path",
-  "healthcheck_timeout_seconds",
-] as const;
+/** The settings a staged update carries besides the name and icon (the domain's list). */
+const SETTINGS_KEYS = STAGED_SERVICE_KEYS.filter((k) => k !== "name" && k !== "icon_url");
 
 /** Latest staged name, icon, settings and delete flag per service id. */
 export function serviceOverrides(changes: readonly PendingChange[]): Map<string, ServiceOverride> {
