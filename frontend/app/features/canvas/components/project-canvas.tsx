@@ -2,23 +2,18 @@ import "@xyflow/react/dist/style.css";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import {
   applyEdgeChanges,
-  applyNodeChanges,
   Background,
   BackgroundVariant,
-  type Connection,
   ConnectionMode,
   type Edge,
   type EdgeChange,
   type Node,
-  type NodeChange,
-  type OnNodeDrag,
   Panel,
   ReactFlow,
   useReactFlow,
 } from "@xyflow/react";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { toast } from "sonner";
-import type { CanvasEdge, CanvasNode, NodePosition } from "../../../../../src/canvas.ts";
 import type { Preset } from "../../../../../src/preset.ts";
 import type { Project } from "../../../../../src/project.ts";
 import type { Service } from "../../../../../src/service.ts";
@@ -32,11 +27,13 @@ import { PendingChangesBar } from "../../pending-changes/components/pending-chan
 import { SERVICE_ACTION_DONE, type ServiceAction, serviceAction, upsertServiceInCache, useServices } from "../../services/api/services.ts";
 import { PendingServicePanel } from "../../services/components/pending-service-panel.tsx";
 import { ServicePanel } from "../../services/components/service-panel.tsx";
+import { useCanvasEdits } from "../hooks/use-canvas-edits.ts";
+import { useCanvasKeyboard } from "../hooks/use-canvas-keyboard.ts";
 import { useCanvasSync } from "../hooks/use-canvas-sync.ts";
-import { deriveFlowEdges, deriveFlowNodes, type LocalDraft, mergeFlowEdges, mergeFlowNodes, NOTE_COLORS } from "../lib/flow.ts";
-import { groupAt } from "../lib/geometry.ts";
+import { useNodeMoves } from "../hooks/use-node-moves.ts";
+import { deriveFlowEdges, deriveFlowNodes, mergeFlowEdges, mergeFlowNodes } from "../lib/flow.ts";
 import { AddDatabaseDialog } from "./add-database-dialog.tsx";
-import { type CanvasActions, CanvasActionsContext, type DraftSubmit, TakenNamesContext } from "./canvas-context.ts";
+import { CanvasActionsContext, TakenNamesContext } from "./canvas-context.ts";
 import { FloatingEdge } from "./floating-edge.tsx";
 import { GroupPanel } from "./group-panel.tsx";
 import { DraftNode, GhostNode } from "./nodes/draft-node.tsx";
@@ -49,31 +46,7 @@ import { CanvasControls, ConnectionBadge, ContextMenu, type MenuState, PresenceA
 const NODE_TYPES = { service: ServiceNode, note: NoteNode, group: GroupNode, "service-draft": DraftNode, "service-drafting": GhostNode };
 const EDGE_TYPES = { floating: FloatingEdge };
 const PANEL_WIDTH = 520;
-const MOVE_THROTTLE_MS = 50;
 const CURSOR_THROTTLE_MS = 100;
-
-function isTyping(t: EventTarget | null): boolean {
-  const el = t as HTMLElement | null;
-  return !!el && (/INPUT|TEXTAREA|SELECT/.test(el.tagName) || el.isContentEditable);
-}
-
-function uuid(): string {
-  return crypto.randomUUID();
-}
-
-function upsertPayload(n: CanvasNode) {
-  return {
-    id: n.id,
-    type: n.type,
-    label: n.label,
-    position_x: n.position_x,
-    position_y: n.position_y,
-    width: n.width ?? null,
-    height: n.height ?? null,
-    parent_id: n.parent_id ?? null,
-    data: n.data,
-  };
-}
 
 export function ProjectCanvas({ project }: { project: Project }) {
   const projectID = project.id;
@@ -160,113 +133,26 @@ export function ProjectCanvas({ project }: { project: Project }) {
   );
   sync.onCreated.current = (nodeID) => select(nodeID);
 
-  // --- sending ---------------------------------------------------------------------------------
-  const requireSend = useCallback(
-    (type: string, payload: unknown) => {
-      const ok = send(type, payload);
-      if (!ok) toast.error("Not connected", { description: "Reconnect to change the canvas." });
-      return ok;
-    },
-    [send],
-  );
-
-  const actions = useMemo<CanvasActions>(
-    () => ({
-      updateNode: (id, patch) => {
-        const n = canvasRef.current.nodes.find((x) => x.id === id);
-        if (!n) return;
-        const next = { ...n, ...patch };
-        if (requireSend("node:upsert", upsertPayload(next))) dispatch({ type: "node-upsert", node: next });
-      },
-      submitDraft: (draftID: string, v: DraftSubmit) => {
-        const d = draftsRef.current.find((x) => x.id === draftID);
-        if (!d) return;
-        if (!requireSend("service:create", { draft_id: draftID, x: d.x, y: d.y, ...v })) return;
-        setDrafts((ds) => ds.map((x) => (x.id === draftID ? ({ ...x, submitting: true, error: undefined } as LocalDraft) : x)));
-      },
-      cancelDraft: (draftID: string) => {
-        setDrafts((ds) => ds.filter((x) => x.id !== draftID));
-        send("service:draft-cancel", { draft_id: draftID });
-      },
-    }),
-    [dispatch, requireSend, send, setDrafts],
-  );
-
-  const addNode = useCallback(
-    (type: "note" | "group", x: number, y: number) => {
-      const w = type === "note" ? 220 : 520;
-      const h = type === "note" ? 220 : 360;
-      const now = new Date().toISOString();
-      const node: CanvasNode = {
-        id: uuid(),
-        project_id: projectID,
-        type,
-        label: "",
-        position_x: x - w / 2,
-        position_y: y - h / 2,
-        width: w,
-        height: h,
-        data: type === "note" ? JSON.stringify({ backgroundColor: NOTE_COLORS[0] }) : "{}",
-        created_at: now,
-        updated_at: now,
-      };
-      if (requireSend("node:upsert", upsertPayload(node))) dispatch({ type: "node-upsert", node });
-    },
-    [projectID, requireSend, dispatch],
-  );
-
-  const addDraft = useCallback(
-    (x: number, y: number, prefill?: LocalDraft["prefill"]) => {
-      const id = uuid();
-      const draft: LocalDraft = { id, x: x - 160, y: y - 40, ...(prefill ? { prefill } : {}) };
-      setDrafts((ds) => [...ds, draft]);
-      send("service:draft-start", { draft_id: id, x: draft.x, y: draft.y });
-    },
-    [send, setDrafts],
-  );
-
-  const deleteNodes = useCallback(
-    (ids: string[]) => {
-      for (const id of ids) {
-        if (id.startsWith("draft-")) {
-          actions.cancelDraft(id.slice(6));
-          continue;
-        }
-        if (id.startsWith("ghost-")) continue;
-        const n = canvasRef.current.nodes.find((x) => x.id === id);
-        if (!n) continue;
-        if (!requireSend("node:delete", { id })) return;
-        // A deployed service stays (faded) until Deploy, and so does a group with variables (the
-        // server decides, then says node:deleted or pending-change:added); anything else goes at once.
-        if (!(n.type === "service" && n.service_id) && n.type !== "group") dispatch({ type: "node-delete", id });
-      }
-    },
-    [actions, requireSend, dispatch],
-  );
+  // --- editing ---------------------------------------------------------------------------------
+  const { actions, addNode, addDraft, deleteNodes, onConnect, onBeforeDelete } = useCanvasEdits({
+    projectID,
+    canvasRef,
+    draftsRef,
+    setDrafts,
+    send,
+    dispatch,
+  });
 
   // --- React Flow handlers ---------------------------------------------------------------------
-  const moveQueue = useRef(new Map<string, NodePosition>());
-  const moveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const flushMoves = useCallback(() => {
-    moveTimer.current = null;
-    if (moveQueue.current.size === 0) return;
-    const positions = [...moveQueue.current.values()].filter((p) => !p.id.startsWith("draft-"));
-    moveQueue.current.clear();
-    if (positions.length) send("node:move", { positions });
-  }, [send]);
-
-  const onNodesChange = useCallback(
-    (chs: NodeChange[]) => {
-      setNodes((nds) => applyNodeChanges(chs, nds));
-      for (const c of chs) {
-        if (c.type === "position" && c.position && c.dragging) {
-          moveQueue.current.set(c.id, { id: c.id, position_x: c.position.x, position_y: c.position.y });
-          if (moveTimer.current === null) moveTimer.current = setTimeout(flushMoves, MOVE_THROTTLE_MS);
-        }
-      }
-    },
-    [flushMoves],
-  );
+  const { onNodesChange, onNodeDragStart, onNodeDragStop } = useNodeMoves({
+    rf,
+    canvasRef,
+    setNodes,
+    setDrafts,
+    send,
+    dispatch,
+    localDrag: sync.localDrag,
+  });
   const onEdgesChange = useCallback(
     (chs: EdgeChange[]) =>
       setEdges((eds) =>
@@ -276,90 +162,6 @@ export function ProjectCanvas({ project }: { project: Project }) {
         ),
       ),
     [],
-  );
-
-  const onNodeDragStart = useCallback(
-    ((_e, _n, dragged) => {
-      for (const d of dragged) sync.localDrag.current.add(d.id);
-    }) satisfies OnNodeDrag,
-    [sync.localDrag],
-  );
-
-  const onNodeDragStop = useCallback(
-    ((_e, _n, dragged) => {
-      if (moveTimer.current !== null) clearTimeout(moveTimer.current);
-      moveQueue.current.clear();
-      moveTimer.current = null;
-      const groups = canvasRef.current.nodes
-        .filter((g) => g.type === "group")
-        .map((g) => ({ id: g.id, x: g.position_x, y: g.position_y, width: g.width ?? 520, height: g.height ?? 360 }));
-      const moves: NodePosition[] = [];
-      for (const d of dragged) {
-        sync.localDrag.current.delete(d.id);
-        if (d.id.startsWith("draft-")) {
-          const draftID = d.id.slice(6);
-          setDrafts((ds) => ds.map((x) => (x.id === draftID ? { ...x, x: d.position.x, y: d.position.y } : x)));
-          send("service:draft-start", { draft_id: draftID, x: d.position.x, y: d.position.y });
-          continue;
-        }
-        const n = canvasRef.current.nodes.find((x) => x.id === d.id);
-        const internal = rf.getInternalNode(d.id);
-        if (!n || !internal) continue;
-        if (n.type !== "group") {
-          const abs = internal.internals.positionAbsolute;
-          const w = internal.measured.width ?? 0;
-          const h = internal.measured.height ?? 0;
-          const hit = groupAt(groups, { x: abs.x + w / 2, y: abs.y + h / 2 }, n.id);
-          const newParent = hit?.id ?? null;
-          if (newParent !== (n.parent_id ?? null)) {
-            const next: CanvasNode = { ...n, position_x: abs.x - (hit?.x ?? 0), position_y: abs.y - (hit?.y ?? 0) };
-            if (newParent) next.parent_id = newParent;
-            else delete next.parent_id;
-            if (send("node:upsert", upsertPayload(next))) dispatch({ type: "node-upsert", node: next });
-            continue;
-          }
-        }
-        moves.push({ id: d.id, position_x: d.position.x, position_y: d.position.y });
-      }
-      if (moves.length) {
-        dispatch({ type: "nodes-move", positions: moves });
-        send("node:move", { positions: moves });
-      }
-    }) satisfies OnNodeDrag,
-    [rf, send, dispatch, setDrafts, sync.localDrag],
-  );
-
-  const onConnect = useCallback(
-    (c: Connection) => {
-      if (!c.source || !c.target || c.source === c.target) return;
-      const id = `e-${c.source}-${c.target}`;
-      const now = new Date().toISOString();
-      const edge: CanvasEdge = {
-        id,
-        project_id: projectID,
-        source_id: c.source,
-        target_id: c.target,
-        data: "{}",
-        created_at: now,
-        updated_at: now,
-      };
-      if (requireSend("edge:upsert", { id, source_id: c.source, target_id: c.target, data: "{}" })) dispatch({ type: "edge-upsert", edge });
-    },
-    [projectID, requireSend, dispatch],
-  );
-
-  const onBeforeDelete = useCallback(
-    async ({ nodes: ns, edges: es }: { nodes: Node[]; edges: Edge[] }) => {
-      deleteNodes(ns.map((n) => n.id));
-      const nodeIDs = new Set(ns.map((n) => n.id));
-      for (const e of es) {
-        if ((e.data as { managed?: boolean } | undefined)?.managed) continue;
-        if (nodeIDs.has(e.source) || nodeIDs.has(e.target)) continue;
-        if (requireSend("edge:delete", { id: e.id })) dispatch({ type: "edge-delete", id: e.id });
-      }
-      return false;
-    },
-    [deleteNodes, requireSend, dispatch],
   );
 
   // --- menus, cursor, keyboard ---------------------------------------------------------------
@@ -414,29 +216,21 @@ export function ProjectCanvas({ project }: { project: Project }) {
       y: (r?.top ?? 0) + (r?.height ?? 600) / 2,
     });
   }, [rf, selected]);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape") {
-        setMenu(null);
-        if (selected) setSelected(null);
-        return;
-      }
-      if (isTyping(e.target) || e.metaKey || e.ctrlKey || e.altKey || document.querySelector("[role=dialog]")) return;
-      if (e.key === "f") void rf.fitView({ padding: 0.2, duration: 200, maxZoom: 1, includeHiddenNodes: true });
-      else if (e.key === "=" || e.key === "+") void rf.zoomIn({ duration: 150 });
-      else if (e.key === "-") void rf.zoomOut({ duration: 150 });
-      else if (e.key === "s") {
-        const c = viewportCentre();
-        addDraft(c.x, c.y);
-      } else if (e.key === "n") {
-        const c = viewportCentre();
-        addNode("note", c.x, c.y);
-      } else return;
-      e.preventDefault();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [rf, selected, addDraft, addNode, viewportCentre]);
+  useCanvasKeyboard({
+    rf,
+    onEscape: () => {
+      setMenu(null);
+      if (selected) setSelected(null);
+    },
+    addServiceDraft: () => {
+      const c = viewportCentre();
+      addDraft(c.x, c.y);
+    },
+    addNote: () => {
+      const c = viewportCentre();
+      addNode("note", c.x, c.y);
+    },
+  });
 
   const fitted = useRef(false);
   useEffect(() => {
