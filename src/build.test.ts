@@ -79,3 +79,24 @@ describe("logs", () => {
     expect(deploykit.tailLines("a\nb\nc\n", 2)).toBe("b\nc");
   });
 });
+
+describe("build limits", () => {
+  it.each([
+    [0, 0, "buildkit"],
+    [0.5, 0, "classic"],
+    [0, 256, "classic"],
+    [2, 1024, "classic"],
+  ] as const)("cpus %s, memory %s MiB build on %s", (cpus, mem, engine) => {
+    expect(deploykit.buildEngineFor({ build_cpus: cpus, build_memory_mb: mem })).toBe(engine);
+  });
+
+  it("says a step killed with exit code 137 under a memory limit likely went over it", () => {
+    const engine = "The command '/bin/sh -c dd if=/dev/zero of=/dev/null bs=200M count=1' returned a non-zero code: 137";
+    expect(deploykit.explainBuildFailure(engine, { build_memory_mb: 64 })).toBe(
+      `a build step was killed (exit code 137), most likely for going over the build memory limit of 64 MiB (admin settings): ${engine}`,
+    );
+    expect(deploykit.explainBuildFailure(engine, { build_memory_mb: 0 })).toBe(engine);
+    const other = "The command '/bin/sh -c exit 3' returned a non-zero code: 3";
+    expect(deploykit.explainBuildFailure(other, { build_memory_mb: 64 })).toBe(other);
+  });
+});

@@ -257,6 +257,31 @@ export const DEFAULT_BUILD_LIMITS: BuildLimits = {
   build_cache_max_mb: 10 * 1024,
 };
 
+/** The builder a build runs on: BuildKit inside dockerd, or dockerd's classic builder. */
+export type BuildEngine = "buildkit" | "classic";
+
+/**
+ * BuildKit inside dockerd ignores the build API's `memory`, `memswap`, `cpuperiod`, `cpuquota` and
+ * `cgroupparent` (moby/buildkit#593; measured on Engine 20.10: a RUN step sits in
+ * `docker/buildkit/<id>` with no memory or CPU limit and allocates past the limit asked). The
+ * classic builder gives each RUN step's container those limits, so a build with a CPU or memory
+ * limit runs there; without limits it runs on BuildKit (cache mounts, parallel stages).
+ */
+export function buildEngineFor(limits: Pick<BuildLimits, "build_cpus" | "build_memory_mb">): BuildEngine {
+  return limits.build_cpus > 0 || limits.build_memory_mb > 0 ? "classic" : "buildkit";
+}
+
+/**
+ * A failed build's message, with the likely cause when a step was killed (exit code 137, SIGKILL:
+ * the kernel's OOM killer, when the build memory limit is set) — the engine only says "returned a
+ * non-zero code: 137".
+ */
+export function explainBuildFailure(message: string, limits: Pick<BuildLimits, "build_memory_mb">): string {
+  if (limits.build_memory_mb > 0 && /returned a non-zero code: 137\b/.test(message))
+    return `a build step was killed (exit code 137), most likely for going over the build memory limit of ${limits.build_memory_mb} MiB (admin settings): ${message}`;
+  return message;
+}
+
 /** Secrets a clone uses: the service's deploy key (ssh URLs) or token (https URLs). */
 export interface GitCredentials {
   deploy_key: string | null;

@@ -38,7 +38,7 @@ export interface Settings {
   backup_dir: string;
   /** Issue 13: builds at once on this host (one per service always). */
   build_concurrency: number;
-  /** CPU (cores) and memory (MiB) limits asked of builds; 0 = none (see docs/builds.md for what BuildKit honours). */
+  /** CPU (cores) and memory (MiB) limits of each build step; 0 = none. Either one set: the classic builder (buildEngineFor). */
   build_cpus: number;
   build_memory_mb: number;
   /** A build running longer is stopped and its deployment fails. */

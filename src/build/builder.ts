@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as deploykit from "../index.ts";
 import { contextTar, extractUpload, resolveContext } from "./context.ts";
-import { basesOf, detectDockerfile } from "./detect.ts";
+import { basesOf, detectDockerfile, withoutCacheMounts } from "./detect.ts";
 import { engineBuild, pruneBuildCache, removeImage } from "./engine.ts";
 import { cloneBranchHead } from "./git.ts";
 import { cloneEnv } from "./keys.ts";
@@ -124,13 +124,19 @@ export class Builder implements deploykit.Builder {
    * No Dockerfile and none named: detect the app and generate one (shown at the top of the build
    * log). Written under a name of its own with O_EXCL, so a dangling link in the checkout is never followed.
    */
-  async #generated(job: Job, checkout: string, rootDir: string): Promise<Awaited<ReturnType<typeof resolveContext>>> {
+  async #generated(
+    job: Job,
+    checkout: string,
+    rootDir: string,
+    engine: deploykit.BuildEngine,
+  ): Promise<Awaited<ReturnType<typeof resolveContext>>> {
     const settings = await this.#o.settings.getSettings();
     const root = join(checkout, deploykit.normalizeSourcePath(rootDir));
     const found = await detectDockerfile(root, basesOf(settings));
     if (!found.ok) return { ok: false, message: `no Dockerfile, and ${found.message}` };
-    this.#append(job, `no Dockerfile: detected a ${found.kind} app; generated Dockerfile:\n${found.dockerfile.trimEnd()}\n\n`);
-    await writeFile(join(root, GENERATED_DOCKERFILE), found.dockerfile, { flag: "wx", mode: 0o644 });
+    const dockerfile = engine === "classic" ? withoutCacheMounts(found.dockerfile) : found.dockerfile;
+    this.#append(job, `no Dockerfile: detected a ${found.kind} app; generated Dockerfile:\n${dockerfile.trimEnd()}\n\n`);
+    await writeFile(join(root, GENERATED_DOCKERFILE), dockerfile, { flag: "wx", mode: 0o644 });
     return resolveContext(checkout, rootDir, GENERATED_DOCKERFILE);
   }
 
@@ -169,6 +175,7 @@ export class Builder implements deploykit.Builder {
     const log = this.#log.child({ deployment_id: dep.id, service_id: dep.service_id });
     let phase: deploykit.DeploymentPhase = deploykit.PHASE_CLONING;
     let dir: string | null = null;
+    const engine = deploykit.buildEngineFor(limits);
     const timer = setTimeout(
       () => this.#cancel(job, `build timed out after ${limits.build_timeout_minutes} min`),
       limits.build_timeout_minutes * 60_000,
@@ -199,12 +206,17 @@ export class Builder implements deploykit.Builder {
       }
       let ctx = await resolveContext(checkout, source.root_dir, source.dockerfile_path);
       if (!ctx.ok && ctx.message.startsWith("no Dockerfile at") && isDefaultDockerfile(source.dockerfile_path))
-        ctx = await this.#generated(job, checkout, source.root_dir);
+        ctx = await this.#generated(job, checkout, source.root_dir, engine);
       if (!ctx.ok) throw new Error(ctx.message);
       phase = deploykit.PHASE_BUILDING;
       await o.builds.setPhase(dep.id, phase);
       this.#publishPhase(dep, phase);
-      this.#append(job, `building ${dep.image} with BuildKit (Dockerfile ${ctx.dockerfile})\n`);
+      this.#append(
+        job,
+        engine === "buildkit"
+          ? `building ${dep.image} with BuildKit (Dockerfile ${ctx.dockerfile})\n`
+          : `building ${dep.image} with the classic builder (Dockerfile ${ctx.dockerfile}): BuildKit in dockerd cannot enforce the build limits (${limitText(limits)}); no cache mounts\n`,
+      );
       const started = Date.now();
       const result = await engineBuild({
         socketPath: o.socketPath,
@@ -217,6 +229,7 @@ export class Builder implements deploykit.Builder {
           [deploykit.LABEL_BUILD_SERVICE]: dep.service_id,
           "deploykit.build.deployment": dep.id,
         },
+        engine,
         cpus: limits.build_cpus,
         memoryMb: limits.build_memory_mb,
         signal: job.abort.signal,
@@ -231,7 +244,7 @@ export class Builder implements deploykit.Builder {
       o.reconciler.triggerService(dep.service_id);
     } catch (err) {
       const message = deploykit.errorMessage(err) === "Internal error." && err instanceof Error ? err.message : deploykit.errorMessage(err);
-      const why = job.abortReason ?? (err instanceof Error ? err.message : message);
+      const why = job.abortReason ?? deploykit.explainBuildFailure(err instanceof Error ? err.message : message, limits);
       this.#append(job, `ERROR: ${why}\n`);
       if (job.abortReason === "cancelled") {
         log.info("build cancelled by a newer deployment");
@@ -306,4 +319,12 @@ const GENERATED_DOCKERFILE = ".deploykit.Dockerfile";
 function isDefaultDockerfile(path: string | null | undefined): boolean {
   const p = deploykit.normalizeSourcePath(path ?? "");
   return p === "" || p === deploykit.DEFAULT_DOCKERFILE;
+}
+
+/** "1.5 CPUs, 512 MiB of memory": the limits a build runs under, for its log. */
+function limitText(limits: deploykit.BuildLimits): string {
+  const parts: string[] = [];
+  if (limits.build_cpus > 0) parts.push(`${limits.build_cpus} CPU${limits.build_cpus === 1 ? "" : "s"}`);
+  if (limits.build_memory_mb > 0) parts.push(`${limits.build_memory_mb} MiB of memory`);
+  return parts.join(", ");
 }

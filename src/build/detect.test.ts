@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type BuildBases, DETECTED_BY, detectDockerfile, procfileWeb } from "./detect.ts";
+import { type BuildBases, DETECTED_BY, detectDockerfile, procfileWeb, withoutCacheMounts } from "./detect.ts";
 
 const BASES: BuildBases = { node: "base/node:1", python: "base/python:1", go: "base/go:1", static: "base/static:1" };
 const root = await mkdtemp(join(tmpdir(), "dk-detect-"));
@@ -233,5 +233,26 @@ describe("procfileWeb", () => {
     ["web:", null],
   ])("%j → %j", (text, want) => {
     expect(procfileWeb(text)).toBe(want);
+  });
+});
+
+describe("withoutCacheMounts", () => {
+  it("drops BuildKit's cache mounts from RUN steps for the classic builder, and nothing else", () => {
+    const df = [
+      "FROM golang AS build",
+      "RUN --mount=type=cache,target=/go/pkg/mod go mod download",
+      "RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build go build -o /out/app .",
+      'RUN echo "--mount=type=cache,target=/x stays in an argument"',
+      "",
+    ].join("\n");
+    expect(withoutCacheMounts(df)).toBe(
+      [
+        "FROM golang AS build",
+        "RUN go mod download",
+        "RUN go build -o /out/app .",
+        'RUN echo "--mount=type=cache,target=/x stays in an argument"',
+        "",
+      ].join("\n"),
+    );
   });
 });

@@ -280,3 +280,12 @@ function parseJSON<T>(text: string | null): T | null {
     return null;
   }
 }
+
+/**
+ * A generated Dockerfile for the classic builder (limited builds, `deploykit.buildEngineFor`): the
+ * `RUN --mount=type=cache,…` flags dropped, since only BuildKit knows them. The steps stay the same;
+ * package caches are then not kept between builds.
+ */
+export function withoutCacheMounts(dockerfile: string): string {
+  return dockerfile.replace(/^RUN((?: --mount=type=cache,\S+)+) /gm, "RUN ");
+}

@@ -1,5 +1,6 @@
 import { request } from "node:http";
 import type { Readable } from "node:stream";
+import type * as deploykit from "../index.ts";
 import { PlainProgress } from "./trace.ts";
 
 /** The Engine API version the build route is called with (BuildKit via `version=2` needs ≥ 1.39). */
@@ -13,7 +14,9 @@ export interface EngineBuildOptions {
   /** Dockerfile path inside the context. */
   dockerfile: string;
   labels: Record<string, string>;
-  /** Passed to the engine; BuildKit through the engine ignores them (docs/builds.md). 0 = none. */
+  /** BuildKit (`version=2`) or the classic builder (`version=1`): see deploykit.buildEngineFor. */
+  engine: deploykit.BuildEngine;
+  /** Limits of each RUN step's container, classic builder only (BuildKit ignores them). 0 = none. */
   cpus: number;
   memoryMb: number;
   signal: AbortSignal;
@@ -29,23 +32,25 @@ export interface EngineBuildResult {
 /**
  * Builds with BuildKit inside dockerd (`POST /build?version=2`): the layer cache is dockerd's own
  * BuildKit cache, multi-stage builds and `RUN --mount=type=cache` work, and the context travels as the
- * request body (the engine serves it to BuildKit), so no gRPC session is needed. Aborting the signal
- * closes the request, which cancels the build in the engine.
+ * request body (the engine serves it to BuildKit), so no gRPC session is needed. A limited build goes
+ * to the classic builder instead (`version=1`, deploykit.buildEngineFor), which puts `cpus` and
+ * `memoryMb` on each RUN step's container. Aborting the signal closes the request, which cancels the
+ * build in the engine.
  */
 export function engineBuild(o: EngineBuildOptions): Promise<EngineBuildResult> {
   const q = new URLSearchParams({
-    version: "2",
+    version: o.engine === "classic" ? "1" : "2",
     t: o.tag,
     dockerfile: o.dockerfile,
     labels: JSON.stringify(o.labels),
     rm: "1",
     forcerm: "1",
   });
-  if (o.memoryMb > 0) {
+  if (o.engine === "classic" && o.memoryMb > 0) {
     q.set("memory", String(o.memoryMb * 1024 * 1024));
     q.set("memswap", String(o.memoryMb * 1024 * 1024));
   }
-  if (o.cpus > 0) {
+  if (o.engine === "classic" && o.cpus > 0) {
     q.set("cpuperiod", "100000");
     q.set("cpuquota", String(Math.round(o.cpus * 100000)));
   }
@@ -86,7 +91,8 @@ export function engineBuild(o: EngineBuildOptions): Promise<EngineBuildResult> {
           o.onLog(`${line}\n`);
           return;
         }
-        if (m.id === "moby.image.id" && typeof m.aux === "object" && m.aux?.ID) imageID = m.aux.ID;
+        // BuildKit names the image's message "moby.image.id"; the classic builder sends it unnamed.
+        if ((m.id === "moby.image.id" || m.id === undefined) && typeof m.aux === "object" && m.aux?.ID) imageID = m.aux.ID;
         if (m.error) failure = m.errorDetail?.message ?? m.error;
         if (res.statusCode !== 200 && m.message) failure = m.message;
         const text = progress.message(m as Parameters<PlainProgress["message"]>[0]);

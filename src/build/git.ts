@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 
 /** Protocols git may use, whatever the URL or a redirect says: no `ext::`, no `file://`. */
 const PROTOCOLS = ["https", "http", "ssh"];
@@ -64,14 +65,25 @@ export function git(
   });
 }
 
-/** `git clone --depth 1 --branch <b> -- <url> <dir>`, then the commit it checked out. */
+/**
+ * `git clone --depth 1 --branch <b> -- <url> <dir>`, then the commit it checked out. A server on
+ * git's "dumb" HTTP protocol (a bare repository after `git update-server-info` behind a static file
+ * server) cannot serve a shallow clone: git refuses "dumb http transport does not support shallow
+ * capabilities" before writing anything, and the clone is made again in full, same branch only.
+ */
 export async function cloneBranchHead(o: CloneOptions): Promise<{ sha: string; message: string }> {
+  const tail = ["--single-branch", "--no-tags", "--branch", o.branch, "--", o.url, o.dir];
+  const run = (args: string[]) => git(args, { signal: o.signal, onLog: (t) => o.onLog(t), env: o.env });
   o.onLog(`$ git clone --depth 1 --branch ${o.branch} -- ${redactURL(o.url)}\n`);
-  await git(["clone", "--depth", "1", "--single-branch", "--no-tags", "--branch", o.branch, "--", o.url, o.dir], {
-    signal: o.signal,
-    onLog: (t) => o.onLog(t),
-    env: o.env,
-  });
+  try {
+    await run(["clone", "--depth", "1", ...tail]);
+  } catch (err) {
+    if (!/does not support shallow/.test((err as Error).message)) throw err;
+    await rm(o.dir, { recursive: true, force: true });
+    o.onLog(`the server speaks git's dumb HTTP protocol (no shallow clones): cloning the branch in full\n`);
+    o.onLog(`$ git clone --branch ${o.branch} -- ${redactURL(o.url)}\n`);
+    await run(["clone", ...tail]);
+  }
   const out = await git(["log", "-1", "--format=%H%n%B"], { cwd: o.dir, signal: o.signal });
   const nl = out.indexOf("\n");
   const sha = (nl < 0 ? out : out.slice(0, nl)).trim();

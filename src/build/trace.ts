@@ -145,7 +145,12 @@ export class PlainProgress {
       }
       return out;
     }
-    if (typeof m.stream === "string") return m.stream;
+    if (typeof m.stream === "string") {
+      // The classic builder's steps: "Step 2/3 : RUN …", then " ---> Using cache" when cached.
+      if (/^Step \d+\/\d+ : /.test(m.stream)) this.steps++;
+      if (m.stream.includes("---> Using cache")) this.cachedSteps++;
+      return m.stream;
+    }
     if (m.error) return `ERROR: ${m.errorDetail?.message ?? m.error}\n`;
     return "";
   }

@@ -28,8 +28,14 @@ const SETTINGS = {
     backup_retention: { type: "integer", description: "Scheduled backups kept (default 7)" },
     backup_dir: { type: "string", description: "Where they go: absolute or relative to the data directory; empty = <data-dir>/backups" },
     build_concurrency: { type: "integer", description: "Builds at once on this host (default 1; one per service always)" },
-    build_cpus: { type: "number", description: "CPU limit asked of builds; 0 = none" },
-    build_memory_mb: { type: "integer", description: "Memory limit (MiB) asked of builds; 0 = none" },
+    build_cpus: {
+      type: "number",
+      description: "CPU limit of each build step (such builds use the classic builder, docs/builds.md); 0 = none",
+    },
+    build_memory_mb: {
+      type: "integer",
+      description: "Memory limit (MiB) of each build step (such builds use the classic builder, docs/builds.md); 0 = none",
+    },
     build_timeout_minutes: { type: "integer", description: "A longer build is stopped and fails its deployment (default 30)" },
     images_kept: { type: "integer", description: "Built images kept per service for Rollback (default 5)" },
     build_cache_max_mb: { type: "integer", description: "Build cache pruned to this size after each build; 0 = never" },

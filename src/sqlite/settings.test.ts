@@ -83,6 +83,18 @@ describe("SettingsService", () => {
     expect(await s.getSettings()).toMatchObject({ build_base_go: "golang:1.23-bookworm", build_base_python: "python:3.12-slim" });
   });
 
+  it("stores the build CPU and memory limits; a memory limit the engine would refuse is invalid", async () => {
+    const s = new SettingsService(mustOpenDB());
+    expect(await s.getSettings()).toMatchObject({ build_cpus: 0, build_memory_mb: 0 });
+    expect(await s.updateSettings({ build_cpus: 0.5, build_memory_mb: 6 })).toMatchObject({ build_cpus: 0.5, build_memory_mb: 6 });
+    const bad = await expectError(s.updateSettings({ build_cpus: -1, build_memory_mb: 5 }), deploykit.EINVALID);
+    expect(bad.fields).toEqual({
+      build_cpus: ["Build CPUs must be 0 (no limit) or a number of cores up to 1024."],
+      build_memory_mb: ["Build memory must be 0 (no limit) or a whole number of MiB, at least 6."],
+    });
+    expect(await s.updateSettings({ build_cpus: 0, build_memory_mb: 0 })).toMatchObject({ build_cpus: 0, build_memory_mb: 0 });
+  });
+
   it("keeps one instance id across restarts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dk-settings-"));
     try {

@@ -26,7 +26,7 @@ export const INSTANCE_NAME_MAX = 100;
 const BUILD_KEYS = [
   ["build_concurrency", 1, 64, true, "Builds at once must be a whole number from 1 to 64."],
   ["build_cpus", 0, 1024, false, "Build CPUs must be 0 (no limit) or a number of cores up to 1024."],
-  ["build_memory_mb", 0, MAX_DEFAULT_MEMORY_MB, true, "Build memory must be 0 (no limit) or a whole number of MiB."],
+  ["build_memory_mb", 0, MAX_DEFAULT_MEMORY_MB, true, "Build memory must be 0 (no limit) or a whole number of MiB, at least 6."],
   ["build_timeout_minutes", 1, 24 * 60, true, "Build timeout must be a whole number of minutes from 1 to 1440."],
   ["images_kept", 1, 100, true, "Images kept must be a whole number from 1 to 100."],
   ["build_cache_max_mb", 0, 1024 * 1024 * 1024, true, "Build cache size must be 0 (never pruned) or a whole number of MiB."],
@@ -86,7 +86,12 @@ export class SettingsService implements deploykit.SettingsService {
     validateBackupSettings(upd, v);
     for (const [key, min, max, whole, message] of BUILD_KEYS) {
       const n = upd[key];
-      if (n !== undefined && (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))))
+      // The engine refuses a memory limit under 6 MB: every limited build would fail.
+      const tooSmall = key === "build_memory_mb" && typeof n === "number" && n > 0 && n < 6;
+      if (
+        n !== undefined &&
+        (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n)) || tooSmall)
+      )
         v.add(key, message);
     }
     for (const key of BUILD_BASES) {

@@ -13,6 +13,7 @@ import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
+import { useSeededState } from "../../../lib/seeded-state.ts";
 import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { useSettings } from "../../settings/api/settings.ts";
@@ -32,14 +33,14 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
     <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
       <IconCard
-        key={String(override?.icon_url ?? service.icon_url)}
+        key={service.id}
         projectID={projectID}
         service={service}
         current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
       />
-      <SourceCard key={`src-${JSON.stringify(source)}`} projectID={projectID} serviceID={service.id} current={source} />
-      <RuntimeCard key={JSON.stringify(current)} projectID={projectID} service={service} current={current} />
-      <OperationsCard key={`ops-${JSON.stringify(current)}`} projectID={projectID} service={service} current={current} />
+      <SourceCard key={service.id} projectID={projectID} serviceID={service.id} current={source} />
+      <RuntimeCard key={service.id} projectID={projectID} service={service} current={current} />
+      <OperationsCard key={service.id} projectID={projectID} service={service} current={current} />
       <NetworkingCard projectID={projectID} service={service} current={current} />
       <DeleteCard projectID={projectID} service={service} staged={override?.deleted ?? false} />
     </div>
@@ -98,8 +99,8 @@ function RenameCard({
 }
 
 function IconCard({ projectID, service, current }: { projectID: string; service: Service; current: string | null }) {
-  const [url, setURL] = useState(current ?? "");
   const update = useUpdateService(projectID, service.id);
+  const [url, setURL] = useSeededState(current ?? "", update.isPending);
   const trimmed = url.trim();
   const err = iconURLError(trimmed);
   const stage = (icon_url: string) =>
@@ -185,9 +186,9 @@ function RuntimeCard({
   service: Service;
   current: ReturnType<typeof effectiveSettings>;
 }) {
-  const initial = useMemo(() => toForm(current), [current]);
-  const [f, setF] = useState<RuntimeForm>(initial);
   const update = useUpdateService(projectID, service.id);
+  const initial = useMemo(() => toForm(current), [current]);
+  const [f, setF] = useSeededState<RuntimeForm>(initial, update.isPending);
   const instance = useSettings();
   const set = <K extends keyof RuntimeForm>(k: K, v: RuntimeForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const setVolume = (i: number, patch: Partial<RuntimeForm["volumes"][number]>) =>
@@ -518,9 +519,9 @@ function OperationsCard({
     }),
     [current],
   );
-  const [f, setF] = useState<OpsForm>(initial);
-  const set = <K extends keyof OpsForm>(k: K, v: OpsForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const update = useUpdateService(projectID, service.id);
+  const [f, setF] = useSeededState<OpsForm>(initial, update.isPending);
+  const set = <K extends keyof OpsForm>(k: K, v: OpsForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const retries = Number(f.retries);
   const retriesErr = !Number.isInteger(retries) || retries < 0 || retries > 1000 ? "Max retries: a whole number from 0 to 1000." : null;
   const preDeploy = parseCommand(f.preDeploy);

@@ -1,11 +1,11 @@
 import { GitBranch } from "lucide-react";
-import { useMemo, useState } from "react";
 import { toast } from "sonner";
 import type { ServiceUpdate } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
+import { useSeededState } from "../../../lib/seeded-state.ts";
 import { useUpdateService } from "../api/services.ts";
 import { type SourceKey, sourceErrors, sourceUpdate } from "../lib/builds.ts";
 
@@ -39,9 +39,9 @@ export function SourceCard({
   serviceID: string;
   current: Record<SourceKey, string>;
 }) {
-  const saved = useMemo(() => current, [current]);
-  const [f, setF] = useState(saved);
   const update = useUpdateService(projectID, serviceID);
+  const saved = current;
+  const [f, setF] = useSeededState(current, update.isPending);
   const errors = sourceErrors(f);
   const upd = sourceUpdate(saved, f);
   const dirty = Object.keys(upd).length > 0;

@@ -16,6 +16,7 @@ import {
   LETS_ENCRYPT_STAGING,
   listLines,
 } from "../lib/domains-settings.ts";
+import { BuildLimitsCard } from "./build-limits.tsx";
 import { BuildBasesCard } from "./build-settings.tsx";
 
 export function GeneralSettings() {
@@ -38,6 +39,7 @@ export function GeneralSettings() {
             pids={settings.data.default_pids_limit}
           />
           <DomainsCard settings={settings.data} />
+          <BuildLimitsCard settings={settings.data} />
           <BuildBasesCard settings={settings.data} />
         </>
       )}

@@ -1,15 +1,12 @@
 /**
  * End to end, issue 13: deploy from a git repository in Chromium, watch the build log live, open the
  * service; push a commit, fire the webhook, and see the new deployment serve the new content.
- *   node test/e2e/builds.e2e.wip.ts  (alone; builds the SPA first if dist/public is missing)
- *
- * NOT in make test yet (hence .wip): after the merge with the builds backend, staging the source from
- * the Source card shows no "Source staged" (the same PATCH through the API is accepted), so the
- * journey stops there. The upload step passes. Issue 13's note says so.
+ *   node test/e2e/builds.e2e.ts  (alone; builds the SPA first if dist/public is missing)
  *
  * The git server is the repository served over HTTP with git's "dumb" protocol (a bare repository
  * after `git update-server-info`) by a static file server in this process, on the Docker bridge's
- * gateway address: reachable from the daemon on the host and from build containers alike. The app is
+ * gateway address: reachable from the daemon on the host and from build containers alike (the dumb
+ * protocol has no shallow clones: the daemon clones the branch in full, src/build/git.ts). The app is
  * a static site (index.html, no Dockerfile): DeployKit detects it and builds FROM the busybox test
  * image (`build_base_static`), so no registry is needed.
  */
@@ -236,8 +233,11 @@ test("connect a repository in the Source card, Deploy, watch the build log live,
   await panel.getByTestId("phase-timeline").first().waitFor();
 
   await waitUntil("the built deployment to serve", async () => (await servedText())?.includes("version one"));
-  const [d] = await deployments();
-  assert.equal(d?.status, "healthy");
+  // The new container answers before the readiness gate has passed it: healthy follows.
+  const d = await waitUntil("the built deployment to be healthy", async () => {
+    const [latest] = await deployments();
+    return latest?.status === "healthy" && latest;
+  });
   assert.match(d?.commit_sha ?? "", /^[0-9a-f]{40}$/);
   await panel.getByTestId("commit").filter({ hasText: "First version" }).waitFor();
   await page.screenshot({ path: join(outDir(), "builds-02-serving.png") });
@@ -321,5 +321,9 @@ test("Redeploy rebuilds the branch head", async () => {
     const ds = await deployments();
     return ds.length > before && ds[0]?.status === "healthy";
   });
-  assert.ok((await servedText())?.includes("version two"));
+  // The old container is stopped once the new one is healthy: the port may answer the old content
+  // or refuse for a moment.
+  const first = await servedText();
+  await waitUntil("the branch head to serve again", async () => (await servedText())?.includes("version two"), 60_000);
+  if (!first?.includes("version two")) console.log(`# right after healthy the port served ${JSON.stringify(first)}`);
 });
