@@ -212,6 +212,27 @@ async function journey(): Promise<void> {
   );
   assert.ok(env.includes(want));
 
+  // Renaming the provider's variable in place rewrites the consumer's reference on Deploy.
+  panel = await openVariables("db");
+  await panel.getByTestId("env-refs-PASSWORD").filter({ hasText: "app.DATABASE_URL" }).waitFor();
+  await panel.getByRole("button", { name: "Actions for PASSWORD" }).click();
+  await page.getByRole("menuitem", { name: "Rename" }).click();
+  const newKey = panel.getByLabel("New key for PASSWORD");
+  await newKey.fill("DB_PASSWORD");
+  await newKey.press("Enter");
+  await panel.getByTestId("env-renamed-DB_PASSWORD").filter({ hasText: "was PASSWORD" }).waitFor();
+  await page.screenshot({ path: join(outDir(), "variables-04-rename-staged.png") });
+  await deploy();
+  await panel.getByTestId("env-renamed-DB_PASSWORD").waitFor({ state: "detached" });
+  await panel.getByTestId("env-refs-DB_PASSWORD").filter({ hasText: "app.DATABASE_URL" }).waitFor();
+  const url = (await c.findEnvVars(projectID, { scope: "service", serviceID: appSvc.id })).find((v) => v.key === "DATABASE_URL");
+  assert.ok(url);
+  assert.equal(
+    await c.revealEnvVar(projectID, { scope: "service", serviceID: appSvc.id }, url.id).then((r) => r.value),
+    "postgres://u:${{db.DB_PASSWORD}}@${{db.HOST}}:5432/app",
+  );
+  await page.keyboard.press("Escape");
+
   // Nothing the page received, nor the API, shows the sealed value.
   await page.reload();
   await page.getByTestId("canvas-status").filter({ hasText: "Live" }).waitFor();
@@ -221,7 +242,7 @@ async function journey(): Promise<void> {
   const listed = await c.findEnvVars(projectID, { scope: "service", serviceID: dbSvc.id });
   assert.ok(!JSON.stringify(listed).includes(SECRET));
   assert.ok(!JSON.stringify(catalog).includes(SECRET));
-  const pw = listed.find((v) => v.key === "PASSWORD");
+  const pw = listed.find((v) => v.key === "DB_PASSWORD");
   assert.ok(pw?.sealed);
   await assert.rejects(c.revealEnvVar(projectID, { scope: "service", serviceID: dbSvc.id }, pw.id), (err) => {
     assert.equal(deploykit.errorCode(err), deploykit.EFORBIDDEN);
