@@ -261,6 +261,20 @@ describe("compactDiff", () => {
     ]);
   });
 
+  it("keeps a sealed variable's staged entries although their values are never sent", () => {
+    const d = compactDiff(
+      [
+        change("env_var.update", { target_id: "e1", payload: { scope: "service", scope_id: "s1", key: "S", sealed: true } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "T", sealed: true } }),
+      ],
+      ctx,
+    );
+    expect(d[0]?.env.map(({ key, kind, sealed }) => ({ key, kind, sealed }))).toEqual([
+      { key: "S", kind: "edit", sealed: true },
+      { key: "T", kind: "add", sealed: true },
+    ]);
+  });
+
   it("groups creates, deletes, project and group variables with badges and titles", () => {
     const d = compactDiff(
       [

@@ -170,6 +170,8 @@ export interface DiffEnv {
   after?: string;
   /** A staged rename's new key (`key` is the applied one). */
   renamedTo?: string;
+  /** A sealed variable: its values are never sent, so `before`/`after` say nothing. */
+  sealed?: boolean;
   changeIds: string[];
 }
 
@@ -371,9 +373,17 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         g.changeIds.push(c.id);
         const key = str(p.key);
         const prev = g.envMap.get(key);
+        const sealed = p.sealed === true ? { sealed: true } : {};
         if (prev?.kind === "remove")
-          g.envMap.set(key, { key, kind: "edit", before: prev.before, after: str(p.value), changeIds: [...prev.changeIds, c.id] });
-        else g.envMap.set(key, { key, kind: "add", after: str(p.value), changeIds: [...(prev?.changeIds ?? []), c.id] });
+          g.envMap.set(key, {
+            key,
+            kind: "edit",
+            before: prev.before,
+            after: str(p.value),
+            ...sealed,
+            changeIds: [...prev.changeIds, c.id],
+          });
+        else g.envMap.set(key, { key, kind: "add", after: str(p.value), ...sealed, changeIds: [...(prev?.changeIds ?? []), c.id] });
         break;
       }
       case "env_var.update": {
@@ -385,6 +395,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         if (prev && (prev.kind === "add" || prev.kind === "edit")) {
           prev.after = str(p.value);
           if (renamedTo) prev.renamedTo = renamedTo;
+          if (p.sealed === true) prev.sealed = true;
           prev.changeIds.push(c.id);
         } else
           g.envMap.set(key, {
@@ -393,6 +404,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
             before: str(p.old_value),
             after: str(p.value),
             ...(renamedTo ? { renamedTo } : {}),
+            ...(p.sealed === true ? { sealed: true } : {}),
             changeIds: [c.id],
           });
         break;
@@ -433,7 +445,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
   for (const g of groups.values()) {
     const fields = [...g.fieldMap.values()].filter((f) => f.before !== f.after || g.badge === "creating");
     const env = [...g.envMap.values()]
-      .filter((e) => !(e.kind === "edit" && e.before === e.after && !e.renamedTo))
+      .filter((e) => !(e.kind === "edit" && e.before === e.after && !e.renamedTo && !e.sealed))
       .sort((a, b) => a.key.localeCompare(b.key));
     if (fields.length === 0 && env.length === 0 && !g.badge) continue;
     const serviceID = g.id.startsWith("service:") && !g.id.startsWith("service:temp:") ? g.id.slice("service:".length) : null;

@@ -115,13 +115,17 @@ function PendingChangesBarView({
                         {e.renamedTo ? `${e.key} → ${e.renamedTo}` : e.key}
                       </span>
                       <span className="min-w-0 flex-1 truncate font-mono text-muted-foreground">
-                        {e.kind === "edit"
-                          ? e.renamedTo && e.before === e.after
-                            ? "renamed"
-                            : `${e.before ?? ""} → ${e.after ?? ""}`
-                          : e.kind === "add"
-                            ? `= ${e.after ?? ""}`
-                            : ""}
+                        {e.sealed && e.kind !== "remove"
+                          ? e.renamedTo
+                            ? "renamed (sealed)"
+                            : "new value (sealed)"
+                          : e.kind === "edit"
+                            ? e.renamedTo && e.before === e.after
+                              ? "renamed"
+                              : `${e.before ?? ""} → ${e.after ?? ""}`
+                            : e.kind === "add"
+                              ? `= ${e.after ?? ""}`
+                              : ""}
                       </span>
                       {canUndo(changes, e.changeIds) ? (
                         <UndoButton onClick={() => undo.mutate(e.changeIds, { onError: (err) => toast.error(errorText(err)) })} />
