@@ -221,7 +221,12 @@ async function journey(): Promise<void> {
   await newKey.fill("DB_PASSWORD");
   await newKey.press("Enter");
   await panel.getByTestId("env-renamed-DB_PASSWORD").filter({ hasText: "was PASSWORD" }).waitFor();
+  await page.getByTestId("pending-count").click();
+  const diff = page.getByTestId("pending-diff");
+  await diff.getByText("PASSWORD → DB_PASSWORD").waitFor();
+  await diff.getByText("renamed (sealed)").waitFor();
   await page.screenshot({ path: join(outDir(), "variables-04-rename-staged.png") });
+  await page.getByTestId("pending-count").click();
   await deploy();
   await panel.getByTestId("env-renamed-DB_PASSWORD").waitFor({ state: "detached" });
   await panel.getByTestId("env-refs-DB_PASSWORD").filter({ hasText: "app.DATABASE_URL" }).waitFor();
