@@ -244,6 +244,37 @@ describe("compactDiff", () => {
     ]);
   });
 
+  it("shows a staged rename with its new key", () => {
+    const d = compactDiff(
+      [
+        change("env_var.update", {
+          target_id: "e1",
+          payload: { scope: "service", scope_id: "s1", key: "A", new_key: "B", value: "1", old_value: "1" },
+        }),
+        change("env_var.update", { target_id: "e2", payload: { scope: "service", scope_id: "s1", key: "C", value: "4", old_value: "3" } }),
+      ],
+      ctx,
+    );
+    expect(d[0]?.env.map(({ key, renamedTo }) => ({ key, renamedTo }))).toEqual([
+      { key: "A", renamedTo: "B" },
+      { key: "C", renamedTo: undefined },
+    ]);
+  });
+
+  it("keeps a sealed variable's staged entries although their values are never sent", () => {
+    const d = compactDiff(
+      [
+        change("env_var.update", { target_id: "e1", payload: { scope: "service", scope_id: "s1", key: "S", sealed: true } }),
+        change("env_var.create", { target_id: "s1", payload: { scope: "service", key: "T", sealed: true } }),
+      ],
+      ctx,
+    );
+    expect(d[0]?.env.map(({ key, kind, sealed }) => ({ key, kind, sealed }))).toEqual([
+      { key: "S", kind: "edit", sealed: true },
+      { key: "T", kind: "add", sealed: true },
+    ]);
+  });
+
   it("groups creates, deletes, project and group variables with badges and titles", () => {
     const d = compactDiff(
       [
@@ -359,6 +390,35 @@ describe("mergeEnvRows", () => {
     const add = change("env_var.create", { target_id: "p1", payload: { scope: "project", key: "A", value: "2" } });
     const rows = mergeEnvRows([envVar("e1", "A", "1", "project", "p1")], [del, add], "project", "p1");
     expect(rows).toEqual([expect.objectContaining({ key: "A", state: "edit", value: "2", changeIds: [del.id, add.id] })]);
+  });
+
+  it.each([
+    {
+      name: "a staged rename shows the new key, remembering the applied one",
+      changes: [{ key: "A", new_key: "B", value: "1" }],
+      want: [["B", "edit", "A", "1"]],
+    },
+    {
+      name: "a rename back to the applied key is only an edit",
+      changes: [
+        { key: "A", new_key: "B", value: "1" },
+        { key: "A", new_key: "A", value: "2" },
+      ],
+      want: [["A", "edit", undefined, "2"]],
+    },
+    {
+      name: "a value edit after a rename keeps the new key (the payload names the applied one)",
+      changes: [
+        { key: "A", new_key: "B", value: "1" },
+        { key: "A", value: "3" },
+      ],
+      want: [["B", "edit", "A", "3"]],
+    },
+  ])("$name", ({ changes, want }) => {
+    const staged = changes.map((p) => change("env_var.update", { target_id: "e1", payload: { scope: "service", scope_id: "s1", ...p } }));
+    const rows = mergeEnvRows([envVar("e1", "A", "1"), envVar("e2", "Z", "9")], staged, "service", "s1");
+    expect(rows.map((r) => [r.key, r.state, r.renamedFrom, r.value])).toEqual([["Z", "unchanged", undefined, undefined], ...want]);
+    expect(rows.at(-1)?.changeIds).toEqual(staged.map((c) => c.id));
   });
 
   it("knows no value of a sealed row, staged or applied", () => {

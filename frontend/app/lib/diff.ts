@@ -154,6 +154,10 @@ export interface DiffEnv {
   kind: EnvDiffKind;
   before?: string;
   after?: string;
+  /** A staged rename's new key (`key` is the applied one). */
+  renamedTo?: string;
+  /** A sealed variable: its values are never sent, so `before`/`after` say nothing. */
+  sealed?: boolean;
   changeIds: string[];
 }
 
@@ -355,9 +359,17 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         g.changeIds.push(c.id);
         const key = str(p.key);
         const prev = g.envMap.get(key);
+        const sealed = p.sealed === true ? { sealed: true } : {};
         if (prev?.kind === "remove")
-          g.envMap.set(key, { key, kind: "edit", before: prev.before, after: str(p.value), changeIds: [...prev.changeIds, c.id] });
-        else g.envMap.set(key, { key, kind: "add", after: str(p.value), changeIds: [...(prev?.changeIds ?? []), c.id] });
+          g.envMap.set(key, {
+            key,
+            kind: "edit",
+            before: prev.before,
+            after: str(p.value),
+            ...sealed,
+            changeIds: [...prev.changeIds, c.id],
+          });
+        else g.envMap.set(key, { key, kind: "add", after: str(p.value), ...sealed, changeIds: [...(prev?.changeIds ?? []), c.id] });
         break;
       }
       case "env_var.update": {
@@ -365,10 +377,22 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
         g.changeIds.push(c.id);
         const key = str(p.key);
         const prev = g.envMap.get(key);
+        const renamedTo = typeof p.new_key === "string" && p.new_key !== key ? p.new_key : undefined;
         if (prev && (prev.kind === "add" || prev.kind === "edit")) {
           prev.after = str(p.value);
+          if (renamedTo) prev.renamedTo = renamedTo;
+          if (p.sealed === true) prev.sealed = true;
           prev.changeIds.push(c.id);
-        } else g.envMap.set(key, { key, kind: "edit", before: str(p.old_value), after: str(p.value), changeIds: [c.id] });
+        } else
+          g.envMap.set(key, {
+            key,
+            kind: "edit",
+            before: str(p.old_value),
+            after: str(p.value),
+            ...(renamedTo ? { renamedTo } : {}),
+            ...(p.sealed === true ? { sealed: true } : {}),
+            changeIds: [c.id],
+          });
         break;
       }
       case "env_var.delete": {
@@ -407,7 +431,7 @@ export function compactDiff(changes: readonly PendingChange[], ctx: DiffContext)
   for (const g of groups.values()) {
     const fields = [...g.fieldMap.values()].filter((f) => f.before !== f.after || g.badge === "creating");
     const env = [...g.envMap.values()]
-      .filter((e) => !(e.kind === "edit" && e.before === e.after))
+      .filter((e) => !(e.kind === "edit" && e.before === e.after && !e.renamedTo && !e.sealed))
       .sort((a, b) => a.key.localeCompare(b.key));
     if (fields.length === 0 && env.length === 0 && !g.badge) continue;
     const serviceID = g.id.startsWith("service:") && !g.id.startsWith("service:temp:") ? g.id.slice("service:".length) : null;
@@ -473,6 +497,8 @@ export interface EnvRow {
   state: EnvRowState;
   /** The applied variable, when there is one. */
   envVar?: MaskedEnvVar;
+  /** The applied key when a rename is staged (`key` is then the new one). */
+  renamedFrom?: string;
   /** Staged entries that make up the row's pending state (undo removes them all). */
   changeIds: string[];
 }
@@ -503,11 +529,22 @@ export function mergeEnvRows(
       else rows.set(key, { key, value: opt(p.value), sealed, state: "add", changeIds: [...(prev?.changeIds ?? []), c.id] });
     } else if (c.op === "env_var.update" || c.op === "env_var.delete") {
       if (str(p.scope_id) !== ownerID) continue;
-      const prev = rows.get(key);
+      // By id first: the payload names the applied key, which a staged rename has moved off the row.
+      const prev = [...rows.values()].find((r) => r.envVar && r.envVar.id === c.target_id) ?? rows.get(key);
       const base: EnvRow = prev ?? { key, value: opt(p.old_value), sealed: p.sealed === true, state: "unchanged", changeIds: [] };
-      if (c.op === "env_var.update")
-        rows.set(key, { ...base, value: opt(p.value), state: base.state === "add" ? "add" : "edit", changeIds: [...base.changeIds, c.id] });
-      else rows.set(key, { ...base, value: opt(p.old_value), state: "remove", changeIds: [...base.changeIds, c.id] });
+      rows.delete(base.key);
+      if (c.op === "env_var.update") {
+        const next = typeof p.new_key === "string" && p.new_key !== "" ? p.new_key : base.key;
+        const from = base.renamedFrom ?? base.key;
+        rows.set(next, {
+          ...base,
+          key: next,
+          value: opt(p.value),
+          state: base.state === "add" ? "add" : "edit",
+          changeIds: [...base.changeIds, c.id],
+          ...(next !== from ? { renamedFrom: from } : { renamedFrom: undefined }),
+        });
+      } else rows.set(base.key, { ...base, value: opt(p.old_value), state: "remove", changeIds: [...base.changeIds, c.id] });
     }
   }
   const order = (r: EnvRow) => (r.state === "unchanged" ? 0 : 1);

@@ -24,12 +24,16 @@ export function Dialog({
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const titleID = useId();
+  // Callers pass a fresh closure on every render: were it an effect dependency, each keystroke in a
+  // field of the dialog would re-run the effect and move focus back to the first field.
+  const onOpenChangeRef = useRef(onOpenChange);
+  onOpenChangeRef.current = onOpenChange;
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") {
         e.stopPropagation();
-        onOpenChange(false);
+        onOpenChangeRef.current(false);
       }
     };
     window.addEventListener("keydown", onKey, true);
@@ -40,7 +44,7 @@ export function Dialog({
       window.removeEventListener("keydown", onKey, true);
       prev?.focus?.();
     };
-  }, [open, onOpenChange]);
+  }, [open]);
   if (!open) return null;
   return createPortal(
     <div className="fixed inset-0 z-50 flex items-center justify-center p-4">

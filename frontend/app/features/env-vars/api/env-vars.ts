@@ -74,6 +74,21 @@ export function useUpdateEnvVar(pid: string, owner: EnvOwner) {
   );
 }
 
+/** Stages a new key; Deploy rewrites the references to the old one (docs/variables.md, Renames). */
+export function useRenameEnvVar(pid: string, owner: EnvOwner) {
+  return useStageMutation(
+    pid,
+    (v: { envVar: MaskedEnvVar; key: string }) =>
+      api<PendingChange>(`${ownerPath(pid, owner)}/${encodeURIComponent(v.envVar.id)}`, { method: "PATCH", body: { key: v.key } }),
+    (v) => ({
+      op: "env_var.update",
+      target_type: "env_var",
+      target_id: v.envVar.id,
+      payload: { scope: owner.scope, scope_id: owner.id, key: v.envVar.key, new_key: v.key, ...(v.envVar.sealed ? { sealed: true } : {}) },
+    }),
+  );
+}
+
 export function useDeleteEnvVar(pid: string, owner: EnvOwner) {
   return useStageMutation(
     pid,

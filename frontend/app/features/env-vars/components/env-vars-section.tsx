@@ -1,4 +1,4 @@
-import { Eye, EyeOff, FileText, Lock, MoreHorizontal, Pencil, Plus, Trash2, Undo2 } from "lucide-react";
+import { Eye, EyeOff, FileText, Lock, MoreHorizontal, Pencil, Plus, TextCursorInput, Trash2, Undo2 } from "lucide-react";
 import { useMemo, useState } from "react";
 import { toast } from "sonner";
 import type { MaskedEnvVar } from "../../../../../src/envvar.ts";
@@ -17,6 +17,7 @@ import { usePendingChanges, useRemovePendingChanges } from "../../pending-change
 import { useReferenceCatalog } from "../api/env-raw.ts";
 import { type EnvOwner, revealEnvVar, useCreateEnvVar, useDeleteEnvVar, useEnvVars, useUpdateEnvVar } from "../api/env-vars.ts";
 import { referencedBy } from "../lib/autocomplete.ts";
+import { EnvKeyRename } from "./env-key-rename.tsx";
 import { RawEditor } from "./raw-editor.tsx";
 import { ReferenceTextarea } from "./reference-textarea.tsx";
 
@@ -49,6 +50,9 @@ export function EnvVarsSection({
   // Values fetched with the audited reveal call, by key; hidden again on toggle (and never cached by react-query).
   const [revealed, setRevealed] = useState<ReadonlyMap<string, string>>(new Map());
   const [editing, setEditing] = useState<{ row?: EnvRow } | null>(null);
+  // The key of the row whose name is being edited in place.
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const live = rows.filter((r) => r.state !== "remove").map((r) => r.key);
   const [deleting, setDeleting] = useState<MaskedEnvVar | null>(null);
   const del = useDeleteEnvVar(projectID, owner);
   const undo = useRemovePendingChanges(projectID);
@@ -107,29 +111,49 @@ export function EnvVarsSection({
         <ul className="divide-y divide-border rounded-lg border border-border" aria-label="Variables">
           {rows.map((r) => (
             <li key={r.key} className="flex min-h-11 items-center gap-3 px-3 py-1.5 text-sm" data-testid={`env-row-${r.key}`}>
-              <span className="grid w-40 shrink-0">
-                <span className={cn("truncate font-mono text-xs", r.state === "remove" && "line-through opacity-60")} title={r.key}>
-                  {r.key}
-                </span>
-                {refName && referencedBy(catalog.data, refName, r.key).length > 0 ? (
-                  <span className="truncate text-[11px] text-muted-foreground" data-testid={`env-refs-${r.key}`}>
-                    used by {referencedBy(catalog.data, refName, r.key).join(", ")}
+              {renaming === r.key && r.envVar ? (
+                <EnvKeyRename
+                  projectID={projectID}
+                  owner={owner}
+                  envVar={r.envVar}
+                  taken={new Set(live.filter((k) => k !== r.key))}
+                  onDone={() => setRenaming(null)}
+                />
+              ) : (
+                <>
+                  <span className="grid w-40 shrink-0">
+                    <span className={cn("truncate font-mono text-xs", r.state === "remove" && "line-through opacity-60")} title={r.key}>
+                      {r.key}
+                    </span>
+                    {r.renamedFrom ? (
+                      <span className="truncate text-[11px] text-muted-foreground" data-testid={`env-renamed-${r.key}`}>
+                        was {r.renamedFrom}
+                      </span>
+                    ) : null}
+                    {refName && referencedBy(catalog.data, refName, r.key).length > 0 ? (
+                      <span className="truncate text-[11px] text-muted-foreground" data-testid={`env-refs-${r.key}`}>
+                        used by {referencedBy(catalog.data, refName, r.key).join(", ")}
+                      </span>
+                    ) : null}
                   </span>
-                ) : null}
-              </span>
-              <span
-                className={cn("min-w-0 flex-1 truncate font-mono text-xs text-muted-foreground", r.state === "remove" && "line-through")}
-              >
-                {r.sealed ? (
-                  <span className="inline-flex items-center gap-1" title="Sealed: write-only, never shown after saving">
-                    <Lock className="size-3" /> sealed
+                  <span
+                    className={cn(
+                      "min-w-0 flex-1 truncate font-mono text-xs text-muted-foreground",
+                      r.state === "remove" && "line-through",
+                    )}
+                  >
+                    {r.sealed ? (
+                      <span className="inline-flex items-center gap-1" title="Sealed: write-only, never shown after saving">
+                        <Lock className="size-3" /> sealed
+                      </span>
+                    ) : revealed.has(r.key) ? (
+                      revealed.get(r.key) || "—"
+                    ) : (
+                      maskValue(r.value ?? "********")
+                    )}
                   </span>
-                ) : revealed.has(r.key) ? (
-                  revealed.get(r.key) || "—"
-                ) : (
-                  maskValue(r.value ?? "********")
-                )}
-              </span>
+                </>
+              )}
               {r.state !== "unchanged" ? (
                 <Badge variant={r.state === "remove" ? "destructive" : "warning"}>{STATE_BADGE[r.state]}</Badge>
               ) : null}
@@ -161,6 +185,14 @@ export function EnvVarsSection({
                         }}
                       >
                         <Pencil /> {r.sealed ? "Replace value" : "Edit"}
+                      </MenuItem>
+                      <MenuItem
+                        onSelect={() => {
+                          close();
+                          setRenaming(r.key);
+                        }}
+                      >
+                        <TextCursorInput /> Rename
                       </MenuItem>
                       <MenuItem
                         destructive
@@ -205,7 +237,7 @@ export function EnvVarsSection({
           owner={owner}
           row={editing.row}
           serviceNames={serviceNames}
-          taken={new Set(rows.filter((r) => r.state !== "remove").map((r) => r.key))}
+          taken={new Set(live)}
           onClose={() => setEditing(null)}
         />
       ) : null}

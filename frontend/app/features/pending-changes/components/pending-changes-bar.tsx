@@ -111,9 +111,21 @@ function PendingChangesBarView({
                       ) : (
                         <Pencil className="size-3.5 text-amber-400" />
                       )}
-                      <span className={cn("font-mono", e.kind === "remove" && "line-through")}>{e.key}</span>
+                      <span className={cn("font-mono", e.kind === "remove" && "line-through")}>
+                        {e.renamedTo ? `${e.key} → ${e.renamedTo}` : e.key}
+                      </span>
                       <span className="min-w-0 flex-1 truncate font-mono text-muted-foreground">
-                        {e.kind === "edit" ? `${e.before ?? ""} → ${e.after ?? ""}` : e.kind === "add" ? `= ${e.after ?? ""}` : ""}
+                        {e.sealed && e.kind !== "remove"
+                          ? e.renamedTo
+                            ? "renamed (sealed)"
+                            : "new value (sealed)"
+                          : e.kind === "edit"
+                            ? e.renamedTo && e.before === e.after
+                              ? "renamed"
+                              : `${e.before ?? ""} → ${e.after ?? ""}`
+                            : e.kind === "add"
+                              ? `= ${e.after ?? ""}`
+                              : ""}
                       </span>
                       {canUndo(changes, e.changeIds) ? (
                         <UndoButton onClick={() => undo.mutate(e.changeIds, { onError: (err) => toast.error(errorText(err)) })} />
