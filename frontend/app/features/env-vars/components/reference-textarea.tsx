@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useLayoutEffect, useRef, useState } from "react";
 import { Textarea } from "../../../components/ui/input.tsx";
 import { cn } from "../../../lib/utils.ts";
 import { useReferenceCatalog } from "../api/env-raw.ts";
@@ -33,11 +33,18 @@ export function ReferenceTextarea({
     onChange(next.text);
     setCaret(next.caret);
     setActive(0);
-    requestAnimationFrame(() => {
-      ref.current?.focus();
-      ref.current?.setSelectionRange(next.caret, next.caret);
-    });
+    placeCaret.current = next.caret;
   };
+  // The caret goes after the inserted reference in the same commit as the new value: placed later
+  // (a frame after), it moved back under keys typed meanwhile and they landed before the reference.
+  const placeCaret = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const at = placeCaret.current;
+    if (at === null) return;
+    placeCaret.current = null;
+    ref.current?.focus();
+    ref.current?.setSelectionRange(at, at);
+  });
   const track = (e: React.SyntheticEvent<HTMLTextAreaElement>) => setCaret(e.currentTarget.selectionStart);
   return (
     <div className="relative">
