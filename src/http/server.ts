@@ -90,6 +90,9 @@ function parseOrigins(s: string): { any: boolean; list: Set<string> } {
  * The HTTP server: the JSON API under /api, the canvas WebSocket hub, SSE logs, OpenAPI docs and the
  * SPA. Built from domain interfaces only (main wires the implementations in).
  */
+/** How long an idle keep-alive connection is kept open. */
+export const KEEP_ALIVE_MS = 72_000;
+
 export class Server {
   readonly app: FastifyInstance;
   readonly hub: CanvasHub;
@@ -129,15 +132,21 @@ export class Server {
       // Node's defaults (60 s for headers, 300 s per request, checked every 30 s) let a few trickling
       // clients hold sockets for minutes. Long-lived responses (SSE, WebSocket) are not affected:
       // these bound how long a client may take to *send* its request.
-      serverFactory: (handler) =>
-        createServer(
+      serverFactory: (handler) => {
+        const server = createServer(
           {
             headersTimeout: limits.headersTimeoutMs,
             requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
             connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
           },
           handler,
-        ),
+        );
+        // Idle keep-alive sockets live 72 s (Fastify's own default; Node's is 5 s). With 5 s, a
+        // client that reused a socket just as the server closed it got "other side closed" on a
+        // request that never arrived: seen by the CLI-style clients of the test suites.
+        server.keepAliveTimeout = KEEP_ALIVE_MS;
+        return server;
+      },
       frameworkErrors: (err, _req, reply) => {
         void (reply as FastifyReply)
           .code(400)

@@ -50,3 +50,32 @@ describe("slow clients", () => {
     expect(await (await fetch(`${h.url}/api/health`)).json()).toEqual({ status: "ok" });
   });
 });
+
+describe("idle keep-alive connections", () => {
+  it("stay open well past Node's 5 s default and the headers timeout, so a reused socket is not closed under a client", async () => {
+    h = await startServer({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+    const { hostname, port } = new URL(h.url);
+    const s = net.connect({ host: hostname, port: Number(port) });
+    let data = "";
+    let closed = false;
+    s.on("data", (d) => {
+      data += d.toString();
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      closed = true;
+    });
+    const get = "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.write(get);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(data).toMatch(/^HTTP\/1\.1 200/);
+    expect(data.toLowerCase()).toContain("keep-alive: timeout=72");
+    // Idle for longer than the headers timeout: the connection is still there and answers.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(closed).toBe(false);
+    s.write(get);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(data.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    s.destroy();
+  });
+});

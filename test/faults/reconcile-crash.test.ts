@@ -124,7 +124,7 @@ describe("SIGKILL at every step of a reconcile pass", () => {
       await watcher;
     }
     expect(maxSeen).toBe(1);
-  });
+  }, 300_000);
 
   it("teardown step: a deleted service's containers, rows and volumes are gone after the restart", async () => {
     const d = await Daemon.start({ dockerSocket: dockerd.socketPath });
