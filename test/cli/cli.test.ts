@@ -163,6 +163,47 @@ describe("deploykit CLI against a real daemon", () => {
     await waitFor(async () => (await serving()) === "hi-v2", { timeoutMs: 90_000, intervalMs: 300, what: "hi-v2 served" });
   });
 
+  it("logs --deployment reads a deployment's containers, and the lines kept once they are removed", async () => {
+    const deps = (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}/deployments?limit=50`, 200)).data as {
+      id: string;
+    }[];
+    // A published host port rolls out stop-first: the new deployment is active once promoted.
+    const active = await waitFor(
+      async () => {
+        const id = (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200)).active_deployment_id as string | null;
+        return id === deps[0]?.id ? id : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: "the newest deployment active" },
+    );
+    const first = deps[deps.length - 1]?.id as string;
+    expect(first).not.toBe(active);
+    const live = await u.run(["logs", "--deployment", active]);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toContain("greeter: serving on 8080");
+    expect(live.stderr).not.toContain("containers are gone");
+    // The first deployment was replaced by the variables deploy above: its containers go once the new one is promoted.
+    await waitFor(
+      async () =>
+        (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}/containers?deployment_id=${first}`, 200)).data.length === 0,
+      { timeoutMs: 90_000, intervalMs: 500, what: "the first deployment's containers removed" },
+    );
+    const kept = await u.run(["logs", "--deployment", first, "--json"]);
+    expect(kept.code, kept.stderr).toBe(0);
+    const lines = kept.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { line: string; ts?: string; stream: string });
+    expect(lines.find((l) => l.line.includes("greeter: serving on 8080"))).toMatchObject({ stream: "stdout", ts: expect.any(String) });
+    // -f cannot follow containers that are gone: it prints the kept lines and ends.
+    const follow = await u.run(["logs", "-f", "--deployment", first, "-n", "1"], { timeoutMs: 20_000 });
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout.trim().split("\n")).toHaveLength(1);
+    expect(follow.stderr).toContain("these are the lines kept when they were removed");
+    // A window after the removal keeps nothing.
+    const none = await u.run(["logs", "--deployment", first, "--since", "1s"]);
+    expect([none.code, none.stdout]).toEqual([0, ""]);
+  });
+
   it("redeploy, restart and rollback act on the linked service; open --print and domain list", async () => {
     const svc = () => d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200);
     // The image is local and unchanged: Redeploy of an image service deploys only a new digest.
