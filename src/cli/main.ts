@@ -83,7 +83,9 @@ export function buildProgram(): Command {
     .action(run(async () => (await import("./deploy.ts")).restart));
   program
     .command("rollback")
-    .description("roll back to a previous deployment (default: the one before the active one)")
+    .description(
+      "roll back to a previous deployment (default: the one before the active one; while a rollout is in flight, the active one, cancelling it)",
+    )
     .argument("[deployment]", "deployment id")
     .action(run(async () => (await import("./deploy.ts")).rollback));
 
