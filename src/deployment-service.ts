@@ -1,4 +1,13 @@
-import type { Deployment, DeploymentCreate, DeploymentFailure, DeploymentFilter, PreDeployResult } from "./deployment.ts";
+import {
+  DEPLOYMENT_FAILED,
+  DEPLOYMENT_PENDING,
+  DEPLOYMENT_STARTING,
+  type Deployment,
+  type DeploymentCreate,
+  type DeploymentFailure,
+  type DeploymentFilter,
+  type PreDeployResult,
+} from "./deployment.ts";
 import type { LogLine } from "./logs.ts";
 import type { PageResult } from "./pagination.ts";
 import type { Service } from "./service.ts";
@@ -50,4 +59,20 @@ export interface DeploymentService {
   keepDeploymentLogs(id: string, lines: LogLine[]): Promise<void>;
   /** The lines kept at teardown, oldest first; empty when none were. Throws ENOTFOUND "Deployment not found.". */
   findDeploymentLogs(id: string): Promise<LogLine[]>;
+}
+
+/**
+ * What a rollback without a named deployment goes back to (`deploykit rollback`), from the service's
+ * deployments newest first: the newest deployment that once served (healthy_at, not failed) other than
+ * the one serving now, so it undoes the last rollout. While a rollout is still in flight (a pending or
+ * starting deployment, as right after a Deploy or Redeploy) the one serving now is that target: the
+ * rollout is what is undone (rolling back cancels it), not the deployment before. Null: nothing to go
+ * back to.
+ */
+export function defaultRollbackTarget<T extends Pick<Deployment, "id" | "status" | "healthy_at">>(
+  newestFirst: readonly T[],
+  activeID: string | null,
+): T | null {
+  const rollingOut = newestFirst.some((d) => d.status === DEPLOYMENT_PENDING || d.status === DEPLOYMENT_STARTING);
+  return newestFirst.find((d) => (rollingOut || d.id !== activeID) && d.healthy_at !== undefined && d.status !== DEPLOYMENT_FAILED) ?? null;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_STOP_GRACE_SECONDS,
+  type DeploymentStatus,
+  defaultRollbackTarget,
   deploymentReplicas,
   FieldErrorCollector,
   ROLLOUT_START_FIRST,
@@ -84,5 +86,52 @@ describe("start command", () => {
     const redis = findPreset("redis");
     expect(redis?.start_command).toEqual(["redis-server", "--requirepass", "${{REDIS_PASSWORD}}", "--appendonly", "yes"]);
     expect(redis?.env_vars.map((e) => e.key)).toContain("REDIS_PASSWORD");
+  });
+});
+
+describe("defaultRollbackTarget", () => {
+  const served = "2026-01-01T00:00:00Z";
+  const dep = (id: string, status: DeploymentStatus, healthy = true) => ({ id, status, ...(healthy ? { healthy_at: served } : {}) });
+  it.each([
+    {
+      name: "the one before the active one",
+      deps: [dep("c", "healthy"), dep("b", "superseded"), dep("a", "superseded")],
+      active: "c",
+      want: "b",
+    },
+    {
+      name: "the active one while a rollout is starting",
+      deps: [dep("d", "starting", false), dep("c", "healthy")],
+      active: "c",
+      want: "c",
+    },
+    {
+      name: "the active one while a rollout is pending",
+      deps: [dep("d", "pending", false), dep("c", "healthy"), dep("b", "superseded")],
+      active: "c",
+      want: "c",
+    },
+    {
+      name: "the last served one in a stop-first rollout (nothing active)",
+      deps: [dep("d", "starting", false), dep("c", "superseded")],
+      active: null,
+      want: "c",
+    },
+    {
+      name: "past a failed and a cancelled rollout",
+      deps: [dep("e", "failed", false), dep("d", "cancelled", false), dep("c", "healthy"), dep("b", "superseded")],
+      active: "c",
+      want: "b",
+    },
+    {
+      name: "never one that failed after serving",
+      deps: [dep("c", "healthy"), dep("b", "failed"), dep("a", "superseded")],
+      active: "c",
+      want: "a",
+    },
+    { name: "nothing with a single deployment", deps: [dep("c", "healthy")], active: "c", want: null },
+    { name: "nothing while the first rollout is starting", deps: [dep("c", "starting", false)], active: null, want: null },
+  ])("$name", ({ deps, active, want }) => {
+    expect(defaultRollbackTarget(deps, active)?.id ?? null).toBe(want);
   });
 });

@@ -1,5 +1,5 @@
 /** `deploy` (apply the staged changes), `redeploy`, `restart`, `rollback`. */
-import type * as deploykit from "../index.ts";
+import * as deploykit from "../index.ts";
 import { CliError, type Context, EXIT_NOT_FOUND, usage } from "./context.ts";
 import { allServices, targetProject, targetService } from "./target.ts";
 
@@ -82,14 +82,15 @@ export async function rollback(ctx: Context, deploymentID: string | undefined): 
   const { project, service } = await targetService(ctx);
   let target = deploymentID;
   if (!target) {
-    // The newest healthy-once deployment before the active one.
     const deps = (await c.findDeployments(project.id, service.id, { limit: 50 })).items;
-    const previous = deps.find((d) => d.id !== service.active_deployment_id && d.healthy_at && d.status !== "failed");
+    const previous = deploykit.defaultRollbackTarget(deps, service.active_deployment_id);
     if (!previous) throw new CliError("No earlier deployment to roll back to.", EXIT_NOT_FOUND, "not_found");
     target = previous.id;
   }
   const s = await c.rollback(project.id, service.id, target);
+  // The default target is the serving deployment only while a rollout is in flight.
+  const cancels = !deploymentID && target === service.active_deployment_id;
   ctx.result({ service: { id: s.id, name: s.name, status: s.status }, deployment_id: target }, () =>
-    ctx.print(`Rolling ${s.name} back to deployment ${target}.`),
+    ctx.print(`Rolling ${s.name} back to deployment ${target}${cancels ? " (the rollout in progress is cancelled)" : ""}.`),
   );
 }

@@ -1,6 +1,6 @@
 /** `logs`: a service's runtime logs (or a deployment's build log). */
 import type { Client } from "../http/client.ts";
-import type * as deploykit from "../index.ts";
+import * as deploykit from "../index.ts";
 import { CliError, type Context, EXIT_NOT_FOUND, usage } from "./context.ts";
 import { buildLine, readSSE } from "./sse.ts";
 import { targetService } from "./target.ts";
@@ -61,8 +61,13 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<void> {
   if (opts.deployment) {
     await c.findDeploymentByID(project.id, service.id, opts.deployment);
     const containers = (await c.findContainers(project.id, service.id, { deployment_id: opts.deployment, limit: 100 })).items;
+    // Without -f, or once its containers are gone, the deployment's own route answers: it reads them
+    // while Docker has them and serves the lines kept at their removal after.
+    if (!opts.follow || containers.length === 0) {
+      await printDeploymentLogs(ctx, { project, service, deploymentID: opts.deployment, tail, since: opts.since });
+      return;
+    }
     only = new Set(containers.map((x) => x.docker_container_id.slice(0, 12)));
-    if (only.size === 0) throw new CliError("That deployment has no containers.", EXIT_NOT_FOUND, "not_found");
   }
   const q = new URLSearchParams();
   q.set("tail", String(tail));
@@ -87,11 +92,7 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<void> {
           if (only && !only.has(id)) return undefined;
           idleAfter(HISTORY_IDLE_MS);
           seen.add(id);
-          if (ctx.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-          else {
-            const prefix = seen.size > 1 ? `${ctx.dim(id)} ` : "";
-            (e.stream === "stderr" ? process.stderr : process.stdout).write(`${prefix}${e.line}\n`);
-          }
+          printLine(ctx, e, seen.size > 1);
         } else if (e.event === "dropped") ctx.info(ctx.yellow(`… ${String(e.count)} lines dropped (the terminal fell behind)`));
         else if (e.event === "container_exited") ctx.info(ctx.dim(`container ${String(e.container_id)} exited`));
         return undefined;
@@ -102,4 +103,40 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<void> {
   } finally {
     if (idle) clearTimeout(idle);
   }
+}
+
+/** One log line: the object itself with --json, else its text (stderr's on stderr), with its container id when several wrote. */
+function printLine(ctx: Context, e: Record<string, unknown>, withContainer: boolean): void {
+  if (ctx.json) {
+    process.stdout.write(`${JSON.stringify(e)}\n`);
+    return;
+  }
+  const prefix = withContainer ? `${ctx.dim(String(e.container_id ?? ""))} ` : "";
+  (e.stream === "stderr" ? process.stderr : process.stdout).write(`${prefix}${String(e.line)}\n`);
+}
+
+/**
+ * `logs --deployment` from `GET …/deployments/{did}/logs`: the newest `tail` lines (since `--since`,
+ * filtered here: the route has no window). Once the containers are gone it says so on stderr (with
+ * -f too: nothing more will come).
+ */
+async function printDeploymentLogs(
+  ctx: Context,
+  o: { project: deploykit.Project; service: deploykit.Service; deploymentID: string; tail: number; since?: string | undefined },
+): Promise<void> {
+  const since = deploykit.parseLogSince(o.since, new Date()) ?? undefined;
+  const res = await ctx
+    .client()
+    .deploymentLogs(o.project.id, o.service.id, o.deploymentID, { tail: since === undefined ? o.tail : deploykit.LOG_TAIL_MAX });
+  const lines = res.data.filter((l) => deploykit.inWindow(l.ts, since)).slice(-o.tail);
+  const several = new Set(lines.map((l) => l.container_id)).size > 1;
+  for (const l of lines) printLine(ctx, { ...l }, several);
+  if (res.source === "kept")
+    ctx.info(
+      ctx.dim(
+        lines.length === 0
+          ? "The deployment's containers are gone and no lines were kept."
+          : "The deployment's containers are gone: these are the lines kept when they were removed.",
+      ),
+    );
 }

@@ -83,7 +83,9 @@ export function buildProgram(): Command {
     .action(run(async () => (await import("./deploy.ts")).restart));
   program
     .command("rollback")
-    .description("roll back to a previous deployment (default: the one before the active one)")
+    .description(
+      "roll back to a previous deployment (default: the one before the active one; while a rollout is in flight, the active one, cancelling it)",
+    )
     .argument("[deployment]", "deployment id")
     .action(run(async () => (await import("./deploy.ts")).rollback));
 
@@ -93,7 +95,10 @@ export function buildProgram(): Command {
     .option("-f, --follow", "keep following new lines")
     .option("--since <when>", "only lines since a duration ago (10m, 2h) or an RFC 3339 time")
     .option("--build", "the build log of the deployment instead of the runtime logs")
-    .option("--deployment <id>", "a deployment's containers (default: every running one)")
+    .option(
+      "--deployment <id>",
+      "one deployment's logs (default: every running container); after its containers are removed, the lines kept then",
+    )
     .addOption(new Option("-n, --tail <lines>", "lines of history").default("100"))
     .action(run(async () => (await import("./logs.ts")).logs));
   program

@@ -17,6 +17,7 @@ import {
   EINTERNAL,
   type ErrorCode,
   type FieldErrors,
+  type LogLine,
   MAX_LIMIT,
   type MaskedEnvVar,
   type MetricsRange,
@@ -228,6 +229,15 @@ export class Client {
     this.page<Deployment>(`/api/projects/${enc(projectID)}/services/${enc(serviceID)}/deployments`, { ...page });
   findDeploymentByID = (projectID: string, serviceID: string, id: string) =>
     this.request<Deployment>("GET", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/deployments/${enc(id)}`);
+  /**
+   * A deployment's runtime logs, newest `tail` lines in time order: read from its containers while
+   * Docker has them (`source: "containers"`), else the lines kept when they were removed (`"kept"`).
+   */
+  deploymentLogs = (projectID: string, serviceID: string, deploymentID: string, q: { tail?: number } = {}) =>
+    this.request<{ source: "containers" | "kept"; data: LogLine[] }>(
+      "GET",
+      `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/deployments/${enc(deploymentID)}/logs${qs(q)}`,
+    );
   rollback = (projectID: string, serviceID: string, deploymentID: string) =>
     this.request<Service>("POST", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/rollback`, { deployment_id: deploymentID });
   /** Immediate actions (not staged): restart one replica at a time, stop and keep down, start again. */

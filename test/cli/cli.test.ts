@@ -163,8 +163,61 @@ describe("deploykit CLI against a real daemon", () => {
     await waitFor(async () => (await serving()) === "hi-v2", { timeoutMs: 90_000, intervalMs: 300, what: "hi-v2 served" });
   });
 
+  it("logs --deployment reads a deployment's containers, and the lines kept once they are removed", async () => {
+    const deps = (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}/deployments?limit=50`, 200)).data as {
+      id: string;
+    }[];
+    // A published host port rolls out stop-first: the new deployment is active once promoted.
+    const active = await waitFor(
+      async () => {
+        const id = (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200)).active_deployment_id as string | null;
+        return id === deps[0]?.id ? id : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: "the newest deployment active" },
+    );
+    const first = deps[deps.length - 1]?.id as string;
+    expect(first).not.toBe(active);
+    // -n 1000: the greeter logs every request, and a loaded box makes the tests above poll it often.
+    const live = await u.run(["logs", "--deployment", active, "-n", "1000"]);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toContain("greeter: serving on 8080");
+    expect(live.stderr).not.toContain("containers are gone");
+    // The first deployment was replaced by the variables deploy above: its containers go once the new one is promoted.
+    await waitFor(
+      async () =>
+        (await d.must("GET", `/api/projects/${projectID}/services/${serviceID}/containers?deployment_id=${first}`, 200)).data.length === 0,
+      { timeoutMs: 90_000, intervalMs: 500, what: "the first deployment's containers removed" },
+    );
+    const api = await d.must("GET", `/api/projects/${projectID}/services/${serviceID}/deployments/${first}/logs?tail=5000`, 200);
+    expect(api.source).toBe("kept");
+    const kept = await u.run(["logs", "--deployment", first, "--json", "-n", "5000"]);
+    expect(kept.code, kept.stderr).toBe(0);
+    const lines = kept.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { line: string; ts?: string; stream: string });
+    // Every kept line, as the route serves them: the greeter's own output, each with Docker's time.
+    expect(lines).toEqual(api.data);
+    expect(lines.some((l) => /greeter: serving on 8080|url:\//.test(l.line))).toBe(true);
+    expect(lines.every((l) => typeof l.ts === "string" && l.stream === "stdout")).toBe(true);
+    // -f cannot follow containers that are gone: it prints the kept lines and ends.
+    const follow = await u.run(["logs", "-f", "--deployment", first, "-n", "1"], { timeoutMs: 20_000 });
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout.trim().split("\n")).toHaveLength(1);
+    expect(follow.stderr).toContain("these are the lines kept when they were removed");
+    // A window after the removal keeps nothing.
+    const none = await u.run(["logs", "--deployment", first, "--since", "1s"]);
+    expect([none.code, none.stdout]).toEqual([0, ""]);
+  });
+
   it("redeploy, restart and rollback act on the linked service; open --print and domain list", async () => {
     const svc = () => d.must("GET", `/api/projects/${projectID}/services/${serviceID}`, 200);
+    // What serves before the Redeploy is what the rollback below returns to.
+    const before = await waitFor(async () => (await svc()).active_deployment_id as string | null, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      what: "a deployment active before the redeploy",
+    });
     // The image is local and unchanged: Redeploy of an image service deploys only a new digest.
     const re = await u.run(["redeploy", "--json"]);
     expect(re.code, re.stderr).toBe(0);
@@ -184,16 +237,34 @@ describe("deploykit CLI against a real daemon", () => {
     expect(restart.code, restart.stderr).toBe(0);
     await waitFor(async () => (await svc()).status === "running", { timeoutMs: 90_000, intervalMs: 500, what: "running after restart" });
     const rb = await u.run(["rollback", "--json"]);
-    // Known gap (issue 17's note): after the server's Redeploy, the CLI may find no earlier deployment
-    // to roll back to; it must then say so with exit 4, never fail otherwise.
-    if (rb.code === 0) expect(JSON.parse(rb.stdout).deployment_id).not.toBe(dep?.id);
-    else expect([rb.code, rb.stderr]).toEqual([4, expect.stringMatching(/No earlier deployment/)]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout).deployment_id).toBe(before);
     expect((await u.run(["rollback", "no-such-deployment"])).code).toBe(4);
     const open = await u.run(["open", "--print"]);
     expect(open.stdout.trim()).toBe(`http://127.0.0.1:${hostPort}`);
     const domains = await u.run(["domain", "list", "--json"]);
     expect(domains.code, domains.stderr).toBe(0);
     expect(JSON.parse(domains.stdout).domains).toEqual([]);
+  });
+
+  it("rollback right after a Redeploy, while it rolls out, undoes it: back to what serves, the rollout cancelled", async () => {
+    const base = `/api/projects/${projectID}/services`;
+    const worker = ((await d.must("GET", base, 200)).data as { id: string; name: string }[]).find((s) => s.name === "worker");
+    expect(worker).toBeDefined();
+    const wsvc = () => d.must("GET", `${base}/${worker?.id}`, 200);
+    // The worker has one deployment, serving; a second one starts (no volume: start-first, promoted
+    // only after the 10 s stable window, so it is still in flight when the CLI looks).
+    const serving = await waitFor(async () => (await wsvc()).active_deployment_id as string | null, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      what: "the worker's deployment active",
+    });
+    const next = await d.must("POST", `${base}/${worker?.id}/deployments`, 201, { body: { image: (await wsvc()).image } });
+    const rb = await u.run(["rollback", "--service", "worker", "--json"]);
+    // Before the fix the CLI skipped the serving deployment and, finding none earlier, exited 4.
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout).deployment_id).toBe(serving);
+    expect((await d.must("GET", `${base}/${worker?.id}/deployments/${next.id}`, 200)).status).toBe("cancelled");
   });
 
   it("variables get of a missing key exits 4; delete stages; completion scripts print", async () => {

@@ -227,6 +227,7 @@ function DeploymentRow({
       data-deployment-id={d.id}
       data-status={d.status}
       data-active={active}
+      data-focused={focused}
     >
       <div className="flex items-center gap-2">
         {busy ? (

@@ -8,13 +8,19 @@ const HEIGHT = 150;
 /** How close (px) a click must land to a marker line to open its deployment. */
 const CLICK_PX = 6;
 
+/**
+ * Draws the marker lines and lists where they landed on the plot area (`data-markers` on uPlot's
+ * `.u-over`: deployment id, kind and x in CSS pixels), which is how a test clicks a line on the canvas.
+ */
 function drawMarkers(u: uPlot, markers: readonly DeploymentMarker[]): void {
   const { ctx, bbox } = u;
+  const placed: { deployment_id: string; kind: string; x: number }[] = [];
   ctx.save();
   ctx.lineWidth = 2 * devicePixelRatio;
   for (const m of markers) {
     const x = Math.round(u.valToPos(Date.parse(m.at) / 1000, "x", true));
     if (x < bbox.left || x > bbox.left + bbox.width) continue;
+    placed.push({ deployment_id: m.deployment_id, kind: m.kind, x: u.valToPos(Date.parse(m.at) / 1000, "x") });
     ctx.strokeStyle = MARKER_COLOR[m.kind];
     ctx.setLineDash(m.kind === "created" ? [4 * devicePixelRatio, 3 * devicePixelRatio] : []);
     ctx.beginPath();
@@ -23,6 +29,7 @@ function drawMarkers(u: uPlot, markers: readonly DeploymentMarker[]): void {
     ctx.stroke();
   }
   ctx.restore();
+  u.over.dataset.markers = JSON.stringify(placed);
 }
 
 /**
