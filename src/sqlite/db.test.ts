@@ -33,6 +33,7 @@ const ALL_MIGRATIONS = [
   "00012_secrets.sql",
   "00013_metrics.sql",
   "00014_device_logins.sql",
+  "00016_drain_seconds.sql",
 ];
 
 describe("DB.open", () => {

@@ -58,6 +58,7 @@ const SETTINGS_KEYS = [
   "cron_timeout_seconds",
   "healthcheck_path",
   "healthcheck_timeout_seconds",
+  "drain_seconds",
   "repo_url",
   "branch",
   "root_dir",
