@@ -43,7 +43,7 @@ describe("caddy config", () => {
     expect(c.apps.http.servers.deploykit.routes[0]?.handle[0]).toMatchObject({
       handler: "reverse_proxy",
       upstreams: [{ dial: "svc-1:8080" }],
-      health_checks: { active: { uri: "/healthz", interval: "10s", timeout: "5s" } },
+      health_checks: { active: { uri: "/healthz", interval: "2s", timeout: "2s" } },
     });
     expect(cfg(input).apps.http.servers.deploykit.routes[1]?.handle[0]).not.toHaveProperty("health_checks");
   });

@@ -17,9 +17,15 @@ export interface RouteInput {
   healthPath?: string;
 }
 
-/** How often Caddy probes a service's health check path, and how long one probe may take. */
-export const HEALTH_INTERVAL = "10s";
-export const HEALTH_TIMEOUT = "5s";
+/**
+ * How often Caddy probes a service's health check path, and how long one probe may take. A route has
+ * one upstream (the service's alias), and Caddy 2.6 marks it down on one failed probe until the next
+ * one passes: with a 10 s interval, a probe that fell into a stop-first switch (no container for a
+ * moment) kept the whole service unrouted up to 10 s after the new container answered
+ * (bench/ingress-redeploy.ts: 26 s gaps and 502s past `try_duration`).
+ */
+export const HEALTH_INTERVAL = "2s";
+export const HEALTH_TIMEOUT = "2s";
 
 export interface ConfigInput {
   routes: RouteInput[];
