@@ -57,8 +57,6 @@ export interface ServiceDomainListed extends ServiceDomain {
 export interface DomainRoute {
   domain: ServiceDomain;
   network: string;
-  /** The serving deployment's health check path: the proxy's active health checks use it too. */
-  healthcheck_path?: string;
 }
 
 /**

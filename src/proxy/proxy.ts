@@ -324,7 +324,6 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
         // The serving containers answer to the service's proxy alias, moved at promotion: a
         // switch-over changes no config, so no load closes client connections.
         upstreams: this.#hosts.has(r.domain.service_id) ? [`${deploykit.proxyAlias(r.domain.service_id)}:${r.domain.target_port}`] : [],
-        ...(r.healthcheck_path ? { healthPath: r.healthcheck_path } : {}),
       })),
       acmeEmail: settings.acme_email,
       acmeDirectory: settings.acme_directory,
