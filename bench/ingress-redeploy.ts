@@ -136,7 +136,9 @@ const d = await Daemon.start({ proxy: { httpPort: await freePort(), httpsPort, c
 const instanceID = d.instanceID();
 let failed = false;
 try {
-  const c = new Client(d.url, { token: d.token });
+  // An API key: the run outlasts an access token's lifetime.
+  const key = await new Client(d.url, { token: d.token }).createAPIKey({ description: "bench ingress-redeploy" });
+  const c = new Client(d.url, { token: key.token });
   const p = await c.createProject(`bench redeploy ${tag}`);
   const network = `dk-${p.slug}`;
   const base = { image: NODE_IMAGE, start_command: ["node", "-e", SERVER], ports: [{ container_port: 8080 }], healthcheck_path: "/" };
