@@ -5,7 +5,7 @@
 //   node bench/log-search.ts [rounds=3]
 import * as docker from "../src/docker/index.ts";
 import { randomID, rawDocker, removeLabelled, TEST_IMAGE, TEST_RUN_LABEL, waitFor } from "../src/docker/testutil.ts";
-import * as deploykit from "../src/index.ts";
+import type * as deploykit from "../src/index.ts";
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const LINES = 300_000;

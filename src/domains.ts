@@ -57,8 +57,6 @@ export interface ServiceDomainListed extends ServiceDomain {
 export interface DomainRoute {
   domain: ServiceDomain;
   network: string;
-  /** The serving deployment's health check path: the proxy's active health checks use it too. */
-  healthcheck_path?: string;
 }
 
 /**
@@ -70,10 +68,11 @@ export interface IngressRoutes {
   /** Addresses (IPs on the project network) of the containers serving the service; [] withdraws them. */
   setServiceUpstreams(serviceID: string, hosts: string[]): Promise<void>;
   /**
-   * Resolves once containers the proxy stopped routing to have had `drain_seconds` to finish their
-   * requests (at once when the service has no domain or nothing switched recently).
+   * Milliseconds until containers the proxy stopped routing to have had `seconds` (the service's
+   * `drain_seconds`) to finish their requests; 0 when the service has no domain or nothing switched
+   * that recently. The reconciler stops them only then.
    */
-  drained(serviceID: string): Promise<void>;
+  drainLeftMs(serviceID: string, seconds: number): number;
 }
 
 /**
@@ -85,8 +84,19 @@ export function proxyAlias(serviceID: string): string {
   return `svc-${serviceID}`;
 }
 
-/** Seconds old containers keep running after the route moved away from them, before they get SIGTERM. */
+/**
+ * Seconds old containers keep running after the route (the proxy's and the service name) moved away
+ * from them, before they get SIGTERM: a service setting, `drain_seconds`.
+ */
 export const DEFAULT_DRAIN_SECONDS = 5;
+export const MAX_DRAIN_SECONDS = 300;
+
+/** `drain_seconds`: a whole number of seconds from 0 (stop at once) to MAX_DRAIN_SECONDS. */
+export function validateDrainSeconds(seconds: unknown, v: { add(field: string, message: string): void }): void {
+  if (seconds === undefined) return;
+  if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 0 || seconds > MAX_DRAIN_SECONDS)
+    v.add("drain_seconds", `Drain time must be a whole number of seconds between 0 and ${MAX_DRAIN_SECONDS}.`);
+}
 
 /** The status the proxy observed for one domain (issuer CN and expiry come from the served certificate). */
 export interface DomainStatusUpdate {

@@ -60,6 +60,7 @@ export const STAGED_SERVICE_KEYS = [
   "cron_timeout_seconds",
   "healthcheck_path",
   "healthcheck_timeout_seconds",
+  "drain_seconds",
   "repo_url",
   "branch",
   "root_dir",

@@ -13,6 +13,7 @@ import {
   validateVolumeReplicas,
   validateVolumes,
 } from "./deployment.ts";
+import { validateDrainSeconds } from "./domains.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
@@ -88,6 +89,12 @@ export interface Service extends Partial<ServiceSource> {
   healthcheck_path: string | null;
   /** Seconds the health check is retried before a deployment fails (default 60). */
   healthcheck_timeout_seconds: number;
+  /**
+   * Seconds superseded containers keep running after the proxy's route and the service name moved
+   * to the new ones, before their stop signal (default 5, 0–300). Read at each switch-over, so a
+   * change needs no new deployment.
+   */
+  drain_seconds: number;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -124,6 +131,7 @@ export interface ServiceCreate {
   cron_timeout_seconds?: number;
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  drain_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
@@ -158,6 +166,7 @@ export interface ServiceUpdate {
   /** `null` turns the HTTP health check off. */
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  drain_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {
@@ -217,6 +226,7 @@ function validateSettings(input: ServiceUpdate, v: FieldErrorCollector): void {
   validateCronTimeout(input.cron_timeout_seconds, v);
   validateHealthcheckPath(input.healthcheck_path, v);
   validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
+  validateDrainSeconds(input.drain_seconds, v);
   validateVolumeReplicas(input.volumes, input.replicas, v);
 }
 

@@ -216,6 +216,7 @@ async function serviceCreate(h: HubOps, c: HubClient, p: unknown): Promise<void>
   if (p.cron_timeout_seconds !== undefined) input.cron_timeout_seconds = p.cron_timeout_seconds as number;
   if (p.healthcheck_path !== undefined) input.healthcheck_path = p.healthcheck_path as string | null;
   if (p.healthcheck_timeout_seconds !== undefined) input.healthcheck_timeout_seconds = p.healthcheck_timeout_seconds as number;
+  if (p.drain_seconds !== undefined) input.drain_seconds = p.drain_seconds as number;
   let staged: { node: deploykit.CanvasNode; change: deploykit.PendingChange };
   try {
     staged = await stageServiceCreate(h.deps, c.projectID, userChangeID(c), input);

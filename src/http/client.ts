@@ -88,6 +88,7 @@ export interface ServiceCreateInput {
   cron_timeout_seconds?: number;
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  drain_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

@@ -87,6 +87,7 @@ export function service(s: deploykit.Service) {
     cron_timeout_seconds: s.cron_timeout_seconds,
     healthcheck_path: s.healthcheck_path,
     healthcheck_timeout_seconds: s.healthcheck_timeout_seconds,
+    drain_seconds: s.drain_seconds,
     repo_url: s.repo_url ?? null,
     branch: s.branch ?? null,
     root_dir: s.root_dir ?? null,

@@ -56,6 +56,7 @@ const SERVICE: deploykit.Service = {
   stop_grace_seconds: 30,
   healthcheck_path: null,
   healthcheck_timeout_seconds: 60,
+  drain_seconds: 5,
   start_command: null,
   entrypoint: null,
   restart_policy: "always",
@@ -310,16 +311,22 @@ describe("services", () => {
     expect((await c.updateService("p1", "s1", { resources: { memory_mb: 2 } }).catch((e) => e)).fields).toEqual({
       "resources.memory_mb": ["Memory must be 0 (no limit) or at least 6 MiB."],
     });
-    const hc = { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30 };
+    const hc = { healthcheck_path: "/healthz", healthcheck_timeout_seconds: 30, drain_seconds: 0 };
     expect((await c.updateService("p1", "s1", hc)).payload).toEqual(hc);
     expect((await c.updateService("p1", "s1", { healthcheck_path: null })).payload).toEqual({ healthcheck_path: null });
-    for (const bad of [{ healthcheck_path: "healthz" }, { healthcheck_path: "/a b" }, { healthcheck_timeout_seconds: 0 }]) {
+    for (const bad of [
+      { healthcheck_path: "healthz" },
+      { healthcheck_path: "/a b" },
+      { healthcheck_timeout_seconds: 0 },
+      { drain_seconds: 301 },
+      { drain_seconds: -1 },
+    ]) {
       const err = await c.updateService("p1", "s1", bad).catch((e) => e);
       expect(err.code, JSON.stringify(bad)).toBe("invalid");
       expect(Object.keys(err.fields)).toEqual(Object.keys(bad));
     }
     const svc = await c.findServiceByID("p1", "s1");
-    expect(svc).toMatchObject({ healthcheck_path: null, healthcheck_timeout_seconds: 60 });
+    expect(svc).toMatchObject({ healthcheck_path: null, healthcheck_timeout_seconds: 60, drain_seconds: 5 });
     expect(svc.active_deployment).not.toHaveProperty("baseline_restart_count");
     expect((await c.findServiceByID("p1", "s9").catch((e) => e)).message).toBe("Service not found.");
   });

@@ -108,6 +108,7 @@ export const SERVICE_SETTINGS = {
   cron_timeout_seconds: { type: "integer" },
   healthcheck_path: HEALTHCHECK_PATH,
   healthcheck_timeout_seconds: { type: "integer" },
+  drain_seconds: { type: "integer" },
   ...SOURCE_SETTINGS,
 };
 
@@ -190,6 +191,7 @@ export const ENTITY_SCHEMAS = [
       cron_timeout_seconds: { type: "integer" },
       healthcheck_path: HEALTHCHECK_PATH,
       healthcheck_timeout_seconds: { type: "integer" },
+      drain_seconds: { type: "integer" },
       ...SOURCE_SETTINGS,
       created_at: TIME,
       updated_at: TIME,

@@ -20,6 +20,7 @@ export interface ServiceCreateRequest {
   cron_timeout_seconds?: number;
   healthcheck_path?: string | null;
   healthcheck_timeout_seconds?: number;
+  drain_seconds?: number;
   env_vars?: { key: unknown; value: unknown; sealed?: unknown }[];
   repo_url?: string | null;
   branch?: string | null;
@@ -71,6 +72,7 @@ export async function stageServiceCreate(
   deploykit.validateCronTimeout(input.cron_timeout_seconds, v);
   deploykit.validateHealthcheckPath(input.healthcheck_path, v);
   deploykit.validateHealthcheckTimeout(input.healthcheck_timeout_seconds, v);
+  deploykit.validateDrainSeconds(input.drain_seconds, v);
   deploykit.validateVolumeReplicas(input.volumes, input.replicas, v);
   const env: { scope: string; key: string; value: string; sealed?: true }[] = [];
   if (input.env_vars !== undefined) {
@@ -110,6 +112,7 @@ export async function stageServiceCreate(
   if (input.cron_timeout_seconds !== undefined) payload.cron_timeout_seconds = input.cron_timeout_seconds;
   if (input.healthcheck_path !== undefined && input.healthcheck_path !== null) payload.healthcheck_path = input.healthcheck_path;
   if (input.healthcheck_timeout_seconds !== undefined) payload.healthcheck_timeout_seconds = input.healthcheck_timeout_seconds;
+  if (input.drain_seconds !== undefined) payload.drain_seconds = input.drain_seconds;
   for (const key of ["repo_url", "branch", "root_dir", "dockerfile_path"] as const)
     if (typeof input[key] === "string" && input[key] !== "") payload[key] = input[key];
   if (env.length > 0) payload.env_vars = env;

@@ -81,7 +81,7 @@ export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
       schema: {
         tags,
         summary:
-          "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, repo_url, branch, root_dir, dockerfile_path",
+          "Stage service settings (service.update): name, icon, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint, restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, drain_seconds, repo_url, branch, root_dir, dockerfile_path",
         params: params("projectId", "serviceId"),
         body: body({ name: str(1000), ...SERVICE_SETTINGS }),
         response: { 200: ref("PendingChange"), ...ERRORS },

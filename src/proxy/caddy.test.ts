@@ -35,19 +35,6 @@ describe("caddy config", () => {
     });
   });
 
-  it("gives a route with a health check path Caddy's active health checks on the same path", () => {
-    const c = cfg({
-      ...input,
-      routes: [{ hostname: "api.localhost", tls: "internal", upstreams: ["svc-1:8080"], healthPath: "/healthz" }],
-    });
-    expect(c.apps.http.servers.deploykit.routes[0]?.handle[0]).toMatchObject({
-      handler: "reverse_proxy",
-      upstreams: [{ dial: "svc-1:8080" }],
-      health_checks: { active: { uri: "/healthz", interval: "10s", timeout: "5s" } },
-    });
-    expect(cfg(input).apps.http.servers.deploykit.routes[1]?.handle[0]).not.toHaveProperty("health_checks");
-  });
-
   it("asks the ACME directory for public names and the internal CA for the rest", () => {
     const c = cfg(input);
     expect(c.apps.tls?.automation.policies).toEqual([

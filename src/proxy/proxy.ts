@@ -37,7 +37,6 @@ export interface ProxyOptions {
   domains: Pick<deploykit.DomainService, "findRoutes" | "findProjectNetworks" | "setDomainStatus">;
   settings: Pick<deploykit.SettingsService, "getSettings">;
   logger: deploykit.Logger;
-  drainSeconds?: number;
   /** How often the proxy is checked and its config compared (ms). */
   intervalMs?: number;
   /** In-container PEM files the ACME client trusts (tests: Pebble's root). */
@@ -137,12 +136,11 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     if (servingChanged && this.#servicesWithDomains.has(serviceID)) await this.sync(false);
   }
 
-  async drained(serviceID: string): Promise<void> {
-    if (!this.#servicesWithDomains.has(serviceID)) return;
+  drainLeftMs(serviceID: string, seconds: number): number {
+    if (!this.#servicesWithDomains.has(serviceID)) return 0;
     const at = this.#switchedAt.get(serviceID);
-    if (at === undefined) return;
-    const wait = at + (this.#o.drainSeconds ?? deploykit.DEFAULT_DRAIN_SECONDS) * 1000 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (at === undefined) return 0;
+    return Math.max(0, at + seconds * 1000 - Date.now());
   }
 
   async rootCertificate(): Promise<string> {
@@ -326,7 +324,6 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
         // The serving containers answer to the service's proxy alias, moved at promotion: a
         // switch-over changes no config, so no load closes client connections.
         upstreams: this.#hosts.has(r.domain.service_id) ? [`${deploykit.proxyAlias(r.domain.service_id)}:${r.domain.target_port}`] : [],
-        ...(r.healthcheck_path ? { healthPath: r.healthcheck_path } : {}),
       })),
       acmeEmail: settings.acme_email,
       acmeDirectory: settings.acme_directory,

@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { healthyStatus, httpProbe, type ProbeResult, probeURL } from "./healthcheck.ts";
-import { ALIAS_DRAIN_MS } from "./readiness.ts";
 import { Reconciler } from "./reconciler.ts";
 import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
 
@@ -209,29 +208,39 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     expect(h.rt.count("setNetworkAliases")).toBe(before);
   });
 
-  it("a redeploy moves the name: the new containers get it at promotion, the old ones lose it before their stop signal", async () => {
-    const h = setup(() => ({ ok: true, status: 200 }));
-    const svc = h.store.addService(h.project.id, "web");
-    const old = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
-    await h.rec.reconcileOnce();
-    expect(h.store.dep(old.id).status).toBe("healthy");
-    const oldC = h.rt.ofService(svc.id)[0]!;
-    const next = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
-    await h.rec.reconcileOnce();
-    expect(h.store.dep(next.id).status).toBe("healthy");
-    const newC = h.rt.ofService(svc.id).find((c) => c.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
-    expect(newC.aliases).toEqual(["web"]);
-    // Still running (removed on the next pass) but no longer resolvable by the name.
-    expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
-    expect(oldC.aliases).toEqual([]);
-    // It drains for ALIAS_DRAIN_MS (a client that resolved the name just before still gets an answer), then goes.
-    await h.rec.reconcileOnce();
-    expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
-    expect(h.store.rowsOf(svc.id)).toHaveLength(2);
-    h.clock.advance(ALIAS_DRAIN_MS);
-    await h.rec.reconcileOnce();
-    expect(h.rt.containers.has(oldC.docker_id)).toBe(false);
-  });
+  it.for([
+    ["the default", undefined, deploykit.DEFAULT_DRAIN_SECONDS],
+    ["a longer drain_seconds", 12, 12],
+    ["drain_seconds 0", 0, 0],
+  ] as const)(
+    "a redeploy moves the name: the new containers get it at promotion, the old ones lose it and drain %s before their stop signal",
+    async ([, setting, seconds]) => {
+      const h = setup(() => ({ ok: true, status: 200 }));
+      const svc = h.store.addService(h.project.id, "web", setting === undefined ? {} : { drain_seconds: setting });
+      const old = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
+      await h.rec.reconcileOnce();
+      expect(h.store.dep(old.id).status).toBe("healthy");
+      const oldC = h.rt.ofService(svc.id)[0]!;
+      const next = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/" });
+      await h.rec.reconcileOnce();
+      expect(h.store.dep(next.id).status).toBe("healthy");
+      const newC = h.rt.ofService(svc.id).find((c) => c.labels[deploykit.LABEL_DEPLOYMENT_ID] === next.id)!;
+      expect(newC.aliases).toEqual(["web"]);
+      // Still running (removed on a later pass) but no longer resolvable by the name.
+      expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
+      expect(oldC.aliases).toEqual([]);
+      // It drains for drain_seconds (a client that resolved the name just before still gets an answer), then goes.
+      if (seconds > 0) {
+        h.clock.advance(seconds * 1000 - 1);
+        await h.rec.reconcileOnce();
+        expect(h.rt.containers.has(oldC.docker_id)).toBe(true);
+        expect(h.store.rowsOf(svc.id)).toHaveLength(2);
+      }
+      h.clock.advance(1);
+      await h.rec.reconcileOnce();
+      expect(h.rt.containers.has(oldC.docker_id)).toBe(false);
+    },
+  );
 
   it("a renamed service's serving containers answer to the new name and keep the old one", async () => {
     const h = setup(() => ({ ok: true, status: 200 }));

@@ -2,7 +2,6 @@ import * as deploykit from "../index.ts";
 import { driftReason } from "./drift.ts";
 import { describeProbe, healthFailureReason, httpProbe, PROBE_REQUEST_TIMEOUT_MS, type Probe, probeURL } from "./healthcheck.ts";
 import {
-  ALIAS_DRAIN_MS,
   aliasesWithout,
   BAD_OBSERVATIONS_TO_FAIL,
   FAILURE_LOG_LINES,
@@ -260,6 +259,14 @@ class ServicePass {
     return target ? new Map([[Ledger.key(target.id, 0), { dep: target, replica: 0 }]]) : new Map();
   }
 
+  /**
+   * How long superseded containers run on after the service name and the proxy's route left them
+   * (the service's drain_seconds, as applied now: it needs no new deployment).
+   */
+  drainMs(): number {
+    return (this.service?.drain_seconds ?? deploykit.DEFAULT_DRAIN_SECONDS) * 1000;
+  }
+
   /** Seconds a container of this service gets to stop: the service's setting, else the container's own. */
   graceSeconds(): number | undefined {
     return this.service?.stop_grace_seconds;
@@ -293,9 +300,18 @@ class ServicePass {
         this.byKey.set(key, c);
         continue;
       }
-      // Superseded and just unnamed (withdrawAliases): left running for the drain, rows kept.
+      // Superseded and just unnamed (withdrawAliases), or just out of the proxy's routes: left
+      // running for the drain (drain_seconds), rows kept; the pass looks again after the fast tick.
       const unnamedAt = this.ctx.ledger.withdrawn.get(c.docker_id);
-      if (!want && unnamedAt !== undefined && c.state === "running" && this.ctx.now() - unnamedAt < ALIAS_DRAIN_MS) {
+      const draining =
+        !want &&
+        c.state === "running" &&
+        ((unnamedAt !== undefined && this.ctx.now() - unnamedAt < this.drainMs()) ||
+          (this.ctx.ingress !== undefined &&
+            !this.stopFirst() &&
+            desired.size > 0 &&
+            this.ctx.ingress.drainLeftMs(this.id, this.drainMs() / 1000) > 0));
+      if (draining) {
         rowsByDocker.delete(c.docker_id);
         this.again = true;
         continue;
@@ -307,8 +323,6 @@ class ServicePass {
             { container: c.name, grace_seconds: this.graceSeconds() },
             "stopping the old container first because this service has a volume",
           );
-        // A container the proxy routed to until lately finishes its requests first (drain_seconds).
-        if (this.ctx.ingress && !want && !this.stopFirst() && desired.size > 0) await this.ctx.ingress.drained(this.id);
         // Its last lines are kept once it has stopped, so what it printed while shutting down is in them.
         await this.ctx.runtime.removeContainer(c.docker_id, this.graceSeconds(), this.ctx.logs ? () => this.keepLogs(c) : undefined);
         this.ctx.faultPoint?.("reconcile:after-container-remove");

@@ -2,12 +2,6 @@ import * as deploykit from "../index.ts";
 import type { HealthState } from "./healthcheck.ts";
 
 /**
- * How long a superseded container keeps running after it stopped answering to the service name, so
- * a client that resolved the name just before still reaches a live container.
- */
-export const ALIAS_DRAIN_MS = 2_000;
-
-/**
  * The names a container keeps on a network when it stops answering to the service's `names`: the
  * others it has (Docker adds the short container id by itself, so that one is left to Docker).
  */
@@ -57,11 +51,11 @@ export interface ReplicaObservation {
  */
 export class Ledger {
   readonly #byService = new Map<string, Map<string, ReplicaObservation>>();
-  /** When a superseded container lost the service name (docker id → ms): it is stopped only after ALIAS_DRAIN_MS. */
+  /** When a superseded container lost the service name (docker id → ms): it is stopped only after the service's drain_seconds. */
   readonly withdrawn = new Map<string, number>();
   /**
    * Containers of a serving deployment taken out of the service name for the Restart action (docker
-   * id → ms): restarted after ALIAS_DRAIN_MS, named again once back through the readiness gate.
+   * id → ms): restarted after the service's drain_seconds, named again once back through the readiness gate.
    */
   readonly restarting = new Map<string, number>();
 

@@ -39,8 +39,13 @@ function setup(opts: Partial<ReconcilerOptions> = {}) {
 }
 
 /** A service whose deployment is healthy and whose container runs (as after an earlier pass). */
-async function mustDeployHealthy(h: ReturnType<typeof setup>, name: string, input: Partial<deploykit.DeploymentCreate> = {}) {
-  const svc = h.store.addService(h.project.id, name);
+async function mustDeployHealthy(
+  h: ReturnType<typeof setup>,
+  name: string,
+  input: Partial<deploykit.DeploymentCreate> = {},
+  settings: Partial<deploykit.ServiceCreate> = {},
+) {
+  const svc = h.store.addService(h.project.id, name, settings);
   const dep = h.store.addDeployment(svc.id, { image: "app:1", ...input });
   h.rt.startedAgoMs = 60_000;
   await h.rec.reconcileOnce();
@@ -234,39 +239,47 @@ describe("Reconciler lifecycle", () => {
 
   it("tells the proxy which containers serve (all replicas), switching at promotion and draining before the old ones stop", async () => {
     const upstreams = new Map<string, string[]>();
-    const events: string[] = [];
+    const asked: number[] = [];
+    let proxyDrainLeftMs = 0;
     const ingress: deploykit.IngressRoutes = {
       setServiceUpstreams: async (id, hosts) => {
         await new Promise((r) => setTimeout(r, 5));
         upstreams.set(id, hosts);
-        events.push(`route:${hosts.join(",")}`);
       },
-      drained: async () => {
-        events.push("drained");
+      drainLeftMs: (_id, seconds) => {
+        asked.push(seconds);
+        return proxyDrainLeftMs;
       },
     };
     const h = setup({ ingress });
-    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2, ports: [{ container_port: 80 }] });
+    const ports = [{ container_port: 80 }];
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2, ports }, { drain_seconds: 7 });
     const first = h.rt.ofService(svc.id);
     expect(upstreams.get(svc.id)?.sort()).toEqual(first.map((c) => c.ip).sort());
 
-    const next = h.store.addDeployment(svc.id, { image: "app:2", replicas: 2, ports: [{ container_port: 80 }] });
+    const next = h.store.addDeployment(svc.id, { image: "app:2", replicas: 2, ports });
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("starting");
     h.clock.advance(10_000);
-    events.length = 0;
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("healthy");
     const second = h.rt.ofService(svc.id).filter((c) => c.image === "app:2");
     // Switched (and awaited) in the promoting pass, while the old containers still exist.
     expect(upstreams.get(svc.id)?.sort()).toEqual(second.map((c) => c.ip).sort());
     expect(first.every((c) => h.rt.containers.has(c.docker_id))).toBe(true);
-    events.length = 0;
-    // The old containers also left the service name at promotion: they stop after that drain too.
-    h.clock.advance(2_000);
+    // The old containers left the service name at promotion: they run on for the service's drain_seconds.
+    h.clock.advance(6_999);
+    await h.rec.reconcileOnce();
+    expect(first.every((c) => h.rt.containers.has(c.docker_id))).toBe(true);
+    // Past it, they still wait for as long as the proxy says its route left them less than drain_seconds ago.
+    h.clock.advance(1);
+    proxyDrainLeftMs = 300;
+    await h.rec.reconcileOnce();
+    expect(first.every((c) => h.rt.containers.has(c.docker_id))).toBe(true);
+    expect(asked.at(-1)).toBe(7);
+    proxyDrainLeftMs = 0;
     await h.rec.reconcileOnce();
     expect(first.some((c) => h.rt.containers.has(c.docker_id))).toBe(false);
-    expect(events[0]).toBe("drained");
 
     h.store.deleteService(svc.id);
     await h.rec.reconcileOnce();
@@ -286,9 +299,9 @@ describe("Reconciler lifecycle", () => {
     await h.rec.reconcileOnce();
     expect(h.store.dep(next.id).status).toBe("healthy");
     expect(h.store.dep(old.id).status).toBe("superseded");
-    // Zero downtime: the old container answered until the promotion, and drains a moment unnamed.
+    // Zero downtime: the old container answered until the promotion, and drains unnamed for drain_seconds.
     expect(h.rt.containers.has(oldID)).toBe(true);
-    h.clock.advance(2_000);
+    h.clock.advance(deploykit.DEFAULT_DRAIN_SECONDS * 1000);
     await h.rec.reconcileOnce();
     expect(h.rt.containers.has(oldID)).toBe(false);
     expect(h.rt.ofService(svc.id).map((c) => c.image)).toEqual(["app:2"]);
@@ -794,15 +807,17 @@ describe("Reconciler: a volume is mounted by at most one container", () => {
 describe("Reconciler: Restart, Stop and Start", () => {
   it("restarts a two-replica service one replica at a time, the second only once the first is back through the gate", async () => {
     const h = setup();
-    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2 });
+    const { svc } = await mustDeployHealthy(h, "web", { replicas: 2 }, { drain_seconds: 2 });
     await passes(h.rec, 1, h.clock, 20_000);
     const [c0, c1] = h.rt.ofService(svc.id).sort((a, b) => a.name.localeCompare(b.name));
     h.clock.advance(1_000);
     await h.store.services.requestRestart(svc.id);
     await h.rec.reconcileOnce();
-    // First out of the service name, restarted once the drain is over.
+    // First out of the service name, restarted once the drain (drain_seconds) is over.
     expect(h.rt.restarts).toEqual([]);
-    await passes(h.rec, 1, h.clock, 2_000);
+    await passes(h.rec, 1, h.clock, 1_999);
+    expect(h.rt.restarts).toEqual([]);
+    await passes(h.rec, 1, h.clock, 1);
     expect(h.rt.restarts).toEqual([c0!.docker_id]);
     // The restarted replica has to be up for the stable window before the next one goes.
     await passes(h.rec, 2, h.clock, 2_000);
@@ -830,7 +845,7 @@ describe("Reconciler: Restart, Stop and Start", () => {
     await h.store.services.requestRestart(svc.id);
     h.rt.graces.length = 0;
     await h.rec.reconcileOnce();
-    await passes(h.rec, 1, h.clock, 2_000);
+    await passes(h.rec, 1, h.clock, deploykit.DEFAULT_DRAIN_SECONDS * 1000);
     expect(h.rt.restarts).toEqual([c.docker_id]);
     expect(h.rt.graces).toEqual([12]);
     expect(h.rt.sharedVolumeCreates).toEqual([]);

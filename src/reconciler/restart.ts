@@ -1,5 +1,5 @@
 import * as deploykit from "../index.ts";
-import { ALIAS_DRAIN_MS, aliasesWithout, Ledger, serviceAliases } from "./readiness.ts";
+import { aliasesWithout, Ledger, serviceAliases } from "./readiness.ts";
 
 /** What the Restart step needs of a service pass. */
 export interface RestartPass {
@@ -28,7 +28,7 @@ export interface RestartPass {
  * so a volume is never mounted twice), one replica at a time. The next one waits until every other
  * replica is back through the readiness gate and its name, so a service with two replicas keeps
  * answering. Before its restart a replica stops answering to the service name and is given
- * ALIAS_DRAIN_MS for requests in flight; it gets the name back once ready again (the pass's
+ * the service's drain_seconds for requests in flight; it gets the name back once ready again (the pass's
  * ensureAliases), so in-project clients never pick a replica that is going down or not yet up.
  * Nothing is done while a new deployment rolls out: it replaces the containers anyway.
  * Returns true while a restart is still in progress (look again after the fast tick).
@@ -74,7 +74,7 @@ export async function restartStale(p: RestartPass): Promise<boolean> {
     p.logger.info({ container: next.name }, "container no longer answers to the service name; restarting it after the drain");
     return true;
   }
-  if (p.now - unnamedAt < ALIAS_DRAIN_MS) return true;
+  if (p.now - unnamedAt < p.service.drain_seconds * 1000) return true;
   p.logger.info({ container: next.name, grace_seconds: p.service.stop_grace_seconds }, "restarting container");
   await p.runtime.restartContainer(next.docker_id, p.service.stop_grace_seconds);
   // Named again by ensureAliases once it has been up for the stable window.

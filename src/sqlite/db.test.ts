@@ -34,6 +34,7 @@ const ALL_MIGRATIONS = [
   "00013_metrics.sql",
   "00014_device_logins.sql",
   "00015_deployment_logs.sql",
+  "00016_drain_seconds.sql",
 ];
 
 describe("DB.open", () => {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import type { DB } from "./db.ts";
-import { DeploymentService } from "./deployment.ts";
 import { DomainService } from "./domains.ts";
 import { PendingChangeService } from "./pending-change.ts";
 import { ServiceService } from "./service.ts";
 import { SettingsService } from "./settings.ts";
-import { expectError, mustCreateDeployment, mustCreateProject, mustCreateService, mustOpenDB } from "./testing.ts";
+import { expectError, mustCreateProject, mustCreateService, mustOpenDB } from "./testing.ts";
 
 const addDomain = (serviceID: string, payload: Record<string, unknown>): deploykit.PendingChangeAppend => ({
   op: deploykit.OP_DOMAIN_CREATE,
@@ -39,21 +38,6 @@ describe("domains", () => {
     expect(d).toMatchObject({ hostname: "app.example.com", target_port: 8080, generated: false, status: "pending", tls: "acme" });
     expect(d?.staged).toBeUndefined();
     expect(await domains.findRoutes()).toMatchObject([{ domain: { hostname: "app.example.com" }, network: `dk-${project.slug}` }]);
-  });
-
-  it("gives the proxy the serving deployment's health check path for its active health checks", async () => {
-    const { db, project, svc, pc, domains } = await setup();
-    await pc.appendPendingChange(project.id, null, addDomain(svc.id, { hostname: "api.localhost" }));
-    await pc.applyPendingChanges(project.id);
-    const deployments = new DeploymentService(db);
-    const plain = await mustCreateDeployment(db, svc.id);
-    await deployments.markHealthy(plain.id, 0);
-    expect((await domains.findRoutes())[0]).not.toHaveProperty("healthcheck_path");
-    // Not while the deployment that has one is only starting: the serving one has none.
-    const checked = await mustCreateDeployment(db, svc.id, { healthcheck_path: "/healthz" });
-    expect((await domains.findRoutes())[0]).not.toHaveProperty("healthcheck_path");
-    await deployments.markHealthy(checked.id, 0);
-    expect((await domains.findRoutes())[0]).toMatchObject({ healthcheck_path: "/healthz" });
   });
 
   it("refuses bad hostnames and ports with the field", async () => {

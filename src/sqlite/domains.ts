@@ -95,19 +95,13 @@ export class DomainService implements deploykit.DomainService {
     return this.#db.read((tx) => {
       const internal = getSettings(tx).internal_hostnames;
       return tx
-        .all<DomainRow & { slug: string; healthcheck_path: string | null }>(
-          `SELECT d.*, p.slug AS slug, dep.healthcheck_path AS healthcheck_path
+        .all<DomainRow & { slug: string }>(
+          `SELECT d.*, p.slug AS slug
              FROM domains d
              JOIN projects p ON p.id = d.project_id
-             LEFT JOIN services s ON s.id = d.service_id
-             LEFT JOIN deployments dep ON dep.id = s.active_deployment_id
             ORDER BY d.hostname`,
         )
-        .map((r) => {
-          const route: deploykit.DomainRoute = { domain: toDomain(r, internal), network: deploykit.projectNetworkName(r.slug) };
-          if (r.healthcheck_path) route.healthcheck_path = r.healthcheck_path;
-          return route;
-        });
+        .map((r) => ({ domain: toDomain(r, internal), network: deploykit.projectNetworkName(r.slug) }));
     });
   }
 

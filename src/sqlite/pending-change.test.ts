@@ -415,6 +415,26 @@ describe("PendingChangeService: health check", () => {
     expect(r3.created_deployments[0]?.healthcheck_path).toBeUndefined();
     expect((await services.findServiceByID(service.id)).healthcheck_path).toBeNull();
   });
+
+  it.for([-1, 301, 1.5, "5", null])("refuses drain_seconds %j with the field's message", async (bad) => {
+    const { db, pending, p } = await setup();
+    const { service } = await mustDeployService(db, p.id, "web");
+    expect(await fieldsOf(pending.appendPendingChange(p.id, null, update(service.id, { drain_seconds: bad })))).toEqual({
+      drain_seconds: ["Drain time must be a whole number of seconds between 0 and 300."],
+    });
+  });
+
+  it("stages drain_seconds and applies it to the service without a new deployment (it is read at each switch-over)", async () => {
+    const { db, pending, p, services } = await setup();
+    const { service } = await mustDeployService(db, p.id, "web");
+    expect(service.drain_seconds).toBe(deploykit.DEFAULT_DRAIN_SECONDS);
+    for (const seconds of [0, 300, 30]) {
+      await pending.appendPendingChange(p.id, null, update(service.id, { drain_seconds: seconds }));
+      const r = await pending.applyPendingChanges(p.id);
+      expect(r.created_deployments).toEqual([]);
+      expect((await services.findServiceByID(service.id)).drain_seconds).toBe(seconds);
+    }
+  });
 });
 
 describe("PendingChangeService: start command", () => {

@@ -24,6 +24,7 @@ export interface ServiceRow {
   cron_timeout_seconds: number;
   healthcheck_path: string | null;
   healthcheck_timeout_seconds: number;
+  drain_seconds: number;
   restart_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -151,6 +152,7 @@ function toService(r: ServiceJoinRow): deploykit.Service {
     cron_timeout_seconds: r.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
     healthcheck_path: r.healthcheck_path ?? null,
     healthcheck_timeout_seconds: r.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
+    drain_seconds: r.drain_seconds ?? deploykit.DEFAULT_DRAIN_SECONDS,
     created_at: r.created_at,
     updated_at: r.updated_at,
     ...sourceOf(r),
@@ -251,6 +253,7 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
     cron_timeout_seconds: input.cron_timeout_seconds ?? deploykit.DEFAULT_CRON_TIMEOUT_SECONDS,
     healthcheck_path: input.healthcheck_path ? input.healthcheck_path : null,
     healthcheck_timeout_seconds: input.healthcheck_timeout_seconds ?? deploykit.DEFAULT_HEALTHCHECK_TIMEOUT_SECONDS,
+    drain_seconds: input.drain_seconds ?? deploykit.DEFAULT_DRAIN_SECONDS,
     created_at: tx.now,
     updated_at: tx.now,
     ...sourceOf(input),
@@ -258,8 +261,8 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
   try {
     tx.run(
       `INSERT INTO services (id, project_id, name, status, icon_url, active_deployment_id, image, ports, volumes, resources, replicas, stop_grace_seconds, start_command, entrypoint,
-         restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         restart_policy, restart_max_retries, pre_deploy_command, cron_schedule, cron_timeout_seconds, healthcheck_path, healthcheck_timeout_seconds, drain_seconds, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       svc.id,
       projectID,
       svc.name,
@@ -280,6 +283,7 @@ export function createService(tx: Tx, projectID: string, input: deploykit.Servic
       svc.cron_timeout_seconds,
       svc.healthcheck_path,
       svc.healthcheck_timeout_seconds,
+      svc.drain_seconds,
       tx.now,
       tx.now,
     );
@@ -359,7 +363,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       settingsChanged = true;
     }
   }
-  for (const key of ["restart_policy", "restart_max_retries", "cron_timeout_seconds"] as const) {
+  for (const key of ["restart_policy", "restart_max_retries", "cron_timeout_seconds", "drain_seconds"] as const) {
     if (upd[key] === undefined || upd[key] === svc[key]) continue;
     (next as Record<string, unknown>)[key] = upd[key];
     settingsChanged = true;
@@ -384,7 +388,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
   next.updated_at = tx.now;
   try {
     tx.run(
-      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, restart_policy = ?, restart_max_retries = ?, pre_deploy_command = ?, cron_schedule = ?, cron_timeout_seconds = ?, healthcheck_path = ?, healthcheck_timeout_seconds = ?, updated_at = ? WHERE id = ?",
+      "UPDATE services SET name = ?, icon_url = ?, image = ?, ports = ?, volumes = ?, resources = ?, replicas = ?, stop_grace_seconds = ?, start_command = ?, entrypoint = ?, restart_policy = ?, restart_max_retries = ?, pre_deploy_command = ?, cron_schedule = ?, cron_timeout_seconds = ?, healthcheck_path = ?, healthcheck_timeout_seconds = ?, drain_seconds = ?, updated_at = ? WHERE id = ?",
       next.name,
       next.icon_url,
       next.image,
@@ -402,6 +406,7 @@ export function updateService(tx: Tx, svc: deploykit.Service, upd: deploykit.Ser
       next.cron_timeout_seconds,
       next.healthcheck_path,
       next.healthcheck_timeout_seconds,
+      next.drain_seconds,
       tx.now,
       svc.id,
     );

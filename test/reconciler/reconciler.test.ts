@@ -179,6 +179,37 @@ describe("Reconciler with dockerd and SQLite", () => {
     }
   });
 
+  it("drain_seconds: a superseded container gets its stop signal that long after the promotion, not sooner", async () => {
+    const svc = await s.services.createService(project.id, { name: "drainer", image: WEB_IMAGE, drain_seconds: 3 });
+    const first = await s.deployments.createDeployment(svc.id, { image: WEB_IMAGE, env_vars: { VERSION: "d1" } });
+    rec.triggerService(svc.id);
+    await until("d1 healthy", async () => (await deployment(first.id)).status === "healthy", 60_000);
+    const [old] = await managed(deploykit.LABEL_DEPLOYMENT_ID, first.id);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const next = await s.deployments.createDeployment(svc.id, { image: WEB_IMAGE, env_vars: { VERSION: "d2" } });
+    rec.triggerService(svc.id);
+    await until("d2 healthy", async () => (await deployment(next.id)).status === "healthy", 60_000);
+    await until("old container gone", async () => (await managed(deploykit.LABEL_DEPLOYMENT_ID, first.id)).length === 0);
+    // Docker's own record of the stop signal (`docker stop` is a kill event with SIGTERM).
+    const stream = (await raw.getEvents({
+      since,
+      until: Math.ceil(Date.now() / 1000) + 1,
+      filters: { container: [old!.Id], event: ["kill"] },
+    })) as NodeJS.ReadableStream;
+    let text = "";
+    for await (const chunk of stream) text += chunk.toString();
+    const kills = text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as { timeNano: number; Actor: { Attributes: { signal?: string } } });
+    expect(kills.length, text).toBeGreaterThan(0);
+    const afterPromotion = kills[0]!.timeNano / 1e6 - Date.parse((await deployment(next.id)).healthy_at!);
+    // Promotion, then the name leaves the old container, then drain_seconds, then SIGTERM (15).
+    expect(kills[0]!.Actor.Attributes.signal).toBe("15");
+    expect(afterPromotion).toBeGreaterThanOrEqual(3_000);
+    expect(afterPromotion).toBeLessThan(3_000 + 10_000);
+  });
+
   it("Restart restarts a two-replica service one replica at a time in place; Stop keeps it down; Start brings the same deployment back", async () => {
     const svc = await s.services.createService(project.id, { name: "pair", image: WEB_IMAGE });
     const dep = await s.deployments.createDeployment(svc.id, { image: WEB_IMAGE, replicas: 2, env_vars: { VERSION: "p1" } });

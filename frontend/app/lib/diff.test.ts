@@ -45,6 +45,7 @@ function service(id: string, name: string, extra: Partial<Service> = {}): Servic
     stop_grace_seconds: 30,
     healthcheck_path: null,
     healthcheck_timeout_seconds: 60,
+    drain_seconds: 5,
     start_command: null,
     entrypoint: null,
     restart_policy: "always",
@@ -104,6 +105,7 @@ describe("serviceOverrides", () => {
       cron_timeout_seconds: 3600,
       healthcheck_path: null,
       healthcheck_timeout_seconds: 60,
+      drain_seconds: 5,
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { CanvasNode } from "../../../src/canvas.ts";
 import type { PortMapping, Resources, VolumeMount } from "../../../src/deployment.ts";
+import { DEFAULT_DRAIN_SECONDS } from "../../../src/domains.ts";
 import type { MaskedEnvVar } from "../../../src/envvar.ts";
 import type { RestartPolicy } from "../../../src/ops.ts";
 import { REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS, effectiveServiceNames, type PendingChange } from "../../../src/pending-change.ts";
@@ -34,6 +35,7 @@ export interface ServiceSettings {
   cron_timeout_seconds: number;
   healthcheck_path: string | null;
   healthcheck_timeout_seconds: number;
+  drain_seconds: number;
 }
 
 /** What the staged log makes of a service: the domain's ServiceUpdate, merged, plus a staged delete. */
@@ -88,6 +90,7 @@ export function effectiveSettings(service: Service, override: ServiceOverride | 
     cron_timeout_seconds: override?.cron_timeout_seconds ?? service.cron_timeout_seconds ?? 3600,
     healthcheck_path: override?.healthcheck_path !== undefined ? override.healthcheck_path : (service.healthcheck_path ?? null),
     healthcheck_timeout_seconds: override?.healthcheck_timeout_seconds ?? service.healthcheck_timeout_seconds ?? 60,
+    drain_seconds: override?.drain_seconds ?? service.drain_seconds ?? DEFAULT_DRAIN_SECONDS,
   };
 }
 
@@ -225,6 +228,7 @@ const FIELD_FORMAT: Record<string, { label: string; fmt: (v: unknown) => string 
   cron_timeout_seconds: { label: "Cron timeout", fmt: (v) => `${v ?? 3600} s` },
   healthcheck_path: { label: "Health check", fmt: (v) => (typeof v === "string" && v !== "" ? `GET ${v}` : "off (stays up 10 s)") },
   healthcheck_timeout_seconds: { label: "Health check timeout", fmt: (v) => `${v ?? 60} s` },
+  drain_seconds: { label: "Drain time", fmt: (v) => `${v ?? DEFAULT_DRAIN_SECONDS} s` },
   // Issue 13: where a built service's code comes from.
   repo_url: { label: "Repository", fmt: (v) => (typeof v === "string" && v !== "" ? v : "none (runs its image)") },
   branch: { label: "Branch", fmt: (v) => (typeof v === "string" && v !== "" ? v : "main") },

@@ -33,6 +33,7 @@ function svc(id: string, name: string, extra: Partial<Service> = {}): Service {
     stop_grace_seconds: 30,
     healthcheck_path: null,
     healthcheck_timeout_seconds: 60,
+    drain_seconds: 5,
     start_command: null,
     entrypoint: null,
     restart_policy: "always",

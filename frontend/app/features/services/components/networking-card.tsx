@@ -3,7 +3,7 @@ import { useState } from "react";
 import { toast } from "sonner";
 import type { PortMapping } from "../../../../../src/deployment.ts";
 import type { ServiceDomain } from "../../../../../src/domains.ts";
-import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
+import type { Service } from "../../../../../src/service.ts";
 import { Badge, type BadgeVariant } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
@@ -15,17 +15,8 @@ import { formatDateTime } from "../../../lib/format.ts";
 import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { useSettings } from "../../settings/api/settings.ts";
 import { useCreateDomain, useDeleteDomain, useDomains } from "../api/domains.ts";
-import { useUpdateService } from "../api/services.ts";
-import {
-  type DnsRecord,
-  dnsRecords,
-  healthcheckPathError,
-  healthcheckTimeoutError,
-  hostnameError,
-  publicAddressFrom,
-  stagedDomains,
-  stagedLabel,
-} from "../lib/domains.ts";
+import { type DnsRecord, dnsRecords, hostnameError, publicAddressFrom, stagedDomains, stagedLabel } from "../lib/domains.ts";
+import { HealthCheckForm } from "./health-check-form.tsx";
 
 const STATUS_VARIANT: Record<ServiceDomain["status"], BadgeVariant> = { pending: "warning", active: "success", error: "destructive" };
 
@@ -131,7 +122,7 @@ export function NetworkingCard({ projectID, service, current }: { projectID: str
           }
         />
         <HealthCheckForm
-          key={`${current.healthcheck_path}|${current.healthcheck_timeout_seconds}`}
+          key={`${current.healthcheck_path}|${current.healthcheck_timeout_seconds}|${current.drain_seconds}`}
           projectID={projectID}
           service={service}
           current={current}
@@ -294,73 +285,5 @@ function DnsHint({ records }: { records: DnsRecord[] }) {
         </tbody>
       </table>
     </div>
-  );
-}
-
-/** `healthcheck_path` and `healthcheck_timeout_seconds`, staged through service.update like the other settings. */
-function HealthCheckForm({ projectID, service, current }: { projectID: string; service: Service; current: ServiceSettings }) {
-  const [path, setPath] = useState(current.healthcheck_path ?? "");
-  const [timeout, setTimeoutText] = useState(String(current.healthcheck_timeout_seconds ?? 60));
-  const update = useUpdateService(projectID, service.id);
-  const pathErr = healthcheckPathError(path);
-  const timeoutErr = healthcheckTimeoutError(timeout);
-  const upd: ServiceUpdate = {};
-  const nextPath = path.trim() === "" ? null : path.trim();
-  if (nextPath !== (current.healthcheck_path ?? null)) upd.healthcheck_path = nextPath;
-  if (!timeoutErr && Number(timeout) !== current.healthcheck_timeout_seconds) upd.healthcheck_timeout_seconds = Number(timeout);
-  const dirty = Object.keys(upd).length > 0;
-  const port = current.ports.find((p) => p.protocol !== "udp")?.container_port ?? current.ports[0]?.container_port;
-  return (
-    <form
-      className="grid gap-3 border-t pt-4"
-      aria-label="Health check"
-      onSubmit={(e) => {
-        e.preventDefault();
-        update.mutate(upd, { onSuccess: () => toast.success("Health check staged"), onError: (er) => toast.error(errorText(er)) });
-      }}
-    >
-      <div className="grid grid-cols-[1fr_8rem] gap-3">
-        <Field
-          label="Health check path"
-          htmlFor="svc-healthcheck-path"
-          error={pathErr ?? fieldError(update.error, "healthcheck_path")}
-          hint={
-            nextPath
-              ? `A deploy goes live when GET ${nextPath} on port ${port ?? "(first container port)"} answers 2xx or 3xx.`
-              : "Empty: a deploy goes live once its containers stayed up 10 s."
-          }
-        >
-          <Input
-            id="svc-healthcheck-path"
-            className="font-mono"
-            placeholder="/healthz"
-            value={path}
-            onChange={(e) => setPath(e.target.value)}
-          />
-        </Field>
-        <Field
-          label="Timeout (s)"
-          htmlFor="svc-healthcheck-timeout"
-          error={timeoutErr ?? fieldError(update.error, "healthcheck_timeout_seconds")}
-        >
-          <Input
-            id="svc-healthcheck-timeout"
-            type="number"
-            min={1}
-            max={3600}
-            value={timeout}
-            onChange={(e) => setTimeoutText(e.target.value)}
-          />
-        </Field>
-      </div>
-      {nextPath && current.ports.length === 0 ? (
-        <p className="text-xs text-destructive">The check needs a container port: add one under Runtime, or the deploy fails.</p>
-      ) : null}
-      <div className="flex justify-end">
-        <Button type="submit" size="sm" disabled={!dirty || !!pathErr || !!timeoutErr || update.isPending}>
-          Stage health check
-        </Button>
-      </div>
-    </form>
   );
 }

@@ -3,6 +3,7 @@ import type { ServiceDomain } from "../../../../../src/domains.ts";
 import type { PendingChange } from "../../../../../src/pending-change.ts";
 import {
   dnsRecords,
+  drainSecondsError,
   healthcheckPathError,
   healthcheckTimeoutError,
   hostnameError,
@@ -137,5 +138,13 @@ describe("health check fields", () => {
     expect(healthcheckTimeoutError("60")).toBeNull();
     expect(healthcheckTimeoutError("3600")).toBeNull();
     for (const bad of ["", "0", "3601", "1.5", "x"]) expect(healthcheckTimeoutError(bad)).not.toBeNull();
+  });
+
+  it.for(["0", "5", "300"])("accepts drain time %s", (ok) => {
+    expect(drainSecondsError(ok)).toBeNull();
+  });
+
+  it.for(["", "-1", "301", "1.5", "x"])("refuses drain time %j with the server's message", (bad) => {
+    expect(drainSecondsError(bad)).toBe("Drain time must be a whole number of seconds between 0 and 300.");
   });
 });

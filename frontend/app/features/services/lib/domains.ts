@@ -1,4 +1,4 @@
-import type { ServiceDomain } from "../../../../../src/domains.ts";
+import { type ServiceDomain, validateDrainSeconds } from "../../../../../src/domains.ts";
 import type { PendingChange } from "../../../../../src/pending-change.ts";
 import { DOMAIN_CREATE, DOMAIN_DELETE, domainChangeHost, domainChangeService } from "../../../lib/diff.ts";
 
@@ -99,6 +99,13 @@ export function healthcheckPathError(raw: string): string | null {
   if (p.length > 512) return "At most 512 characters.";
   if (/[^\x21-\x7e]/.test(p)) return "No spaces, control or non-ASCII characters.";
   return null;
+}
+
+/** The server's drain_seconds rule (src/domains.ts validateDrainSeconds) on what the field holds. */
+export function drainSecondsError(raw: string): string | null {
+  let message: string | null = null;
+  validateDrainSeconds(raw.trim() === "" ? Number.NaN : Number(raw), { add: (_field, m) => (message = m) });
+  return message;
 }
 
 export function healthcheckTimeoutError(raw: string): string | null {
