@@ -120,7 +120,8 @@ describe("foreign objects (C03)", () => {
   it("every destructive path leaves the sentinels, their state and a never-pulled image alone", async () => {
     const before = new Map<string, Seen>();
     for (const id of sentinels.containers) before.set(id, await containerState(id));
-    const since = Math.floor(Date.now() / 1000) - 1;
+    // Fractional seconds: the sentinels were created moments ago, and their own create events are not the test's.
+    const since = (Date.now() / 1000).toFixed(3);
 
     // Deploy a service with a volume, then a redeploy that replaces its container.
     const project = await c.createProject(`Sentinels ${tag}`);
@@ -163,7 +164,7 @@ describe("foreign objects (C03)", () => {
     for (const name of sentinels.volumes) expect((await docker.getVolume(name).inspect()).Name).toBe(name);
     expect((await docker.getImage(FOREIGN_IMAGE).inspect()).RepoTags).toContain(FOREIGN_IMAGE);
 
-    const until = Math.floor(Date.now() / 1000) + 1;
+    const until = (Date.now() / 1000 + 1).toFixed(3);
     const events = execFileSync("docker", ["events", "--since", String(since), "--until", String(until), "--format", "{{json .}}"], {
       encoding: "utf8",
     })
