@@ -42,7 +42,7 @@ docker:
 test-images: docker
 	bash scripts/test-images.sh
 
-## test: lint, then every test (unit, Docker integration, end to end) in two parallel lanes (scripts/test.sh)
+## test: lint, then every test (unit, Docker integration, end to end) in four parallel lanes (scripts/test.sh)
 test: deps lint test-images build
 	@# The power-loss test's FUSE layer (test/harness/powercut.py) runs on Debian's python3-fusepy.
 	@[ -f /usr/lib/python3/dist-packages/fusepy.py ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-fusepy; }

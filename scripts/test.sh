@@ -4,7 +4,8 @@
 #   lane A: the long fault suites (vitest project `docker-long`), each on its own private dockerd;
 #   lane B: the `unit` project, then the `docker` project;
 #   lane C: the `docker-v2` project (builds, CLI, metrics, variables, fuzz, load);
-#   lane D: the end-to-end suites in Chromium (test/e2e/run.ts, then every test/e2e/*.e2e.ts).
+#   lane D: the end-to-end suites in Chromium (test/e2e/run.ts, then every test/e2e/*.e2e.ts), then
+#           the `docker-late` project (the three longest Docker files, see vitest.config.ts).
 #
 # The integration projects run their files one at a time and mostly wait on dockerd and databases,
 # not on the CPU, so the lanes overlap well. Each lane's output goes to test-results/lane-*.log; the
@@ -35,13 +36,17 @@ e2e() {
   done
 }
 
+lane_b() { npx vitest run --project unit && npx vitest run --project docker; }
+lane_d() { e2e && npx vitest run --project docker-late; }
+
+
 lane a npx vitest run --project docker-long &
 a=$!
-lane b bash -c 'npx vitest run --project unit && npx vitest run --project docker' &
+lane b lane_b &
 b=$!
 lane c npx vitest run --project docker-v2 &
 c=$!
-lane d e2e &
+lane d lane_d &
 d=$!
 
 rc=0
