@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, CanvasSocket, canvasSocketURL, MAX_RECONNECT_ATTEMPTS, type SocketStatus } from "./ws-client.ts";
+import {
+  backoffDelay,
+  CanvasSocket,
+  canvasSocketURL,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_RECONNECT_ATTEMPTS,
+  type SocketStatus,
+} from "./ws-client.ts";
 
 describe("backoffDelay", () => {
   it.each([
@@ -105,6 +112,32 @@ describe("CanvasSocket", () => {
     expect(FakeWS.all).toHaveLength(MAX_RECONNECT_ATTEMPTS + 1);
   });
 
+  it("gives up a handshake that never completes and reconnects with the backoff", () => {
+    const h = harness();
+    h.s.connect();
+    const first = FakeWS.all[0] as FakeWS;
+    first.open();
+    const handshake = h.timers.find((t) => t.ms === HANDSHAKE_TIMEOUT_MS);
+    expect(handshake).toBeDefined();
+    handshake?.fn();
+    expect(first.readyState).toBe(3);
+    expect(h.statuses.at(-1)).toBe("reconnecting");
+    expect(h.timers.at(-1)?.ms).toBe(backoffDelay(0));
+    h.timers.at(-1)?.fn();
+    const second = FakeWS.all.at(-1) as FakeWS;
+    expect(second).not.toBe(first);
+    second.open();
+    second.recv("canvas:state", { nodes: [], edges: [] });
+    expect(h.statuses.at(-1)).toBe("connected");
+    // The connected socket's own handshake timer does nothing.
+    h.timers
+      .filter((t) => t.ms === HANDSHAKE_TIMEOUT_MS)
+      .at(-1)
+      ?.fn();
+    expect(h.statuses.at(-1)).toBe("connected");
+    expect(FakeWS.all).toHaveLength(2);
+  });
+
   it("refreshes the token after a 4001 close and reconnects at once", async () => {
     let refreshed = 0;
     const h = harness(async () => {
@@ -123,7 +156,10 @@ describe("CanvasSocket", () => {
     const h = harness();
     h.s.connect();
     h.s.close();
-    expect(h.timers).toHaveLength(0);
+    // Only the handshake timer was set, and it does nothing once closed.
+    expect(h.timers.map((t) => t.ms)).toEqual([HANDSHAKE_TIMEOUT_MS]);
+    h.timers[0]?.fn();
+    expect(FakeWS.all).toHaveLength(1);
     expect(h.statuses.at(-1)).toBe("disconnected");
   });
 });

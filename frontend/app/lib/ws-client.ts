@@ -10,6 +10,9 @@ export const MAX_RECONNECT_ATTEMPTS = 15;
 /** Close code the server uses when authentication fails or the token expired. */
 export const CLOSE_AUTH_FAILED = 4001;
 
+/** How long a socket may take from opening to the first canvas:state before it is given up. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Delay before reconnect attempt n (0-based): 1 s, 2 s, 4 s … capped at 30 s. */
 export function backoffDelay(attempt: number): number {
   return Math.min(1000 * 2 ** attempt, 30_000);
@@ -43,6 +46,8 @@ export class CanvasSocket {
   private timer: unknown = null;
   private stopped = false;
   private everConnected = false;
+  /** The socket whose handshake completed (its first canvas:state arrived). */
+  private connectedSocket: WebSocket | null = null;
   private readonly opts: CanvasSocketOptions;
   status: SocketStatus = "connecting";
 
@@ -65,6 +70,17 @@ export class CanvasSocket {
     this.setStatus(this.everConnected ? "reconnecting" : "connecting");
     const ws = new Impl(this.opts.url);
     this.ws = ws;
+    // A handshake that neither completes nor fails (a connect lost in a network change, a server
+    // that never answers the auth frame) would leave the canvas "connecting" for good: give up on
+    // this socket and go on with the backoff.
+    const set = this.opts.setTimer ?? ((fn: () => void, d: number) => setTimeout(fn, d));
+    set(() => {
+      if (this.ws !== ws || this.stopped || this.connectedSocket === ws) return;
+      this.ws = null;
+      ws.onclose = null;
+      ws.close();
+      this.scheduleBackoff();
+    }, HANDSHAKE_TIMEOUT_MS);
     ws.onopen = () => {
       if (this.ws !== ws) return;
       ws.send(JSON.stringify({ type: "auth", payload: { token: this.opts.getToken() ?? "" } }));
@@ -79,6 +95,7 @@ export class CanvasSocket {
       }
       if (msg.type === "canvas:state") {
         // The first state frame means the server accepted our auth.
+        this.connectedSocket = ws;
         this.attempt = 0;
         this.everConnected = true;
         if (this.status !== "connected") this.setStatus("connected");
