@@ -77,7 +77,10 @@ describe("slow and vanished canvas clients", () => {
     await normal[0]!.waitFor("user:left", (f) => f.payload?.user_id === slowUser.id, 10_000);
     (slow.ws as unknown as { _socket: import("node:net").Socket })._socket.resume();
     const closed = await Promise.race([slow.closed, sleep(5000).then(() => null)]);
-    expect(closed?.code).toBe(1013);
+    // The close frame (1013) waits behind the megabyte the client never read; the hub cuts the socket
+    // 2 s after closing, and then the frame is lost with the queue (1006). Which one the client sees
+    // depends on how long the other clients' 400 messages took after the drop.
+    expect([1013, 1006]).toContain(closed?.code);
 
     const figures = {
       messages: N,
