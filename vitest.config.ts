@@ -49,7 +49,8 @@ export default defineConfig({
           include: ["src/**/*.test.ts", "frontend/app/**/*.test.ts", "frontend/app/**/*.test.tsx", "scripts/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/*.docker.test.ts"],
           environment: "node",
-          testTimeout: 20_000,
+          // Some unit tests start daemon processes; beside three other lanes one start took 20 s.
+          testTimeout: 60_000,
         },
       },
       {
