@@ -16,7 +16,7 @@ import type * as deploykit from "../../src/index.ts";
 import { ADMIN, Daemon, freePort } from "../harness/daemon.ts";
 import { getViaProxy } from "../harness/proxy.ts";
 import { waitFor } from "../harness/wait.ts";
-import { ensureSPA, launchBrowser, outDir, removeDockerObjects } from "./env.ts";
+import { closeSuite, ensureSPA, journeyOrReport, launchBrowser, outDir } from "./env.ts";
 
 const IMAGE = "deploykit-test/greeter:1";
 const tag = randomBytes(4).toString("hex");
@@ -58,23 +58,10 @@ before(async () => {
   page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 });
 
-after(async () => {
-  await browser?.close();
-  const id = d?.instanceID();
-  await d?.stop();
-  if (id) removeDockerObjects(id);
-  await d?.destroy();
-});
+after(() => closeSuite(browser, d));
 
 test("add a custom domain in the Networking card, deploy, and reach it over HTTPS through the proxy", async () => {
-  try {
-    await journey();
-  } catch (err) {
-    // Printed now: node:test reports failures only after the teardown, and a page that hung is easier to read here.
-    console.error("domains e2e failed:", err);
-    await page.screenshot({ path: join(outDir(), "domains-failed.png") }).catch(() => {});
-    throw err;
-  }
+  await journeyOrReport("domains", journey, () => page);
 });
 
 async function journey(): Promise<void> {

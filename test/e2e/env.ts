@@ -8,7 +8,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
+import type { Daemon as HarnessDaemon } from "../harness/daemon.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const OUT = join(ROOT, "test-results/e2e");
@@ -214,4 +215,36 @@ export function dockerCount(kind: "ps" | "network" | "volume", instanceID: strin
 export function outDir(): string {
   mkdirSync(OUT, { recursive: true });
   return OUT;
+}
+
+/** A feature suite's teardown: the browser, then the daemon and whatever it left in Docker. */
+export async function closeSuite(browser: Browser | undefined, d: HarnessDaemon | undefined): Promise<void> {
+  await browser?.close();
+  const id = d?.instanceID();
+  await d?.stop();
+  if (id) removeDockerObjects(id);
+  await d?.destroy();
+}
+
+/**
+ * Runs a suite's journey; on failure prints the error at once (node:test reports failures only after
+ * the teardown, and a page that hung is easier to read here), with what `extra` gives then (a daemon log tail, say),
+ * and keeps a screenshot as test-results/e2e/<name>-failed.png.
+ */
+export async function journeyOrReport(
+  name: string,
+  journey: () => Promise<void>,
+  page: () => Page | undefined,
+  extra: () => string = () => "",
+): Promise<void> {
+  try {
+    await journey();
+  } catch (err) {
+    const more = extra();
+    console.error(`${name} e2e failed:`, err, more ? `\n${more}` : "");
+    await page()
+      ?.screenshot({ path: join(outDir(), `${name}-failed.png`) })
+      .catch(() => {});
+    throw err;
+  }
 }

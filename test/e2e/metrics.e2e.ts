@@ -14,7 +14,7 @@ import { Client } from "../../src/http/index.ts";
 import type * as deploykit from "../../src/index.ts";
 import { ADMIN, Daemon } from "../harness/daemon.ts";
 import { waitFor } from "../harness/wait.ts";
-import { ensureImages, ensureSPA, launchBrowser, outDir, removeDockerObjects } from "./env.ts";
+import { closeSuite, ensureImages, ensureSPA, journeyOrReport, launchBrowser, outDir } from "./env.ts";
 
 const tag = randomBytes(4).toString("hex");
 /** Generous: the suite runs beside three other test lanes on two cores. */
@@ -53,23 +53,10 @@ before(async () => {
   page.setDefaultTimeout(TIMEOUT);
 });
 
-after(async () => {
-  await browser?.close();
-  const id = d?.instanceID();
-  await d?.stop();
-  if (id) removeDockerObjects(id);
-  await d?.destroy();
-});
+after(() => closeSuite(browser, d));
 
 test("the Metrics tab draws charts with a deployment marker that opens the deployment; the Logs tab searches on the server", async () => {
-  try {
-    await journey();
-  } catch (err) {
-    // Printed now: node:test reports failures only after the teardown, and a page that hung is easier to read here.
-    console.error("metrics e2e failed:", err);
-    await page?.screenshot({ path: join(outDir(), "metrics-failed.png") }).catch(() => {});
-    throw err;
-  }
+  await journeyOrReport("metrics", journey, () => page);
 });
 
 async function journey(): Promise<void> {

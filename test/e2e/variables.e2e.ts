@@ -15,7 +15,7 @@ import { Client } from "../../src/http/index.ts";
 import * as deploykit from "../../src/index.ts";
 import { ADMIN, Daemon } from "../harness/daemon.ts";
 import { waitFor } from "../harness/wait.ts";
-import { ensureImages, ensureSPA, launchBrowser, outDir, removeDockerObjects, sh } from "./env.ts";
+import { closeSuite, ensureImages, ensureSPA, journeyOrReport, launchBrowser, outDir, sh } from "./env.ts";
 
 const TIMEOUT = 45_000;
 const DEPLOY_TIMEOUT = 120_000;
@@ -47,23 +47,15 @@ before(async () => {
   page.on("websocket", (ws) => ws.on("framereceived", (f) => seen.push(String(f.payload))));
 });
 
-after(async () => {
-  await browser?.close();
-  const id = d?.instanceID();
-  await d?.stop();
-  if (id) removeDockerObjects(id);
-  await d?.destroy();
-});
+after(() => closeSuite(browser, d));
 
 test("wire a consumer to a sealed variable with autocomplete, deploy, see the edge and the resolved env", async () => {
-  try {
-    await journey();
-  } catch (err) {
-    // Printed now: node:test reports failures only after the teardown.
-    console.error("variables e2e failed:", err, `\ndaemon log:\n${d.log().slice(-3000)}`);
-    await page.screenshot({ path: join(outDir(), "variables-failed.png") }).catch(() => {});
-    throw err;
-  }
+  await journeyOrReport(
+    "variables",
+    journey,
+    () => page,
+    () => `daemon log:\n${d.log().slice(-3000)}`,
+  );
 });
 
 function node(name: string): Locator {
