@@ -8,7 +8,7 @@ export { DB, type DBOptions, knownMigrations } from "./db.ts";
 export { DeploymentService } from "./deployment.ts";
 export { DomainService } from "./domains.ts";
 export { EnvVarService } from "./envvar.ts";
-export { DataDirLock, describeOwner, LOCK_FILE, type LockOwner } from "./lock.ts";
+export { DataDirLock, describeOwner, ensureDataDir, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { MetricsStore } from "./metrics.ts";
 export { PendingChangeService } from "./pending-change.ts";
 export { ProjectService } from "./project.ts";

@@ -1,12 +1,28 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import * as deploykit from "../index.ts";
-import { createPrivateFile, giveToDirOwner } from "./backup.ts";
+import { createPrivateFile, fsyncPath, giveToDirOwner } from "./backup.ts";
 
 /** The lock file's name inside the data directory. */
 export const LOCK_FILE = "deploykitd.lock";
+
+/**
+ * Creates the data directory (0700, parents as needed) when it is missing, durably: a new
+ * directory's entry is only on disk once its parent is fsynced, and without that a power cut right
+ * after the first start could take the directory, database and key with it (F02).
+ */
+export function ensureDataDir(dir: string): void {
+  const target = resolve(dir);
+  const first = mkdirSync(target, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  // mkdir -p made `first` and every directory below it down to `target`: fsync each one's parent.
+  for (let d = target; ; d = dirname(d)) {
+    fsyncPath(dirname(d));
+    if (d === resolve(first)) break;
+  }
+}
 
 /** Who holds (or last held) a data directory. */
 export interface LockOwner {

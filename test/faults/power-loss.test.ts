@@ -1,16 +1,31 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDataDir } from "../../src/sqlite/index.ts";
 import { Daemon } from "../harness/daemon.ts";
 
 // F02: acknowledged writes survive a power cut, not only a process kill. The daemon's data directory
 // is a mount of test/harness/powercut.py, a FUSE file system that keeps every written byte in its
-// own memory until the file is fsynced; killing it loses whatever was not, like a disk cache losing
-// power. Each iteration sends a few concurrent writes, cuts the power the moment the first 2xx
+// own memory until the file is fsynced, and undoes every directory entry (create, rename, unlink)
+// whose directory was not fsynced afterwards; killing it loses whatever was not, like a disk cache
+// losing power. Each iteration sends a few concurrent writes, cuts the power the moment the first 2xx
 // arrives (then SIGKILLs the daemon, which can no longer write anything), mounts the directory
 // again, and checks: integrity_check is ok, every acknowledged project is there exactly once.
 //
@@ -69,7 +84,7 @@ class PowerCutMount {
     execFileSync("umount", ["-l", this.mountpoint], { stdio: "ignore" });
   }
 
-  stats(): { fsyncs: number; volatile_blocks: number } {
+  stats(): { fsyncs: number; volatile_blocks: number; volatile_entries: number } {
     const text = readFileSync(join(this.mountpoint, ".powercut"), "utf8");
     return Object.fromEntries(
       text
@@ -79,7 +94,18 @@ class PowerCutMount {
     ) as {
       fsyncs: number;
       volatile_blocks: number;
+      volatile_entries: number;
     };
+  }
+}
+
+/** fsync of a directory: what makes the entries in it (created, renamed, removed) durable. */
+function syncDir(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -109,6 +135,7 @@ describe("power loss (F02): the layer forgets unsynced bytes, the daemon's ackno
     const other = openSync(join(layer.mountpoint, "unsynced"), "w");
     writeSync(other, "lost\n");
     closeSync(other);
+    syncDir(layer.mountpoint);
     expect(readFileSync(join(layer.mountpoint, "synced"), "utf8")).toBe("kept\nlost\n");
     expect(layer.stats().volatile_blocks).toBeGreaterThan(0);
 
@@ -116,6 +143,59 @@ describe("power loss (F02): the layer forgets unsynced bytes, the daemon's ackno
     await layer.mount();
     expect(readFileSync(join(layer.mountpoint, "synced"), "utf8")).toBe("kept\n");
     expect(readFileSync(join(layer.mountpoint, "unsynced"), "utf8")).toBe("");
+  });
+
+  it("control: a directory entry is durable only once its directory is fsynced (create, atomic replace, unlink)", async () => {
+    const dir = join(layer.mountpoint, "entries");
+    mkdirSync(dir);
+    syncDir(layer.mountpoint);
+    const durable = (name: string, text: string) => {
+      const fd = openSync(join(dir, name), "w");
+      writeSync(fd, text);
+      fsyncSync(fd);
+      closeSync(fd);
+    };
+    durable("config", "old\n");
+    durable("doomed", "here\n");
+    syncDir(dir);
+    // After the last directory fsync: a new file (its bytes fsynced), a replace by rename (a create
+    // and a rename), an unlink: four entries.
+    durable("new-file", "fsynced bytes\n");
+    durable(".config.tmp", "new\n");
+    renameSync(join(dir, ".config.tmp"), join(dir, "config"));
+    unlinkSync(join(dir, "doomed"));
+    expect(layer.stats().volatile_entries).toBe(4);
+    await layer.cut();
+    await layer.mount();
+    expect(existsSync(join(dir, "new-file"))).toBe(false);
+    expect(readFileSync(join(dir, "config"), "utf8")).toBe("old\n");
+    expect(existsSync(join(dir, ".config.tmp"))).toBe(false);
+    expect(readFileSync(join(dir, "doomed"), "utf8")).toBe("here\n");
+
+    // The same steps with the directory fsynced: all three stick.
+    durable("new-file", "fsynced bytes\n");
+    durable(".config.tmp", "new\n");
+    renameSync(join(dir, ".config.tmp"), join(dir, "config"));
+    unlinkSync(join(dir, "doomed"));
+    syncDir(dir);
+    expect(layer.stats().volatile_entries).toBe(0);
+    await layer.cut();
+    await layer.mount();
+    expect(readFileSync(join(dir, "new-file"), "utf8")).toBe("fsynced bytes\n");
+    expect(readFileSync(join(dir, "config"), "utf8")).toBe("new\n");
+    expect(existsSync(join(dir, "doomed"))).toBe(false);
+  });
+
+  it("the daemon's first start makes a missing data directory durable (ensureDataDir)", async () => {
+    const dataDir = join(layer.mountpoint, "srv", "deploykit", "data");
+    ensureDataDir(dataDir);
+    writeFileSync(join(dataDir, "unsynced-sibling"), "x");
+    expect(layer.stats().volatile_entries).toBeGreaterThan(0);
+    await layer.cut();
+    await layer.mount();
+    expect(existsSync(dataDir)).toBe(true);
+    // The control: the file created in it without an fsync of the directory is gone.
+    expect(existsSync(join(dataDir, "unsynced-sibling"))).toBe(false);
   });
 
   it("control: SQLite in WAL mode loses commits at the cut with synchronous=NORMAL, keeps them with FULL (the daemon's setting)", async () => {
@@ -153,7 +233,7 @@ describe("power loss (F02): the layer forgets unsynced bytes, the daemon's ackno
     async () => {
       expect(Number.isInteger(ITERATIONS) && ITERATIONS > 0, "DEPLOYKIT_POWERCUT_ITERATIONS").toBe(true);
       const dataDir = join(layer.mountpoint, "data");
-      mkdirSync(dataDir);
+      ensureDataDir(dataDir);
       const nowhere = join(root, "no-docker.sock");
       d = await Daemon.start({ dataDir, dockerSocket: nowhere, logLevel: "error" });
       const acknowledged = new Set<string>();

@@ -11,16 +11,26 @@ memory until the file is fsynced (fsync or fdatasync): only then are they writte
 fsynced there. Killing this process is the power cut: every unsynced byte is gone, exactly as from a
 disk cache that lost power, and remounting BACKING shows the last synced state.
 
-Simplifications, on the lenient side for the program under test: creating, renaming and removing
-files and directories is durable at once (a real file system needs an fsync of the directory), and
-file contents are tracked in 4 KiB blocks (a torn write inside one block is not modelled).
+Directory entries follow POSIX strictly: creating, renaming or removing a file or directory is
+durable only once every directory it touched has been fsynced (fsyncdir) afterwards. The layer
+applies each change to BACKING at once and appends how to undo it to BACKING.undo (beside BACKING,
+outside the mount; a removed or replaced entry is kept in BACKING.trash until then). Mounting again
+undoes, newest first, every change that never became durable, so a file that was created and
+fsynced but whose directory never was is gone after the cut, and an atomic replace (write, fsync,
+rename) without an fsync of the directory shows the old file. (ext4 in its default mode is kinder:
+fsync of a new file also commits its directory entry. Programs must not count on that.)
+
+Simplification, on the lenient side: file contents are tracked in 4 KiB blocks (a torn write
+inside one block is not modelled).
 
 Prints "ready" once mounted; `stats` in MOUNTPOINT/.powercut (read it) reports the fsyncs seen and
 the blocks now held in memory only.
 """
 
 import errno
+import json
 import os
+import shutil
 import sys
 import threading
 
@@ -45,6 +55,14 @@ class PowerCut(Operations):
         self.volatile = {}
         self.fds = {}
         self.fsyncs = 0
+        # Directory-entry changes not yet durable: [{"op", "dirs": set of parents still to fsync, ...}].
+        self.entries = []
+        self.journal_path = self.backing + ".undo"
+        self.trash = self.backing + ".trash"
+        self.trashed = 0
+        recover(self.backing)
+        os.makedirs(self.trash, exist_ok=True)
+        self.journal = open(self.journal_path, "w")
 
     # --- helpers -------------------------------------------------------------------------------
     def real(self, path):
@@ -75,7 +93,7 @@ class PowerCut(Operations):
 
     def stats(self):
         held = sum(len(v.blocks) for v in self.volatile.values())
-        return f"fsyncs {self.fsyncs}\nvolatile_blocks {held}\n".encode()
+        return f"fsyncs {self.fsyncs}\nvolatile_blocks {held}\nvolatile_entries {len(self.entries)}\n".encode()
 
     # --- metadata ------------------------------------------------------------------------------
     def getattr(self, path, fh=None):
@@ -109,10 +127,15 @@ class PowerCut(Operations):
         os.utime(self.real(path), times)
 
     def mkdir(self, path, mode):
-        os.mkdir(self.real(path), mode)
+        with self.lock:
+            os.mkdir(self.real(path), mode)
+            self.record("mkdir", [path])
 
     def rmdir(self, path):
-        os.rmdir(self.real(path))
+        with self.lock:
+            if os.listdir(self.real(path)):
+                raise FuseOSError(errno.ENOTEMPTY)
+            self.record("remove", [path], self.set_aside(path))
 
     def statfs(self, path):
         st = os.statvfs(self.real(path))
@@ -122,7 +145,7 @@ class PowerCut(Operations):
         with self.lock:
             self.close_fd(path)
             self.volatile.pop(path, None)
-            os.unlink(self.real(path))
+            self.record("remove", [path], self.set_aside(path))
 
     def rename(self, old, new):
         with self.lock:
@@ -130,14 +153,52 @@ class PowerCut(Operations):
             self.close_fd(new)
             self.volatile.pop(new, None)
             v = self.volatile.pop(old, None)
+            replaced = self.set_aside(new) if os.path.lexists(self.real(new)) else None
             os.rename(self.real(old), self.real(new))
+            self.record("rename", [old, new], replaced)
             if v is not None:
                 self.volatile[new] = v
+
+    # --- directory entries ---------------------------------------------------------------------
+    def set_aside(self, path):
+        """Moves an entry that is being removed or replaced into the trash; returns its trash name."""
+        self.trashed += 1
+        name = str(self.trashed)
+        os.rename(self.real(path), os.path.join(self.trash, name))
+        return name
+
+    def record(self, op, paths, trashed=None):
+        """Journals a directory-entry change; it stays undoable until its parent directories are fsynced."""
+        entry = {"op": op, "paths": paths, "trash": trashed, "dirs": {os.path.dirname(p) or "/" for p in paths}}
+        self.entries.append(entry)
+        self.journal.write(json.dumps({k: v for k, v in entry.items() if k != "dirs"}) + "\n")
+        self.journal.flush()
+
+    def commit_dir(self, path):
+        """fsyncdir: the entries of `path` become durable; a change whose every parent is durable is kept."""
+        for entry in self.entries:
+            entry["dirs"].discard(path)
+        done = [e for e in self.entries if not e["dirs"]]
+        if not done:
+            return
+        self.entries = [e for e in self.entries if e["dirs"]]
+        for entry in done:
+            if entry["trash"] is not None:
+                rmtree_quiet(os.path.join(self.trash, entry["trash"]))
+        # The journal only ever lists the changes still undoable.
+        self.journal.seek(0)
+        self.journal.truncate()
+        for entry in self.entries:
+            self.journal.write(json.dumps({k: v for k, v in entry.items() if k != "dirs"}) + "\n")
+        self.journal.flush()
 
     # --- contents ------------------------------------------------------------------------------
     def create(self, path, mode, fi=None):
         with self.lock:
+            existed = os.path.lexists(self.real(path))
             os.close(os.open(self.real(path), os.O_CREAT | os.O_WRONLY, mode))
+            if not existed:
+                self.record("create", [path])
             return 0
 
     def open(self, path, flags):
@@ -224,7 +285,38 @@ class PowerCut(Operations):
         return 0
 
     def fsyncdir(self, path, datasync, fh):
-        return 0
+        with self.lock:
+            self.fsyncs += 1
+            self.commit_dir(path)
+            return 0
+
+
+def rmtree_quiet(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def recover(backing):
+    """The power came back: undo, newest first, every directory-entry change that never became durable."""
+    journal, trash = backing + ".undo", backing + ".trash"
+    real = lambda p: os.path.join(backing, p.lstrip("/"))  # noqa: E731
+    if os.path.exists(journal):
+        with open(journal) as f:
+            entries = [json.loads(line) for line in f if line.strip()]
+        for e in reversed(entries):
+            if e["op"] in ("create", "mkdir"):
+                rmtree_quiet(real(e["paths"][0]))
+            elif e["op"] == "remove":
+                os.rename(os.path.join(trash, e["trash"]), real(e["paths"][0]))
+            elif e["op"] == "rename":
+                old, new = e["paths"]
+                os.rename(real(new), real(old))
+                if e["trash"] is not None:
+                    os.rename(os.path.join(trash, e["trash"]), real(new))
+        os.unlink(journal)
+    rmtree_quiet(trash)
 
 
 def main():

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as build from "../../build/index.ts";
@@ -58,7 +58,7 @@ function faultPointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => void) | u
 export async function startDaemon(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   let lock: sqlite.DataDirLock | null = null;
   if (cfg.db !== ":memory:") {
-    mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+    sqlite.ensureDataDir(cfg.dataDir);
     lock = sqlite.DataDirLock.acquire(cfg.dataDir, "daemon");
     if (lock.stale)
       opts.logger.warn(

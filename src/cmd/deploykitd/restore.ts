@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import * as sqlite from "../../sqlite/index.ts";
 import { formatRows } from "./backup.ts";
@@ -13,7 +12,7 @@ import type { Config } from "./config.ts";
 export function restore(cfg: Config, file: string, env: NodeJS.ProcessEnv = {}): string {
   const src = resolve(file);
   const dbPath = resolve(cfg.db);
-  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  sqlite.ensureDataDir(cfg.dataDir);
   const lock = sqlite.DataDirLock.acquire(cfg.dataDir, "restore");
   let res: sqlite.RestoreResult;
   let keyLines: string[];
