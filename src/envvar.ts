@@ -58,6 +58,13 @@ export interface ResolvedEnv {
   sealed?: string[];
 }
 
+/** `GET …/run-env`: what `deploykit run` injects. Sealed values only reach admins; members get their keys in `sealed_omitted`. */
+export interface RunEnv {
+  env: Record<string, string>;
+  sealed_omitted: string[];
+  problems: { owner: string; key: string; message: string }[];
+}
+
 export function isEnvScope(s: unknown): s is EnvScope {
   return typeof s === "string" && (ENV_SCOPES as readonly string[]).includes(s);
 }

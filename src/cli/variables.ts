@@ -134,19 +134,19 @@ export async function variables(ctx: Context, action: string, args: string[], op
 
 /**
  * The service's variables as its next deployment gets them (project < group < service, every
- * reference resolved), from the server's reference catalog. Values the server masks (sealed) are
- * left out.
+ * reference resolved), from `GET …/run-env`: sealed values are included for admins and left out for
+ * members (named on stderr, never their values). Nothing here is ever printed.
  */
 export async function resolvedVariables(
   c: Client,
   project: deploykit.Project,
   service: deploykit.Service,
 ): Promise<Record<string, string>> {
-  const catalog = await c.findReferenceCatalog(project.id);
-  const entry = catalog.services.find((s) => s.name === service.name);
-  const env: Record<string, string> = {};
-  for (const v of entry?.variables ?? []) if (!v.builtin && v.value !== undefined) env[v.key] = v.value;
-  return env;
+  const run = await c.findRunEnv(project.id, service.id);
+  if (run.sealed_omitted.length > 0)
+    process.stderr.write(`note: sealed variables left out (only admins get them): ${run.sealed_omitted.join(", ")}\n`);
+  for (const p of run.problems) process.stderr.write(`warning: ${p.owner}.${p.key}: ${p.message}\n`);
+  return run.env;
 }
 
 export async function runCommand(ctx: Context, command: string, args: string[]): Promise<void> {

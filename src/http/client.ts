@@ -31,6 +31,7 @@ import {
   type ReferenceCatalog,
   type Resources,
   type RestartPolicy,
+  type RunEnv,
   type ScheduledBackupResult,
   type Service,
   type ServiceDomainListed,
@@ -277,6 +278,9 @@ export class Client {
   /** Stages the difference between the text and the applied variables as one change. */
   putEnvRaw = async (projectID: string, owner: EnvOwner, text: string) =>
     (await this.request<{ data: PendingChange[] }>("PUT", `${envBase(projectID, owner)}/raw`, { text })).data;
+  /** The resolved variables `deploykit run` injects (sealed values for admins only; audited, never cached). */
+  findRunEnv = (projectID: string, serviceID: string) =>
+    this.request<RunEnv>("GET", `/api/projects/${enc(projectID)}/services/${enc(serviceID)}/run-env`);
   findReferenceCatalog = (projectID: string) => this.request<ReferenceCatalog>("GET", `/api/projects/${enc(projectID)}/env-references`);
   createPendingServiceEnvVar = (projectID: string, tempID: string, key: string, value: string) =>
     this.request<PendingChange>("POST", `/api/projects/${enc(projectID)}/pending-services/${enc(tempID)}/env-vars`, { key, value });

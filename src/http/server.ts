@@ -17,6 +17,7 @@ import { registerDocsRoutes } from "./docs.ts";
 import { registerDomainRoutes } from "./domains.ts";
 import { registerEnvVarRoutes } from "./envvar.ts";
 import { registerEnvRawRoutes } from "./envvar-raw.ts";
+import { registerRunEnvRoute } from "./envvar-run.ts";
 import { formatSchemaError, handleError } from "./errors.ts";
 import { setSecurityHeaders } from "./headers.ts";
 import { lazySchemaController } from "./lazy-schemas.ts";
@@ -275,6 +276,7 @@ export class Server {
     registerLogSearchRoutes(app, d);
     registerEnvVarRoutes(app, d);
     registerEnvRawRoutes(app, d);
+    registerRunEnvRoute(app, d);
     registerDomainRoutes(app, d);
     registerPendingChangeRoutes(app, d);
     registerPresetRoutes(app, d);

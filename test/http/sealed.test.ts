@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EventBus } from "../../src/events/index.ts";
-import type { Client } from "../../src/http/index.ts";
+import { Client } from "../../src/http/index.ts";
 import * as deploykit from "../../src/index.ts";
 import * as mock from "../../src/mock/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
@@ -166,5 +166,36 @@ describe("sealed variables", () => {
     expect(await c.revealEnvVar(p.id, { scope: "project" }, ev?.id as string)).toEqual({ id: ev?.id, key: "REGION", value: "eu" });
     const missing = await c.revealEnvVar(p.id, { scope: "project" }, "nope").catch((e) => e);
     expect(missing.code).toBe("not_found");
+  });
+
+  it("run-env (deploykit run): admins get sealed values, members only their keys; references resolved, never cached", async () => {
+    const c = await admin();
+    const p = await c.createProject("Shop");
+    const pc = await c.createService(p.id, { name: "web", image: "nginx:1", env_vars: [{ key: "PLAIN", value: "visible" }] });
+    await c.createEnvVar(p.id, { scope: "project" }, "DB_PASSWORD", SECRET, { sealed: true });
+    const deployed = await c.deploy(p.id);
+    const serviceID = deployed.temp_id_to_service_id[pc.target_temp_id as string] as string;
+    const ref = await c.createEnvVar(p.id, { scope: "service", serviceID }, "SELF", "${{PLAIN}}");
+    expect(ref.op).toBe("env_var.create");
+    await c.deploy(p.id);
+
+    const asAdmin = await c.findRunEnv(p.id, serviceID);
+    expect(asAdmin).toEqual({ env: { PLAIN: "visible", DB_PASSWORD: SECRET, SELF: "visible" }, sealed_omitted: [], problems: [] });
+    const raw = await fetch(`${h.url}/api/projects/${p.id}/services/${serviceID}/run-env`, {
+      headers: { authorization: `Bearer ${c.token}` },
+    });
+    expect(raw.headers.get("cache-control")).toBe("no-store");
+
+    const m = await c.createUser({ email: "max@example.com", name: "Max", password: "password-max", role: "member" });
+    const mc = new Client(h.url, { token: (await c.login(m.email, "password-max")).access_token });
+    const asMember = await mc.findRunEnv(p.id, serviceID);
+    expect(asMember).toEqual({ env: { PLAIN: "visible", SELF: "visible" }, sealed_omitted: ["DB_PASSWORD"], problems: [] });
+    expect(JSON.stringify(asMember)).not.toContain(SECRET);
+
+    const elsewhere = await c.createProject("Other");
+    const wrong = await c.findRunEnv(elsewhere.id, serviceID).catch((e) => e);
+    expect(wrong.code).toBe("not_found");
+    const anonymous = await new Client(h.url).findRunEnv(p.id, serviceID).catch((e) => e);
+    expect(anonymous.code).toBe("unauthorized");
   });
 });
