@@ -1,7 +1,7 @@
 /**
  * Metrics (issue 15): the collector's cost with many running containers, in both Docker modes, and
  * the metrics API over 30 days at the 10-minute tier.
- *   node bench/metrics.ts [containers=100] [seconds=60] [intervalMs=10000]
+ *   node bench/metrics.ts [containers=100] [seconds=60] [intervalMs=10000] [modes=poll,stream]
  * Part 1 starts `containers` idle busybox containers labelled as one instance's services (one replica
  * each), then runs the real Collector (real Docker client, a file
  * SQLite database with the daemon's pragmas) for `seconds` in `poll` mode (one one-shot stats call
@@ -26,6 +26,7 @@ import { startServer } from "../test/http/harness.ts";
 const N = Number(process.argv[2] ?? 100);
 const SECONDS = Number(process.argv[3] ?? 60);
 const INTERVAL = Number(process.argv[4] ?? 10_000);
+const MODES = (process.argv[5] ?? "poll,stream").split(",") as CollectMode[];
 const instanceID = randomID("bench-");
 const run = randomID("metricsbench");
 const raw = rawDocker();
@@ -219,7 +220,7 @@ try {
   await startContainers();
   const base = await baseline();
   console.log(`baseline (no collector): ${base.toFixed(2)} % of one core`);
-  for (const mode of ["poll", "stream"] as const) {
+  for (const mode of MODES) {
     const r = await measure(mode);
     const ticks = r.ticks.map((t) => t.toFixed(0)).join(", ");
     const net = Math.max(0, r.pct - base);
