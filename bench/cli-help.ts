@@ -1,0 +1,43 @@
+/**
+ * CLI start-up (issue 17): wall time of `deploykit --help` and `deploykit logs --help` from the
+ * built CLI, interleaved with `node -e 0` as the same-run baseline. Needs `npm run build:server`.
+ *   node bench/cli-help.ts [runs=30]
+ * Budget: `--help` ≤ 150 ms.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+const RUNS = Number(process.argv[2] ?? 30);
+const CLI = "dist/server/cli/main.js";
+if (!existsSync(CLI)) {
+  console.error(`${CLI} is missing: run npm run build:server first`);
+  process.exit(1);
+}
+const cases: Record<string, string[]> = {
+  "node -e 0 (baseline)": ["-e", "0"],
+  "deploykit --help": [CLI, "--help"],
+  "deploykit logs --help": [CLI, "logs", "--help"],
+};
+const times = new Map<string, number[]>(Object.keys(cases).map((k) => [k, []]));
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, args] of Object.entries(cases)) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`${name} exited ${r.status}`);
+    times.get(name)?.push(performance.now() - t0);
+  }
+}
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+const base = median(times.get("node -e 0 (baseline)") ?? []);
+console.log(`| command (${RUNS} runs, interleaved) | median | min | max | vs node -e 0 |`);
+console.log("|---|---|---|---|---|");
+for (const [name, xs] of times) {
+  const m = median(xs);
+  console.log(
+    `| ${name} | ${m.toFixed(1)} ms | ${Math.min(...xs).toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms | ${(m / base).toFixed(2)}× |`,
+  );
+}
