@@ -73,7 +73,15 @@ export function MetricsChart({
             value: (_u: uPlot, v: number | null) => formatValue(live.current.spec.unit, v),
           })),
         ],
-        hooks: { draw: [(p) => drawMarkers(p, live.current.markers)] },
+        hooks: {
+          draw: [
+            (p) => {
+              drawMarkers(p, live.current.markers);
+              // How many points the last draw showed: what bench/metrics-render.ts waits for.
+              host.dataset.points = String(p.data[0]?.length ?? 0);
+            },
+          ],
+        },
       },
       spec.data as uPlot.AlignedData,
       host,
