@@ -1,6 +1,15 @@
+import type Dockerode from "dockerode";
 import * as deploykit from "../index.ts";
 import { type Conn, ownedFilter, validateNetworkName } from "./conn.ts";
 import { forbidden, ignoreNotFound, statusCode, wrap } from "./errors.ts";
+
+/**
+ * Network ensures in flight in this process, by instance and name. Docker 20.10 accepts two
+ * networks with one name even with CheckDuplicate when the creates race (10 concurrent creates made
+ * 10 networks here), and a name that matches two networks is refused by every later call
+ * ("network … is ambiguous"): so one name is ensured by one caller at a time.
+ */
+const ensuring = new Map<string, Promise<deploykit.Network>>();
 
 /** Provisioner manages one bridge network per project, labelled with this instance's labels. */
 export class Provisioner implements deploykit.Provisioner {
@@ -23,6 +32,16 @@ export class Provisioner implements deploykit.Provisioner {
 
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<deploykit.Network> {
     validateNetworkName(name);
+    const key = `${this.conn.instanceID}\0${name}`;
+    let p = ensuring.get(key);
+    if (!p) {
+      p = this.ensureOnce(name, labels).finally(() => ensuring.delete(key));
+      ensuring.set(key, p);
+    }
+    return p;
+  }
+
+  private async ensureOnce(name: string, labels: Record<string, string>): Promise<deploykit.Network> {
     try {
       const existing = await this.inspect(name);
       if (existing) return this.checkOwned(existing, name);
@@ -62,7 +81,10 @@ export class Provisioner implements deploykit.Provisioner {
   }
 
   private async inspect(name: string): Promise<deploykit.Network | undefined> {
-    const info = await ignoreNotFound(this.conn.api.getNetwork(name).inspect());
+    const info = await ignoreNotFound(this.conn.api.getNetwork(name).inspect()).catch((err: unknown) => {
+      if (statusCode(err) === 400 && /ambiguous/i.test(String((err as Error).message))) return this.dedupe(name);
+      throw err;
+    });
     // Docker resolves ids and id prefixes too; only an exact name is the network we mean.
     if (!info || info.Name !== name) return undefined;
     return { id: info.Id, name: info.Name, labels: info.Labels ?? {}, subnets: subnetsOf(info.IPAM) };
@@ -73,6 +95,25 @@ export class Provisioner implements deploykit.Provisioner {
       throw deploykit.errorf(deploykit.ECONFLICT, `A network named ${name} exists and is not managed by this DeployKit instance.`);
     }
     return net;
+  }
+
+  /**
+   * Repairs a name that matches several of this instance's networks (left by racing creates before
+   * ensures were serialized): keeps the one with the most containers (the oldest on a tie) and
+   * removes the others that have none. Refuses when one of them is not this instance's.
+   */
+  private async dedupe(name: string): Promise<Dockerode.NetworkInspectInfo> {
+    const all = (await this.conn.api.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+    const foreign = all.find((n) => !deploykit.ownedBy(n.Labels, this.conn.instanceID));
+    if (foreign)
+      throw deploykit.errorf(deploykit.ECONFLICT, `A network named ${name} exists and is not managed by this DeployKit instance.`);
+    const infos = await Promise.all(all.map((n) => this.conn.api.getNetwork(n.Id).inspect() as Promise<Dockerode.NetworkInspectInfo>));
+    const used = (n: Dockerode.NetworkInspectInfo) => Object.keys(n.Containers ?? {}).length;
+    infos.sort((a, b) => used(b) - used(a) || a.Created.localeCompare(b.Created));
+    const [keep, ...rest] = infos;
+    if (!keep) throw deploykit.errorf(deploykit.ENOTFOUND, `network ${name} not found`);
+    for (const extra of rest) if (used(extra) === 0) await ignoreNotFound(this.conn.api.getNetwork(extra.Id).remove()).catch(() => {});
+    return keep;
   }
 }
 

@@ -86,6 +86,56 @@ describe("Provisioner", () => {
   it("refuses bad names", async () => {
     await expectCode(client.provisioner.ensureNetwork("bad name; rm -rf /", {}), deploykit.EINVALID);
   });
+
+  const named = async (name: string) => (await docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+
+  it("20 concurrent ensures of one name, from two clients, make one network (Docker alone made 10 of 10)", async () => {
+    const name = `dk-${run}-race`;
+    const second = new Client({ instanceID });
+    const nets = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? second : client).provisioner.ensureNetwork(name, runLabels)),
+    );
+    expect(new Set(nets.map((n) => n.id)).size).toBe(1);
+    expect(await named(name)).toHaveLength(1);
+  });
+
+  it("repairs a name two of its networks share (left by racing creates): keeps the one in use, removes the other", async () => {
+    const name = `dk-${run}-dup`;
+    const labels = { ...runLabels, ...deploykit.instanceLabels(instanceID) };
+    // A container joins the first network while its name is still unique (Docker refuses to start
+    // one on an ambiguous name, even by id); the second network then takes the same name.
+    const used = await docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: false, Labels: labels });
+    const c = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ["sleep", "300"],
+      Labels: runLabels,
+      HostConfig: { NetworkMode: used.id },
+    });
+    try {
+      await c.start();
+      const extra = await docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: false, Labels: labels });
+      expect(await named(name)).toHaveLength(2);
+      const kept = await client.provisioner.ensureNetwork(name, runLabels);
+      expect(kept.id).toBe(used.id);
+      expect((await named(name)).map((n) => n.Id)).toEqual([used.id]);
+      await expect(docker.getNetwork(extra.id).inspect()).rejects.toThrow();
+    } finally {
+      await c.remove({ force: true });
+    }
+  });
+
+  it("refuses to repair a shared name when one of the networks is not this instance's", async () => {
+    const name = `dk-${run}-dup-foreign`;
+    await docker.createNetwork({
+      Name: name,
+      Driver: "bridge",
+      CheckDuplicate: false,
+      Labels: { ...runLabels, ...deploykit.instanceLabels(instanceID) },
+    });
+    await docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: false, Labels: runLabels });
+    await expectCode(client.provisioner.ensureNetwork(name, runLabels), deploykit.ECONFLICT);
+    expect(await named(name)).toHaveLength(2);
+  });
 });
 
 describe("foreign objects", () => {

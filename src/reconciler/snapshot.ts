@@ -81,8 +81,10 @@ export class DockerSnapshot {
     let p = this.#ensuring.get(name);
     if (!p) {
       p = (async () => {
-        if ((await this.networks()).some((n) => n.name === name)) return;
-        this.addNetwork(await create());
+        // Two networks under one name (racing creates of an older version) make every container
+        // create on it fail: `create` (the provisioner's ensure) repairs that, so call it then too.
+        if ((await this.networks()).filter((n) => n.name === name).length === 1) return;
+        this.replaceNetwork(await create());
       })().finally(() => this.#ensuring.delete(name));
       this.#ensuring.set(name, p);
     }
@@ -174,6 +176,14 @@ export class DockerSnapshot {
 
   removeVolume(name: string): void {
     this.#volumes.patch((list) => removeWhere(list, (v) => v.name === name));
+  }
+
+  /** The network named `n.name` is now exactly `n` (duplicates of the name removed from the list). */
+  replaceNetwork(n: deploykit.Network): void {
+    this.#networks.patch((list) => {
+      for (let i = list.length - 1; i >= 0; i--) if (list[i]?.name === n.name) list.splice(i, 1);
+      list.push(n);
+    });
   }
 
   addNetwork(n: deploykit.Network): void {
