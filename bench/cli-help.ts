@@ -1,6 +1,6 @@
 /**
  * CLI start-up (issue 17): wall time of `deploykit --help` and `deploykit logs --help` from the
- * built CLI, interleaved with `node -e 0` as the same-run baseline. Needs `npm run build:server`.
+ * built CLI, interleaved with `node -e 0` as the same-run baseline (builds dist/ first when missing).
  *   node bench/cli-help.ts [runs=30]
  * Budget: `--help` ≤ 150 ms.
  */
@@ -10,8 +10,8 @@ import { existsSync } from "node:fs";
 const RUNS = Number(process.argv[2] ?? 30);
 const CLI = "dist/server/cli/main.js";
 if (!existsSync(CLI)) {
-  console.error(`${CLI} is missing: run npm run build:server first`);
-  process.exit(1);
+  const build = spawnSync("npm", ["run", "build:server"], { stdio: "inherit" });
+  if (build.status !== 0 || !existsSync(CLI)) throw new Error(`${CLI} is missing and npm run build:server failed`);
 }
 const cases: Record<string, string[]> = {
   "node -e 0 (baseline)": ["-e", "0"],
