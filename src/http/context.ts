@@ -187,7 +187,7 @@ export function pageOf(q: { offset?: string; limit?: string }): { offset: number
 }
 
 /** The service, when it belongs to the project in the URL (PRODUCT §4.7); ENOTFOUND otherwise. */
-export async function serviceInProject(d: Deps, projectID: string, serviceID: string): Promise<deploykit.Service> {
+export async function serviceInProject(d: Pick<Deps, "services">, projectID: string, serviceID: string): Promise<deploykit.Service> {
   const svc = await d.services.findServiceByID(serviceID);
   if (svc.project_id !== projectID) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
   return svc;
