@@ -7,6 +7,7 @@ export * from "./canvas.ts";
 export * from "./container.ts";
 export * from "./deployment.ts";
 export * from "./deployment-service.ts";
+export * from "./deployment-validate.ts";
 export * from "./domains.ts";
 export * from "./dotenv.ts";
 export * from "./envvar.ts";

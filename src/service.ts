@@ -12,7 +12,7 @@ import {
   validateStopGrace,
   validateVolumeReplicas,
   validateVolumes,
-} from "./deployment.ts";
+} from "./deployment-validate.ts";
 import { validateDrainSeconds } from "./domains.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
 import type { RestartPolicy } from "./ops.ts";

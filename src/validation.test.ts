@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { validateAPIKeyCreate, validateLogin } from "./auth.ts";
 import { validateEdgeUpsert, validateNodeUpsert, validatePositions } from "./canvas.ts";
-import { truncateLogTail, validateDeploymentCreate } from "./deployment.ts";
+import { truncateLogTail } from "./deployment.ts";
+import { validateDeploymentCreate } from "./deployment-validate.ts";
 import { EINVALID } from "./errors.ts";
 import { normalizePage } from "./pagination.ts";
 import { effectiveServiceNames, type PendingChange } from "./pending-change.ts";

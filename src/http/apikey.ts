@@ -6,7 +6,7 @@ import { body, ERRORS, listOfRef, NO_CONTENT, params, ref, str } from "./schemas
 
 const tags = ["api-keys"];
 
-export function registerAPIKeyRoutes(app: FastifyInstance, d: Deps): void {
+export function registerAPIKeyRoutes(app: FastifyInstance, d: Pick<Deps, "auth" | "authenticated">): void {
   app.get(
     "/api/api-keys",
     {

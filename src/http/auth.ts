@@ -8,7 +8,9 @@ const EMAIL = str(1000);
 const PASSWORD = str(1000);
 const tags = ["auth"];
 
-export function registerAuthRoutes(app: FastifyInstance, d: Deps): void {
+type AuthRouteDeps = Pick<Deps, "auth" | "users" | "setup" | "authenticated" | "loginLimiter" | "registerLimiter" | "refreshLimiter">;
+
+export function registerAuthRoutes(app: FastifyInstance, d: AuthRouteDeps): void {
   app.get(
     "/api/auth/register",
     {

@@ -10,7 +10,7 @@ const tags = ["builds"];
 type PS = { Params: { projectId: string; serviceId: string } };
 
 /** Streams a deployment's build log: live while it builds, the stored log after. Same framing as the runtime logs. */
-async function streamBuildLog(d: Deps, b: BuildDeps, reply: FastifyReply, deploymentID: string): Promise<void> {
+async function streamBuildLog(d: Pick<Deps, "limits">, b: BuildDeps, reply: FastifyReply, deploymentID: string): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, {
@@ -51,7 +51,13 @@ async function streamBuildLog(d: Deps, b: BuildDeps, reply: FastifyReply, deploy
   end();
 }
 
-export function registerBuildRoutes(app: FastifyInstance, d: Deps, b: BuildDeps): void {
+/** What the build routes touch (announce's bus, list cache and reconciler; the webhook check's logger). */
+type BuildRouteDeps = Pick<
+  Deps,
+  "services" | "deployments" | "bus" | "reconciler" | "listCache" | "limits" | "logger" | "authenticated" | "adminOnly"
+>;
+
+export function registerBuildRoutes(app: FastifyInstance, d: BuildRouteDeps, b: BuildDeps): void {
   app.get<{ Params: { projectId: string; serviceId: string; deploymentId: string } }>(
     "/api/projects/:projectId/services/:serviceId/deployments/:deploymentId/build-logs",
     {
@@ -244,7 +250,7 @@ export function registerBuildRoutes(app: FastifyInstance, d: Deps, b: BuildDeps)
 }
 
 async function pushDeploy(
-  d: Deps,
+  d: Pick<Deps, "listCache" | "bus" | "reconciler">,
   b: BuildDeps,
   svc: deploykit.Service,
   body: Buffer,
@@ -259,7 +265,7 @@ async function pushDeploy(
   return { deployment: dep, deployed: true, message: `Deploying ${branch}.` };
 }
 
-function announce(d: Deps, projectID: string, dep: deploykit.Deployment): void {
+function announce(d: Pick<Deps, "listCache" | "bus" | "reconciler">, projectID: string, dep: deploykit.Deployment): void {
   d.listCache.invalidate(projectID);
   d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectID, { deployment: dep }));
   d.reconciler.triggerService(dep.service_id);

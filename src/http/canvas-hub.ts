@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
 import * as deploykit from "../index.ts";
 import { type Draft, HubClient, type HubOps, type Room } from "./canvas-hub-client.ts";
+import { EVENT_MESSAGES, eventPayload } from "./canvas-hub-events.ts";
 import { handleMessage } from "./canvas-hub-messages.ts";
 import { MoveWriter } from "./canvas-hub-moves.ts";
 import { Heartbeat } from "./canvas-hub-ping.ts";
 import * as present from "./present.ts";
 import { revokedPrincipals } from "./revocation.ts";
+import { UnauthenticatedSockets } from "./unauthenticated.ts";
 
 export interface CanvasHubOptions {
   auth: deploykit.AuthService;
@@ -42,43 +44,6 @@ export const CLOSE_TOO_SLOW = 1013;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;
 
-/** Bus event type → canvas message type (original §9). */
-const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
-  [deploykit.EVENT_SERVICE_CREATED]: "service:upserted",
-  [deploykit.EVENT_SERVICE_UPDATED]: "service:upserted",
-  [deploykit.EVENT_SERVICE_DELETED]: "service:deleted",
-  [deploykit.EVENT_SERVICE_STATUS_CHANGED]: "service:status-changed",
-  [deploykit.EVENT_SERVICE_RESTARTED]: "service:restarted",
-  [deploykit.EVENT_CONTAINER_CREATED]: "container:created",
-  [deploykit.EVENT_CONTAINER_DELETED]: "container:deleted",
-  [deploykit.EVENT_DEPLOYMENT_CREATED]: "deployment:created",
-  [deploykit.EVENT_DEPLOYMENT_STARTING]: "deployment:starting",
-  [deploykit.EVENT_DEPLOYMENT_HEALTHY]: "deployment:healthy",
-  [deploykit.EVENT_DEPLOYMENT_FAILED]: "deployment:failed",
-  [deploykit.EVENT_RUN_STARTED]: "run:started",
-  [deploykit.EVENT_RUN_SKIPPED]: "run:skipped",
-  [deploykit.EVENT_RUN_FINISHED]: "run:finished",
-  [deploykit.EVENT_PENDING_CHANGES_APPLIED]: "pending-changes:applied",
-};
-
-function eventPayload(e: deploykit.Event): unknown {
-  switch (e.type) {
-    case deploykit.EVENT_SERVICE_CREATED:
-    case deploykit.EVENT_SERVICE_UPDATED:
-      return { service: present.service(e.payload.service) };
-    case deploykit.EVENT_DEPLOYMENT_CREATED:
-      return { deployment: present.deployment(e.payload.deployment) };
-    case deploykit.EVENT_PENDING_CHANGES_APPLIED:
-      return present.applyResult(e.payload.result);
-    case deploykit.EVENT_RUN_STARTED:
-    case deploykit.EVENT_RUN_SKIPPED:
-    case deploykit.EVENT_RUN_FINISHED:
-      return { service_id: e.payload.service_id, run: present.run(e.payload.run) };
-    default:
-      return e.payload;
-  }
-}
-
 /**
  * The canvas WebSocket hub (original §3.5): one room per project, presence, cursors, drafts,
  * layout edits and staged changes, plus bus events forwarded to the project's room. Every client
@@ -90,7 +55,7 @@ export class CanvasHub implements HubOps {
   private readonly rooms = new Map<string, Room>();
   private readonly all = new Set<HubClient>();
   /** Not-yet-authenticated sockets per client address. */
-  private readonly unauthenticated = new Map<string, number>();
+  private readonly unauthenticated = new UnauthenticatedSockets();
   private subscription: deploykit.Subscription | null = null;
   private readonly heartbeat: Heartbeat;
 
@@ -118,7 +83,7 @@ export class CanvasHub implements HubOps {
         preValidation: async (req, reply) => {
           if (!originAllowed(req)) return reply.code(403).send({ error: deploykit.EFORBIDDEN, message: "Origin not allowed." });
           // Anyone may open a socket before authenticating; one address may not hold hundreds open.
-          if ((this.unauthenticated.get(req.ip) ?? 0) >= (this.deps.maxUnauthenticatedPerAddress ?? MAX_UNAUTHENTICATED_PER_ADDRESS))
+          if (this.unauthenticated.full(req.ip, this.deps.maxUnauthenticatedPerAddress ?? MAX_UNAUTHENTICATED_PER_ADDRESS))
             return reply
               .code(429)
               .header("Retry-After", "5")
@@ -137,15 +102,7 @@ export class CanvasHub implements HubOps {
   accept(ws: WebSocket, projectID: string, address = ""): void {
     const c = new HubClient(ws, projectID);
     this.all.add(c);
-    this.unauthenticated.set(address, (this.unauthenticated.get(address) ?? 0) + 1);
-    let counted = true;
-    c.onAuthenticated = () => {
-      if (!counted) return;
-      counted = false;
-      const n = (this.unauthenticated.get(address) ?? 1) - 1;
-      if (n <= 0) this.unauthenticated.delete(address);
-      else this.unauthenticated.set(address, n);
-    };
+    c.onAuthenticated = this.unauthenticated.add(address);
     c.authTimer = setTimeout(() => this.drop(c, CLOSE_AUTH, "Authentication timeout."), this.deps.authTimeoutMs);
     ws.on("message", (data: RawData, isBinary: boolean) => this.enqueue(c, data, isBinary));
     ws.on("close", () => {

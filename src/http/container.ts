@@ -4,7 +4,7 @@ import { type Deps, pageBody, pageOf, serviceInProject } from "./context.ts";
 import * as present from "./present.ts";
 import { ERRORS, ID, PAGE_QUERY, pageOfRef, params, query, str } from "./schemas.ts";
 
-export function registerContainerRoutes(app: FastifyInstance, d: Deps): void {
+export function registerContainerRoutes(app: FastifyInstance, d: Pick<Deps, "services" | "containers" | "authenticated">): void {
   app.get<{
     Params: { projectId: string; serviceId: string };
     Querystring: { deployment_id?: string; status?: string; offset?: string; limit?: string };

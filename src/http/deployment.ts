@@ -23,7 +23,9 @@ import {
 const tags = ["deployments"];
 type PS = { Params: { projectId: string; serviceId: string } };
 
-export function registerDeploymentRoutes(app: FastifyInstance, d: Deps): void {
+type DeploymentRouteDeps = Pick<Deps, "services" | "deployments" | "envVars" | "listCache" | "authenticated">;
+
+export function registerDeploymentRoutes(app: FastifyInstance, d: DeploymentRouteDeps): void {
   app.post<PS & { Body: deploykit.DeploymentCreate }>(
     "/api/projects/:projectId/services/:serviceId/deployments",
     {

@@ -34,7 +34,7 @@ function verificationURI(req: FastifyRequest): string {
   return `${req.protocol}://${req.host}/device`;
 }
 
-export function registerDeviceRoutes(app: FastifyInstance, d: Deps): void {
+export function registerDeviceRoutes(app: FastifyInstance, d: Pick<Deps, "auth" | "users" | "authenticated" | "deviceLimiter">): void {
   app.post<{ Body: { description?: string } }>(
     "/api/auth/device",
     {

@@ -7,12 +7,14 @@ import { body, ERRORS, listOfRef, NO_CONTENT, params, ref, str } from "./schemas
 const tags = ["domains"];
 type P = { projectId: string; serviceId: string };
 
-function domainsOf(d: Deps): deploykit.DomainService {
+function domainsOf(d: Pick<Deps, "domains">): deploykit.DomainService {
   if (!d.domains) throw deploykit.errorf(deploykit.EUNAVAILABLE, "Domains are not available.");
   return d.domains;
 }
 
-export function registerDomainRoutes(app: FastifyInstance, d: Deps): void {
+type DomainRouteDeps = Pick<Deps, "services" | "domains" | "pendingChanges" | "proxy" | "hub" | "authenticated">;
+
+export function registerDomainRoutes(app: FastifyInstance, d: DomainRouteDeps): void {
   const base = "/api/projects/:projectId/services/:serviceId/domains";
   const stage = async (req: FastifyRequest<{ Params: P }>, change: deploykit.PendingChangeAppend) => {
     const projectID = req.params.projectId;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import * as deploykit from "../index.ts";
 import { type Deps, principalOf } from "./context.ts";
-import { SCOPES } from "./envvar.ts";
+import { type OwnerDeps, SCOPES } from "./envvar.ts";
 import * as present from "./present.ts";
 import { body, ERRORS, listOfRef, params, str } from "./schemas.ts";
 
@@ -21,7 +21,10 @@ const CATALOG_VARIABLE = {
  * The RAW editor (`.env` in and out, comments kept) for every scope, and the reference catalog
  * (autocomplete and "referenced by").
  */
-export function registerEnvRawRoutes(app: FastifyInstance, d: Deps): void {
+export function registerEnvRawRoutes(
+  app: FastifyInstance,
+  d: OwnerDeps & Pick<Deps, "envVars" | "pendingChanges" | "hub" | "authenticated">,
+): void {
   for (const s of SCOPES) {
     const ownerParams = s.scope === deploykit.SCOPE_SERVICE ? ["serviceId"] : s.scope === deploykit.SCOPE_GROUP ? ["groupId"] : [];
 

@@ -12,7 +12,7 @@ type Params = { projectId: string; envVarId?: string };
  */
 export function registerReveal(
   app: FastifyInstance,
-  d: Deps,
+  d: Pick<Deps, "authenticated">,
   base: string,
   ownerParams: string[],
   /** The variable named by the route's params, checked to belong to its owner (ENOTFOUND otherwise). */

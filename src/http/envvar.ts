@@ -16,8 +16,11 @@ interface Owner {
 }
 type Params = { projectId: string; serviceId?: string; groupId?: string; envVarId?: string };
 
+/** What resolving a scope's owner reads. */
+export type OwnerDeps = Pick<Deps, "projects" | "services" | "canvas">;
+
 /** The scopes share one set of handlers; each resolves its owner (and checks it is in the project). */
-export const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps, p: Params) => Promise<Owner> }[] = [
+export const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: OwnerDeps, p: Params) => Promise<Owner> }[] = [
   {
     scope: deploykit.SCOPE_PROJECT,
     base: "/api/projects/:projectId/env-vars",
@@ -56,13 +59,16 @@ export const SCOPES: { scope: deploykit.EnvScope; base: string; owner: (d: Deps,
   },
 ];
 
-export async function ownedEnvVar(d: Deps, owner: Owner, id: string): Promise<deploykit.EnvVar> {
+export async function ownedEnvVar(d: Pick<Deps, "envVars">, owner: Owner, id: string): Promise<deploykit.EnvVar> {
   const ev = await d.envVars.findEnvVarByID(id);
   if (ev.scope !== owner.scope || ev.scope_id !== owner.scopeID) throw deploykit.errorf(deploykit.ENOTFOUND, "Env var not found.");
   return ev;
 }
 
-export function registerEnvVarRoutes(app: FastifyInstance, d: Deps): void {
+export function registerEnvVarRoutes(
+  app: FastifyInstance,
+  d: OwnerDeps & Pick<Deps, "envVars" | "pendingChanges" | "hub" | "authenticated">,
+): void {
   for (const s of SCOPES) {
     const ownerParams = s.scope === deploykit.SCOPE_SERVICE ? ["serviceId"] : s.scope === deploykit.SCOPE_GROUP ? ["groupId"] : [];
     const stage = async (req: FastifyRequest, change: deploykit.PendingChangeAppend) => {

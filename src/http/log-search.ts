@@ -34,7 +34,7 @@ const SEARCH_QUERY = query({
 type SP = { Params: { projectId: string; serviceId: string }; Querystring: deploykit.LogQueryInput };
 
 /** Every container of the service that Docker still has (running or not), with its replica. */
-async function targetsOf(d: Deps, filter: deploykit.ContainerFilter): Promise<deploykit.LogTarget[]> {
+async function targetsOf(d: Pick<Deps, "containers">, filter: deploykit.ContainerFilter): Promise<deploykit.LogTarget[]> {
   const out: deploykit.LogTarget[] = [];
   for (let offset = 0; ; offset += deploykit.MAX_LIMIT) {
     const page = await d.containers.findContainers({ ...filter, offset, limit: deploykit.MAX_LIMIT });
@@ -48,7 +48,7 @@ async function targetsOf(d: Deps, filter: deploykit.ContainerFilter): Promise<de
  * when the reconciler removed them. The newest `tail` lines in time order.
  */
 async function deploymentLogs(
-  d: Deps,
+  d: Pick<Deps, "containers" | "deployments" | "logs">,
   deploymentID: string,
   tail: number,
 ): Promise<{ source: "containers" | "kept"; lines: deploykit.LogLine[] }> {
@@ -71,7 +71,9 @@ async function deploymentLogs(
   return { source: "kept", lines: (await d.deployments.findDeploymentLogs(deploymentID)).slice(-tail) };
 }
 
-export function registerLogSearchRoutes(app: FastifyInstance, d: Deps): void {
+type LogSearchRouteDeps = Pick<Deps, "services" | "deployments" | "containers" | "logs" | "authenticated">;
+
+export function registerLogSearchRoutes(app: FastifyInstance, d: LogSearchRouteDeps): void {
   app.get<SP>(
     "/api/projects/:projectId/services/:serviceId/logs/search",
     {

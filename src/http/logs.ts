@@ -110,14 +110,16 @@ class LogSession {
   }
 }
 
+type LogStreamDeps = Pick<Deps, "auth" | "services" | "containers" | "logs" | "limits">;
+
 /** Tracks live SSE sessions so shutdown can end them. */
 export class LogStreams {
   private readonly sessions = new Set<LogSession>();
   /** Streams per user between the request and the first byte. */
   private readonly opening = new Map<string, number>();
-  private readonly d: Deps;
+  private readonly d: LogStreamDeps;
 
-  constructor(d: Deps) {
+  constructor(d: LogStreamDeps) {
     this.d = d;
   }
 
@@ -245,7 +247,7 @@ export class LogStreams {
   }
 }
 
-export function registerLogRoutes(app: FastifyInstance, d: Deps, streams: LogStreams): void {
+export function registerLogRoutes(app: FastifyInstance, d: Pick<Deps, "authenticated">, streams: LogStreams): void {
   app.get<{ Params: { projectId: string; serviceId: string }; Querystring: { tail?: string; since?: string } }>(
     "/api/projects/:projectId/services/:serviceId/logs",
     {

@@ -15,7 +15,7 @@ function unavailable(): deploykit.DeployKitError {
  * Service metrics (issue 15). Routes read the store and the collector's newest samples, never Docker,
  * so their cost does not grow Docker's load with the number of viewers.
  */
-export function registerMetricsRoutes(app: FastifyInstance, d: Deps): void {
+export function registerMetricsRoutes(app: FastifyInstance, d: Pick<Deps, "projects" | "services" | "metrics" | "authenticated">): void {
   app.get<{ Params: { projectId: string; serviceId: string }; Querystring: { range?: string; replica?: string } }>(
     "/api/projects/:projectId/services/:serviceId/metrics",
     {
@@ -113,7 +113,7 @@ export function registerMetricsRoutes(app: FastifyInstance, d: Deps): void {
  * GET /metrics: Prometheus text format for a caller with an API key (Bearer). Signed-in sessions are
  * refused, so a scrape config never holds a user's session. `enabled: false` (-metrics-endpoint=false) answers 404.
  */
-export function registerPrometheusRoute(app: FastifyInstance, d: Deps, prom: Prometheus | undefined): void {
+export function registerPrometheusRoute(app: FastifyInstance, d: Pick<Deps, "authenticated">, prom: Prometheus | undefined): void {
   app.get(
     "/metrics",
     {

@@ -6,7 +6,10 @@ import { ERRORS, NO_CONTENT, PAGE_QUERY, pageOfRef, params, query, ref } from ".
 const tags = ["pending-changes"];
 type P = { Params: { projectId: string } };
 
-export function registerPendingChangeRoutes(app: FastifyInstance, d: Deps): void {
+export function registerPendingChangeRoutes(
+  app: FastifyInstance,
+  d: Pick<Deps, "projects" | "pendingChanges" | "listCache" | "hub" | "authenticated">,
+): void {
   app.get<P & { Querystring: { offset?: string; limit?: string } }>(
     "/api/projects/:projectId/pending-changes",
     {

@@ -6,7 +6,7 @@ import { ERRORS, params, ref } from "./schemas.ts";
 
 const tags = ["presets"];
 
-export function registerPresetRoutes(app: FastifyInstance, d: Deps): void {
+export function registerPresetRoutes(app: FastifyInstance, d: Pick<Deps, "authenticated">): void {
   app.get(
     "/api/presets/databases",
     {

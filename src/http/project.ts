@@ -7,7 +7,9 @@ import { body, ERRORS, NAME, NO_CONTENT, PAGE_QUERY, pageOfRef, params, query, r
 const tags = ["projects"];
 type P = { Params: { projectId: string } };
 
-export function registerProjectRoutes(app: FastifyInstance, d: Deps): void {
+type ProjectRouteDeps = Pick<Deps, "projects" | "pendingChanges" | "reconciler" | "listCache" | "hub" | "authenticated">;
+
+export function registerProjectRoutes(app: FastifyInstance, d: ProjectRouteDeps): void {
   app.post<{ Body: deploykit.ProjectCreate }>(
     "/api/projects",
     {

@@ -12,7 +12,7 @@ function unavailable(): never {
 }
 
 /** Cron runs (issue 16): the paged history and "Run now". Members may do both, as with Restart. */
-export function registerRunRoutes(app: FastifyInstance, d: Deps): void {
+export function registerRunRoutes(app: FastifyInstance, d: Pick<Deps, "services" | "runs" | "cron" | "authenticated">): void {
   app.get<PS & { Querystring: { offset?: string; limit?: string } }>(
     "/api/projects/:projectId/services/:serviceId/runs",
     {

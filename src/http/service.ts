@@ -9,7 +9,12 @@ const tags = ["services"];
 type PS = { Params: { projectId: string; serviceId: string } };
 const COORD = { type: "number" } as const;
 
-export function registerServiceRoutes(app: FastifyInstance, d: Deps): void {
+type ServiceRouteDeps = Pick<
+  Deps,
+  "projects" | "services" | "canvas" | "pendingChanges" | "bus" | "reconciler" | "listCache" | "hub" | "authenticated"
+>;
+
+export function registerServiceRoutes(app: FastifyInstance, d: ServiceRouteDeps): void {
   app.post<{ Params: { projectId: string }; Body: ServiceCreateRequest }>(
     "/api/projects/:projectId/services",
     {

@@ -47,7 +47,7 @@ const SETTINGS = {
 } as const;
 const PORT = { type: "integer", minimum: 1, maximum: 65535 } as const;
 
-export function registerSettingsRoutes(app: FastifyInstance, d: Deps): void {
+export function registerSettingsRoutes(app: FastifyInstance, d: Pick<Deps, "settings" | "authenticated" | "adminOnly">): void {
   app.get(
     "/api/settings",
     { onRequest: d.authenticated, schema: { tags, summary: "Instance settings", response: { 200: SETTINGS, ...ERRORS } } },

@@ -3,71 +3,30 @@ import type { RawData, WebSocket } from "ws";
 import * as deploykit from "../index.ts";
 import { CLOSE_AUTH, CLOSE_GOING_AWAY, MAX_UNAUTHENTICATED_PER_ADDRESS } from "./canvas-hub.ts";
 import { Heartbeat } from "./canvas-hub-ping.ts";
-import { type Deps, pageBody, pageOf } from "./context.ts";
+import type { Deps } from "./context.ts";
 import { revokedPrincipals } from "./revocation.ts";
-import { ERRORS, PAGE_QUERY, query } from "./schemas.ts";
+import { registerShellAuditRoute } from "./shell-audit.ts";
+import {
+  CLOSE_LIMIT,
+  CLOSE_NORMAL,
+  CLOSE_TOO_BIG,
+  codeOf,
+  MAX_CONTROL_FRAME_BYTES,
+  MAX_INPUT_FRAME_BYTES,
+  OPEN,
+  ShellClient,
+} from "./shell-client.ts";
+import { runningContainers, shellTarget } from "./shell-target.ts";
+import { UnauthenticatedSockets } from "./unauthenticated.ts";
 
-/** Close codes of the shell socket (besides CLOSE_AUTH 4001 and 1001 at shutdown). */
-export const CLOSE_FORBIDDEN = 4003;
-export const CLOSE_NOT_FOUND = 4004;
-export const CLOSE_CONFLICT = 4009;
-export const CLOSE_LIMIT = 4029;
-export const CLOSE_UNAVAILABLE = 1011;
-export const CLOSE_TOO_BIG = 1009;
-export const CLOSE_NORMAL = 1000;
-/** Largest input frame (keystrokes, a pasted chunk); the UI sends pastes in smaller pieces. */
-export const MAX_INPUT_FRAME_BYTES = 16 * 1024;
-/** Largest control frame (auth, resize). */
-export const MAX_CONTROL_FRAME_BYTES = 8 * 1024;
-const OPEN = 1;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+type ShellDeps = Pick<
+  Deps,
+  "auth" | "services" | "containers" | "exec" | "shellSessions" | "settings" | "logger" | "now" | "limits" | "adminOnly"
+>;
 type Params = { projectId: string; serviceId: string };
 type Query = { command?: string; replica?: string };
-
-/** One browser terminal attached to a Docker exec. */
-class ShellClient {
-  readonly ws: WebSocket;
-  readonly projectID: string;
-  readonly serviceID: string;
-  readonly command: string[];
-  readonly replica: number | null;
-  principal: deploykit.Principal | null = null;
-  proc: deploykit.ShellProcess | null = null;
-  sessionID: string | null = null;
-  closed = false;
-  /** Counted in the user's sessions (from the auth frame on). */
-  counted = false;
-  authTimer: NodeJS.Timeout | null = null;
-  expiryTimer: NodeJS.Timeout | null = null;
-  flowTimer: NodeJS.Timeout | null = null;
-  releaseUnauthenticated: () => void = () => {};
-
-  constructor(ws: WebSocket, projectID: string, serviceID: string, command: string[], replica: number | null) {
-    this.ws = ws;
-    this.projectID = projectID;
-    this.serviceID = serviceID;
-    this.command = command;
-    this.replica = replica;
-  }
-}
-
-function codeOf(err: unknown): { close: number; code: string; message: string } {
-  const code = deploykit.errorCode(err);
-  const message = deploykit.isDeployKitError(err) && code !== deploykit.EINTERNAL ? err.message : "Internal error.";
-  switch (code) {
-    case deploykit.EFORBIDDEN:
-      return { close: CLOSE_FORBIDDEN, code, message };
-    case deploykit.ENOTFOUND:
-      return { close: CLOSE_NOT_FOUND, code, message };
-    case deploykit.ECONFLICT:
-      return { close: CLOSE_CONFLICT, code, message };
-    case deploykit.EUNAUTHORIZED:
-      return { close: CLOSE_AUTH, code, message };
-    default:
-      return { close: CLOSE_UNAVAILABLE, code, message };
-  }
-}
 
 /**
  * Shells in the browser (issue 16): `GET …/services/{sid}/shell` upgrades to a WebSocket running a
@@ -78,12 +37,12 @@ function codeOf(err: unknown): { close: number; code: string; message: string } 
  * recorded (who, where, what command, how long), never what is typed.
  */
 export class ShellSessions {
-  private readonly d: Deps;
+  private readonly d: ShellDeps;
   private readonly all = new Set<ShellClient>();
-  private readonly unauthenticated = new Map<string, number>();
+  private readonly unauthenticated = new UnauthenticatedSockets();
   private readonly heartbeat: Heartbeat;
 
-  constructor(d: Deps) {
+  constructor(d: ShellDeps) {
     this.d = d;
     this.heartbeat = new Heartbeat(d.limits.wsPingIntervalMs);
   }
@@ -98,7 +57,7 @@ export class ShellSessions {
         schema: { security: [] },
         preValidation: async (req, reply) => {
           if (!originAllowed(req)) return reply.code(403).send({ error: deploykit.EFORBIDDEN, message: "Origin not allowed." });
-          if ((this.unauthenticated.get(req.ip) ?? 0) >= MAX_UNAUTHENTICATED_PER_ADDRESS)
+          if (this.unauthenticated.full(req.ip, MAX_UNAUTHENTICATED_PER_ADDRESS))
             return reply
               .code(429)
               .header("Retry-After", "5")
@@ -125,23 +84,7 @@ export class ShellSessions {
         ),
     );
 
-    app.get<{ Querystring: { offset?: string; limit?: string } }>(
-      "/api/system/shell-sessions",
-      {
-        onRequest: this.d.adminOnly,
-        schema: {
-          tags: ["system"],
-          summary: "Audit of browser shell sessions, newest first (admin)",
-          description: "Who opened a shell in which container, with which command, when and for how long. The input is never recorded.",
-          querystring: query(PAGE_QUERY),
-          response: { 200: { type: "object" }, ...ERRORS },
-        },
-      },
-      async (req) => {
-        const page = pageOf(req.query);
-        return pageBody(await this.d.shellSessions.findShellSessions(page), page, (s) => s);
-      },
-    );
+    registerShellAuditRoute(app, this.d);
   }
 
   /** Open sessions (authenticated and attached). */
@@ -152,15 +95,7 @@ export class ShellSessions {
   accept(ws: WebSocket, projectID: string, serviceID: string, command: string[], replica: number | null, address: string): void {
     const c = new ShellClient(ws, projectID, serviceID, command, replica);
     this.all.add(c);
-    this.unauthenticated.set(address, (this.unauthenticated.get(address) ?? 0) + 1);
-    let counted = true;
-    c.releaseUnauthenticated = () => {
-      if (!counted) return;
-      counted = false;
-      const n = (this.unauthenticated.get(address) ?? 1) - 1;
-      if (n <= 0) this.unauthenticated.delete(address);
-      else this.unauthenticated.set(address, n);
-    };
+    c.releaseUnauthenticated = this.unauthenticated.add(address);
     c.authTimer = setTimeout(() => this.drop(c, CLOSE_AUTH, "Authentication timeout."), this.d.limits.wsAuthTimeoutMs);
     let chain: Promise<void> = Promise.resolve();
     ws.on("message", (data: RawData, isBinary: boolean) => {
@@ -290,15 +225,7 @@ export class ShellSessions {
     try {
       const service = await this.d.services.findServiceByID(c.serviceID);
       if (service.project_id !== c.projectID) throw deploykit.errorf(deploykit.ENOTFOUND, "Service not found.");
-      const containers = await this.runningContainers(c.serviceID);
-      const replicas = [...new Set(containers.map((x) => x.replica_index))].sort((a, b) => a - b);
-      if (containers.length === 0) throw deploykit.errorf(deploykit.ENOTFOUND, "The service has no running container.");
-      const want = c.replica ?? (replicas[0] as number);
-      const candidates = containers.filter((x) => x.replica_index === want);
-      if (candidates.length === 0)
-        throw deploykit.errorf(deploykit.ENOTFOUND, `No running container for replica ${want} (running: ${replicas.join(", ")}).`);
-      // During a rollout two containers may serve one replica index: the active deployment's wins.
-      const target = candidates.find((x) => x.deployment_id === service.active_deployment_id) ?? (candidates[0] as deploykit.Container);
+      const { target, replicas } = shellTarget(service, await runningContainers(this.d.containers, c.serviceID), c.replica);
       const proc = await this.d.exec.openShell(target.docker_container_id, {
         project_id: c.projectID,
         service_id: c.serviceID,
@@ -344,40 +271,8 @@ export class ShellSessions {
     }
   }
 
-  private async runningContainers(serviceID: string): Promise<deploykit.Container[]> {
-    const out: deploykit.Container[] = [];
-    for (let offset = 0; ; offset += deploykit.MAX_LIMIT) {
-      const page = await this.d.containers.findContainers({
-        service_id: serviceID,
-        status: deploykit.CONTAINER_RUNNING,
-        offset,
-        limit: deploykit.MAX_LIMIT,
-      });
-      out.push(...page.items);
-      if (page.items.length < deploykit.MAX_LIMIT || out.length >= page.total) return out;
-    }
-  }
-
   private attach(c: ShellClient, proc: deploykit.ShellProcess): void {
-    const limit = this.d.limits.wsSendBufferBytes;
-    proc.onData((chunk) => {
-      if (c.closed || c.ws.readyState !== OPEN) return;
-      c.ws.send(chunk, { binary: true });
-      // A viewer that cannot keep up pauses the process's output instead of growing our memory.
-      if (c.ws.bufferedAmount > limit && !c.flowTimer) {
-        proc.pause();
-        c.flowTimer = setInterval(() => {
-          if (c.closed || c.ws.bufferedAmount < limit / 2) {
-            if (c.flowTimer) clearInterval(c.flowTimer);
-            c.flowTimer = null;
-            if (!c.closed) proc.resume();
-          }
-        }, 50);
-      }
-    });
-    proc.onDrain(() => {
-      if (!c.closed) c.ws.resume();
-    });
+    c.pipe(proc, this.d.limits.wsSendBufferBytes);
     proc.onExit((code) => {
       if (c.closed) return;
       this.send(c, "shell:exit", { exit_code: code });

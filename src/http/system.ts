@@ -6,7 +6,9 @@ import { ERRORS } from "./schemas.ts";
 
 const tags = ["system"];
 
-export function registerSystemRoutes(app: FastifyInstance, d: Deps): void {
+type SystemRouteDeps = Pick<Deps, "system" | "reconciler" | "backups" | "limits" | "adminOnly">;
+
+export function registerSystemRoutes(app: FastifyInstance, d: SystemRouteDeps): void {
   // Both routes ask Docker; one bound for the two (D04).
   const gate = new DockerGate(d.limits.dockerWaiting);
   app.get(

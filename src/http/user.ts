@@ -7,7 +7,7 @@ import { body, ERRORS, NO_CONTENT, PAGE_QUERY, pageOfRef, params, query, ref, st
 const tags = ["users"];
 const USER_FIELDS = { email: str(1000), name: str(1000), password: str(1000), role: str(100) };
 
-export function registerUserRoutes(app: FastifyInstance, d: Deps): void {
+export function registerUserRoutes(app: FastifyInstance, d: Pick<Deps, "users" | "adminOnly">): void {
   app.post<{ Body: deploykit.UserCreate }>(
     "/api/users",
     {

@@ -61,7 +61,7 @@ export function parsePushBody(body: Buffer): deploykit.PushEvent {
  * secret, no body in the log): an unknown service answers like a bad signature, so ids cannot be probed.
  */
 export async function verifyWebhookRequest(
-  d: Deps,
+  d: Pick<Deps, "services" | "logger">,
   b: BuildDeps,
   serviceID: string,
   headers: Record<string, string | string[] | undefined>,

@@ -1,39 +1,16 @@
-import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { join } from "node:path";
-import * as tls from "node:tls";
 import Dockerode from "dockerode";
 import * as deploykit from "../index.ts";
 import { CaddyAdmin } from "./admin.ts";
-import { buildConfig, canonicalJSON, INITIAL_CONFIG_IN_CONTAINER, initialConfig, MOUNT, routesOf } from "./caddy.ts";
+import { buildConfig, canonicalJSON, routesOf } from "./caddy.ts";
+import { LABEL_PROXY_SPEC, type ProxyContainerOptions, prepareProxyDir, proxyContainerSpec, proxySpec } from "./container.ts";
+import { probeDomain } from "./probe.ts";
 
-export const DEFAULT_PROXY_IMAGE = "caddy:2";
-export const DEFAULT_PROXY_CONTAINER = "deploykit-proxy";
-export const LABEL_PROXY_SPEC = "deploykit.proxy-spec";
-/** An ACME certificate may take this long before a failing handshake counts as an error. */
-const ISSUE_GRACE_MS = 10 * 60_000;
-const PROBE_TIMEOUT_MS = 5_000;
 /** Active domains are re-checked this often (expiry, renewals); others on every sync. */
 const ACTIVE_RECHECK_MS = 5 * 60_000;
 
-export interface ListenAddr {
-  /** "" = every interface. */
-  host: string;
-  /** 0 = a free port Docker picks. */
-  port: number;
-}
-
-export interface ProxyOptions {
+export interface ProxyOptions extends ProxyContainerOptions {
   dockerSocket: string;
-  instanceID: string;
-  image: string;
-  /** The container's name (default deploykit-proxy; tests running several daemons on one dockerd give their own). */
-  containerName: string;
-  http: ListenAddr;
-  https: ListenAddr;
-  /** Daemon-owned directory (created 0700): the admin socket, the initial config and Caddy's data (certificates, CA). */
-  dir: string;
   domains: Pick<deploykit.DomainService, "findRoutes" | "findProjectNetworks" | "setDomainStatus">;
   settings: Pick<deploykit.SettingsService, "getSettings">;
   logger: deploykit.Logger;
@@ -41,8 +18,6 @@ export interface ProxyOptions {
   intervalMs?: number;
   /** In-container PEM files the ACME client trusts (tests: Pebble's root). */
   acmeTrustedRoots?: string[];
-  /** Host directory mounted read-only at /deploykit-trust in the proxy (tests: Pebble's root). */
-  trustDir?: string;
 }
 
 interface Probe {
@@ -170,16 +145,6 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     }
   }
 
-  #spec(): string {
-    const o = this.#o;
-    const uid = process.getuid?.() ?? 0;
-    const gid = process.getgid?.() ?? 0;
-    return createHash("sha256")
-      .update(JSON.stringify([o.image, o.http, o.https, o.dir, uid, gid, o.trustDir ?? ""]))
-      .digest("hex")
-      .slice(0, 16);
-  }
-
   async #ensureContainer(): Promise<Dockerode.ContainerInspectInfo> {
     const c = this.#docker.getContainer(this.#o.containerName);
     let info: Dockerode.ContainerInspectInfo | null = await c.inspect().catch((err) => {
@@ -188,7 +153,7 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
     });
     if (info && !deploykit.ownedBy(info.Config.Labels, this.#o.instanceID))
       throw deploykit.errorf(deploykit.ECONFLICT, `Container ${this.#o.containerName} exists and is not this instance's proxy.`);
-    if (info && info.Config.Labels?.[LABEL_PROXY_SPEC] !== this.#spec()) {
+    if (info && info.Config.Labels?.[LABEL_PROXY_SPEC] !== proxySpec(this.#o)) {
       this.#log.info({ container: this.#o.containerName }, "proxy settings changed (image, addresses); recreating the proxy");
       await c.remove({ force: true });
       info = null;
@@ -221,38 +186,8 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
 
   async #create(): Promise<Dockerode.ContainerInspectInfo> {
     const o = this.#o;
-    const admin = join(o.dir, "admin");
-    for (const d of [o.dir, admin, join(o.dir, "data"), join(o.dir, "config")]) {
-      mkdirSync(d, { recursive: true, mode: 0o700 });
-      chmodSync(d, 0o700);
-    }
-    // A socket left by a previous container would make Caddy's listen fail.
-    rmSync(join(admin, "admin.sock"), { force: true });
-    writeFileSync(join(admin, "caddy.json"), JSON.stringify(initialConfig()), { mode: 0o600 });
-    const binds = [`${o.dir}:${MOUNT}`];
-    if (o.trustDir) binds.push(`${o.trustDir}:/deploykit-trust:ro`);
-    const spec: Dockerode.ContainerCreateOptions = {
-      name: o.containerName,
-      Image: o.image,
-      // --resume: a proxy restarted by Docker comes back with the last config the daemon pushed.
-      Cmd: ["caddy", "run", "--resume", "--config", INITIAL_CONFIG_IN_CONTAINER],
-      // The daemon's own user: the socket and data stay the daemon's; no root in the proxy.
-      User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      Env: [`HOME=${MOUNT}`, `XDG_DATA_HOME=${MOUNT}/data`, `XDG_CONFIG_HOME=${MOUNT}/config`],
-      Labels: { ...deploykit.instanceLabels(o.instanceID), [LABEL_PROXY_SPEC]: this.#spec(), "deploykit.role": "proxy" },
-      ExposedPorts: { "80/tcp": {}, "443/tcp": {} },
-      HostConfig: {
-        Binds: binds,
-        PortBindings: {
-          "80/tcp": [{ HostIp: o.http.host, HostPort: o.http.port === 0 ? "" : String(o.http.port) }],
-          "443/tcp": [{ HostIp: o.https.host, HostPort: o.https.port === 0 ? "" : String(o.https.port) }],
-        },
-        RestartPolicy: { Name: "unless-stopped" },
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
-      },
-    };
+    prepareProxyDir(o);
+    const spec = proxyContainerSpec(o);
     let created: Dockerode.Container;
     try {
       created = await this.#docker.createContainer(spec);
@@ -373,43 +308,9 @@ export class CaddyProxy implements deploykit.IngressRoutes, deploykit.ProxyContr
         prev.status !== deploykit.DOMAIN_ACTIVE ||
         now - prev.at > ACTIVE_RECHECK_MS;
       if (!due) continue;
-      const upd = await this.#probe(r.domain);
+      const upd = await probeDomain(this.#o.https.host, this.#httpsPort, r.domain, this.#routeLoadedAt.get(r.domain.hostname));
       this.#probes.set(r.domain.id, { at: now, status: upd.status });
       await this.#o.domains.setDomainStatus(r.domain.id, upd);
-    }
-  }
-
-  /** A TLS handshake with the hostname's SNI through the published HTTPS port: the served certificate decides. */
-  async #probe(d: deploykit.ServiceDomain): Promise<deploykit.DomainStatusUpdate> {
-    const host =
-      this.#o.https.host === "" || this.#o.https.host === "0.0.0.0" || this.#o.https.host === "::" ? "127.0.0.1" : this.#o.https.host;
-    try {
-      const cert = await new Promise<tls.PeerCertificate>((resolve, reject) => {
-        const opts: tls.ConnectionOptions = { host, port: this.#httpsPort, rejectUnauthorized: false, timeout: PROBE_TIMEOUT_MS };
-        if (isIP(d.hostname) === 0) opts.servername = d.hostname;
-        const s = tls.connect(opts, () => {
-          const c = s.getPeerCertificate();
-          s.destroy();
-          resolve(c);
-        });
-        s.on("timeout", () => s.destroy(new Error("TLS handshake timed out")));
-        s.on("error", reject);
-      });
-      if (!cert?.subject) throw new Error("the proxy served no certificate");
-      const names = (cert.subjectaltname ?? "").split(",").map((n) => n.trim().replace(/^(DNS|IP Address):/, ""));
-      if (!names.includes(d.hostname)) throw new Error(`the proxy served a certificate for ${names.join(", ") || "other names"}`);
-      const issuer = cert.issuer?.CN;
-      return {
-        status: deploykit.DOMAIN_ACTIVE,
-        cert_issuer: (Array.isArray(issuer) ? issuer[0] : issuer) ?? null,
-        cert_expires_at: new Date(cert.valid_to).toISOString(),
-        last_error: null,
-      };
-    } catch (err) {
-      const msg = deploykit.errorMessage(err);
-      const loaded = this.#routeLoadedAt.get(d.hostname) ?? Date.now();
-      const waiting = d.tls === deploykit.TLS_ACME && Date.now() - loaded < ISSUE_GRACE_MS;
-      return { status: waiting ? deploykit.DOMAIN_PENDING : deploykit.DOMAIN_ERROR, last_error: `TLS handshake failed: ${msg}` };
     }
   }
 }

@@ -1,5 +1,6 @@
 /** The reconciler: makes Docker match the database (original §7, PRODUCT.md §4.9–4.10). */
 export { CronScheduler, type CronSchedulerOptions, dueTick, nextTick } from "./cron.ts";
+export { OUTAGE_GRACE_MS, type ReconcilerStatus } from "./docker-health.ts";
 export type { ContainerStore, DeploymentStore, ProjectReader, ServiceStore } from "./pass.ts";
 export { WorkQueue, type WorkQueueOptions } from "./queue.ts";
 export { BAD_OBSERVATIONS_TO_FAIL, FAILURE_LOG_LINES } from "./readiness.ts";
@@ -9,10 +10,8 @@ export {
   DEFAULT_STABLE_WINDOW_MS,
   DEFAULT_WORKERS,
   INSPECT_CONCURRENCY,
-  OUTAGE_GRACE_MS,
   Reconciler,
   type ReconcilerOptions,
-  type ReconcilerStatus,
   SNAPSHOT_TTL_MS,
   SWEEP_KEY,
 } from "./reconciler.ts";

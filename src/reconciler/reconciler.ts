@@ -1,4 +1,5 @@
 import * as deploykit from "../index.ts";
+import { DockerHealth, type ReconcilerStatus } from "./docker-health.ts";
 import { describe, type PassContext, reconcileService } from "./pass.ts";
 import { allServiceIDs, ResyncPrefetch, touchedService, yieldToLoop } from "./prefetch.ts";
 import { WorkQueue } from "./queue.ts";
@@ -13,8 +14,6 @@ export const DEFAULT_FAST_TICK_MS = 2_000;
 /** How long a Docker list is reused by passes outside a resync. */
 export const SNAPSHOT_TTL_MS = 1_000;
 export const SWEEP_KEY = "sweep";
-/** After Docker comes back, failures are still blamed on the outage for this long. */
-export const OUTAGE_GRACE_MS = 10_000;
 /** Parallel container inspections when a resync starts (they are cheap for dockerd). */
 export const INSPECT_CONCURRENCY = 16;
 
@@ -61,15 +60,6 @@ export interface ReconcilerOptions
   onPass?: (ms: number, ok: boolean) => void;
 }
 
-/** What the System page shows about the reconciler. */
-export interface ReconcilerStatus {
-  docker_reachable: boolean;
-  /** The last error a pass met; cleared when Docker becomes reachable again. */
-  last_error?: string;
-  /** RFC 3339 time of the last finished pass. */
-  last_pass_at?: string;
-}
-
 /**
  * Reconciler makes Docker match the database (original §7, PRODUCT §4.9–4.10). Triggers only
  * enqueue work; service passes run on `workers` workers from a keyed queue (one pass per service at
@@ -100,11 +90,7 @@ export class Reconciler implements deploykit.Reconciler {
   readonly #passEnded = new Map<string, number>();
   #started = false;
   #stopped = false;
-  #reachable = true;
-  /** When Docker last became reachable again after an outage. */
-  #recoveredAt?: number;
-  #lastError?: string;
-  #lastPassAt?: string;
+  readonly #health: DockerHealth;
   readonly #onPass: (ms: number, ok: boolean) => void;
 
   constructor(opts: ReconcilerOptions) {
@@ -118,12 +104,13 @@ export class Reconciler implements deploykit.Reconciler {
     const backoff = { backoffBaseMs: opts.backoffBaseMs, backoffMaxMs: opts.backoffMaxMs };
     this.#queue = new WorkQueue<string>(backoff);
     this.#sweepQueue = new WorkQueue<string>(backoff);
+    this.#health = new DockerHealth(this.#log, now, () => this.trigger());
     const snapshot = new DockerSnapshot({
       runtime: opts.runtime,
       provisioner: opts.provisioner,
       ttlMs: Math.min(SNAPSHOT_TTL_MS, this.#fastTickMs / 2),
       now,
-      observe: (err) => this.#observeDocker(err),
+      observe: (err) => this.#health.observe(err),
     });
     this.#ctx = {
       projects: opts.projects,
@@ -141,8 +128,7 @@ export class Reconciler implements deploykit.Reconciler {
       snapshot,
     };
     if (opts.faultPoint) this.#ctx.faultPoint = opts.faultPoint;
-    this.#ctx.dockerUnsettled = () =>
-      !this.#reachable || (this.#recoveredAt !== undefined && this.#ctx.now() - this.#recoveredAt < OUTAGE_GRACE_MS);
+    this.#ctx.dockerUnsettled = () => this.#health.unsettled;
     if (opts.forwarder) this.#ctx.forwarder = opts.forwarder;
     if (opts.limitDefaults) this.#ctx.limitDefaults = opts.limitDefaults;
     if (opts.networkCreated) this.#ctx.networkCreated = opts.networkCreated;
@@ -236,10 +222,7 @@ export class Reconciler implements deploykit.Reconciler {
   }
 
   status(): ReconcilerStatus {
-    const s: ReconcilerStatus = { docker_reachable: this.#reachable };
-    if (this.#lastError !== undefined) s.last_error = this.#lastError;
-    if (this.#lastPassAt !== undefined) s.last_pass_at = this.#lastPassAt;
-    return s;
+    return this.#health.status();
   }
 
   /**
@@ -262,7 +245,7 @@ export class Reconciler implements deploykit.Reconciler {
           await this.#locked(id, () => reconcileService(ctx, id));
         } catch (err) {
           errors.push(err);
-          this.#noteError(id, err);
+          this.#health.noteError(id, err);
         } finally {
           this.#passEnd(id);
         }
@@ -278,10 +261,10 @@ export class Reconciler implements deploykit.Reconciler {
       const swept = await this.#locked(SWEEP_KEY, () => sweep(ctx));
       if (swept.error !== undefined) {
         errors.push(swept.error);
-        this.#noteError(SWEEP_KEY, swept.error);
+        this.#health.noteError(SWEEP_KEY, swept.error);
       }
       for (const id of swept.orphans) await run(id);
-      this.#lastPassAt = new Date(ctx.now()).toISOString();
+      this.#health.passFinished();
     } finally {
       ctx.prefetch = undefined;
       await prefetching;
@@ -324,12 +307,12 @@ export class Reconciler implements deploykit.Reconciler {
         const res = await this.#locked(id, () => reconcileService(this.#ctx, id));
         this.#onPass(performance.now() - started, true);
         this.#queue.forget(id);
-        this.#lastPassAt = new Date(this.#ctx.now()).toISOString();
+        this.#health.passFinished();
         if (res.again) this.#queue.addAfter(id, this.#fastTickMs);
       } catch (err) {
         this.#onPass(performance.now() - started, false);
         this.#queue.addRateLimited(id);
-        this.#noteError(id, err);
+        this.#health.noteError(id, err);
       } finally {
         this.#passEnd(id);
         if (this.#resyncLeft.delete(id) && this.#resyncLeft.size === 0) {
@@ -354,14 +337,14 @@ export class Reconciler implements deploykit.Reconciler {
         for (const id of res.orphans) this.#queue.add(id);
         if (res.error !== undefined) {
           this.#sweepQueue.addRateLimited(key);
-          this.#noteError(key, res.error);
+          this.#health.noteError(key, res.error);
         } else {
           this.#sweepQueue.forget(key);
           if (res.again) this.#sweepQueue.addAfter(key, this.#fastTickMs);
         }
       } catch (err) {
         this.#sweepQueue.addRateLimited(key);
-        this.#noteError(key, err);
+        this.#health.noteError(key, err);
       } finally {
         this.#sweepQueue.done(key);
       }
@@ -379,36 +362,5 @@ export class Reconciler implements deploykit.Reconciler {
     } finally {
       if (this.#locks.get(key) === tail) this.#locks.delete(key);
     }
-  }
-
-  #noteError(key: string, err: unknown): void {
-    this.#lastError = describe(err);
-    if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) {
-      this.#markUnreachable(err);
-      return;
-    }
-    this.#log.error({ key, err: describe(err) }, "reconcile pass failed; retrying with backoff");
-  }
-
-  #observeDocker(err?: unknown): void {
-    if (err === undefined) {
-      if (!this.#reachable) {
-        this.#reachable = true;
-        this.#recoveredAt = this.#ctx.now();
-        this.#lastError = undefined;
-        this.#log.info("Docker is reachable again; resyncing");
-        this.trigger();
-      }
-      return;
-    }
-    this.#lastError = describe(err);
-    if (deploykit.errorCode(err) === deploykit.EUNAVAILABLE) this.#markUnreachable(err);
-  }
-
-  /** Warns once per outage, not once per failed pass. */
-  #markUnreachable(err: unknown): void {
-    if (!this.#reachable) return;
-    this.#reachable = false;
-    this.#log.warn({ err: describe(err) }, "Docker is unreachable; reconciling with backoff until it is back");
   }
 }

@@ -3,7 +3,7 @@ import { rebuildEnvRefEdges } from "./canvas.ts";
 import { newID, type Tx, toJSON } from "./db.ts";
 import { createDeployment, toDeployment } from "./deployment.ts";
 import { loadVariableState, sealedKeysOf } from "./references.ts";
-import { findServiceByID } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 
 /** What Apply decided before making deployments. */
 export interface ApplyDeployPlan {

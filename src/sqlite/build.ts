@@ -5,7 +5,7 @@ import { createDeployment, findDeploymentByID, latestLiveDeployment, toDeploymen
 import { moveToPhase } from "./phase.ts";
 import { resolveServiceEnv } from "./references.ts";
 import { openValue } from "./secret-rows.ts";
-import { findServiceByID } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 
 /** Build state kept with deployments (issue 13): phases, commit, build logs, webhook secrets. */
 export class BuildService implements deploykit.BuildService {

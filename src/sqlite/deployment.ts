@@ -3,7 +3,8 @@ import { type DB, fromJSON, newID, type Param, queryPage, type Tx, toJSON } from
 import { findDeploymentLogs, keepDeploymentLogs } from "./deployment-logs.ts";
 import { moveToPhase } from "./phase.ts";
 import { openSnapshotEnv, sealSnapshotEnv } from "./secret-rows.ts";
-import { findServiceByID, setServiceStatus } from "./service.ts";
+import { setServiceStatus } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
 interface DeploymentRow {

@@ -1,7 +1,7 @@
 import * as deploykit from "../index.ts";
 import { type DB, isUniqueError, newID, type Tx } from "./db.ts";
 import { findProjectByID } from "./project.ts";
-import { findServiceByID } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 import { getSettings } from "./settings.ts";
 
 interface DomainRow {

@@ -3,7 +3,7 @@ import { type DB, isUniqueError, newID, type Param, type Tx } from "./db.ts";
 import { findProjectByID } from "./project.ts";
 import { referenceCatalog, resolveServiceEnv } from "./references.ts";
 import { openValue } from "./secret-rows.ts";
-import { findServiceByID } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 
 export class EnvVarService implements deploykit.EnvVarService {
   readonly #db: DB;

@@ -8,7 +8,8 @@ import { loadLog } from "./pending-log.ts";
 import { envVarInProject, notFoundOwner, validateStagedCreate, validateStagedEnvCreate, validateStagedUpdate } from "./pending-stage.ts";
 import { findProjectByID, updateProject } from "./project.ts";
 import { assertAppliedReferences, loadVariableState, renameVariable } from "./references.ts";
-import { createService, deleteService, findServiceByID, updateService } from "./service.ts";
+import { createService, deleteService, updateService } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 
 /** Apply: the log replayed in one transaction, then the deployments it calls for. */
 

@@ -7,7 +7,7 @@ import { findEntry, insertEntry, loadLog, type PendingRow, toChange } from "./pe
 import { assertHostPortsAllowed, prepareEntry } from "./pending-stage.ts";
 import { findProjectByID } from "./project.ts";
 import { assertStagedReferences } from "./references.ts";
-import { findServiceByID } from "./service.ts";
+import { findServiceByID } from "./service-rows.ts";
 import { assertRegistryAllowed, NO_HOST_ADDRESSES } from "./settings.ts";
 
 export { loadLog } from "./pending-log.ts";

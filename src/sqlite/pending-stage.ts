@@ -4,7 +4,7 @@ import type { Tx } from "./db.ts";
 import { prepareDomainCreate } from "./domains.ts";
 import { assertOwnerExists, findEnvVarByID, SCOPE_MESSAGE } from "./envvar.ts";
 import { assertGroupNotDeleting, prepareGroupDelete } from "./group-delete.ts";
-import { findServiceByID, projectServiceRows } from "./service.ts";
+import { findServiceByID, projectServiceRows } from "./service-rows.ts";
 import { getSettings } from "./settings.ts";
 
 /** Staging: each entry checked against the applied state and the log before it is stored. */

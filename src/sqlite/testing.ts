@@ -10,7 +10,8 @@ import { createDeployment, DeploymentService, findDeploymentByID, markHealthy } 
 import { EnvVarService } from "./envvar.ts";
 import { createProject, deleteProject, ProjectService } from "./project.ts";
 import { SecretCipher } from "./secret-cipher.ts";
-import { createService, deleteService, findServiceByID, findServices, ServiceService } from "./service.ts";
+import { createService, deleteService, ServiceService } from "./service.ts";
+import { findServiceByID, findServices } from "./service-rows.ts";
 import { UserService } from "./user.ts";
 
 /** bcrypt's minimum cost: tests check behaviour, not hashing strength. */
