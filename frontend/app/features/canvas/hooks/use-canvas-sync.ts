@@ -15,16 +15,16 @@ import {
   pendingChangesQueryOptions,
   removePendingChanges,
   setPendingChanges,
-} from "../../pending-changes/api/pending-changes.ts";
-import { deploymentsQueryOptions } from "../../services/api/deployments.ts";
-import { upsertRunInCache } from "../../services/api/runs.ts";
+} from "../../../shared/pending-changes/api/pending-changes.ts";
+import { deploymentsQueryOptions } from "../../../shared/services/api/deployments.ts";
+import { upsertRunInCache } from "../../../shared/services/api/runs.ts";
 import {
   dropServiceFromCache,
   patchServiceInCache,
   serviceQueryOptions,
   servicesQueryOptions,
   upsertServiceInCache,
-} from "../../services/api/services.ts";
+} from "../../../shared/services/api/services.ts";
 import { canvasReducer, EMPTY_CANVAS, stepToward } from "../lib/canvas-state.ts";
 import type { LocalDraft, RemoteDraft } from "../lib/flow.ts";
 

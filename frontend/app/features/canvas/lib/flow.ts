@@ -2,7 +2,7 @@ import type { Edge, Node } from "@xyflow/react";
 import type { CanvasEdge, CanvasNode } from "../../../../../src/canvas.ts";
 import type { PortMapping } from "../../../../../src/deployment.ts";
 import type { Service, ServiceStatus } from "../../../../../src/service.ts";
-import type { PendingService, ServiceOverride } from "../../../lib/diff.ts";
+import type { PendingService, ServiceOverride } from "../../../shared/pending-changes/lib/staged.ts";
 
 /**
  * Pure derivation of React Flow nodes and edges from server state (canvas, services, staged changes,

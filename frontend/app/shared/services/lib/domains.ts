@@ -1,6 +1,6 @@
 import { type ServiceDomain, validateDrainSeconds } from "../../../../../src/domains.ts";
-import type { PendingChange } from "../../../../../src/pending-change.ts";
-import { DOMAIN_CREATE, DOMAIN_DELETE, domainChangeHost, domainChangeService } from "../../../lib/diff.ts";
+import { OP_DOMAIN_CREATE, OP_DOMAIN_DELETE, type PendingChange } from "../../../../../src/pending-change.ts";
+import { domainChangeHost, domainChangeService } from "../../pending-changes/lib/staged.ts";
 
 /** The domain a service is shown by: the first active one, else the first one. */
 export function primaryDomain(domains: readonly ServiceDomain[] | undefined): ServiceDomain | null {
@@ -78,8 +78,8 @@ export function stagedDomains(changes: readonly PendingChange[], serviceID: stri
   const removes = new Set<string>();
   for (const c of changes) {
     const op = c.op as string;
-    if (op !== DOMAIN_CREATE && op !== DOMAIN_DELETE) continue;
-    if (op === DOMAIN_CREATE) {
+    if (op !== OP_DOMAIN_CREATE && op !== OP_DOMAIN_DELETE) continue;
+    if (op === OP_DOMAIN_CREATE) {
       if (domainChangeService(c) === serviceID) adds.push(c);
     } else if (c.target_id && (domainChangeService(c) === serviceID || domainChangeService(c) === null)) removes.add(c.target_id);
   }
