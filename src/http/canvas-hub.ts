@@ -43,7 +43,7 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;
 
 /** Bus event type → canvas message type (original §9). */
-const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
+const EVENT_MESSAGES: Record<deploykit.EventType, deploykit.CanvasServerMessageType> = {
   [deploykit.EVENT_SERVICE_CREATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_UPDATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_DELETED]: "service:deleted",
@@ -169,11 +169,11 @@ export class CanvasHub implements HubOps {
     return n;
   }
 
-  send(c: HubClient, type: string, payload: unknown): void {
+  send(c: HubClient, type: deploykit.CanvasServerMessageType, payload: unknown): void {
     this.sendRaw(c, JSON.stringify({ type, payload }));
   }
 
-  broadcast(projectID: string, type: string, payload: unknown, except?: HubClient): void {
+  broadcast(projectID: string, type: deploykit.CanvasServerMessageType, payload: unknown, except?: HubClient): void {
     const room = this.rooms.get(projectID);
     if (!room) return;
     const data = JSON.stringify({ type, payload });
