@@ -1,7 +1,7 @@
 import { CronExpressionParser } from "cron-parser";
 import { useMemo } from "react";
 import { toast } from "sonner";
-import type { RestartPolicy } from "../../../../../src/ops.ts";
+import { MAX_CRON_TIMEOUT_SECONDS, MAX_RESTART_MAX_RETRIES, type RestartPolicy } from "../../../../../src/ops.ts";
 import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
@@ -51,11 +51,17 @@ export function OperationsCard({ projectID, service, current }: { projectID: str
   const [f, setF] = useSeededState<OpsForm>(initial, update.isPending);
   const set = <K extends keyof OpsForm>(k: K, v: OpsForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const retries = Number(f.retries);
-  const retriesErr = !Number.isInteger(retries) || retries < 0 || retries > 1000 ? "Max retries: a whole number from 0 to 1000." : null;
+  const retriesErr =
+    !Number.isInteger(retries) || retries < 0 || retries > MAX_RESTART_MAX_RETRIES
+      ? `Max retries: a whole number from 0 to ${MAX_RESTART_MAX_RETRIES}.`
+      : null;
   const preDeploy = parseCommand(f.preDeploy);
   const cron = cronPreview(f.schedule);
   const timeout = Number(f.timeout);
-  const timeoutErr = !Number.isInteger(timeout) || timeout < 1 || timeout > 604800 ? "Timeout: whole seconds from 1 to 604800." : null;
+  const timeoutErr =
+    !Number.isInteger(timeout) || timeout < 1 || timeout > MAX_CRON_TIMEOUT_SECONDS
+      ? `Timeout: whole seconds from 1 to ${MAX_CRON_TIMEOUT_SECONDS}.`
+      : null;
   const upd: ServiceUpdate = {};
   if (f.policy !== initial.policy) upd.restart_policy = f.policy;
   if (f.retries !== initial.retries) upd.restart_max_retries = retries;
@@ -110,7 +116,7 @@ export function OperationsCard({ projectID, service, current }: { projectID: str
                   id="svc-restart-retries"
                   type="number"
                   min={0}
-                  max={1000}
+                  max={MAX_RESTART_MAX_RETRIES}
                   className="w-32"
                   value={f.retries}
                   onChange={(e) => set("retries", e.target.value)}

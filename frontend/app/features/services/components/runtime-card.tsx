@@ -1,7 +1,7 @@
 import { Plus, X } from "lucide-react";
 import { useMemo } from "react";
 import { toast } from "sonner";
-import type { Resources, VolumeMount } from "../../../../../src/deployment.ts";
+import { MAX_STOP_GRACE_SECONDS, type Resources, type VolumeMount } from "../../../../../src/deployment.ts";
 import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
@@ -72,8 +72,8 @@ export function RuntimeCard({ projectID, service, current }: { projectID: string
   const entrypointErr = entrypoint.error ?? null;
   const stopGrace = Number(f.stopGrace);
   const stopGraceErr =
-    f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > 300
-      ? "Stop grace must be a whole number of seconds from 0 to 300."
+    f.stopGrace.trim() === "" || !Number.isInteger(stopGrace) || stopGrace < 0 || stopGrace > MAX_STOP_GRACE_SECONDS
+      ? `Stop grace must be a whole number of seconds from 0 to ${MAX_STOP_GRACE_SECONDS}.`
       : null;
   const memory = f.memory.trim() === "" ? 0 : Number(f.memory);
   const memoryErr =
@@ -266,7 +266,7 @@ export function RuntimeCard({ projectID, service, current }: { projectID: string
               id="svc-stop-grace"
               type="number"
               min={0}
-              max={300}
+              max={MAX_STOP_GRACE_SECONDS}
               className="w-32"
               value={f.stopGrace}
               onChange={(e) => set("stopGrace", e.target.value)}
