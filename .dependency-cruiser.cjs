@@ -3,8 +3,13 @@
  * package; implementation folders import only the domain root; only src/cmd wires implementations;
  * the SPA imports the domain root (types and values) and nothing else of src/; the CLI (src/cli) is an
  * API consumer like the SPA: it imports the domain root and the typed HTTP client, nothing else of the server.
+ * Inside the SPA (STYLE.md §14, §16): shared layers → features → app. A feature never imports another
+ * feature; what two features use lives in a shared layer (components, lib, shared), which imports no
+ * feature; only the app (routes, router.tsx, main.tsx) composes features.
  */
 const IMPL = "^src/(http|sqlite|docker|events|reconciler|sysinfo|ingress|firewall|proxy|build|metrics|mock|cli)/";
+/** The SPA's app layer: the only place that may compose features. */
+const SPA_APP = ["^frontend/app/routes/", "^frontend/app/(main|router)\\.tsx?$"];
 /** A folder's tests and their helpers (testutil.ts). */
 const TEST_SUPPORT = "(\\.test|/testutil)\\.ts$";
 module.exports = {
@@ -66,6 +71,29 @@ module.exports = {
       severity: "error",
       from: { path: "^frontend/" },
       to: { path: "^src/", pathNot: "^src/[^/]+\\.ts$" },
+    },
+    {
+      name: "spa-features-do-not-import-each-other",
+      comment:
+        "frontend/app/features/X imports no other feature: what two features share moves to a shared layer (frontend/app/shared, components, lib); the route composes features (STYLE.md §16).",
+      severity: "error",
+      from: { path: "^frontend/app/features/([^/]+)/" },
+      to: { path: "^frontend/app/features/", pathNot: "^frontend/app/features/$1/" },
+    },
+    {
+      name: "spa-shared-layers-do-not-import-features",
+      comment:
+        "Shared SPA layers (frontend/app/components, lib, shared, …) import no feature and not the app layer: they sit below the features that use them.",
+      severity: "error",
+      from: { path: "^frontend/app/", pathNot: ["^frontend/app/features/", ...SPA_APP] },
+      to: { path: ["^frontend/app/features/", ...SPA_APP] },
+    },
+    {
+      name: "spa-features-do-not-import-the-app",
+      comment: "Features do not import routes, the router or main.tsx: the app layer composes features, never the reverse.",
+      severity: "error",
+      from: { path: "^frontend/app/features/" },
+      to: { path: SPA_APP },
     },
     {
       name: "no-circular",

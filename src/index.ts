@@ -4,6 +4,7 @@ export * from "./build.ts";
 export * from "./build-service.ts";
 export * from "./bus.ts";
 export * from "./canvas.ts";
+export * from "./canvas-messages.ts";
 export * from "./container.ts";
 export * from "./deployment.ts";
 export * from "./deployment-service.ts";

@@ -4,9 +4,9 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { RouterProvider } from "react-router";
 import { Toaster } from "sonner";
-import { AuthProvider } from "./features/auth/auth-context.tsx";
 import { makeQueryClient } from "./lib/query-client.ts";
 import { router } from "./router.tsx";
+import { AuthProvider } from "./shared/auth/auth-context.tsx";
 
 const queryClient = makeQueryClient();
 

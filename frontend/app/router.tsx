@@ -1,11 +1,11 @@
 import { createBrowserRouter, Navigate, Outlet } from "react-router";
 import { DashboardLayout } from "./components/dashboard-layout.tsx";
 import { RouteErrorBoundary } from "./components/error-boundary.tsx";
-import { GuestOnly, RequireAdmin, RequireAuth } from "./features/auth/auth-context.tsx";
 import { LoginPage } from "./features/auth/components/login-page.tsx";
 import { SetupPage } from "./features/auth/components/setup-page.tsx";
 import { ProjectsPage } from "./features/projects/components/projects-page.tsx";
 import { IndexRedirect } from "./routes/index-redirect.tsx";
+import { GuestOnly, RequireAdmin, RequireAuth } from "./shared/auth/auth-context.tsx";
 
 /** Heavy screens (canvas, settings, profile) are separate chunks, so first load stays small. */
 export const router = createBrowserRouter([

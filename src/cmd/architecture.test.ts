@@ -112,6 +112,34 @@ describe("architecture rules", () => {
         "src/http/server.ts": 'import { m } from "../cli/main.ts";\nexport const s = m;\n',
       },
     ],
+    [
+      "spa-features-do-not-import-each-other",
+      {
+        "frontend/app/features/services/api/services.ts": "export const s = 1;\n",
+        "frontend/app/features/canvas/node.ts": 'import { s } from "../services/api/services.ts";\nexport const n = s;\n',
+      },
+    ],
+    [
+      "spa-shared-layers-do-not-import-features",
+      {
+        "frontend/app/features/auth/context.ts": "export const a = 1;\n",
+        "frontend/app/components/menu.ts": 'import { a } from "../features/auth/context.ts";\nexport const m = a;\n',
+      },
+    ],
+    [
+      "spa-shared-layers-do-not-import-features",
+      {
+        "frontend/app/features/auth/context.ts": "export const a = 1;\n",
+        "frontend/app/shared/services/api.ts": 'import { a } from "../../features/auth/context.ts";\nexport const m = a;\n',
+      },
+    ],
+    [
+      "spa-features-do-not-import-the-app",
+      {
+        "frontend/app/routes/home.ts": "export const h = 1;\n",
+        "frontend/app/features/canvas/node.ts": 'import { h } from "../../routes/home.ts";\nexport const n = h;\n',
+      },
+    ],
   ])("%s fires", (rule, files) => {
     const out = cruise({ ...domain, ...files });
     expect(out).toContain(`error ${rule}:`);
@@ -132,6 +160,14 @@ describe("architecture rules", () => {
       "src/sqlite/testing.ts": 'import { d } from "./db.ts";\nexport const store = d;\n',
       "src/reconciler/testutil.ts": 'import { store } from "../sqlite/testing.ts";\nexport const s = store;\n',
       "src/reconciler/pass.test.ts": 'import { store } from "../sqlite/testing.ts";\nexport const t = store;\n',
+      "frontend/app/lib/api.ts": 'import { p } from "../../src/project.ts";\nexport const l = p;\n',
+      "frontend/app/shared/services/api.ts": 'import { l } from "../../lib/api.ts";\nexport const s = l;\n',
+      "frontend/app/features/canvas/lib/flow.ts": 'import { s } from "../../../shared/services/api.ts";\nexport const f = s;\n',
+      "frontend/app/features/canvas/view.ts": 'import { f } from "./lib/flow.ts";\nexport const c = f;\n',
+      "frontend/app/features/services/panel.ts": 'import { s } from "../../shared/services/api.ts";\nexport const sp = s;\n',
+      "frontend/app/routes/canvas.ts":
+        'import { c } from "../features/canvas/view.ts";\nimport { sp } from "../features/services/panel.ts";\nexport const r = [c, sp];\n',
+      "frontend/app/router.tsx": 'import { r } from "./routes/canvas.ts";\nexport const router = r;\n',
     });
     expect(out).toBe("");
   });

@@ -3,13 +3,7 @@ import type * as deploykit from "../index.ts";
 import type { MoveWriter } from "./canvas-hub-moves.ts";
 
 /** A ghost of a service being created by someone in the room (canvas "drafts"). */
-export interface Draft {
-  draft_id: string;
-  user_id: string;
-  user_name: string;
-  x: number;
-  y: number;
-}
+export type Draft = deploykit.CanvasDraft;
 
 /** One browser tab connected to a project's canvas. */
 export class HubClient {
@@ -68,9 +62,9 @@ export interface HubOps {
   readonly moves: MoveWriter;
   room(projectID: string): Room | undefined;
   /** Sends to one client (dropping it when too slow). */
-  send(c: HubClient, type: string, payload: unknown): void;
+  send(c: HubClient, type: deploykit.CanvasServerMessageType, payload: unknown): void;
   /** Sends to every ready client of the room except `except`. */
-  broadcast(projectID: string, type: string, payload: unknown, except?: HubClient): void;
+  broadcast(projectID: string, type: deploykit.CanvasServerMessageType, payload: unknown, except?: HubClient): void;
 }
 
 /** Maximum drafts (ghost nodes) kept per room. */

@@ -2,7 +2,7 @@ import * as deploykit from "../index.ts";
 import * as present from "./present.ts";
 
 /** Bus event type → canvas message type (original §9). */
-export const EVENT_MESSAGES: Record<deploykit.EventType, string> = {
+export const EVENT_MESSAGES: Record<deploykit.EventType, deploykit.CanvasServerMessageType> = {
   [deploykit.EVENT_SERVICE_CREATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_UPDATED]: "service:upserted",
   [deploykit.EVENT_SERVICE_DELETED]: "service:deleted",

@@ -126,11 +126,11 @@ export class CanvasHub implements HubOps {
     return n;
   }
 
-  send(c: HubClient, type: string, payload: unknown): void {
+  send(c: HubClient, type: deploykit.CanvasServerMessageType, payload: unknown): void {
     this.sendRaw(c, JSON.stringify({ type, payload }));
   }
 
-  broadcast(projectID: string, type: string, payload: unknown, except?: HubClient): void {
+  broadcast(projectID: string, type: deploykit.CanvasServerMessageType, payload: unknown, except?: HubClient): void {
     const room = this.rooms.get(projectID);
     if (!room) return;
     const data = JSON.stringify({ type, payload });

@@ -1,9 +1,9 @@
 import { Boxes, Settings } from "lucide-react";
 import { useEffect } from "react";
 import { Link, Outlet, useMatch } from "react-router";
-import { useUser } from "../features/auth/auth-context.tsx";
-import { useSettings } from "../features/settings/api/settings.ts";
 import { cn } from "../lib/utils.ts";
+import { useUser } from "../shared/auth/auth-context.tsx";
+import { useSettings } from "../shared/settings/api/settings.ts";
 import { buttonClass } from "./ui/button.tsx";
 import { UserMenu } from "./user-menu.tsx";
 

@@ -1,7 +1,7 @@
 import { LogOut, MonitorOff, UserRound } from "lucide-react";
 import { useNavigate } from "react-router";
-import { useAuth, useUser } from "../features/auth/auth-context.tsx";
 import { initials, userColor } from "../lib/colors.ts";
+import { useAuth, useUser } from "../shared/auth/auth-context.tsx";
 import { Dropdown, MenuItem, MenuSeparator } from "./ui/dropdown.tsx";
 
 export function Avatar({ id, name, size = 32, ring }: { id: string; name: string; size?: number; ring?: boolean }) {

@@ -72,11 +72,11 @@ export function refreshTokens(): Promise<boolean> {
     }
   };
   const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-  const p: Promise<boolean> = (locks ? (locks.request("deploykit-token-refresh", run) as unknown as Promise<boolean>) : run()).finally(
-    () => {
-      refreshing = null;
-    },
-  );
+  // The lock resolves to what run resolves to (its type nests the promise; the async function unwraps it).
+  const exclusive = async (): Promise<boolean> => (locks ? locks.request("deploykit-token-refresh", run) : run());
+  const p: Promise<boolean> = exclusive().finally(() => {
+    refreshing = null;
+  });
   refreshing = p;
   return p;
 }

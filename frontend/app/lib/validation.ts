@@ -4,7 +4,8 @@
  */
 import { IMAGE_MAX, IMAGE_MESSAGE, IMAGE_PATTERN, MAX_REPLICAS, VOLUME_NAME_PATTERN } from "../../../src/deployment.ts";
 import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "../../../src/envvar.ts";
-import { SERVICE_NAME_MESSAGE, SERVICE_NAME_PATTERN } from "../../../src/service.ts";
+import { FieldErrorCollector } from "../../../src/errors.ts";
+import { SERVICE_NAME_MESSAGE, SERVICE_NAME_PATTERN, validateIconURL } from "../../../src/service.ts";
 
 export {
   ENV_KEY_MESSAGE,
@@ -47,15 +48,9 @@ export function parsePort(raw: string, what: string): { value?: number; error?: 
   return { value: n };
 }
 
+/** The domain's icon URL rule (src/service.ts validateIconURL); "" clears the icon. */
 export function iconURLError(icon: string): string | null {
-  if (icon === "") return null;
-  if (icon.length > 2048) return "Icon URL is too long (max 2048 characters).";
-  let url: URL;
-  try {
-    url = new URL(icon);
-  } catch {
-    return "Icon URL is not a valid URL.";
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return "Icon URL must use http or https.";
-  return null;
+  const v = new FieldErrorCollector();
+  validateIconURL(icon, v);
+  return v.fields.icon_url?.[0] ?? null;
 }

@@ -1,8 +1,9 @@
-/** Envelope of every canvas WebSocket frame, both directions (original §3.5). */
-export interface WSMessage<T = unknown> {
-  type: string;
-  payload: T;
-}
+import type {
+  CanvasClientMessage,
+  CanvasClientMessageType,
+  CanvasClientPayloads,
+  CanvasServerMessage,
+} from "../../../src/canvas-messages.ts";
 
 export type SocketStatus = "connecting" | "connected" | "reconnecting" | "disconnected";
 
@@ -18,6 +19,10 @@ export function backoffDelay(attempt: number): number {
   return Math.min(1000 * 2 ** attempt, 30_000);
 }
 
+function authFrame(token: string): CanvasClientMessage {
+  return { type: "auth", payload: { token } };
+}
+
 export function canvasSocketURL(location: { protocol: string; host: string }, projectID: string): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   return `${proto}//${location.host}/api/projects/${encodeURIComponent(projectID)}/canvas/ws`;
@@ -28,7 +33,7 @@ export interface CanvasSocketOptions {
   getToken: () => string | null;
   /** Called on a 4001 close: refresh the tokens; true when a new access token is available. */
   refresh: () => Promise<boolean>;
-  onMessage: (msg: WSMessage) => void;
+  onMessage: (msg: CanvasServerMessage) => void;
   onStatus: (status: SocketStatus, attempt: number) => void;
   WebSocketImpl?: typeof WebSocket;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -83,13 +88,14 @@ export class CanvasSocket {
     }, HANDSHAKE_TIMEOUT_MS);
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      ws.send(JSON.stringify({ type: "auth", payload: { token: this.opts.getToken() ?? "" } }));
+      ws.send(JSON.stringify(authFrame(this.opts.getToken() ?? "")));
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
-      let msg: WSMessage;
+      let msg: CanvasServerMessage;
       try {
-        msg = JSON.parse(String(ev.data)) as WSMessage;
+        // The hub's frames: the domain's CanvasServerMessage (src/canvas-messages.ts).
+        msg = JSON.parse(String(ev.data)) as CanvasServerMessage;
       } catch {
         return;
       }
@@ -146,7 +152,7 @@ export class CanvasSocket {
   }
 
   /** Sends a frame; false when not connected (the caller keeps its optimistic state). */
-  send(type: string, payload: unknown): boolean {
+  send<K extends CanvasClientMessageType>(type: K, payload: CanvasClientPayloads[K]): boolean {
     const ws = this.ws;
     if (ws?.readyState !== 1 || this.status !== "connected") return false;
     ws.send(JSON.stringify({ type, payload }));
@@ -157,7 +163,7 @@ export class CanvasSocket {
   reauth(): void {
     const ws = this.ws;
     const token = this.opts.getToken();
-    if (ws && ws.readyState === 1 && token) ws.send(JSON.stringify({ type: "auth", payload: { token } }));
+    if (ws && ws.readyState === 1 && token) ws.send(JSON.stringify(authFrame(token)));
   }
 
   /** Manual reconnect: resets the attempt counter. */

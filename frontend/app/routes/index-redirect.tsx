@@ -1,6 +1,6 @@
 import { Navigate } from "react-router";
 import { useCanRegister } from "../features/auth/api/register.ts";
-import { useAuth } from "../features/auth/auth-context.tsx";
+import { useAuth } from "../shared/auth/auth-context.tsx";
 
 /** `/`: signed in → projects; else the setup wizard while registration is open, otherwise login. */
 export function IndexRedirect() {

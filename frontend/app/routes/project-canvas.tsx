@@ -2,9 +2,15 @@ import { ReactFlowProvider } from "@xyflow/react";
 import { Link, useParams } from "react-router";
 import { buttonClass } from "../components/ui/button.tsx";
 import { Skeleton } from "../components/ui/skeleton.tsx";
+import type { ServicePanels } from "../features/canvas/components/canvas-context.ts";
 import { ProjectCanvas } from "../features/canvas/components/project-canvas.tsx";
 import { useProject } from "../features/projects/api/projects.ts";
+import { PendingServicePanel } from "../features/services/components/pending-service-panel.tsx";
+import { ServicePanel } from "../features/services/components/service-panel.tsx";
 import { ApiError, errorText } from "../lib/api-client.ts";
+
+// The canvas opens the services feature's panels; composed here, where features meet.
+const PANELS: ServicePanels = { ServicePanel, PendingServicePanel };
 
 export default function ProjectCanvasRoute() {
   const { projectId = "" } = useParams();
@@ -24,7 +30,7 @@ export default function ProjectCanvasRoute() {
     );
   return (
     <ReactFlowProvider>
-      <ProjectCanvas project={project.data} />
+      <ProjectCanvas project={project.data} panels={PANELS} />
     </ReactFlowProvider>
   );
 }

@@ -5,8 +5,8 @@ import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { ApiError, errorText } from "../../../lib/api-client.ts";
+import { safeRedirect, useAuth } from "../../../shared/auth/auth-context.tsx";
 import { useCanRegister } from "../api/register.ts";
-import { safeRedirect, useAuth } from "../auth-context.tsx";
 
 export function LoginPage() {
   const { login } = useAuth();

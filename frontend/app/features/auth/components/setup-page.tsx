@@ -7,8 +7,8 @@ import { Card } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { ApiError, errorText, fieldError } from "../../../lib/api-client.ts";
 import { cn } from "../../../lib/utils.ts";
+import { useAuth } from "../../../shared/auth/auth-context.tsx";
 import { canRegisterQueryOptions, useCanRegister, useRegister } from "../api/register.ts";
-import { useAuth } from "../auth-context.tsx";
 
 /**
  * First-run wizard: only while no user exists; creates the first admin and signs in. It needs the

@@ -1,5 +1,6 @@
-import { createContext, useContext } from "react";
+import { type ComponentType, createContext, useContext } from "react";
 import type { CanvasNode } from "../../../../../src/canvas.ts";
+import type { Service } from "../../../../../src/service.ts";
 import type { DraftPrefill } from "../lib/flow.ts";
 
 export interface DraftSubmit {
@@ -30,3 +31,18 @@ export function useCanvasActions(): CanvasActions {
 
 /** Lowercased names already used in the project (applied + staged), for the draft form. */
 export const TakenNamesContext = createContext<ReadonlySet<string>>(new Set());
+
+/**
+ * The side panels of a selected service, which belong to the services feature: the route passes them
+ * in, since features do not import each other.
+ */
+export interface ServicePanels {
+  ServicePanel: ComponentType<{
+    projectID: string;
+    service: Service;
+    taken: ReadonlySet<string>;
+    groupID: string | null;
+    onClose: () => void;
+  }>;
+  PendingServicePanel: ComponentType<{ projectID: string; tempID: string; onClose: () => void }>;
+}

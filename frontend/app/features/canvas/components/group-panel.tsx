@@ -1,7 +1,7 @@
 import { Layers } from "lucide-react";
 import type { CanvasNode } from "../../../../../src/canvas.ts";
 import { SidePanel } from "../../../components/side-panel.tsx";
-import { EnvVarsSection } from "../../env-vars/components/env-vars-section.tsx";
+import { EnvVarsSection } from "../../../shared/env-vars/components/env-vars-section.tsx";
 
 export function GroupPanel({ projectID, group, onClose }: { projectID: string; group: CanvasNode; onClose: () => void }) {
   return (

@@ -20,20 +20,23 @@ import type { Service } from "../../../../../src/service.ts";
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
-import { groupsStagedForDeletion, pendingServices, serviceOverrides, takenNames } from "../../../lib/diff.ts";
-import { useUser } from "../../auth/auth-context.tsx";
-import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
-import { PendingChangesBar } from "../../pending-changes/components/pending-changes-bar.tsx";
-import { SERVICE_ACTION_DONE, type ServiceAction, serviceAction, upsertServiceInCache, useServices } from "../../services/api/services.ts";
-import { PendingServicePanel } from "../../services/components/pending-service-panel.tsx";
-import { ServicePanel } from "../../services/components/service-panel.tsx";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
+import { usePendingChanges } from "../../../shared/pending-changes/api/pending-changes.ts";
+import { groupsStagedForDeletion, pendingServices, serviceOverrides, takenNames } from "../../../shared/pending-changes/lib/staged.ts";
+import {
+  SERVICE_ACTION_DONE,
+  type ServiceAction,
+  serviceAction,
+  upsertServiceInCache,
+  useServices,
+} from "../../../shared/services/api/services.ts";
 import { useCanvasEdits } from "../hooks/use-canvas-edits.ts";
 import { useCanvasKeyboard } from "../hooks/use-canvas-keyboard.ts";
 import { useCanvasSync } from "../hooks/use-canvas-sync.ts";
 import { useNodeMoves } from "../hooks/use-node-moves.ts";
 import { deriveFlowEdges, deriveFlowNodes, mergeFlowEdges, mergeFlowNodes } from "../lib/flow.ts";
 import { AddDatabaseDialog } from "./add-database-dialog.tsx";
-import { CanvasActionsContext, TakenNamesContext } from "./canvas-context.ts";
+import { CanvasActionsContext, type ServicePanels, TakenNamesContext } from "./canvas-context.ts";
 import { FloatingEdge } from "./floating-edge.tsx";
 import { GroupPanel } from "./group-panel.tsx";
 import { DraftNode, GhostNode } from "./nodes/draft-node.tsx";
@@ -41,6 +44,7 @@ import { GroupNode } from "./nodes/group-node.tsx";
 import { NoteNode } from "./nodes/note-node.tsx";
 import { ServiceNode } from "./nodes/service-node.tsx";
 import { CanvasControls, ConnectionBadge, ContextMenu, type MenuState, PresenceAvatars, RemoteCursors } from "./overlays.tsx";
+import { PendingChangesBar } from "./pending-changes-bar.tsx";
 
 // Defined once at module scope: React Flow re-mounts every node when these objects change.
 const NODE_TYPES = { service: ServiceNode, note: NoteNode, group: GroupNode, "service-draft": DraftNode, "service-drafting": GhostNode };
@@ -48,7 +52,8 @@ const EDGE_TYPES = { floating: FloatingEdge };
 const PANEL_WIDTH = 520;
 const CURSOR_THROTTLE_MS = 100;
 
-export function ProjectCanvas({ project }: { project: Project }) {
+export function ProjectCanvas({ project, panels }: { project: Project; panels: ServicePanels }) {
+  const { ServicePanel, PendingServicePanel } = panels;
   const projectID = project.id;
   const user = useUser();
   const rf = useReactFlow();

@@ -6,13 +6,14 @@ import type { CanvasActions, DraftSubmit } from "../components/canvas-context.ts
 import type { CanvasAction, CanvasModel } from "../lib/canvas-state.ts";
 import { type LocalDraft, NOTE_COLORS } from "../lib/flow.ts";
 import { upsertPayload } from "../lib/payloads.ts";
+import type { CanvasSend } from "./use-canvas-sync.ts";
 
 export interface CanvasEditsInput {
   projectID: string;
   canvasRef: RefObject<CanvasModel>;
   draftsRef: RefObject<LocalDraft[]>;
   setDrafts: Dispatch<SetStateAction<LocalDraft[]>>;
-  send: (type: string, payload: unknown) => boolean;
+  send: CanvasSend;
   dispatch: Dispatch<CanvasAction>;
 }
 
@@ -26,8 +27,8 @@ function uuid(): string {
  * server answers), and the user's own edges. A change that cannot be sent says so.
  */
 export function useCanvasEdits({ projectID, canvasRef, draftsRef, setDrafts, send, dispatch }: CanvasEditsInput) {
-  const requireSend = useCallback(
-    (type: string, payload: unknown) => {
+  const requireSend: CanvasSend = useCallback(
+    (type, payload) => {
       const ok = send(type, payload);
       if (!ok) toast.error("Not connected", { description: "Reconnect to change the canvas." });
       return ok;

@@ -1,37 +1,35 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
-import type { DeploymentStatusPayload } from "../../../../../src/bus.ts";
-import type { CanvasEdge, CanvasNode, NodePosition } from "../../../../../src/canvas.ts";
-import type { Deployment } from "../../../../../src/deployment.ts";
-import type { ServiceRun } from "../../../../../src/ops.ts";
-import type { ApplyResult, PendingChange } from "../../../../../src/pending-change.ts";
-import type { Service, ServiceStatus } from "../../../../../src/service.ts";
+import type { NodePosition } from "../../../../../src/canvas.ts";
+import type {
+  CanvasClientMessageType,
+  CanvasClientPayloads,
+  CanvasPresenceUser,
+  CanvasServerMessage,
+} from "../../../../../src/canvas-messages.ts";
 import { refreshTokens } from "../../../lib/api-client.ts";
 import { getAccessToken, onTokensChange } from "../../../lib/tokens.ts";
-import { CanvasSocket, canvasSocketURL, type SocketStatus, type WSMessage } from "../../../lib/ws-client.ts";
+import { CanvasSocket, canvasSocketURL, type SocketStatus } from "../../../lib/ws-client.ts";
 import {
   addPendingChange,
   pendingChangesQueryOptions,
   removePendingChanges,
   setPendingChanges,
-} from "../../pending-changes/api/pending-changes.ts";
-import { deploymentsQueryOptions } from "../../services/api/deployments.ts";
-import { upsertRunInCache } from "../../services/api/runs.ts";
+} from "../../../shared/pending-changes/api/pending-changes.ts";
+import { deploymentsQueryOptions } from "../../../shared/services/api/deployments.ts";
+import { upsertRunInCache } from "../../../shared/services/api/runs.ts";
 import {
   dropServiceFromCache,
   patchServiceInCache,
   serviceQueryOptions,
   servicesQueryOptions,
   upsertServiceInCache,
-} from "../../services/api/services.ts";
+} from "../../../shared/services/api/services.ts";
 import { canvasReducer, EMPTY_CANVAS, stepToward } from "../lib/canvas-state.ts";
 import type { LocalDraft, RemoteDraft } from "../lib/flow.ts";
 
-export interface PresenceUser {
-  user_id: string;
-  user_name: string;
-}
+export type PresenceUser = CanvasPresenceUser;
 
 export interface RemoteCursor {
   user_id: string;
@@ -71,6 +69,9 @@ export class CursorStore {
 export function useCursors(store: CursorStore): RemoteCursor[] {
   return useSyncExternalStore(store.subscribe, store.get, store.get);
 }
+
+/** Sends one frame to the hub; false when not connected. */
+export type CanvasSend = <K extends CanvasClientMessageType>(type: K, payload: CanvasClientPayloads[K]) => boolean;
 
 /** The project's live canvas over the WebSocket (original §3.5 / §12.6). */
 export function useCanvasSync(projectID: string, selfID: string) {
@@ -115,71 +116,71 @@ export function useCanvasSync(projectID: string, selfID: string) {
   }, []);
 
   const handle = useCallback(
-    (msg: WSMessage) => {
-      const p = msg.payload as Record<string, unknown>;
+    (msg: CanvasServerMessage) => {
       const pendingKey = pendingChangesQueryOptions(projectID).queryKey;
       switch (msg.type) {
         case "canvas:state": {
-          const s = p as unknown as { nodes: CanvasNode[]; edges: CanvasEdge[] };
+          const s = msg.payload;
           targets.current.clear();
           dispatch({ type: "replace", nodes: s.nodes ?? [], edges: s.edges ?? [] });
           setLoaded(true);
           break;
         }
         case "users:list":
-          setUsers((p.users as PresenceUser[]) ?? []);
+          setUsers(msg.payload.users ?? []);
           break;
         case "user:joined": {
-          const u = p as unknown as PresenceUser;
+          const u = msg.payload;
           setUsers((list) => (list.some((x) => x.user_id === u.user_id) ? list : [...list, u]));
           break;
         }
         case "user:left": {
-          const id = String(p.user_id);
+          const id = msg.payload.user_id;
           setUsers((list) => list.filter((x) => x.user_id !== id));
           setGhosts((g) => g.filter((d) => d.user_id !== id));
           cursorStore.remove(id);
           break;
         }
         case "service:drafts":
-          setGhosts(((p.drafts as RemoteDraft[]) ?? []).filter((d) => d.user_id !== selfID));
+          setGhosts((msg.payload.drafts ?? []).filter((d) => d.user_id !== selfID));
           break;
         case "service:drafting": {
-          const d = p as unknown as RemoteDraft;
+          const d = msg.payload;
           if (d.user_id === selfID) break;
           setGhosts((g) => [...g.filter((x) => x.draft_id !== d.draft_id), d]);
           break;
         }
-        case "service:draft-cancelled":
-          setGhosts((g) => g.filter((x) => x.draft_id !== p.draft_id));
+        case "service:draft-cancelled": {
+          const draftID = msg.payload.draft_id;
+          setGhosts((g) => g.filter((x) => x.draft_id !== draftID));
           break;
+        }
         case "service:created": {
-          const draftID = String(p.draft_id);
-          setDrafts((ds) => ds.filter((d) => d.id !== draftID));
-          const node = p.node as CanvasNode | undefined;
-          if (node) {
-            dispatch({ type: "node-upsert", node });
-            onCreated.current?.(node.id);
+          const p = msg.payload;
+          setDrafts((ds) => ds.filter((d) => d.id !== p.draft_id));
+          if (p.node) {
+            dispatch({ type: "node-upsert", node: p.node });
+            onCreated.current?.(p.node.id);
           }
-          if (p.pending_change) addPendingChange(qc, projectID, p.pending_change as PendingChange);
+          if (p.pending_change) addPendingChange(qc, projectID, p.pending_change);
           break;
         }
         case "service:create-error": {
-          const draftID = String(p.draft_id);
+          const p = msg.payload;
           setDrafts((ds) =>
-            ds.map((d) => (d.id === draftID ? { ...d, submitting: false, error: String(p.message ?? "Failed to create service.") } : d)),
+            ds.map((d) => (d.id === p.draft_id ? { ...d, submitting: false, error: p.message ?? "Failed to create service." } : d)),
           );
           break;
         }
         case "node:upserted":
-          dispatch({ type: "node-upsert", node: p as unknown as CanvasNode });
+          dispatch({ type: "node-upsert", node: msg.payload });
           break;
         case "node:deleted":
-          dispatch({ type: "node-delete", id: String(p.id) });
+          dispatch({ type: "node-delete", id: msg.payload.id });
           break;
         case "node:moved": {
-          if (p.user_id === selfID) break;
-          for (const pos of (p.positions as NodePosition[]) ?? []) {
+          if (msg.payload.user_id === selfID) break;
+          for (const pos of msg.payload.positions ?? []) {
             if (localDrag.current.has(pos.id)) continue;
             targets.current.set(pos.id, { x: pos.position_x, y: pos.position_y });
           }
@@ -187,63 +188,55 @@ export function useCanvasSync(projectID: string, selfID: string) {
           break;
         }
         case "edge:upserted":
-          dispatch({ type: "edge-upsert", edge: p as unknown as CanvasEdge });
+          dispatch({ type: "edge-upsert", edge: msg.payload });
           break;
         case "edge:deleted":
-          dispatch({ type: "edge-delete", id: String(p.id) });
+          dispatch({ type: "edge-delete", id: msg.payload.id });
           break;
-        case "cursor:updated":
-          if (p.user_id !== selfID)
-            cursorStore.set({
-              user_id: String(p.user_id),
-              user_name: String(p.user_name ?? ""),
-              x: Number(p.x),
-              y: Number(p.y),
-              at: Date.now(),
-            });
+        case "cursor:updated": {
+          const c = msg.payload;
+          if (c.user_id !== selfID) cursorStore.set({ user_id: c.user_id, user_name: c.user_name ?? "", x: c.x, y: c.y, at: Date.now() });
           break;
+        }
         case "pending-changes:state":
-          setPendingChanges(qc, projectID, (p.changes as PendingChange[]) ?? []);
+          setPendingChanges(qc, projectID, msg.payload.changes ?? []);
           break;
         case "pending-change:added":
-          addPendingChange(qc, projectID, p as unknown as PendingChange);
+          addPendingChange(qc, projectID, msg.payload);
           break;
         case "pending-changes:removed":
-          removePendingChanges(qc, projectID, (p.ids as string[]) ?? []);
+          removePendingChanges(qc, projectID, msg.payload.ids ?? []);
           break;
         case "pending-changes:cleared":
           qc.setQueryData(pendingKey, []);
           break;
-        case "pending-changes:applied": {
-          const r = p as unknown as ApplyResult;
+        case "pending-changes:applied":
           qc.setQueryData(pendingKey, []);
           void qc.invalidateQueries({ queryKey: ["projects", projectID], predicate: (q) => q.queryKey[2] !== "pending-changes" });
-          void r;
           break;
-        }
         case "service:upserted":
-          upsertServiceInCache(qc, projectID, p.service as Service);
+          upsertServiceInCache(qc, projectID, msg.payload.service);
           break;
         case "service:status-changed":
-          patchServiceInCache(qc, projectID, String(p.service_id), { status: p.new_status as ServiceStatus });
+          patchServiceInCache(qc, projectID, msg.payload.service_id, { status: msg.payload.new_status });
           break;
-        case "service:restarted":
+        case "service:restarted": {
           // Someone pressed Restart (panel or canvas menu): every viewer's node and panel learn it.
-          patchServiceInCache(qc, projectID, String(p.service_id), { restart_requested_at: String(p.requested_at) });
-          void qc.invalidateQueries({ queryKey: ["projects", projectID, "services", String(p.service_id)] });
-          break;
-        case "service:deleted":
-          dropServiceFromCache(qc, projectID, String(p.service_id));
-          break;
-        case "deployment:created": {
-          const d = p.deployment as Deployment;
-          void qc.invalidateQueries({ queryKey: deploymentsQueryOptions(projectID, d.service_id).queryKey });
+          const { service_id, requested_at } = msg.payload;
+          patchServiceInCache(qc, projectID, service_id, { restart_requested_at: requested_at });
+          void qc.invalidateQueries({ queryKey: ["projects", projectID, "services", service_id] });
           break;
         }
+        case "service:deleted":
+          dropServiceFromCache(qc, projectID, msg.payload.service_id);
+          break;
+        case "deployment:created":
+          void qc.invalidateQueries({ queryKey: deploymentsQueryOptions(projectID, msg.payload.deployment.service_id).queryKey });
+          break;
         case "deployment:starting":
         case "deployment:healthy":
         case "deployment:failed": {
-          const d = p as unknown as DeploymentStatusPayload;
+          const d = msg.payload;
           void qc.invalidateQueries({ queryKey: deploymentsQueryOptions(projectID, d.service_id).queryKey });
           if (msg.type !== "deployment:starting") {
             void qc.invalidateQueries({ queryKey: servicesQueryOptions(projectID).queryKey, exact: true });
@@ -254,11 +247,11 @@ export function useCanvasSync(projectID: string, selfID: string) {
         case "run:started":
         case "run:skipped":
         case "run:finished":
-          upsertRunInCache(qc, projectID, p.run as ServiceRun);
+          upsertRunInCache(qc, projectID, msg.payload.run);
           break;
         case "error":
           // The server refused a layout edit we already applied locally: resync to roll it back.
-          toast.error(String(p.message ?? "Canvas error."));
+          toast.error(msg.payload.message ?? "Canvas error.");
           if (resyncTimer.current === null)
             resyncTimer.current = setTimeout(() => {
               resyncTimer.current = null;
@@ -323,7 +316,7 @@ export function useCanvasSync(projectID: string, selfID: string) {
     };
   }, [projectID, qc, cursorStore]);
 
-  const send = useCallback((type: string, payload: unknown) => socketRef.current?.send(type, payload) ?? false, []);
+  const send: CanvasSend = useCallback((type, payload) => socketRef.current?.send(type, payload) ?? false, []);
   const reconnect = useCallback(() => socketRef.current?.reconnect(), []);
 
   return { canvas, dispatch, loaded, status, users, ghosts, drafts, setDrafts, cursorStore, send, reconnect, localDrag, onCreated };

@@ -5,6 +5,7 @@ import type { CanvasAction, CanvasModel } from "../lib/canvas-state.ts";
 import type { LocalDraft } from "../lib/flow.ts";
 import { groupAt } from "../lib/geometry.ts";
 import { upsertPayload } from "../lib/payloads.ts";
+import type { CanvasSend } from "./use-canvas-sync.ts";
 
 const MOVE_THROTTLE_MS = 50;
 
@@ -13,7 +14,7 @@ export interface NodeMovesInput {
   canvasRef: RefObject<CanvasModel>;
   setNodes: Dispatch<SetStateAction<Node[]>>;
   setDrafts: Dispatch<SetStateAction<LocalDraft[]>>;
-  send: (type: string, payload: unknown) => boolean;
+  send: CanvasSend;
   dispatch: Dispatch<CanvasAction>;
   /** Nodes this user is dragging: remote moves of them are ignored meanwhile. */
   localDrag: RefObject<Set<string>>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CanvasEdge, CanvasNode } from "../../../../../src/canvas.ts";
 import type { PendingChange } from "../../../../../src/pending-change.ts";
 import type { Service } from "../../../../../src/service.ts";
-import { pendingServices, serviceOverrides } from "../../../lib/diff.ts";
+import { pendingServices, serviceOverrides } from "../../../shared/pending-changes/lib/staged.ts";
 import {
   type DeriveInput,
   deriveFlowEdges,

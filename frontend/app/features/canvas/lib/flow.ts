@@ -1,8 +1,9 @@
 import type { Edge, Node } from "@xyflow/react";
 import type { CanvasEdge, CanvasNode } from "../../../../../src/canvas.ts";
+import type { CanvasDraft } from "../../../../../src/canvas-messages.ts";
 import type { PortMapping } from "../../../../../src/deployment.ts";
 import type { Service, ServiceStatus } from "../../../../../src/service.ts";
-import type { PendingService, ServiceOverride } from "../../../lib/diff.ts";
+import type { PendingService, ServiceOverride } from "../../../shared/pending-changes/lib/staged.ts";
 
 /**
  * Pure derivation of React Flow nodes and edges from server state (canvas, services, staged changes,
@@ -66,13 +67,8 @@ export interface LocalDraft {
   submitting?: boolean;
 }
 
-export interface RemoteDraft {
-  draft_id: string;
-  user_id: string;
-  user_name: string;
-  x: number;
-  y: number;
-}
+/** Another user's draft, shown as a ghost. */
+export type RemoteDraft = CanvasDraft;
 
 export interface DraftNodeData extends Record<string, unknown> {
   draftId: string;

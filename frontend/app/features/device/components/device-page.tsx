@@ -6,7 +6,7 @@ import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle }
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatDateTime } from "../../../lib/format.ts";
-import { useUser } from "../../auth/auth-context.tsx";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
 import { useDecideDeviceLogin, useDeviceLogin } from "../api/device-login.ts";
 
 /** "bcdf ghjk" → "BCDF-GHJK"; the server decides whether it is a code (the SPA imports the domain for types only). */

@@ -11,8 +11,8 @@ import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { Table, TBody, TD, TH, THead, TR } from "../../../components/ui/table.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { formatDateTime, relativeTime } from "../../../lib/format.ts";
-import { useUpdateProfile } from "../../auth/api/update-profile.ts";
-import { useUser } from "../../auth/auth-context.tsx";
+import { useUpdateProfile } from "../../../shared/auth/api/update-profile.ts";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
 import { useAPIKeys, useCreateAPIKey, useDeleteAPIKey } from "../api/api-keys.ts";
 
 export function ProfilePage() {

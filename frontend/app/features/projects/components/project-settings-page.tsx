@@ -10,9 +10,9 @@ import { Field, Input } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { cn } from "../../../lib/utils.ts";
-import { EnvVarsSection } from "../../env-vars/components/env-vars-section.tsx";
-import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
-import { useServices } from "../../services/api/services.ts";
+import { EnvVarsSection } from "../../../shared/env-vars/components/env-vars-section.tsx";
+import { addPendingChange, usePendingChanges } from "../../../shared/pending-changes/api/pending-changes.ts";
+import { useServices } from "../../../shared/services/api/services.ts";
 import { renameProject, useDeleteProject, useProject } from "../api/projects.ts";
 
 export function ProjectSettingsPage() {

@@ -2,8 +2,8 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/r
 import { ApiError, api, rawRequest, refreshTokens, responseError } from "../../../lib/api-client.ts";
 import { type SSEEvent, SSEParser } from "../../../lib/sse.ts";
 import { getAccessToken } from "../../../lib/tokens.ts";
-import { deploymentsQueryOptions } from "./deployments.ts";
-import { serviceQueryOptions } from "./services.ts";
+import { deploymentsQueryOptions } from "../../../shared/services/api/deployments.ts";
+import { serviceQueryOptions } from "../../../shared/services/api/services.ts";
 
 const svc = (pid: string, sid: string) => `/api/projects/${encodeURIComponent(pid)}/services/${encodeURIComponent(sid)}`;
 

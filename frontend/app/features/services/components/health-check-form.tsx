@@ -5,9 +5,9 @@ import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
-import type { ServiceSettings } from "../../../lib/diff.ts";
-import { useUpdateService } from "../api/services.ts";
-import { drainSecondsError, healthcheckPathError, healthcheckTimeoutError } from "../lib/domains.ts";
+import type { ServiceSettings } from "../../../shared/pending-changes/lib/staged.ts";
+import { useUpdateService } from "../../../shared/services/api/services.ts";
+import { drainSecondsError, healthcheckPathError, healthcheckTimeoutError } from "../../../shared/services/lib/domains.ts";
 
 /**
  * How a deploy switches over (the Networking card): `healthcheck_path` and

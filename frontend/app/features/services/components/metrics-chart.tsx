@@ -2,7 +2,7 @@ import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { DeploymentMarker } from "../../../../../src/metrics.ts";
-import { type ChartSpec, formatValue, MARKER_COLOR, markerAt } from "../lib/metrics.ts";
+import { type ChartSpec, formatValue, MARKER_COLOR, markerAt } from "../../../shared/services/lib/metrics.ts";
 
 const HEIGHT = 150;
 /** How close (px) a click must land to a marker line to open its deployment. */

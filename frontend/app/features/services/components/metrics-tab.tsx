@@ -5,8 +5,8 @@ import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatDateTime } from "../../../lib/format.ts";
 import { cn } from "../../../lib/utils.ts";
-import { type ReplicaChoice, useServiceMetrics } from "../api/metrics.ts";
-import { type ChartSpec, chartSpecs, formatValue, lastValue, MARKER_COLOR, RANGES } from "../lib/metrics.ts";
+import { type ReplicaChoice, useServiceMetrics } from "../../../shared/services/api/metrics.ts";
+import { type ChartSpec, chartSpecs, formatValue, lastValue, MARKER_COLOR, RANGES } from "../../../shared/services/lib/metrics.ts";
 import { MetricsChart } from "./metrics-chart.tsx";
 
 const MARKER_LABEL = { created: "Deploy created", serving: "Serving", failed: "Failed" } as const;

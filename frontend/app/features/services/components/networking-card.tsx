@@ -10,12 +10,19 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
-import type { ServiceSettings } from "../../../lib/diff.ts";
 import { formatDateTime } from "../../../lib/format.ts";
-import { usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
-import { useSettings } from "../../settings/api/settings.ts";
-import { useCreateDomain, useDeleteDomain, useDomains } from "../api/domains.ts";
-import { type DnsRecord, dnsRecords, hostnameError, publicAddressFrom, stagedDomains, stagedLabel } from "../lib/domains.ts";
+import { usePendingChanges } from "../../../shared/pending-changes/api/pending-changes.ts";
+import type { ServiceSettings } from "../../../shared/pending-changes/lib/staged.ts";
+import { useCreateDomain, useDeleteDomain, useDomains } from "../../../shared/services/api/domains.ts";
+import {
+  type DnsRecord,
+  dnsRecords,
+  hostnameError,
+  publicAddressFrom,
+  stagedDomains,
+  stagedLabel,
+} from "../../../shared/services/lib/domains.ts";
+import { useSettings } from "../../../shared/settings/api/settings.ts";
 import { HealthCheckForm } from "./health-check-form.tsx";
 
 const STATUS_VARIANT: Record<ServiceDomain["status"], BadgeVariant> = { pending: "warning", active: "success", error: "destructive" };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { cronPreview } from "./operations-card.tsx";
 import { runDuration } from "./runs-tab.tsx";
-import { cronPreview } from "./settings-tab.tsx";
 
 describe("cronPreview", () => {
   it("shows the next fire times in UTC and refuses what is not a 5-field schedule", () => {

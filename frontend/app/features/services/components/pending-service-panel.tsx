@@ -8,10 +8,11 @@ import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
-import { formatPorts, pendingServices } from "../../../lib/diff.ts";
 import { envKeyError } from "../../../lib/validation.ts";
-import { useCreatePendingServiceEnvVar } from "../../env-vars/api/env-vars.ts";
-import { usePendingChanges, useRemovePendingChanges } from "../../pending-changes/api/pending-changes.ts";
+import { useCreatePendingServiceEnvVar } from "../../../shared/env-vars/api/env-vars.ts";
+import { usePendingChanges, useRemovePendingChanges } from "../../../shared/pending-changes/api/pending-changes.ts";
+import { formatPorts } from "../../../shared/pending-changes/lib/diff-format.ts";
+import { pendingServices } from "../../../shared/pending-changes/lib/staged.ts";
 
 /** A service that exists only as a staged create: its image, ports and variables until Deploy. */
 export function PendingServicePanel({ projectID, tempID, onClose }: { projectID: string; tempID: string; onClose: () => void }) {

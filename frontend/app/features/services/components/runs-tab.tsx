@@ -6,7 +6,7 @@ import type { Service } from "../../../../../src/service.ts";
 import { Button } from "../../../components/ui/button.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { cn } from "../../../lib/utils.ts";
-import { useRunNow, useRuns } from "../api/runs.ts";
+import { useRunNow, useRuns } from "../../../shared/services/api/runs.ts";
 
 const STATUS_STYLE: Record<string, string> = {
   running: "bg-amber-500/15 text-amber-300",

@@ -10,9 +10,9 @@ import { Input, Select } from "../../../components/ui/input.tsx";
 import { refreshTokens } from "../../../lib/api-client.ts";
 import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { getAccessToken, onTokensChange } from "../../../lib/tokens.ts";
-import { useUser } from "../../auth/auth-context.tsx";
-import { useSettings } from "../../settings/api/settings.ts";
-import { chunks, shellSocketURL, useRunningContainers } from "../api/shell.ts";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
+import { chunks, shellSocketURL, useRunningContainers } from "../../../shared/services/api/shell.ts";
+import { useSettings } from "../../../shared/settings/api/settings.ts";
 
 type State = "idle" | "connecting" | "open" | "closed";
 const STATE_BADGE: Record<State, { label: string; variant: BadgeVariant }> = {

@@ -6,7 +6,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { useSeededState } from "../../../lib/seeded-state.ts";
-import { useUpdateService } from "../api/services.ts";
+import { useUpdateService } from "../../../shared/services/api/services.ts";
 import { type SourceKey, sourceErrors, sourceUpdate } from "../lib/builds.ts";
 
 const FIELDS: { key: SourceKey; label: string; placeholder: string; hint: string }[] = [

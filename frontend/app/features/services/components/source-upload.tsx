@@ -6,8 +6,8 @@ import { Button } from "../../../components/ui/button.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatBytes } from "../../../lib/format.ts";
 import { cn } from "../../../lib/utils.ts";
+import { deploymentsQueryOptions } from "../../../shared/services/api/deployments.ts";
 import { uploadSource, useRedeploy } from "../api/builds.ts";
-import { deploymentsQueryOptions } from "../api/deployments.ts";
 import { archiveKind } from "../lib/builds.ts";
 import { ArchiveError, zipToTarGz } from "../lib/zip-to-tgz.ts";
 

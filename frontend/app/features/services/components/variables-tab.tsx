@@ -1,8 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import type { Service } from "../../../../../src/service.ts";
-import { envVarsQueryOptions } from "../../env-vars/api/env-vars.ts";
-import { EnvVarsSection } from "../../env-vars/components/env-vars-section.tsx";
+import { envVarsQueryOptions } from "../../../shared/env-vars/api/env-vars.ts";
+import { EnvVarsSection } from "../../../shared/env-vars/components/env-vars-section.tsx";
 
 /** Service-scope variables, with counts of the project and group variables it also inherits. */
 export function VariablesTab({

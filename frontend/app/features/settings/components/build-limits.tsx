@@ -5,7 +5,7 @@ import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
-import { useUpdateSettings } from "../api/settings.ts";
+import { useUpdateSettings } from "../../../shared/settings/api/settings.ts";
 
 export type BuildLimitSetting =
   | "build_concurrency"

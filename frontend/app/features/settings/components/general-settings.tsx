@@ -7,8 +7,8 @@ import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle }
 import { Field, Input, Textarea } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { ApiError, errorText, fieldError, rawRequest, responseError } from "../../../lib/api-client.ts";
-import { useAbout } from "../../system/api/system.ts";
-import { useSettings, useUpdateSettings } from "../api/settings.ts";
+import { useSettings, useUpdateSettings } from "../../../shared/settings/api/settings.ts";
+import { useAbout } from "../../../shared/system/api/system.ts";
 import {
   type DirectoryChoice,
   directoryChoice,

@@ -7,8 +7,8 @@ import { Table, TBody, TD, TH, THead, TR } from "../../../components/ui/table.ts
 import { errorText } from "../../../lib/api-client.ts";
 import { formatCommand } from "../../../lib/command.ts";
 import { formatDateTime, formatDuration } from "../../../lib/format.ts";
-import { useShellSessions } from "../../services/api/shell.ts";
-import { useSettings, useUpdateSettings } from "../api/settings.ts";
+import { useShellSessions } from "../../../shared/services/api/shell.ts";
+import { useSettings, useUpdateSettings } from "../../../shared/settings/api/settings.ts";
 
 const PAGE = 20;
 

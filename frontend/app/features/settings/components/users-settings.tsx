@@ -10,7 +10,7 @@ import { Field, Input, Select } from "../../../components/ui/input.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { Table, TBody, TD, TH, THead, TR } from "../../../components/ui/table.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
-import { useUser } from "../../auth/auth-context.tsx";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
 import { useCreateUser, useDeleteUser, useUpdateUser, useUsers } from "../api/users.ts";
 
 export function UsersSettings() {

@@ -5,7 +5,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "../../../components/ui
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatBytes, formatDateTime, formatDuration } from "../../../lib/format.ts";
-import { useAbout } from "../api/system.ts";
+import { useAbout } from "../../../shared/system/api/system.ts";
 
 function Rows({ rows }: { rows: [string, ReactNode][] }) {
   return (

@@ -8,7 +8,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { formatBytes, relativeTime } from "../../../lib/format.ts";
-import { useRunBackup, useSaveBackupSchedule } from "../api/system.ts";
+import { useRunBackup, useSaveBackupSchedule } from "../../../shared/system/api/system.ts";
 
 const wholeIn = (v: string, max: number) => /^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= max;
 

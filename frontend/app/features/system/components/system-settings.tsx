@@ -7,7 +7,7 @@ import { UsageBar } from "../../../components/ui/progress.tsx";
 import { Skeleton } from "../../../components/ui/skeleton.tsx";
 import { errorText } from "../../../lib/api-client.ts";
 import { formatBytes, formatDuration, relativeTime } from "../../../lib/format.ts";
-import { useStatus } from "../api/system.ts";
+import { useStatus } from "../../../shared/system/api/system.ts";
 import { BackupsCard } from "./backups-card.tsx";
 
 function Gauge({ icon, label, pct, detail }: { icon: ReactNode; label: string; pct: number; detail: ReactNode }) {

@@ -4,11 +4,11 @@ import { memo } from "react";
 import { useParams } from "react-router";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
-import { useDomains } from "../../../services/api/domains.ts";
-import { useServiceFigures } from "../../../services/api/metrics.ts";
-import { useRuns } from "../../../services/api/runs.ts";
-import { primaryURL } from "../../../services/lib/domains.ts";
-import { formatValue } from "../../../services/lib/metrics.ts";
+import { useDomains } from "../../../../shared/services/api/domains.ts";
+import { useServiceFigures } from "../../../../shared/services/api/metrics.ts";
+import { useRuns } from "../../../../shared/services/api/runs.ts";
+import { primaryURL } from "../../../../shared/services/lib/domains.ts";
+import { formatValue } from "../../../../shared/services/lib/metrics.ts";
 import type { DisplayStatus, ServiceNodeData } from "../../lib/flow.ts";
 
 export const STATUS_META: Record<DisplayStatus, { label: string; dot: string; bar: string; text: string; tip?: string }> = {

@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { MaskedEnvVar } from "../../../src/envvar.ts";
-import type { PendingChange } from "../../../src/pending-change.ts";
-import type { Service } from "../../../src/service.ts";
+import type { MaskedEnvVar } from "../../../../../src/envvar.ts";
+import type { PendingChange } from "../../../../../src/pending-change.ts";
+import type { Service } from "../../../../../src/service.ts";
+import { compactDiff } from "./diff.ts";
+import { mergeEnvRows } from "./env-rows.ts";
 import {
   canUndo,
-  compactDiff,
   effectiveSettings,
   groupsStagedForDeletion,
-  mergeEnvRows,
   pendingServices,
   REMOVABLE_OPS,
   serviceOverrides,
   takenNames,
-} from "./diff.ts";
+} from "./staged.ts";
 
 let seq = 0;
 function change(op: PendingChange["op"], fields: Partial<PendingChange> & { payload?: Record<string, unknown> }): PendingChange {

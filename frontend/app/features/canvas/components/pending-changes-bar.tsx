@@ -8,9 +8,15 @@ import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ConfirmDialog } from "../../../components/ui/dialog.tsx";
 import { errorText } from "../../../lib/api-client.ts";
-import { canUndo, compactDiff } from "../../../lib/diff.ts";
 import { cn } from "../../../lib/utils.ts";
-import { useDeploy, useDiscardPendingChanges, usePendingChanges, useRemovePendingChanges } from "../api/pending-changes.ts";
+import {
+  useDeploy,
+  useDiscardPendingChanges,
+  usePendingChanges,
+  useRemovePendingChanges,
+} from "../../../shared/pending-changes/api/pending-changes.ts";
+import { compactDiff } from "../../../shared/pending-changes/lib/diff.ts";
+import { canUndo } from "../../../shared/pending-changes/lib/staged.ts";
 
 /** Bottom bar: staged change count, the compacted diff, Discard all and Deploy (Ctrl/⌘+Enter). */
 function PendingChangesBarView({

@@ -1,6 +1,7 @@
+import { MAX_HEALTHCHECK_PATH_LENGTH, MAX_HEALTHCHECK_TIMEOUT_SECONDS } from "../../../../../src/deployment.ts";
 import { type ServiceDomain, validateDrainSeconds } from "../../../../../src/domains.ts";
-import type { PendingChange } from "../../../../../src/pending-change.ts";
-import { DOMAIN_CREATE, DOMAIN_DELETE, domainChangeHost, domainChangeService } from "../../../lib/diff.ts";
+import { OP_DOMAIN_CREATE, OP_DOMAIN_DELETE, type PendingChange } from "../../../../../src/pending-change.ts";
+import { domainChangeHost, domainChangeService } from "../../pending-changes/lib/staged.ts";
 
 /** The domain a service is shown by: the first active one, else the first one. */
 export function primaryDomain(domains: readonly ServiceDomain[] | undefined): ServiceDomain | null {
@@ -78,8 +79,8 @@ export function stagedDomains(changes: readonly PendingChange[], serviceID: stri
   const removes = new Set<string>();
   for (const c of changes) {
     const op = c.op as string;
-    if (op !== DOMAIN_CREATE && op !== DOMAIN_DELETE) continue;
-    if (op === DOMAIN_CREATE) {
+    if (op !== OP_DOMAIN_CREATE && op !== OP_DOMAIN_DELETE) continue;
+    if (op === OP_DOMAIN_CREATE) {
       if (domainChangeService(c) === serviceID) adds.push(c);
     } else if (c.target_id && (domainChangeService(c) === serviceID || domainChangeService(c) === null)) removes.add(c.target_id);
   }
@@ -96,7 +97,7 @@ export function healthcheckPathError(raw: string): string | null {
   const p = raw.trim();
   if (p === "") return null;
   if (!p.startsWith("/")) return "Start with /, for example /healthz.";
-  if (p.length > 512) return "At most 512 characters.";
+  if (p.length > MAX_HEALTHCHECK_PATH_LENGTH) return `At most ${MAX_HEALTHCHECK_PATH_LENGTH} characters.`;
   if (/[^\x21-\x7e]/.test(p)) return "No spaces, control or non-ASCII characters.";
   return null;
 }
@@ -110,5 +111,7 @@ export function drainSecondsError(raw: string): string | null {
 
 export function healthcheckTimeoutError(raw: string): string | null {
   const n = Number(raw);
-  return raw.trim() === "" || !Number.isInteger(n) || n < 1 || n > 3600 ? "A whole number of seconds from 1 to 3600." : null;
+  return raw.trim() === "" || !Number.isInteger(n) || n < 1 || n > MAX_HEALTHCHECK_TIMEOUT_SECONDS
+    ? `A whole number of seconds from 1 to ${MAX_HEALTHCHECK_TIMEOUT_SECONDS}.`
+    : null;
 }
