@@ -51,11 +51,8 @@ async function streamBuildLog(d: Pick<Deps, "limits">, b: BuildDeps, reply: Fast
   end();
 }
 
-/** What the build routes touch (announce's bus, list cache and reconciler; the webhook check's logger). */
-type BuildRouteDeps = Pick<
-  Deps,
-  "services" | "deployments" | "bus" | "reconciler" | "listCache" | "limits" | "logger" | "authenticated" | "adminOnly"
->;
+/** What the build routes touch (the list cache a new deployment invalidates; the webhook check's logger). */
+type BuildRouteDeps = Pick<Deps, "services" | "deployments" | "listCache" | "limits" | "logger" | "authenticated" | "adminOnly">;
 
 export function registerBuildRoutes(app: FastifyInstance, d: BuildRouteDeps, b: BuildDeps): void {
   app.get<{ Params: { projectId: string; serviceId: string; deploymentId: string } }>(
@@ -108,7 +105,7 @@ export function registerBuildRoutes(app: FastifyInstance, d: BuildRouteDeps, b: 
           return reply.code(200).send({ redeployed: false, message: `${image} is unchanged (${after.slice(0, 19)}); nothing to deploy.` });
         dep = await b.builds.createImageDeployment(serviceId, image);
       }
-      announce(d, projectId, dep);
+      announce(d, projectId);
       return reply.code(201).send(present.deployment(dep));
     },
   );
@@ -148,7 +145,7 @@ export function registerBuildRoutes(app: FastifyInstance, d: BuildRouteDeps, b: 
           root_dir: deploykit.normalizeSourcePath(svc.root_dir),
           dockerfile_path: deploykit.effectiveDockerfile(svc),
         });
-        announce(d, projectId, dep);
+        announce(d, projectId);
         return reply.code(201).send(present.deployment(dep));
       },
     );
@@ -250,7 +247,7 @@ export function registerBuildRoutes(app: FastifyInstance, d: BuildRouteDeps, b: 
 }
 
 async function pushDeploy(
-  d: Pick<Deps, "listCache" | "bus" | "reconciler">,
+  d: Pick<Deps, "listCache">,
   b: BuildDeps,
   svc: deploykit.Service,
   body: Buffer,
@@ -261,14 +258,13 @@ async function pushDeploy(
   const branch = deploykit.branchOfRef(push.ref);
   if (branch !== source.branch) return { deployed: false, message: `Push to ${push.ref} ignored: this service deploys ${source.branch}.` };
   const dep = await b.builds.createBuildDeployment(svc.id, source);
-  announce(d, svc.project_id, dep);
+  announce(d, svc.project_id);
   return { deployment: dep, deployed: true, message: `Deploying ${branch}.` };
 }
 
-function announce(d: Pick<Deps, "listCache" | "bus" | "reconciler">, projectID: string, dep: deploykit.Deployment): void {
+/** The service list shows the new deployment at once; its `deployment.created` (published by the store after commit) starts the pass. */
+function announce(d: Pick<Deps, "listCache">, projectID: string): void {
   d.listCache.invalidate(projectID);
-  d.bus.publish(deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectID, { deployment: dep }));
-  d.reconciler.triggerService(dep.service_id);
 }
 
 function originOf(req: FastifyRequest): string {

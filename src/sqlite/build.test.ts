@@ -92,3 +92,38 @@ describe("git services through Apply", () => {
     expect(await builds.webhookSecret(serviceID)).toBe(s1);
   });
 });
+
+describe("deployments made outside Apply (Redeploy, upload, push webhook)", () => {
+  it("publish deployment.created after commit, like Apply: the store announces, not the route", async () => {
+    const events: deploykit.Event[] = [];
+    const bus: deploykit.EventBus = { publish: (e) => events.push(e), subscribe: () => ({ close() {}, dropped: 0 }) };
+    const db = mustOpenDB({ bus });
+    const project = await mustCreateProject(db);
+    const pending = new PendingChangeService(db);
+    await pending.appendPendingChange(project.id, null, {
+      op: deploykit.OP_SERVICE_CREATE,
+      target_type: deploykit.TARGET_SERVICE,
+      target_temp_id: "node-1",
+      payload: { name: "site", repo_url: "https://git.example.com/site.git" },
+    });
+    const serviceID = (await pending.applyPendingChanges(project.id)).temp_id_to_service_id["node-1"] as string;
+    const builds = new BuildService(db);
+    events.length = 0;
+    const built = await builds.createBuildDeployment(serviceID, {
+      kind: "git",
+      repo_url: "https://git.example.com/site.git",
+      branch: "main",
+      root_dir: "",
+      dockerfile_path: "Dockerfile",
+    });
+    const uploaded = await builds.createImageDeployment(serviceID, "dk-upload/site:1");
+    const created = events.filter((e) => e.type === deploykit.EVENT_DEPLOYMENT_CREATED);
+    expect(created.map((e) => [e.project_id, (e.payload as { deployment: deploykit.Deployment }).deployment.id])).toEqual([
+      [project.id, built.id],
+      [project.id, uploaded.id],
+    ]);
+    // A write that fails publishes nothing.
+    await expect(builds.createImageDeployment("no-such-service", "x")).rejects.toThrow();
+    expect(events.filter((e) => e.type === deploykit.EVENT_DEPLOYMENT_CREATED)).toHaveLength(2);
+  });
+});

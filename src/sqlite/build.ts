@@ -59,11 +59,18 @@ export class BuildService implements deploykit.BuildService {
   }
 
   async createBuildDeployment(serviceID: string, source: deploykit.BuildSource): Promise<deploykit.Deployment> {
-    return this.#db.write((tx) => createFromService(tx, serviceID, { build_source: source, image: "" }));
+    return this.#db.write((tx) => this.#created(tx, createFromService(tx, serviceID, { build_source: source, image: "" })));
   }
 
   async createImageDeployment(serviceID: string, image: string): Promise<deploykit.Deployment> {
-    return this.#db.write((tx) => createFromService(tx, serviceID, { image }));
+    return this.#db.write((tx) => this.#created(tx, createFromService(tx, serviceID, { image })));
+  }
+
+  /** `deployment.created` after commit, as Apply publishes it: the reconciler passes over that service, the hub forwards it. */
+  #created(tx: Tx, deployment: deploykit.Deployment): deploykit.Deployment {
+    const projectID = findServiceByID(tx, deployment.service_id).project_id;
+    this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_DEPLOYMENT_CREATED, projectID, { deployment }));
+    return deployment;
   }
 
   async webhookSecret(serviceID: string): Promise<string> {
