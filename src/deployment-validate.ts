@@ -62,7 +62,7 @@ export function validateStopGrace(seconds: number | undefined, v: FieldErrorColl
  * A health check path: null turns the check off; otherwise an absolute request path (with an
  * optional query) of printable ASCII without spaces, which is what an HTTP request line can carry.
  */
-export function validateHealthcheckPath(path: unknown, v: FieldErrorCollector): void {
+export function validateHealthcheckPath(path: unknown, v: Pick<FieldErrorCollector, "add">): void {
   if (path === undefined || path === null) return;
   if (typeof path !== "string" || !path.startsWith("/"))
     v.add("healthcheck_path", "Health check path must start with / (for example /healthz), or be null to turn the check off.");
@@ -72,7 +72,7 @@ export function validateHealthcheckPath(path: unknown, v: FieldErrorCollector): 
     v.add("healthcheck_path", "Health check path cannot contain spaces, control or non-ASCII characters.");
 }
 
-export function validateHealthcheckTimeout(seconds: unknown, v: FieldErrorCollector): void {
+export function validateHealthcheckTimeout(seconds: unknown, v: Pick<FieldErrorCollector, "add">): void {
   if (seconds === undefined) return;
   if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_HEALTHCHECK_TIMEOUT_SECONDS)
     v.add(

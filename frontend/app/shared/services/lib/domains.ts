@@ -1,4 +1,4 @@
-import { MAX_HEALTHCHECK_PATH_LENGTH, MAX_HEALTHCHECK_TIMEOUT_SECONDS } from "../../../../../src/deployment.ts";
+import { validateHealthcheckPath, validateHealthcheckTimeout } from "../../../../../src/deployment-validate.ts";
 import { type ServiceDomain, validateDrainSeconds } from "../../../../../src/domains.ts";
 import { OP_DOMAIN_CREATE, OP_DOMAIN_DELETE, type PendingChange } from "../../../../../src/pending-change.ts";
 import { domainChangeHost, domainChangeService } from "../../pending-changes/lib/staged.ts";
@@ -92,26 +92,25 @@ export function stagedLabel(c: PendingChange): string {
   return domainChangeHost(c) || "generated domain";
 }
 
-/** The server's health check path rule (src/deployment.ts validateHealthcheckPath); empty turns the check off. */
+/** The server's health check path rule (src/deployment-validate.ts) on what the field holds; empty turns the check off. */
 export function healthcheckPathError(raw: string): string | null {
   const p = raw.trim();
-  if (p === "") return null;
-  if (!p.startsWith("/")) return "Start with /, for example /healthz.";
-  if (p.length > MAX_HEALTHCHECK_PATH_LENGTH) return `At most ${MAX_HEALTHCHECK_PATH_LENGTH} characters.`;
-  if (/[^\x21-\x7e]/.test(p)) return "No spaces, control or non-ASCII characters.";
-  return null;
+  return p === "" ? null : firstError((v) => validateHealthcheckPath(p, v));
 }
 
 /** The server's drain_seconds rule (src/domains.ts validateDrainSeconds) on what the field holds. */
 export function drainSecondsError(raw: string): string | null {
-  let message: string | null = null;
-  validateDrainSeconds(raw.trim() === "" ? Number.NaN : Number(raw), { add: (_field, m) => (message = m) });
-  return message;
+  return firstError((v) => validateDrainSeconds(raw.trim() === "" ? Number.NaN : Number(raw), v));
 }
 
+/** The server's health check timeout rule (src/deployment-validate.ts) on what the field holds. */
 export function healthcheckTimeoutError(raw: string): string | null {
-  const n = Number(raw);
-  return raw.trim() === "" || !Number.isInteger(n) || n < 1 || n > MAX_HEALTHCHECK_TIMEOUT_SECONDS
-    ? `A whole number of seconds from 1 to ${MAX_HEALTHCHECK_TIMEOUT_SECONDS}.`
-    : null;
+  return firstError((v) => validateHealthcheckTimeout(raw.trim() === "" ? Number.NaN : Number(raw), v));
+}
+
+/** The first message a domain validator reports (the SPA shows one per field). */
+function firstError(check: (v: { add: (field: string, message: string) => void }) => void): string | null {
+  let message: string | null = null;
+  check({ add: (_field, m) => (message ??= m) });
+  return message;
 }
