@@ -57,13 +57,11 @@ export const ICON_URL_MAX = 2048;
  * the other services under its name. Its settings (image, ports, volumes, resources, replicas) are
  * the template for the next deployment; a deployment freezes them together with the resolved env.
  */
-export interface Service extends Partial<ServiceSource> {
-  id: string;
-  project_id: string;
-  name: string;
-  status: ServiceStatus;
-  icon_url: string | null;
-  active_deployment_id: string | null;
+/**
+ * What a service runs with: the settings Apply copies into each deployment. The SPA overlays staged
+ * changes on them (frontend/app/shared/pending-changes/lib/staged.ts); create and update take any of them.
+ */
+export interface ServiceSettings {
   image: string;
   ports: PortMapping[];
   volumes: VolumeMount[];
@@ -95,6 +93,15 @@ export interface Service extends Partial<ServiceSource> {
    * change needs no new deployment.
    */
   drain_seconds: number;
+}
+
+export interface Service extends ServiceSettings, Partial<ServiceSource> {
+  id: string;
+  project_id: string;
+  name: string;
+  status: ServiceStatus;
+  icon_url: string | null;
+  active_deployment_id: string | null;
   /** When Restart was last asked for: serving containers started before it are restarted (internal). */
   restart_requested_at?: string;
   created_at: string;
@@ -103,9 +110,9 @@ export interface Service extends Partial<ServiceSource> {
   active_deployment?: Deployment;
 }
 
-export interface ServiceCreate {
+/** Any setting may be given; the rest take their defaults. */
+export interface ServiceCreate extends Partial<ServiceSettings> {
   name: string;
-  image?: string;
   /** Build from this git repository instead of running `image` (issue 13); `null` goes back to the image. */
   repo_url?: string | null;
   /** Branch whose head a deploy builds (default `main`). */
@@ -115,30 +122,12 @@ export interface ServiceCreate {
   /** Dockerfile path relative to `root_dir` (default `Dockerfile`). */
   dockerfile_path?: string | null;
   icon_url?: string | null;
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  start_command?: string[] | null;
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  /** `null` runs no pre-deploy command. */
-  pre_deploy_command?: string[] | null;
-  /** `null` makes it a long-running service again. */
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
-  drain_seconds?: number;
 }
 
 /** Every field optional; `icon_url: ""` clears the icon. Staged as `service.update`. */
-export interface ServiceUpdate {
+export interface ServiceUpdate extends Partial<ServiceSettings> {
   name?: string;
   icon_url?: string | null;
-  image?: string;
   /** Build from this git repository instead of running `image` (issue 13); `null` goes back to the image. */
   repo_url?: string | null;
   /** Branch whose head a deploy builds (default `main`). */
@@ -147,26 +136,6 @@ export interface ServiceUpdate {
   root_dir?: string | null;
   /** Dockerfile path relative to `root_dir` (default `Dockerfile`). */
   dockerfile_path?: string | null;
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  /** `null` goes back to the image's CMD. */
-  start_command?: string[] | null;
-  /** `null` goes back to the image's ENTRYPOINT. */
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  /** `null` runs no pre-deploy command. */
-  pre_deploy_command?: string[] | null;
-  /** `null` makes it a long-running service again. */
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  /** `null` turns the HTTP health check off. */
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
-  drain_seconds?: number;
 }
 
 export interface ServiceFilter extends Page {

@@ -24,19 +24,17 @@ import {
   type MetricsSeries,
   type PageResult,
   type PendingChange,
-  type PortMapping,
   type Preset,
   type ProfileUpdate,
   type Project,
   type ReferenceCatalog,
-  type Resources,
-  type RestartPolicy,
   type RunEnv,
   type ScheduledBackupResult,
   type Service,
   type ServiceDomainListed,
   type ServiceMetricsSummary,
   type ServiceRun,
+  type ServiceSettings,
   type ServiceUpdate,
   type Settings,
   type SettingsUpdate,
@@ -45,7 +43,6 @@ import {
   type User,
   type UserCreate,
   type UserUpdate,
-  type VolumeMount,
 } from "../index.ts";
 
 const CODES: readonly string[] = [
@@ -71,25 +68,10 @@ export type EnvOwner =
   | { scope: "service"; serviceID: string }
   | { scope: "group"; groupID: string };
 
-export interface ServiceCreateInput {
+export interface ServiceCreateInput extends Partial<ServiceSettings> {
   name: string;
   image: string;
   icon_url?: string | null;
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  start_command?: string[] | null;
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  pre_deploy_command?: string[] | null;
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
-  drain_seconds?: number;
   env_vars?: { key: string; value: string }[];
   position_x?: number;
   position_y?: number;

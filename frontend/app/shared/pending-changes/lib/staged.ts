@@ -1,6 +1,4 @@
-import type { PortMapping, Resources, VolumeMount } from "../../../../../src/deployment.ts";
 import { DEFAULT_DRAIN_SECONDS } from "../../../../../src/domains.ts";
-import type { RestartPolicy } from "../../../../../src/ops.ts";
 import {
   REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS,
   effectiveServiceNames,
@@ -8,7 +6,7 @@ import {
   type PendingChange,
 } from "../../../../../src/pending-change.ts";
 import { pickPayload, STAGED_SERVICE_KEYS } from "../../../../../src/pending-rules.ts";
-import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
+import type { Service, ServiceSettings, ServiceUpdate } from "../../../../../src/service.ts";
 
 /**
  * The UI's projection of the staged-change log (original §8.6), per service: what each service will
@@ -19,24 +17,8 @@ import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 /** Ops that can be undone one by one (the domain's REMOVABLE_OPS). */
 export const REMOVABLE_OPS: ReadonlySet<string> = new Set(DOMAIN_REMOVABLE_OPS);
 
-export interface ServiceSettings {
-  image: string;
-  ports: PortMapping[];
-  volumes: VolumeMount[];
-  resources: Resources | null;
-  replicas: number;
-  stop_grace_seconds: number;
-  start_command: string[] | null;
-  entrypoint: string[] | null;
-  restart_policy: RestartPolicy;
-  restart_max_retries: number;
-  pre_deploy_command: string[] | null;
-  cron_schedule: string | null;
-  cron_timeout_seconds: number;
-  healthcheck_path: string | null;
-  healthcheck_timeout_seconds: number;
-  drain_seconds: number;
-}
+/** What a service runs with (the domain's ServiceSettings), with the staged edits overlaid. */
+export type { ServiceSettings };
 
 /** What the staged log makes of a service: the domain's ServiceUpdate, merged, plus a staged delete. */
 export interface ServiceOverride extends ServiceUpdate {
