@@ -2,84 +2,20 @@
  * Sealed and masked variables (issue 14) through the HTTP API and the canvas socket, over the real
  * SQLite services: a sealed value is never in a response, a broadcast or a deployment as presented.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EventBus } from "../../src/events/index.ts";
+import { beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/http/index.ts";
 import * as deploykit from "../../src/index.ts";
-import * as mock from "../../src/mock/index.ts";
 import * as sqlite from "../../src/sqlite/index.ts";
-import { mustOpenDB, TEST_BCRYPT_COST } from "../../src/sqlite/testing.ts";
-import { SystemService } from "../../src/sysinfo/index.ts";
-import { type Harness, SETUP_TOKEN, startServer, WSClient, waitUntil } from "./harness.ts";
+import { type Harness, waitUntil } from "./harness.ts";
+import { useSQLiteServer } from "./sqlite-server.ts";
 
+const server = useSQLiteServer();
+const { admin, ws } = server;
 let h: Harness;
 let db: sqlite.DB;
-let bus: EventBus;
-let events: deploykit.Event[];
-let trigger: ReturnType<typeof vi.fn<() => void>>;
-let triggerService: ReturnType<typeof vi.fn<(id: string) => void>>;
-const sockets: WSClient[] = [];
-
-beforeEach(async () => {
-  bus = new EventBus();
-  events = [];
-  bus.subscribe((e) => {
-    events.push(e);
-  });
-  db = mustOpenDB({ bus });
-  trigger = vi.fn<() => void>();
-  triggerService = vi.fn<(id: string) => void>();
-  h = await startServer({
-    projects: new sqlite.ProjectService(db),
-    users: new sqlite.UserService(db, { bcryptCost: TEST_BCRYPT_COST }),
-    auth: new sqlite.AuthService(db, { bcryptCost: TEST_BCRYPT_COST }),
-    services: new sqlite.ServiceService(db),
-    deployments: new sqlite.DeploymentService(db),
-    containers: new sqlite.ContainerService(db),
-    canvas: new sqlite.CanvasService(db),
-    envVars: new sqlite.EnvVarService(db),
-    pendingChanges: new sqlite.PendingChangeService(db),
-    domains: new sqlite.DomainService(db),
-    settings: new sqlite.SettingsService(db),
-    system: new SystemService({
-      docker: mock.DockerIntrospector({
-        about: async () => ({ reachable: false, error: "no Docker in this test" }),
-        status: async () => deploykit.emptyDockerStatus("no Docker in this test"),
-      }),
-      dbPath: ":memory:",
-      version: "test",
-      instanceID: "test-instance",
-      startedAt: new Date(),
-      projects: new sqlite.ProjectService(db),
-      services: new sqlite.ServiceService(db),
-      containers: new sqlite.ContainerService(db),
-    }),
-    bus,
-    reconciler: { trigger, triggerService, status: () => ({ docker_reachable: false }) },
-    limits: { wsAuthRecheckMs: 0 },
-  });
+beforeEach(() => {
+  ({ h, db } = server);
 });
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.ws.terminate();
-  await h.close();
-  db.close();
-});
-
-const ADMIN = { email: "ada@example.com", name: "Ada", password: "correct-horse-1", setup_token: SETUP_TOKEN };
-
-async function admin(): Promise<Client> {
-  const c = h.client(null);
-  const { tokens } = await c.register(ADMIN);
-  c.token = tokens.access_token;
-  return c;
-}
-
-async function ws(c: Client, projectID: string): Promise<WSClient> {
-  const s = await WSClient.connect(h, projectID, c.token as string);
-  sockets.push(s);
-  return s;
-}
 
 const SECRET = "s3aled-v4lue-never-shown-9b1e";
 
