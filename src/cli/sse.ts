@@ -1,10 +1,7 @@
 /** Reads a Server-Sent Events response of the API (runtime logs, build logs) frame by frame. */
-import { type Client, errorFromResponse } from "../http/client.ts";
+import { type Client, errorFromResponse, readSSEFrames, type SSEFrame } from "../http/client.ts";
 
-export interface SSEFrame {
-  event: string;
-  data: string;
-}
+export type { SSEFrame };
 
 /**
  * GETs `path` and calls `onFrame` for each frame until the stream ends, `signal` aborts, or `onFrame`
@@ -28,35 +25,12 @@ export async function readSSE(
   }
   if (!res.ok) throw await errorFromResponse(res);
   onOpen?.();
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let i = buf.indexOf("\n\n");
-      while (i >= 0) {
-        const raw = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        i = buf.indexOf("\n\n");
-        let event = "message";
-        const data: string[] = [];
-        for (const line of raw.split("\n")) {
-          if (line.startsWith("event:")) event = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-        }
-        if (data.length === 0 && event === "message") continue;
-        if (onFrame({ event, data: data.join("\n") }) === false) return;
-      }
-    }
+    // A frame with neither an event name nor data (a comment, a keep-alive) is not passed on.
+    await readSSEFrames(res, (f) => (f.data === "" && f.event === "message" ? undefined : onFrame(f)));
   } catch (err) {
     if (signal?.aborted) return;
     throw err;
-  } finally {
-    await reader.cancel().catch(() => {});
   }
 }
 

@@ -340,36 +340,52 @@ export class Client {
       init,
     );
     if (!res.ok) throw await errorFromResponse(res);
-    if (!res.body) return;
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = "";
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        buf += decoder.decode(value, { stream: true });
-        let i = buf.indexOf("\n\n");
-        while (i >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          i = buf.indexOf("\n\n");
-          let event = "message";
-          let data = "";
-          for (const line of frame.split("\n")) {
-            if (line.startsWith("event: ")) event = line.slice(7);
-            else if (line.startsWith("data: ")) data += line.slice(6);
-          }
-          if (event === "end") {
-            onEvent({ event: "end" });
-            return;
-          }
-          if (data === "") continue;
-          if (onEvent(JSON.parse(data) as LogEvent) === false) return;
-        }
+    await readSSEFrames(res, (f) => {
+      if (f.event === "end") {
+        onEvent({ event: "end" });
+        return false;
       }
-    } finally {
-      await reader.cancel().catch(() => {});
+      if (f.data === "") return undefined;
+      return onEvent(JSON.parse(f.data) as LogEvent);
+    });
+  }
+}
+
+/** One Server-Sent Events frame: its `event:` (default "message") and its `data:` lines joined by newlines. */
+export interface SSEFrame {
+  event: string;
+  data: string;
+}
+
+/**
+ * Reads an SSE response body frame by frame until it ends or `onFrame` returns false, then releases
+ * it. The one SSE parser of the API's consumers (this client's log stream, the CLI's logs and builds).
+ */
+export async function readSSEFrames(res: Response, onFrame: (f: SSEFrame) => boolean | undefined): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let i = buf.indexOf("\n\n");
+      while (i >= 0) {
+        const raw = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        i = buf.indexOf("\n\n");
+        let event = "message";
+        const data: string[] = [];
+        for (const line of raw.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+        }
+        if (onFrame({ event, data: data.join("\n") }) === false) return;
+      }
     }
+  } finally {
+    await reader.cancel().catch(() => {});
   }
 }
