@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import { configDrift } from "./drift.ts";
-import { Reconciler } from "./reconciler.ts";
-import { Clock, type FakeContainer, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
+import type { Reconciler } from "./reconciler.ts";
+import { type FakeContainer, reconcilerFixture } from "./testutil.ts";
 
 // D11 (out-of-band drift) and C04 (forged ownership labels) against the fake Docker.
 
@@ -12,25 +12,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
 });
 
-function setup() {
-  const clock = new Clock();
-  const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new TestStore(clock.now);
-  const rec = new Reconciler({
-    projects: store.projects,
-    services: store.services,
-    deployments: store.deployments,
-    containers: store.containers,
-    runtime: rt,
-    provisioner: rt,
-    bus: new RecordingBus(),
-    instanceID: INSTANCE,
-    logger: new RecordingLogger(),
-    now: clock.now,
-  });
-  running.push(rec);
-  return { clock, rt, store, rec, project: store.addProject("shop") };
-}
+const setup = () => reconcilerFixture(INSTANCE, running);
 
 async function mustDeployHealthy(h: ReturnType<typeof setup>, name: string, env: Record<string, string>) {
   const svc = h.store.addService(h.project.id, name);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
-import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
-import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
+import type { Reconciler, ReconcilerOptions } from "./reconciler.ts";
+import { type Clock, reconcilerFixture } from "./testutil.ts";
 
 const INSTANCE = "inst-test";
 const running: Reconciler[] = [];
@@ -10,33 +10,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
 });
 
-function setup(opts: Partial<ReconcilerOptions> = {}) {
-  const clock = new Clock();
-  const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new TestStore(clock.now);
-  const bus = new RecordingBus();
-  const log = new RecordingLogger();
-  const make = (extra: Partial<ReconcilerOptions> = {}) => {
-    const r = new Reconciler({
-      projects: store.projects,
-      services: store.services,
-      deployments: store.deployments,
-      containers: store.containers,
-      runtime: rt,
-      provisioner: rt,
-      bus,
-      instanceID: INSTANCE,
-      logger: log,
-      now: clock.now,
-      ...opts,
-      ...extra,
-    });
-    running.push(r);
-    return r;
-  };
-  const project = store.addProject("shop");
-  return { clock, rt, store, bus, log, make, rec: make(), project };
-}
+const setup = (opts: Partial<ReconcilerOptions> = {}) => reconcilerFixture(INSTANCE, running, opts);
 
 async function passes(rec: Reconciler, n: number, clock: Clock, stepMs = 2_000): Promise<void> {
   for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
-import { Reconciler } from "./reconciler.ts";
-import { Clock, FakeRuntime, RecordingBus, RecordingLogger, TestStore } from "./testutil.ts";
+import type { Reconciler } from "./reconciler.ts";
+import { reconcilerFixture, type TestStore } from "./testutil.ts";
 
 const INSTANCE = "inst-order";
 const running: Reconciler[] = [];
@@ -10,25 +10,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()));
 });
 
-function setup() {
-  const clock = new Clock();
-  const rt = new FakeRuntime(INSTANCE, clock);
-  const store = new TestStore(clock.now);
-  const rec = new Reconciler({
-    projects: store.projects,
-    services: store.services,
-    deployments: store.deployments,
-    containers: store.containers,
-    runtime: rt,
-    provisioner: rt,
-    bus: new RecordingBus(),
-    instanceID: INSTANCE,
-    logger: new RecordingLogger(),
-    now: clock.now,
-  });
-  running.push(rec);
-  return { clock, rt, store, rec, project: store.addProject("shop") };
-}
+const setup = () => reconcilerFixture(INSTANCE, running);
 
 /** What Apply writes for a consumer whose providers roll out in the same Deploy. */
 function waitFor(store: TestStore, dep: deploykit.Deployment, providers: string[]): void {

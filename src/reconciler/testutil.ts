@@ -1,5 +1,6 @@
 import * as deploykit from "../index.ts";
 import { TestStore } from "../sqlite/testing.ts";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 
 /**
  * Test support for the reconciler's unit tests: an in-memory Docker (FakeRuntime, also the
@@ -350,4 +351,38 @@ export class RecordingLogger implements deploykit.Logger {
   at(level: string): string[] {
     return this.lines.filter((l) => l.level === level).map((l) => l.msg);
   }
+}
+
+/**
+ * What the reconciler's unit suites start from: a fake clock and Docker, the real services on
+ * in-memory SQLite, a recording bus and logger, one project, and a reconciler (`rec`). `make` builds
+ * more over the same fakes; every reconciler made is pushed on `running` for the suite's afterEach to
+ * stop.
+ */
+export function reconcilerFixture(instanceID: string, running: Reconciler[], opts: Partial<ReconcilerOptions> = {}) {
+  const clock = new Clock();
+  const rt = new FakeRuntime(instanceID, clock);
+  const store = new TestStore(clock.now);
+  const bus = new RecordingBus();
+  const log = new RecordingLogger();
+  const make = (extra: Partial<ReconcilerOptions> = {}) => {
+    const r = new Reconciler({
+      projects: store.projects,
+      services: store.services,
+      deployments: store.deployments,
+      containers: store.containers,
+      runtime: rt,
+      provisioner: rt,
+      bus,
+      instanceID,
+      logger: log,
+      now: clock.now,
+      ...opts,
+      ...extra,
+    });
+    running.push(r);
+    return r;
+  };
+  const project = store.addProject("shop");
+  return { clock, rt, store, bus, log, make, rec: make(), project };
 }
