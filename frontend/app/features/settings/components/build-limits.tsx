@@ -1,11 +1,5 @@
-import { useState } from "react";
-import { toast } from "sonner";
 import type { Settings } from "../../../../../src/settings.ts";
-import { Button } from "../../../components/ui/button.tsx";
-import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
-import { Field, Input } from "../../../components/ui/input.tsx";
-import { errorText, fieldError } from "../../../lib/api-client.ts";
-import { useUpdateSettings } from "../../../shared/settings/api/settings.ts";
+import { SettingsFieldsCard } from "./settings-fields-card.tsx";
 
 export type BuildLimitSetting =
   | "build_concurrency"
@@ -58,52 +52,18 @@ export function buildLimitChanges(
 
 /** Issue 13: how many builds run at once, for how long, under which CPU and memory limits. */
 export function BuildLimitsCard({ settings }: { settings: Partial<Settings> }) {
-  const saved = buildLimitValues(settings);
-  const [edited, setEdited] = useState(saved);
-  const update = useUpdateSettings();
-  const { changes, notNumbers } = buildLimitChanges(saved, edited);
-  const fieldErr = BUILD_LIMIT_FIELDS.some((f) => fieldError(update.error, f.key));
   return (
-    <Card data-testid="build-limits">
-      <CardHeader>
-        <CardTitle>Build limits</CardTitle>
-        <CardDescription>
-          Builds must not take the host down. Docker's BuildKit cannot limit a build's CPU or memory, so with either limit set, builds run
-          on Docker's classic builder, each RUN step under the limits; generated Dockerfiles then go without cache mounts, and a Dockerfile
-          that needs BuildKit fails. See docs/builds.md.
-        </CardDescription>
-      </CardHeader>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          update.mutate(changes, { onSuccess: () => toast.success("Settings saved") });
-        }}
-      >
-        <CardContent className="grid gap-4 sm:grid-cols-2">
-          {BUILD_LIMIT_FIELDS.map((f) => (
-            <Field
-              key={f.key}
-              label={f.label}
-              htmlFor={f.key}
-              hint={f.hint}
-              error={notNumbers.includes(f.key) ? "A number is required." : fieldError(update.error, f.key)}
-            >
-              <Input
-                id={f.key}
-                inputMode="decimal"
-                value={edited[f.key]}
-                onChange={(e) => setEdited((s) => ({ ...s, [f.key]: e.target.value }))}
-              />
-            </Field>
-          ))}
-          {update.error && !fieldErr ? <p className="text-xs text-destructive sm:col-span-2">{errorText(update.error)}</p> : null}
-        </CardContent>
-        <CardFooter className="justify-end">
-          <Button type="submit" disabled={notNumbers.length > 0 || Object.keys(changes).length === 0 || update.isPending}>
-            Save
-          </Button>
-        </CardFooter>
-      </form>
-    </Card>
+    <SettingsFieldsCard
+      testID="build-limits"
+      title="Build limits"
+      description="Builds must not take the host down. Docker's BuildKit cannot limit a build's CPU or memory, so with either limit set, builds run on Docker's classic builder, each RUN step under the limits; generated Dockerfiles then go without cache mounts, and a Dockerfile that needs BuildKit fails. See docs/builds.md."
+      fields={BUILD_LIMIT_FIELDS}
+      saved={buildLimitValues(settings)}
+      input={{ inputMode: "decimal" }}
+      check={(saved, edited) => {
+        const { changes, notNumbers } = buildLimitChanges(saved, edited);
+        return { changes, invalid: Object.fromEntries(notNumbers.map((k) => [k, "A number is required."])) };
+      }}
+    />
   );
 }

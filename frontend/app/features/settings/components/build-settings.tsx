@@ -1,11 +1,5 @@
-import { useState } from "react";
-import { toast } from "sonner";
 import type { BuildBaseSetting, Settings } from "../../../../../src/settings.ts";
-import { Button } from "../../../components/ui/button.tsx";
-import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
-import { Field, Input } from "../../../components/ui/input.tsx";
-import { errorText, fieldError } from "../../../lib/api-client.ts";
-import { useUpdateSettings } from "../../../shared/settings/api/settings.ts";
+import { SettingsFieldsCard } from "./settings-fields-card.tsx";
 
 /** The four base-image settings, in the order the card shows them, with what each is for. */
 export const BUILD_BASE_FIELDS: readonly { key: BuildBaseSetting; label: string; hint: string; placeholder: string }[] = [
@@ -57,53 +51,20 @@ export function buildBaseChanges(
 
 /** Issue 13: the base images of the Dockerfiles DeployKit writes for sources that have none. */
 export function BuildBasesCard({ settings }: { settings: Partial<Settings> }) {
-  const saved = buildBaseValues(settings);
-  const [edited, setEdited] = useState(saved);
-  const update = useUpdateSettings();
-  const changes = buildBaseChanges(saved, edited);
-  const blank = BUILD_BASE_FIELDS.some((f) => edited[f.key].trim() === "");
-  const fieldErr = BUILD_BASE_FIELDS.some((f) => fieldError(update.error, f.key));
   return (
-    <Card data-testid="build-bases">
-      <CardHeader>
-        <CardTitle>Build base images</CardTitle>
-        <CardDescription>
-          A source without a Dockerfile gets a generated one, shown in its build log. These are the images it starts FROM. Pin versions: a
-          moving tag changes every app's next build.
-        </CardDescription>
-      </CardHeader>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          update.mutate(changes, { onSuccess: () => toast.success("Settings saved") });
-        }}
-      >
-        <CardContent className="grid gap-4 sm:grid-cols-2">
-          {BUILD_BASE_FIELDS.map((f) => (
-            <Field
-              key={f.key}
-              label={f.label}
-              htmlFor={f.key}
-              hint={f.hint}
-              error={edited[f.key].trim() === "" ? "An image is required." : fieldError(update.error, f.key)}
-            >
-              <Input
-                id={f.key}
-                className="font-mono"
-                placeholder={f.placeholder}
-                value={edited[f.key]}
-                onChange={(e) => setEdited((s) => ({ ...s, [f.key]: e.target.value }))}
-              />
-            </Field>
-          ))}
-          {update.error && !fieldErr ? <p className="text-xs text-destructive sm:col-span-2">{errorText(update.error)}</p> : null}
-        </CardContent>
-        <CardFooter className="justify-end">
-          <Button type="submit" disabled={blank || Object.keys(changes).length === 0 || update.isPending}>
-            Save
-          </Button>
-        </CardFooter>
-      </form>
-    </Card>
+    <SettingsFieldsCard
+      testID="build-bases"
+      title="Build base images"
+      description="A source without a Dockerfile gets a generated one, shown in its build log. These are the images it starts FROM. Pin versions: a moving tag changes every app's next build."
+      fields={BUILD_BASE_FIELDS}
+      saved={buildBaseValues(settings)}
+      input={{ className: "font-mono" }}
+      check={(saved, edited) => ({
+        changes: buildBaseChanges(saved, edited),
+        invalid: Object.fromEntries(
+          BUILD_BASE_FIELDS.filter((f) => edited[f.key].trim() === "").map((f) => [f.key, "An image is required."]),
+        ),
+      })}
+    />
   );
 }
