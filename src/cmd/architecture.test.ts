@@ -113,6 +113,13 @@ describe("architecture rules", () => {
       },
     ],
     [
+      "mocks-only-in-tests",
+      {
+        "src/mock/index.ts": "export const fake = 1;\n",
+        "src/cmd/deploykitd/main.ts": 'import { fake } from "../../mock/index.ts";\nexport const m = fake;\n',
+      },
+    ],
+    [
       "spa-features-do-not-import-each-other",
       {
         "frontend/app/features/services/api/services.ts": "export const s = 1;\n",
