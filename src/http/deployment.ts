@@ -2,25 +2,34 @@ import type { FastifyInstance } from "fastify";
 import * as deploykit from "../index.ts";
 import { type Deps, pageBody, pageOf, serviceInProject } from "./context.ts";
 import * as present from "./present.ts";
-import {
-  body,
-  COMMAND,
-  ENV_MAP,
-  ERRORS,
-  HEALTHCHECK_PATH,
-  ID,
-  PAGE_QUERY,
-  PORTS,
-  pageOfRef,
-  params,
-  query,
-  RESOURCES,
-  ref,
-  str,
-  VOLUMES,
-} from "./schemas.ts";
+import { body, ENV_MAP, ERRORS, ID, PAGE_QUERY, pageOfRef, params, query, ref, SERVICE_SETTINGS } from "./schemas.ts";
 
 const tags = ["deployments"];
+/** The service settings a hand-made deployment may set (the service's schemas, not a copy of them). */
+const {
+  image,
+  ports,
+  volumes,
+  resources,
+  replicas,
+  stop_grace_seconds,
+  start_command,
+  entrypoint,
+  healthcheck_path,
+  healthcheck_timeout_seconds,
+} = SERVICE_SETTINGS;
+const DEPLOYMENT_SETTINGS = {
+  image,
+  ports,
+  volumes,
+  resources,
+  replicas,
+  stop_grace_seconds,
+  start_command,
+  entrypoint,
+  healthcheck_path,
+  healthcheck_timeout_seconds,
+};
 type PS = { Params: { projectId: string; serviceId: string } };
 
 type DeploymentRouteDeps = Pick<Deps, "services" | "deployments" | "envVars" | "listCache" | "authenticated">;
@@ -34,19 +43,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, d: DeploymentRout
         tags,
         summary: "Deploy now with explicit settings (env = the service's resolved env overlaid by env_vars)",
         params: params("projectId", "serviceId"),
-        body: body({
-          image: str(1000),
-          env_vars: ENV_MAP,
-          ports: PORTS,
-          volumes: VOLUMES,
-          resources: RESOURCES,
-          replicas: { type: "integer" },
-          stop_grace_seconds: { type: "integer" },
-          start_command: COMMAND,
-          entrypoint: COMMAND,
-          healthcheck_path: HEALTHCHECK_PATH,
-          healthcheck_timeout_seconds: { type: "integer" },
-        }),
+        body: body({ ...DEPLOYMENT_SETTINGS, env_vars: ENV_MAP }),
         response: { 201: ref("Deployment"), ...ERRORS },
       },
     },
