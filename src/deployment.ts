@@ -170,25 +170,49 @@ export interface Deployment {
   commit_message?: string;
 }
 
-export interface DeploymentCreate {
+/**
+ * What a service runs with: the settings Apply copies into each deployment. The SPA overlays staged
+ * changes on them (frontend/app/shared/pending-changes/lib/staged.ts); create and update take any of them.
+ */
+export interface ServiceSettings {
+  image: string;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  resources: Resources | null;
+  replicas: number;
+  /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
+  stop_grace_seconds: number;
+  /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
+  start_command: string[] | null;
+  /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
+  entrypoint: string[] | null;
+  /** What Docker does when a container exits (default `always`). */
+  restart_policy: RestartPolicy;
+  /** Restarts an `on-failure` container gets (default 10). */
+  restart_max_retries: number;
+  /** Argv run once in a one-off container before each rollout; null runs none. `${{VAR}}` is resolved on deploy. */
+  pre_deploy_command: string[] | null;
+  /** 5-field UTC cron expression: the service runs on this schedule instead of continuously; null: a long-running service. */
+  cron_schedule: string | null;
+  /** Seconds a cron run may take before it is stopped and marked failed (default 3600). */
+  cron_timeout_seconds: number;
+  /** HTTP path the readiness gate probes on the first TCP container port (2xx/3xx = ready); null: no HTTP check. */
+  healthcheck_path: string | null;
+  /** Seconds the health check is retried before a deployment fails (default 60). */
+  healthcheck_timeout_seconds: number;
+  /**
+   * Seconds superseded containers keep running after the proxy's route and the service name moved
+   * to the new ones, before their stop signal (default 5, 0–300). Read at each switch-over, so a
+   * change needs no new deployment.
+   */
+  drain_seconds: number;
+}
+
+/** A deployment of `image` with the given settings (the service's for the rest); `drain_seconds` is read live from the service. */
+export interface DeploymentCreate extends Partial<Omit<ServiceSettings, "image" | "drain_seconds">> {
   image: string;
   env_vars?: Record<string, string>;
   sealed_keys?: string[];
-  ports?: PortMapping[];
-  volumes?: VolumeMount[];
-  resources?: Resources | null;
-  replicas?: number;
-  stop_grace_seconds?: number;
-  start_command?: string[] | null;
-  entrypoint?: string[] | null;
-  restart_policy?: RestartPolicy;
-  restart_max_retries?: number;
-  pre_deploy_command?: string[] | null;
-  cron_schedule?: string | null;
-  cron_timeout_seconds?: number;
-  /** Absent: the service's current setting (an operational setting, like the stop grace). */
-  healthcheck_path?: string | null;
-  healthcheck_timeout_seconds?: number;
   /** Built from source: the image is the per-deployment build tag and the deployment waits for its build. */
   build_source?: BuildSource | null;
 }

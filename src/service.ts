@@ -1,6 +1,6 @@
 import type { ServiceSource } from "./build.ts";
 import { validateServiceSource } from "./build.ts";
-import type { Deployment, PortMapping, Resources, VolumeMount } from "./deployment.ts";
+import type { Deployment, ServiceSettings, VolumeMount } from "./deployment.ts";
 import {
   validateHealthcheckPath,
   validateHealthcheckTimeout,
@@ -15,7 +15,6 @@ import {
 } from "./deployment-validate.ts";
 import { validateDrainSeconds } from "./domains.ts";
 import { EINVALID, errorf, FieldErrorCollector } from "./errors.ts";
-import type { RestartPolicy } from "./ops.ts";
 import { validateCronShape, validateCronTimeout, validateRestartPolicy } from "./ops.ts";
 import type { Page, PageResult } from "./pagination.ts";
 import { isBlank } from "./validate.ts";
@@ -57,43 +56,6 @@ export const ICON_URL_MAX = 2048;
  * the other services under its name. Its settings (image, ports, volumes, resources, replicas) are
  * the template for the next deployment; a deployment freezes them together with the resolved env.
  */
-/**
- * What a service runs with: the settings Apply copies into each deployment. The SPA overlays staged
- * changes on them (frontend/app/shared/pending-changes/lib/staged.ts); create and update take any of them.
- */
-export interface ServiceSettings {
-  image: string;
-  ports: PortMapping[];
-  volumes: VolumeMount[];
-  resources: Resources | null;
-  replicas: number;
-  /** Seconds a stopping container gets before SIGKILL (default 30): databases shut down cleanly. */
-  stop_grace_seconds: number;
-  /** Argv Docker runs instead of the image's CMD (no shell on the host); null keeps the image's. `${{VAR}}` is resolved on deploy. */
-  start_command: string[] | null;
-  /** Argv Docker runs as the entrypoint instead of the image's; null keeps the image's. */
-  entrypoint: string[] | null;
-  /** What Docker does when a container exits (default `always`). */
-  restart_policy: RestartPolicy;
-  /** Restarts an `on-failure` container gets (default 10). */
-  restart_max_retries: number;
-  /** Argv run once in a one-off container before each rollout; null runs none. `${{VAR}}` is resolved on deploy. */
-  pre_deploy_command: string[] | null;
-  /** 5-field UTC cron expression: the service runs on this schedule instead of continuously; null: a long-running service. */
-  cron_schedule: string | null;
-  /** Seconds a cron run may take before it is stopped and marked failed (default 3600). */
-  cron_timeout_seconds: number;
-  /** HTTP path the readiness gate probes on the first TCP container port (2xx/3xx = ready); null: no HTTP check. */
-  healthcheck_path: string | null;
-  /** Seconds the health check is retried before a deployment fails (default 60). */
-  healthcheck_timeout_seconds: number;
-  /**
-   * Seconds superseded containers keep running after the proxy's route and the service name moved
-   * to the new ones, before their stop signal (default 5, 0–300). Read at each switch-over, so a
-   * change needs no new deployment.
-   */
-  drain_seconds: number;
-}
 
 export interface Service extends ServiceSettings, Partial<ServiceSource> {
   id: string;

@@ -1,3 +1,4 @@
+import type { ServiceSettings } from "../../../../../src/deployment.ts";
 import { DEFAULT_DRAIN_SECONDS } from "../../../../../src/domains.ts";
 import {
   REMOVABLE_OPS as DOMAIN_REMOVABLE_OPS,
@@ -6,7 +7,7 @@ import {
   type PendingChange,
 } from "../../../../../src/pending-change.ts";
 import { pickPayload, STAGED_SERVICE_KEYS } from "../../../../../src/pending-rules.ts";
-import type { Service, ServiceSettings, ServiceUpdate } from "../../../../../src/service.ts";
+import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
 
 /**
  * The UI's projection of the staged-change log (original §8.6), per service: what each service will
