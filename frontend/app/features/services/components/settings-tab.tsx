@@ -15,6 +15,7 @@ import { formatCommand, parseCommand } from "../../../lib/command.ts";
 import { effectiveSettings, serviceOverrides } from "../../../lib/diff.ts";
 import { useSeededState } from "../../../lib/seeded-state.ts";
 import { iconURLError, MAX_REPLICAS, serviceNameError, VOLUME_NAME_PATTERN } from "../../../lib/validation.ts";
+import { useUser } from "../../auth/auth-context.tsx";
 import { addPendingChange, usePendingChanges } from "../../pending-changes/api/pending-changes.ts";
 import { useSettings } from "../../settings/api/settings.ts";
 import { stageServiceDelete, useUpdateService } from "../api/services.ts";
@@ -29,6 +30,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
   const current = effectiveSettings(service, override);
   const currentName = override?.name ?? service.name;
   const source = currentSource(service as SourceService, pending.data ?? [], service.id);
+  const admin = useUser().role === "admin";
   return (
     <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
@@ -38,7 +40,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
         service={service}
         current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
       />
-      <SourceCard key={service.id} projectID={projectID} serviceID={service.id} current={source} />
+      <SourceCard key={service.id} projectID={projectID} serviceID={service.id} current={source} admin={admin} />
       <RuntimeCard key={service.id} projectID={projectID} service={service} current={current} />
       <OperationsCard key={service.id} projectID={projectID} service={service} current={current} />
       <NetworkingCard projectID={projectID} service={service} current={current} />
