@@ -10,6 +10,9 @@
 #                               `pebble -config …` Let's Encrypt's RFC 8555 test CA for the ACME test (one build, not two)
 #   deploykit-test/node:1       debian-db plus the Node and npm running this script: the Node base image the build
 #                               tests point `build_base_node` at (node:22-bookworm-slim needs a registry)
+#   deploykit-test/python:1     Debian bookworm (mmdebstrap minbase) with Debian's python3, pip and python-is-python3,
+#                               not marked externally managed (like the official python image): the base the build
+#                               tests point `build_base_python` at (python:3.12-slim needs a registry)
 # Each image but busybox carries a label with a checksum of its recipe and is rebuilt when the recipe
 # changes (the database images' checksum includes debian-db's id, so a new base rebuilds them too).
 set -euo pipefail
@@ -82,10 +85,12 @@ debian_db() {
 }
 
 # A Debian bookworm image with packages, nothing else (mmdebstrap minbase, docs left out).
-#   debian_pkg_image <tag> <packages,comma,separated> <CMD json>
+#   debian_pkg_image <tag> <packages,comma,separated> <CMD json> <ENV line> [customize hook]
 debian_pkg_image() {
-  local tag="$1" pkgs="$2" cmd="$3" recipe sum mirror
-  recipe="minbase bookworm $pkgs -doc -man -locale $cmd"
+  local tag="$1" pkgs="$2" cmd="$3" env="$4" hook="${5:-}" recipe sum mirror
+  local hooks=()
+  [ -z "$hook" ] || hooks=(--customize-hook="$hook")
+  recipe="minbase bookworm $pkgs -doc -man -locale $cmd${hook:+ $hook}"
   sum="$(echo "$recipe" | sha256sum | cut -c1-16)"
   if [ "$(label "$tag" deploykit-test.recipe)" = "$sum" ]; then return; fi
   if ! command -v mmdebstrap >/dev/null 2>&1; then
@@ -99,9 +104,9 @@ debian_pkg_image() {
   mmdebstrap --quiet --variant=minbase --include="$pkgs" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' ${hooks[@]+"${hooks[@]}"} \
     bookworm - "deb $mirror bookworm main" |
-    docker import --change "LABEL deploykit-test.recipe=$sum" --change 'ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config' \
+    docker import --change "LABEL deploykit-test.recipe=$sum" --change "ENV $env" \
       --change "CMD $cmd" - "$tag" >/dev/null
   echo "test-images: built $tag in $((SECONDS - t0)) s" >&2
 }
@@ -151,15 +156,22 @@ DOCKERFILE
 # The Debian builds are independent and mostly wait on the archive: run them side by side
 # (mmdebstrap installed first, once, when either has to be built: two apt-gets would race for its lock).
 if ! command -v mmdebstrap >/dev/null 2>&1 &&
-  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect "$dbbase" >/dev/null 2>&1; }; then
+  { ! docker image inspect deploykit-test/caddy:1 >/dev/null 2>&1 || ! docker image inspect "$dbbase" >/dev/null 2>&1 ||
+    ! docker image inspect deploykit-test/python:1 >/dev/null 2>&1; }; then
   echo "test-images: installing mmdebstrap" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >&2
 fi
 # The proxy's test image (the daemon gives the command) also runs the ACME test CA.
-debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]' &
+debian_pkg_image deploykit-test/caddy:1 caddy,pebble,ca-certificates '["caddy", "run"]' 'XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config' &
 caddy_build=$!
+# Issue 13: the Python base of the build tests. Debian marks its Python externally managed (PEP 668),
+# which makes the generated Dockerfile's `pip install -r requirements.txt` refuse to run.
+debian_pkg_image deploykit-test/python:1 python3,python3-pip,python-is-python3 '["python3"]' \
+  'PIP_DISABLE_PIP_VERSION_CHECK=1' 'rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' &
+python_build=$!
 debian_db
 derived_db
 wait "$caddy_build"
+wait "$python_build"
 node_image

@@ -47,6 +47,25 @@ describe("source settings", () => {
     expect(fields((v) => deploykit.validateSourcePath(p, "root_dir", v)).root_dir?.[0]).toContain(msg);
   });
 
+  it.each([
+    ["a GitHub token", true, "ghp_abcDEF0123456789"],
+    ["punctuation", true, "glpat-x_y.z~1"],
+    ["the longest allowed", true, "t".repeat(deploykit.GIT_TOKEN_MAX)],
+    ["empty", false, ""],
+    ["a space", false, "has space"],
+    ["a line break", false, "line\nbreak"],
+    ["non-ASCII", false, "é-accented"],
+    ["one character too long", false, "t".repeat(deploykit.GIT_TOKEN_MAX + 1)],
+  ])("a token with %s is valid: %s, and validateGitToken agrees", (_label, ok, token) => {
+    expect(deploykit.isGitToken(token)).toBe(ok);
+    expect(fields((v) => deploykit.validateGitToken(token, v)).token === undefined).toBe(ok);
+  });
+
+  it("validateGitToken takes null (remove) and refuses a non-string", () => {
+    expect(fields((v) => deploykit.validateGitToken(null, v))).toEqual({});
+    expect(fields((v) => deploykit.validateGitToken(42, v)).token?.[0]).toContain("printable characters");
+  });
+
   it("derives the git source with defaults", () => {
     expect(deploykit.gitSourceOf({ repo_url: "https://h/r.git", branch: null, root_dir: "./app/", dockerfile_path: null })).toEqual({
       kind: "git",

@@ -290,11 +290,15 @@ export interface GitCredentials {
 
 export const GIT_TOKEN_MAX = 4096;
 
-/** A token stored for https clones: printable, no spaces (it goes into an HTTP header). */
+/** A token https clones may use: 1 to GIT_TOKEN_MAX printable ASCII characters, no spaces (it goes into an HTTP header). */
+export function isGitToken(token: unknown): token is string {
+  return typeof token === "string" && token !== "" && token.length <= GIT_TOKEN_MAX && /^[\x21-\x7e]+$/.test(token);
+}
+
+/** A token stored for https clones (isGitToken), or null to remove it. */
 export function validateGitToken(token: unknown, v: FieldErrorCollector): void {
   if (token === null) return;
-  if (typeof token !== "string" || token === "" || token.length > GIT_TOKEN_MAX || !/^[\x21-\x7e]+$/.test(token))
-    v.add("token", `Token must be 1 to ${GIT_TOKEN_MAX} printable characters without spaces, or null to remove it.`);
+  if (!isGitToken(token)) v.add("token", `Token must be 1 to ${GIT_TOKEN_MAX} printable characters without spaces, or null to remove it.`);
 }
 
 /** A push a git host reported, as far as a deploy needs it. */

@@ -12,6 +12,7 @@ import Docker from "dockerode";
 import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Daemon, freePort } from "../harness/daemon.ts";
+import { PYTHON_IMAGE } from "../harness/images.ts";
 import { waitFor } from "../harness/wait.ts";
 import { GitServer } from "./gitserver.ts";
 
@@ -46,14 +47,15 @@ async function page(): Promise<string | null> {
 
 const base = () => `/api/projects/${projectID}/services/${serviceID}`;
 
-async function deployment(id: string) {
-  return d.must("GET", `${base()}/deployments/${id}`, 200);
+async function deployment(id: string, at = base()) {
+  return d.must("GET", `${at}/deployments/${id}`, 200);
 }
 
-async function settled(id: string, timeoutMs = 180_000) {
+/** Waits for a deployment of the main service (or of the service at `at`) to serve, fail or be cancelled. */
+async function settled(id: string, timeoutMs = 180_000, at = base()) {
   return waitFor(
     async () => {
-      const dep = await deployment(id);
+      const dep = await deployment(id, at);
       return dep.phase === "serving" || dep.phase === "failed" || dep.phase === "cancelled" ? dep : null;
     },
     { timeoutMs, intervalMs: 250, what: `deployment ${id} settled` },
@@ -323,6 +325,62 @@ describe("deploy from source", () => {
       expect(JSON.stringify(key)).not.toContain("PRIVATE KEY");
     } finally {
       await priv.stop();
+    }
+  }, 400_000);
+
+  it("builds a Python app with no Dockerfile (requirements.txt and a Procfile) on the local Python base, and serves it", async () => {
+    const py = new GitServer();
+    await py.start();
+    try {
+      await d.must("PATCH", "/api/settings", 200, { body: { build_base_python: PYTHON_IMAGE } });
+      // The standard library only: containers reach no Python package index here.
+      const sha = py.commit(
+        {
+          "requirements.txt": "# the standard library is enough\n",
+          Procfile: "web: python app.py\n",
+          "app.py": [
+            "import os, sys",
+            "from http.server import BaseHTTPRequestHandler, HTTPServer",
+            "",
+            "class Hello(BaseHTTPRequestHandler):",
+            "    def do_GET(self):",
+            "        body = f\"python {sys.version_info[0]} ok on {os.environ['PORT']}\\n\".encode()",
+            "        self.send_response(200)",
+            '        self.send_header("Content-Length", str(len(body)))',
+            "        self.end_headers()",
+            "        self.wfile.write(body)",
+            "",
+            'HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Hello).serve_forever()',
+            "",
+          ].join("\n"),
+        },
+        "python app",
+      );
+      const project = await d.must("POST", "/api/projects", 201, { body: { name: "Python" } });
+      const port = await freePort();
+      const staged = await d.must("POST", `/api/projects/${project.id}/services`, 201, {
+        body: { name: "py", repo_url: py.url, ports: [{ container_port: 8000, host_port: port }] },
+      });
+      const applied = await d.must("POST", `/api/projects/${project.id}/deploy`, 200);
+      const at = `/api/projects/${project.id}/services/${applied.temp_id_to_service_id[staged.target_temp_id]}`;
+      const dep = await settled(applied.created_deployments[0].id, 300_000, at);
+      expect(dep.failure_reason ?? null).toBeNull();
+      expect(dep.phase).toBe("serving");
+      expect(dep.commit_sha).toBe(sha);
+      const log = (await d.request("GET", `${at}/deployments/${dep.id}/build-logs`)).text;
+      expect(log).toContain("detected a python app");
+      expect(log).toContain(`FROM ${PYTHON_IMAGE}`);
+      expect(log).toContain("pip install -r requirements.txt");
+      const body = await waitFor(
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+          return r?.ok ? r.text() : null;
+        },
+        { timeoutMs: 30_000, what: "the Python app answering" },
+      );
+      expect(body).toBe("python 3 ok on 8000\n");
+    } finally {
+      await py.stop();
     }
   }, 400_000);
 });

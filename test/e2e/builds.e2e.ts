@@ -1,6 +1,7 @@
 /**
  * End to end, issue 13: deploy from a git repository in Chromium, watch the build log live, open the
- * service; push a commit, fire the webhook, and see the new deployment serve the new content.
+ * service; push a commit, fire the webhook, and see the new deployment serve the new content; as the
+ * admin, generate a deploy key in the Source card (its public half shown once) and store a token.
  *   node test/e2e/builds.e2e.ts  (alone; builds the SPA first if dist/public is missing)
  *
  * The git server is the repository served over HTTP with git's "dumb" protocol (a bare repository
@@ -326,4 +327,31 @@ test("Redeploy rebuilds the branch head", async () => {
   const first = await servedText();
   await waitUntil("the branch head to serve again", async () => (await servedText())?.includes("version two"), 60_000);
   if (!first?.includes("version two")) console.log(`# right after healthy the port served ${JSON.stringify(first)}`);
+});
+
+test("an admin generates a deploy key in the Source card and sees its public half once; a token is saved and removed", async () => {
+  const panel = page.getByTestId("service-panel");
+  if (!(await panel.isVisible())) await page.locator('[data-testid=service-node][data-service-name="site"]').click();
+  await panel.getByRole("tab", { name: "Settings" }).click();
+  const priv = panel.getByTestId("private-repo");
+  await priv.locator("summary").click();
+  await priv.getByRole("button", { name: "Generate deploy key" }).click();
+  // It may replace a key the service has: a confirmation first.
+  await page.getByRole("dialog").getByRole("button", { name: "Generate" }).click();
+  const key = priv.getByTestId("deploy-public-key");
+  await key.waitFor();
+  assert.match((await key.textContent()) ?? "", /^ssh-ed25519 [A-Za-z0-9+/=]+ deploykit-site$/);
+  await page.getByText("Deploy key generated").waitFor();
+  await priv.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(outDir(), "builds-05-deploy-key.png") });
+
+  const secret = `e2e-token-${Date.now()}`;
+  await priv.getByLabel("Access token").fill(secret);
+  await priv.getByRole("button", { name: "Save token" }).click();
+  await page.getByText("Access token saved").waitFor();
+  assert.equal(await priv.getByLabel("Access token").inputValue(), "", "the field is cleared once stored");
+  const svc = await api<unknown>("GET", `/api/projects/${projectID}/services/${serviceID}`);
+  assert.ok(!JSON.stringify(svc.body).includes(secret), "the token is never returned");
+  await priv.getByRole("button", { name: "Remove" }).click();
+  await page.getByText("Access token removed").waitFor();
 });

@@ -10,6 +10,12 @@ import { TEST_IMAGE } from "./dockerd.ts";
 export const NODE_IMAGE = "deploykit-test/node:1";
 
 /**
+ * Issue 13: Debian's python3 and pip, not marked externally managed (scripts/test-images.sh): the base
+ * the build tests point `build_base_python` at, since python:3.12-slim would need a registry.
+ */
+export const PYTHON_IMAGE = "deploykit-test/python:1";
+
+/**
  * Workload images built FROM the busybox test image with a fixed CMD (the API has no command field,
  * and the base image's `sh` exits at once). `docker build -` with a Dockerfile on stdin needs no context.
  */

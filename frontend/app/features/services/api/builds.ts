@@ -125,3 +125,24 @@ export function webhookQueryOptions(pid: string, sid: string) {
 export function useWebhook(pid: string, sid: string, enabled: boolean) {
   return useQuery({ ...webhookQueryOptions(pid, sid), enabled });
 }
+
+/**
+ * Generates the service's ssh deploy key (admin); the answer carries the public half, the only time
+ * it is shown. A key the service had is replaced.
+ */
+export function generateDeployKey(pid: string, sid: string): Promise<{ public_key: string }> {
+  return api<{ public_key: string }>(`${svc(pid, sid)}/deploy-key`, { method: "POST" });
+}
+
+export function useGenerateDeployKey(pid: string, sid: string) {
+  return useMutation({ mutationFn: () => generateDeployKey(pid, sid) });
+}
+
+/** Stores the access token https clones use (admin), or removes it with null. Never read back. */
+export function setGitToken(pid: string, sid: string, token: string | null): Promise<void> {
+  return api<void>(`${svc(pid, sid)}/git-token`, { method: "PUT", body: { token } });
+}
+
+export function useSetGitToken(pid: string, sid: string) {
+  return useMutation({ mutationFn: (token: string | null) => setGitToken(pid, sid, token) });
+}

@@ -4,11 +4,13 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Deployment } from "../../../../../src/deployment.ts";
 import type { Service } from "../../../../../src/service.ts";
+import { ApiError } from "../../../lib/api-client.ts";
 import { deploymentsQueryOptions } from "../../../shared/services/api/deployments.ts";
-import { buildLogEvent, streamBuildLogs } from "../api/builds.ts";
+import { buildLogEvent, generateDeployKey, setGitToken, streamBuildLogs } from "../api/builds.ts";
 import type { BuildDeployment } from "../lib/builds.ts";
 import { BuildLog, CommitLine, PhaseTimeline } from "./build-details.tsx";
 import { DeploymentsTab } from "./deployments-tab.tsx";
+import { DeployKeyShown } from "./private-repo-panel.tsx";
 import { SourceCard } from "./source-card.tsx";
 import { refusal, UploadProgress } from "./source-upload.tsx";
 import { WebhookSetup } from "./webhook-panel.tsx";
@@ -154,6 +156,65 @@ describe("source card, uploads and webhook setup", () => {
     expect(html).toContain(hook.url);
     expect(html).not.toContain(hook.secret);
     expect(html).toContain("X-Gitlab-Token");
+  });
+});
+
+describe("private repository credentials", () => {
+  afterEach(() => vi.unstubAllGlobals());
+  const current = { repo_url: "git@github.com:a/b.git", branch: "main", root_dir: "", dockerfile_path: "" };
+
+  it("only admins get the section: Generate deploy key and a password field for the token", () => {
+    const member = withClient(<SourceCard projectID="p1" serviceID="s1" current={current} />);
+    expect(member).not.toContain('data-testid="private-repo"');
+    expect(member).not.toContain("Generate deploy key");
+    const admin = withClient(<SourceCard projectID="p1" serviceID="s1" current={current} admin />);
+    expect(admin).toContain('data-testid="private-repo"');
+    expect(admin).toContain("Generate deploy key");
+    expect(admin).toMatch(/<input[^>]*id="git-token-s1"[^>]*type="password"/);
+    // Nothing is shown before a key is generated: the server never returns one.
+    expect(admin).not.toContain("deploy-public-key");
+    expect(admin).toMatch(/<button[^>]*disabled=""[^>]*>Save token</);
+  });
+
+  it("a generated key is shown with a copy button and read-only setup steps", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC7 deploykit-web";
+    const html = renderToStaticMarkup(<DeployKeyShown publicKey={key} />);
+    expect(html).toContain(`>${key}</code>`);
+    expect(html).toContain('aria-label="Copy public key"');
+    for (const host of ["GitHub:", "GitLab:", "Gitea:"]) expect(html).toContain(host);
+    expect(html).toContain("Allow write access&quot; off");
+    expect(html).toContain("ssh URL");
+  });
+
+  it("generates the key and stores or removes the token through the admin routes", async () => {
+    const calls: { url: string; method: string; body: string | null }[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push({ url: String(url), method: init.method ?? "GET", body: (init.body as string | null) ?? null });
+        if (String(url).endsWith("/deploy-key")) return Response.json({ public_key: "ssh-ed25519 AAAA k" }, { status: 201 });
+        return new Response(null, { status: 204 });
+      }),
+    );
+    expect(await generateDeployKey("p1", "s1")).toEqual({ public_key: "ssh-ed25519 AAAA k" });
+    await setGitToken("p1", "s1", "ghp_x");
+    await setGitToken("p1", "s1", null);
+    expect(calls).toEqual([
+      { url: "/api/projects/p1/services/s1/deploy-key", method: "POST", body: null },
+      { url: "/api/projects/p1/services/s1/git-token", method: "PUT", body: '{"token":"ghp_x"}' },
+      { url: "/api/projects/p1/services/s1/git-token", method: "PUT", body: '{"token":null}' },
+    ]);
+  });
+
+  it("a refused token comes back as the field's error", async () => {
+    const message = "Token must be 1 to 4096 printable characters without spaces, or null to remove it.";
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => Response.json({ error: "EINVALID", message: "Validation failed.", errors: { token: [message] } }, { status: 422 })),
+    );
+    const err = await setGitToken("p1", "s1", "x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).field("token")).toBe(message);
   });
 });
 

@@ -10,6 +10,7 @@ import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { useSeededState } from "../../../lib/seeded-state.ts";
 import { iconURLError, serviceNameError } from "../../../lib/validation.ts";
+import { useUser } from "../../../shared/auth/auth-context.tsx";
 import { addPendingChange, usePendingChanges } from "../../../shared/pending-changes/api/pending-changes.ts";
 import { effectiveSettings, serviceOverrides } from "../../../shared/pending-changes/lib/staged.ts";
 import { stageServiceDelete, useUpdateService } from "../../../shared/services/api/services.ts";
@@ -25,6 +26,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
   const current = effectiveSettings(service, override);
   const currentName = override?.name ?? service.name;
   const source = currentSource(service as SourceService, pending.data ?? [], service.id);
+  const admin = useUser().role === "admin";
   return (
     <div className="grid grid-cols-1 gap-4">
       <RenameCard projectID={projectID} service={service} currentName={currentName} taken={taken} />
@@ -34,7 +36,7 @@ export function SettingsTab({ projectID, service, taken }: { projectID: string; 
         service={service}
         current={override && override.icon_url !== undefined ? override.icon_url : service.icon_url}
       />
-      <SourceCard key={service.id} projectID={projectID} serviceID={service.id} current={source} />
+      <SourceCard key={service.id} projectID={projectID} serviceID={service.id} current={source} admin={admin} />
       <RuntimeCard key={service.id} projectID={projectID} service={service} current={current} />
       <OperationsCard key={service.id} projectID={projectID} service={service} current={current} />
       <NetworkingCard projectID={projectID} service={service} current={current} />

@@ -8,6 +8,7 @@ import { errorText, fieldError } from "../../../lib/api-client.ts";
 import { useSeededState } from "../../../lib/seeded-state.ts";
 import { useUpdateService } from "../../../shared/services/api/services.ts";
 import { type SourceKey, sourceErrors, sourceUpdate } from "../lib/builds.ts";
+import { PrivateRepoPanel } from "./private-repo-panel.tsx";
 
 const FIELDS: { key: SourceKey; label: string; placeholder: string; hint: string }[] = [
   {
@@ -28,16 +29,20 @@ const FIELDS: { key: SourceKey; label: string; placeholder: string; hint: string
 
 /**
  * Issue 13: where the service's code comes from. Staged like the image: the change shows in the
- * pending diff and applies on Deploy, which clones, builds and rolls out.
+ * pending diff and applies on Deploy, which clones, builds and rolls out. Admins also get the
+ * private repository's credentials, which apply at once (they are secrets, not staged settings).
  */
 export function SourceCard({
   projectID,
   serviceID,
   current,
+  admin = false,
 }: {
   projectID: string;
   serviceID: string;
   current: Record<SourceKey, string>;
+  /** Shows the Private repository section (its routes are admin-only). */
+  admin?: boolean;
 }) {
   const update = useUpdateService(projectID, serviceID);
   const saved = current;
@@ -57,7 +62,7 @@ export function SourceCard({
           Changes are staged and apply on Deploy.
         </CardDescription>
       </CardHeader>
-      <CardContent>
+      <CardContent className="grid gap-4">
         <form
           className="grid grid-cols-1 gap-4 sm:grid-cols-2"
           onSubmit={(e) => {
@@ -94,6 +99,7 @@ export function SourceCard({
             </Button>
           </div>
         </form>
+        {admin ? <PrivateRepoPanel projectID={projectID} serviceID={serviceID} /> : null}
       </CardContent>
     </Card>
   );

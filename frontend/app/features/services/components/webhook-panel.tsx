@@ -15,7 +15,8 @@ const PROVIDERS: { id: WebhookProvider; label: string }[] = [
   { id: "gitea", label: "Gitea" },
 ];
 
-function copy(text: string, what: string) {
+/** Copies `text` and says so in a toast (`what` names it: "URL", "Secret"). */
+export function copyToClipboard(text: string, what: string) {
   void navigator.clipboard?.writeText(text).then(
     () => toast.success(`${what} copied`),
     () => toast.error(`Could not copy the ${what.toLowerCase()}`),
@@ -59,7 +60,7 @@ export function WebhookSetup({ hook, branch, initial = "github" }: { hook: Webho
         <code className="truncate font-mono" data-testid="webhook-url">
           {hook.url}
         </code>
-        <Button size="icon" variant="ghost" aria-label="Copy webhook URL" onClick={() => copy(hook.url, "URL")}>
+        <Button size="icon" variant="ghost" aria-label="Copy webhook URL" onClick={() => copyToClipboard(hook.url, "URL")}>
           <Copy />
         </Button>
         <span className="text-muted-foreground">Secret</span>
@@ -70,7 +71,7 @@ export function WebhookSetup({ hook, branch, initial = "github" }: { hook: Webho
           <Button size="icon" variant="ghost" aria-label={reveal ? "Hide secret" : "Show secret"} onClick={() => setReveal((r) => !r)}>
             {reveal ? <EyeOff /> : <Eye />}
           </Button>
-          <Button size="icon" variant="ghost" aria-label="Copy secret" onClick={() => copy(hook.secret, "Secret")}>
+          <Button size="icon" variant="ghost" aria-label="Copy secret" onClick={() => copyToClipboard(hook.secret, "Secret")}>
             <Copy />
           </Button>
         </span>

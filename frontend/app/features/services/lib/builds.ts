@@ -177,6 +177,17 @@ export function webhookSteps(provider: WebhookProvider, url: string, branch: str
   }
 }
 
+/**
+ * Where the public half of a deploy key goes on each git host (read-only), and how the repository is
+ * then named: DeployKit uses the key for ssh URLs and a token for https ones.
+ */
+export const DEPLOY_KEY_STEPS: readonly string[] = [
+  'GitHub: repository → Settings → Deploy keys → Add deploy key; paste the key, leave "Allow write access" off.',
+  'GitLab: project → Settings → Repository → Deploy keys → Add new key; paste the key, leave "Grant write permissions" off.',
+  'Gitea: repository → Settings → Deploy Keys → Add Deploy Key; paste the key, leave "Enable write access" off.',
+  "Set Repository above to the ssh URL (git@host:owner/repo.git), stage it and Deploy.",
+];
+
 type SourceValues = Record<SourceKey, string>;
 
 /**
