@@ -85,6 +85,8 @@ const ANY_USER = new Set([
   "GET /api/projects/{projectId}/groups/{groupId}/env-vars/raw",
   "PUT /api/projects/{projectId}/groups/{groupId}/env-vars/raw",
   "GET /api/projects/{projectId}/env-references",
+  // deploykit run: any member; sealed values only reach admins (test/http/sealed.test.ts "run-env").
+  "GET /api/projects/{projectId}/services/{serviceId}/run-env",
   "GET /api/projects/{projectId}/env-vars",
   "PATCH /api/projects/{projectId}/env-vars/{envVarId}",
   "DELETE /api/projects/{projectId}/env-vars/{envVarId}",
