@@ -62,7 +62,7 @@ class PowerCut(Operations):
         self.trashed = 0
         recover(self.backing)
         os.makedirs(self.trash, exist_ok=True)
-        self.journal = open(self.journal_path, "w")
+        self.journal = open(self.journal_path, "a")
 
     # --- helpers -------------------------------------------------------------------------------
     def real(self, path):
@@ -135,7 +135,7 @@ class PowerCut(Operations):
         with self.lock:
             if os.listdir(self.real(path)):
                 raise FuseOSError(errno.ENOTEMPTY)
-            self.record("remove", [path], self.set_aside(path))
+            self.remove(path)
 
     def statfs(self, path):
         st = os.statvfs(self.real(path))
@@ -145,27 +145,49 @@ class PowerCut(Operations):
         with self.lock:
             self.close_fd(path)
             self.volatile.pop(path, None)
-            self.record("remove", [path], self.set_aside(path))
+            self.remove(path)
 
     def rename(self, old, new):
         with self.lock:
+            if not os.path.lexists(self.real(old)):
+                raise FuseOSError(errno.ENOENT)
+            if old == new:
+                return
+            target = self.real(new)
+            if os.path.isdir(target) and not os.path.islink(target) and os.listdir(target):
+                raise FuseOSError(errno.ENOTEMPTY)
             self.close_fd(old)
             self.close_fd(new)
+            replaced = self.next_trash() if os.path.lexists(target) else None
+            # Journalled before anything moves: a cut in between finds the line and undoes what was done.
+            self.record("rename", [old, new], replaced)
+            if replaced is not None:
+                os.rename(target, os.path.join(self.trash, replaced))
+            try:
+                os.rename(self.real(old), target)
+            except OSError as e:
+                if replaced is not None:
+                    os.rename(os.path.join(self.trash, replaced), target)
+                self.entries.pop()
+                self.rewrite_journal()
+                raise FuseOSError(e.errno)
             self.volatile.pop(new, None)
             v = self.volatile.pop(old, None)
-            replaced = self.set_aside(new) if os.path.lexists(self.real(new)) else None
-            os.rename(self.real(old), self.real(new))
-            self.record("rename", [old, new], replaced)
             if v is not None:
                 self.volatile[new] = v
 
     # --- directory entries ---------------------------------------------------------------------
-    def set_aside(self, path):
-        """Moves an entry that is being removed or replaced into the trash; returns its trash name."""
+    def next_trash(self):
         self.trashed += 1
-        name = str(self.trashed)
+        return str(self.trashed)
+
+    def remove(self, path):
+        """unlink/rmdir: journalled first, then the entry moves into the trash (undone at remount unless made durable)."""
+        if not os.path.lexists(self.real(path)):
+            raise FuseOSError(errno.ENOENT)
+        name = self.next_trash()
+        self.record("remove", [path], name)
         os.rename(self.real(path), os.path.join(self.trash, name))
-        return name
 
     def record(self, op, paths, trashed=None):
         """Journals a directory-entry change; it stays undoable until its parent directories are fsynced."""
@@ -182,15 +204,21 @@ class PowerCut(Operations):
         if not done:
             return
         self.entries = [e for e in self.entries if e["dirs"]]
+        # The journal is replaced whole before the trash of what became durable is emptied: a cut at any
+        # point leaves either the old journal (with its trash) or the new one.
+        self.rewrite_journal()
         for entry in done:
             if entry["trash"] is not None:
                 rmtree_quiet(os.path.join(self.trash, entry["trash"]))
-        # The journal only ever lists the changes still undoable.
-        self.journal.seek(0)
-        self.journal.truncate()
-        for entry in self.entries:
-            self.journal.write(json.dumps({k: v for k, v in entry.items() if k != "dirs"}) + "\n")
-        self.journal.flush()
+
+    def rewrite_journal(self):
+        tmp = self.journal_path + ".tmp"
+        with open(tmp, "w") as f:
+            for entry in self.entries:
+                f.write(json.dumps({k: v for k, v in entry.items() if k != "dirs"}) + "\n")
+        os.replace(tmp, self.journal_path)
+        self.journal.close()
+        self.journal = open(self.journal_path, "a")
 
     # --- contents ------------------------------------------------------------------------------
     def create(self, path, mode, fi=None):
@@ -305,17 +333,25 @@ def recover(backing):
     if os.path.exists(journal):
         with open(journal) as f:
             entries = [json.loads(line) for line in f if line.strip()]
+        # A cut can fall between a journal line and the change it announces: undo only what is there.
+        def move(src, dst):
+            if os.path.lexists(src):
+                rmtree_quiet(dst)
+                os.rename(src, dst)
+
         for e in reversed(entries):
             if e["op"] in ("create", "mkdir"):
                 rmtree_quiet(real(e["paths"][0]))
             elif e["op"] == "remove":
-                os.rename(os.path.join(trash, e["trash"]), real(e["paths"][0]))
+                move(os.path.join(trash, e["trash"]), real(e["paths"][0]))
             elif e["op"] == "rename":
                 old, new = e["paths"]
-                os.rename(real(new), real(old))
+                move(real(new), real(old))
                 if e["trash"] is not None:
-                    os.rename(os.path.join(trash, e["trash"]), real(new))
+                    move(os.path.join(trash, e["trash"]), real(new))
         os.unlink(journal)
+    if os.path.exists(journal + ".tmp"):
+        os.unlink(journal + ".tmp")
     rmtree_quiet(trash)
 
 
