@@ -99,21 +99,40 @@ export class Provisioner implements deploykit.Provisioner {
 
   /**
    * Repairs a name that matches several of this instance's networks (left by racing creates before
-   * ensures were serialized): keeps the one with the most containers (the oldest on a tie) and
-   * removes the others that have none. Refuses when one of them is not this instance's.
+   * ensures were serialized): keeps the one with the most containers, stopped ones included (the
+   * oldest on a tie), and removes the others, which have none. Refuses (ECONFLICT) when one of them
+   * is not this instance's, or when more than one has containers: which to keep is then not ours to guess.
    */
   private async dedupe(name: string): Promise<Dockerode.NetworkInspectInfo> {
     const all = (await this.conn.api.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
     const foreign = all.find((n) => !deploykit.ownedBy(n.Labels, this.conn.instanceID));
     if (foreign)
       throw deploykit.errorf(deploykit.ECONFLICT, `A network named ${name} exists and is not managed by this DeployKit instance.`);
-    const infos = await Promise.all(all.map((n) => this.conn.api.getNetwork(n.Id).inspect() as Promise<Dockerode.NetworkInspectInfo>));
-    const used = (n: Dockerode.NetworkInspectInfo) => Object.keys(n.Containers ?? {}).length;
-    infos.sort((a, b) => used(b) - used(a) || a.Created.localeCompare(b.Created));
+    const infos = await Promise.all(
+      all.map(async (n) => ({
+        info: (await this.conn.api.getNetwork(n.Id).inspect()) as Dockerode.NetworkInspectInfo,
+        users: (await this.conn.api.listContainers({ all: true, filters: { network: [n.Id] } })).length,
+      })),
+    );
+    infos.sort((a, b) => b.users - a.users || a.info.Created.localeCompare(b.info.Created));
     const [keep, ...rest] = infos;
     if (!keep) throw deploykit.errorf(deploykit.ENOTFOUND, `network ${name} not found`);
-    for (const extra of rest) if (used(extra) === 0) await ignoreNotFound(this.conn.api.getNetwork(extra.Id).remove()).catch(() => {});
-    return keep;
+    const inUse = rest.filter((n) => n.users > 0);
+    if (inUse.length > 0)
+      throw deploykit.errorf(
+        deploykit.ECONFLICT,
+        `Networks ${[keep, ...inUse].map((n) => n.info.Id.slice(0, 12)).join(", ")} share the name ${name} and each has containers; remove all but one by hand.`,
+      );
+    for (const extra of rest) {
+      await ignoreNotFound(this.conn.api.getNetwork(extra.info.Id).remove()).catch((err: unknown) =>
+        this.conn.logger.warn({ err, network: extra.info.Id, name }, "duplicate network could not be removed"),
+      );
+    }
+    this.conn.logger.warn(
+      { name, kept: keep.info.Id, removed: rest.map((n) => n.info.Id) },
+      "network name shared by several networks repaired",
+    );
+    return keep.info;
   }
 }
 
