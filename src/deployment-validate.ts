@@ -65,7 +65,10 @@ export function validateStopGrace(seconds: number | undefined, v: FieldErrorColl
 export function validateHealthcheckPath(path: unknown, v: Pick<FieldErrorCollector, "add">): void {
   if (path === undefined || path === null) return;
   if (typeof path !== "string" || !path.startsWith("/"))
-    v.add("healthcheck_path", "Health check path must start with / (for example /healthz), or be null to turn the check off.");
+    v.add(
+      "healthcheck_path",
+      "Health check path must start with / (for example /healthz); leave it empty (null in the API) to turn the check off.",
+    );
   else if (path.length > MAX_HEALTHCHECK_PATH_LENGTH)
     v.add("healthcheck_path", `Health check path is at most ${MAX_HEALTHCHECK_PATH_LENGTH} characters.`);
   else if (/[^\x21-\x7e]/.test(path))

@@ -145,7 +145,7 @@ export async function resolvedVariables(
   const run = await c.findRunEnv(project.id, service.id);
   if (run.sealed_omitted.length > 0)
     process.stderr.write(`note: sealed variables left out (only admins get them): ${run.sealed_omitted.join(", ")}\n`);
-  for (const p of run.problems) process.stderr.write(`warning: ${p.owner}.${p.key}: ${p.message}\n`);
+  for (const p of run.problems) process.stderr.write(`warning: ${p.message}\n`);
   return run.env;
 }
 

@@ -353,5 +353,7 @@ test("an admin generates a deploy key in the Source card and sees its public hal
   const svc = await api<unknown>("GET", `/api/projects/${projectID}/services/${serviceID}`);
   assert.ok(!JSON.stringify(svc.body).includes(secret), "the token is never returned");
   await priv.getByRole("button", { name: "Remove" }).click();
+  // Removing breaks private https clones: a confirmation first.
+  await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
   await page.getByText("Access token removed").waitFor();
 });

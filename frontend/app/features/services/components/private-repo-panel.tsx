@@ -95,6 +95,7 @@ export function DeployKeyShown({ publicKey }: { publicKey: string }) {
 function GitToken({ projectID, serviceID }: { projectID: string; serviceID: string }) {
   const save = useSetGitToken(projectID, serviceID);
   const [token, setToken] = useState("");
+  const [confirmRemove, setConfirmRemove] = useState(false);
   const value = token.trim();
   const invalid = value !== "" && !isGitToken(value);
   const send = (t: string | null) =>
@@ -111,7 +112,7 @@ function GitToken({ projectID, serviceID }: { projectID: string; serviceID: stri
       data-testid="git-token"
       onSubmit={(e) => {
         e.preventDefault();
-        if (value !== "" && !invalid) send(value);
+        if (value !== "" && !invalid && !save.isPending) send(value);
       }}
     >
       <Field
@@ -132,9 +133,21 @@ function GitToken({ projectID, serviceID }: { projectID: string; serviceID: stri
         />
       </Field>
       <div className="flex justify-end gap-2">
-        <Button type="button" variant="outline" disabled={save.isPending} onClick={() => send(null)}>
+        <Button type="button" variant="outline" disabled={save.isPending} onClick={() => setConfirmRemove(true)}>
           Remove
         </Button>
+        <ConfirmDialog
+          open={confirmRemove}
+          onOpenChange={setConfirmRemove}
+          title="Remove the access token?"
+          description="https clones of a private repository fail until a token is saved again (a stored deploy key is kept)."
+          confirmLabel="Remove"
+          pending={save.isPending}
+          onConfirm={() => {
+            setConfirmRemove(false);
+            send(null);
+          }}
+        />
         <Button type="submit" disabled={value === "" || invalid || save.isPending}>
           Save token
         </Button>
