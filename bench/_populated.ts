@@ -24,11 +24,7 @@ export const BUSYBOX = "deploykit-test/busybox:1";
 export const TICKER = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"];
 const NODE_FLAGS = "--max-semi-space-size=2";
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
+export { median } from "./_stats.ts";
 
 export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

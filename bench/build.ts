@@ -26,6 +26,7 @@ import { Daemon, freePort } from "../test/harness/daemon.ts";
 import { HOST_SOCKET, TEST_IMAGE } from "../test/harness/dockerd.ts";
 import { NODE_IMAGE } from "../test/harness/images.ts";
 import { percentile, waitFor } from "../test/harness/wait.ts";
+import { median } from "./_stats.ts";
 
 const RUNS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -35,11 +36,6 @@ const PREFIX = `dk-bench-build-${process.pid}`;
 const docker = new Docker({ socketPath: HOST_SOCKET });
 const made: string[] = [];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const PACKAGE = JSON.stringify({

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
-import { ensureSPA, launchBrowser, removeDockerObjects, startDaemon } from "../test/e2e/env.ts";
+import { ensureSPA, launchBrowser, removeDockerObjects, signedInContext, startDaemon } from "../test/e2e/env.ts";
 
 const SERVICES = 200;
 const LOADS = 3;
@@ -149,12 +149,7 @@ const { tokens, projectID, instanceID } = await seed(join(dataDir, "deploykit.db
 const daemon = await startDaemon(spa, { dataDir });
 const browser = await launchBrowser();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  await ctx.addInitScript((t) => {
-    localStorage.setItem("access_token", t.access_token);
-    localStorage.setItem("refresh_token", t.refresh_token);
-    localStorage.setItem("access_expires_at", t.expires_at);
-  }, tokens);
+  const ctx = await signedInContext(browser, tokens, { width: 1280, height: 720 });
   const page = await ctx.newPage();
   const renders: number[] = [];
   for (let i = 0; i < LOADS; i++) {

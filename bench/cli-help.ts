@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { median } from "./_stats.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
 const CLI = "dist/server/cli/main.js";
@@ -27,11 +28,6 @@ for (let i = 0; i < RUNS; i++) {
     times.get(name)?.push(performance.now() - t0);
   }
 }
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const base = median(times.get("node -e 0 (baseline)") ?? []);
 console.log(`| command (${RUNS} runs, interleaved) | median | min | max | vs node -e 0 |`);
 console.log("|---|---|---|---|---|");

@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
-import { ensureSPA, launchBrowser, startDaemon } from "../test/e2e/env.ts";
+import { ensureSPA, launchBrowser, signedInContext, startDaemon } from "../test/e2e/env.ts";
+import { seedMonth } from "./_metrics-seed.ts";
+import { median } from "./_stats.ts";
 
 const ROUNDS = Number(process.argv[2] ?? 7);
 const BUDGET_MS = 300;
@@ -34,37 +36,20 @@ async function seed(dbPath: string) {
     service_id: service.id,
     data: JSON.stringify({ image: "nginx:1.27" }),
   });
-  const now = Date.now();
-  const start = Math.floor((now - 30 * 86_400_000) / 600_000) * 600_000;
-  let rows = 0;
-  db.write((tx) => {
-    tx.run("INSERT INTO metric_series (id, service_id, project_id) VALUES (1, ?, ?)", service.id, project.id);
-    for (let s = 2; s <= 50; s++)
-      tx.run("INSERT INTO metric_series (id, service_id, project_id) VALUES (?, ?, ?)", s, `other-${s}`, project.id);
-    for (let s = 1; s <= 50; s++)
-      for (let r = 0; r < 2; r++)
-        for (let ts = start; ts < now; ts += 600_000) {
-          const cpu = 20 + 15 * Math.sin(ts / 3_600_000) + Math.random() * 10;
-          tx.run(
-            `INSERT INTO metric_points (tier, series, ts, replica, container, n, cpu_pct, cpu_pct_max, cpu_limit_pct,
-               mem_bytes, mem_bytes_max, mem_limit_bytes, mem_nocache_bytes, mem_nocache_bytes_max, net_rx_bps, net_tx_bps,
-               blk_read_bps, blk_write_bps, restarts) VALUES (600000, ?, ?, ?, '', 60, ?, ?, 100, ?, ?, 536870912, ?, ?, ?, ?, 10, ?, 0)`,
-            s,
-            ts,
-            r,
-            cpu,
-            cpu * 1.5,
-            2e8 + Math.random() * 1e7,
-            2.2e8,
-            1.5e8,
-            1.6e8,
-            Math.random() * 1e4,
-            Math.random() * 1e4,
-            Math.random() * 1e3,
-          );
-          rows++;
-        }
-  });
+  const others = Array.from({ length: 49 }, (_, i) => `other-${i + 2}`);
+  const rows = db.write((tx) =>
+    seedMonth(tx, project.id, [service.id, ...others], Date.now(), (ts) => {
+      const cpu = 20 + 15 * Math.sin(ts / 3_600_000) + Math.random() * 10;
+      return {
+        cpu,
+        cpuMax: cpu * 1.5,
+        mem: 2e8 + Math.random() * 1e7,
+        netRx: Math.random() * 1e4,
+        netTx: Math.random() * 1e4,
+        blkWrite: Math.random() * 1e3,
+      };
+    }),
+  );
   db.close();
   return { tokens, projectID: project.id, rows };
 }
@@ -98,23 +83,13 @@ async function timeRange(page: Page, range: "1h" | "30d"): Promise<number> {
   );
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
 const spa = ensureSPA();
 const dataDir = mkdtempSync(join(tmpdir(), "dk-bench-metrics-render-"));
 const { tokens, projectID, rows } = await seed(join(dataDir, "deploykit.db"));
 const daemon = await startDaemon(spa, { dataDir });
 const browser = await launchBrowser();
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await ctx.addInitScript((t) => {
-    localStorage.setItem("access_token", t.access_token);
-    localStorage.setItem("refresh_token", t.refresh_token);
-    localStorage.setItem("access_expires_at", t.expires_at);
-  }, tokens);
+  const ctx = await signedInContext(browser, tokens, { width: 1280, height: 900 });
   const page = await ctx.newPage();
   page.setDefaultTimeout(30_000);
   const month: number[] = [];

@@ -22,6 +22,7 @@ import { type CollectMode, Collector } from "../src/metrics/index.ts";
 import * as mock from "../src/mock/index.ts";
 import * as sqlite from "../src/sqlite/index.ts";
 import { startServer } from "../test/http/harness.ts";
+import { seedMonth } from "./_metrics-seed.ts";
 
 const N = Number(process.argv[2] ?? 100);
 const SECONDS = Number(process.argv[3] ?? 60);
@@ -160,26 +161,15 @@ async function apiP99(): Promise<{ p50: number; p99: number; cpuPerRequest: numb
   db.open();
   const now = Date.now();
   // 30 days of 10-minute buckets for 2 replicas of the measured service, plus 49 other services.
-  db.write((tx) => {
-    for (let s = 0; s < 50; s++) tx.run("INSERT INTO metric_series (id, service_id, project_id) VALUES (?, ?, 'p1')", s + 1, `s${s}`);
-    for (let s = 0; s < 50; s++)
-      for (let r = 0; r < 2; r++)
-        for (let ts = Math.floor((now - 30 * 86_400_000) / 600_000) * 600_000; ts < now; ts += 600_000)
-          tx.run(
-            `INSERT INTO metric_points (tier, series, ts, replica, container, n, cpu_pct, cpu_pct_max, cpu_limit_pct,
-               mem_bytes, mem_bytes_max, mem_limit_bytes, mem_nocache_bytes, mem_nocache_bytes_max, net_rx_bps, net_tx_bps,
-               blk_read_bps, blk_write_bps, restarts) VALUES (600000, ?, ?, ?, '', 60, ?, ?, 100, ?, ?, 536870912, ?, ?, 1000, 2000, 10, 20, 0)`,
-            s + 1,
-            ts,
-            r,
-            Math.random() * 50,
-            60,
-            2e8 + Math.random() * 1e7,
-            2.2e8,
-            1.5e8,
-            1.6e8,
-          );
-  });
+  db.write((tx) =>
+    seedMonth(
+      tx,
+      "p1",
+      Array.from({ length: 50 }, (_, i) => `s${i}`),
+      now,
+      () => ({ cpu: Math.random() * 50, cpuMax: 60, mem: 2e8 + Math.random() * 1e7, netRx: 1000, netTx: 2000, blkWrite: 20 }),
+    ),
+  );
   const store = new sqlite.MetricsStore(db);
   const h = await startServer({
     services: mock.ServiceService({ findServiceByID: async (id) => ({ id, project_id: "p1" }) as deploykit.Service }),

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import type { Daemon as HarnessDaemon } from "../harness/daemon.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -172,6 +172,24 @@ export async function startDaemon(spaDir: string, opts: { dataDir?: string } = {
 /** chromium.launch gives every run a fresh temporary profile (user-data-dir) and removes it on close. */
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/**
+ * A browser context already signed in with `tokens` (written where the SPA keeps them before any
+ * page loads): for benchmarks that seed a user straight into the database and skip the login page.
+ */
+export async function signedInContext(
+  browser: Browser,
+  tokens: { access_token: string; refresh_token: string; expires_at: string },
+  viewport: { width: number; height: number },
+): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport });
+  await ctx.addInitScript((t) => {
+    localStorage.setItem("access_token", t.access_token);
+    localStorage.setItem("refresh_token", t.refresh_token);
+    localStorage.setItem("access_expires_at", t.expires_at);
+  }, tokens);
+  return ctx;
 }
 
 /** Removes every Docker object labelled with the daemon's instance id (the last safety net). */
