@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
-import { ensureSPA, launchBrowser, signedInContext, startDaemon } from "../test/e2e/env.ts";
+import { ensureSPA, launchBrowser, removeDockerObjects, signedInContext, startDaemon } from "../test/e2e/env.ts";
 import { seedMonth } from "./_metrics-seed.ts";
 import { median } from "./_stats.ts";
 
@@ -50,8 +50,9 @@ async function seed(dbPath: string) {
       };
     }),
   );
+  const instanceID = await new sqlite.SettingsService(db).instanceID();
   db.close();
-  return { tokens, projectID: project.id, rows };
+  return { tokens, projectID: project.id, rows, instanceID };
 }
 
 /** Clicks a range button in the page and resolves with ms until four chart canvases are painted. */
@@ -85,7 +86,7 @@ async function timeRange(page: Page, range: "1h" | "30d"): Promise<number> {
 
 const spa = ensureSPA();
 const dataDir = mkdtempSync(join(tmpdir(), "dk-bench-metrics-render-"));
-const { tokens, projectID, rows } = await seed(join(dataDir, "deploykit.db"));
+const { tokens, projectID, rows, instanceID } = await seed(join(dataDir, "deploykit.db"));
 const daemon = await startDaemon(spa, { dataDir });
 const browser = await launchBrowser();
 try {
@@ -124,4 +125,6 @@ try {
   await browser.close();
   await daemon.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  // The reconciler created the project's network; nothing of this run stays in Docker.
+  removeDockerObjects(instanceID);
 }
