@@ -3,7 +3,6 @@ import { useMemo } from "react";
 import { toast } from "sonner";
 import { MAX_CRON_TIMEOUT_SECONDS, MAX_RESTART_MAX_RETRIES, type RestartPolicy } from "../../../../../src/ops.ts";
 import type { Service, ServiceUpdate } from "../../../../../src/service.ts";
-import { Button } from "../../../components/ui/button.tsx";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.tsx";
 import { Field, Input } from "../../../components/ui/input.tsx";
 import { errorText, fieldError } from "../../../lib/api-client.ts";
@@ -12,6 +11,7 @@ import { useSeededState } from "../../../lib/seeded-state.ts";
 import type { ServiceSettings } from "../../../shared/pending-changes/lib/staged.ts";
 import { useUpdateService } from "../../../shared/services/api/services.ts";
 import { ArgvField } from "./argv-field.tsx";
+import { StagedFormActions } from "./staged-form-actions.tsx";
 
 interface OpsForm {
   policy: RestartPolicy;
@@ -167,14 +167,7 @@ export function OperationsCard({ projectID, service, current }: { projectID: str
               </Field>
             ) : null}
           </div>
-          <div className="flex justify-end gap-2">
-            <Button variant="ghost" disabled={!dirty} onClick={() => setF(initial)}>
-              Reset
-            </Button>
-            <Button type="submit" disabled={!dirty || invalid || update.isPending}>
-              Stage changes
-            </Button>
-          </div>
+          <StagedFormActions dirty={dirty} invalid={invalid} pending={update.isPending} onReset={() => setF(initial)} />
         </form>
       </CardContent>
     </Card>

@@ -15,6 +15,7 @@ import { useUpdateService } from "../../../shared/services/api/services.ts";
 import { useSettings } from "../../../shared/settings/api/settings.ts";
 import { type PortRow, portsFromRows, toPortRows } from "../lib/ports.ts";
 import { ArgvField } from "./argv-field.tsx";
+import { StagedFormActions } from "./staged-form-actions.tsx";
 
 interface RuntimeForm {
   image: string;
@@ -320,14 +321,7 @@ export function RuntimeCard({ projectID, service, current }: { projectID: string
               <Plus /> Add volume
             </Button>
           </div>
-          <div className="flex justify-end gap-2">
-            <Button variant="ghost" disabled={!dirty} onClick={() => setF(initial)}>
-              Reset
-            </Button>
-            <Button type="submit" disabled={!dirty || invalid || update.isPending}>
-              Stage changes
-            </Button>
-          </div>
+          <StagedFormActions dirty={dirty} invalid={invalid} pending={update.isPending} onReset={() => setF(initial)} />
         </form>
       </CardContent>
     </Card>
