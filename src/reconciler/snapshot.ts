@@ -186,12 +186,6 @@ export class DockerSnapshot {
     });
   }
 
-  addNetwork(n: deploykit.Network): void {
-    this.#networks.patch((list) => {
-      if (!list.some((x) => x.name === n.name)) list.push(n);
-    });
-  }
-
   removeNetwork(name: string): void {
     this.#networks.patch((list) => removeWhere(list, (n) => n.name === name));
   }
