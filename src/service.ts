@@ -117,7 +117,7 @@ export function validateServiceName(name: string | undefined, v: FieldErrorColle
 }
 
 /** The original's icon URL rules; `""` is allowed (it clears the icon). */
-export function validateIconURL(icon: string | null | undefined, v: FieldErrorCollector): void {
+export function validateIconURL(icon: string | null | undefined, v: Pick<FieldErrorCollector, "add">): void {
   if (icon === undefined || icon === null || icon === "") return;
   if (icon.length > ICON_URL_MAX) {
     v.add("icon_url", `Icon URL is too long (max ${ICON_URL_MAX} characters).`);

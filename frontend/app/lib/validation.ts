@@ -4,7 +4,6 @@
  */
 import { IMAGE_MAX, IMAGE_MESSAGE, IMAGE_PATTERN, MAX_REPLICAS, VOLUME_NAME_PATTERN } from "../../../src/deployment.ts";
 import { ENV_KEY_MESSAGE, ENV_KEY_PATTERN } from "../../../src/envvar.ts";
-import { FieldErrorCollector } from "../../../src/errors.ts";
 import { SERVICE_NAME_MESSAGE, SERVICE_NAME_PATTERN, validateIconURL } from "../../../src/service.ts";
 
 export {
@@ -50,7 +49,12 @@ export function parsePort(raw: string, what: string): { value?: number; error?: 
 
 /** The domain's icon URL rule (src/service.ts validateIconURL); "" clears the icon. */
 export function iconURLError(icon: string): string | null {
-  const v = new FieldErrorCollector();
-  validateIconURL(icon, v);
-  return v.fields.icon_url?.[0] ?? null;
+  return firstError((v) => validateIconURL(icon, v));
+}
+
+/** The first message a domain validator reports (a form shows one per field). */
+export function firstError(check: (v: { add: (field: string, message: string) => void }) => void): string | null {
+  let message: string | null = null;
+  check({ add: (_field, m) => (message ??= m) });
+  return message;
 }

@@ -1,6 +1,7 @@
 import { validateHealthcheckPath, validateHealthcheckTimeout } from "../../../../../src/deployment-validate.ts";
 import { type ServiceDomain, validateDrainSeconds } from "../../../../../src/domains.ts";
 import { OP_DOMAIN_CREATE, OP_DOMAIN_DELETE, type PendingChange } from "../../../../../src/pending-change.ts";
+import { firstError } from "../../../lib/validation.ts";
 import { domainChangeHost, domainChangeService } from "../../pending-changes/lib/staged.ts";
 
 /** The domain a service is shown by: the first active one, else the first one. */
@@ -106,11 +107,4 @@ export function drainSecondsError(raw: string): string | null {
 /** The server's health check timeout rule (src/deployment-validate.ts) on what the field holds. */
 export function healthcheckTimeoutError(raw: string): string | null {
   return firstError((v) => validateHealthcheckTimeout(raw.trim() === "" ? Number.NaN : Number(raw), v));
-}
-
-/** The first message a domain validator reports (the SPA shows one per field). */
-function firstError(check: (v: { add: (field: string, message: string) => void }) => void): string | null {
-  let message: string | null = null;
-  check({ add: (_field, m) => (message ??= m) });
-  return message;
 }
