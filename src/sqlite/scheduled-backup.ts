@@ -171,11 +171,17 @@ function copyOffThread(src: string, dest: string): Promise<DatabaseReport> {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
   return new Promise((res, rej) => {
     const w = new Worker(new URL(`./backup-worker${ext}`, import.meta.url), { workerData: { src, dest } });
-    w.once("message", (m: { ok: boolean; report?: DatabaseReport; error?: string }) =>
-      m.ok && m.report ? res(m.report) : rej(new Error(m.error ?? "backup failed")),
-    );
+    let answer: { ok: boolean; report?: DatabaseReport; error?: string } | undefined;
+    w.once("message", (m: typeof answer) => {
+      answer = m;
+    });
     w.once("error", rej);
-    w.once("exit", (code) => (code !== 0 ? rej(new Error(`backup worker exited with ${code}`)) : undefined));
+    // Settled only once the thread is gone: a caller that stops (or a process that exits) right after
+    // the answer must not leave a thread behind that still holds a native SQLite connection.
+    w.once("exit", (code) => {
+      if (answer?.ok && answer.report) res(answer.report);
+      else rej(new Error(answer?.error ?? (code !== 0 ? `backup worker exited with ${code}` : "backup failed")));
+    });
   });
 }
 
