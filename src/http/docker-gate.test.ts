@@ -32,14 +32,20 @@ describe("requests waiting on Docker are bounded (D04)", () => {
     while (hung.length < 4) await new Promise((r) => setTimeout(r, 10));
 
     for (const path of ["/api/system/status", "/api/system/about"]) {
-      const r = await get(path);
-      expect(r.status, path).toBe(503);
-      expect(r.retryAfter).toBe("5");
-      expect(r.body).toEqual({
-        error: "unavailable",
-        message: "Docker is not answering: 4 requests are already waiting for it. Try again shortly.",
-      });
-      expect(r.ms).toBeLessThan(100);
+      // Refused without waiting on Docker (which never answers here). On a machine saturated by the
+      // other test lanes one round trip can stall, so the fastest of five refusals is held to 100 ms.
+      const tries: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await get(path);
+        expect(r.status, path).toBe(503);
+        expect(r.retryAfter).toBe("5");
+        expect(r.body).toEqual({
+          error: "unavailable",
+          message: "Docker is not answering: 4 requests are already waiting for it. Try again shortly.",
+        });
+        tries.push(r.ms);
+      }
+      expect(Math.min(...tries), `${path}: ${tries.map((ms) => ms.toFixed(0)).join(", ")} ms`).toBeLessThan(100);
     }
 
     for (const release of hung.splice(0)) release();
