@@ -2,8 +2,6 @@ import { createReadStream } from "node:fs";
 import { lstat, readFile, realpath } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
-import ignore from "ignore";
-import * as tar from "tar";
 import * as deploykit from "../index.ts";
 
 /** True when `child` is `parent` or inside it. */
@@ -46,6 +44,8 @@ export async function resolveContext(
 
 /** A tar stream of the context, without `.git` and what `.dockerignore` excludes (the Dockerfile always goes). */
 export async function contextTar(context: string, dockerfile: string): Promise<Readable> {
+  // tar and ignore load with the first build: an instance that only runs images never needs them.
+  const [{ default: ignore }, tar] = await Promise.all([import("ignore"), import("tar")]);
   const ig = ignore();
   try {
     ig.add(await readFile(join(context, ".dockerignore"), "utf8"));
@@ -83,6 +83,7 @@ export function unsafeEntry(path: string, type: string, linkpath: string | undef
  * (absolute, `..`, a link out of the tree, a device): a partial tree would build something else.
  */
 export async function extractUpload(archive: string, dir: string): Promise<void> {
+  const tar = await import("tar");
   const problems: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const parser = new tar.Parser({

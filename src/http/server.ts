@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
+import type * as nodeHTTP from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import fastifySwagger from "@fastify/swagger";
 import fastifyWebsocket from "@fastify/websocket";
@@ -38,6 +39,10 @@ import { ShellSessions } from "./shell.ts";
 import { SPA } from "./spa.ts";
 import { registerSystemRoutes } from "./system.ts";
 import { registerUserRoutes } from "./user.ts";
+
+// node:http through require: an ESM import reads every export of it, and its WebSocket getter then
+// loads fetch's undici with TLS and HTTP/2 (≈ 10 MB of an idle daemon; src/cmd/deploykitd/lazy-deps.ts).
+const { createServer } = createRequire(import.meta.url)("node:http") as typeof nodeHTTP;
 
 export type { ServerOptions } from "./context.ts";
 

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import * as deploykit from "../index.ts";
 
 /** An ACME certificate may take this long before a failing handshake counts as an error. */
@@ -19,10 +19,12 @@ export async function probeDomain(
 ): Promise<deploykit.DomainStatusUpdate> {
   const host = httpsHost === "" || httpsHost === "0.0.0.0" || httpsHost === "::" ? "127.0.0.1" : httpsHost;
   try {
+    // Loaded here, not at start-up: an instance without domains never dials TLS.
+    const { connect } = await import("node:tls");
     const cert = await new Promise<tls.PeerCertificate>((resolve, reject) => {
       const opts: tls.ConnectionOptions = { host, port: httpsPort, rejectUnauthorized: false, timeout: PROBE_TIMEOUT_MS };
       if (isIP(d.hostname) === 0) opts.servername = d.hostname;
-      const s = tls.connect(opts, () => {
+      const s = connect(opts, () => {
         const c = s.getPeerCertificate();
         s.destroy();
         resolve(c);

@@ -1,6 +1,11 @@
-import { CronExpressionParser } from "cron-parser";
+import { createRequire } from "node:module";
+import type * as cronParserModule from "cron-parser";
 import * as deploykit from "../index.ts";
 import { applyLimits, describe, type LimitDefaults, orNull, pageAll } from "./pass.ts";
+
+// cron-parser (with luxon, ≈ 1 MB) loads when a schedule is first read: most instances have none.
+let parser: typeof cronParserModule.CronExpressionParser | undefined;
+const cron = () => (parser ??= (createRequire(import.meta.url)("cron-parser") as typeof cronParserModule).CronExpressionParser);
 
 export interface CronSchedulerOptions {
   projects: Pick<deploykit.ProjectService, "findProjectByID">;
@@ -27,11 +32,12 @@ export interface CronSchedulerOptions {
 
 /** The last fire time of `expr` in (after, upTo], if any. */
 export function dueTick(expr: string, after: number, upTo: number): number | null {
-  const it = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(after) });
+  const it = cron().parse(expr, { tz: "UTC", currentDate: new Date(after) });
   const next = it.next().getTime();
   if (next > upTo) return null;
   // Several missed in the window (a long pause): only the latest counts, nothing is replayed.
-  const prev = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(upTo + 1) })
+  const prev = cron()
+    .parse(expr, { tz: "UTC", currentDate: new Date(upTo + 1) })
     .prev()
     .getTime();
   return Math.max(next, prev);
@@ -39,7 +45,8 @@ export function dueTick(expr: string, after: number, upTo: number): number | nul
 
 /** The next fire time after `at` (for the UI and docs). */
 export function nextTick(expr: string, at: number): number {
-  return CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(at) })
+  return cron()
+    .parse(expr, { tz: "UTC", currentDate: new Date(at) })
     .next()
     .getTime();
 }

@@ -1,4 +1,9 @@
-import http from "node:http";
+import type * as nodeHTTP from "node:http";
+import { createRequire } from "node:module";
+
+// node:http through require: an ESM import reads every export of it, and its WebSocket getter then
+// loads fetch's undici with TLS and HTTP/2 (≈ 10 MB of an idle daemon; src/cmd/deploykitd/lazy-deps.ts).
+const http = createRequire(import.meta.url)("node:http") as typeof nodeHTTP;
 
 /**
  * The HTTP health check of the readiness gate (issue 12). The daemon itself sends
@@ -44,7 +49,7 @@ export const httpProbe: Probe = (url, timeoutMs) =>
       clearTimeout(timer);
       resolve(r);
     };
-    let req: http.ClientRequest;
+    let req: nodeHTTP.ClientRequest;
     try {
       req = http.get(url, { agent: false, headers: { "user-agent": "deploykit-healthcheck", accept: "*/*" } }, (res) => {
         const status = res.statusCode ?? 0;

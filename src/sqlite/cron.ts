@@ -1,10 +1,15 @@
-import { CronExpressionParser } from "cron-parser";
+import { createRequire } from "node:module";
+import type * as cronParserModule from "cron-parser";
 import * as deploykit from "../index.ts";
+
+// cron-parser (with luxon, ≈ 1 MB) loads when a schedule is first read: most instances have none.
+let parser: typeof cronParserModule.CronExpressionParser | undefined;
+const cron = () => (parser ??= (createRequire(import.meta.url)("cron-parser") as typeof cronParserModule).CronExpressionParser);
 
 /** cron-parser behind the domain's CronParser: UTC, strict (no both day-of-month and day-of-week). */
 export const cronParser: deploykit.CronParser = {
   validate(expr: string): void {
-    CronExpressionParser.parse(expr, { tz: "UTC", strict: false });
+    cron().parse(expr, { tz: "UTC", strict: false });
   },
 };
 

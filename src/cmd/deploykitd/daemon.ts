@@ -15,7 +15,7 @@ import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
 import { tightenDataModes } from "./file-modes.ts";
-import { trimWhenIdle } from "./idle-memory.ts";
+import { capYoungGeneration, trimWhenIdle } from "./idle-memory.ts";
 import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -340,6 +340,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   void purge();
   const purgeTimer = setInterval(purge, SESSION_PURGE_INTERVAL_MS);
   purgeTimer.unref();
+  capYoungGeneration();
   const stopTrimming = trimWhenIdle();
 
   let closing: Promise<void> | null = null;

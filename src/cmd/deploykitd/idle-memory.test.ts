@@ -24,4 +24,24 @@ describe("trimWhenIdle", () => {
     expect(r.after).toBeLessThanOrEqual(2 * 2 ** 20);
     expect(r.gcExposed).toBe("undefined");
   });
+
+  it("with the young generation capped, the same churn leaves it small without a trim", () => {
+    const script = `
+      import { capYoungGeneration, youngBytes } from "./src/cmd/deploykitd/idle-memory.ts";
+      const capped = process.argv[1] === "cap";
+      if (capped) capYoungGeneration();
+      let keep = [];
+      for (let i = 0; i < 200_000; i++) { keep.push({ i, s: "x".repeat(i % 64) }); if (keep.length > 50_000) keep = []; }
+      console.log(youngBytes());
+    `;
+    const young = (arg: string) =>
+      Number(
+        execFileSync(process.execPath, ["--input-type=module", "-e", script, arg], { cwd: root, encoding: "utf8" })
+          .trim()
+          .split("\n")
+          .at(-1),
+      );
+    expect(young("default")).toBeGreaterThan(8 * 2 ** 20);
+    expect(young("cap")).toBeLessThanOrEqual(4 * 2 ** 20);
+  });
 });

@@ -6,6 +6,9 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.stderr.write(`deploykitd: needs Node.js 22.12 or newer (24 recommended); ${process.execPath} is ${process.version}.\n`);
   process.exit(1);
 }
-// Before the daemon's modules load dockerode: its SSH and BuildKit dependencies load on first use.
-(await import("./lazy-deps.ts")).deferDockerodeExtras();
+// Before the daemon's modules load their dependencies: dockerode's SSH and BuildKit parts and Node's
+// TLS stack load on first use.
+const lazy = await import("./lazy-deps.ts");
+lazy.deferDockerodeExtras();
+lazy.deferTLSBuiltins();
 await import("./cli.ts");
