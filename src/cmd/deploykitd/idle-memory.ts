@@ -8,7 +8,7 @@ export const CHECK_EVERY_MS = 30_000;
 /** A trim is due when the young generation has grown past this... */
 export const TRIM_ABOVE_BYTES = 8 * 2 ** 20;
 /** ...or the resident set has grown this much since the last trim. */
-export const TRIM_RSS_GROWTH_BYTES = 16 * 2 ** 20;
+export const TRIM_RSS_GROWTH_BYTES = 8 * 2 ** 20;
 
 /**
  * Gives memory that a burst needed back to the system. Two things grow behind V8's live heap:
