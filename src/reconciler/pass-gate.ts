@@ -199,6 +199,12 @@ export async function failCrashLoop(
   let logTail = "";
   try {
     logTail = await p.ctx.runtime.logTail(c.docker_id, FAILURE_LOG_LINES);
+    // Docker copies a container's output to its log asynchronously: on a loaded engine the last
+    // lines of a container that just exited may not be readable yet. Ask again for up to 1 s.
+    for (let i = 0; i < 4 && logTail === "" && o.exit_code !== undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      logTail = await p.ctx.runtime.logTail(c.docker_id, FAILURE_LOG_LINES);
+    }
   } catch (err) {
     p.log.warn({ err: describe(err) }, "could not read the log tail of a failed container");
   }

@@ -15,7 +15,7 @@ import * as sqlite from "../../sqlite/index.ts";
 import { hostAddresses, SystemService } from "../../sysinfo/index.ts";
 import { type Config, splitAddr, VERSION } from "./config.ts";
 import { tightenDataModes } from "./file-modes.ts";
-import { capYoungGeneration, trimWhenIdle } from "./idle-memory.ts";
+import { capYoungGeneration, resumeOptimizers, trimWhenIdle } from "./idle-memory.ts";
 import { SetupToken, setupURL } from "./setup-token.ts";
 
 export const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -342,6 +342,7 @@ async function startServing(cfg: Config, opts: DaemonOptions): Promise<Daemon> {
   purgeTimer.unref();
   capYoungGeneration();
   const stopTrimming = trimWhenIdle();
+  resumeOptimizers(); // start-up is done: code hot from now on is worth optimizing
 
   let closing: Promise<void> | null = null;
   return {

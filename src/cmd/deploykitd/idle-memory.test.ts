@@ -44,4 +44,33 @@ describe("trimWhenIdle", () => {
     expect(young("default")).toBeGreaterThan(8 * 2 ** 20);
     expect(young("cap")).toBeLessThanOrEqual(4 * 2 ** 20);
   });
+
+  it("optimizing compilers wait while paused, and optimize hot code once resumed; a command-line choice is left alone", () => {
+    // %GetOptimizationStatus bit 4 (16): the function runs optimized code.
+    const script = `
+      import { pauseOptimizers, resumeOptimizers } from "./src/cmd/deploykitd/idle-memory.ts";
+      const hot = new Function("n", "let s = 0; for (let i = 0; i < n; i++) s += (i * 31) ^ (s >>> 3); return s;");
+      const optimized = new Function("f", "return (%GetOptimizationStatus(f) & 16) !== 0;");
+      const spin = () => { for (let k = 0; k < 3000; k++) hot(1000); };
+      pauseOptimizers();
+      spin();
+      const whilePaused = optimized(hot);
+      resumeOptimizers();
+      spin();
+      spin();
+      console.log(JSON.stringify({ whilePaused, resumed: optimized(hot) }));
+    `;
+    const run = (...flags: string[]) =>
+      JSON.parse(
+        execFileSync(process.execPath, ["--allow-natives-syntax", ...flags, "--input-type=module", "-e", script], {
+          cwd: root,
+          encoding: "utf8",
+        })
+          .trim()
+          .split("\n")
+          .at(-1) ?? "",
+      ) as { whilePaused: boolean; resumed: boolean };
+    expect(run()).toEqual({ whilePaused: false, resumed: true });
+    expect(run("--no-maglev")).toEqual({ whilePaused: true, resumed: true });
+  });
 });

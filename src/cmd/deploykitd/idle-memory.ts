@@ -69,3 +69,31 @@ export function memoryReducingGC(): void {
   }
   gc({ type: "major", execution: "sync", flavor: "last-resort" });
 }
+
+/** The latest the optimizing compilers come back when start-up never says it is done. */
+export const OPTIMIZERS_PAUSE_MAX_MS = 30_000;
+const COMPILER_FLAGS = /--(no-)?(turbofan|opt|maglev|jitless|lite-mode)\b/;
+let paused = false;
+
+/**
+ * V8's optimizing compilers (Maglev, TurboFan) pay off for code that stays hot. Start-up's code
+ * (migrations, route and schema registration, the first reads) runs once, but what they compile for
+ * it stays resident: ≈ 9 MB of an idle daemon (docs/benchmarks.md). They are off while the daemon
+ * starts, and back on (`resumeOptimizers`) once it serves, or after `maxMs` at the latest; code that
+ * is hot from then on is optimized as usual. Left alone when the command line chose the compilers.
+ */
+export function pauseOptimizers(maxMs = OPTIMIZERS_PAUSE_MAX_MS): void {
+  if (paused || COMPILER_FLAGS.test(`${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`)) return;
+  v8.setFlagsFromString("--no-turbofan");
+  v8.setFlagsFromString("--no-maglev");
+  paused = true;
+  setTimeout(resumeOptimizers, maxMs).unref();
+}
+
+/** Turns the compilers `pauseOptimizers` turned off back on (once; later calls do nothing). */
+export function resumeOptimizers(): void {
+  if (!paused) return;
+  paused = false;
+  v8.setFlagsFromString("--turbofan");
+  v8.setFlagsFromString("--maglev");
+}
