@@ -1,15 +1,19 @@
 /**
  * Web app benchmark: a project canvas with 200 services in Debian's Chromium.
  *   node bench/canvas-render.ts          (builds the SPA first if dist/public is missing)
+ *   DEPLOYKIT_BENCH_SPA_DIR=/tmp/spa-old node bench/canvas-render.ts
+ *                                         (serves that built SPA instead, e.g. another commit's
+ *                                          `npx vite build --config frontend/vite.config.ts --outDir /tmp/spa-old`,
+ *                                          against today's daemon: how bisecting a regression compares SPAs)
  * Measures the first render (navigation start → all 200 service nodes on screen, median of 3 loads),
  * the frame time while dragging a node (requestAnimationFrame deltas), and the JavaScript shipped on
  * first load (gzip of the entry chunk and its modulepreloads). Targets: first render ≤ 1 s, drag
  * ≥ 50 fps. The services are seeded straight into the database (no deployments, so no containers).
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import * as sqlite from "../src/sqlite/index.ts";
@@ -143,7 +147,14 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] as number;
 }
 
-const spa = ensureSPA();
+function spaDir(): string {
+  const dir = process.env.DEPLOYKIT_BENCH_SPA_DIR;
+  if (!dir) return ensureSPA();
+  if (!existsSync(join(dir, "index.html"))) throw new Error(`DEPLOYKIT_BENCH_SPA_DIR: no index.html in ${dir}`);
+  return resolve(dir);
+}
+
+const spa = spaDir();
 const dataDir = mkdtempSync(join(tmpdir(), "dk-bench-canvas-"));
 const { tokens, projectID, instanceID } = await seed(join(dataDir, "deploykit.db"));
 const daemon = await startDaemon(spa, { dataDir });

@@ -1,6 +1,6 @@
 import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from "@xyflow/react";
 import { Clock, ExternalLink, Globe, Network } from "lucide-react";
-import { memo } from "react";
+import { memo, useEffect, useState } from "react";
 import { useParams } from "react-router";
 import { ServiceIcon } from "../../../../components/service-icon.tsx";
 import { cn } from "../../../../lib/utils.ts";
@@ -199,7 +199,8 @@ export function FiguresText({ cpu, mem }: { cpu: number | null; mem: number }) {
 
 function DomainLink({ serviceID }: { serviceID: string }) {
   const { projectId: projectID = "" } = useParams();
-  const domains = useDomains(projectID, serviceID, projectID !== "");
+  const settled = useSettled();
+  const domains = useDomains(projectID, serviceID, projectID !== "" && settled);
   const url = primaryURL(domains.data);
   if (!url) return null;
   return (
@@ -215,6 +216,21 @@ function DomainLink({ serviceID }: { serviceID: string }) {
       <span className="truncate">{url.replace(/^https:\/\//, "")}</span>
     </a>
   );
+}
+
+/**
+ * True once the component has stayed mounted until the browser is idle. React Flow renders every
+ * node it has not measured yet, culled or not, so opening a 200-service canvas mounted 200
+ * full-detail nodes for one frame before the fit to view culled and simplified them; each domain
+ * link asking for its domains at mount made 200 requests and doubled the first render (1.2–2.2 s).
+ */
+function useSettled(): boolean {
+  const [settled, setSettled] = useState(false);
+  useEffect(() => {
+    const id = requestIdleCallback(() => setSettled(true), { timeout: 2000 });
+    return () => cancelIdleCallback(id);
+  }, []);
+  return settled;
 }
 
 export const ServiceNode = memo(ServiceNodeView);
