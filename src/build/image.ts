@@ -2,7 +2,7 @@ import type * as nodeHTTP from "node:http";
 import { createRequire } from "node:module";
 
 // node:http through require: an ESM import reads every export of it, and its WebSocket getter then
-// loads fetch's undici with TLS and HTTP/2 (≈ 10 MB of an idle daemon; src/cmd/deploykitd/lazy-deps.ts).
+// loads fetch's undici with TLS and HTTP/2 (5.4 MB of an idle daemon, docs/benchmarks.md "Memory").
 const { request } = createRequire(import.meta.url)("node:http") as typeof nodeHTTP;
 
 const API = "/v1.41";

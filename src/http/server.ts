@@ -41,7 +41,7 @@ import { registerSystemRoutes } from "./system.ts";
 import { registerUserRoutes } from "./user.ts";
 
 // node:http through require: an ESM import reads every export of it, and its WebSocket getter then
-// loads fetch's undici with TLS and HTTP/2 (≈ 10 MB of an idle daemon; src/cmd/deploykitd/lazy-deps.ts).
+// loads fetch's undici with TLS and HTTP/2 (5.4 MB of an idle daemon, docs/benchmarks.md "Memory").
 const { createServer } = createRequire(import.meta.url)("node:http") as typeof nodeHTTP;
 
 export type { ServerOptions } from "./context.ts";

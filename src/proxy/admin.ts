@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import * as deploykit from "../index.ts";
 
 // node:http through require: an ESM import reads every export of it, and its WebSocket getter then
-// loads fetch's undici with TLS and HTTP/2 (≈ 10 MB of an idle daemon; src/cmd/deploykitd/lazy-deps.ts).
+// loads fetch's undici with TLS and HTTP/2 (5.4 MB of an idle daemon, docs/benchmarks.md "Memory").
 const { request } = createRequire(import.meta.url)("node:http") as typeof nodeHTTP;
 
 const TIMEOUT_MS = 15_000;
