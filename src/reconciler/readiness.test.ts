@@ -62,6 +62,23 @@ describe("Ledger", () => {
     expect(Ledger.ready(quiet, T0 + 30_000, 10_000)).toBe(true);
   });
 
+  it("keeps counting restarts across short runs, and clears them after a run of the window", () => {
+    // A loaded engine: each crash shows as "running" for a while before Docker notices the exit.
+    const l = new Ledger(10_000);
+    const at = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, "0")}.000Z`;
+    l.observe("s1", starting, 0, "c1", insp({ started_at: at(0) }), T0 + 1_000);
+    expect(l.observe("s1", starting, 0, "c1", insp({ restart_count: 1, started_at: at(4) }), T0 + 5_000).bad).toBe(1);
+    expect(l.observe("s1", starting, 0, "c1", insp({ restart_count: 1, started_at: at(4) }), T0 + 7_000).bad).toBe(1);
+    expect(l.observe("s1", starting, 0, "c1", insp({ restart_count: 2, started_at: at(8) }), T0 + 9_000).bad).toBe(2);
+    expect(l.observe("s1", starting, 0, "c1", insp({ restart_count: 2, started_at: at(8) }), T0 + 11_000).bad).toBe(2);
+    const third = l.observe("s1", starting, 0, "c1", insp({ restart_count: 3, started_at: at(12) }), T0 + 13_000);
+    expect(third.bad).toBe(3);
+    // A run that lasts the window is good again, and ready.
+    const settled = l.observe("s1", starting, 0, "c1", insp({ restart_count: 3, started_at: at(12) }), T0 + 22_000);
+    expect(settled.bad).toBe(0);
+    expect(Ledger.ready(settled, T0 + 22_000, 10_000)).toBe(true);
+  });
+
   it("starts a healthy deployment's replica from the stored baseline", () => {
     const l = new Ledger();
     const healthy = { id: "d1", status: "healthy" as const, baseline_restart_count: 3 };

@@ -18,7 +18,7 @@ export function serviceAliases(service: { id: string; name: string }, proxy: boo
   return proxy ? [service.name, deploykit.proxyAlias(service.id)] : [service.name];
 }
 
-/** Consecutive bad observations of a replica that fail a starting deployment. */
+/** Bad observations of a replica, with no run of the stable window between them, that fail a starting deployment. */
 export const BAD_OBSERVATIONS_TO_FAIL = 3;
 /** Lines of container output kept on a failed deployment. */
 export const FAILURE_LOG_LINES = 50;
@@ -30,7 +30,7 @@ export interface ReplicaObservation {
   last_restart_count: number;
   /** Highest restart count seen: the promotion baseline. */
   max_restart_count: number;
-  /** Consecutive bad observations. */
+  /** Bad observations since the last run that lasted the ledger's clearing window. */
   bad: number;
   /** Docker's StartedAt of the current run (ms), when running. */
   running_since?: number;
@@ -47,7 +47,8 @@ export interface ReplicaObservation {
 
 /**
  * The readiness ledger, keyed service → "deployment/replica". A replica is ready when it is running,
- * its last observation was good and it has been up for the stable window.
+ * no restart is counted against it and it has been up for the stable window. Restarts count until a
+ * run lasts `clearAfterMs` (the stable window): three of them fail a starting deployment.
  */
 export class Ledger {
   readonly #byService = new Map<string, Map<string, ReplicaObservation>>();
@@ -58,6 +59,19 @@ export class Ledger {
    * id → ms): restarted after the service's drain_seconds, named again once back through the readiness gate.
    */
   readonly restarting = new Map<string, number>();
+
+  /**
+   * How long a run must last before an observation of it counts as good and clears the bad count.
+   * A younger run with an unchanged restart count says nothing either way: on a loaded engine Docker
+   * may take seconds to notice that a crashing process exited, and an inspection in that gap shows
+   * "running". Clearing on it let a crash loop hide behind every such gap (a CI run under four test
+   * lanes never reached three bad observations in a row).
+   */
+  readonly #clearAfterMs: number;
+
+  constructor(clearAfterMs = 10_000) {
+    this.#clearAfterMs = clearAfterMs;
+  }
 
   static key(deploymentID: string, replica: number): string {
     return `${deploymentID}/${replica}`;
@@ -122,13 +136,12 @@ export class Ledger {
             ? `container exited with code ${insp.exit_code}`
             : `container is restarting (restart count ${insp.restart_count})`;
       }
-    } else {
-      o.bad = 0;
     }
     o.last_restart_count = insp.restart_count;
     o.max_restart_count = Math.max(o.max_restart_count, insp.restart_count);
     const started = insp.started_at ? Date.parse(insp.started_at) : Number.NaN;
     o.running_since = insp.state === "running" ? (Number.isFinite(started) ? started : (o.running_since ?? now)) : undefined;
+    if (!exited && !restarted && o.running_since !== undefined && now - o.running_since >= this.#clearAfterMs) o.bad = 0;
     return o;
   }
 

@@ -124,7 +124,7 @@ export class Reconciler implements deploykit.Reconciler {
       logger: this.#log,
       stableWindowMs: opts.stableWindowMs ?? DEFAULT_STABLE_WINDOW_MS,
       now,
-      ledger: new Ledger(),
+      ledger: new Ledger(opts.stableWindowMs ?? DEFAULT_STABLE_WINDOW_MS),
       snapshot,
     };
     if (opts.faultPoint) this.#ctx.faultPoint = opts.faultPoint;
