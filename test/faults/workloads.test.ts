@@ -112,12 +112,18 @@ describe("hostile workloads", () => {
     const memberToken = (await d.login(member, "viewer-password-long")).access_token;
     const viewers = Array.from({ length: 20 }, (_, i) => new SSEViewer(url, i % 2 ? memberToken : d.token, { stalled: i === 0 }));
     expect(await Promise.all(viewers.map((v) => v.ready))).toEqual(Array(20).fill(200));
+    const sched0 = d.schedstat();
+    const wall0 = performance.now();
     const lat = pingFromChild(`${d.url}/api/projects`, d.token, 6000);
     await sleep(3000);
     const early = await d.probe(Date.now());
     for (const v of viewers.slice(15)) v.vanish();
     const { latencies, statuses } = await lat;
     const during = await d.probe(Date.now());
+    // The share of the window the daemon's main thread was ready to run but had no CPU: beside three
+    // other test lanes on two cores it reached most of it, and stalls and latencies grow with it.
+    const sched1 = d.schedstat();
+    const starved = Math.min(0.9, (sched1.waitNs - sched0.waitNs) / 1e6 / (performance.now() - wall0));
     const readers = viewers.slice(1, 15);
     const stalled = viewers[0]!;
     const perViewer = readers.map((v) => v.lines);
@@ -145,14 +151,19 @@ describe("hostile workloads", () => {
       heap_after_mb: Math.round(after.heap_used / MB),
       fds_before: fds0,
       fds_after: fds1,
+      cpu_wait_share: Math.round(starved * 100) / 100,
     };
     console.log(`log flood figures: ${JSON.stringify(figures)}`);
     // Thresholds leave room for a shared 2-core machine; the figures themselves are reported.
     expect(Math.min(...perViewer)).toBeGreaterThan(1000);
-    // Responsive: no stall near a second while 20 viewers are fed.
-    expect(during.eld.max).toBeLessThan(1000);
+    // Responsive: no stall near a second while 20 viewers are fed. On a quiet 2-core machine the
+    // flood itself (the container, 20 readers in this process) leaves the daemon waiting for a CPU
+    // about half of the window (0.49 measured); when other processes take more, the bounds stretch
+    // by as much as its share of CPU shrank (0.82 with eight CPU hogs: 2.8 times).
+    const stretch = Math.max(1, 0.5 / (1 - starved));
+    expect(during.eld.max).toBeLessThan(1000 * stretch);
     expect(statuses).toEqual({ 200: latencies.length });
-    expect(figures.api_p99_ms).toBeLessThan(2000);
+    expect(figures.api_p99_ms).toBeLessThan(2000 * stretch);
     // Bounded: RSS grows by buffers and V8's young generation, not without limit; once the viewers
     // are gone the live heap is back to where it started (nothing retained per viewer or per line).
     expect(during.max_rss - base.rss).toBeLessThan(300 * MB);

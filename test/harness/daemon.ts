@@ -347,6 +347,21 @@ export class Daemon {
     return await this.probe(Date.now());
   }
 
+  /**
+   * The daemon's main thread's CPU time and the time it spent runnable but waiting for a CPU (ns,
+   * /proc/<pid>/task/<pid>/schedstat). The wait is what a busy machine, not the daemon, adds to its
+   * event-loop delays and latencies; zeros where the kernel does not keep it.
+   */
+  schedstat(): { runNs: number; waitNs: number } {
+    const pid = this.proc?.pid;
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+      return { runNs: run ?? 0, waitNs: wait ?? 0 };
+    } catch {
+      return { runNs: 0, waitNs: 0 };
+    }
+  }
+
   /** Number of open file descriptors of the daemon. */
   fdCount(): number {
     if (!this.proc?.pid) return 0;
