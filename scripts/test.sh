@@ -20,9 +20,11 @@ start=$(date +%s)
 lane() {
   local name=$1
   shift
-  ("$@") >"test-results/lane-$name.log" 2>&1
+  # `times` prints the CPU time of the lane's finished children (user, then system): beside the wall
+  # time it shows which lane loads the shared machine.
+  ("$@"; rc=$?; times >"test-results/lane-$name.cpu"; exit $rc) >"test-results/lane-$name.log" 2>&1
   local rc=$?
-  echo "test: lane $name exit $rc after $(($(date +%s) - start)) s"
+  echo "test: lane $name exit $rc after $(($(date +%s) - start)) s, CPU $(tail -1 "test-results/lane-$name.cpu" 2>/dev/null)"
   return $rc
 }
 
