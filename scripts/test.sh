@@ -5,7 +5,7 @@
 #   lane B: the `unit` project, then the `docker` project;
 #   lane C: the `docker-v2` project (builds, CLI, metrics, variables, fuzz, load);
 #   lane D: the end-to-end suites in Chromium (test/e2e/run.ts, then every test/e2e/*.e2e.ts), then
-#           the `docker-late` project (the three longest Docker files, see vitest.config.ts).
+#           the `docker-late` project (long Docker files, see vitest.config.ts).
 #
 # The integration projects run their files one at a time and mostly wait on dockerd and databases,
 # not on the CPU, so the lanes overlap well. Each lane's output goes to test-results/lane-*.log; the
