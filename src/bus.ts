@@ -42,7 +42,8 @@ export interface EventPayloads {
   [EVENT_SERVICE_CREATED]: { service: Service };
   [EVENT_SERVICE_UPDATED]: { service: Service };
   [EVENT_SERVICE_DELETED]: { service_id: string };
-  [EVENT_SERVICE_STATUS_CHANGED]: { service_id: string; old_status: ServiceStatus; new_status: ServiceStatus };
+  /** `requested`: a user's Stop or Start made the change (the reconciler's own changes leave it out). */
+  [EVENT_SERVICE_STATUS_CHANGED]: { service_id: string; old_status: ServiceStatus; new_status: ServiceStatus; requested?: true };
   [EVENT_SERVICE_RESTARTED]: { service_id: string; requested_at: string };
   [EVENT_CONTAINER_CREATED]: { service_id: string; container_id: string; status: string };
   [EVENT_CONTAINER_DELETED]: { service_id: string; container_id: string };

@@ -9,10 +9,7 @@ const tags = ["services"];
 type PS = { Params: { projectId: string; serviceId: string } };
 const COORD = { type: "number" } as const;
 
-type ServiceRouteDeps = Pick<
-  Deps,
-  "projects" | "services" | "canvas" | "pendingChanges" | "bus" | "reconciler" | "listCache" | "hub" | "authenticated"
->;
+type ServiceRouteDeps = Pick<Deps, "projects" | "services" | "canvas" | "pendingChanges" | "listCache" | "hub" | "authenticated">;
 
 export function registerServiceRoutes(app: FastifyInstance, d: ServiceRouteDeps): void {
   app.post<{ Params: { projectId: string }; Body: ServiceCreateRequest }>(
@@ -127,18 +124,9 @@ export function registerServiceRoutes(app: FastifyInstance, d: ServiceRouteDeps)
       async (req) => {
         const { projectId, serviceId } = req.params;
         await serviceInProject(d, projectId, serviceId);
+        // The store publishes the change after commit; the reconciler and the canvas react to it.
         const { service, previous } = await d.services.setRunState(serviceId, run);
-        if (service.status !== previous) {
-          d.listCache.invalidate(projectId);
-          d.bus.publish(
-            deploykit.newEvent(deploykit.EVENT_SERVICE_STATUS_CHANGED, projectId, {
-              service_id: serviceId,
-              old_status: previous,
-              new_status: service.status,
-            }),
-          );
-        }
-        d.reconciler.triggerService(serviceId);
+        if (service.status !== previous) d.listCache.invalidate(projectId);
         return present.service(service);
       },
     );
@@ -158,15 +146,8 @@ export function registerServiceRoutes(app: FastifyInstance, d: ServiceRouteDeps)
     async (req) => {
       const { projectId, serviceId } = req.params;
       await serviceInProject(d, projectId, serviceId);
-      const service = await d.services.requestRestart(serviceId);
-      d.bus.publish(
-        deploykit.newEvent(deploykit.EVENT_SERVICE_RESTARTED, projectId, {
-          service_id: serviceId,
-          requested_at: service.restart_requested_at ?? new Date().toISOString(),
-        }),
-      );
-      d.reconciler.triggerService(serviceId);
-      return present.service(service);
+      // The store publishes the request after commit; the reconciler passes over the service.
+      return present.service(await d.services.requestRestart(serviceId));
     },
   );
 

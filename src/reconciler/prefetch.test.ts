@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as deploykit from "../index.ts";
 import * as mock from "../mock/index.ts";
-import { allServiceIDs, pageAllYielding, ResyncPrefetch } from "./prefetch.ts";
+import { allServiceIDs, pageAllYielding, ResyncPrefetch, touchedService } from "./prefetch.ts";
 
 const dep = (id: string, service_id: string) => ({ id, service_id }) as deploykit.Deployment;
 const row = (id: string, service_id: string) => ({ id, service_id }) as deploykit.Container;
@@ -52,5 +52,21 @@ describe("a resync's prefetched rows", () => {
     });
     expect(ids).toEqual(["p1-a", "p2-a"]);
     expect(filters.map((f) => f.project_id)).toEqual(["p1", "p2"]);
+  });
+});
+
+describe("touchedService", () => {
+  it("passes over a service for a user's Stop, Start or Restart, not for the reconciler's own status changes", () => {
+    const status = (requested?: true) =>
+      deploykit.newEvent(deploykit.EVENT_SERVICE_STATUS_CHANGED, "p1", {
+        service_id: "s1",
+        old_status: "running",
+        new_status: "stopped",
+        ...(requested ? { requested } : {}),
+      });
+    expect(touchedService(status(true))).toEqual({ id: "s1", pass: true });
+    expect(touchedService(status())).toEqual({ id: "s1", pass: false });
+    const restart = deploykit.newEvent(deploykit.EVENT_SERVICE_RESTARTED, "p1", { service_id: "s1", requested_at: "2026-12-04T00:00:00Z" });
+    expect(touchedService(restart)).toEqual({ id: "s1", pass: true });
   });
 });

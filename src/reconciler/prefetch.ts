@@ -98,8 +98,8 @@ export class ResyncPrefetch {
 
 /**
  * The service a committed change names (issue 11), and whether it needs a pass: a deployment created,
- * a service updated or deleted do; a status change or a restart request (mostly the reconciler's
- * own) only make rows read earlier stale.
+ * a service updated or deleted, a user's Stop, Start or Restart do; the reconciler's own status
+ * changes only make rows read earlier stale.
  */
 export function touchedService(e: deploykit.Event): { id: string; pass: boolean } | null {
   switch (e.type) {
@@ -110,8 +110,9 @@ export function touchedService(e: deploykit.Event): { id: string; pass: boolean 
     case deploykit.EVENT_SERVICE_DELETED:
       return { id: e.payload.service_id, pass: true };
     case deploykit.EVENT_SERVICE_STATUS_CHANGED:
+      return { id: e.payload.service_id, pass: e.payload.requested === true };
     case deploykit.EVENT_SERVICE_RESTARTED:
-      return { id: e.payload.service_id, pass: false };
+      return { id: e.payload.service_id, pass: true };
     default:
       return null;
   }

@@ -211,4 +211,24 @@ describe("ServiceService run state", () => {
     await services.setRunState(s.id, deploykit.RUN_STOP);
     await expectError(services.requestRestart(s.id), deploykit.EINVALID, "The service is stopped: start it instead.");
   });
+
+  it("publishes Stop, Start and Restart after commit, marked as requested, and nothing for a no-op", async () => {
+    const { bus, events } = recordingBus();
+    const db = mustOpenDB({ bus });
+    const p = await mustCreateProject(db);
+    const services = new ServiceService(db);
+    const deployments = new DeploymentService(db);
+    const s = await services.createService(p.id, { name: "web", image: "nginx:1" });
+    await deployments.markHealthy((await deployments.createDeployment(s.id, { image: "nginx:1" })).id, 0);
+    events.length = 0;
+    const r = await services.requestRestart(s.id);
+    await services.setRunState(s.id, deploykit.RUN_STOP);
+    await services.setRunState(s.id, deploykit.RUN_STOP);
+    await services.setRunState(s.id, deploykit.RUN_START);
+    expect(events.map((e) => [e.type, e.project_id, e.payload])).toEqual([
+      [deploykit.EVENT_SERVICE_RESTARTED, p.id, { service_id: s.id, requested_at: r.restart_requested_at }],
+      [deploykit.EVENT_SERVICE_STATUS_CHANGED, p.id, { service_id: s.id, old_status: "running", new_status: "stopped", requested: true }],
+      [deploykit.EVENT_SERVICE_STATUS_CHANGED, p.id, { service_id: s.id, old_status: "stopped", new_status: "deploying", requested: true }],
+    ]);
+  });
 });

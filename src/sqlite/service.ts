@@ -53,6 +53,8 @@ export class ServiceService implements deploykit.ServiceService {
       if (svc.active_deployment_id === null)
         throw deploykit.errorf(deploykit.EINVALID, "Nothing to restart: the service has not been deployed yet.");
       tx.run("UPDATE services SET restart_requested_at = ? WHERE id = ?", tx.now, id);
+      // After commit, for every caller alike: the reconciler passes over the service (issue 11).
+      this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_RESTARTED, svc.project_id, { service_id: id, requested_at: tx.now }));
       return findServiceByID(tx, id);
     });
   }
@@ -60,7 +62,7 @@ export class ServiceService implements deploykit.ServiceService {
   async setRunState(id: string, run: deploykit.RunState): Promise<{ service: deploykit.Service; previous: deploykit.ServiceStatus }> {
     return this.#db.write((tx) => {
       const svc = findServiceByID(tx, id);
-      const next =
+      const next: deploykit.ServiceStatus =
         run === deploykit.RUN_STOP
           ? deploykit.SERVICE_STOPPED
           : svc.status !== deploykit.SERVICE_STOPPED
@@ -69,7 +71,12 @@ export class ServiceService implements deploykit.ServiceService {
                 tx.get("SELECT 1 FROM deployments WHERE service_id = ? AND status IN ('pending', 'starting')", id)
               ? deploykit.SERVICE_DEPLOYING
               : deploykit.SERVICE_CREATED;
-      if (next !== svc.status) tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", next, tx.now, id);
+      if (next !== svc.status) {
+        tx.run("UPDATE services SET status = ?, updated_at = ? WHERE id = ?", next, tx.now, id);
+        // After commit: the reconciler stops or starts the containers, the canvas shows the status.
+        const change = { service_id: id, old_status: svc.status, new_status: next, requested: true as const };
+        this.#db.publish(tx, deploykit.newEvent(deploykit.EVENT_SERVICE_STATUS_CHANGED, svc.project_id, change));
+      }
       return { service: findServiceByID(tx, id), previous: svc.status };
     });
   }
