@@ -117,10 +117,16 @@ describe("dockerd faults", () => {
       // holds a place; the rest, and the next call, are refused at once with 503 and Retry-After.
       const flood = Array.from({ length: 20 }, () => d.request("GET", "/api/system/about", { signal: AbortSignal.timeout(45_000) }));
       await sleep(500);
-      const over = await d.request("GET", "/api/system/status");
-      expect(over.status, over.text).toBe(503);
-      expect(over.headers.get("retry-after")).toBe("5");
-      expect(over.ms).toBeLessThan(100);
+      // Refused at once: the fastest of five refusals within 100 ms (one round trip alone can stall
+      // for longer beside three other test lanes; a refusal that waited on Docker would never come).
+      const tries: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const over = await d.request("GET", "/api/system/status");
+        expect(over.status, over.text).toBe(503);
+        expect(over.headers.get("retry-after")).toBe("5");
+        tries.push(over.ms);
+      }
+      expect(Math.min(...tries), tries.map((ms) => ms.toFixed(0)).join(", ")).toBeLessThan(100);
       const { statuses, latencies } = await hammer(4000, p.id);
       expect(new Set(statuses)).toEqual(new Set([200]));
       expect(percentile(latencies, 99)).toBeLessThan(1000);
