@@ -152,6 +152,27 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
     expect(c.aliases).toEqual(["web"]);
   });
 
+  it("probes a replica that restarted once at its next observation, not after the stable window", async () => {
+    let up = false;
+    const h = setup(() => (up ? { ok: true, status: 200 } : { ok: false, error: "connect ECONNREFUSED" }));
+    const svc = h.store.addService(h.project.id, "web");
+    const dep = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/healthz" });
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    // Its first run crashes (say, the database was not up yet) and Docker restarts it.
+    const c = h.rt.ofService(svc.id)[0]!;
+    c.restart_count++;
+    c.started_at = new Date(h.clock.now()).toISOString();
+    h.clock.advance(2_000);
+    await h.rec.reconcileOnce();
+    expect(h.store.dep(dep.id).status).toBe("starting");
+    up = true;
+    h.clock.advance(2_000);
+    await h.rec.reconcileOnce();
+    // 2 s into the new run, well inside the 10 s stable window: probed, answered, promoted.
+    expect(h.store.dep(dep.id).status).toBe("healthy");
+  });
+
   it("fails the deployment with the last status after the timeout, and the old one keeps serving with its name", async () => {
     const h = setup((url) => (url.endsWith("/ok") ? { ok: true, status: 200 } : { ok: false, status: 500 }));
     const svc = h.store.addService(h.project.id, "web");

@@ -156,7 +156,9 @@ export async function healthCheck(
   const probe = ctx.probe ?? httpProbe;
   await Promise.all(
     seen.map(async ({ o }) => {
-      if (o.bad > 0 || o.running_since === undefined) return;
+      // Probed from the first good observation after a restart: the crash-loop count (`bad`) clears
+      // only after a stable window, but a health check is the faster proof the run is up.
+      if (o.last_bad || o.running_since === undefined) return;
       if (!o.health) o.health = { since: now, ok: false, probes: 0 };
       const h = o.health;
       // A restart since the last healthy answer has to answer again.
@@ -176,7 +178,7 @@ export async function healthCheck(
       } else h.last = describeProbe(r);
     }),
   );
-  if (seen.every((s) => s.o.bad === 0 && s.o.running_since !== undefined && s.o.health?.ok)) return "ready";
+  if (seen.every((s) => !s.o.last_bad && s.o.running_since !== undefined && s.o.health?.ok)) return "ready";
   const late = seen.find((s) => s.o.health && !s.o.health.ok && ctx.now() - s.o.health.since >= timeoutMs);
   if (!late) return "waiting";
   const reason = healthFailureReason(path, port, timeoutMs / 1000, late.o.health);

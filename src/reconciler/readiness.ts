@@ -32,6 +32,8 @@ export interface ReplicaObservation {
   max_restart_count: number;
   /** Bad observations since the last run that lasted the ledger's clearing window. */
   bad: number;
+  /** Whether the latest observation was bad (a restart since the one before, or not running). */
+  last_bad: boolean;
   /** Docker's StartedAt of the current run (ms), when running. */
   running_since?: number;
   /** Why the last bad observation was bad. */
@@ -113,6 +115,7 @@ export class Ledger {
         last_restart_count: start,
         max_restart_count: Math.max(dep.baseline_restart_count, insp.restart_count),
         bad: 0,
+        last_bad: false,
         crash_looping: false,
       };
       entries.set(key, o);
@@ -124,6 +127,7 @@ export class Ledger {
     // "restarting" is Docker waiting out its restart delay after a crash: as bad as a higher count,
     // and what a crash loop mostly looks like once that delay has grown past the observation interval.
     const restarted = insp.restart_count > o.last_restart_count || insp.state === "restarting";
+    o.last_bad = exited || restarted;
     if (exited || restarted) {
       o.bad++;
       if (exited) {
