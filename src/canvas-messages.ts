@@ -88,7 +88,8 @@ export interface CanvasServerPayloads {
   // Bus events, forwarded to the project's room (src/bus.ts).
   "service:upserted": { service: Service };
   "service:deleted": { service_id: string };
-  "service:status-changed": { service_id: string; old_status: ServiceStatus; new_status: ServiceStatus };
+  /** `requested`: a user's Stop or Start made the change. */
+  "service:status-changed": { service_id: string; old_status: ServiceStatus; new_status: ServiceStatus; requested?: true };
   "service:restarted": { service_id: string; requested_at: string };
   "container:created": { service_id: string; container_id: string; status: string };
   "container:deleted": { service_id: string; container_id: string };

@@ -47,7 +47,7 @@ describe("the reconciler reacts to committed changes", () => {
 
   const dep = { id: "d1", service_id: "s1" } as deploykit.Deployment;
 
-  it("passes over the services of deployment.created, service.updated and service.deleted, and nothing else", async () => {
+  it("passes over the services of deployment.created, service.updated and service.deleted, not for the reconciler's own status changes", async () => {
     const s = setup();
     s.rec.start();
     await new Promise((r) => setImmediate(r));

@@ -159,8 +159,9 @@ describe("hostile workloads", () => {
     // Responsive: no stall near a second while 20 viewers are fed. On a quiet 2-core machine the
     // flood itself (the container, 20 readers in this process) leaves the daemon waiting for a CPU
     // about half of the window (0.49 measured); when other processes take more, the bounds stretch
-    // by as much as its share of CPU shrank (0.82 with eight CPU hogs: 2.8 times).
-    const stretch = Math.max(1, 0.5 / (1 - starved));
+    // by as much as its share of CPU shrank (0.82 with eight CPU hogs: 2.8 times), three times at most:
+    // a daemon that burns CPU itself also waits more, and must not excuse itself beyond that.
+    const stretch = Math.min(3, Math.max(1, 0.5 / (1 - starved)));
     expect(during.eld.max).toBeLessThan(1000 * stretch);
     expect(statuses).toEqual({ 200: latencies.length });
     expect(figures.api_p99_ms).toBeLessThan(2000 * stretch);
