@@ -134,18 +134,26 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
 
   const web = { image: "app:1", ports: [{ container_port: 8080 }] };
 
-  it("promotes as soon as the path answers 2xx/3xx (no stable window) and attaches the service name then", async () => {
+  /** A deployment with a health path, starting after one pass; its path refuses until `answer()`. */
+  async function startingBehindPath() {
     let up = false;
     const h = setup(() => (up ? { ok: true, status: 200 } : { ok: false, error: "connect ECONNREFUSED" }));
     const svc = h.store.addService(h.project.id, "web");
     const dep = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/healthz" });
     await h.rec.reconcileOnce();
     expect(h.store.dep(dep.id).status).toBe("starting");
-    const c = h.rt.ofService(svc.id)[0]!;
+    const answer = () => {
+      up = true;
+    };
+    return { h, dep, c: h.rt.ofService(svc.id)[0]!, answer };
+  }
+
+  it("promotes as soon as the path answers 2xx/3xx (no stable window) and attaches the service name then", async () => {
+    const { h, dep, c, answer } = await startingBehindPath();
     expect(h.probes).toEqual([`http://${c.ip}:8080/healthz`]);
     // Not ready yet: nobody resolves "web" to it.
     expect(c.aliases).toEqual([]);
-    up = true;
+    answer();
     h.clock.advance(1_000);
     await h.rec.reconcileOnce();
     expect(h.store.dep(dep.id).status).toBe("healthy");
@@ -153,20 +161,14 @@ describe("the readiness gate with a health check (fake Docker, fake probe)", () 
   });
 
   it("probes a replica that restarted once at its next observation, not after the stable window", async () => {
-    let up = false;
-    const h = setup(() => (up ? { ok: true, status: 200 } : { ok: false, error: "connect ECONNREFUSED" }));
-    const svc = h.store.addService(h.project.id, "web");
-    const dep = h.store.addDeployment(svc.id, { ...web, healthcheck_path: "/healthz" });
-    await h.rec.reconcileOnce();
-    expect(h.store.dep(dep.id).status).toBe("starting");
+    const { h, dep, c, answer } = await startingBehindPath();
     // Its first run crashes (say, the database was not up yet) and Docker restarts it.
-    const c = h.rt.ofService(svc.id)[0]!;
     c.restart_count++;
     c.started_at = new Date(h.clock.now()).toISOString();
     h.clock.advance(2_000);
     await h.rec.reconcileOnce();
     expect(h.store.dep(dep.id).status).toBe("starting");
-    up = true;
+    answer();
     h.clock.advance(2_000);
     await h.rec.reconcileOnce();
     // 2 s into the new run, well inside the 10 s stable window: probed, answered, promoted.

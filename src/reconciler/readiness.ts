@@ -145,7 +145,7 @@ export class Ledger {
     o.max_restart_count = Math.max(o.max_restart_count, insp.restart_count);
     const started = insp.started_at ? Date.parse(insp.started_at) : Number.NaN;
     o.running_since = insp.state === "running" ? (Number.isFinite(started) ? started : (o.running_since ?? now)) : undefined;
-    if (!exited && !restarted && o.running_since !== undefined && now - o.running_since >= this.#clearAfterMs) o.bad = 0;
+    if (!o.last_bad && o.running_since !== undefined && now - o.running_since >= this.#clearAfterMs) o.bad = 0;
     return o;
   }
 
